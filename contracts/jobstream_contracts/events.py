@@ -1,0 +1,139 @@
+"""Job events: plain immutable data, one envelope, versioned.
+
+Each event is the envelope's fields plus its own. ``type`` names the event and
+``schema_version`` its shape; :func:`decode_event` upcasts older versions explicitly before
+validation, so a reader never sees a shape it was not written for.
+"""
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from .subjects import event_subject
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """The envelope every event shares."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: ClassVar[str]
+    version: ClassVar[int] = 1
+
+    event_id: UUID = Field(default_factory=uuid4)
+    job_id: str
+    process_id: str
+    schema_version: int = 1
+    time: datetime = Field(default_factory=utc_now)
+    # The delivery attempt of the job's submission this event belongs to (0 before any).
+    attempt: int = 0
+    # W3C trace context (traceparent, tracestate) of the request that caused the event.
+    trace: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        return event_subject(self.process_id, self.job_id, self.token)
+
+    def encode(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class JobSubmitted(Event):
+    token: ClassVar[str] = "submitted"
+    type: Literal["JobSubmitted"] = "JobSubmitted"
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    # The execute request's `outputs` member, kept for the results response.
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    response: Literal["raw", "document"] = "raw"
+    mode: Literal["async", "sync"] = "async"
+
+
+class JobStarted(Event):
+    token: ClassVar[str] = "started"
+    type: Literal["JobStarted"] = "JobStarted"
+    executor: str
+
+
+class JobProgressed(Event):
+    token: ClassVar[str] = "progressed"
+    type: Literal["JobProgressed"] = "JobProgressed"
+    done: float | None = None
+    total: float | None = None
+    message: str | None = None
+
+
+class JobSucceeded(Event):
+    token: ClassVar[str] = "succeeded"
+    type: Literal["JobSucceeded"] = "JobSucceeded"
+    results: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    type: str
+    detail: str
+
+
+class JobFailed(Event):
+    token: ClassVar[str] = "failed"
+    type: Literal["JobFailed"] = "JobFailed"
+    error: ErrorInfo
+
+
+class JobDismissed(Event):
+    token: ClassVar[str] = "dismissed"
+    type: Literal["JobDismissed"] = "JobDismissed"
+    reason: str = "dismissed by request"
+
+
+AnyEvent = Annotated[
+    JobSubmitted | JobStarted | JobProgressed | JobSucceeded | JobFailed | JobDismissed,
+    Field(discriminator="type"),
+]
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.model_fields["type"].default: cls
+    for cls in (JobSubmitted, JobStarted, JobProgressed, JobSucceeded, JobFailed, JobDismissed)
+}
+TERMINAL_TOKENS = frozenset({JobSucceeded.token, JobFailed.token, JobDismissed.token})
+_adapter: TypeAdapter[Event] = TypeAdapter(AnyEvent)
+
+# (type, version) -> function turning that version's dict into version + 1.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+class EventDecodeError(ValueError):
+    """Bytes that are not an event this code can read."""
+
+
+def decode_event(data: bytes) -> Event:
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EventDecodeError(f"not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise EventDecodeError("an event must be a JSON object")
+    cls = EVENT_TYPES.get(raw.get("type"))  # type: ignore[arg-type]
+    if cls is None:
+        raise EventDecodeError(f"unknown event type {raw.get('type')!r}")
+    version = raw.get("schema_version", 1)
+    if not isinstance(version, int) or version > cls.version:
+        raise EventDecodeError(
+            f"{cls.__name__} schema_version {version!r} is newer than this reader ({cls.version})"
+        )
+    while version < cls.version:
+        raw = UPCASTERS[(cls.__name__, version)](raw)
+        version += 1
+        raw["schema_version"] = version
+    try:
+        return _adapter.validate_python(raw)
+    except ValidationError as exc:
+        raise EventDecodeError(str(exc)) from exc

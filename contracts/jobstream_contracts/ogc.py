@@ -1,0 +1,172 @@
+"""OGC API - Processes - Part 1: Core 1.0 resources (OGC 18-062r2) as pydantic models.
+
+Serialise with ``model_dump(mode="json", exclude_none=True)``: the standard's schemas treat
+absent and null differently, and absent is what they expect.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SPEC = "http://www.opengis.net/spec/ogcapi-processes-1/1.0"
+EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
+
+CONFORMANCE_CLASSES = [
+    f"{SPEC}/conf/core",
+    f"{SPEC}/conf/ogc-process-description",
+    f"{SPEC}/conf/json",
+    f"{SPEC}/conf/oas30",
+    f"{SPEC}/conf/job-list",
+    f"{SPEC}/conf/dismiss",
+]
+
+
+class ExceptionType(StrEnum):
+    NO_SUCH_PROCESS = f"{EXCEPTIONS}/no-such-process"
+    NO_SUCH_JOB = f"{EXCEPTIONS}/no-such-job"
+    RESULT_NOT_READY = f"{EXCEPTIONS}/result-not-ready"
+    # The standard names no type for these; RFC 7807 lets a server define its own.
+    INVALID_PARAMETER = "https://jobstream.dev/errors/invalid-parameter"
+    INVALID_INPUT = "https://jobstream.dev/errors/invalid-input"
+    JOB_FAILED = "https://jobstream.dev/errors/job-failed"
+    JOB_DISMISSED = "https://jobstream.dev/errors/job-dismissed"
+    NOT_ALLOWED = "https://jobstream.dev/errors/not-allowed"
+    SERVICE_UNAVAILABLE = "https://jobstream.dev/errors/service-unavailable"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class Link(Model):
+    href: str
+    rel: str | None = None
+    type: str | None = None
+    hreflang: str | None = None
+    title: str | None = None
+
+
+class OGCException(Model):
+    type: str
+    title: str | None = None
+    status: int | None = None
+    detail: str | None = None
+    instance: str | None = None
+
+
+class LandingPage(Model):
+    title: str | None = None
+    description: str | None = None
+    links: list[Link]
+
+
+class ConfClasses(Model):
+    conformsTo: list[str]
+
+
+class JobControlOption(StrEnum):
+    SYNC = "sync-execute"
+    ASYNC = "async-execute"
+    DISMISS = "dismiss"
+
+
+class TransmissionMode(StrEnum):
+    VALUE = "value"
+    REFERENCE = "reference"
+
+
+class DescriptionType(Model):
+    title: str | None = None
+    description: str | None = None
+    keywords: list[str] | None = None
+
+
+class InputDescription(DescriptionType):
+    minOccurs: int = 1
+    maxOccurs: int | Literal["unbounded"] | None = None
+    schema_: dict[str, Any] = Field(alias="schema")
+
+
+class OutputDescription(DescriptionType):
+    schema_: dict[str, Any] = Field(alias="schema")
+
+
+class ProcessSummary(DescriptionType):
+    id: str
+    version: str
+    jobControlOptions: list[JobControlOption] = Field(
+        default_factory=lambda: [JobControlOption.ASYNC, JobControlOption.SYNC, JobControlOption.DISMISS]
+    )
+    outputTransmission: list[TransmissionMode] = Field(
+        default_factory=lambda: [TransmissionMode.VALUE]
+    )
+    links: list[Link] | None = None
+
+
+class ProcessDescription(ProcessSummary):
+    inputs: dict[str, InputDescription] = Field(default_factory=dict)
+    outputs: dict[str, OutputDescription] = Field(default_factory=dict)
+
+    def summary(self) -> ProcessSummary:
+        return ProcessSummary.model_validate(self.model_dump(exclude={"inputs", "outputs"}))
+
+
+class ProcessList(Model):
+    processes: list[ProcessSummary]
+    links: list[Link]
+
+
+class OutputRequest(Model):
+    format: dict[str, Any] | None = None
+    transmissionMode: TransmissionMode = TransmissionMode.VALUE
+
+
+class Execute(Model):
+    """The body of ``POST /processes/{id}/execution``."""
+
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, OutputRequest] = Field(default_factory=dict)
+    response: Literal["raw", "document"] = "raw"
+    subscriber: dict[str, Any] | None = None
+
+
+class StatusCode(StrEnum):
+    ACCEPTED = "accepted"
+    RUNNING = "running"
+    SUCCESSFUL = "successful"
+    FAILED = "failed"
+    DISMISSED = "dismissed"
+
+
+FINAL_STATUSES = frozenset({StatusCode.SUCCESSFUL, StatusCode.FAILED, StatusCode.DISMISSED})
+
+
+class StatusInfo(Model):
+    """A job's status, with jobstream's progress details as extra members."""
+
+    type: Literal["process"] = "process"
+    jobID: str
+    processID: str | None = None
+    status: StatusCode
+    message: str | None = None
+    created: datetime | None = None
+    started: datetime | None = None
+    finished: datetime | None = None
+    updated: datetime | None = None
+    progress: int | None = Field(default=None, ge=0, le=100)
+    links: list[Link] | None = None
+    # Extensions (the schema allows additional members).
+    attempt: int | None = None
+    done: float | None = None
+    total: float | None = None
+    percent: float | None = None
+
+
+class JobList(Model):
+    jobs: list[StatusInfo]
+    links: list[Link]

@@ -1,0 +1,49 @@
+"""Every NATS name jobstream uses, defined once.
+
+Subjects carry the process id and the job id
+(``jobstream.jobs.<process_id>.<job_id>.<event>``) so that executors consume one process's
+submissions and anyone can read one job's history with a subject filter.
+"""
+
+import re
+
+STREAM = "JOBSTREAM"
+SUBJECT_ROOT = "jobstream.jobs"
+ALL_EVENTS = f"{SUBJECT_ROOT}.>"
+PROCESS_REGISTRY_BUCKET = "jobstream_processes"
+
+# Process ids become subject tokens, so they may not contain dots, wildcards or spaces.
+PROCESS_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_TOKEN = re.compile(PROCESS_ID_PATTERN)
+
+
+def is_valid_token(value: str) -> bool:
+    return bool(_TOKEN.match(value))
+
+
+def event_subject(process_id: str, job_id: str, token: str) -> str:
+    return f"{SUBJECT_ROOT}.{process_id}.{job_id}.{token}"
+
+
+def job_filter(job_id: str) -> str:
+    """Every event of one job, whatever its process."""
+    return f"{SUBJECT_ROOT}.*.{job_id}.*"
+
+
+def job_event_filter(job_id: str, token: str) -> str:
+    return f"{SUBJECT_ROOT}.*.{job_id}.{token}"
+
+
+def submissions_filter(process_id: str) -> str:
+    return f"{SUBJECT_ROOT}.{process_id}.*.submitted"
+
+
+def executor_consumer(process_id: str) -> str:
+    """The durable consumer that all executors of one process share."""
+    return f"executor-{process_id}"
+
+
+def parse_subject(subject: str) -> tuple[str, str, str]:
+    """``(process_id, job_id, token)`` of an event subject."""
+    process_id, job_id, token = subject[len(SUBJECT_ROOT) + 1 :].split(".")
+    return process_id, job_id, token

@@ -1,0 +1,1 @@
+"""Runs processes from JetStream submissions and reports them as job events."""

@@ -1,0 +1,64 @@
+"""What a process is to the executor: a description and a function.
+
+A process function takes its inputs as keyword arguments plus ``on_progress(done, total,
+message)``, which defaults to a no-op so the function stays callable from tests and scripts.
+It returns a mapping of output id to value (or the bare value when it has one output).
+Under an executor, ``on_progress`` raises :class:`JobCancelled` once the job is dismissed.
+"""
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from jobstream_contracts.ogc import ProcessDescription
+from jobstream_contracts.subjects import is_valid_token
+
+
+class ProgressCallback(Protocol):
+    def __call__(
+        self, done: float, total: float | None = None, message: str | None = None
+    ) -> None: ...
+
+
+def no_progress(done: float, total: float | None = None, message: str | None = None) -> None:
+    """The default ``on_progress``: ignores every report."""
+
+
+class JobCancelled(Exception):
+    """Raised from ``on_progress`` when the running job has been dismissed."""
+
+
+@dataclass(frozen=True)
+class Process:
+    description: ProcessDescription
+    function: Callable[..., Any]
+
+    def __post_init__(self) -> None:
+        if not is_valid_token(self.description.id):
+            raise ValueError(f"process id {self.description.id!r} is not a valid subject token")
+
+    @property
+    def id(self) -> str:
+        return self.description.id
+
+    def outputs_of(self, returned: Any) -> dict[str, Any]:
+        """The function's return value as an output-id mapping."""
+        outputs = self.description.outputs
+        if isinstance(returned, dict) and set(returned) <= set(outputs) and returned:
+            return returned
+        if len(outputs) == 1:
+            return {next(iter(outputs)): returned}
+        raise TypeError(
+            f"process {self.id} returned {type(returned).__name__}; expected a mapping of "
+            f"its outputs {sorted(outputs)}"
+        )
+
+
+def load_processes(modules: Iterable[str]) -> dict[str, Process]:
+    """Processes from the ``PROCESSES`` list of each module; later modules override."""
+    processes: dict[str, Process] = {}
+    for name in modules:
+        for process in importlib.import_module(name).PROCESSES:
+            processes[process.id] = process
+    return processes

@@ -1,0 +1,50 @@
+"""One running job: the progress slot the process writes and the flag that cancels it.
+
+``report`` is called from the process's own thread, often far more often than events should be
+published: it only records the latest value. The executor publishes that value at a bounded
+rate and once more before the job's final event, so the last report is never lost.
+"""
+
+import threading
+from dataclasses import dataclass
+
+from .process import JobCancelled
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: float
+    total: float | None
+    message: str | None
+
+
+class RunningJob:
+    def __init__(self, job_id: str, process_id: str, attempt: int) -> None:
+        self.job_id = job_id
+        self.process_id = process_id
+        self.attempt = attempt
+        self._lock = threading.Lock()
+        self._latest: Progress | None = None
+        self._published: Progress | None = None
+        self._cancelled = threading.Event()
+
+    def report(self, done: float, total: float | None = None, message: str | None = None) -> None:
+        if self._cancelled.is_set():
+            raise JobCancelled(self.job_id)
+        with self._lock:
+            self._latest = Progress(done, total, message)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def unpublished(self) -> Progress | None:
+        """The latest report if it has not been published yet, marking it published."""
+        with self._lock:
+            if self._latest is None or self._latest == self._published:
+                return None
+            self._published = self._latest
+            return self._latest

@@ -1,0 +1,56 @@
+"""The gateway application: publishes events, reads the view, never writes it."""
+
+import asyncio
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from jobstream_infra.connection import connect_nats
+from jobstream_infra.provisioning import ensure_process_registry, ensure_stream
+from jobstream_infra.settings import Settings
+from jobstream_projector.store import create_view, create_view_engine
+
+from . import jobs, landing, processes
+from .catalog import ProcessCatalog
+from .context import Context
+from .errors import install_error_handlers
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = create_view_engine(settings.view_url)
+        # The gateway may start before the projector ever ran: an empty view is a valid view.
+        await asyncio.to_thread(create_view, engine)
+        nc = await connect_nats(settings, "gateway")
+        js = nc.jetstream()
+        await ensure_stream(js)
+        catalog = ProcessCatalog()
+        await catalog.start(await ensure_process_registry(js))
+        app.state.context = Context(settings, nc, js, engine, catalog)
+        log.info("gateway ready", url=settings.base_url, processes=sorted(catalog.processes))
+        try:
+            yield
+        finally:
+            await catalog.stop()
+            await nc.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="jobstream",
+        version="0.1.0",
+        description="OGC API - Processes - Part 1: Core 1.0 on an event-sourced job log.",
+        lifespan=lifespan,
+        # The OGC API definition is served at /api (OpenAPI 3.0); FastAPI's 3.1 stays internal.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.include_router(landing.router)
+    app.include_router(processes.router)
+    app.include_router(jobs.router)
+    return app

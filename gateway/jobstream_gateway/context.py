@@ -1,0 +1,66 @@
+"""What request handlers share: settings, the NATS connection, the view and the catalog."""
+
+import asyncio
+from dataclasses import dataclass
+
+from fastapi import Request
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from sqlalchemy import Engine
+
+from jobstream_contracts.events import Event
+from jobstream_contracts.ogc import ExceptionType
+from jobstream_infra.journal import publish_event, read_job_events
+from jobstream_infra.settings import Settings
+from jobstream_projector.fold import JobState, fold
+
+from . import view
+from .catalog import ProcessCatalog
+from .errors import OGCError
+
+
+def unavailable(exc: Exception) -> OGCError:
+    return OGCError(
+        503,
+        ExceptionType.SERVICE_UNAVAILABLE,
+        f"the event stream is unreachable ({type(exc).__name__}); nothing was recorded, retry",
+        "Service unavailable",
+        headers={"Retry-After": "2"},
+    )
+
+
+@dataclass
+class Context:
+    settings: Settings
+    nc: NATS
+    js: JetStreamContext
+    engine: Engine
+    catalog: ProcessCatalog
+
+    async def publish(self, event: Event) -> None:
+        """Publish or raise 503: a request never succeeds for an event that was not stored."""
+        try:
+            await publish_event(self.js, event)
+        except Exception as exc:  # noqa: BLE001 - any failure means "not stored"
+            raise unavailable(exc) from exc
+
+    async def job(self, job_id: str) -> JobState | None:
+        """The job from the view or, when the projector has not caught up, from the stream."""
+        state = await asyncio.to_thread(view.get_job, self.engine, job_id)
+        if state is not None:
+            return state
+        try:
+            return fold(await read_job_events(self.js, job_id))
+        except Exception as exc:  # noqa: BLE001
+            raise unavailable(exc) from exc
+
+
+def context(request: Request) -> Context:
+    return request.app.state.context
+
+
+def base_url(request: Request) -> str:
+    settings: Settings = request.app.state.context.settings
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return str(request.base_url).rstrip("/")

@@ -1,0 +1,76 @@
+"""Every error leaves the gateway as an OGC exception body (RFC 7807 shape) with a type URI."""
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from jobstream_contracts.ogc import ExceptionType, OGCException
+
+log = structlog.get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class OGCError(Exception):
+    def __init__(
+        self,
+        status: int,
+        type: str,
+        detail: str,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.type = type
+        self.detail = detail
+        self.title = title
+        self.headers = headers or {}
+
+
+def error_response(
+    status: int, type: str, detail: str, title: str | None = None, instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = OGCException(type=type, title=title, status=status, detail=detail, instance=instance)
+    return JSONResponse(body.to_json(), status_code=status, headers=headers)
+
+
+def _location(loc: tuple) -> str:
+    # ("query", "limit") -> "limit"; ("body", "inputs", "n") -> "inputs.n"
+    parts = [str(part) for part in loc[1:]] if loc and loc[0] in ("query", "path", "body", "header") else [str(p) for p in loc]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OGCError)
+    async def _ogc(request: Request, exc: OGCError) -> JSONResponse:
+        return error_response(
+            exc.status, exc.type, exc.detail, exc.title, request.url.path, exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        return error_response(
+            400,
+            ExceptionType.INVALID_PARAMETER,
+            "; ".join(problems),
+            "Invalid request",
+            request.url.path,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = ExceptionType.NOT_ALLOWED if exc.status_code == 405 else "about:blank"
+        return error_response(exc.status_code, kind, str(exc.detail), None, request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return error_response(
+            500, "https://jobstream.dev/errors/internal", "internal error; see the gateway log",
+            None, request.url.path,
+        )

@@ -1,0 +1,143 @@
+"""Job list, job status, results and dismissal."""
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from jobstream_contracts.events import JobDismissed
+from jobstream_contracts.ogc import ExceptionType, JobList, StatusCode, StatusInfo
+from jobstream_contracts.subjects import is_valid_token
+from jobstream_projector.fold import JobState, apply
+
+from . import view
+from .context import Context, base_url, context
+from .errors import OGCError
+from .pages import page_links
+from .status import results_response, status_info
+
+router = APIRouter(tags=["Jobs"])
+
+ListParam = Annotated[list[str] | None, Query()]
+
+
+def _bad(name: str, detail: str) -> OGCError:
+    return OGCError(400, ExceptionType.INVALID_PARAMETER, f"{name}: {detail}", "Invalid parameter")
+
+
+def _values(raw: list[str] | None) -> list[str]:
+    """Accept both `status=a&status=b` and `status=a,b`."""
+    return [part.strip() for item in raw or [] for part in item.split(",") if part.strip()]
+
+
+def _instant(name: str, text: str) -> datetime | None:
+    if text in ("", ".."):
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise _bad(name, f"{text!r} is not an RFC 3339 date-time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _interval(text: str | None) -> tuple[datetime | None, datetime | None]:
+    if text is None:
+        return None, None
+    if "/" not in text:
+        instant = _instant("datetime", text)
+        if instant is None:
+            raise _bad("datetime", "an open instant '..' needs an interval like '../2026-01-01T00:00:00Z'")
+        return instant, instant
+    start, _, end = text.partition("/")
+    lower, upper = _instant("datetime", start), _instant("datetime", end)
+    if lower and upper and lower > upper:
+        raise _bad("datetime", "the interval's start is after its end")
+    return lower, upper
+
+
+def _seconds(name: str, raw: list[str] | None) -> float | None:
+    values = _values(raw)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise _bad(name, "give one value")
+    try:
+        seconds = int(values[0])
+    except ValueError:
+        raise _bad(name, f"{values[0]!r} is not a whole number of seconds") from None
+    if seconds < 0:
+        raise _bad(name, "must not be negative")
+    return seconds
+
+
+@router.get("/jobs", response_model=JobList, response_model_exclude_none=True)
+async def list_jobs(
+    request: Request,
+    type: ListParam = None,
+    processID: ListParam = None,
+    status: ListParam = None,
+    datetime_: Annotated[str | None, Query(alias="datetime")] = None,
+    minDuration: ListParam = None,
+    maxDuration: ListParam = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    ctx: Context = Depends(context),
+) -> JobList:
+    url = base_url(request)
+    types = _values(type)
+    if any(value != "process" for value in types):
+        raise _bad("type", "the only job type is 'process'")
+    statuses = []
+    for value in _values(status):
+        try:
+            statuses.append(StatusCode(value))
+        except ValueError:
+            allowed = ", ".join(code.value for code in StatusCode)
+            raise _bad("status", f"{value!r} is not one of {allowed}") from None
+    created_from, created_to = _interval(datetime_)
+    query = view.JobQuery(
+        process_ids=_values(processID),
+        statuses=statuses,
+        created_from=created_from,
+        created_to=created_to,
+        min_duration=_seconds("minDuration", minDuration),
+        max_duration=_seconds("maxDuration", maxDuration),
+        limit=limit,
+        offset=offset,
+    )
+    states, has_more = await asyncio.to_thread(view.list_jobs, ctx.engine, query)
+    return JobList(
+        jobs=[status_info(state, url) for state in states],
+        links=page_links(request, url, "/jobs", offset, limit, has_more),
+    )
+
+
+async def _job(ctx: Context, job_id: str) -> JobState:
+    state = await ctx.job(job_id) if is_valid_token(job_id) else None
+    if state is None:
+        raise OGCError(404, ExceptionType.NO_SUCH_JOB, f"no job with id {job_id!r}", "No such job")
+    return state
+
+
+@router.get("/jobs/{job_id}", response_model=StatusInfo, response_model_exclude_none=True)
+async def job_status(job_id: str, request: Request, ctx: Context = Depends(context)) -> StatusInfo:
+    return status_info(await _job(ctx, job_id), base_url(request))
+
+
+@router.get("/jobs/{job_id}/results")
+async def job_results(job_id: str, ctx: Context = Depends(context)) -> Response:
+    return results_response(await _job(ctx, job_id))
+
+
+@router.delete("/jobs/{job_id}", response_model=StatusInfo, response_model_exclude_none=True)
+async def dismiss_job(job_id: str, request: Request, ctx: Context = Depends(context)) -> StatusInfo:
+    """Dismiss a job: a queued one never starts, a running one stops at its next progress
+    report, a finished one has its results withdrawn. Dismissing twice is harmless."""
+    state = await _job(ctx, job_id)
+    if state.status != StatusCode.DISMISSED:
+        event = JobDismissed(job_id=state.job_id, process_id=state.process_id,
+                             attempt=state.attempt)
+        await ctx.publish(event)
+        state = apply(state, event)
+    return status_info(state, base_url(request))

@@ -1,0 +1,82 @@
+"""Landing page, conformance, the API definition (OpenAPI 3.0) and health."""
+
+import asyncio
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from nats.js.errors import NotFoundError
+
+from jobstream_contracts.ogc import CONFORMANCE_CLASSES, ConfClasses, LandingPage, Link
+from jobstream_contracts.subjects import STREAM
+from jobstream_projector.store import read_checkpoint
+
+from .context import Context, base_url, context
+from .openapi30 import OPENAPI_30_MEDIA_TYPE, openapi_30
+
+router = APIRouter()
+
+
+@router.get("/", response_model=LandingPage, response_model_exclude_none=True, tags=["Capabilities"])
+async def landing_page(request: Request) -> LandingPage:
+    url = base_url(request)
+    return LandingPage(
+        title="jobstream",
+        description="OGC API - Processes on an event-sourced job log (NATS JetStream)",
+        links=[
+            Link(href=f"{url}/", rel="self", type="application/json", title="this document"),
+            Link(href=f"{url}/api", rel="service-desc", type=OPENAPI_30_MEDIA_TYPE,
+                 title="the API definition"),
+            Link(href=f"{url}/api.html", rel="service-doc", type="text/html",
+                 title="the API documentation"),
+            Link(href=f"{url}/conformance",
+                 rel="http://www.opengis.net/def/rel/ogc/1.0/conformance",
+                 type="application/json", title="conformance classes"),
+            Link(href=f"{url}/processes",
+                 rel="http://www.opengis.net/def/rel/ogc/1.0/processes",
+                 type="application/json", title="processes"),
+            Link(href=f"{url}/jobs", rel="http://www.opengis.net/def/rel/ogc/1.0/job-list",
+                 type="application/json", title="jobs"),
+        ],
+    )
+
+
+@router.get("/conformance", response_model=ConfClasses, tags=["Capabilities"])
+async def conformance() -> ConfClasses:
+    return ConfClasses(conformsTo=CONFORMANCE_CLASSES)
+
+
+@router.get("/api", tags=["Capabilities"], response_class=JSONResponse)
+async def api_definition(request: Request) -> JSONResponse:
+    return JSONResponse(openapi_30(request.app), media_type=OPENAPI_30_MEDIA_TYPE)
+
+
+@router.get("/api.html", include_in_schema=False)
+async def api_documentation(request: Request) -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url=f"{base_url(request)}/api", title="jobstream API")
+
+
+@router.get("/health", tags=["Health"])
+async def health() -> dict:
+    """Liveness: the gateway process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", tags=["Health"])
+async def ready(ctx: Context = Depends(context)) -> JSONResponse:
+    """Readiness: NATS reachable, and how far the projector trails the stream."""
+    nats_ok = ctx.nc.is_connected
+    report: dict = {"nats": "connected" if nats_ok else "disconnected"}
+    try:
+        info = await ctx.js.stream_info(STREAM)
+        checkpoint = await asyncio.to_thread(read_checkpoint, ctx.engine)
+        report.update(
+            stream_last_sequence=info.state.last_seq,
+            projector_checkpoint=checkpoint,
+            projector_lag=info.state.last_seq - checkpoint,
+        )
+    except (NotFoundError, Exception) as exc:  # noqa: BLE001
+        nats_ok = False
+        report["error"] = f"{type(exc).__name__}: {exc}"
+    report["status"] = "ready" if nats_ok else "unavailable"
+    return JSONResponse(report, status_code=200 if nats_ok else 503)

@@ -1,0 +1,23 @@
+"""next/prev links for offset-paged collections."""
+
+from urllib.parse import urlencode
+
+from fastapi import Request
+
+from jobstream_contracts.ogc import Link
+
+
+def page_links(
+    request: Request, url: str, path: str, offset: int, limit: int, has_more: bool
+) -> list[Link]:
+    def href(new_offset: int) -> str:
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")]
+        query = urlencode([*kept, ("offset", new_offset), ("limit", limit)])
+        return f"{url}{path}?{query}"
+
+    links = [Link(href=href(offset), rel="self", type="application/json")]
+    if has_more:
+        links.append(Link(href=href(offset + limit), rel="next", type="application/json"))
+    if offset > 0:
+        links.append(Link(href=href(max(0, offset - limit)), rel="prev", type="application/json"))
+    return links

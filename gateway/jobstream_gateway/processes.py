@@ -1,0 +1,183 @@
+"""Process list, process descriptions and execution."""
+
+import asyncio
+import uuid
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from jobstream_contracts.events import TERMINAL_TOKENS, JobSubmitted
+from jobstream_contracts.ogc import (
+    Execute,
+    ExceptionType,
+    JobControlOption,
+    Link,
+    ProcessDescription,
+    ProcessList,
+    TransmissionMode,
+)
+from jobstream_contracts.subjects import job_filter, parse_subject
+from jobstream_infra.journal import read_job_events
+from jobstream_projector.fold import JobState, fold
+
+from .context import Context, base_url, context, unavailable
+from .errors import OGCError
+from .inputs import validate_inputs
+from .pages import page_links
+from .status import results_response, status_info
+
+log = structlog.get_logger(__name__)
+router = APIRouter(tags=["Processes"])
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
+Offset = Annotated[int, Query(ge=0, description="items to skip")]
+
+
+def _process(ctx: Context, process_id: str) -> ProcessDescription:
+    process = ctx.catalog.get(process_id)
+    if process is None:
+        raise OGCError(404, ExceptionType.NO_SUCH_PROCESS, f"no process with id {process_id!r}",
+                       "No such process")
+    return process
+
+
+@router.get("/processes", response_model=ProcessList, response_model_exclude_none=True)
+async def list_processes(
+    request: Request, limit: Limit = 10, offset: Offset = 0, ctx: Context = Depends(context)
+) -> ProcessList:
+    processes = ctx.catalog.sorted()
+    page = processes[offset : offset + limit]
+    url = base_url(request)
+    summaries = []
+    for process in page:
+        summary = process.summary()
+        summary.links = [Link(href=f"{url}/processes/{process.id}", rel="self",
+                              type="application/json", title="process description")]
+        summaries.append(summary)
+    links = page_links(request, url, "/processes", offset, limit, offset + limit < len(processes))
+    return ProcessList(processes=summaries, links=links)
+
+
+@router.get("/processes/{process_id}", response_model=ProcessDescription,
+            response_model_exclude_none=True)
+async def describe_process(
+    process_id: str, request: Request, ctx: Context = Depends(context)
+) -> ProcessDescription:
+    process = _process(ctx, process_id).model_copy()
+    url = base_url(request)
+    process.links = [
+        Link(href=f"{url}/processes/{process_id}", rel="self", type="application/json"),
+        Link(href=f"{url}/processes/{process_id}/execution",
+             rel="http://www.opengis.net/def/rel/ogc/1.0/execute", type="application/json",
+             title="execute this process"),
+    ]
+    return process
+
+
+def _preferences(prefer: str | None) -> set[str]:
+    # Prefer: respond-async, wait=10 — unknown tokens (OWSLib's respond-sync) are ignored.
+    if not prefer:
+        return set()
+    return {token.split("=")[0].strip().lower() for token in prefer.replace(";", ",").split(",")}
+
+
+def _wants_async(process: ProcessDescription, preferences: set[str]) -> bool:
+    options = set(process.jobControlOptions)
+    if JobControlOption.SYNC not in options:
+        return True
+    if JobControlOption.ASYNC not in options:
+        return False
+    return "respond-async" in preferences
+
+
+def _check_outputs(process: ProcessDescription, body: Execute) -> None:
+    for name, request in body.outputs.items():
+        if name not in process.outputs:
+            raise OGCError(400, ExceptionType.INVALID_PARAMETER,
+                           f"outputs.{name}: not an output of process {process.id} "
+                           f"(its outputs: {', '.join(sorted(process.outputs))})")
+        if request.transmissionMode not in process.outputTransmission:
+            raise OGCError(400, ExceptionType.INVALID_PARAMETER,
+                           f"outputs.{name}.transmissionMode: {request.transmissionMode.value} "
+                           f"is not offered by process {process.id}")
+
+
+@router.post(
+    "/processes/{process_id}/execution",
+    status_code=200,
+    responses={201: {"description": "job created (asynchronous execution)"}},
+)
+async def execute(
+    process_id: str,
+    request: Request,
+    body: Annotated[Execute, Body()],
+    prefer: Annotated[str | None, Header()] = None,
+    traceparent: Annotated[str | None, Header()] = None,
+    ctx: Context = Depends(context),
+) -> Response:
+    process = _process(ctx, process_id)
+    inputs = validate_inputs(process, body.inputs)
+    _check_outputs(process, body)
+    preferences = _preferences(prefer)
+    asynchronous = _wants_async(process, preferences)
+    event = JobSubmitted(
+        job_id=str(uuid.uuid4()),
+        process_id=process.id,
+        inputs=inputs,
+        outputs={name: out.to_json() for name, out in body.outputs.items()},
+        response=body.response,
+        mode="async" if asynchronous else "sync",
+        trace={"traceparent": traceparent} if traceparent else {},
+    )
+    url = base_url(request)
+    if asynchronous:
+        await ctx.publish(event)
+        return _created(event, url, preferences)
+    state = await _run_synchronously(ctx, event)
+    if state is None or not state.is_final:
+        # Still running after sync_timeout: hand the client the job instead of an error.
+        return _created(event, url, preferences, state)
+    return results_response(state, headers={"Link": f'<{url}/jobs/{event.job_id}>; rel="monitor"'})
+
+
+def _created(
+    event: JobSubmitted, url: str, preferences: set[str], state: JobState | None = None
+) -> JSONResponse:
+    state = state or fold([event])
+    headers = {"Location": f"{url}/jobs/{event.job_id}"}
+    if "respond-async" in preferences:
+        headers["Preference-Applied"] = "respond-async"
+    return JSONResponse(status_info(state, url).to_json(), status_code=201, headers=headers)
+
+
+async def _run_synchronously(ctx: Context, event: JobSubmitted) -> JobState | None:
+    """Publish the submission and wait for the job's final event (or the sync timeout)."""
+    finished = asyncio.Event()
+
+    async def on_event(msg) -> None:
+        if parse_subject(msg.subject)[2] in TERMINAL_TOKENS:
+            finished.set()
+
+    try:
+        # Subscribe before publishing, so the final event cannot slip past.
+        subscription = await ctx.nc.subscribe(job_filter(event.job_id), cb=on_event)
+    except Exception as exc:  # noqa: BLE001
+        raise unavailable(exc) from exc
+    try:
+        await ctx.publish(event)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ctx.settings.sync_timeout
+        while (left := deadline - loop.time()) > 0:
+            try:
+                await asyncio.wait_for(finished.wait(), min(left, 2.0))
+                break
+            except asyncio.TimeoutError:
+                # A final event published while our connection was down is in the stream.
+                state = fold(await read_job_events(ctx.js, event.job_id))
+                if state is not None and state.is_final:
+                    return state
+        return fold(await read_job_events(ctx.js, event.job_id))
+    finally:
+        await subscription.unsubscribe()

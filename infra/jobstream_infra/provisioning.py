@@ -1,0 +1,93 @@
+"""Idempotent creation of the stream, consumers and buckets jobstream needs.
+
+Every component calls these at start; running them concurrently or again is harmless.
+"""
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BadRequestError, NotFoundError
+
+from jobstream_contracts.subjects import (
+    ALL_EVENTS,
+    PROCESS_REGISTRY_BUCKET,
+    STREAM,
+    executor_consumer,
+    submissions_filter,
+)
+
+from .settings import Settings
+
+# JetStream answers this when a stream exists with another configuration.
+_STREAM_NAME_IN_USE = 10058
+
+
+def stream_config() -> StreamConfig:
+    # LIMITS retention with no limits: acknowledging a job never deletes its history.
+    return StreamConfig(
+        name=STREAM,
+        description="jobstream job events: the log of record",
+        subjects=[ALL_EVENTS],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_msgs=-1,
+        max_bytes=-1,
+        max_age=0,
+        duplicate_window=120,
+        allow_direct=True,
+        deny_delete=True,
+    )
+
+
+async def ensure_stream(js: JetStreamContext) -> None:
+    config = stream_config()
+    try:
+        await js.add_stream(config)
+    except BadRequestError as exc:
+        if exc.err_code != _STREAM_NAME_IN_USE:
+            raise
+        await js.update_stream(config)
+
+
+async def ensure_executor_consumer(
+    js: JetStreamContext, process_id: str, settings: Settings
+) -> str:
+    durable = executor_consumer(process_id)
+    config = ConsumerConfig(
+        durable_name=durable,
+        filter_subject=submissions_filter(process_id),
+        # A consumer created after jobs were submitted still runs them; finished ones are
+        # recognised from their history and skipped.
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=settings.ack_wait,
+        max_ack_pending=-1,
+    )
+    try:
+        await js.add_consumer(STREAM, config)
+    except BadRequestError:
+        # Exists with older settings (say another ack_wait): bring it up to date.
+        info = await js.consumer_info(STREAM, durable)
+        if info.config.ack_wait != config.ack_wait:
+            await js.add_consumer(STREAM, config)
+    return durable
+
+
+async def ensure_process_registry(js: JetStreamContext):
+    try:
+        return await js.key_value(PROCESS_REGISTRY_BUCKET)
+    except NotFoundError:
+        return await js.create_key_value(
+            bucket=PROCESS_REGISTRY_BUCKET,
+            description="process descriptions published by executors",
+            history=1,
+            storage=StorageType.FILE,
+        )

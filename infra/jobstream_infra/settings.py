@@ -1,0 +1,49 @@
+"""The one settings object. Every value can be set as ``JOBSTREAM_<NAME>`` in the environment."""
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JOBSTREAM_", frozen=True)
+
+    data_dir: Path = Path("data")
+    # None: `jobstream up` starts an embedded nats-server; the single components require it.
+    nats_url: str | None = None
+    # None: a SQLite file in the data dir.
+    database_url: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The URL clients reach the gateway at, for links; derived from host and port when unset.
+    public_url: str | None = None
+
+    executor_concurrency: int = Field(default=4, ge=1)
+    # How long JetStream waits for an ack (or a heartbeat) before redelivering a job.
+    ack_wait: float = Field(default=30.0, gt=0)
+    # Progress events per running job are published at most this often; the last is never lost.
+    progress_interval: float = Field(default=0.5, gt=0)
+    # A synchronous execute waits this long for the job to end, then answers like an async one.
+    sync_timeout: float = Field(default=60.0, gt=0)
+    # Modules whose PROCESSES list the executor serves; later ones override earlier ids.
+    process_modules: list[str] = ["jobstream_executor.builtin"]
+    projector_batch: int = Field(default=500, ge=1)
+    # 0 for the embedded server: pick a free port at start.
+    embedded_nats_port: int = 0
+    # JetStream's fsync interval for the embedded server: "always" or a Go duration like "2m".
+    embedded_sync_interval: str = "always"
+    log_level: str = "info"
+    log_format: str = "console"
+
+    @cached_property
+    def view_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'view.sqlite').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -1,0 +1,1 @@
+"""jobstream: long geospatial data jobs as OGC API - Processes jobs on NATS JetStream."""

@@ -1,0 +1,92 @@
+"""`jobstream up | gateway | executor | projector [rebuild]`."""
+
+import argparse
+import asyncio
+import signal
+import sys
+
+import structlog
+
+from jobstream_infra.logging import configure_logging
+from jobstream_infra.settings import Settings
+
+log = structlog.get_logger("jobstream")
+
+
+async def _until_signalled(run) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await run(stop)
+
+
+def _gateway(settings: Settings) -> None:
+    import uvicorn
+
+    from jobstream_gateway.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+def _executor(settings: Settings) -> None:
+    from jobstream_executor.executor import run_executor
+    from jobstream_executor.process import load_processes
+
+    processes = load_processes(settings.process_modules)
+    asyncio.run(_until_signalled(lambda stop: run_executor(settings, processes, stop)))
+
+
+def _projector(settings: Settings, action: str) -> None:
+    from jobstream_projector.service import rebuild_view, run_projector
+
+    if action == "rebuild":
+        checkpoint = asyncio.run(rebuild_view(settings))
+        log.info("view rebuilt", checkpoint=checkpoint, view=settings.view_url)
+        return
+    asyncio.run(_until_signalled(lambda stop: run_projector(settings, stop)))
+
+
+def _up(settings: Settings) -> None:
+    from .supervisor import run_all
+
+    sys.exit(run_all(settings))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="jobstream", description=__doc__)
+    http = argparse.ArgumentParser(add_help=False)
+    http.add_argument("--host", help="gateway address (JOBSTREAM_HOST)")
+    http.add_argument("--port", type=int, help="gateway port (JOBSTREAM_PORT)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "up", parents=[http],
+        help="start everything: embedded nats-server, projector, executor, gateway",
+    )
+    commands.add_parser("gateway", parents=[http], help="run the HTTP gateway")
+    commands.add_parser("executor", help="run an executor")
+    projector = commands.add_parser("projector", help="run the projector, or rebuild the view")
+    projector.add_argument("action", nargs="?", choices=["run", "rebuild"], default="run")
+    args = parser.parse_args(argv)
+
+    overrides = {
+        key: value
+        for key in ("host", "port")
+        if (value := getattr(args, key, None)) is not None
+    }
+    settings = Settings(**overrides)
+    configure_logging(settings)
+    if args.command == "up":
+        _up(settings)
+    elif args.command == "gateway":
+        _gateway(settings)
+    elif args.command == "executor":
+        _executor(settings)
+    else:
+        _projector(settings, args.action)

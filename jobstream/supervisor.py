@@ -1,0 +1,106 @@
+"""`jobstream up`: an embedded nats-server and one process per component.
+
+Components run as separate OS processes, exactly as they would be deployed, so what works
+under `up` works split across machines. If one exits, everything stops: a half-running
+service is worse than a clear failure.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import structlog
+
+from jobstream_infra.embedded import EmbeddedNats
+from jobstream_infra.settings import Settings
+
+log = structlog.get_logger("jobstream.up")
+
+COMPONENTS = ("projector", "executor", "gateway")
+
+
+def _wait_for_gateway(settings: Settings, children: list[subprocess.Popen], timeout: float) -> bool:
+    url = f"http://{settings.host}:{settings.port}/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def _stop(children: list[subprocess.Popen], timeout: float = 15.0) -> None:
+    for child in reversed(children):
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def run_all(settings: Settings) -> int:
+    started = time.monotonic()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    server = None
+    if not settings.nats_url:
+        server = EmbeddedNats(
+            settings.data_dir / "nats",
+            port=settings.embedded_nats_port,
+            sync_interval=settings.embedded_sync_interval,
+        ).start()
+        env["JOBSTREAM_NATS_URL"] = server.url
+    env["JOBSTREAM_HOST"] = settings.host
+    env["JOBSTREAM_PORT"] = str(settings.port)
+
+    stopping = False
+
+    def on_signal(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    children = [
+        subprocess.Popen([sys.executable, "-m", "jobstream", name], env=env)
+        for name in COMPONENTS
+    ]
+    code = 0
+    try:
+        if _wait_for_gateway(settings, children, timeout=60):
+            log.info(
+                "jobstream is up",
+                url=f"http://{settings.host}:{settings.port}/",
+                nats=env["JOBSTREAM_NATS_URL"],
+                view=settings.view_url,
+                seconds=round(time.monotonic() - started, 2),
+            )
+        elif not stopping:
+            log.error("jobstream did not come up")
+            code = 1
+        while not stopping and code == 0:
+            for name, child in zip(COMPONENTS, children):
+                if child.poll() is not None:
+                    log.error("component exited; stopping everything", component=name,
+                              returncode=child.returncode)
+                    code = 1
+            time.sleep(0.2)
+    finally:
+        _stop(children)
+        if server is not None:
+            server.stop()
+        log.info("jobstream stopped")
+    return code

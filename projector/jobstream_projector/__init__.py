@@ -1,0 +1,1 @@
+"""Folds the job event stream into a disposable SQL view."""

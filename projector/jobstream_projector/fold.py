@@ -1,0 +1,142 @@
+"""The job fold: a pure function from (state, event) to state.
+
+The projector, the gateway's read-your-writes fallback and the tests all use this one function,
+so the view and a job read straight from the stream can never disagree.
+
+Rules that make replays safe:
+- every event sets fields to values it carries, so applying it twice changes nothing;
+- a final status is kept; only a dismissal may follow success or failure (it withdraws results);
+- events of an attempt older than the one in progress are ignored (a zombie executor's output).
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from jobstream_contracts.events import (
+    Event,
+    JobDismissed,
+    JobFailed,
+    JobProgressed,
+    JobStarted,
+    JobSubmitted,
+    JobSucceeded,
+)
+from jobstream_contracts.ogc import FINAL_STATUSES, StatusCode
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    job_id: str
+    process_id: str
+    status: StatusCode
+    created: datetime
+    updated: datetime
+    started: datetime | None = None
+    finished: datetime | None = None
+    attempt: int = 0
+    done: float | None = None
+    total: float | None = None
+    message: str | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    response: str = "raw"
+    results: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def percent(self) -> float | None:
+        if self.status == StatusCode.SUCCESSFUL:
+            return 100.0
+        if self.done is None or not self.total:
+            return None
+        return max(0.0, min(100.0, 100.0 * self.done / self.total))
+
+    @property
+    def progress(self) -> int | None:
+        percent = self.percent
+        return None if percent is None else int(percent)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+def apply(state: JobState | None, event: Event) -> JobState:
+    if state is None:
+        state = JobState(
+            job_id=event.job_id,
+            process_id=event.process_id,
+            status=StatusCode.ACCEPTED,
+            created=event.time,
+            updated=event.time,
+        )
+    if isinstance(event, JobDismissed):
+        if state.status == StatusCode.DISMISSED:
+            return state
+        return replace(
+            state,
+            status=StatusCode.DISMISSED,
+            finished=state.finished or event.time,
+            updated=event.time,
+            message=event.reason,
+            results=None,
+        )
+    if state.is_final:
+        return state
+    if isinstance(event, JobSubmitted):
+        return replace(
+            state,
+            created=event.time,
+            inputs=event.inputs,
+            outputs=event.outputs,
+            response=event.response,
+        )
+    if event.attempt < state.attempt:
+        return state
+    if isinstance(event, JobStarted):
+        return replace(
+            state,
+            status=StatusCode.RUNNING,
+            started=state.started or event.time,
+            updated=event.time,
+            attempt=event.attempt,
+        )
+    if isinstance(event, JobProgressed):
+        return replace(
+            state,
+            status=StatusCode.RUNNING,
+            started=state.started or event.time,
+            updated=event.time,
+            attempt=event.attempt,
+            done=event.done,
+            total=event.total,
+            message=event.message,
+        )
+    if isinstance(event, JobSucceeded):
+        return replace(
+            state,
+            status=StatusCode.SUCCESSFUL,
+            started=state.started or event.time,
+            finished=event.time,
+            updated=event.time,
+            attempt=max(state.attempt, event.attempt),
+            results=event.results,
+        )
+    if isinstance(event, JobFailed):
+        return replace(
+            state,
+            status=StatusCode.FAILED,
+            finished=event.time,
+            updated=event.time,
+            attempt=max(state.attempt, event.attempt),
+            message=event.error.detail,
+            error=event.error.model_dump(),
+        )
+    raise TypeError(f"no rule for {type(event).__name__}")
+
+
+def fold(events, state: JobState | None = None) -> JobState | None:
+    for event in events:
+        state = apply(state, event)
+    return state

@@ -1,0 +1,154 @@
+"""The projector process: follows the stream from the view's checkpoint and folds it in."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import structlog
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from sqlalchemy import Engine
+
+from jobstream_contracts.events import EventDecodeError, decode_event
+from jobstream_contracts.subjects import ALL_EVENTS, STREAM
+from jobstream_infra.connection import connect_nats
+from jobstream_infra.provisioning import ensure_stream
+from jobstream_infra.settings import Settings
+
+from .store import (
+    CheckpointMoved,
+    apply_batch,
+    create_view,
+    create_view_engine,
+    drop_view,
+    read_checkpoint,
+)
+from .tables import ParkedEvent
+
+log = structlog.get_logger(__name__)
+
+
+class Projector:
+    def __init__(self, js: JetStreamContext, engine: Engine, batch_size: int = 500) -> None:
+        self.js = js
+        self.engine = engine
+        self.batch_size = batch_size
+        self.checkpoint = 0
+
+    async def _subscribe(self):
+        self.checkpoint = await asyncio.to_thread(read_checkpoint, self.engine)
+        # An ephemeral consumer starting after the checkpoint: the view, not the server,
+        # remembers how far the projection got.
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=self.checkpoint + 1,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=30.0,
+            mem_storage=True,
+        )
+        return await self.js.pull_subscribe(ALL_EVENTS, stream=STREAM, config=config)
+
+    def _decode(self, msgs) -> tuple[list, list[ParkedEvent]]:
+        batch, parked = [], []
+        for msg in msgs:
+            seq = msg.metadata.sequence.stream
+            try:
+                batch.append((seq, decode_event(msg.data)))
+            except EventDecodeError as exc:
+                log.error("parked an event the projector cannot read", seq=seq, error=str(exc))
+                parked.append(
+                    ParkedEvent(
+                        sequence=seq,
+                        subject=msg.subject,
+                        error=str(exc),
+                        data=msg.data.decode("utf-8", errors="replace"),
+                        parked_at=datetime.now(UTC),
+                    )
+                )
+        return batch, parked
+
+    async def step(self, sub, timeout: float = 1.0) -> int:
+        """Fold the next batch; returns how many messages it held (0 when idle)."""
+        try:
+            msgs = await sub.fetch(self.batch_size, timeout=timeout)
+        except asyncio.TimeoutError:
+            return 0
+        batch, parked = self._decode(msgs)
+        self.checkpoint = await asyncio.to_thread(
+            apply_batch, self.engine, batch, self.checkpoint, parked
+        )
+        return len(msgs)
+
+    async def run(self, stop: asyncio.Event, caught_up: asyncio.Event | None = None) -> None:
+        sub = await self._subscribe()
+        idle = 0
+        while not stop.is_set():
+            try:
+                count = await self.step(sub)
+            except CheckpointMoved as exc:
+                log.warning("checkpoint moved, resuming from the view", reason=str(exc))
+                await sub.unsubscribe()
+                sub = await self._subscribe()
+                continue
+            if count:
+                idle = 0
+                continue
+            if caught_up is not None:
+                caught_up.set()
+            idle += 1
+            if idle % 5 == 0 and not await self._consumer_alive(sub):
+                # The server lost our ephemeral consumer (a restart): start again.
+                log.info("projector consumer gone, resubscribing", checkpoint=self.checkpoint)
+                sub = await self._subscribe()
+        await sub.unsubscribe()
+
+    async def _consumer_alive(self, sub) -> bool:
+        try:
+            await sub.consumer_info()
+            return True
+        except NotFoundError:
+            return False
+
+    async def catch_up(self) -> int:
+        """Fold everything up to the stream's current end, then return the checkpoint."""
+        info = await self.js.stream_info(STREAM)
+        target = info.state.last_seq
+        sub = await self._subscribe()
+        try:
+            while self.checkpoint < target:
+                await self.step(sub)
+        finally:
+            await sub.unsubscribe()
+        return self.checkpoint
+
+
+async def _open(settings: Settings):
+    engine = create_view_engine(settings.view_url)
+    await asyncio.to_thread(create_view, engine)
+    nc = await connect_nats(settings, "projector")
+    js = nc.jetstream()
+    await ensure_stream(js)
+    return nc, Projector(js, engine, settings.projector_batch)
+
+
+async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
+    nc, projector = await _open(settings)
+    log.info("projector running", view=projector.engine.url.render_as_string(), checkpoint=projector.checkpoint)
+    try:
+        await projector.run(stop)
+    finally:
+        await nc.close()
+        projector.engine.dispose()
+
+
+async def rebuild_view(settings: Settings) -> int:
+    """Drop the view and replay the stream from sequence 1; returns the final checkpoint."""
+    engine = create_view_engine(settings.view_url)
+    await asyncio.to_thread(drop_view, engine)
+    engine.dispose()
+    nc, projector = await _open(settings)
+    try:
+        return await projector.catch_up()
+    finally:
+        await nc.close()
+        projector.engine.dispose()

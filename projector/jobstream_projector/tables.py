@@ -1,0 +1,55 @@
+"""The SQL job view. Disposable: `jobstream projector rebuild` recreates it from the stream."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Text
+from sqlmodel import Field, SQLModel
+
+
+def _utc_column(index: bool = False, nullable: bool = True) -> Any:
+    return Field(
+        default=None, sa_column=Column(DateTime(timezone=True), index=index, nullable=nullable)
+    )
+
+
+class JobRow(SQLModel, table=True):
+    __tablename__ = "jobs"
+
+    job_id: str = Field(primary_key=True)
+    process_id: str = Field(index=True)
+    status: str = Field(index=True)
+    created: datetime = _utc_column(index=True, nullable=False)
+    updated: datetime = _utc_column(nullable=False)
+    started: datetime | None = _utc_column()
+    finished: datetime | None = _utc_column()
+    attempt: int = 0
+    done: float | None = None
+    total: float | None = None
+    message: str | None = Field(default=None, sa_column=Column(Text))
+    inputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    outputs: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    response: str = "raw"
+    results: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class Checkpoint(SQLModel, table=True):
+    """The last stream sequence folded into the view, committed with the rows it produced."""
+
+    __tablename__ = "projector_checkpoint"
+
+    name: str = Field(primary_key=True)
+    sequence: int = 0
+
+
+class ParkedEvent(SQLModel, table=True):
+    """A stream message the projector could not apply, kept for an operator to look at."""
+
+    __tablename__ = "parked_events"
+
+    sequence: int = Field(primary_key=True)
+    subject: str
+    error: str = Field(sa_column=Column(Text, nullable=False))
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    parked_at: datetime = _utc_column(nullable=False)
