@@ -75,7 +75,9 @@ def run_all(settings: Settings) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     children = [
-        subprocess.Popen([sys.executable, "-m", "jobstream", name], env=env)
+        # A session of their own: a terminal's Ctrl-C reaches only this supervisor, which
+        # then stops the components in order and the nats-server last.
+        subprocess.Popen([sys.executable, "-m", "jobstream", name], env=env, start_new_session=True)
         for name in COMPONENTS
     ]
     code = 0

@@ -45,14 +45,19 @@ class Context:
             raise unavailable(exc) from exc
 
     async def job(self, job_id: str) -> JobState | None:
-        """The job from the view or, when the projector has not caught up, from the stream."""
-        state = await asyncio.to_thread(view.get_job, self.engine, job_id)
-        if state is not None:
-            return state
+        """The job as of now: its view row plus any events the projector has not folded yet.
+
+        A job answered 201 is therefore never 404, and a sync result is never followed by a
+        stale "running". Should NATS be unreachable, the view's row is the best answer left.
+        """
+        state, checkpoint = await asyncio.to_thread(view.get_job, self.engine, job_id)
         try:
-            return fold(await read_job_events(self.js, job_id))
+            newer = await read_job_events(self.js, job_id, after=checkpoint)
         except Exception as exc:  # noqa: BLE001
+            if state is not None:
+                return state
             raise unavailable(exc) from exc
+        return fold(newer, state)
 
 
 def context(request: Request) -> Context:

@@ -39,9 +39,10 @@ def error_response(
 
 
 def _location(loc: tuple) -> str:
-    # ("query", "limit") -> "limit"; ("body", "inputs", "n") -> "inputs.n"
-    parts = [str(part) for part in loc[1:]] if loc and loc[0] in ("query", "path", "body", "header") else [str(p) for p in loc]
-    return ".".join(parts) or "body"
+    # ("query", "limit") -> "limit"; ("body", "inputs") -> "body.inputs"
+    if loc and loc[0] in ("query", "path", "header"):
+        loc = loc[1:]
+    return ".".join(str(part) for part in loc) or "body"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -53,7 +54,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [f"{_location(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        problems = [
+            "body: not valid JSON" if err["type"] == "json_invalid"
+            else f"{_location(err['loc'])}: {err['msg']}"
+            for err in exc.errors()
+        ]
         return error_response(
             400,
             ExceptionType.INVALID_PARAMETER,

@@ -8,8 +8,8 @@ from sqlmodel import Session, col, select
 
 from jobstream_contracts.ogc import StatusCode
 from jobstream_projector.fold import JobState
-from jobstream_projector.store import row_to_state
-from jobstream_projector.tables import JobRow
+from jobstream_projector.store import CHECKPOINT, row_to_state
+from jobstream_projector.tables import Checkpoint, JobRow
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,14 @@ class JobQuery:
     offset: int = 0
 
 
-def get_job(engine: Engine, job_id: str) -> JobState | None:
+def get_job(engine: Engine, job_id: str) -> tuple[JobState | None, int]:
+    """The job's row and a checkpoint it is at least as new as."""
     with Session(engine) as session:
+        # Checkpoint first: the row read after it can only be newer, and replaying events
+        # the row already holds changes nothing.
+        checkpoint = session.get(Checkpoint, CHECKPOINT)
         row = session.get(JobRow, job_id)
-        return row_to_state(row) if row else None
+        return (row_to_state(row) if row else None), (checkpoint.sequence if checkpoint else 0)
 
 
 def list_jobs(engine: Engine, query: JobQuery) -> tuple[list[JobState], bool]:

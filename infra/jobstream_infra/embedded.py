@@ -69,6 +69,9 @@ class EmbeddedNats:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Out of the terminal's process group: Ctrl-C must not stop the server before the
+            # components that still need it.
+            start_new_session=True,
         )
         log_file.close()
         self._wait_healthy(timeout)

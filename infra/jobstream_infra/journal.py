@@ -20,10 +20,10 @@ async def publish_event(js: JetStreamContext, event: Event, timeout: float = 5.0
     )
 
 
-async def read_job_events(js: JetStreamContext, job_id: str) -> list[Event]:
-    """Every event of one job, in stream order, straight from the stream."""
+async def read_job_events(js: JetStreamContext, job_id: str, after: int = 0) -> list[Event]:
+    """The events of one job with stream sequence above ``after``, in stream order."""
     events: list[Event] = []
-    seq = 1
+    seq = after + 1
     subject = job_filter(job_id)
     while True:
         try:

@@ -1,0 +1,65 @@
+import os
+import uuid
+
+import pytest
+
+from jobstream_infra.embedded import EmbeddedNats
+
+from .support.stack import Stack
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "JOBSTREAM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture
+def nats_server(tmp_path):
+    with EmbeddedNats(tmp_path / "nats") as server:
+        yield server
+
+
+@pytest.fixture
+def make_stack(tmp_path, nats_server):
+    """Build stacks on this test's nats-server; they are stopped at the end of the test."""
+    stacks = []
+
+    def make(**settings) -> Stack:
+        stack = Stack(tmp_path / f"stack-{len(stacks)}", nats_server.url, **settings)
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        stack.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """One running stack shared by the API tests."""
+    workdir = tmp_path_factory.mktemp("api")
+    with EmbeddedNats(workdir / "nats") as server:
+        running = Stack(workdir, server.url, progress_interval=0.1).start()
+        running.wait_ready(("echo", "count", "spin", "fail", "hold", "async-only"))
+        yield running
+        running.close()
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    import sqlalchemy
+
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"jobstream_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sqlalchemy.exc.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+    url = sqlalchemy.engine.make_url(POSTGRES_ADMIN_URL).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()

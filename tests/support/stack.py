@@ -1,0 +1,166 @@
+"""Real jobstream components as OS processes against a real nats-server, for the tests."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from jobstream_contracts.events import Event, decode_event
+from jobstream_contracts.subjects import ALL_EVENTS, STREAM
+from jobstream_infra.embedded import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+FINAL = ("successful", "failed", "dismissed")
+TEST_PROCESSES = ["jobstream_executor.builtin", "tests.support.processes"]
+
+
+class Stack:
+    def __init__(self, workdir: Path, nats_url: str, database_url: str | None = None,
+                 **settings: object) -> None:
+        self.workdir = workdir
+        self.nats_url = nats_url
+        self.port = free_port()
+        self.database_url = database_url or f"sqlite:///{workdir / 'view.sqlite'}"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "JOBSTREAM_NATS_URL": nats_url,
+            "JOBSTREAM_DATABASE_URL": self.database_url,
+            "JOBSTREAM_DATA_DIR": str(workdir / "data"),
+            "JOBSTREAM_PORT": str(self.port),
+            "JOBSTREAM_PROCESS_MODULES": json.dumps(TEST_PROCESSES),
+            "JOBSTREAM_LOG_LEVEL": "info",
+            **{f"JOBSTREAM_{k.upper()}": str(v) for k, v in settings.items()},
+        }
+        self.processes: dict[str, list[subprocess.Popen]] = {}
+        self.logs = workdir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+    # -- components --------------------------------------------------------------------
+    def start(self, *names: str, wait: bool = True) -> "Stack":
+        for name in names or ("projector", "executor", "gateway"):
+            self.start_component(name)
+        if wait and (not names or "gateway" in names):
+            self.wait_ready()
+        return self
+
+    def start_component(self, name: str, **settings: object) -> subprocess.Popen:
+        index = len(self.processes.get(name, []))
+        env = {**self.env, **{f"JOBSTREAM_{k.upper()}": str(v) for k, v in settings.items()}}
+        with open(self.logs / f"{name}-{index}.log", "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "jobstream", name], env=env, cwd=self.workdir,
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        self.processes.setdefault(name, []).append(process)
+        return process
+
+    def stop(self, *names: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        for name in names or ("gateway", "executor", "projector"):
+            for process in self.processes.pop(name, []):
+                if process.poll() is None:
+                    process.send_signal(sig)
+                try:
+                    process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    def close(self) -> None:
+        self.stop()
+        self.http.close()
+
+    def log(self, name: str) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logs.glob(f"{name}-*.log")))
+
+    def wait_ready(self, processes: tuple[str, ...] = ("echo", "count"), timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, started in self.processes.items():
+                for process in started:
+                    assert process.poll() is None, f"{name} exited:\n{self.log(name)}"
+            try:
+                listed = self.http.get("/processes", params={"limit": 1000})
+                if listed.status_code == 200:
+                    ids = {p["id"] for p in listed.json()["processes"]}
+                    if set(processes) <= ids:
+                        return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"gateway not ready:\n{self.log('gateway')}")
+
+    # -- jobs ----------------------------------------------------------------------------
+    def submit(self, process: str, inputs: dict, **body: object) -> str:
+        response = self.http.post(
+            f"/processes/{process}/execution",
+            json={"inputs": inputs, **body},
+            headers={"Prefer": "respond-async"},
+        )
+        assert response.status_code == 201, response.text
+        return response.json()["jobID"]
+
+    def wait_job(self, job_id: str, statuses=FINAL, timeout: float = 30) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.http.get(f"/jobs/{job_id}").json()
+            if status.get("status") in statuses or time.monotonic() > deadline:
+                assert status.get("status") in statuses, status
+                return status
+            time.sleep(0.02)
+
+    def wait_view(self, job_id: str, statuses=FINAL, timeout: float = 30) -> dict:
+        """Like wait_job, but through the job list, which only the view answers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            jobs = self.http.get("/jobs", params={"limit": 1000}).json()["jobs"]
+            for job in jobs:
+                if job["jobID"] == job_id and job["status"] in statuses:
+                    return job
+            time.sleep(0.05)
+        raise TimeoutError(f"job {job_id} not {statuses} in the view")
+
+    # -- the stream ----------------------------------------------------------------------
+    def events(self, job_id: str | None = None) -> list[Event]:
+        return asyncio.run(stream_events(self.nats_url, job_id))
+
+
+async def stream_events(nats_url: str, job_id: str | None = None) -> list[Event]:
+    """Every event in the stream (or of one job), read with a throwaway consumer."""
+    import nats
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+    from jobstream_contracts.subjects import job_filter
+
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info(STREAM)
+        subject = job_filter(job_id) if job_id else ALL_EVENTS
+        sub = await js.pull_subscribe(
+            subject, stream=STREAM,
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE),
+        )
+        events, seen = [], 0
+        while seen < info.state.last_seq:
+            try:
+                msgs = await sub.fetch(1000, timeout=1)
+            except asyncio.TimeoutError:
+                break
+            for msg in msgs:
+                seen = msg.metadata.sequence.stream
+                events.append(decode_event(msg.data))
+            if msgs and msgs[-1].metadata.num_pending == 0:
+                break
+        await sub.unsubscribe()
+        return events
+    finally:
+        await nc.close()
