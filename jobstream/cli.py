@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
@@ -41,6 +42,10 @@ def _executor(settings: Settings) -> None:
 
     processes = load_processes(settings.process_modules)
     asyncio.run(_until_signalled(lambda stop: run_executor(settings, processes, stop)))
+    # A process that ignored the grace period still holds a worker thread, which the
+    # interpreter would wait for; its job was not acked and will be redelivered.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def _projector(settings: Settings, action: str) -> None:

@@ -40,6 +40,7 @@ from jobstream_infra.provisioning import (
 )
 from jobstream_infra.settings import Settings
 
+from .capacity import Capacity
 from .process import JobCancelled, Process
 from .running import RunningJob
 
@@ -55,7 +56,7 @@ class Executor:
         self.settings = settings
         self.processes = processes
         self.name = executor_name()
-        self.slots = asyncio.Semaphore(settings.executor_concurrency)
+        self.capacity = Capacity(settings.executor_concurrency)
         self.running: dict[str, RunningJob] = {}
         self.tasks: set[asyncio.Task] = set()
         self.nc: NATS | None = None
@@ -90,37 +91,49 @@ class Executor:
         for loop in loops:
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
-        # Jobs already running finish; their messages are acked as usual.
+        await self._release_running()
+
+    async def _release_running(self) -> None:
+        """Hand running jobs back: each stops at its next progress report and is nak'ed for
+        immediate redelivery. A job that reports no progress within the grace period is left
+        to AckWait, which redelivers it all the same."""
+        for job in self.running.values():
+            job.release()
         if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
+            _, pending = await asyncio.wait(self.tasks, timeout=self.settings.shutdown_grace)
+            if pending:
+                log.warning("jobs did not stop in time; AckWait will redeliver them",
+                            jobs=len(pending))
 
     async def close(self) -> None:
         if self.nc is not None:
             await self.nc.close()
 
     async def _fetch_loop(self, process: Process, sub, stop: asyncio.Event) -> None:
-        # A fetch holds a slot while it waits, so keep the wait short when several processes
-        # share the slots.
-        wait = 1.0 if len(self.processes) == 1 else 0.25
         while not stop.is_set():
-            await self.slots.acquire()
+            await self.capacity.wait_free()
             try:
-                msgs = await sub.fetch(1, timeout=wait)
+                msgs = await sub.fetch(1, timeout=1.0)
             except asyncio.TimeoutError:
-                self.slots.release()
                 continue
             except Exception as exc:  # noqa: BLE001 - a broken connection must not end the loop
-                self.slots.release()
                 log.warning("fetch failed", process=process.id, error=str(exc))
                 await asyncio.sleep(0.5)
                 continue
-            task = asyncio.create_task(self._handle(process, msgs[0]))
+            msg = msgs[0]
+            while not self.capacity.free:
+                try:
+                    await self.capacity.wait_free(timeout=self.settings.ack_wait / 3)
+                except asyncio.TimeoutError:
+                    await msg.in_progress()
+            self.capacity.take()
+            task = asyncio.create_task(self._handle(process, msg))
             self.tasks.add(task)
             task.add_done_callback(self._job_done)
 
     def _job_done(self, task: asyncio.Task) -> None:
         self.tasks.discard(task)
-        self.slots.release()
+        self.capacity.give()
         if not task.cancelled() and task.exception() is not None:
             log.error("job handling failed", error=repr(task.exception()))
 
@@ -152,7 +165,7 @@ class Executor:
         keepalive = asyncio.create_task(self._keepalive(job, msg))
         try:
             outputs = await self._call(process, submitted, job)
-            final: Event = JobSucceeded(results=outputs, **common)
+            final: Event | None = JobSucceeded(results=outputs, **common)
         except JobCancelled:
             final = None
         except Exception as exc:  # noqa: BLE001 - any failure of the process ends the job
@@ -162,7 +175,11 @@ class Executor:
             keepalive.cancel()
             await asyncio.gather(keepalive, return_exceptions=True)
             self.running.pop(job_id, None)
-        if final is None or job.cancelled:
+        if final is None and job.released:
+            log.info("job handed back for redelivery", **common)
+            await msg.nak()
+            return
+        if final is None:
             log.info("job dismissed while running", **common)
         else:
             await self._flush_progress(job, common)

@@ -27,6 +27,8 @@ class RunningJob:
         self._latest: Progress | None = None
         self._published: Progress | None = None
         self._cancelled = threading.Event()
+        # Cancelled because this executor is stopping, not because the job was dismissed.
+        self.released = False
 
     def report(self, done: float, total: float | None = None, message: str | None = None) -> None:
         if self._cancelled.is_set():
@@ -35,6 +37,11 @@ class RunningJob:
             self._latest = Progress(done, total, message)
 
     def cancel(self) -> None:
+        self._cancelled.set()
+
+    def release(self) -> None:
+        """Stop the job so that another executor can take it over."""
+        self.released = True
         self._cancelled.set()
 
     @property

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     ack_wait: float = Field(default=30.0, gt=0)
     # Progress events per running job are published at most this often; the last is never lost.
     progress_interval: float = Field(default=0.5, gt=0)
+    # On SIGTERM an executor waits this long for running jobs to stop and be handed back.
+    shutdown_grace: float = Field(default=10.0, ge=0)
     # A synchronous execute waits this long for the job to end, then answers like an async one.
     sync_timeout: float = Field(default=60.0, gt=0)
     # Modules whose PROCESSES list the executor serves; later ones override earlier ids.

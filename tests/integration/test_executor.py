@@ -1,0 +1,83 @@
+"""Executors: competing consumers, heartbeats, bounded progress and a concurrency limit."""
+
+from collections import Counter
+
+
+def test_two_executors_share_the_work_and_each_job_runs_once(make_stack):
+    stack = make_stack().start("projector", "gateway", wait=False)
+    stack.start_component("executor")
+    stack.start_component("executor")
+    stack.wait_ready()
+    ids = [stack.submit("echo", {"message": str(i), "pause": 0.05}) for i in range(40)]
+    for job_id in ids:
+        assert stack.wait_job(job_id)["status"] == "successful"
+    events = [e for e in stack.events() if e.job_id in set(ids)]
+    succeeded = Counter(e.job_id for e in events if e.type == "JobSucceeded")
+    assert set(succeeded) == set(ids) and set(succeeded.values()) == {1}
+    workers = {e.executor for e in events if e.type == "JobStarted"}
+    assert len(workers) == 2, "both executors should have run jobs"
+
+
+def test_heartbeats_keep_a_job_longer_than_ack_wait_from_redelivery(make_stack):
+    stack = make_stack(ack_wait=1.5).start()
+    job_id = stack.submit("hold", {"seconds": 5})
+    status = stack.wait_job(job_id, timeout=30)
+    assert status["status"] == "successful" and status["attempt"] == 1
+    types = [e.type for e in stack.events(job_id)]
+    assert types.count("JobStarted") == 1 and types.count("JobSucceeded") == 1
+
+
+def test_progress_events_are_bounded_and_the_last_value_is_kept(make_stack):
+    stack = make_stack(progress_interval=0.2).start()
+    job_id = stack.submit("spin", {"n": 1_000_000})
+    status = stack.wait_job(job_id, timeout=120)
+    assert status["status"] == "successful"
+    events = stack.events(job_id)
+    progressed = [e for e in events if e.type == "JobProgressed"]
+    started = next(e for e in events if e.type == "JobStarted").time
+    finished = next(e for e in events if e.type == "JobSucceeded").time
+    allowed = (finished - started).total_seconds() / 0.2 + 2
+    assert 1 <= len(progressed) <= allowed, (len(progressed), allowed)
+    assert (progressed[-1].done, progressed[-1].total) == (1_000_000, 1_000_000)
+    assert status["done"] == 1_000_000 and status["message"] == "step 1000000"
+
+
+def test_an_executor_runs_at_most_its_concurrency_at_once(make_stack):
+    stack = make_stack(executor_concurrency=2).start()
+    ids = [stack.submit("hold", {"seconds": 0.5}) for _ in range(6)]
+    for job_id in ids:
+        assert stack.wait_job(job_id)["status"] == "successful"
+    events = [e for e in stack.events() if e.job_id in set(ids)]
+    spans = {e.job_id: [None, None] for e in events}
+    for e in events:
+        if e.type == "JobStarted":
+            spans[e.job_id][0] = e.time
+        if e.type == "JobSucceeded":
+            spans[e.job_id][1] = e.time
+    edges = sorted([(start, 1) for start, _ in spans.values()] + [(end, -1) for _, end in spans.values()],
+                   key=lambda edge: (edge[0], edge[1]))
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    assert peak == 2
+
+
+def test_sigterm_hands_a_running_job_to_another_executor(make_stack):
+    import signal
+    import time
+
+    stack = make_stack().start()
+    job_id = stack.submit("count", {"n": 60, "interval": 0.05})
+    stack.wait_job(job_id, statuses=("running",))
+    executor = stack.processes["executor"][0]
+    began = time.monotonic()
+    stack.stop("executor", sig=signal.SIGTERM)
+    assert executor.returncode == 0
+    assert time.monotonic() - began < 5
+    assert stack.http.get(f"/jobs/{job_id}").json()["status"] == "running"
+    stack.start_component("executor")
+    status = stack.wait_job(job_id, timeout=30)
+    assert status["status"] == "successful" and status["attempt"] == 2
+    types = [e.type for e in stack.events(job_id)]
+    assert types.count("JobStarted") == 2 and types.count("JobSucceeded") == 1
