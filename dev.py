@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Set-up and run in one command, on any machine with Python >= 3.11 and git.
+
+    python3 dev.py up      install (first time) and start jobstream on http://127.0.0.1:8000
+    python3 dev.py test    install (first time) and run the test suite
+
+Installs uv into .uv/ (a private virtual environment), then the locked workspace into .venv/.
+Extra arguments go to `jobstream up` or to pytest.
+"""
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+UV_VERSION = "0.13.9"
+TOOLS = ROOT / ".uv"
+BIN = "Scripts" if os.name == "nt" else "bin"
+
+
+def uv() -> Path:
+    binary = TOOLS / BIN / "uv"
+    if not binary.exists():
+        print(f"installing uv {UV_VERSION} into {TOOLS}", flush=True)
+        venv.create(TOOLS, with_pip=True, clear=True)
+        subprocess.run([str(TOOLS / BIN / "python"), "-m", "pip", "install", "--quiet",
+                        f"uv=={UV_VERSION}"], check=True)
+    return binary
+
+
+def sync() -> None:
+    # One environment for running and testing: switching between them costs nothing.
+    subprocess.run([str(uv()), "sync", "--frozen", "--python", sys.executable], cwd=ROOT, check=True)
+
+
+def main() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("jobstream needs Python 3.11 or newer")
+    if len(sys.argv) < 2 or sys.argv[1] not in ("up", "test"):
+        sys.exit(__doc__)
+    action, extra = sys.argv[1], sys.argv[2:]
+    if action == "up":
+        sync()
+        command = [str(ROOT / ".venv" / BIN / "jobstream"), "up", *extra]
+    else:
+        sync()
+        command = [str(ROOT / ".venv" / BIN / "pytest"), *extra]
+    os.chdir(ROOT)
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
