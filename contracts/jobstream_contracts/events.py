@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from .subjects import event_subject
 
@@ -37,6 +37,14 @@ class Event(BaseModel):
     attempt: int = 0
     # W3C trace context (traceparent, tracestate) of the request that caused the event.
     trace: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _written_at_current_version(cls, data: Any) -> Any:
+        # A new event is written in its class's current shape.
+        if isinstance(data, dict) and "schema_version" not in data:
+            return {**data, "schema_version": cls.version}
+        return data
 
     @property
     def subject(self) -> str:
@@ -121,16 +129,20 @@ def decode_event(data: bytes) -> Event:
         raise EventDecodeError(f"not JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise EventDecodeError("an event must be a JSON object")
-    cls = EVENT_TYPES.get(raw.get("type"))  # type: ignore[arg-type]
+    kind = raw.get("type")
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        raise EventDecodeError(f"unknown event type {raw.get('type')!r}")
+        raise EventDecodeError(f"unknown event type {kind!r}")
     version = raw.get("schema_version", 1)
-    if not isinstance(version, int) or version > cls.version:
+    if not isinstance(version, int) or isinstance(version, bool) or version > cls.version:
         raise EventDecodeError(
             f"{cls.__name__} schema_version {version!r} is newer than this reader ({cls.version})"
         )
     while version < cls.version:
-        raw = UPCASTERS[(cls.__name__, version)](raw)
+        upcaster = UPCASTERS.get((cls.__name__, version))
+        if upcaster is None:
+            raise EventDecodeError(f"no upcaster for {cls.__name__} schema_version {version}")
+        raw = upcaster(raw)
         version += 1
         raw["schema_version"] = version
     try:

@@ -18,7 +18,7 @@ _TOKEN = re.compile(PROCESS_ID_PATTERN)
 
 
 def is_valid_token(value: str) -> bool:
-    return bool(_TOKEN.match(value))
+    return bool(_TOKEN.fullmatch(value))
 
 
 def event_subject(process_id: str, job_id: str, token: str) -> str:

@@ -46,6 +46,10 @@ from .running import RunningJob
 
 log = structlog.get_logger(__name__)
 
+# How long one fetch waits for work. A fetch cancelled at shutdown leaves its pull request on
+# the server for this long, and a message delivered to it is lost until AckWait.
+FETCH_WAIT = 1.0
+
 
 def executor_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
@@ -95,8 +99,8 @@ class Executor:
 
     async def _release_running(self) -> None:
         """Hand running jobs back: each stops at its next progress report and is nak'ed for
-        immediate redelivery. A job that reports no progress within the grace period is left
-        to AckWait, which redelivers it all the same."""
+        redelivery to another executor. A job that reports no progress within the grace
+        period is left to AckWait, which redelivers it all the same."""
         for job in self.running.values():
             job.release()
         if self.tasks:
@@ -113,7 +117,7 @@ class Executor:
         while not stop.is_set():
             await self.capacity.wait_free()
             try:
-                msgs = await sub.fetch(1, timeout=1.0)
+                msgs = await sub.fetch(1, timeout=FETCH_WAIT)
             except asyncio.TimeoutError:
                 continue
             except Exception as exc:  # noqa: BLE001 - a broken connection must not end the loop
@@ -177,7 +181,9 @@ class Executor:
             self.running.pop(job_id, None)
         if final is None and job.released:
             log.info("job handed back for redelivery", **common)
-            await msg.nak()
+            # Delayed past the life of this executor's abandoned pull requests, so the
+            # redelivery goes to a live executor rather than to our closed inbox.
+            await msg.nak(delay=FETCH_WAIT + 0.5)
             return
         if final is None:
             log.info("job dismissed while running", **common)

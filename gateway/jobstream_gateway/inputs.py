@@ -13,22 +13,31 @@ def _invalid(detail: str) -> OGCError:
     return OGCError(400, ExceptionType.INVALID_INPUT, detail, "Invalid input")
 
 
-def _unwrap(value: Any, schema: dict[str, Any]) -> Any:
+def _takes_objects(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    if kind is None:
+        return "properties" in schema or "additionalProperties" in schema
+    return kind == "object" or (isinstance(kind, list) and "object" in kind)
+
+
+def _unwrap(where: str, value: Any, schema: dict[str, Any]) -> Any:
     """A qualified value (``{"value": ..., "mediaType": ...}``) becomes its plain value."""
-    if isinstance(value, dict) and "href" in value and schema.get("type") != "object":
-        raise _invalid("inputs given by reference (href) are not supported")
-    if isinstance(value, dict) and "value" in value and schema.get("type") != "object":
+    if not isinstance(value, dict) or _takes_objects(schema):
+        return value
+    if "href" in value:
+        raise _invalid(f"{where}: inputs given by reference (href) are not supported")
+    if "value" in value:
         return value["value"]
     return value
 
 
-def _check_one(name: str, value: Any, schema: dict[str, Any]) -> Any:
-    value = _unwrap(value, schema)
+def _check_one(where: str, value: Any, schema: dict[str, Any]) -> Any:
+    value = _unwrap(where, value, schema)
     errors = sorted(Draft7Validator(schema).iter_errors(value), key=lambda e: list(e.path))
     if errors:
         error = errors[0]
-        where = ".".join(str(part) for part in ["inputs", name, *error.path])
-        raise _invalid(f"{where}: {error.message}")
+        path = ".".join(str(part) for part in [where, *error.path])
+        raise _invalid(f"{path}: {error.message}")
     return value
 
 
@@ -61,7 +70,10 @@ def validate_inputs(process: ProcessDescription, inputs: dict[str, Any]) -> dict
                     f"inputs.{name}: {len(values)} values given, "
                     f"{description.minOccurs}..{description.maxOccurs} allowed"
                 )
-            checked[name] = [_check_one(name, v, description.schema_) for v in values]
+            checked[name] = [
+                _check_one(f"inputs.{name}.{i}", v, description.schema_)
+                for i, v in enumerate(values)
+            ]
         else:
-            checked[name] = _check_one(name, value, description.schema_)
+            checked[name] = _check_one(f"inputs.{name}", value, description.schema_)
     return checked

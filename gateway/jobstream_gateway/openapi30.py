@@ -18,17 +18,26 @@ def _null(schema: Any) -> bool:
     return isinstance(schema, dict) and schema.get("type") == "null"
 
 
+# OpenAPI 3.0 has no null type: "only null" is a nullable value restricted to null.
+_ONLY_NULL = {"nullable": True, "enum": [None]}
+
+
 def schema_30(schema: Any) -> Any:
     """One JSON Schema 2020-12 object as an OpenAPI 3.0 schema object."""
     if not isinstance(schema, dict):
         return schema
     out = {key: value for key, value in schema.items() if key not in _DROPPED}
+    if out.get("type") == "null" or out.get("type") == ["null"]:
+        out.pop("type")
+        out.update(_ONLY_NULL)
     for keyword in ("anyOf", "oneOf"):
         if keyword in out and any(_null(option) for option in out[keyword]):
             options = [option for option in out[keyword] if not _null(option)]
             out.pop(keyword)
             out["nullable"] = True
-            if len(options) == 1:
+            if not options:
+                out.update(_ONLY_NULL)
+            elif len(options) == 1:
                 only = schema_30(options[0])
                 if "$ref" in only:
                     out.setdefault("allOf", []).append(only)
@@ -50,9 +59,15 @@ def schema_30(schema: Any) -> Any:
         examples = out.pop("examples")
         if isinstance(examples, list) and examples:
             out.setdefault("example", examples[0])
-    for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+    for bound, plain, stricter in (
+        ("exclusiveMinimum", "minimum", lambda plain, exclusive: plain > exclusive),
+        ("exclusiveMaximum", "maximum", lambda plain, exclusive: plain < exclusive),
+    ):
         if isinstance(out.get(bound), (int, float)) and not isinstance(out[bound], bool):
-            out[plain] = out.pop(bound)
+            exclusive = out.pop(bound)
+            if plain in out and stricter(out[plain], exclusive):
+                continue  # the inclusive bound already excludes more
+            out[plain] = exclusive
             out[bound] = True
     for keyword in ("items", "additionalProperties", "not"):
         if isinstance(out.get(keyword), dict):
