@@ -9,7 +9,7 @@ from nats.js.errors import NotFoundError
 
 from jobstream_contracts.ogc import CONFORMANCE_CLASSES, ConfClasses, LandingPage, Link
 from jobstream_contracts.subjects import STREAM
-from jobstream_projector.store import read_checkpoint
+from jobstream_projector.store import count_parked, read_checkpoint
 
 from .context import Context, base_url, context
 from .openapi30 import OPENAPI_30_MEDIA_TYPE, openapi_30
@@ -70,10 +70,12 @@ async def ready(ctx: Context = Depends(context)) -> JSONResponse:
     try:
         info = await ctx.js.stream_info(STREAM)
         checkpoint = await asyncio.to_thread(read_checkpoint, ctx.engine)
+        parked = await asyncio.to_thread(count_parked, ctx.engine)
         report.update(
             stream_last_sequence=info.state.last_seq,
             projector_checkpoint=checkpoint,
             projector_lag=info.state.last_seq - checkpoint,
+            parked_events=parked,
         )
     except (NotFoundError, Exception) as exc:  # noqa: BLE001
         nats_ok = False

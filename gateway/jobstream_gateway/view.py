@@ -69,7 +69,3 @@ def _duration_seconds(dialect: str, now: datetime):
     end = func.coalesce(JobRow.finished, now)
     return func.extract("epoch", end - JobRow.started)
 
-
-def count_jobs(engine: Engine) -> int:
-    with Session(engine) as session:
-        return session.exec(select(func.count()).select_from(JobRow)).one()

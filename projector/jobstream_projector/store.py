@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, func
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -75,6 +75,11 @@ def read_checkpoint(engine: Engine) -> int:
     with Session(engine) as session:
         checkpoint = session.get(Checkpoint, CHECKPOINT)
         return checkpoint.sequence if checkpoint else 0
+
+
+def count_parked(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(ParkedEvent)).one()
 
 
 def apply_batch(

@@ -1,0 +1,60 @@
+"""`jobstream up`: one command starts everything; Ctrl-C (SIGINT) stops everything."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import psutil
+import pytest
+
+from jobstream_infra.embedded import free_port
+
+from ..support.stack import ROOT
+
+
+@pytest.fixture
+def up(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSTREAM_")}
+    env.update(JOBSTREAM_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jobstream", "up", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    yield process, f"http://127.0.0.1:{port}", tmp_path / "data"
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def _wait_for_processes(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if len(httpx.get(f"{url}/processes").json()["processes"]) >= 2:
+                return
+        except (httpx.TransportError, KeyError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("jobstream up did not serve its processes")
+
+
+def test_up_serves_jobs_and_stops_cleanly_on_sigint(up):
+    process, url, data = up
+    _wait_for_processes(url)
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert len(children) >= 4  # nats-server, projector, executor, gateway
+    response = httpx.post(f"{url}/processes/echo/execution",
+                          json={"inputs": {"message": "up"}}, timeout=30)
+    assert response.status_code == 200 and response.text == "up"
+    assert (data / "view.sqlite").exists() and (data / "nats" / "jetstream").is_dir()
+
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "jobstream is up" in output and "jobstream stopped" in output
+    gone, alive = psutil.wait_procs(children, timeout=5)
+    assert not alive, f"left running: {[p.name() for p in alive]}"
