@@ -58,6 +58,8 @@ class JobSubmitted(Event):
     token: ClassVar[str] = "submitted"
     type: Literal["JobSubmitted"] = "JobSubmitted"
     inputs: dict[str, Any] = Field(default_factory=dict)
+    # Set when the client sent an Idempotency-Key; the job id is derived from it.
+    idempotency_key: str | None = None
     # The execute request's `outputs` member, kept for the results response.
     outputs: dict[str, Any] = Field(default_factory=dict)
     response: Literal["raw", "document"] = "raw"
@@ -96,20 +98,32 @@ class JobFailed(Event):
     error: ErrorInfo
 
 
+class JobRetryScheduled(Event):
+    """An attempt failed with a retryable error; the submission is redelivered after ``delay``."""
+
+    token: ClassVar[str] = "retrying"
+    type: Literal["JobRetryScheduled"] = "JobRetryScheduled"
+    error: ErrorInfo
+    delay: float
+    retry_at: datetime
+
+
 class JobDismissed(Event):
     token: ClassVar[str] = "dismissed"
     type: Literal["JobDismissed"] = "JobDismissed"
     reason: str = "dismissed by request"
 
 
+_CLASSES = (
+    JobSubmitted, JobStarted, JobProgressed, JobRetryScheduled, JobSucceeded, JobFailed,
+    JobDismissed,
+)
 AnyEvent = Annotated[
-    JobSubmitted | JobStarted | JobProgressed | JobSucceeded | JobFailed | JobDismissed,
+    JobSubmitted | JobStarted | JobProgressed | JobRetryScheduled | JobSucceeded | JobFailed
+    | JobDismissed,
     Field(discriminator="type"),
 ]
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.model_fields["type"].default: cls
-    for cls in (JobSubmitted, JobStarted, JobProgressed, JobSucceeded, JobFailed, JobDismissed)
-}
+EVENT_TYPES: dict[str, type[Event]] = {cls.model_fields["type"].default: cls for cls in _CLASSES}
 TERMINAL_TOKENS = frozenset({JobSucceeded.token, JobFailed.token, JobDismissed.token})
 _adapter: TypeAdapter[Event] = TypeAdapter(AnyEvent)
 

@@ -96,6 +96,20 @@ class OutputDescription(DescriptionType):
     schema_: dict[str, Any] = Field(alias="schema")
 
 
+class RetryPolicy(Model):
+    """How often a failing job is tried, and how long it waits between tries.
+
+    ``maxAttempts`` counts attempts that failed with a retryable error; the wait before try
+    n + 1 is ``backoff[n - 1]`` seconds (the last entry repeats).
+    """
+
+    maxAttempts: int = Field(default=4, ge=1)
+    backoff: list[float] = Field(default_factory=lambda: [60.0, 120.0, 240.0], min_length=1)
+
+    def delay_after(self, failures: int) -> float:
+        return self.backoff[min(failures, len(self.backoff)) - 1]
+
+
 class ProcessSummary(DescriptionType):
     id: str
     version: str
@@ -106,6 +120,8 @@ class ProcessSummary(DescriptionType):
         default_factory=lambda: [TransmissionMode.VALUE]
     )
     links: list[Link] | None = None
+    # Extension member: the standard's schema allows additional members.
+    retryPolicy: RetryPolicy = Field(default_factory=RetryPolicy)
 
 
 class ProcessDescription(ProcessSummary):

@@ -1,10 +1,12 @@
-"""The executor: competing consumers per process, heartbeats, bounded progress, dismissal."""
+"""The executor: competing consumers per process, heartbeats, bounded progress, retries as
+redeliveries, dismissal and hand-back on shutdown."""
 
 import asyncio
 import inspect
 import json
 import os
 import socket
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import structlog
@@ -14,25 +16,21 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from jobstream_contracts.events import (
+    TERMINAL_TOKENS,
     ErrorInfo,
     Event,
     EventDecodeError,
     JobFailed,
     JobProgressed,
+    JobRetryScheduled,
     JobStarted,
     JobSubmitted,
     JobSucceeded,
-    TERMINAL_TOKENS,
     decode_event,
 )
-from jobstream_contracts.subjects import (
-    STREAM,
-    event_subject,
-    job_event_filter,
-    parse_subject,
-)
+from jobstream_contracts.subjects import STREAM, event_subject, job_event_filter, parse_subject
 from jobstream_infra.connection import connect_nats
-from jobstream_infra.journal import publish_event, read_job_events
+from jobstream_infra.journal import HistoryChanged, publish_event, read_job_history
 from jobstream_infra.provisioning import (
     ensure_executor_consumer,
     ensure_process_registry,
@@ -41,7 +39,7 @@ from jobstream_infra.provisioning import (
 from jobstream_infra.settings import Settings
 
 from .capacity import Capacity
-from .process import JobCancelled, Process
+from .process import JobCancelled, PermanentError, Process
 from .running import RunningJob
 
 log = structlog.get_logger(__name__)
@@ -49,10 +47,17 @@ log = structlog.get_logger(__name__)
 # How long one fetch waits for work. A fetch cancelled at shutdown leaves its pull request on
 # the server for this long, and a message delivered to it is lost until AckWait.
 FETCH_WAIT = 1.0
+# Deliveries beyond the retry policy's attempts that executors may lose to crashes or
+# shutdowns before the job is failed rather than tried forever.
+CRASH_REDELIVERIES = 5
 
 
 def executor_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _error(exc: BaseException) -> ErrorInfo:
+    return ErrorInfo(type=type(exc).__name__, detail=str(exc) or type(exc).__name__)
 
 
 class Executor:
@@ -139,82 +144,140 @@ class Executor:
         self.tasks.discard(task)
         self.capacity.give()
         if not task.cancelled() and task.exception() is not None:
+            # The message was not acked: JetStream redelivers it after AckWait.
             log.error("job handling failed", error=repr(task.exception()))
 
-    async def _publish(self, event: Event) -> None:
+    # -- one job ---------------------------------------------------------------------------
+    async def _publish(self, job: RunningJob, event: Event) -> None:
         assert self.js is not None
-        await publish_event(self.js, event)
+        ack = await publish_event(self.js, event)
+        job.saw(ack.seq)
+
+    async def _publish_final(self, job: RunningJob, event: Event) -> bool:
+        """Append the job's final event unless another final event beat it; True if written."""
+        assert self.js is not None
+        while True:
+            try:
+                await publish_event(self.js, event, expect_last=job.last_seq)
+                return True
+            except HistoryChanged:
+                newer = await read_job_history(self.js, job.job_id, after=job.last_seq)
+                if any(e.token in TERMINAL_TOKENS for _, e in newer):
+                    log.info("job was finished elsewhere; not finishing it twice",
+                             job_id=job.job_id)
+                    return False
+                if newer:
+                    job.last_seq = newer[-1][0]
 
     async def _handle(self, process: Process, msg: Msg) -> None:
         assert self.js is not None
         attempt = msg.metadata.num_delivered
         try:
             submitted = decode_event(msg.data)
-            assert isinstance(submitted, JobSubmitted)
-        except (EventDecodeError, AssertionError) as exc:
+            if not isinstance(submitted, JobSubmitted):
+                raise EventDecodeError(f"{submitted.type} on a submission subject")
+        except EventDecodeError as exc:
             await self._reject_unreadable(msg, attempt, exc)
             return
-        job_id = submitted.job_id
-        history = await read_job_events(self.js, job_id)
-        if any(event.token in TERMINAL_TOKENS for event in history):
+        history = await read_job_history(self.js, submitted.job_id)
+        job = RunningJob(submitted.job_id, process.id, attempt, history[-1][0] if history else 0)
+        common = dict(job_id=job.job_id, process_id=process.id, attempt=attempt,
+                      trace=submitted.trace)
+        if any(event.token in TERMINAL_TOKENS for _, event in history):
             # Dismissed while queued, or finished by an executor that died before acking.
-            log.info("job already final, not running it", job_id=job_id)
+            log.info("job already final, not running it", job_id=job.job_id)
             await msg.ack()
             return
-        job = RunningJob(job_id, process.id, attempt)
-        self.running[job_id] = job
-        common = dict(job_id=job_id, process_id=process.id, attempt=attempt, trace=submitted.trace)
-        log.info("job started", **common)
-        await self._publish(JobStarted(executor=self.name, **common))
-        keepalive = asyncio.create_task(self._keepalive(job, msg))
-        try:
-            outputs = await self._call(process, submitted, job)
-            final: Event | None = JobSucceeded(results=outputs, **common)
-        except JobCancelled:
-            final = None
-        except Exception as exc:  # noqa: BLE001 - any failure of the process ends the job
-            log.warning("job failed", error=repr(exc), **common)
-            final = JobFailed(error=ErrorInfo(type=type(exc).__name__, detail=str(exc)), **common)
-        finally:
-            keepalive.cancel()
-            await asyncio.gather(keepalive, return_exceptions=True)
-            self.running.pop(job_id, None)
-        if final is None and job.released:
-            log.info("job handed back for redelivery", **common)
-            # Delayed past the life of this executor's abandoned pull requests, so the
-            # redelivery goes to a live executor rather than to our closed inbox.
-            await msg.nak(delay=FETCH_WAIT + 0.5)
+        policy = process.description.retryPolicy
+        failures = sum(isinstance(event, JobRetryScheduled) for _, event in history)
+        if attempt > policy.maxAttempts + CRASH_REDELIVERIES:
+            error = ErrorInfo(
+                type="DeliveryLimitExceeded",
+                detail=f"delivered {attempt} times; executors stopped while running it "
+                f"{attempt - 1 - failures} times",
+            )
+            await self._fail(job, msg, JobFailed(error=error, **common))
             return
-        if final is None:
-            log.info("job dismissed while running", **common)
-        else:
-            await self._flush_progress(job, common)
-            await self._publish(final)
+        try:
+            call = self._bind(process, submitted, job)
+        except TypeError as exc:
+            await self._fail(job, msg, JobFailed(error=_error(exc), **common))
+            return
+
+        self.running[job.job_id] = job
+        log.info("job started", **common)
+        try:
+            await self._publish(job, JobStarted(executor=self.name, **common))
+            keepalive = asyncio.create_task(self._keepalive(job, msg))
+            try:
+                outputs = process.outputs_of(await call())
+                json.dumps(outputs)  # results travel as JSON: fail here, not in the publish
+            finally:
+                keepalive.cancel()
+                await asyncio.gather(keepalive, return_exceptions=True)
+        except JobCancelled:
+            if job.released:
+                log.info("job handed back for redelivery", **common)
+                # Delayed past the life of this executor's abandoned pull requests, so the
+                # redelivery goes to a live executor rather than to our closed inbox.
+                await msg.nak(delay=FETCH_WAIT + 0.5)
+            else:
+                log.info("job dismissed while running", **common)
+                await msg.ack()
+            return
+        except PermanentError as exc:
+            await self._fail(job, msg, JobFailed(error=_error(exc), **common))
+            return
+        except Exception as exc:  # noqa: BLE001 - any other failure is worth another try
+            await self._retry_or_fail(job, msg, policy, failures + 1, _error(exc), common)
+            return
+        finally:
+            self.running.pop(job.job_id, None)
+        await self._flush_progress(job, common)
+        await self._publish_final(job, JobSucceeded(results=outputs, **common))
         await msg.ack()
 
-    async def _call(self, process: Process, submitted: JobSubmitted, job: RunningJob) -> dict:
+    def _bind(self, process: Process, submitted: JobSubmitted, job: RunningJob):
+        """The call of the process function; TypeError if the inputs do not fit it."""
+        kwargs = {**submitted.inputs, "on_progress": job.report}
+        inspect.signature(process.function).bind(**kwargs)
         if inspect.iscoroutinefunction(process.function):
-            returned = await process.function(**submitted.inputs, on_progress=job.report)
-        else:
-            returned = await asyncio.to_thread(
-                partial(process.function, **submitted.inputs, on_progress=job.report)
-            )
-        outputs = process.outputs_of(returned)
-        json.dumps(outputs)  # results travel as JSON; fail the job here, not in the publish
-        return outputs
+            return partial(process.function, **kwargs)
+        return partial(asyncio.to_thread, partial(process.function, **kwargs))
+
+    async def _fail(self, job: RunningJob, msg: Msg, event: JobFailed) -> None:
+        log.warning("job failed", job_id=job.job_id, error=event.error.detail)
+        await self._flush_progress(job, dict(job_id=job.job_id, process_id=job.process_id,
+                                              attempt=job.attempt))
+        await self._publish_final(job, event)
+        # Terminated, not acked: JetStream will never deliver this submission again.
+        await msg.term()
+
+    async def _retry_or_fail(self, job, msg, policy, failures: int, error: ErrorInfo,
+                             common: dict) -> None:
+        if failures >= policy.maxAttempts:
+            await self._fail(job, msg, JobFailed(error=error, **common))
+            return
+        delay = policy.delay_after(failures)
+        retry_at = datetime.now(UTC) + timedelta(seconds=delay)
+        log.warning("job attempt failed; retrying", error=error.detail, delay=delay, **common)
+        await self._flush_progress(job, common)
+        await self._publish(job, JobRetryScheduled(error=error, delay=delay, retry_at=retry_at,
+                                                   **common))
+        # The redelivery is the retry: nothing waits in this process meanwhile.
+        await msg.nak(delay=delay)
 
     async def _flush_progress(self, job: RunningJob, common: dict) -> None:
         progress = job.unpublished()
         if progress is not None:
             await self._publish(
-                JobProgressed(
-                    done=progress.done, total=progress.total, message=progress.message, **common
-                )
+                job,
+                JobProgressed(done=progress.done, total=progress.total, message=progress.message,
+                              **common),
             )
 
     async def _keepalive(self, job: RunningJob, msg: Msg) -> None:
         """Heartbeats, throttled progress and a dismissal check while the job runs."""
-        assert self.js is not None
         common = dict(job_id=job.job_id, process_id=job.process_id, attempt=job.attempt)
         interval = self.settings.progress_interval
         heartbeat_every = max(self.settings.ack_wait / 3, interval)
@@ -245,16 +308,13 @@ class Executor:
         return True
 
     async def _reject_unreadable(self, msg: Msg, attempt: int, exc: Exception) -> None:
+        assert self.js is not None
         process_id, job_id, _ = parse_subject(msg.subject)
         log.error("unreadable submission", job_id=job_id, error=str(exc))
-        await self._publish(
-            JobFailed(
-                job_id=job_id,
-                process_id=process_id,
-                attempt=attempt,
-                error=ErrorInfo(type="UnreadableSubmission", detail=str(exc)),
-            )
-        )
+        await publish_event(self.js, JobFailed(
+            job_id=job_id, process_id=process_id, attempt=attempt,
+            error=ErrorInfo(type="UnreadableSubmission", detail=str(exc)),
+        ))
         await msg.term()
 
 

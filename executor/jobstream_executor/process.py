@@ -29,6 +29,14 @@ class JobCancelled(Exception):
     """Raised from ``on_progress`` when the running job has been dismissed."""
 
 
+class PermanentError(Exception):
+    """Raise from a process for a failure that retrying cannot fix (bad input found late).
+
+    The job fails at once. Any other exception is taken as transient and retried under the
+    process's retry policy.
+    """
+
+
 @dataclass(frozen=True)
 class Process:
     description: ProcessDescription

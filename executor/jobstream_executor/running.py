@@ -19,10 +19,12 @@ class Progress:
 
 
 class RunningJob:
-    def __init__(self, job_id: str, process_id: str, attempt: int) -> None:
+    def __init__(self, job_id: str, process_id: str, attempt: int, last_seq: int = 0) -> None:
         self.job_id = job_id
         self.process_id = process_id
         self.attempt = attempt
+        # The stream sequence of the job's newest event this executor knows all events up to.
+        self.last_seq = last_seq
         self._lock = threading.Lock()
         self._latest: Progress | None = None
         self._published: Progress | None = None
@@ -35,6 +37,12 @@ class RunningJob:
             raise JobCancelled(self.job_id)
         with self._lock:
             self._latest = Progress(done, total, message)
+
+    def saw(self, seq: int) -> None:
+        """Our own event was stored at ``seq``; the history is still fully known if it follows
+        the last known event directly (otherwise a foreign event sits between them)."""
+        if seq == self.last_seq + 1:
+            self.last_seq = seq
 
     def cancel(self) -> None:
         self._cancelled.set()

@@ -24,7 +24,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):
         engine = create_view_engine(settings.view_url)
         # The gateway may start before the projector ever ran: an empty view is a valid view.
-        await asyncio.to_thread(create_view, engine)
+        await asyncio.to_thread(create_view, engine, False)
         nc = await connect_nats(settings, "gateway")
         js = nc.jetstream()
         await ensure_stream(js)

@@ -2,33 +2,58 @@
 
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from jobstream_contracts.events import Event, decode_event
 from jobstream_contracts.subjects import STREAM, job_filter
 
-
-async def publish_event(js: JetStreamContext, event: Event, timeout: float = 5.0) -> PubAck:
-    # The event id doubles as the message id, so a publish retried within the duplicate
-    # window is stored once.
-    return await js.publish(
-        event.subject,
-        event.encode(),
-        timeout=timeout,
-        stream=STREAM,
-        headers={"Nats-Msg-Id": str(event.event_id)},
-    )
+# JetStream's answer when an expected-last-sequence condition does not hold.
+_WRONG_LAST_SEQUENCE = 10071
 
 
-async def read_job_events(js: JetStreamContext, job_id: str, after: int = 0) -> list[Event]:
-    """The events of one job with stream sequence above ``after``, in stream order."""
-    events: list[Event] = []
+class HistoryChanged(Exception):
+    """The job's history grew since the caller last read it; nothing was written."""
+
+
+async def publish_event(
+    js: JetStreamContext, event: Event, timeout: float = 5.0, expect_last: int | None = None
+) -> PubAck:
+    """Append an event; with ``expect_last``, only if the job's newest event has that sequence.
+
+    The condition makes writes that must happen at most once (a job's final event, the
+    submission of an idempotent request) safe against racing writers: JetStream checks it
+    atomically against every subject of the job. The event id doubles as the message id, so a
+    publish retried within the duplicate window is stored once.
+    """
+    headers = {"Nats-Msg-Id": str(event.event_id)}
+    if expect_last is not None:
+        headers["Nats-Expected-Last-Subject-Sequence"] = str(expect_last)
+        headers["Nats-Expected-Last-Subject-Sequence-Subject"] = job_filter(event.job_id)
+    try:
+        return await js.publish(
+            event.subject, event.encode(), timeout=timeout, stream=STREAM, headers=headers
+        )
+    except BadRequestError as exc:
+        if exc.err_code == _WRONG_LAST_SEQUENCE:
+            raise HistoryChanged(event.job_id) from exc
+        raise
+
+
+async def read_job_history(
+    js: JetStreamContext, job_id: str, after: int = 0
+) -> list[tuple[int, Event]]:
+    """``(sequence, event)`` of one job's events above ``after``, in stream order."""
+    history: list[tuple[int, Event]] = []
     seq = after + 1
     subject = job_filter(job_id)
     while True:
         try:
             msg = await js.get_msg(STREAM, seq=seq, subject=subject, next=True, direct=True)
         except NotFoundError:
-            return events
-        events.append(decode_event(msg.data or b""))
+            return history
+        history.append((msg.seq, decode_event(msg.data or b"")))
         seq = msg.seq + 1
+
+
+async def read_job_events(js: JetStreamContext, job_id: str, after: int = 0) -> list[Event]:
+    return [event for _, event in await read_job_history(js, job_id, after)]

@@ -18,6 +18,7 @@ from jobstream_contracts.events import (
     JobDismissed,
     JobFailed,
     JobProgressed,
+    JobRetryScheduled,
     JobStarted,
     JobSubmitted,
     JobSucceeded,
@@ -43,6 +44,8 @@ class JobState:
     response: str = "raw"
     results: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    # Every failed attempt's error, in attempt order: {"attempt", "type", "detail"}.
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def percent(self) -> float | None:
@@ -60,6 +63,12 @@ class JobState:
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+
+def _with_error(errors: list[dict[str, Any]], attempt: int, error) -> list[dict[str, Any]]:
+    # Keyed by attempt, so a replayed event does not record its error twice.
+    kept = [entry for entry in errors if entry["attempt"] != attempt]
+    return sorted([*kept, {"attempt": attempt, **error.model_dump()}], key=lambda e: e["attempt"])
 
 
 def apply(state: JobState | None, event: Event) -> JobState:
@@ -113,6 +122,16 @@ def apply(state: JobState | None, event: Event) -> JobState:
             total=event.total,
             message=event.message,
         )
+    if isinstance(event, JobRetryScheduled):
+        return replace(
+            state,
+            status=StatusCode.ACCEPTED,
+            updated=event.time,
+            attempt=event.attempt,
+            message=f"attempt {event.attempt} failed ({event.error.type}: {event.error.detail});"
+            f" retrying at {event.retry_at.isoformat()}",
+            errors=_with_error(state.errors, event.attempt, event.error),
+        )
     if isinstance(event, JobSucceeded):
         return replace(
             state,
@@ -132,6 +151,7 @@ def apply(state: JobState | None, event: Event) -> JobState:
             attempt=max(state.attempt, event.attempt),
             message=event.error.detail,
             error=event.error.model_dump(),
+            errors=_with_error(state.errors, event.attempt, event.error),
         )
     raise TypeError(f"no rule for {type(event).__name__}")
 

@@ -5,6 +5,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import structlog
+
 from sqlalchemy import Engine, event, func
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine, select
@@ -13,7 +15,9 @@ from jobstream_contracts.events import Event
 from jobstream_contracts.ogc import StatusCode
 
 from .fold import JobState, apply
-from .tables import Checkpoint, JobRow, ParkedEvent
+from .tables import VIEW_VERSION, Checkpoint, JobRow, ParkedEvent, ViewMeta
+
+log = structlog.get_logger(__name__)
 
 CHECKPOINT = "jobs"
 _DATETIME_FIELDS = ("created", "updated", "started", "finished")
@@ -42,8 +46,24 @@ def create_view_engine(url: str) -> Engine:
     return engine
 
 
-def create_view(engine: Engine) -> None:
+def create_view(engine: Engine, migrate: bool = True) -> None:
+    """Create the view; with ``migrate`` (the projector's job), a view written by another
+    VIEW_VERSION is dropped so that the stream is replayed into the current tables."""
     SQLModel.metadata.create_all(engine)
+    if not migrate:
+        return
+    with Session(engine) as session, session.begin():
+        meta = session.get(ViewMeta, "jobs")
+        if meta is not None and meta.version == VIEW_VERSION:
+            return
+        empty = session.exec(select(func.count()).select_from(Checkpoint)).one() == 0
+    if not empty:
+        log.warning("view written by another version; dropping it to replay the stream",
+                    found=meta.version if meta else None, expected=VIEW_VERSION)
+        drop_view(engine)
+        SQLModel.metadata.create_all(engine)
+    with Session(engine) as session, session.begin():
+        session.merge(ViewMeta(name="jobs", version=VIEW_VERSION))
 
 
 def drop_view(engine: Engine) -> None:

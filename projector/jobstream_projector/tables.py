@@ -32,6 +32,18 @@ class JobRow(SQLModel, table=True):
     response: str = "raw"
     results: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+# Bump when the tables change: a view of another version is dropped and rebuilt from the stream.
+VIEW_VERSION = 2
+
+
+class ViewMeta(SQLModel, table=True):
+    __tablename__ = "view_meta"
+
+    name: str = Field(primary_key=True)
+    version: int
 
 
 class Checkpoint(SQLModel, table=True):

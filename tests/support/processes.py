@@ -1,9 +1,18 @@
 """Processes the tests need beyond the built-ins, served by executors started by the tests."""
 
 import time
+from pathlib import Path
 
-from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
-from jobstream_executor.process import Process, no_progress
+from jobstream_contracts.ogc import (
+    InputDescription,
+    OutputDescription,
+    ProcessDescription,
+    RetryPolicy,
+)
+from jobstream_executor.process import PermanentError, Process, no_progress
+
+# Short waits between attempts, so retry tests take a second, not minutes.
+QUICK_RETRIES = RetryPolicy(maxAttempts=3, backoff=[0.5, 1.0])
 
 
 def spin(n: int, on_progress=no_progress) -> dict:
@@ -15,6 +24,20 @@ def spin(n: int, on_progress=no_progress) -> dict:
 
 def fail(message: str, on_progress=no_progress) -> dict:
     raise ValueError(message)
+
+
+def refuse(message: str, on_progress=no_progress) -> dict:
+    raise PermanentError(message)
+
+
+def flaky(marker: str, failures: int, on_progress=no_progress) -> dict:
+    """Fails `failures` times (counted in a file), then succeeds."""
+    counter = Path(marker)
+    seen = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(seen + 1))
+    if seen < failures:
+        raise ConnectionError(f"transient failure {seen + 1}")
+    return {"tries": seen + 1}
 
 
 def hold(seconds: float, on_progress=no_progress) -> dict:
@@ -39,7 +62,12 @@ def _process(id: str, function, inputs: dict, output: str, schema: dict, **extra
 
 PROCESSES = [
     _process("spin", spin, {"n": {"type": "integer", "minimum": 1}}, "steps", {"type": "integer"}),
-    _process("fail", fail, {"message": {"type": "string"}}, "never", {"type": "string"}),
+    _process("fail", fail, {"message": {"type": "string"}}, "never", {"type": "string"},
+             retryPolicy=QUICK_RETRIES),
+    _process("refuse", refuse, {"message": {"type": "string"}}, "never", {"type": "string"},
+             retryPolicy=QUICK_RETRIES),
+    _process("flaky", flaky, {"marker": {"type": "string"}, "failures": {"type": "integer"}},
+             "tries", {"type": "integer"}, retryPolicy=QUICK_RETRIES),
     _process("hold", hold, {"seconds": {"type": "number"}}, "slept", {"type": "number"}),
     _process(
         "async-only", hold, {"seconds": {"type": "number"}}, "slept", {"type": "number"},

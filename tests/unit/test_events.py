@@ -15,6 +15,7 @@ from jobstream_contracts.events import (
     JobDismissed,
     JobFailed,
     JobProgressed,
+    JobRetryScheduled,
     JobStarted,
     JobSubmitted,
     JobSucceeded,
@@ -43,6 +44,8 @@ EVENTS = [
     JobProgressed(done=3, total=4.5, message="almost", **COMMON),
     JobSucceeded(results={"y": {"value": 42}}, **COMMON),
     JobFailed(error=ErrorInfo(type="ValueError", detail="boom"), **COMMON),
+    JobRetryScheduled(error=ErrorInfo(type="OSError", detail="reset"), delay=60, retry_at=WHEN,
+                      **COMMON),
     JobDismissed(reason="no longer needed", **COMMON),
 ]
 
@@ -54,7 +57,12 @@ def by_token(event):
 def valid(type_name: str, **fields) -> dict:
     """A minimal valid event dict of one type."""
     base = {"type": type_name, "job_id": "job-1", "process_id": "echo"}
-    extra = {"JobStarted": {"executor": "e"}, "JobFailed": {"error": {"type": "E", "detail": "d"}}}
+    extra = {
+        "JobStarted": {"executor": "e"},
+        "JobFailed": {"error": {"type": "E", "detail": "d"}},
+        "JobRetryScheduled": {"error": {"type": "E", "detail": "d"}, "delay": 1.5,
+                              "retry_at": "2024-05-01T12:30:16Z"},
+    }
     return {**base, **extra.get(type_name, {}), **fields}
 
 
@@ -115,6 +123,7 @@ TOKENS = {
     JobProgressed: "progressed",
     JobSucceeded: "succeeded",
     JobFailed: "failed",
+    JobRetryScheduled: "retrying",
     JobDismissed: "dismissed",
 }
 
