@@ -33,6 +33,7 @@ class ExceptionType(StrEnum):
     JOB_FAILED = "https://jobstream.dev/errors/job-failed"
     JOB_DISMISSED = "https://jobstream.dev/errors/job-dismissed"
     NOT_ALLOWED = "https://jobstream.dev/errors/not-allowed"
+    IDEMPOTENCY_KEY_REUSED = "https://jobstream.dev/errors/idempotency-key-reused"
     SERVICE_UNAVAILABLE = "https://jobstream.dev/errors/service-unavailable"
 
 
@@ -181,6 +182,8 @@ class StatusInfo(Model):
     done: float | None = None
     total: float | None = None
     percent: float | None = None
+    # Each failed attempt's error ({"attempt", "type", "detail"}), oldest first.
+    errors: list[dict[str, Any]] | None = None
 
 
 class JobList(Model):

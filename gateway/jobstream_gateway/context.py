@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from jobstream_contracts.events import Event
 from jobstream_contracts.ogc import ExceptionType
-from jobstream_infra.journal import publish_event, read_job_events
+from jobstream_infra.journal import HistoryChanged, publish_event, read_job_events
 from jobstream_infra.settings import Settings
 from jobstream_projector.fold import JobState, fold
 
@@ -37,10 +37,12 @@ class Context:
     engine: Engine
     catalog: ProcessCatalog
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Event, expect_last: int | None = None) -> None:
         """Publish or raise 503: a request never succeeds for an event that was not stored."""
         try:
-            await publish_event(self.js, event)
+            await publish_event(self.js, event, expect_last=expect_last)
+        except HistoryChanged:
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure means "not stored"
             raise unavailable(exc) from exc
 

@@ -19,7 +19,7 @@ from jobstream_contracts.ogc import (
     TransmissionMode,
 )
 from jobstream_contracts.subjects import job_filter, parse_subject
-from jobstream_infra.journal import read_job_events
+from jobstream_infra.journal import HistoryChanged, read_job_events
 from jobstream_projector.fold import JobState, fold
 
 from .context import Context, base_url, context, unavailable
@@ -115,6 +115,7 @@ async def execute(
     body: Annotated[Execute, Body()],
     prefer: Annotated[str | None, Header()] = None,
     traceparent: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     ctx: Context = Depends(context),
 ) -> Response:
     process = _process(ctx, process_id)
@@ -123,7 +124,8 @@ async def execute(
     preferences = _preferences(prefer)
     asynchronous = _wants_async(process, preferences)
     event = JobSubmitted(
-        job_id=str(uuid.uuid4()),
+        job_id=_job_id(idempotency_key),
+        idempotency_key=idempotency_key,
         process_id=process.id,
         inputs=inputs,
         outputs={name: out.to_json() for name, out in body.outputs.items()},
@@ -133,13 +135,59 @@ async def execute(
     )
     url = base_url(request)
     if asynchronous:
-        await ctx.publish(event)
-        return _created(event, url, preferences)
+        standing = await _submit(ctx, event)
+        # A replayed key answers with the job as it is now.
+        state = await ctx.job(standing.job_id) if standing is not event else None
+        return _created(standing, url, preferences, state)
     state = await _run_synchronously(ctx, event)
     if state is None or not state.is_final:
         # Still running after sync_timeout: hand the client the job instead of an error.
         return _created(event, url, preferences, state)
     return results_response(state, headers={"Link": f'<{url}/jobs/{event.job_id}>; rel="monitor"'})
+
+
+# Job ids of idempotent requests are derived from the key, so the key's claim and the job's
+# submission are one conditional write to the stream: no second store, no expiry.
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("5d0e43c4-4f06-4a38-9b4b-1f3a4c2b8e11")
+
+
+def _job_id(idempotency_key: str | None) -> str:
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, idempotency_key))
+
+
+def _same_request(a: JobSubmitted, b: JobSubmitted) -> bool:
+    fields = ("process_id", "inputs", "outputs", "response")
+    return all(getattr(a, name) == getattr(b, name) for name in fields)
+
+
+async def _submit(ctx: Context, event: JobSubmitted) -> JobSubmitted:
+    """Publish the submission; for an idempotent request, only if its job does not exist yet.
+
+    Returns the submission that stands: the new one, or the earlier one with the same key.
+    """
+    if event.idempotency_key is None:
+        await ctx.publish(event)
+        return event
+    try:
+        await ctx.publish(event, expect_last=0)
+        return event
+    except HistoryChanged:
+        pass
+    try:
+        history = await read_job_events(ctx.js, event.job_id)
+    except Exception as exc:  # noqa: BLE001
+        raise unavailable(exc) from exc
+    earlier = history[0] if history else None
+    if not isinstance(earlier, JobSubmitted) or not _same_request(earlier, event):
+        raise OGCError(
+            422, ExceptionType.IDEMPOTENCY_KEY_REUSED,
+            f"Idempotency-Key {event.idempotency_key!r} was used for job {event.job_id} with a "
+            "different request; use a new key for a new request",
+            "Idempotency-Key reused",
+        )
+    return earlier
 
 
 def _created(
@@ -166,7 +214,7 @@ async def _run_synchronously(ctx: Context, event: JobSubmitted) -> JobState | No
     except Exception as exc:  # noqa: BLE001
         raise unavailable(exc) from exc
     try:
-        await ctx.publish(event)
+        event = await _submit(ctx, event)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ctx.settings.sync_timeout
         while (left := deadline - loop.time()) > 0:

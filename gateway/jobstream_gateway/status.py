@@ -37,6 +37,7 @@ def status_info(state: JobState, base_url: str) -> StatusInfo:
         done=state.done,
         total=state.total,
         percent=state.percent,
+        errors=state.errors or None,
     )
 
 

@@ -107,6 +107,12 @@ class EmbeddedNats:
             self.process.kill()
             self.process.wait()
 
+    def kill(self) -> None:
+        """SIGKILL: the crash a power cut would be, for fault tests."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def __enter__(self) -> "EmbeddedNats":
         return self.start()
 

@@ -28,6 +28,10 @@ from .tables import ParkedEvent
 log = structlog.get_logger(__name__)
 
 
+class ConsumerLost(Exception):
+    pass
+
+
 class Projector:
     def __init__(self, js: JetStreamContext, engine: Engine, batch_size: int = 500) -> None:
         self.js = js
@@ -85,22 +89,37 @@ class Projector:
         while not stop.is_set():
             try:
                 count = await self.step(sub)
+                if not count:
+                    if caught_up is not None:
+                        caught_up.set()
+                    idle += 1
+                    if idle % 5 == 0 and not await self._consumer_alive(sub):
+                        raise ConsumerLost
+                    continue
+                idle = 0
             except CheckpointMoved as exc:
                 log.warning("checkpoint moved, resuming from the view", reason=str(exc))
-                await sub.unsubscribe()
-                sub = await self._subscribe()
-                continue
-            if count:
-                idle = 0
-                continue
-            if caught_up is not None:
-                caught_up.set()
-            idle += 1
-            if idle % 5 == 0 and not await self._consumer_alive(sub):
-                # The server lost our ephemeral consumer (a restart): start again.
-                log.info("projector consumer gone, resubscribing", checkpoint=self.checkpoint)
-                sub = await self._subscribe()
+                sub = await self._resubscribe(sub)
+            except Exception as exc:  # noqa: BLE001 - NATS restarts must not end the projector
+                # Our ephemeral consumer is gone (a server restart) or the connection is
+                # down: start again from the view's checkpoint once NATS answers.
+                log.warning("projector consumer lost, resubscribing", error=repr(exc),
+                            checkpoint=self.checkpoint)
+                await asyncio.sleep(0.5)
+                sub = await self._resubscribe(sub)
         await sub.unsubscribe()
+
+    async def _resubscribe(self, old):
+        try:
+            await old.unsubscribe()
+        except Exception:  # noqa: BLE001 - the old subscription may be long gone
+            pass
+        while True:
+            try:
+                return await self._subscribe()
+            except Exception as exc:  # noqa: BLE001
+                log.info("waiting to resubscribe", error=repr(exc))
+                await asyncio.sleep(0.5)
 
     async def _consumer_alive(self, sub) -> bool:
         try:

@@ -337,3 +337,34 @@ def test_bad_job_list_parameters_are_400(stack, params, name):
 def test_unknown_route_and_method_are_ogc_errors(stack):
     exception_of(stack.http.get("/nothing-here"), 404)
     exception_of(stack.http.put("/jobs"), 405)
+
+
+def test_an_idempotency_key_returns_the_same_job(stack):
+    body = {"inputs": {"message": "once"}}
+    headers = {"Prefer": "respond-async", "Idempotency-Key": "test-key-1"}
+    first = stack.http.post("/processes/echo/execution", json=body, headers=headers)
+    again = stack.http.post("/processes/echo/execution", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["jobID"] == again.json()["jobID"]
+    assert again.headers["Location"] == first.headers["Location"]
+    assert_valid(again.json(), "statusInfo")
+    stack.wait_job(first.json()["jobID"])
+    # Synchronously with the same key: the recorded job's result, not a second run.
+    sync = stack.http.post("/processes/echo/execution", json=body,
+                           headers={"Idempotency-Key": "test-key-1"})
+    assert sync.status_code == 200 and sync.text == "once"
+    submitted = [e for e in stack.events(first.json()["jobID"]) if e.type == "JobSubmitted"]
+    assert len(submitted) == 1 and submitted[0].idempotency_key == "test-key-1"
+
+
+def test_an_idempotency_key_reused_for_another_request_is_422(stack):
+    headers = {"Prefer": "respond-async", "Idempotency-Key": "test-key-2"}
+    assert stack.http.post("/processes/echo/execution", json={"inputs": {"message": "a"}},
+                           headers=headers).status_code == 201
+    before = len(stack.events())
+    for path, body in (("/processes/echo/execution", {"inputs": {"message": "b"}}),
+                       ("/processes/count/execution", {"inputs": {"n": 1}})):
+        problem = exception_of(stack.http.post(path, json=body, headers=headers), 422)
+        assert problem["type"] == "https://jobstream.dev/errors/idempotency-key-reused"
+        assert "test-key-2" in problem["detail"]
+    assert len(stack.events()) == before

@@ -1,13 +1,9 @@
 """The projector against a real SQLite file and a real stream."""
 
-import asyncio
-
-import nats
 import pytest
 from sqlmodel import Session, select
 
 from jobstream_contracts.events import JobProgressed, JobStarted, JobSubmitted, JobSucceeded
-from jobstream_contracts.subjects import event_subject
 from jobstream_projector.store import (
     CheckpointMoved,
     apply_batch,
@@ -15,7 +11,7 @@ from jobstream_projector.store import (
     create_view_engine,
     read_checkpoint,
 )
-from jobstream_projector.tables import JobRow, ParkedEvent
+from jobstream_projector.tables import JobRow
 
 
 def _rows(engine) -> list[dict]:
@@ -52,28 +48,3 @@ def test_a_moved_checkpoint_is_refused_not_skipped(tmp_path):
     with pytest.raises(CheckpointMoved):
         apply_batch(engine, [(9, _history("b")[0])], 2)
     assert read_checkpoint(engine) == 4
-
-
-def test_a_poison_event_is_parked_and_the_view_keeps_moving(make_stack):
-    stack = make_stack().start()
-
-    async def publish_poison() -> None:
-        nc = await nats.connect(stack.nats_url)
-        js = nc.jetstream()
-        await js.publish(event_subject("echo", "poison", "progressed"), b"{not json")
-        await js.publish(event_subject("echo", "future", "progressed"),
-                         b'{"type": "JobProgressed", "schema_version": 99, "job_id": "future",'
-                         b' "process_id": "echo"}')
-        await nc.close()
-
-    asyncio.run(publish_poison())
-    job_id = stack.submit("echo", {"message": "after the poison"})
-    stack.wait_view(job_id)
-    ready = stack.http.get("/ready").json()
-    assert ready["parked_events"] == 2 and ready["projector_lag"] == 0, ready
-    engine = create_view_engine(stack.database_url)
-    with Session(engine) as session:
-        parked = session.exec(select(ParkedEvent).order_by(ParkedEvent.sequence)).all()
-    assert [p.subject.split(".")[3] for p in parked] == ["poison", "future"]
-    assert "not JSON" in parked[0].error and "newer than this reader" in parked[1].error
-    assert parked[0].data == "{not json"

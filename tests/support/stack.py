@@ -74,6 +74,13 @@ class Stack:
                     process.kill()
                     process.wait()
 
+    def kill_one(self, name: str, index: int = 0) -> subprocess.Popen:
+        """SIGKILL one running component process and forget it."""
+        process = self.processes[name].pop(index)
+        process.kill()
+        process.wait()
+        return process
+
     def close(self) -> None:
         self.stop()
         self.http.close()
