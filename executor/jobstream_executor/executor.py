@@ -6,6 +6,7 @@ import inspect
 import json
 import os
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -319,6 +320,11 @@ class Executor:
 
 
 async def run_executor(settings: Settings, processes: dict[str, Process], stop: asyncio.Event):
+    # Blocking process functions run in threads; asyncio's default pool has min(32, cores + 4)
+    # of them, which would silently cap a concurrency above that (6 on two cores).
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=settings.executor_concurrency, thread_name_prefix="job")
+    )
     executor = Executor(settings, processes)
     await executor.start()
     try:

@@ -2,6 +2,8 @@
 
 from collections import Counter
 
+import pytest
+
 
 def test_two_executors_share_the_work_and_each_job_runs_once(make_stack):
     stack = make_stack().start("projector", "gateway", wait=False)
@@ -42,9 +44,10 @@ def test_progress_events_are_bounded_and_the_last_value_is_kept(make_stack):
     assert status["done"] == 1_000_000 and status["message"] == "step 1000000"
 
 
-def test_an_executor_runs_at_most_its_concurrency_at_once(make_stack):
-    stack = make_stack(executor_concurrency=2).start()
-    ids = [stack.submit("hold", {"seconds": 0.5}) for _ in range(6)]
+@pytest.mark.parametrize("concurrency", [2, 8])
+def test_an_executor_runs_exactly_its_concurrency_at_once(make_stack, concurrency):
+    stack = make_stack(executor_concurrency=concurrency).start()
+    ids = [stack.submit("hold", {"seconds": 1.0}) for _ in range(concurrency * 3)]
     for job_id in ids:
         assert stack.wait_job(job_id)["status"] == "successful"
     events = [e for e in stack.events() if e.job_id in set(ids)]
@@ -60,7 +63,7 @@ def test_an_executor_runs_at_most_its_concurrency_at_once(make_stack):
     for _, step in edges:
         running += step
         peak = max(peak, running)
-    assert peak == 2
+    assert peak == concurrency
 
 
 def test_sigterm_hands_a_running_job_to_another_executor(make_stack):
