@@ -135,6 +135,11 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 class EventDecodeError(ValueError):
     """Bytes that are not an event this code can read."""
 
+    def __init__(self, message: str, newer: bool = False) -> None:
+        super().__init__(message)
+        # Written by a newer version of jobstream: readable after an upgrade, not corrupt.
+        self.newer = newer
+
 
 def decode_event(data: bytes) -> Event:
     try:
@@ -150,7 +155,8 @@ def decode_event(data: bytes) -> Event:
     version = raw.get("schema_version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version > cls.version:
         raise EventDecodeError(
-            f"{cls.__name__} schema_version {version!r} is newer than this reader ({cls.version})"
+            f"{cls.__name__} schema_version {version!r} is newer than this reader ({cls.version})",
+            newer=isinstance(version, int) and not isinstance(version, bool),
         )
     while version < cls.version:
         upcaster = UPCASTERS.get((cls.__name__, version))

@@ -14,6 +14,7 @@ import structlog
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.errors import Error as NatsError
 from nats.js.errors import NotFoundError
 
 from jobstream_contracts.events import (
@@ -71,6 +72,9 @@ class Executor:
         self.tasks: set[asyncio.Task] = set()
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
+        # Blocking process functions run here, one thread per slot (asyncio's default pool
+        # has min(32, cores + 4) threads, which would cap a larger concurrency).
+        self.pool = ThreadPoolExecutor(settings.executor_concurrency, thread_name_prefix="job")
 
     async def start(self) -> None:
         self.nc = await connect_nats(self.settings, "executor")
@@ -85,7 +89,8 @@ class Executor:
     async def _on_dismissed(self, msg: Msg) -> None:
         _, job_id, _ = parse_subject(msg.subject)
         job = self.running.get(job_id)
-        if job is not None:
+        # Core subscribers also see publishes the stream refused: act only on a stored one.
+        if job is not None and await self._is_dismissed(job):
             log.info("dismissal received", job_id=job_id)
             job.cancel()
 
@@ -116,6 +121,9 @@ class Executor:
                             jobs=len(pending))
 
     async def close(self) -> None:
+        # Threads of processes that ignored the grace period are abandoned, not awaited:
+        # their messages were not acked and will be redelivered.
+        self.pool.shutdown(wait=False, cancel_futures=True)
         if self.nc is not None:
             await self.nc.close()
 
@@ -149,26 +157,52 @@ class Executor:
             log.error("job handling failed", error=repr(task.exception()))
 
     # -- one job ---------------------------------------------------------------------------
-    async def _publish(self, job: RunningJob, event: Event) -> None:
-        assert self.js is not None
-        ack = await publish_event(self.js, event)
-        job.saw(ack.seq)
+    async def _publish(self, job: RunningJob, event: Event) -> bool:
+        """Append one of the job's events, on the condition that its history is still the one
+        this executor knows. False (nothing written) once the job is final, or once a newer
+        delivery of it has started elsewhere (this one is then a zombie and stops).
 
-    async def _publish_final(self, job: RunningJob, event: Event) -> bool:
-        """Append the job's final event unless another final event beat it; True if written."""
+        Every event of a running job is written this way, so a dismissal or a second executor
+        racing with this one is noticed at the next write and a job never ends twice.
+        """
         assert self.js is not None
         while True:
             try:
-                await publish_event(self.js, event, expect_last=job.last_seq)
+                ack = await publish_event(self.js, event, expect_last=job.last_seq)
+                job.last_seq = ack.seq
                 return True
             except HistoryChanged:
                 newer = await read_job_history(self.js, job.job_id, after=job.last_seq)
-                if any(e.token in TERMINAL_TOKENS for _, e in newer):
-                    log.info("job was finished elsewhere; not finishing it twice",
-                             job_id=job.job_id)
-                    return False
-                if newer:
-                    job.last_seq = newer[-1][0]
+            if any(e.token in TERMINAL_TOKENS for _, e in newer):
+                log.info("job is final; not writing to it", job_id=job.job_id, event=event.type)
+                job.cancel()
+                return False
+            if any(isinstance(e, JobStarted) and e.attempt > job.attempt for _, e in newer):
+                log.warning("a newer delivery of this job runs elsewhere; stopping this one",
+                            job_id=job.job_id, attempt=job.attempt)
+                job.superseded = True
+                job.cancel()
+                return False
+            if newer:
+                job.last_seq = newer[-1][0]
+            else:  # a replica behind the leader answered the read: give it a moment
+                await asyncio.sleep(0.05)
+
+    async def _publish_persistently(self, job: RunningJob, msg: Msg, event: Event) -> bool:
+        """_publish, riding out a NATS outage while keeping the message alive."""
+        deadline = asyncio.get_running_loop().time() + max(60.0, self.settings.ack_wait)
+        while True:
+            try:
+                return await self._publish(job, event)
+            except (NatsError, asyncio.TimeoutError, OSError) as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                log.warning("final publish failed; retrying", job_id=job.job_id, error=repr(exc))
+                await asyncio.sleep(1.0)
+                try:
+                    await msg.in_progress()
+                except Exception:  # noqa: BLE001 - the connection may still be down
+                    pass
 
     async def _handle(self, process: Process, msg: Msg) -> None:
         assert self.js is not None
@@ -177,10 +211,15 @@ class Executor:
             submitted = decode_event(msg.data)
             if not isinstance(submitted, JobSubmitted):
                 raise EventDecodeError(f"{submitted.type} on a submission subject")
+            history = await read_job_history(self.js, submitted.job_id)
         except EventDecodeError as exc:
+            if exc.newer:
+                # Written by a newer jobstream (a rolling upgrade): leave it to one that reads it.
+                log.warning("submission or history newer than this executor", error=str(exc))
+                await msg.nak(delay=self.settings.ack_wait)
+                return
             await self._reject_unreadable(msg, attempt, exc)
             return
-        history = await read_job_history(self.js, submitted.job_id)
         job = RunningJob(submitted.job_id, process.id, attempt, history[-1][0] if history else 0)
         common = dict(job_id=job.job_id, process_id=process.id, attempt=attempt,
                       trace=submitted.trace)
@@ -208,16 +247,22 @@ class Executor:
         self.running[job.job_id] = job
         log.info("job started", **common)
         try:
-            await self._publish(job, JobStarted(executor=self.name, **common))
+            if not await self._publish(job, JobStarted(executor=self.name, **common)):
+                await msg.ack()
+                return
+            if await self._is_dismissed(job):  # dismissed between delivery and registration
+                job.cancel()
             keepalive = asyncio.create_task(self._keepalive(job, msg))
             try:
-                outputs = process.outputs_of(await call())
-                json.dumps(outputs)  # results travel as JSON: fail here, not in the publish
+                final = JobSucceeded(results=process.outputs_of(await call()), **common)
+                self._check_fits(final)
             finally:
                 keepalive.cancel()
                 await asyncio.gather(keepalive, return_exceptions=True)
         except JobCancelled:
-            if job.released:
+            if job.superseded:
+                log.info("left the job to its newer delivery", **common)
+            elif job.released:
                 log.info("job handed back for redelivery", **common)
                 # Delayed past the life of this executor's abandoned pull requests, so the
                 # redelivery goes to a live executor rather than to our closed inbox.
@@ -235,8 +280,18 @@ class Executor:
         finally:
             self.running.pop(job.job_id, None)
         await self._flush_progress(job, common)
-        await self._publish_final(job, JobSucceeded(results=outputs, **common))
-        await msg.ack()
+        if await self._publish_persistently(job, msg, final) or not job.superseded:
+            await msg.ack()
+
+    def _check_fits(self, event: Event) -> None:
+        """Results must be storable as an event: a PermanentError here, not a failed publish."""
+        assert self.nc is not None
+        size = len(event.encode())
+        if size > self.nc.max_payload - 4096:
+            raise PermanentError(
+                f"results are {size} bytes; events carry at most "
+                f"{self.nc.max_payload - 4096} (store large results and return a reference)"
+            )
 
     def _bind(self, process: Process, submitted: JobSubmitted, job: RunningJob):
         """The call of the process function; TypeError if the inputs do not fit it."""
@@ -244,15 +299,16 @@ class Executor:
         inspect.signature(process.function).bind(**kwargs)
         if inspect.iscoroutinefunction(process.function):
             return partial(process.function, **kwargs)
-        return partial(asyncio.to_thread, partial(process.function, **kwargs))
+        loop = asyncio.get_running_loop()
+        return partial(loop.run_in_executor, self.pool, partial(process.function, **kwargs))
 
     async def _fail(self, job: RunningJob, msg: Msg, event: JobFailed) -> None:
         log.warning("job failed", job_id=job.job_id, error=event.error.detail)
         await self._flush_progress(job, dict(job_id=job.job_id, process_id=job.process_id,
                                               attempt=job.attempt))
-        await self._publish_final(job, event)
-        # Terminated, not acked: JetStream will never deliver this submission again.
-        await msg.term()
+        if await self._publish_persistently(job, msg, event) or not job.superseded:
+            # Terminated, not acked: JetStream will never deliver this submission again.
+            await msg.term()
 
     async def _retry_or_fail(self, job, msg, policy, failures: int, error: ErrorInfo,
                              common: dict) -> None:
@@ -263,10 +319,12 @@ class Executor:
         retry_at = datetime.now(UTC) + timedelta(seconds=delay)
         log.warning("job attempt failed; retrying", error=error.detail, delay=delay, **common)
         await self._flush_progress(job, common)
-        await self._publish(job, JobRetryScheduled(error=error, delay=delay, retry_at=retry_at,
-                                                   **common))
-        # The redelivery is the retry: nothing waits in this process meanwhile.
-        await msg.nak(delay=delay)
+        scheduled = JobRetryScheduled(error=error, delay=delay, retry_at=retry_at, **common)
+        if await self._publish_persistently(job, msg, scheduled):
+            # The redelivery is the retry: nothing waits in this process meanwhile.
+            await msg.nak(delay=delay)
+        elif not job.superseded:
+            await msg.ack()  # the job became final meanwhile (dismissed)
 
     async def _flush_progress(self, job: RunningJob, common: dict) -> None:
         progress = job.unpublished()
@@ -279,24 +337,26 @@ class Executor:
 
     async def _keepalive(self, job: RunningJob, msg: Msg) -> None:
         """Heartbeats, throttled progress and a dismissal check while the job runs."""
+        loop = asyncio.get_running_loop()
         common = dict(job_id=job.job_id, process_id=job.process_id, attempt=job.attempt)
-        interval = self.settings.progress_interval
-        heartbeat_every = max(self.settings.ack_wait / 3, interval)
-        since_heartbeat = 0.0
+        heartbeat_every = self.settings.ack_wait / 3
+        last_heartbeat = loop.time()
         while True:
-            await asyncio.sleep(interval)
-            try:
-                await self._flush_progress(job, common)
-                since_heartbeat += interval
-                if since_heartbeat >= heartbeat_every:
-                    since_heartbeat = 0.0
+            await asyncio.sleep(self.settings.progress_interval)
+            # Heartbeat first and on its own: a slow or failing progress publish must not
+            # delay it past AckWait.
+            if loop.time() - last_heartbeat >= heartbeat_every:
+                try:
                     await msg.in_progress()
+                    last_heartbeat = loop.time()
                     if await self._is_dismissed(job):
                         job.cancel()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - NATS may be reconnecting; try next tick
-                log.warning("keepalive failed", error=str(exc), **common)
+                except Exception as exc:  # noqa: BLE001 - NATS may be reconnecting
+                    log.warning("heartbeat failed", error=str(exc), **common)
+            try:
+                await self._flush_progress(job, common)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("progress publish failed", error=str(exc), **common)
 
     async def _is_dismissed(self, job: RunningJob) -> bool:
         """Covers a dismissal published while this executor's connection was down."""
@@ -320,11 +380,6 @@ class Executor:
 
 
 async def run_executor(settings: Settings, processes: dict[str, Process], stop: asyncio.Event):
-    # Blocking process functions run in threads; asyncio's default pool has min(32, cores + 4)
-    # of them, which would silently cap a concurrency above that (6 on two cores).
-    asyncio.get_running_loop().set_default_executor(
-        ThreadPoolExecutor(max_workers=settings.executor_concurrency, thread_name_prefix="job")
-    )
     executor = Executor(settings, processes)
     await executor.start()
     try:

@@ -23,7 +23,7 @@ class RunningJob:
         self.job_id = job_id
         self.process_id = process_id
         self.attempt = attempt
-        # The stream sequence of the job's newest event this executor knows all events up to.
+        # The stream sequence of the job's newest event, as far as this executor knows.
         self.last_seq = last_seq
         self._lock = threading.Lock()
         self._latest: Progress | None = None
@@ -31,18 +31,20 @@ class RunningJob:
         self._cancelled = threading.Event()
         # Cancelled because this executor is stopping, not because the job was dismissed.
         self.released = False
+        # A newer delivery of the same job runs elsewhere: this one must leave the message alone.
+        self.superseded = False
 
     def report(self, done: float, total: float | None = None, message: str | None = None) -> None:
         if self._cancelled.is_set():
             raise JobCancelled(self.job_id)
+        # Checked here, in the process's own call, so a bad report fails the process rather
+        # than the executor's later publish.
+        progress = Progress(
+            float(done), None if total is None else float(total),
+            None if message is None else str(message),
+        )
         with self._lock:
-            self._latest = Progress(done, total, message)
-
-    def saw(self, seq: int) -> None:
-        """Our own event was stored at ``seq``; the history is still fully known if it follows
-        the last known event directly (otherwise a foreign event sits between them)."""
-        if seq == self.last_seq + 1:
-            self.last_seq = seq
+            self._latest = progress
 
     def cancel(self) -> None:
         self._cancelled.set()

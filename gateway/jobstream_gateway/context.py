@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 from nats.aio.client import Client as NATS
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from sqlalchemy import Engine
 
@@ -19,11 +20,16 @@ from .catalog import ProcessCatalog
 from .errors import OGCError
 
 
+# What NATS raises when it cannot be reached or does not answer in time.
+UNREACHABLE = (NatsError, asyncio.TimeoutError, OSError)
+
+
 def unavailable(exc: Exception) -> OGCError:
     return OGCError(
         503,
         ExceptionType.SERVICE_UNAVAILABLE,
-        f"the event stream is unreachable ({type(exc).__name__}); nothing was recorded, retry",
+        f"the event stream did not answer ({type(exc).__name__}); retry later — with an "
+        "Idempotency-Key a retry never creates a second job",
         "Service unavailable",
         headers={"Retry-After": "2"},
     )
@@ -39,11 +45,16 @@ class Context:
 
     async def publish(self, event: Event, expect_last: int | None = None) -> None:
         """Publish or raise 503: a request never succeeds for an event that was not stored."""
+        size = len(event.encode())
+        if size > self.nc.max_payload - 4096:
+            raise OGCError(413, ExceptionType.INVALID_INPUT,
+                           f"the request is {size} bytes as an event; at most "
+                           f"{self.nc.max_payload - 4096} are accepted", "Request too large")
         try:
             await publish_event(self.js, event, expect_last=expect_last)
         except HistoryChanged:
             raise
-        except Exception as exc:  # noqa: BLE001 - any failure means "not stored"
+        except UNREACHABLE as exc:
             raise unavailable(exc) from exc
 
     async def job(self, job_id: str) -> JobState | None:
@@ -55,7 +66,7 @@ class Context:
         state, checkpoint = await asyncio.to_thread(view.get_job, self.engine, job_id)
         try:
             newer = await read_job_events(self.js, job_id, after=checkpoint)
-        except Exception as exc:  # noqa: BLE001
+        except UNREACHABLE as exc:
             if state is not None:
                 return state
             raise unavailable(exc) from exc

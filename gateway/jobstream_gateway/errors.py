@@ -34,6 +34,8 @@ def error_response(
     status: int, type: str, detail: str, title: str | None = None, instance: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    # Details quote client input, which may hold unpaired surrogates JSON cannot encode.
+    detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
     body = OGCException(type=type, title=title, status=status, detail=detail, instance=instance)
     return JSONResponse(body.to_json(), status_code=status, headers=headers)
 

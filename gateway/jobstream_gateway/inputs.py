@@ -1,5 +1,6 @@
 """Execute-request inputs checked against the process description, before anything is published."""
 
+import math
 from typing import Any
 
 from jsonschema import Draft7Validator
@@ -47,8 +48,27 @@ def _max_occurs(description: InputDescription) -> float:
     return description.maxOccurs or 1
 
 
+def _check_plain_data(where: str, value: Any) -> None:
+    """JSON that every reader can take: no NaN or infinities, no unpaired surrogates."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _invalid(f"{where}: {value} is not a finite number")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _invalid(f"{where}: not valid Unicode text (an unpaired surrogate)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_plain_data(f"{where}.{key}", key)
+            _check_plain_data(f"{where}.{key}", item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_plain_data(f"{where}.{index}", item)
+
+
 def validate_inputs(process: ProcessDescription, inputs: dict[str, Any]) -> dict[str, Any]:
     """The inputs as the process function will receive them; raises OGCError(400)."""
+    _check_plain_data("inputs", inputs)
     unknown = sorted(set(inputs) - set(process.inputs))
     if unknown:
         raise _invalid(

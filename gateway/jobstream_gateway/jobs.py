@@ -20,6 +20,7 @@ from .status import results_response, status_info
 router = APIRouter(tags=["Jobs"])
 
 ListParam = Annotated[list[str] | None, Query()]
+MAX_SECONDS = 10**9  # ~31 years: anything larger overflows SQL integers and means nothing
 
 
 def _bad(name: str, detail: str) -> OGCError:
@@ -38,7 +39,8 @@ def _instant(name: str, text: str) -> datetime | None:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise _bad(name, f"{text!r} is not an RFC 3339 date-time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    # The view keeps UTC; SQLite compares the text, so convert before comparing.
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _interval(text: str | None) -> tuple[datetime | None, datetime | None]:
@@ -66,8 +68,8 @@ def _seconds(name: str, raw: list[str] | None) -> float | None:
         seconds = int(values[0])
     except ValueError:
         raise _bad(name, f"{values[0]!r} is not a whole number of seconds") from None
-    if seconds < 0:
-        raise _bad(name, "must not be negative")
+    if not 0 <= seconds <= MAX_SECONDS:
+        raise _bad(name, f"must be between 0 and {MAX_SECONDS} seconds")
     return seconds
 
 
@@ -81,7 +83,7 @@ async def list_jobs(
     minDuration: ListParam = None,
     maxDuration: ListParam = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     ctx: Context = Depends(context),
 ) -> JobList:
     url = base_url(request)

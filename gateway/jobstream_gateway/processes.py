@@ -22,7 +22,7 @@ from jobstream_contracts.subjects import job_filter, parse_subject
 from jobstream_infra.journal import HistoryChanged, read_job_events
 from jobstream_projector.fold import JobState, fold
 
-from .context import Context, base_url, context, unavailable
+from .context import UNREACHABLE, Context, base_url, context, unavailable
 from .errors import OGCError
 from .inputs import validate_inputs
 from .pages import page_links
@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 router = APIRouter(tags=["Processes"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
-Offset = Annotated[int, Query(ge=0, description="items to skip")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="items to skip")]
 
 
 def _process(ctx: Context, process_id: str) -> ProcessDescription:
@@ -177,7 +177,7 @@ async def _submit(ctx: Context, event: JobSubmitted) -> JobSubmitted:
         pass
     try:
         history = await read_job_events(ctx.js, event.job_id)
-    except Exception as exc:  # noqa: BLE001
+    except UNREACHABLE as exc:
         raise unavailable(exc) from exc
     earlier = history[0] if history else None
     if not isinstance(earlier, JobSubmitted) or not _same_request(earlier, event):
@@ -211,7 +211,7 @@ async def _run_synchronously(ctx: Context, event: JobSubmitted) -> JobState | No
     try:
         # Subscribe before publishing, so the final event cannot slip past.
         subscription = await ctx.nc.subscribe(job_filter(event.job_id), cb=on_event)
-    except Exception as exc:  # noqa: BLE001
+    except UNREACHABLE as exc:
         raise unavailable(exc) from exc
     try:
         event = await _submit(ctx, event)
@@ -220,12 +220,16 @@ async def _run_synchronously(ctx: Context, event: JobSubmitted) -> JobState | No
         while (left := deadline - loop.time()) > 0:
             try:
                 await asyncio.wait_for(finished.wait(), min(left, 2.0))
-                break
             except asyncio.TimeoutError:
-                # A final event published while our connection was down is in the stream.
+                pass  # a final event stored while our connection was down is in the stream
+            finished.clear()
+            # Core subscribers also see publishes the stream refused: the stream decides.
+            try:
                 state = fold(await read_job_events(ctx.js, event.job_id))
-                if state is not None and state.is_final:
-                    return state
-        return fold(await read_job_events(ctx.js, event.job_id))
+            except UNREACHABLE:
+                continue  # the job is recorded; keep waiting, or answer 201 at the deadline
+            if state is not None and state.is_final:
+                return state
+        return None
     finally:
         await subscription.unsubscribe()

@@ -3,7 +3,7 @@
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     embedded_sync_interval: str = "always"
     log_level: str = "info"
     log_format: str = "console"
+
+    @model_validator(mode="after")
+    def _heartbeats_fit_in_ack_wait(self) -> "Settings":
+        # The keepalive loop ticks every progress_interval; a tick longer than AckWait would
+        # let JetStream redeliver live jobs.
+        if self.progress_interval >= self.ack_wait / 2:
+            raise ValueError(
+                f"progress_interval ({self.progress_interval}) must be under half of "
+                f"ack_wait ({self.ack_wait})"
+            )
+        return self
 
     @cached_property
     def view_url(self) -> str:

@@ -5,8 +5,9 @@ so the view and a job read straight from the stream can never disagree.
 
 Rules that make replays safe:
 - every event sets fields to values it carries, so applying it twice changes nothing;
-- a final status is kept; only a dismissal may follow success or failure (it withdraws results);
-- events of an attempt older than the one in progress are ignored (a zombie executor's output).
+- the first final event stands, whatever its attempt; only a dismissal may follow success or
+  failure (it withdraws results);
+- other events of an attempt older than the one in progress are ignored (a zombie executor's).
 """
 
 from dataclasses import dataclass, field, replace
@@ -101,6 +102,29 @@ def apply(state: JobState | None, event: Event) -> JobState:
             outputs=event.outputs,
             response=event.response,
         )
+    if isinstance(event, JobSucceeded):
+        return replace(
+            state,
+            status=StatusCode.SUCCESSFUL,
+            started=state.started or event.time,
+            finished=event.time,
+            updated=event.time,
+            attempt=max(state.attempt, event.attempt),
+            results=event.results,
+        )
+    if isinstance(event, JobFailed):
+        return replace(
+            state,
+            status=StatusCode.FAILED,
+            finished=event.time,
+            updated=event.time,
+            attempt=max(state.attempt, event.attempt),
+            message=event.error.detail,
+            error=event.error.model_dump(),
+            errors=_with_error(state.errors, event.attempt, event.error),
+        )
+    # Writers guarantee at most one final event per job, so the first one stands whatever its
+    # attempt; other events of an attempt older than the current one are a zombie's.
     if event.attempt < state.attempt:
         return state
     if isinstance(event, JobStarted):
@@ -130,27 +154,6 @@ def apply(state: JobState | None, event: Event) -> JobState:
             attempt=event.attempt,
             message=f"attempt {event.attempt} failed ({event.error.type}: {event.error.detail});"
             f" retrying at {event.retry_at.isoformat()}",
-            errors=_with_error(state.errors, event.attempt, event.error),
-        )
-    if isinstance(event, JobSucceeded):
-        return replace(
-            state,
-            status=StatusCode.SUCCESSFUL,
-            started=state.started or event.time,
-            finished=event.time,
-            updated=event.time,
-            attempt=max(state.attempt, event.attempt),
-            results=event.results,
-        )
-    if isinstance(event, JobFailed):
-        return replace(
-            state,
-            status=StatusCode.FAILED,
-            finished=event.time,
-            updated=event.time,
-            attempt=max(state.attempt, event.attempt),
-            message=event.error.detail,
-            error=event.error.model_dump(),
             errors=_with_error(state.errors, event.attempt, event.error),
         )
     raise TypeError(f"no rule for {type(event).__name__}")

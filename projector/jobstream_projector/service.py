@@ -17,6 +17,7 @@ from jobstream_infra.settings import Settings
 
 from .store import (
     CheckpointMoved,
+    storable_text,
     apply_batch,
     create_view,
     create_view_engine,
@@ -64,8 +65,8 @@ class Projector:
                     ParkedEvent(
                         sequence=seq,
                         subject=msg.subject,
-                        error=str(exc),
-                        data=msg.data.decode("utf-8", errors="replace"),
+                        error=storable_text(str(exc)),
+                        data=storable_text(msg.data.decode("utf-8", errors="replace")),
                         parked_at=datetime.now(UTC),
                     )
                 )
@@ -77,11 +78,26 @@ class Projector:
             msgs = await sub.fetch(self.batch_size, timeout=timeout)
         except asyncio.TimeoutError:
             return 0
+        await self._check_contiguous([msg.metadata.sequence.stream for msg in msgs])
         batch, parked = self._decode(msgs)
         self.checkpoint = await asyncio.to_thread(
             apply_batch, self.engine, batch, self.checkpoint, parked
         )
         return len(msgs)
+
+    async def _check_contiguous(self, sequences: list[int]) -> None:
+        """Messages must follow the checkpoint without a gap: with no acks, a message lost in
+        transit would otherwise be skipped for good. A gap the stream itself has (purged
+        history) is accepted."""
+        expected = self.checkpoint + 1
+        for seq in sequences:
+            if seq != expected:
+                first = (await self.js.stream_info(STREAM)).state.first_seq
+                if seq > expected and expected < first and seq <= first:
+                    expected = seq + 1
+                    continue
+                raise ConsumerLost(f"expected sequence {expected}, got {seq}")
+            expected += 1
 
     async def run(self, stop: asyncio.Event, caught_up: asyncio.Event | None = None) -> None:
         sub = await self._subscribe()

@@ -85,9 +85,15 @@ def row_to_state(row: JobRow) -> JobState:
     return JobState(**values)
 
 
+def storable_text(text: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL characters; SQLite can. Keep both views equal."""
+    return None if text is None else text.replace("\x00", "\ufffd")
+
+
 def _state_values(state: JobState) -> dict:
     values = {f.name: getattr(state, f.name) for f in dataclasses.fields(JobState)}
     values["status"] = state.status.value
+    values["message"] = storable_text(state.message)
     return values
 
 

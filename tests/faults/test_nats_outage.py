@@ -35,7 +35,7 @@ def test_sigkilled_nats_server_loses_no_acknowledged_submission(make_stack, nats
     time.sleep(2)
     before_kill = len(accepted)
     nats_server.kill()
-    time.sleep(2)
+    time.sleep(7)  # longer than the gateway's 5 s publish timeout: requests must meet it
     nats_server.start()
     time.sleep(3)
     stop.set()

@@ -1,0 +1,155 @@
+"""The report: a Markdown page with every figure and its ratio, and a PNG of the headlines."""
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .stats import ratio  # noqa: E402
+
+
+def _verdict(value: float, target: float, higher_is_better: bool = True) -> str:
+    if math.isnan(value):
+        return "n/a"
+    met = value >= target if higher_is_better else value <= target
+    return "met" if met else "**missed**"
+
+
+def headline_ratios(results: dict) -> list[tuple[str, float, str, str]]:
+    """(what, ratio, target, verdict) for each target the issue sets."""
+    out = []
+    s1 = results.get("async_noop")
+    if s1:
+        by = {row["system"].split(" ")[0]: row["jobs_per_s"].median for row in s1["rows"]}
+        js = by.get("jobstream", float("nan"))
+        for peer, key, target in (("pygeoapi", "pygeoapi", 20), ("Celery+Redis", "Celery", 1),
+                                  ("raw floor", "raw", 0.5)):
+            value = ratio(js, by[key]) if key in by else float("nan")
+            out.append((f"1. jobs/s, jobstream / {peer}", value, f"≥ {target}",
+                        _verdict(value, target)))
+    s2 = results.get("history_scaling")
+    if s2:
+        mine = {row["jobs"]: row for row in s2["rows"] if row["system"] == "jobstream"}
+        if len(mine) > 1:
+            small, large = mine[min(mine)], mine[max(mine)]
+            for key, label in (("list_ms", "GET /jobs?limit=10"), ("job_ms", "GET /jobs/{id}")):
+                value = ratio(large[key].median, small[key].median)
+                out.append((f"2. {label}, {max(mine):,} / {min(mine):,} jobs", value, "≤ 2",
+                            _verdict(value, 2, higher_is_better=False)))
+    s3 = results.get("rebuild")
+    if s3:
+        base = s3["rows"][0]["events_per_s"].median
+        for row in s3["rows"][1:]:
+            value = ratio(row["events_per_s"].median, base)
+            out.append((f"3. {row['reader']} / raw read", value, "≥ 0.5", _verdict(value, 0.5)))
+    s6 = results.get("memory")
+    if s6 and len(s6["rows"]) > 1:
+        first, last = s6["rows"][0], s6["rows"][-1]
+        for name in ("gateway", "executor"):
+            value = ratio(last[name] - first[name], first[name])
+            out.append((f"6. {name} RSS growth {first['jobs']:,} → {last['jobs']:,} jobs", value,
+                        "< 0.10", _verdict(value, 0.10, higher_is_better=False)))
+    return out
+
+
+def write_markdown(path: Path, results: dict, meta: dict, plot: Path) -> None:
+    lines = [f"# jobstream benchmarks — {meta['date']}", "",
+             f"Mode: **{meta['mode']}**. Machine: {meta['machine']}. Commit `{meta['commit']}`. "
+             "Every figure is min / median / max over the rounds; ratios use medians from this "
+             "same run.", "", f"![headline figures]({plot.name})", "",
+             "## Headline ratios against the targets", "",
+             "| figure | ratio | target | |", "| --- | ---: | --- | --- |"]
+    lines += [f"| {what} | {value:.2f} | {target} | {verdict} |"
+              for what, value, target, verdict in headline_ratios(results)]
+    if "async_noop" in results:
+        s1 = results["async_noop"]
+        lines += ["", f"## 1. Async no-op jobs end to end ({s1['jobs']} jobs, {s1['clients']} "
+                  f"clients, {s1['rounds']} rounds)", "",
+                  "Each client submits with `Prefer: respond-async` and polls until successful.",
+                  "", "| system | jobs/s (min / median / max) | submit p50 ms | submit p99 ms |",
+                  "| --- | --- | ---: | ---: |"]
+        lines += [f"| {r['system']} | {r['jobs_per_s'].fmt()} | {r['submit_p50_ms']:.1f} | "
+                  f"{r['submit_p99_ms']:.1f} |" for r in s1["rows"]]
+        lines += [f"- {note}" for note in s1["notes"]]
+    if "history_scaling" in results:
+        s2 = results["history_scaling"]
+        lines += ["", f"## 2. Latency with history ({s2['requests']} requests each)", "",
+                  "| system | jobs in view | GET /jobs?limit=10 ms | GET /jobs/{id} ms |",
+                  "| --- | ---: | --- | --- |"]
+        lines += [f"| {r['system']} | {r['jobs']:,} | {r['list_ms'].fmt(2)} | "
+                  f"{r['job_ms'].fmt(2)} |" for r in s2["rows"]]
+        lines += [f"- {note}" for note in s2["notes"]]
+    if "rebuild" in results:
+        s3 = results["rebuild"]
+        lines += ["", f"## 3. Projector rebuild ({s3['events']:,} events)", "",
+                  "| reader | events/s |", "| --- | --- |"]
+        lines += [f"| {r['reader']} | {r['events_per_s'].fmt(0)} |" for r in s3["rows"]]
+        lines += [f"- {note}" for note in s3["notes"]]
+    if "concurrency" in results:
+        s4 = results["concurrency"]
+        lines += ["", f"## 4. Executor concurrency (jobs sleeping {s4['seconds'] * 1000:.0f} ms)",
+                  "", "| executors | concurrency each | jobs | jobs/s | ideal | of ideal |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {r['executors']} | {r['concurrency']} | {r['jobs']} | "
+                  f"{r['jobs_per_s']:.1f} | {r['ideal']:.0f} | {r['of_ideal']:.2f} |"
+                  for r in s4["rows"]]
+    lines += ["", "## 5. Ingest", "", "Not measured — the ingest process does not exist yet "
+              "(issue: the real workload)."]
+    if "memory" in results:
+        lines += ["", "## 6. Memory (RSS, MiB)", "", "| jobs | gateway | executor | projector |",
+                  "| ---: | ---: | ---: | ---: |"]
+        lines += [f"| {r['jobs']:,} | {r['gateway']:.1f} | {r['executor']:.1f} | "
+                  f"{r['projector']:.1f} |" for r in results["memory"]["rows"]]
+    if meta.get("analysis"):
+        lines += ["", "## What bounds each figure", "", meta["analysis"]]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_plot(path: Path, results: dict) -> None:
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    ax = axes[0][0]
+    if "async_noop" in results:
+        rows = results["async_noop"]["rows"]
+        ax.barh([r["system"] for r in rows], [r["jobs_per_s"].median for r in rows])
+        ax.set_xlabel("jobs/s (median)")
+    ax.set_title("1. async no-op jobs end to end")
+    ax = axes[0][1]
+    if "history_scaling" in results:
+        for system in sorted({r["system"] for r in results["history_scaling"]["rows"]}):
+            rows = [r for r in results["history_scaling"]["rows"] if r["system"] == system]
+            ax.plot([r["jobs"] for r in rows], [r["list_ms"].median for r in rows], "o-",
+                    label=f"{system} GET /jobs")
+            ax.plot([r["jobs"] for r in rows], [r["job_ms"].median for r in rows], "s--",
+                    label=f"{system} GET /jobs/{{id}}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("jobs in the view")
+        ax.set_ylabel("ms (median)")
+        ax.legend(fontsize=7)
+    ax.set_title("2. latency with history")
+    ax = axes[1][0]
+    if "rebuild" in results:
+        rows = results["rebuild"]["rows"]
+        ax.barh([r["reader"] for r in rows], [r["events_per_s"].median for r in rows])
+        ax.set_xlabel("events/s (median)")
+    ax.set_title("3. projector rebuild")
+    ax = axes[1][1]
+    if "concurrency" in results:
+        for count in sorted({r["executors"] for r in results["concurrency"]["rows"]}):
+            rows = [r for r in results["concurrency"]["rows"] if r["executors"] == count]
+            ax.plot([r["concurrency"] for r in rows], [r["jobs_per_s"] for r in rows], "o-",
+                    label=f"{count} executor(s)")
+            ax.plot([r["concurrency"] for r in rows], [r["ideal"] for r in rows], ":",
+                    label=f"ideal, {count}")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("concurrency per executor")
+        ax.set_ylabel("jobs/s")
+        ax.legend(fontsize=7)
+    ax.set_title("4. executor concurrency (100 ms jobs)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

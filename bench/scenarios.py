@@ -1,0 +1,366 @@
+"""The benchmark scenarios. Each returns plain data for the report; every figure comes with
+the baseline measured in the same run."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import nats
+import psutil
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from jobstream_contracts.events import JobSubmitted
+from jobstream_contracts.subjects import ALL_EVENTS, STREAM
+from jobstream_infra.embedded import EmbeddedNats, free_port
+from jobstream_infra.journal import publish_event
+from jobstream_infra.settings import Settings
+from jobstream_projector.service import rebuild_view
+from tests.support.stack import Stack
+
+from . import peers
+from .load import fill_stream, http_jobs
+from .stats import Summary, percentile
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_PROCESSES = '["jobstream_executor.builtin", "bench.processes"]'
+
+
+def _stack(workdir: Path, nats_url: str, **settings) -> Stack:
+    stack = Stack(workdir, nats_url, **settings)
+    stack.env["JOBSTREAM_PROCESS_MODULES"] = BENCH_PROCESSES
+    stack.env["JOBSTREAM_LOG_LEVEL"] = "warning"
+    return stack
+
+
+def _latency_row(name: str, runs: list[tuple[float, list[float]]], jobs: int) -> dict:
+    rates = [jobs / seconds for seconds, _ in runs]
+    submit = [lat for _, lats in runs for lat in lats]
+    return {
+        "system": name, "jobs_per_s": Summary.of(rates),
+        "submit_p50_ms": percentile(submit, 50) * 1000,
+        "submit_p99_ms": percentile(submit, 99) * 1000,
+    }
+
+
+# -- 1. async no-op jobs end to end ------------------------------------------------------------
+def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: bool) -> dict:
+    rows, notes = [], []
+    with EmbeddedNats(work / "nats-s1") as server:
+        stack = _stack(work / "s1", server.url).start()
+        try:
+            runs = [http_jobs(stack.url, jobs, clients, "/processes/echo/execution",
+                              {"inputs": {"message": "x"}},
+                              lambda s: s.get("status") == "successful",
+                              lambda r: r.headers["Location"]) for _ in range(rounds)]
+        finally:
+            stack.close()
+        rows.append(_latency_row("jobstream (HTTP, SQLite view)", runs, jobs))
+        floor = [asyncio.run(_raw_floor(server.url, jobs, clients)) for _ in range(rounds)]
+        rows.append(_latency_row("raw nats-py floor (no HTTP, no DB)", floor, jobs))
+    if with_peers:
+        for name, measure in (("pygeoapi 0.21 + TinyDB", _pygeoapi_noop),
+                              ("Celery 5.7 + Redis", _celery_noop)):
+            try:
+                rows.append(_latency_row(name, measure(work, jobs, clients, rounds), jobs))
+            except peers.NotMeasured as exc:
+                notes.append(f"{name}: not measured — {exc}")
+    else:
+        notes.append("pygeoapi, Celery: not measured — peers off (smoke mode or --no-peers)")
+    return {"rows": rows, "notes": notes, "jobs": jobs, "clients": clients, "rounds": rounds}
+
+
+async def _raw_floor(nats_url: str, jobs: int, clients: int) -> tuple[float, list[float]]:
+    """publish submit -> a pull consumer takes it -> publish completed -> observed."""
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    stream = f"FLOOR{time.monotonic_ns()}"
+    await js.add_stream(name=stream, subjects=[f"{stream}.>"])
+    sub = await js.pull_subscribe(f"{stream}.submit", durable="worker", stream=stream)
+    done = asyncio.Event()
+    observed = 0
+
+    async def on_completed(_msg) -> None:
+        nonlocal observed
+        observed += 1
+        if observed == jobs:
+            done.set()
+
+    await nc.subscribe(f"{stream}.completed", cb=on_completed)
+
+    async def worker() -> None:
+        while not done.is_set():
+            try:
+                msgs = await sub.fetch(100, timeout=0.5)
+            except asyncio.TimeoutError:
+                continue
+            for msg in msgs:
+                await js.publish(f"{stream}.completed", msg.data)
+                await msg.ack()
+
+    latencies: list[float] = []
+
+    async def client(count: int) -> None:
+        for i in range(count):
+            began = time.perf_counter()
+            await js.publish(f"{stream}.submit", b"x")
+            latencies.append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    work = asyncio.create_task(worker())
+    await asyncio.gather(*(client(jobs // clients + (i < jobs % clients)) for i in range(clients)))
+    await asyncio.wait_for(done.wait(), 120)
+    elapsed = time.perf_counter() - began
+    work.cancel()
+    await js.delete_stream(stream)
+    await nc.close()
+    return elapsed, latencies
+
+
+class _Pygeoapi:
+    def __init__(self, work: Path) -> None:
+        self.dir = Path(tempfile.mkdtemp(dir=work))
+        self.port = free_port()
+        self.db = self.dir / "jobs.db"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "_Pygeoapi":
+        python = peers.ensure_peer_venv()
+        template = (Path(peers.__file__).parent / "pygeoapi-config.yml").read_text()
+        config = self.dir / "config.yml"
+        config.write_text(template.replace("${PYGEOAPI_PORT}", str(self.port))
+                          .replace("${PYGEOAPI_DB}", str(self.db)))
+        openapi = self.dir / "openapi.yml"
+        subprocess.run([str(python.parent / "pygeoapi"), "openapi", "generate", str(config),
+                        "--output-file", str(openapi)], check=True, capture_output=True)
+        env = {**os.environ, "PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
+        self.process = subprocess.Popen(
+            [str(python), "-m", "uvicorn", "pygeoapi.starlette_app:APP", "--port",
+             str(self.port), "--log-level", "warning"],
+            env=env, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/processes?f=json").status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise peers.NotMeasured("pygeoapi did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(20)
+
+
+def _pygeoapi_noop(work: Path, jobs: int, clients: int, rounds: int):
+    server = _Pygeoapi(work).start()
+    try:
+        return [http_jobs(server.url, jobs, clients, "/processes/hello-world/execution",
+                          {"inputs": {"name": "x"}},
+                          lambda s: s.get("status") == "successful",
+                          lambda r: r.headers["Location"] + "?f=json")
+                for _ in range(rounds)]
+    finally:
+        server.stop()
+
+
+def _celery_noop(work: Path, jobs: int, clients: int, rounds: int):
+    if not peers.redis_reachable():
+        raise peers.NotMeasured("no Redis server on 127.0.0.1:6379")
+    python = peers.ensure_peer_venv()
+    env = {**os.environ, "BENCH_REDIS_URL": "redis://127.0.0.1:6379/13"}
+    worker = subprocess.Popen(
+        [str(python.parent / "celery"), "--workdir", str(Path(peers.__file__).parent), "-A",
+         "celery_app", "worker", "--concurrency", "4", "--loglevel", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        runs = []
+        for _ in range(rounds):
+            out = json.loads(peers.run_peer_script("celery_load.py", str(jobs), str(clients)))
+            runs.append((out["seconds"], out["submit_latencies"]))
+        return runs
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+
+
+# -- 2. latency with history -----------------------------------------------------------------
+def history_scaling(work: Path, sizes: list[int], requests: int, with_peers: bool) -> dict:
+    rows, notes = [], []
+    for size in sizes:
+        with EmbeddedNats(work / f"nats-s2-{size}", sync_interval="2m") as server:
+            asyncio.run(fill_stream(server.url, size))
+            stack = _stack(work / f"s2-{size}", server.url)
+            settings = Settings(nats_url=server.url, database_url=stack.database_url)
+            asyncio.run(rebuild_view(settings))
+            stack.start("gateway", wait=False)
+            stack.wait_ready(processes=())
+            try:
+                rows.append({"system": "jobstream", "jobs": size,
+                             **_get_latencies(stack.http, "/jobs?limit=10",
+                                              f"/jobs/bench-{size // 2:07d}", requests)})
+            finally:
+                stack.close()
+    if with_peers:
+        for size in [s for s in sizes if s <= 10_000]:
+            try:
+                rows.append({"system": "pygeoapi + TinyDB", "jobs": size,
+                             **_pygeoapi_history(work, size, requests)})
+            except peers.NotMeasured as exc:
+                notes.append(f"pygeoapi: not measured — {exc}")
+        if any(s > 10_000 for s in sizes):
+            notes.append("pygeoapi beyond 10k jobs: not measured — TinyDB reads and parses its "
+                         "whole JSON file on every request, so the 10k figure already shows the "
+                         "trend; 100k would take minutes per round")
+    return {"rows": rows, "notes": notes, "requests": requests}
+
+
+def _get_latencies(http: httpx.Client, list_path: str, job_path: str, requests: int) -> dict:
+    out = {}
+    for key, path in (("list_ms", list_path), ("job_ms", job_path)):
+        http.get(path).raise_for_status()  # warm
+        samples = []
+        for _ in range(requests):
+            began = time.perf_counter()
+            http.get(path).raise_for_status()
+            samples.append((time.perf_counter() - began) * 1000)
+        out[key] = Summary.of(samples)
+    return out
+
+
+def _pygeoapi_history(work: Path, size: int, requests: int) -> dict:
+    server = _Pygeoapi(work)
+    docs = {str(i + 1): {
+        "type": "process", "identifier": f"bench-{i:07d}", "process_id": "hello-world",
+        "created": "2026-01-01T00:00:00.000000Z", "started": "2026-01-01T00:00:00.000000Z",
+        "updated": "2026-01-01T00:00:01.000000Z", "finished": "2026-01-01T00:00:01.000000Z",
+        "status": "successful", "location": None, "mimetype": "application/json",
+        "message": "Job complete", "progress": 100,
+    } for i in range(size)}
+    server.db.write_text(json.dumps({"_default": docs}))
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=120) as http:
+            return _get_latencies(http, "/jobs?f=json&limit=10",
+                                  f"/jobs/bench-{size // 2:07d}?f=json", requests)
+    finally:
+        server.stop()
+
+
+# -- 3. projector rebuild --------------------------------------------------------------------
+def rebuild(work: Path, jobs: int, rounds: int, postgres_url: str | None) -> dict:
+    rows, notes = [], []
+    with EmbeddedNats(work / "nats-s3", sync_interval="2m") as server:
+        events = asyncio.run(fill_stream(server.url, jobs))
+        raw = [events / asyncio.run(_read_all(server.url, events)) for _ in range(rounds)]
+        rows.append({"reader": "ordered read, no work (baseline)", "events_per_s": Summary.of(raw)})
+        targets = [("projector → SQLite", lambda r: f"sqlite:///{work / f's3-{r}.sqlite'}")]
+        if postgres_url:
+            targets.append(("projector → PostgreSQL", lambda r: postgres_url))
+        else:
+            notes.append("PostgreSQL: not measured — no database URL (--postgres-url)")
+        for name, url_of in targets:
+            rates = []
+            for r in range(rounds):
+                settings = Settings(nats_url=server.url, database_url=url_of(r),
+                                    projector_batch=1000)
+                began = time.perf_counter()
+                asyncio.run(rebuild_view(settings))
+                rates.append(events / (time.perf_counter() - began))
+            rows.append({"reader": name, "events_per_s": Summary.of(rates)})
+    return {"rows": rows, "notes": notes, "events": events}
+
+
+async def _read_all(nats_url: str, events: int) -> float:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    sub = await js.pull_subscribe(ALL_EVENTS, stream=STREAM, config=ConsumerConfig(
+        deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, mem_storage=True))
+    began, seen = time.perf_counter(), 0
+    while seen < events:
+        seen += len(await sub.fetch(1000, timeout=5))
+    elapsed = time.perf_counter() - began
+    await sub.unsubscribe()
+    await nc.close()
+    return elapsed
+
+
+# -- 4. executor concurrency -----------------------------------------------------------------
+def concurrency(work: Path, levels: list[int], executors: list[int], seconds: float,
+                jobs_per_slot: int) -> dict:
+    rows = []
+    for count in executors:
+        for level in levels:
+            with EmbeddedNats(work / f"nats-s4-{count}-{level}") as server:
+                stack = _stack(work / f"s4-{count}-{level}", server.url,
+                               executor_concurrency=level)
+                stack.start("projector", "gateway", wait=False)
+                for _ in range(count):
+                    stack.start_component("executor")
+                stack.wait_ready(processes=("sleep",))
+                jobs = max(level * count * jobs_per_slot, 4)
+                try:
+                    elapsed = asyncio.run(_sleep_jobs(server.url, jobs, seconds))
+                finally:
+                    stack.close()
+            ideal = level * count / seconds
+            rows.append({"executors": count, "concurrency": level, "jobs": jobs,
+                         "jobs_per_s": jobs / elapsed, "ideal": ideal,
+                         "of_ideal": jobs / elapsed / ideal})
+    return {"rows": rows, "seconds": seconds}
+
+
+async def _sleep_jobs(nats_url: str, jobs: int, seconds: float) -> float:
+    """Submit straight to the stream (no HTTP in the way); time first submit to last success."""
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    finished = asyncio.Event()
+    done: set[str] = set()
+
+    async def on_success(msg) -> None:
+        done.add(msg.subject)
+        if len(done) == jobs:
+            finished.set()
+
+    await nc.subscribe("jobstream.jobs.sleep.*.succeeded", cb=on_success)
+    began = time.perf_counter()
+    await asyncio.gather(*(publish_event(js, JobSubmitted(
+        job_id=f"sleep-{i}", process_id="sleep", inputs={"seconds": seconds}))
+        for i in range(jobs)))
+    await asyncio.wait_for(finished.wait(), 600)
+    elapsed = time.perf_counter() - began
+    await nc.close()
+    return elapsed
+
+
+# -- 6. memory -------------------------------------------------------------------------------
+def memory(work: Path, checkpoints: list[int], clients: int) -> dict:
+    rows = []
+    with EmbeddedNats(work / "nats-s6") as server:
+        stack = _stack(work / "s6", server.url).start()
+        try:
+            submitted = 0
+            for target in checkpoints:
+                http_jobs(stack.url, target - submitted, clients, "/processes/echo/execution",
+                          {"inputs": {"message": "x"}},
+                          lambda s: s.get("status") == "successful",
+                          lambda r: r.headers["Location"])
+                submitted = target
+                rss = {name: psutil.Process(stack.processes[name][0].pid).memory_info().rss
+                       for name in ("gateway", "executor", "projector")}
+                rows.append({"jobs": target, **{k: v / 2**20 for k, v in rss.items()}})
+        finally:
+            stack.close()
+    return {"rows": rows}

@@ -1,0 +1,36 @@
+"""The progress slot a process writes to, from its own thread."""
+
+import pytest
+
+from jobstream_executor.process import JobCancelled
+from jobstream_executor.running import Progress, RunningJob
+
+
+def test_reports_are_coerced_in_the_callers_thread():
+    job = RunningJob("j", "p", 1)
+    job.report(3, 10, 5)  # a number as message: stored as text, not failed on publish
+    assert job.unpublished() == Progress(3.0, 10.0, "5")
+    with pytest.raises((TypeError, ValueError)):
+        job.report("three")
+
+
+def test_only_the_latest_unpublished_report_is_returned_once():
+    job = RunningJob("j", "p", 1)
+    for i in range(1, 1001):
+        job.report(i, 1000)
+    assert job.unpublished() == Progress(1000.0, 1000.0, None)
+    assert job.unpublished() is None
+
+
+def test_a_cancelled_job_raises_at_its_next_report():
+    job = RunningJob("j", "p", 1)
+    job.cancel()
+    with pytest.raises(JobCancelled):
+        job.report(1)
+    assert not job.released
+
+
+def test_a_released_job_is_cancelled_and_marked_for_redelivery():
+    job = RunningJob("j", "p", 1)
+    job.release()
+    assert job.released and job.cancelled
