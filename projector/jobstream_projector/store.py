@@ -77,8 +77,14 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
-def row_to_state(row: JobRow) -> JobState:
-    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(JobState)}
+_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(JobState))
+
+
+def row_to_state(row) -> JobState:
+    """A JobRow, or a Core row of the jobs table, as the fold's state."""
+    mapping = getattr(row, "_mapping", None)
+    values = {name: mapping[name] if mapping is not None else getattr(row, name)
+              for name in _STATE_FIELDS}
     for name in _DATETIME_FIELDS:
         values[name] = _utc(values[name])
     values["status"] = StatusCode(values["status"])
@@ -91,7 +97,7 @@ def storable_text(text: str | None) -> str | None:
 
 
 def _state_values(state: JobState) -> dict:
-    values = {f.name: getattr(state, f.name) for f in dataclasses.fields(JobState)}
+    values = {name: getattr(state, name) for name in _STATE_FIELDS}
     values["status"] = state.status.value
     values["message"] = storable_text(state.message)
     return values
@@ -122,36 +128,45 @@ def apply_batch(
     """
     batch = list(batch)
     parked = list(parked)
-    with Session(engine) as session, session.begin():
-        checkpoint = session.get(Checkpoint, CHECKPOINT, with_for_update=True)
-        stored = checkpoint.sequence if checkpoint else 0
-        if stored != expected_checkpoint:
-            raise CheckpointMoved(f"checkpoint is {stored}, expected {expected_checkpoint}")
-        fresh = [(seq, ev) for seq, ev in batch if seq > stored]
-        job_ids = {ev.job_id for _, ev in fresh}
-        rows = {
-            row.job_id: row
-            for row in session.exec(select(JobRow).where(JobRow.job_id.in_(job_ids)))
-        } if job_ids else {}
-        states: dict[str, JobState | None] = {
-            job_id: row_to_state(row) for job_id, row in rows.items()
-        }
+    jobs = JobRow.__table__
+    # SQLAlchemy Core, not the ORM unit of work: the ORM's per-attribute bookkeeping cost
+    # ~200 µs an event, five times the rest of the projection together.
+    with engine.begin() as connection:
+        stored = connection.execute(
+            select(Checkpoint.sequence).where(Checkpoint.name == CHECKPOINT).with_for_update()
+        ).scalar()
+        if (stored or 0) != expected_checkpoint:
+            raise CheckpointMoved(f"checkpoint is {stored or 0}, expected {expected_checkpoint}")
+        fresh = [(seq, ev) for seq, ev in batch if seq > expected_checkpoint]
+        job_ids = list({ev.job_id: None for _, ev in fresh})
+        states: dict[str, JobState | None] = {}
+        if job_ids:
+            for row in connection.execute(select(jobs).where(jobs.c.job_id.in_(job_ids))):
+                states[row.job_id] = row_to_state(row)
         for _, ev in fresh:
             states[ev.job_id] = apply(states.get(ev.job_id), ev)
-        for job_id, state in states.items():
-            values = _state_values(state)
-            row = rows.get(job_id)
-            if row is None:
-                session.add(JobRow(**values))
-            else:
-                for name, value in values.items():
-                    setattr(row, name, value)
-        for item in parked:
-            if item.sequence > stored:
-                session.merge(item)
-        last = max([seq for seq, _ in batch] + [p.sequence for p in parked] + [stored])
-        if checkpoint is None:
-            session.add(Checkpoint(name=CHECKPOINT, sequence=last))
-        else:
-            checkpoint.sequence = last
+        if states:
+            connection.execute(_upsert(engine, jobs, ["job_id"]),
+                               [_state_values(state) for state in states.values()])
+        new_parked = [p.model_dump() for p in parked if p.sequence > expected_checkpoint]
+        if new_parked:
+            connection.execute(_upsert(engine, ParkedEvent.__table__, ["sequence"]), new_parked)
+        last = max([seq for seq, _ in batch] + [p.sequence for p in parked] + [expected_checkpoint])
+        connection.execute(
+            _upsert(engine, Checkpoint.__table__, ["name"]),
+            [{"name": CHECKPOINT, "sequence": last}],
+        )
     return last
+
+
+def _upsert(engine: Engine, table, keys: list[str]):
+    """INSERT … ON CONFLICT DO UPDATE, in the dialect of the view's database."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - other databases need their own upsert
+        raise NotImplementedError(f"no upsert for {engine.dialect.name}")
+    statement = insert(table)
+    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    return statement.on_conflict_do_update(index_elements=keys, set_=updates)
