@@ -18,9 +18,10 @@ from .report import write_markdown, write_plot
 
 RESULTS = Path(__file__).parent / "results"
 FULL = dict(s1_jobs=300, s1_clients=8, rounds=3, s2_sizes=[1_000, 10_000, 100_000],
-            s2_requests=50, s3_jobs=333_334, s4_levels=[1, 4, 16, 64], s4_executors=[1, 2],
+            s2_requests=50, s3_jobs=333_334, s3_rounds=2, s4_levels=[1, 4, 16, 64], s4_executors=[1, 2],
             s4_per_slot=5, s6_checkpoints=[1_000, 10_000])
 SMOKE = dict(s1_jobs=10, s1_clients=2, rounds=1, s2_sizes=[20, 50], s2_requests=3, s3_jobs=50,
+             s3_rounds=1,
              s4_levels=[1, 2], s4_executors=[1], s4_per_slot=2, s6_checkpoints=[5, 10])
 
 
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> Path:
             results["history_scaling"] = scenarios.history_scaling(
                 work, p["s2_sizes"], p["s2_requests"], peers_on)
         if 3 in only:
-            results["rebuild"] = scenarios.rebuild(work, p["s3_jobs"], p["rounds"],
+            results["rebuild"] = scenarios.rebuild(work, p["s3_jobs"], p["s3_rounds"],
                                                    args.postgres_url)
         if 4 in only:
             results["concurrency"] = scenarios.concurrency(
