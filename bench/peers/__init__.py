@@ -8,7 +8,6 @@ the reason, never dropped silently.
 import shutil
 import socket
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -64,5 +63,3 @@ def run_peer_script(script: str, *args: str, timeout: float = 1800) -> str:
         raise NotMeasured(f"{script} failed: {result.stderr.strip()[-400:]}")
     return result.stdout
 
-
-__all__ = ["NotMeasured", "ensure_peer_venv", "redis_reachable", "run_peer_script", "sys"]

@@ -16,7 +16,6 @@ from jobstream_contracts.ogc import (
     Link,
     ProcessDescription,
     ProcessList,
-    TransmissionMode,
 )
 from jobstream_contracts.subjects import job_filter, parse_subject
 from jobstream_infra.journal import HistoryChanged, read_job_events

@@ -99,15 +99,13 @@ class Projector:
                 raise ConsumerLost(f"expected sequence {expected}, got {seq}")
             expected += 1
 
-    async def run(self, stop: asyncio.Event, caught_up: asyncio.Event | None = None) -> None:
+    async def run(self, stop: asyncio.Event) -> None:
         sub = await self._subscribe()
         idle = 0
         while not stop.is_set():
             try:
                 count = await self.step(sub)
                 if not count:
-                    if caught_up is not None:
-                        caught_up.set()
                     idle += 1
                     if idle % 5 == 0 and not await self._consumer_alive(sub):
                         raise ConsumerLost
