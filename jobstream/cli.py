@@ -40,7 +40,7 @@ def _executor(settings: Settings) -> None:
     from jobstream_executor.executor import run_executor
     from jobstream_executor.process import load_processes
 
-    processes = load_processes(settings.process_modules)
+    processes = load_processes(settings.process_modules, settings)
     asyncio.run(_until_signalled(lambda stop: run_executor(settings, processes, stop)))
     # A process that ignored the grace period still holds a worker thread, which the
     # interpreter would wait for; its job was not acked and will be redelivered.

@@ -114,13 +114,44 @@ class JobDismissed(Event):
     reason: str = "dismissed by request"
 
 
+class SnapshotRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    dataset_id: str
+    snapshot_id: str
+
+
+class DatasetCommitted(Event):
+    """A running data process committed periods of a dataset to its Icechunk repository.
+
+    ``coverage`` is what the repository holds after the commit, not only what this commit
+    added, so any one of these events brings a dataset's record up to date even if an
+    earlier one was never written (an executor that died between commit and publish).
+    """
+
+    token: ClassVar[str] = "committed"
+    type: Literal["DatasetCommitted"] = "DatasetCommitted"
+    dataset_id: str
+    store: str
+    snapshot_id: str
+    # Periods this commit wrote: first, last and how many.
+    first: str
+    last: str
+    count: int
+    # Runs of stored periods after the commit, [first, last] each, and their total.
+    coverage: list[tuple[str, str]]
+    stored: int
+    process_version: str
+    # For a derived dataset: the source snapshot it was computed from.
+    source: SnapshotRef | None = None
+
+
 _CLASSES = (
     JobSubmitted, JobStarted, JobProgressed, JobRetryScheduled, JobSucceeded, JobFailed,
-    JobDismissed,
+    JobDismissed, DatasetCommitted,
 )
 AnyEvent = Annotated[
     JobSubmitted | JobStarted | JobProgressed | JobRetryScheduled | JobSucceeded | JobFailed
-    | JobDismissed,
+    | JobDismissed | DatasetCommitted,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: dict[str, type[Event]] = {cls.model_fields["type"].default: cls for cls in _CLASSES}

@@ -11,6 +11,8 @@ STREAM = "JOBSTREAM"
 SUBJECT_ROOT = "jobstream.jobs"
 ALL_EVENTS = f"{SUBJECT_ROOT}.>"
 PROCESS_REGISTRY_BUCKET = "jobstream_processes"
+# Leases on shared resources (one writer per dataset); entries expire unless renewed.
+LEASE_BUCKET = "jobstream_leases"
 
 # Process ids become subject tokens, so they may not contain dots, wildcards or spaces.
 PROCESS_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"

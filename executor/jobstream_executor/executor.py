@@ -6,6 +6,9 @@ import inspect
 import json
 import os
 import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -35,13 +38,15 @@ from jobstream_infra.connection import connect_nats
 from jobstream_infra.journal import HistoryChanged, publish_event, read_job_history
 from jobstream_infra.provisioning import (
     ensure_executor_consumer,
+    ensure_lease_bucket,
     ensure_process_registry,
     ensure_stream,
 )
 from jobstream_infra.settings import Settings
 
 from .capacity import Capacity
-from .process import JobCancelled, PermanentError, Process
+from .lease import Lease, LeaseBusy, LeaseLost, Leases
+from .process import JobCancelled, JobContext, PermanentError, Process
 from .running import RunningJob
 
 log = structlog.get_logger(__name__)
@@ -72,6 +77,7 @@ class Executor:
         self.tasks: set[asyncio.Task] = set()
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
+        self.leases: Leases | None = None
         # Blocking process functions run here, one thread per slot (asyncio's default pool
         # has min(32, cores + 4) threads, which would cap a larger concurrency).
         self.pool = ThreadPoolExecutor(settings.executor_concurrency, thread_name_prefix="job")
@@ -80,6 +86,7 @@ class Executor:
         self.nc = await connect_nats(self.settings, "executor")
         self.js = self.nc.jetstream()
         await ensure_stream(self.js)
+        self.leases = Leases(await ensure_lease_bucket(self.js, self.settings.lease_ttl))
         registry = await ensure_process_registry(self.js)
         for process in self.processes.values():
             await registry.put(process.id, json.dumps(process.description.to_json()).encode())
@@ -296,11 +303,72 @@ class Executor:
     def _bind(self, process: Process, submitted: JobSubmitted, job: RunningJob):
         """The call of the process function; TypeError if the inputs do not fit it."""
         kwargs = {**submitted.inputs, "on_progress": job.report}
+        loop = asyncio.get_running_loop()
+        if "job" in inspect.signature(process.function).parameters:
+            kwargs["job"] = JobContext(job.job_id, job.process_id, job.attempt,
+                                       record=partial(self._record_from_thread, job, loop),
+                                       hold=partial(self._hold_from_thread, job, loop))
         inspect.signature(process.function).bind(**kwargs)
         if inspect.iscoroutinefunction(process.function):
             return partial(process.function, **kwargs)
-        loop = asyncio.get_running_loop()
         return partial(loop.run_in_executor, self.pool, partial(process.function, **kwargs))
+
+    def _record_from_thread(self, job: RunningJob, loop: asyncio.AbstractEventLoop,
+                            kind: type[Event], **fields) -> None:
+        """JobContext.record for a process running in the pool: waits for the stream's ack."""
+        event = kind(job_id=job.job_id, process_id=job.process_id, attempt=job.attempt,
+                     **fields)
+        self._check_fits(event)
+        written = asyncio.run_coroutine_threadsafe(self._publish(job, event), loop)
+        if not written.result(timeout=max(60.0, self.settings.ack_wait)):
+            raise JobCancelled(job.job_id)
+
+    @contextmanager
+    def _hold_from_thread(self, job: RunningJob, loop: asyncio.AbstractEventLoop, resource: str,
+                          wait: bool = True) -> Iterator[Lease]:
+        """JobContext.hold for a process running in the pool."""
+        assert self.leases is not None
+        leases = self.leases
+
+        def run(coroutine):
+            return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=60)
+
+        holder = {"job_id": job.job_id, "attempt": job.attempt, "executor": self.name}
+        while True:
+            try:
+                lease = run(leases.acquire(resource, holder))
+                break
+            except LeaseBusy as busy:
+                if not wait:
+                    raise PermanentError(str(busy)) from None
+                # Raises JobCancelled if the job is dismissed while it waits.
+                job.report(0, None, f"waiting: {busy}")
+                time.sleep(min(1.0, self.settings.lease_ttl / 4))
+        renewer = asyncio.run_coroutine_threadsafe(self._renew(lease), loop)
+        try:
+            yield lease
+        finally:
+            renewer.cancel()
+            with suppress(Exception):
+                run(leases.release(lease))
+
+    async def _renew(self, lease: Lease) -> None:
+        assert self.leases is not None
+        ttl = self.settings.lease_ttl
+        renewed = asyncio.get_running_loop().time()
+        while not lease.lost:
+            await asyncio.sleep(ttl / 3)
+            try:
+                await self.leases.renew(lease)
+                renewed = asyncio.get_running_loop().time()
+            except LeaseLost:
+                lease.lost = True
+            except Exception as exc:  # noqa: BLE001 - NATS may be reconnecting
+                log.warning("lease renewal failed", resource=lease.resource, error=repr(exc))
+                # Past the TTL the lease may have expired and passed to someone else.
+                if asyncio.get_running_loop().time() - renewed >= ttl:
+                    lease.lost = True
+        log.warning("lease lost", resource=lease.resource, job_id=lease.holder.get("job_id"))
 
     async def _fail(self, job: RunningJob, msg: Msg, event: JobFailed) -> None:
         log.warning("job failed", job_id=job.job_id, error=event.error.detail)

@@ -4,9 +4,14 @@ A process function takes its inputs as keyword arguments plus ``on_progress(done
 message)``, which defaults to a no-op so the function stays callable from tests and scripts.
 It returns a mapping of output id to value (or the bare value when it has one output).
 Under an executor, ``on_progress`` raises :class:`JobCancelled` once the job is dismissed.
+
+A function that declares a ``job`` parameter also gets a :class:`JobContext`: the job's id and
+attempt, and ``record`` to add an event of its own to the job's history (a data process
+records each commit this way).
 """
 
 import importlib
+from contextlib import AbstractContextManager
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,6 +43,20 @@ class PermanentError(Exception):
 
 
 @dataclass(frozen=True)
+class JobContext:
+    job_id: str
+    process_id: str
+    attempt: int
+    # record(EventClass, **fields): appends the event to the job's history before returning.
+    # Raises JobCancelled when the job may no longer be written to (dismissed, or taken over
+    # by a newer delivery).
+    record: Callable[..., None]
+    # hold(resource, wait=True): a context manager holding the lease on ``resource`` (see
+    # lease.py). Busy: waits (reporting so) when ``wait``, else raises PermanentError.
+    hold: Callable[..., AbstractContextManager]
+
+
+@dataclass(frozen=True)
 class Process:
     description: ProcessDescription
     function: Callable[..., Any]
@@ -63,10 +82,13 @@ class Process:
         )
 
 
-def load_processes(modules: Iterable[str]) -> dict[str, Process]:
-    """Processes from the ``PROCESSES`` list of each module; later modules override."""
+def load_processes(modules: Iterable[str], settings: Any = None) -> dict[str, Process]:
+    """Processes from each module's ``PROCESSES`` list, or from its ``processes(settings)``
+    for processes described from configuration; later modules override earlier ids."""
     processes: dict[str, Process] = {}
     for name in modules:
-        for process in importlib.import_module(name).PROCESSES:
+        module = importlib.import_module(name)
+        found = module.processes(settings) if hasattr(module, "processes") else module.PROCESSES
+        for process in found:
             processes[process.id] = process
     return processes

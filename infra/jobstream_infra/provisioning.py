@@ -17,6 +17,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from jobstream_contracts.subjects import (
     ALL_EVENTS,
+    LEASE_BUCKET,
     PROCESS_REGISTRY_BUCKET,
     STREAM,
     executor_consumer,
@@ -89,5 +90,18 @@ async def ensure_process_registry(js: JetStreamContext):
             bucket=PROCESS_REGISTRY_BUCKET,
             description="process descriptions published by executors",
             history=1,
+            storage=StorageType.FILE,
+        )
+
+
+async def ensure_lease_bucket(js: JetStreamContext, ttl: float):
+    try:
+        return await js.key_value(LEASE_BUCKET)
+    except NotFoundError:
+        return await js.create_key_value(
+            bucket=LEASE_BUCKET,
+            description="leases on shared resources; a holder that stops renewing loses its lease",
+            history=1,
+            ttl=ttl,
             storage=StorageType.FILE,
         )

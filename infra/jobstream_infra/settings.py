@@ -31,7 +31,15 @@ class Settings(BaseSettings):
     # A synchronous execute waits this long for the job to end, then answers like an async one.
     sync_timeout: float = Field(default=60.0, gt=0)
     # Modules whose PROCESSES list the executor serves; later ones override earlier ids.
-    process_modules: list[str] = ["jobstream_executor.builtin"]
+    process_modules: list[str] = ["jobstream_executor.builtin", "jobstream_datasets.processes"]
+    # User dataset templates in <plugins_dir>/datasets/*.yaml (replacing built-ins of their id).
+    plugins_dir: Path | None = None
+    # Where dataset repositories live: a path or an s3://, gs:// or az:// URL; one repository
+    # per dataset under it. None: <data_dir>/datasets.
+    datasets_root: str | None = None
+    # A lease on a shared resource (a dataset being written) expires this long after its
+    # holder last renewed it; holders renew every third of it.
+    lease_ttl: float = Field(default=30.0, ge=1.0)
     projector_batch: int = Field(default=500, ge=1)
     # 0 for the embedded server: pick a free port at start.
     embedded_nats_port: int = 0
@@ -56,6 +64,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'view.sqlite').resolve()}"
+
+    @property
+    def datasets_location(self) -> str:
+        return self.datasets_root or str((self.data_dir / "datasets").resolve())
 
     @property
     def base_url(self) -> str:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from jobstream_contracts.events import (
+    DatasetCommitted,
     Event,
     JobDismissed,
     JobFailed,
@@ -146,6 +147,10 @@ def apply(state: JobState | None, event: Event) -> JobState:
             total=event.total,
             message=event.message,
         )
+    if isinstance(event, DatasetCommitted):
+        # The dataset view folds the commit; to the job it is a sign of life.
+        return replace(state, status=StatusCode.RUNNING, started=state.started or event.time,
+                       updated=event.time, attempt=event.attempt)
     if isinstance(event, JobRetryScheduled):
         return replace(
             state,

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from jobstream_contracts.events import (
     EVENT_TYPES,
     UPCASTERS,
+    DatasetCommitted,
     ErrorInfo,
     EventDecodeError,
     JobDismissed,
@@ -19,6 +20,7 @@ from jobstream_contracts.events import (
     JobStarted,
     JobSubmitted,
     JobSucceeded,
+    SnapshotRef,
     decode_event,
 )
 from jobstream_contracts.subjects import event_subject, is_valid_token, parse_subject
@@ -47,6 +49,10 @@ EVENTS = [
     JobRetryScheduled(error=ErrorInfo(type="OSError", detail="reset"), delay=60, retry_at=WHEN,
                       **COMMON),
     JobDismissed(reason="no longer needed", **COMMON),
+    DatasetCommitted(dataset_id="chirps", store="/data/datasets/chirps", snapshot_id="A7NYM3",
+                     first="2020-01-01", last="2020-01-10", count=10,
+                     coverage=[("2019-12-01", "2020-01-10")], stored=41, process_version="1.0.0",
+                     source=SnapshotRef(dataset_id="raw", snapshot_id="Z9"), **COMMON),
 ]
 
 
@@ -62,6 +68,9 @@ def valid(type_name: str, **fields) -> dict:
         "JobFailed": {"error": {"type": "E", "detail": "d"}},
         "JobRetryScheduled": {"error": {"type": "E", "detail": "d"}, "delay": 1.5,
                               "retry_at": "2024-05-01T12:30:16Z"},
+        "DatasetCommitted": {"dataset_id": "d", "store": "/s", "snapshot_id": "S", "first": "2020",
+                             "last": "2020", "count": 1, "coverage": [["2020", "2020"]],
+                             "stored": 1, "process_version": "1"},
     }
     return {**base, **extra.get(type_name, {}), **fields}
 
@@ -125,6 +134,7 @@ TOKENS = {
     JobFailed: "failed",
     JobRetryScheduled: "retrying",
     JobDismissed: "dismissed",
+    DatasetCommitted: "committed",
 }
 
 

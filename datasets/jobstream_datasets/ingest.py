@@ -1,0 +1,180 @@
+"""Ingest: fetch the periods a store lacks, in order, and commit them in batches.
+
+The committed store is the only record of what is done. Every attempt starts by reading it,
+so a retried or resumed ingest fetches only what is missing, and a batch that was fetched
+but not committed when an attempt died is fetched again, never half-kept.
+"""
+
+from collections import deque
+from contextlib import suppress
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from jobstream_contracts.events import DatasetCommitted
+from jobstream_executor.process import JobCancelled, JobContext, PermanentError, ProgressCallback
+from jobstream_executor.process import no_progress
+
+from .grid import GridSpec
+from .periods import PeriodError, period_id, period_of
+from .plugin import Bbox, Plugin
+from .store import DatasetStore, Writer, runs
+from .templates import DatasetTemplate
+
+
+@dataclass
+class Committer:
+    """Commits a writer's pending periods and records each commit in the job's history."""
+
+    store: DatasetStore
+    writer: Writer
+    job: JobContext | None
+    process_version: str
+    # The job's lease on the dataset (None outside an executor): checked before every commit.
+    lease: Any = None
+    commits: int = 0
+
+    def commit(self) -> str | None:
+        if not self.writer.pending:
+            return None
+        if self.lease is not None:
+            self.lease.check()
+        indices = sorted(self.writer.pending)
+        first, last = self.store.period_id(indices[0]), self.store.period_id(indices[-1])
+        metadata: dict[str, Any] = {"first": first, "last": last, "count": len(indices),
+                                    "process_version": self.process_version}
+        if self.job is not None:
+            metadata |= {"job_id": self.job.job_id, "attempt": self.job.attempt,
+                         "process_id": self.job.process_id}
+        snapshot = self.writer.commit(f"{self.store.template.id}: {first} .. {last}", metadata)
+        self.commits += 1
+        if self.job is not None:
+            stored = self.store.read()
+            self.job.record(
+                DatasetCommitted, dataset_id=self.store.template.id, store=self.store.location,
+                snapshot_id=snapshot, first=first, last=last, count=len(indices),
+                coverage=[(self.store.period_id(a), self.store.period_id(b))
+                          for a, b in runs(stored.committed)],
+                stored=len(stored.committed), process_version=self.process_version,
+            )
+        return snapshot
+
+
+def grid_values(ds: xr.Dataset, variable: str, grid: GridSpec, period: str) -> np.ndarray:
+    """The period's field as a (y, x) array on the dataset's grid; PermanentError otherwise."""
+    if variable not in ds:
+        raise PermanentError(f"period {period}: the source has no variable {variable!r} "
+                             f"(it has {sorted(map(str, ds.data_vars))})")
+    field = ds[variable].squeeze(drop=True)
+    if set(field.dims) != {grid.y_name, grid.x_name}:
+        raise PermanentError(f"period {period}: {variable} has dimensions {field.dims}; "
+                             f"expected ({grid.y_name}, {grid.x_name})")
+    field = field.transpose(grid.y_name, grid.x_name)
+    if not grid.same_cells(field[grid.y_name].values, field[grid.x_name].values):
+        raise PermanentError(f"period {period}: the source's grid differs from the dataset's")
+    return np.asarray(field.values, dtype=grid.dtype)
+
+
+def fetch_in_order(plugin: Plugin, ids: list[str], bbox: Bbox,
+                   params: dict[str, Any]) -> Iterator[tuple[str, xr.Dataset]]:
+    """Fetches with ``max_concurrency`` in flight, yields in period order."""
+    window = max(1, plugin.max_concurrency)
+    pending: deque[tuple[str, Future]] = deque()
+    with ThreadPoolExecutor(window, thread_name_prefix="fetch") as pool:
+        queue = iter(ids)
+        try:
+            for name in queue:
+                pending.append((name, pool.submit(plugin.fetch_period, name, bbox, **params)))
+                if len(pending) >= window:
+                    break
+            while pending:
+                name, future = pending.popleft()
+                result = future.result()
+                following = next(queue, None)
+                if following is not None:
+                    pending.append((following, pool.submit(plugin.fetch_period, following,
+                                                           bbox, **params)))
+                yield name, result
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
+def plan_periods(template: DatasetTemplate, start: str, end: str) -> tuple[Any, Any]:
+    """The first and last period of a request, checked against the dataset's extent."""
+    kind = template.period_type
+    try:
+        first, last = period_of(start, kind), period_of(end, kind)
+    except PeriodError as exc:
+        raise PermanentError(str(exc)) from None
+    if last < first:
+        raise PermanentError(f"end {end} is before start {start}")
+    if first < template.origin:
+        raise PermanentError(f"start {start} is before the dataset's first period "
+                             f"{period_id(template.origin, kind)}")
+    if template.extent.end is not None and last > period_of(template.extent.end, kind):
+        raise PermanentError(f"end {end} is after the dataset's last period "
+                             f"{template.extent.end}")
+    return first, last
+
+
+def ingest_periods(
+    template: DatasetTemplate, store: DatasetStore, plugin: Plugin, start: str, end: str,
+    bbox: Bbox | None = None, overwrite: bool = False, *, process_version: str = "1.0.0",
+    on_progress: ProgressCallback = no_progress, job: JobContext | None = None, lease: Any = None,
+) -> dict[str, Any]:
+    first, last = plan_periods(template, start, end)
+    params = dict(template.source.params) if template.source else {}
+    bbox = tuple(bbox) if bbox is not None else template.extent.bbox
+    grid = plugin.probe(bbox, **params)
+    stored = store.read()
+    if not stored.empty and not grid.same_cells(stored.y, stored.x):
+        raise PermanentError(
+            f"bbox {list(bbox)} gives a grid other than the one dataset {template.id} is stored "
+            f"on; ingest into it with the bbox it was created with")
+    wanted = plugin.periods(period_id(first, template.period_type),
+                            period_id(last, template.period_type))
+    index = {name: store.index(period_of(name, template.period_type)) for name in wanted}
+    todo = [name for name in wanted if overwrite or index[name] not in stored.committed]
+    total, done = len(wanted), len(wanted) - len(todo)
+    if not todo:
+        on_progress(total, total, f"all {total} periods already stored")
+        return _result(template, store, wanted, fetched=0, skipped=done, commits=0)
+    on_progress(done, total, f"{done} of {total} periods already stored; fetching {len(todo)}")
+    committer = Committer(store, store.writer(grid), job, process_version, lease)
+    batch = max(1, plugin.commit_batch_size)
+    try:
+        for name, ds in fetch_in_order(plugin, todo, bbox, params):
+            committer.writer.add(index[name], grid_values(ds, template.variable, grid, name))
+            if len(committer.writer.pending) >= batch:
+                committer.commit()
+            done += 1
+            on_progress(done, total, f"fetched {name}")
+    except JobCancelled:
+        raise  # dismissed or handed back: leave at once, the fetched rest is not kept
+    except Exception:
+        # Keep what was fetched before the failure, so the retry does not download it again.
+        with suppress(Exception):  # the original failure is the one to report
+            committer.commit()
+        raise
+    committer.commit()
+    return _result(template, store, wanted, fetched=len(todo), skipped=total - len(todo),
+                   commits=committer.commits)
+
+
+def _result(template, store: DatasetStore, wanted: list[str], *, fetched: int, skipped: int,
+            commits: int) -> dict[str, Any]:
+    stored = store.read()
+    return {
+        "dataset_id": template.id,
+        "store": store.location,
+        "snapshot_id": stored.snapshot_id,
+        "periods": {"requested": len(wanted), "fetched": fetched, "skipped": skipped,
+                    "first": wanted[0] if wanted else None, "last": wanted[-1] if wanted else None},
+        "commits": commits,
+        "stored_periods": len(stored.committed),
+    }

@@ -1,0 +1,67 @@
+"""The ingestion plugin contract, and how a template names its plugin.
+
+A plugin knows one kind of source. It never touches the store: ``probe`` describes the grid
+from metadata, ``periods`` lists what a range holds, ``fetch_period`` returns one period as
+an in-memory ``xarray.Dataset`` holding the template's variable on the probed grid. Raising
+from ``fetch_period`` means "try again later" unless the error is a ``PermanentError``.
+"""
+
+import importlib
+from typing import Any
+
+import xarray as xr
+
+from .grid import GridSpec
+from .periods import period_id, period_of, period_range
+from .templates import DatasetTemplate
+
+BUILTIN_PLUGINS = {
+    "synthetic": "jobstream_datasets.plugins.synthetic:SyntheticSource",
+    "http-files": "jobstream_datasets.plugins.http_files:HttpFileSource",
+    "zarr": "jobstream_datasets.plugins.zarr_source:ZarrSource",
+}
+
+Bbox = tuple[float, float, float, float]
+
+
+class Plugin:
+    # Periods fetched at once; the store is still written one period at a time, in order.
+    max_concurrency: int = 4
+    # Periods per Icechunk commit: what a crash can cost, against one commit per period.
+    commit_batch_size: int = 10
+
+    def __init__(self, template: DatasetTemplate) -> None:
+        self.template = template
+        self.period_type = template.period_type
+        self.variable = template.variable
+
+    def probe(self, bbox: Bbox, **params: Any) -> GridSpec:
+        raise NotImplementedError
+
+    def periods(self, start: str, end: str) -> list[str]:
+        kind = self.period_type
+        return [period_id(p, kind) for p in period_range(period_of(start, kind),
+                                                         period_of(end, kind))]
+
+    def fetch_period(self, period_id: str, bbox: Bbox, **params: Any) -> xr.Dataset:
+        raise NotImplementedError
+
+    def size_of(self, period_id: str, bbox: Bbox, **params: Any) -> int | None:
+        """Bytes a fetch of the period downloads, or None when the source does not say."""
+        return None
+
+
+def plugin_for(template: DatasetTemplate) -> Plugin:
+    if template.source is None:
+        raise ValueError(f"dataset {template.id} is derived: it has no ingestion plugin")
+    target = BUILTIN_PLUGINS.get(template.source.plugin, template.source.plugin)
+    module_name, _, attribute = target.partition(":")
+    if not attribute:
+        raise ValueError(f"plugin {template.source.plugin!r} is neither built in "
+                         f"({', '.join(BUILTIN_PLUGINS)}) nor 'module:attribute'")
+    plugin = getattr(importlib.import_module(module_name), attribute)(template)
+    if template.source.max_concurrency is not None:
+        plugin.max_concurrency = template.source.max_concurrency
+    if template.source.commit_batch_size is not None:
+        plugin.commit_batch_size = template.source.commit_batch_size
+    return plugin

@@ -1,0 +1,177 @@
+"""The data processes (ingest, sync), described from the dataset templates an executor loads.
+
+The descriptions list the known dataset ids and the accepted period forms as JSON schema, so
+the gateway rejects an unknown dataset or a malformed date before a job exists.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import pandas as pd
+
+from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
+from jobstream_executor.process import (
+    JobContext,
+    PermanentError,
+    Process,
+    ProgressCallback,
+    no_progress,
+)
+from jobstream_infra.settings import Settings
+
+from .ingest import ingest_periods
+from .periods import PERIOD_PATTERN, period_id, period_of
+from .plugin import plugin_for
+from .store import DatasetStore, location_of
+from .templates import DatasetTemplate, load_templates
+
+VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class Datasets:
+    templates: dict[str, DatasetTemplate]
+    root: str
+
+    def template(self, dataset_id: str) -> DatasetTemplate:
+        try:
+            return self.templates[dataset_id]
+        except KeyError:
+            raise PermanentError(f"unknown dataset {dataset_id!r}") from None
+
+    def store(self, template: DatasetTemplate) -> DatasetStore:
+        return DatasetStore(template, location_of(self.root, template.id))
+
+    def source(self, dataset_id: str) -> DatasetTemplate:
+        template = self.template(dataset_id)
+        if template.sync_kind != "source":
+            raise PermanentError(f"dataset {dataset_id} is derived from "
+                                 f"{template.source_dataset}; it is computed, not fetched")
+        return template
+
+
+@contextmanager
+def writing(job: JobContext | None, dataset_id: str) -> Iterator[Any]:
+    """The one-writer lease on a dataset for the length of a job's writes."""
+    if job is None:  # called from a script or a test, outside any executor
+        with nullcontext() as nothing:
+            yield nothing
+        return
+    with job.hold(f"dataset.{dataset_id}") as lease:
+        yield lease
+
+
+def ingest(datasets: Datasets, dataset_id: str, start: str, end: str,
+           bbox: list[float] | None = None, overwrite: bool = False,
+           on_progress: ProgressCallback = no_progress, job: JobContext | None = None) -> dict:
+    template = datasets.source(dataset_id)
+    with writing(job, dataset_id) as lease:
+        return ingest_periods(template, datasets.store(template), plugin_for(template), start,
+                              end, bbox, overwrite, process_version=VERSION,
+                              on_progress=on_progress, job=job, lease=lease)
+
+
+def newest_available(template: DatasetTemplate, now: datetime | None = None) -> pd.Period:
+    """The newest period the source has published: periods appear `lag` after they end."""
+    instant = pd.Timestamp(now or datetime.now(UTC))
+    if instant.tzinfo is not None:
+        instant = instant.tz_convert("UTC").tz_localize(None)
+    # The period containing `now - lag` has not ended `lag` ago: the one before it has.
+    newest = (instant - template.sync.lag_delta).to_period(template.period_type.freq) - 1
+    if template.extent.end is not None:
+        newest = min(newest, period_of(template.extent.end, template.period_type))
+    return newest
+
+
+def sync(datasets: Datasets, dataset_id: str, end: str | None = None, plan_only: bool = False,
+         on_progress: ProgressCallback = no_progress, job: JobContext | None = None) -> dict:
+    template = datasets.source(dataset_id)
+    kind = template.period_type
+    store = datasets.store(template)
+    newest = newest_available(template)
+    target = min(newest, period_of(end, kind)) if end is not None else newest
+    stored = store.read()
+    if stored.empty:
+        raise PermanentError(f"dataset {dataset_id} has nothing stored yet: run ingest first "
+                             f"(sync appends after the last stored period)")
+    last = store.origin + max(stored.committed)
+    first = last + 1
+    plan = {"dataset_id": dataset_id, "last_stored": period_id(last, kind),
+            "newest_available": period_id(newest, kind),
+            "first": period_id(first, kind) if first <= target else None,
+            "last": period_id(target, kind) if first <= target else None,
+            "periods": max(0, (target - first).n + 1)}
+    if first > target:
+        on_progress(1, 1, f"up to date: {period_id(last, kind)} is stored and "
+                          f"{period_id(target, kind)} is the newest to fetch")
+        return {**plan, "status": "up to date"}
+    if plan_only:
+        return {**plan, "status": "planned"}
+    with writing(job, dataset_id) as lease:
+        result = ingest_periods(template, store, plugin_for(template), plan["first"],
+                                plan["last"], process_version=VERSION, on_progress=on_progress,
+                                job=job, lease=lease)
+    return {**plan, "status": "synced", **result}
+
+
+def _dataset_input(datasets: Datasets, kind: str) -> InputDescription:
+    ids = sorted(t.id for t in datasets.templates.values() if t.sync_kind == kind)
+    return InputDescription(
+        title="Dataset",
+        description="The id of a dataset template: " + ", ".join(ids),
+        schema={"type": "string", "enum": ids},
+    )
+
+
+def _period_input(title: str, description: str, required: bool = True) -> InputDescription:
+    return InputDescription(title=title, description=description, minOccurs=1 if required else 0,
+                            schema={"type": "string", "pattern": PERIOD_PATTERN})
+
+
+_RESULT = {"result": OutputDescription(title="Result", schema={"type": "object"})}
+
+
+def processes(settings: Settings) -> list[Process]:
+    datasets = Datasets(load_templates(settings.plugins_dir), settings.datasets_location)
+    ingest_description = ProcessDescription(
+        id="ingest", version=VERSION, title="Ingest a dataset",
+        description="Fetches the periods from `start` to `end` (inclusive) of a dataset into its "
+        "Icechunk repository, skipping periods already stored, committing in batches.",
+        keywords=["data", "icechunk"],
+        inputs={
+            "dataset_id": _dataset_input(datasets, "source"),
+            "start": _period_input("Start", "First period: an ISO date such as 2020, 2020-01 or "
+                                   "2020-01-31; it names the period that contains it."),
+            "end": _period_input("End", "Last period, inclusive, in the same form."),
+            "bbox": InputDescription(
+                title="Bounding box", minOccurs=0,
+                description="[west, south, east, north]; the template's extent when absent.",
+                schema={"type": "array", "items": {"type": "number"}, "minItems": 4,
+                        "maxItems": 4}),
+            "overwrite": InputDescription(
+                title="Overwrite", minOccurs=0,
+                description="Fetch and write periods even if they are stored.",
+                schema={"type": "boolean", "default": False}),
+        },
+        outputs=_RESULT,
+    )
+    sync_description = ProcessDescription(
+        id="sync", version=VERSION, title="Sync a dataset",
+        description="Appends the periods published since the last stored one, up to the newest "
+        "available (or `end`). `plan_only` answers with the plan and fetches nothing.",
+        keywords=["data", "icechunk"],
+        inputs={
+            "dataset_id": _dataset_input(datasets, "source"),
+            "end": _period_input("End", "Stop at this period rather than the newest available.",
+                                 required=False),
+            "plan_only": InputDescription(title="Plan only", minOccurs=0,
+                                          schema={"type": "boolean", "default": False}),
+        },
+        outputs=_RESULT,
+    )
+    return [Process(ingest_description, partial(ingest, datasets)),
+            Process(sync_description, partial(sync, datasets))]

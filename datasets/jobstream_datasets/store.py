@@ -1,0 +1,188 @@
+"""A dataset's Icechunk repository: the record of which periods are stored.
+
+Layout (one Zarr group, readable with ``xarray.open_zarr``):
+- ``<variable>[time, y, x]``, one period per chunk along time;
+- ``time``, ``<y>``, ``<x>`` coordinates; the time axis starts at the template's first period
+  and grows as later periods are written;
+- ``committed[time]``, 1 where a period is stored. It is written in the same commit as the
+  data, so a period is either stored and marked or neither: a crash between commits loses
+  the uncommitted periods and nothing else, and a resumed job reads this to skip the rest.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import icechunk
+import numpy as np
+import pandas as pd
+import zarr
+
+from .grid import GridSpec
+from .periods import index_of, period_id
+from .templates import DatasetTemplate
+
+COMMITTED = "committed"
+BRANCH = "main"
+_EPOCH = pd.Timestamp("1970-01-01")
+
+
+def storage_for(location: str) -> icechunk.Storage:
+    """Icechunk storage for a path or an object-store URL (credentials from the environment)."""
+    scheme, _, rest = location.partition("://")
+    if not rest:
+        return icechunk.local_filesystem_storage(location)
+    bucket, _, prefix = rest.partition("/")
+    if scheme == "s3":
+        return icechunk.s3_storage(bucket=bucket, prefix=prefix, from_env=True)
+    if scheme in ("gs", "gcs"):
+        return icechunk.gcs_storage(bucket=bucket, prefix=prefix, from_env=True)
+    if scheme in ("az", "azure"):
+        return icechunk.azure_storage(account=bucket.split("@")[-1], container=bucket,
+                                      prefix=prefix, from_env=True)
+    if scheme == "file":
+        return icechunk.local_filesystem_storage(rest)
+    raise ValueError(f"no Icechunk storage for {location!r} (use a path, s3://, gs:// or az://)")
+
+
+def location_of(root: str, dataset_id: str) -> str:
+    return f"{root.rstrip('/')}/{dataset_id}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a repository holds, read from its newest snapshot."""
+
+    snapshot_id: str | None
+    committed: frozenset[int]
+    y: np.ndarray | None = None
+    x: np.ndarray | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.y is None
+
+
+class DatasetStore:
+    def __init__(self, template: DatasetTemplate, location: str) -> None:
+        self.template = template
+        self.location = location
+        self.origin = template.origin
+        self._repo: icechunk.Repository | None = None
+
+    @property
+    def repo(self) -> icechunk.Repository:
+        if self._repo is None:
+            self._repo = icechunk.Repository.open_or_create(storage_for(self.location))
+        return self._repo
+
+    def exists(self) -> bool:
+        return icechunk.Repository.exists(storage_for(self.location))
+
+    def read(self) -> Stored:
+        session = self.repo.readonly_session(branch=BRANCH)
+        try:
+            root = zarr.open_group(session.store, mode="r")
+        except zarr.errors.GroupNotFoundError:  # a new repository: nothing written yet
+            return Stored(session.snapshot_id, frozenset())
+        if COMMITTED not in root:
+            return Stored(session.snapshot_id, frozenset())
+        attrs = root.attrs
+        return Stored(
+            snapshot_id=session.snapshot_id,
+            committed=frozenset(np.flatnonzero(root[COMMITTED][:]).tolist()),
+            y=root[attrs["y_name"]][:],
+            x=root[attrs["x_name"]][:],
+        )
+
+    def index(self, period: pd.Period) -> int:
+        return index_of(period, self.origin)
+
+    def period_id(self, index: int) -> str:
+        return period_id(self.origin + index, self.template.period_type)
+
+    def writer(self, grid: GridSpec) -> "Writer":
+        return Writer(self, grid)
+
+
+def runs(indices: list[int] | frozenset[int]) -> list[tuple[int, int]]:
+    """Consecutive runs of sorted indices: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    found: list[tuple[int, int]] = []
+    for index in sorted(indices):
+        if found and index == found[-1][1] + 1:
+            found[-1] = (found[-1][0], index)
+        else:
+            found.append((index, index))
+    return found
+
+
+class Writer:
+    """Writes periods into a session and commits them; one writer per job attempt."""
+
+    def __init__(self, store: DatasetStore, grid: GridSpec) -> None:
+        self.store = store
+        self.grid = grid
+        self.template = store.template
+        self.session = store.repo.writable_session(BRANCH)
+        self.pending: dict[int, np.ndarray] = {}
+
+    def add(self, index: int, values: np.ndarray) -> None:
+        if values.shape != self.grid.shape:
+            raise ValueError(f"period {self.store.period_id(index)} has shape {values.shape}; "
+                             f"the dataset's grid is {self.grid.shape}")
+        self.pending[index] = values
+
+    def commit(self, message: str, metadata: dict[str, Any]) -> str:
+        """Write the pending periods and commit them with their committed flags.
+
+        Raises icechunk.ConflictError when another writer committed since this session began:
+        nothing of this batch is stored then, and the caller starts again from the store.
+        """
+        root = zarr.open_group(self.session.store, mode="a")
+        self._ensure_layout(root, max(self.pending) + 1)
+        data = root[self.template.variable]
+        flags = root[COMMITTED]
+        for first, last in runs(list(self.pending)):
+            data[first:last + 1] = np.stack([self.pending[i] for i in range(first, last + 1)])
+            flags[first:last + 1] = 1
+        snapshot = self.session.commit(message, metadata=metadata)
+        self.pending.clear()
+        self.session = self.store.repo.writable_session(BRANCH)
+        return snapshot
+
+    def _ensure_layout(self, root: zarr.Group, length: int) -> None:
+        grid, template = self.grid, self.template
+        if COMMITTED not in root:
+            root.attrs.update({
+                "dataset_id": template.id, "title": template.name, "crs": grid.crs,
+                "period_type": template.period_type.value,
+                "origin": period_id(self.store.origin, template.period_type),
+                "y_name": grid.y_name, "x_name": grid.x_name,
+            })
+            for name, values in ((grid.y_name, grid.y), (grid.x_name, grid.x)):
+                array = root.create_array(name, shape=values.shape, dtype="float64",
+                                          chunks=values.shape, dimension_names=[name])
+                array[:] = values
+            root.create_array("time", shape=(0,), dtype="int64", chunks=(4096,),
+                              dimension_names=["time"], fill_value=0,
+                              attributes={"units": "seconds since 1970-01-01 00:00:00",
+                                          "calendar": "proleptic_gregorian",
+                                          "standard_name": "time"})
+            root.create_array(COMMITTED, shape=(0,), dtype="uint8", chunks=(4096,),
+                              dimension_names=["time"], fill_value=0,
+                              attributes={"long_name": "1 where the period is stored"})
+            fill = np.nan if np.dtype(grid.dtype).kind == "f" else (grid.nodata or 0)
+            root.create_array(
+                template.variable, shape=(0, *grid.shape), dtype=grid.dtype,
+                chunks=(1, *grid.chunk_shape), fill_value=fill,
+                dimension_names=["time", grid.y_name, grid.x_name],
+                attributes={"units": template.units, "long_name": template.name},
+            )
+        time = root["time"]
+        current = time.shape[0]
+        if length <= current:
+            return
+        time.resize((length,))
+        root[COMMITTED].resize((length,))
+        root[template.variable].resize((length, *grid.shape))
+        starts = pd.period_range(self.store.origin + current, periods=length - current)
+        time[current:] = ((starts.start_time - _EPOCH) // pd.Timedelta(seconds=1)).to_numpy()
