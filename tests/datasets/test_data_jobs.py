@@ -1,0 +1,111 @@
+"""Ingest and sync as jobs: through HTTP, the executor and the stream, into Icechunk."""
+
+import threading
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from jobstream_contracts.events import DatasetCommitted, JobSubmitted
+
+from ..support.datasets import data_stack, repository, stored
+
+
+@pytest.fixture
+def stack(make_stack):
+    running = data_stack(make_stack, progress_interval=0.1, lease_ttl=3).start(wait=False)
+    running.wait_ready(("ingest", "sync"))
+    return running
+
+
+def test_an_ingest_job_stores_the_periods_and_records_each_commit(stack):
+    job_id = stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01",
+                                     "end": "2020-01-12"})
+    status = stack.wait_job(job_id, timeout=60)
+    assert status["status"] == "successful", status
+    result = stack.http.get(f"/jobs/{job_id}/results").json()
+    assert result["periods"] == {"requested": 12, "fetched": 12, "skipped": 0,
+                                 "first": "2020-01-01", "last": "2020-01-12"}
+    ds = stored(stack, "demo")
+    assert ds.sizes["time"] == 12 and int(ds.committed.sum()) == 12
+
+    commits = [e for e in stack.events(job_id) if isinstance(e, DatasetCommitted)]
+    assert [(c.first, c.last, c.count) for c in commits] == [
+        ("2020-01-01", "2020-01-05", 5), ("2020-01-06", "2020-01-10", 5),
+        ("2020-01-11", "2020-01-12", 2)]
+    assert commits[-1].coverage == [("2020-01-01", "2020-01-12")]
+    assert commits[-1].snapshot_id == result["snapshot_id"]
+    # Each Icechunk snapshot names the job that wrote it.
+    ancestry = list(repository(stack, "demo").ancestry(branch="main"))
+    assert {s.metadata.get("job_id") for s in ancestry[:3]} == {job_id}
+
+
+def test_an_unknown_dataset_or_a_malformed_date_is_refused_before_any_job_exists(stack):
+    before = len(stack.events())
+    unknown = stack.http.post("/processes/ingest/execution", json={"inputs": {
+        "dataset_id": "nowhere", "start": "2020-01-01", "end": "2020-01-02"}})
+    assert unknown.status_code == 400
+    assert "dataset_id" in unknown.json()["detail"]
+    malformed = stack.http.post("/processes/ingest/execution", json={"inputs": {
+        "dataset_id": "demo", "start": "1st of May", "end": "2020-01-02"}})
+    assert malformed.status_code == 400
+    assert "start" in malformed.json()["detail"]
+    assert len(stack.events()) == before
+
+
+def test_a_range_the_dataset_does_not_have_fails_at_once_without_retrying(stack):
+    job_id = stack.submit("ingest", {"dataset_id": "demo", "start": "2019-06-01",
+                                     "end": "2020-01-02"})
+    status = stack.wait_job(job_id, timeout=30)
+    assert status["status"] == "failed"
+    assert "before the dataset's first period 2020-01-01" in status["message"]
+    assert status["attempt"] == 1
+
+
+def test_sync_appends_only_the_missing_periods_and_then_is_a_no_op(stack):
+    stack.wait_job(stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01",
+                                           "end": "2020-01-04"}), timeout=60)
+    planned = stack.submit("sync", {"dataset_id": "demo", "end": "2020-01-09",
+                                    "plan_only": True})
+    assert stack.wait_job(planned, timeout=30)["status"] == "successful"
+    plan = stack.http.get(f"/jobs/{planned}/results").json()
+    assert (plan["status"], plan["first"], plan["last"], plan["periods"]) == (
+        "planned", "2020-01-05", "2020-01-09", 5)
+    assert int(stored(stack, "demo").committed.sum()) == 4
+
+    synced = stack.submit("sync", {"dataset_id": "demo", "end": "2020-01-09"})
+    assert stack.wait_job(synced, timeout=60)["status"] == "successful"
+    result = stack.http.get(f"/jobs/{synced}/results").json()
+    assert result["status"] == "synced"
+    assert result["periods"]["fetched"] == 5 and result["periods"]["skipped"] == 0
+    assert int(stored(stack, "demo").committed.sum()) == 9
+
+    again = stack.submit("sync", {"dataset_id": "demo", "end": "2020-01-09"})
+    status = stack.wait_job(again, timeout=30)
+    assert status["status"] == "successful"
+    assert status["message"].startswith("up to date: 2020-01-09 is stored")
+
+
+def test_sync_of_an_empty_dataset_says_to_ingest_first(stack):
+    job_id = stack.submit("sync", {"dataset_id": "demo"})
+    status = stack.wait_job(job_id, timeout=30)
+    assert status["status"] == "failed"
+    assert "run ingest first" in status["message"]
+
+
+def test_two_ingests_of_one_dataset_never_interleave_their_commits(stack):
+    stack.start_component("executor")  # a second executor, so both jobs run at once
+    jobs = [stack.submit("ingest", {"dataset_id": "demo", "start": start, "end": end})
+            for start, end in (("2020-01-01", "2020-01-20"), ("2020-01-21", "2020-02-09"))]
+    statuses = [stack.wait_job(job_id, timeout=90) for job_id in jobs]
+    assert [s["status"] for s in statuses] == ["successful", "successful"]
+    # Oldest first: the writers of the commits, each job's commits in one unbroken run.
+    writers = [s.metadata.get("job_id") for s in repository(stack, "demo").ancestry(branch="main")
+               if s.metadata.get("job_id")][::-1]
+    runs = [job for i, job in enumerate(writers) if i == 0 or writers[i - 1] != job]
+    assert sorted(runs) == sorted(jobs), writers
+    # The one that waited said so while it waited.
+    progressed = [e.message for e in stack.events() if e.type == "JobProgressed" and e.message]
+    assert any(m.startswith("waiting: dataset.demo is busy: held by job") for m in progressed)
+    ds = stored(stack, "demo")
+    assert int(ds.committed.sum()) == 40

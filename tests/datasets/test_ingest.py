@@ -1,0 +1,160 @@
+"""Ingest into real Icechunk repositories, no broker: resume, skipping, overwrite, grids."""
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from jobstream_datasets.ingest import ingest_periods
+from jobstream_datasets.plugin import plugin_for
+from jobstream_datasets.plugins.synthetic import SyntheticSource
+from jobstream_datasets.store import DatasetStore
+from jobstream_datasets.templates import DatasetTemplate
+from jobstream_executor.process import PermanentError
+
+
+def synthetic(**overrides) -> DatasetTemplate:
+    raw = {
+        "id": "demo", "name": "Demo", "variable": "t2m", "units": "K", "period_type": "daily",
+        "extent": {"bbox": [4.0, 57.0, 6.0, 58.0], "start": "2020-01-01"},
+        "source": {"plugin": "synthetic", "params": {"resolution": 0.5, "seed": 7},
+                   "commit_batch_size": 4},
+    }
+    return DatasetTemplate.model_validate({**raw, **overrides})
+
+
+class FailingAt(SyntheticSource):
+    """The synthetic source, failing once at a chosen period like a dropped download."""
+
+    def __init__(self, template, failing: set[str]) -> None:
+        super().__init__(template)
+        self.failing = set(failing)
+        self.fetched: list[str] = []
+        self.commit_batch_size = 4
+
+    def fetch_period(self, period_id, bbox, **params):
+        if period_id in self.failing:
+            self.failing.discard(period_id)
+            raise ConnectionResetError(f"connection reset while fetching {period_id}")
+        self.fetched.append(period_id)
+        return super().fetch_period(period_id, bbox, **params)
+
+
+def opened(store: DatasetStore) -> xr.Dataset:
+    session = store.repo.readonly_session(branch="main")
+    return xr.open_zarr(session.store, consolidated=False).load()
+
+
+def test_an_ingest_stores_every_period_with_the_sources_values(tmp_path):
+    template = synthetic()
+    store = DatasetStore(template, str(tmp_path / "demo"))
+    plugin = plugin_for(template)
+    progress = []
+    result = ingest_periods(template, store, plugin, "2020-01-01", "2020-01-10",
+                            on_progress=lambda *report: progress.append(report))
+    assert result["periods"] == {"requested": 10, "fetched": 10, "skipped": 0,
+                                 "first": "2020-01-01", "last": "2020-01-10"}
+    assert result["commits"] == 3  # 4 + 4 + 2
+    ds = opened(store)
+    assert [str(t)[:10] for t in ds.time.values] == [f"2020-01-{d:02d}" for d in range(1, 11)]
+    assert ds.committed.values.tolist() == [1] * 10
+    expected = plugin.fetch_period("2020-01-07", template.extent.bbox, resolution=0.5, seed=7)
+    np.testing.assert_array_equal(ds.t2m.sel(time="2020-01-07").values, expected.t2m.values)
+    assert progress[-1] == (10, 10, "fetched 2020-01-10")
+
+
+def test_an_interrupted_ingest_resumes_without_refetching_and_equals_an_uninterrupted_one(
+        tmp_path):
+    template = synthetic()
+    clean = DatasetStore(template, str(tmp_path / "clean"))
+    ingest_periods(template, clean, plugin_for(template), "2020-01-01", "2020-01-12")
+
+    resumed = DatasetStore(template, str(tmp_path / "resumed"))
+    flaky = FailingAt(template, {"2020-01-07"})
+    with pytest.raises(ConnectionResetError):
+        ingest_periods(template, resumed, flaky, "2020-01-01", "2020-01-12")
+    # What was fetched before the failure is committed rather than lost.
+    assert sorted(resumed.read().committed) == list(range(6))
+    first_attempt = list(flaky.fetched)
+    flaky.fetched.clear()
+    result = ingest_periods(template, resumed, flaky, "2020-01-01", "2020-01-12")
+    assert result["periods"]["skipped"] == 6
+    assert flaky.fetched == [f"2020-01-{d:02d}" for d in range(7, 13)]
+    assert not set(flaky.fetched) & set(first_attempt[:6])
+    xr.testing.assert_identical(opened(clean), opened(resumed))
+
+
+def test_a_second_ingest_of_stored_periods_fetches_nothing(tmp_path):
+    template = synthetic()
+    store = DatasetStore(template, str(tmp_path / "demo"))
+    ingest_periods(template, store, plugin_for(template), "2020-01-01", "2020-01-05")
+    snapshot = store.read().snapshot_id
+    plugin = FailingAt(template, set())
+    result = ingest_periods(template, store, plugin, "2020-01-02", "2020-01-04")
+    assert plugin.fetched == []
+    assert result["periods"]["fetched"] == 0 and result["commits"] == 0
+    assert store.read().snapshot_id == snapshot
+
+
+def test_overwrite_fetches_stored_periods_again(tmp_path):
+    template = synthetic()
+    store = DatasetStore(template, str(tmp_path / "demo"))
+    ingest_periods(template, store, plugin_for(template), "2020-01-01", "2020-01-05")
+    plugin = FailingAt(template, set())
+    ingest_periods(template, store, plugin, "2020-01-02", "2020-01-03", overwrite=True)
+    assert plugin.fetched == ["2020-01-02", "2020-01-03"]
+
+
+def test_a_later_range_grows_the_time_axis_and_an_earlier_one_fills_the_gap(tmp_path):
+    template = synthetic()
+    store = DatasetStore(template, str(tmp_path / "demo"))
+    ingest_periods(template, store, plugin_for(template), "2020-01-05", "2020-01-06")
+    ds = opened(store)
+    # The axis starts at the template's first period; unstored periods are empty.
+    assert ds.sizes["time"] == 6 and ds.committed.values.tolist() == [0, 0, 0, 0, 1, 1]
+    assert np.isnan(ds.t2m.isel(time=0).values).all()
+    ingest_periods(template, store, plugin_for(template), "2020-01-01", "2020-01-04")
+    assert opened(store).committed.values.tolist() == [1] * 6
+
+
+def test_monthly_periods_are_named_by_month(tmp_path):
+    template = synthetic(period_type="monthly", extent={"bbox": [4, 57, 6, 58], "start": "2019-11"})
+    store = DatasetStore(template, str(tmp_path / "monthly"))
+    result = ingest_periods(template, store, plugin_for(template), "2020-01-15", "2020-03-02")
+    assert (result["periods"]["first"], result["periods"]["last"]) == ("2020-01", "2020-03")
+    assert sorted(store.read().committed) == [2, 3, 4]
+
+
+@pytest.mark.parametrize("start,end,complaint", [
+    ("2019-12-31", "2020-01-02", "before the dataset's first period"),
+    ("2020-01-05", "2020-01-01", "before start"),
+    ("2020-13-01", "2020-01-01", "not a valid date"),
+    ("yesterday", "2020-01-01", "not an ISO date"),
+])
+def test_a_bad_range_is_a_permanent_error_and_writes_nothing(tmp_path, start, end, complaint):
+    template = synthetic()
+    store = DatasetStore(template, str(tmp_path / "demo"))
+    with pytest.raises(PermanentError, match=complaint):
+        ingest_periods(template, store, plugin_for(template), start, end)
+    assert store.read().empty
+
+
+def test_an_ingest_with_another_bbox_into_a_stored_dataset_is_refused(tmp_path):
+    template = synthetic()
+    store = DatasetStore(template, str(tmp_path / "demo"))
+    ingest_periods(template, store, plugin_for(template), "2020-01-01", "2020-01-02")
+    with pytest.raises(PermanentError, match="grid other than"):
+        ingest_periods(template, store, plugin_for(template), "2020-01-03", "2020-01-04",
+                       bbox=(4.0, 57.0, 8.0, 58.0))
+    assert sorted(store.read().committed) == [0, 1]
+
+
+def test_the_synthetic_source_is_the_same_whatever_the_order_of_fetches(tmp_path):
+    template = synthetic()
+    plugin = plugin_for(template)
+    bbox = template.extent.bbox
+    later = plugin.fetch_period("2020-02-01", bbox, resolution=0.5, seed=7).t2m.values
+    plugin.fetch_period("2020-01-01", bbox, resolution=0.5, seed=7)
+    again = plugin.fetch_period("2020-02-01", bbox, resolution=0.5, seed=7).t2m.values
+    np.testing.assert_array_equal(later, again)
+    other_seed = plugin.fetch_period("2020-02-01", bbox, resolution=0.5, seed=8).t2m.values
+    assert not np.array_equal(later, other_seed)

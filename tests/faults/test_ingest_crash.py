@@ -1,0 +1,46 @@
+"""An executor SIGKILLed mid-ingest: the redelivered job resumes from the committed store and
+ends with exactly what an uninterrupted ingest stores."""
+
+import time
+
+import numpy as np
+
+from jobstream_contracts.events import DatasetCommitted
+
+from ..support.datasets import data_stack, stored
+from .conftest import final_events
+
+
+def test_an_ingest_killed_half_way_resumes_and_equals_an_uninterrupted_ingest(make_stack):
+    stack = data_stack(make_stack, ack_wait=2, lease_ttl=2, progress_interval=0.1)
+    stack.start("projector", "gateway", wait=False)
+    stack.start_component("executor")
+    stack.wait_ready(("ingest",))
+    inputs = {"start": "2020-01-01", "end": "2020-03-10"}  # 70 periods, 14 commits
+    job_id = stack.submit("ingest", {"dataset_id": "demo", **inputs})
+
+    deadline = time.monotonic() + 60
+    while not any(isinstance(e, DatasetCommitted) for e in stack.events(job_id)):
+        assert time.monotonic() < deadline, "no commit before the deadline"
+        time.sleep(0.05)
+    stack.kill_one("executor")
+    killed_at = max(e.stored for e in stack.events(job_id) if isinstance(e, DatasetCommitted))
+    assert killed_at < 70, "the ingest finished before the kill; the test proved nothing"
+    stack.start_component("executor")
+    status = stack.wait_job(job_id, timeout=90)
+    assert status["status"] == "successful", status
+    assert status["attempt"] == 2
+
+    events = stack.events(job_id)
+    assert final_events(events)[job_id] == 1
+    result = stack.http.get(f"/jobs/{job_id}/results").json()
+    # The second attempt fetched only what the first had not committed.
+    assert result["periods"]["skipped"] >= killed_at
+    assert result["periods"]["fetched"] == 70 - result["periods"]["skipped"]
+
+    twin = stack.submit("ingest", {"dataset_id": "demo-twin", **inputs})
+    assert stack.wait_job(twin, timeout=60)["status"] == "successful"
+    resumed, uninterrupted = stored(stack, "demo"), stored(stack, "demo-twin")
+    np.testing.assert_array_equal(resumed.t2m.values, uninterrupted.t2m.values)
+    np.testing.assert_array_equal(resumed.time.values, uninterrupted.time.values)
+    assert int(resumed.committed.sum()) == 70

@@ -1,0 +1,27 @@
+"""Stacks that run the data processes on the test templates, and readers of their stores."""
+
+import json
+from pathlib import Path
+
+import icechunk
+import xarray as xr
+
+from .stack import TEST_PROCESSES
+
+PLUGINS = Path(__file__).parent / "plugins"
+DATA_PROCESSES = json.dumps([*TEST_PROCESSES, "jobstream_datasets.processes"])
+
+
+def data_stack(make_stack, **settings):
+    """A stack (not started) serving ingest and sync on the test templates."""
+    return make_stack(process_modules=DATA_PROCESSES, plugins_dir=PLUGINS, **settings)
+
+
+def repository(stack, dataset_id: str) -> icechunk.Repository:
+    path = stack.workdir / "data" / "datasets" / dataset_id
+    return icechunk.Repository.open(icechunk.local_filesystem_storage(str(path)))
+
+
+def stored(stack, dataset_id: str) -> xr.Dataset:
+    session = repository(stack, dataset_id).readonly_session(branch="main")
+    return xr.open_zarr(session.store, consolidated=False).load()
