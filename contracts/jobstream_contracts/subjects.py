@@ -11,6 +11,8 @@ STREAM = "JOBSTREAM"
 SUBJECT_ROOT = "jobstream.jobs"
 ALL_EVENTS = f"{SUBJECT_ROOT}.>"
 PROCESS_REGISTRY_BUCKET = "jobstream_processes"
+# Dataset templates announced by executors that run the data processes, keyed by dataset id.
+DATASET_REGISTRY_BUCKET = "jobstream_datasets"
 # Leases on shared resources (one writer per dataset); entries expire unless renewed.
 LEASE_BUCKET = "jobstream_leases"
 

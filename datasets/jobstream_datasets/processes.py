@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
+from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
 from jobstream_executor.process import (
     JobContext,
     PermanentError,
@@ -173,5 +174,7 @@ def processes(settings: Settings) -> list[Process]:
         },
         outputs=_RESULT,
     )
-    return [Process(ingest_description, partial(ingest, datasets)),
+    templates = {DATASET_REGISTRY_BUCKET: {template.id: template.summary()
+                                           for template in datasets.templates.values()}}
+    return [Process(ingest_description, partial(ingest, datasets), announces=templates),
             Process(sync_description, partial(sync, datasets))]

@@ -40,6 +40,7 @@ from jobstream_infra.provisioning import (
     ensure_executor_consumer,
     ensure_lease_bucket,
     ensure_process_registry,
+    ensure_registry,
     ensure_stream,
 )
 from jobstream_infra.settings import Settings
@@ -90,6 +91,10 @@ class Executor:
         registry = await ensure_process_registry(self.js)
         for process in self.processes.values():
             await registry.put(process.id, json.dumps(process.description.to_json()).encode())
+            for bucket, documents in process.announces.items():
+                announced = await ensure_registry(self.js, bucket)
+                for key, document in documents.items():
+                    await announced.put(key, json.dumps(document).encode())
         # Dismissals reach every executor; the one running the job cancels it.
         await self.nc.subscribe(job_event_filter("*", "dismissed"), cb=self._on_dismissed)
 

@@ -13,7 +13,7 @@ records each commit this way).
 import importlib
 from contextlib import AbstractContextManager
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from jobstream_contracts.ogc import ProcessDescription
@@ -60,6 +60,9 @@ class JobContext:
 class Process:
     description: ProcessDescription
     function: Callable[..., Any]
+    # Documents the executor announces with the process: {registry bucket: {key: document}}
+    # (the data processes announce their dataset templates for the gateway's /datasets).
+    announces: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not is_valid_token(self.description.id):

@@ -7,12 +7,13 @@ import structlog
 from fastapi import FastAPI
 
 from jobstream_infra.connection import connect_nats
-from jobstream_infra.provisioning import ensure_process_registry, ensure_stream
+from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
+from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
 from jobstream_infra.settings import Settings
 from jobstream_projector.store import create_view, create_view_engine
 
-from . import jobs, landing, processes
-from .catalog import ProcessCatalog
+from . import datasets, jobs, landing, processes
+from .catalog import ProcessCatalog, Registry
 from .context import Context
 from .errors import install_error_handlers
 
@@ -30,12 +31,15 @@ def create_app(settings: Settings) -> FastAPI:
         await ensure_stream(js)
         catalog = ProcessCatalog()
         await catalog.start(await ensure_process_registry(js))
-        app.state.context = Context(settings, nc, js, engine, catalog)
+        dataset_templates = Registry()
+        await dataset_templates.start(await ensure_registry(js, DATASET_REGISTRY_BUCKET))
+        app.state.context = Context(settings, nc, js, engine, catalog, dataset_templates)
         log.info("gateway ready", url=settings.base_url, processes=sorted(catalog.processes))
         try:
             yield
         finally:
             await catalog.stop()
+            await dataset_templates.stop()
             await nc.close()
             engine.dispose()
 
@@ -53,4 +57,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(landing.router)
     app.include_router(processes.router)
     app.include_router(jobs.router)
+    app.include_router(datasets.router)
     return app

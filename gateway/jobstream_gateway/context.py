@@ -16,7 +16,7 @@ from jobstream_infra.settings import Settings
 from jobstream_projector.fold import JobState, fold
 
 from . import view
-from .catalog import ProcessCatalog
+from .catalog import ProcessCatalog, Registry
 from .errors import OGCError
 
 
@@ -42,6 +42,7 @@ class Context:
     js: JetStreamContext
     engine: Engine
     catalog: ProcessCatalog
+    datasets: Registry
 
     async def publish(self, event: Event, expect_last: int | None = None) -> None:
         """Publish or raise 503: a request never succeeds for an event that was not stored."""

@@ -8,8 +8,9 @@ from sqlmodel import Session, col, select
 
 from jobstream_contracts.ogc import StatusCode
 from jobstream_projector.fold import JobState
-from jobstream_projector.store import CHECKPOINT, row_to_state
-from jobstream_projector.tables import Checkpoint, JobRow
+from jobstream_projector.datasets import DatasetState
+from jobstream_projector.store import CHECKPOINT, row_to_dataset, row_to_state
+from jobstream_projector.tables import Checkpoint, DatasetRow, JobRow
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,9 @@ def _duration_seconds(dialect: str, now: datetime):
     end = func.coalesce(JobRow.finished, now)
     return func.extract("epoch", end - JobRow.started)
 
+
+
+def stored_datasets(engine: Engine) -> dict[str, DatasetState]:
+    """What each dataset's repository holds, by dataset id (one row per dataset written)."""
+    with Session(engine) as session:
+        return {row.dataset_id: row_to_dataset(row) for row in session.exec(select(DatasetRow))}

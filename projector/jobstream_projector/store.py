@@ -11,11 +11,12 @@ from sqlalchemy import Engine, event, func
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from jobstream_contracts.events import Event
+from jobstream_contracts.events import DatasetCommitted, Event
 from jobstream_contracts.ogc import StatusCode
 
+from .datasets import DatasetState, apply_commit
 from .fold import JobState, apply
-from .tables import VIEW_VERSION, Checkpoint, JobRow, ParkedEvent, ViewMeta
+from .tables import VIEW_VERSION, Checkpoint, DatasetRow, JobRow, ParkedEvent, ViewMeta
 
 log = structlog.get_logger(__name__)
 
@@ -148,6 +149,8 @@ def apply_batch(
         if states:
             connection.execute(_upsert(engine, jobs, ["job_id"]),
                                [_state_values(state) for state in states.values()])
+        _fold_datasets(engine, connection, [ev for _, ev in fresh
+                                            if isinstance(ev, DatasetCommitted)])
         new_parked = [p.model_dump() for p in parked if p.sequence > expected_checkpoint]
         if new_parked:
             connection.execute(_upsert(engine, ParkedEvent.__table__, ["sequence"]), new_parked)
@@ -157,6 +160,32 @@ def apply_batch(
             [{"name": CHECKPOINT, "sequence": last}],
         )
     return last
+
+
+_DATASET_FIELDS = tuple(f.name for f in dataclasses.fields(DatasetState))
+
+
+def row_to_dataset(row) -> DatasetState:
+    mapping = getattr(row, "_mapping", None)
+    values = {name: mapping[name] if mapping is not None else getattr(row, name)
+              for name in _DATASET_FIELDS}
+    values["updated"] = _utc(values["updated"])
+    values["coverage"] = [tuple(run) for run in values["coverage"]]
+    return DatasetState(**values)
+
+
+def _fold_datasets(engine: Engine, connection, commits: list[DatasetCommitted]) -> None:
+    if not commits:
+        return
+    table = DatasetRow.__table__
+    ids = list({commit.dataset_id: None for commit in commits})
+    states = {row.dataset_id: row_to_dataset(row)
+              for row in connection.execute(select(table).where(table.c.dataset_id.in_(ids)))}
+    for commit in commits:
+        states[commit.dataset_id] = apply_commit(states.get(commit.dataset_id), commit)
+    connection.execute(_upsert(engine, table, ["dataset_id"]),
+                       [{name: getattr(state, name) for name in _DATASET_FIELDS}
+                        for state in states.values()])
 
 
 def _upsert(engine: Engine, table, keys: list[str]):

@@ -35,8 +35,26 @@ class JobRow(SQLModel, table=True):
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+class DatasetRow(SQLModel, table=True):
+    """What a dataset's repository holds, as of the newest commit a job recorded."""
+
+    __tablename__ = "datasets"
+
+    dataset_id: str = Field(primary_key=True)
+    store: str
+    snapshot_id: str
+    updated: datetime = _utc_column(nullable=False)
+    coverage: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    stored: int = 0
+    process_id: str
+    process_version: str
+    last_job: str
+    jobs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    source: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
 # Bump when the tables change: a view of another version is dropped and rebuilt from the stream.
-VIEW_VERSION = 2
+VIEW_VERSION = 3
 
 
 class ViewMeta(SQLModel, table=True):

@@ -109,3 +109,30 @@ def test_two_ingests_of_one_dataset_never_interleave_their_commits(stack):
     assert any(m.startswith("waiting: dataset.demo is busy: held by job") for m in progressed)
     ds = stored(stack, "demo")
     assert int(ds.committed.sum()) == 40
+
+
+def test_the_dataset_record_shows_what_is_stored_and_which_jobs_wrote_it(stack):
+    listed = stack.http.get("/datasets").json()["datasets"]
+    assert {d["id"] for d in listed} >= {"demo", "demo-twin", "synthetic-daily"}
+    assert next(d for d in listed if d["id"] == "demo")["stored"] is None
+    first = stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01",
+                                    "end": "2020-01-03"})
+    second = stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-06",
+                                     "end": "2020-01-07"})
+    for job_id in (first, second):
+        assert stack.wait_view(job_id, timeout=60)["status"] == "successful"
+    record = stack.http.get("/datasets/demo").json()
+    assert record["template"]["period_type"] == "daily"
+    assert record["stored"]["coverage"] == [["2020-01-01", "2020-01-03"],
+                                            ["2020-01-06", "2020-01-07"]]
+    assert (record["stored"]["first"], record["stored"]["last"]) == ("2020-01-01", "2020-01-07")
+    assert record["stored"]["periods"] == 5
+    assert record["stored"]["snapshot_id"] == stack.http.get(
+        f"/jobs/{second}/results").json()["snapshot_id"]
+    assert record["stored"]["last_job"] == second
+    related = [link["href"].rsplit("/", 1)[-1] for link in record["links"]
+               if link["rel"] == "related"]
+    assert related == [second, first]
+    missing = stack.http.get("/datasets/nowhere")
+    assert missing.status_code == 404
+    assert missing.json()["type"].endswith("/no-such-dataset")

@@ -1,0 +1,189 @@
+"""One big Zarr store with a time axis as a source: a period is one time step of it.
+
+Made for ARCO copies of ERA5-Land (hourly, 0.1°, latitude descending, longitude 0..360), it
+reads any store zarr reaches through fsspec: https://, s3://, gs://, file:// or a path, Zarr v2
+or v3, consolidated metadata or not (without it zarr lists the store, which plain HTTP servers
+mostly cannot answer). Params: ``url``, ``source_variable``, the source's ``time_name``,
+``y_name`` and ``x_name`` (ERA5's names by default) and fsspec ``storage_options``.
+
+Decisions:
+- The crop is every cell whose centre lies in the bbox, edges included. Latitudes keep the
+  source's order (ERA5's is north first): a grid lists cells in the order its data arrives.
+- Longitudes are degrees on a circle. Each is moved by a multiple of 360 into the bbox's frame
+  [west, west + 360), so a 0..360 source answers a -180..180 bbox, the reverse, and a bbox
+  across the antimeridian alike. Cells come in increasing longitude of that frame, which may
+  join two runs of the source: 350..359.9 then 0..10 for a bbox from -10 to 10.
+- A period is the source's time step equal to the period's first instant, exactly. A period
+  before the source's first step is a PermanentError; any other missing one raises
+  PeriodUnavailable, which the job machinery retries: the source may not have published it.
+- The store is opened once per plugin instance, that is per job attempt: metadata and
+  coordinates only, read again by the next attempt, which so sees steps published meanwhile.
+  A fetch reads the chunks its crop touches and decodes them whole, so a store chunked for
+  time series (ERA5-Land at Earth Data Hub: 1440 hours a chunk) costs a whole chunk per hour.
+- size_of is what the store reports for the chunk objects a fetch touches, their compressed
+  size; a chunk never written costs nothing. None when the store reports no sizes, or when the
+  array is sharded: a fetch reads parts of a shard and the store only knows whole shards.
+"""
+
+import inspect
+import json
+import threading
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import fsspec
+import numpy as np
+import pandas as pd
+import xarray as xr
+import zarr
+
+from jobstream_executor.process import PermanentError
+
+from ..grid import GridSpec
+from ..periods import period_of
+from ..plugin import Bbox, Plugin
+
+# A cell centre this close outside a bbox edge counts as inside: coordinates stored as float32
+# or computed as n * 0.1 miss the round values bboxes are written with by far less.
+_EDGE = 1e-6
+
+
+class PeriodUnavailable(LookupError):
+    """The source has no time step for a period yet; a later attempt may find it."""
+
+
+@dataclass(frozen=True)
+class _Source:
+    data: xr.DataArray  # the source variable, lazy: nothing is read until it is indexed
+    array: zarr.Array  # the same variable's Zarr metadata: chunk shape and chunk keys
+    fs: fsspec.AbstractFileSystem
+    root: str  # the store's root, as fs names it
+    times: pd.DatetimeIndex
+    time_name: str
+    y_name: str
+    x_name: str
+
+
+@dataclass(frozen=True)
+class _Crop:
+    y_index: np.ndarray
+    x_index: np.ndarray
+    y: np.ndarray
+    x: np.ndarray  # in the bbox's frame of longitudes
+
+
+def _open(url: str, source_variable: str, time_name: str = "time", y_name: str = "latitude",
+          x_name: str = "longitude", storage_options: dict[str, Any] | None = None) -> _Source:
+    group = zarr.open_group(url, mode="r", storage_options=storage_options or None)
+    dataset = xr.open_zarr(group.store, chunks=None,
+                           consolidated=group.metadata.consolidated_metadata is not None)
+    if source_variable not in dataset.data_vars:
+        raise PermanentError(f"{url} has no variable {source_variable!r} "
+                             f"(it has {sorted(map(str, dataset.data_vars))})")
+    data = dataset[source_variable]
+    dims = (time_name, y_name, x_name)
+    if set(data.dims) != set(dims) or not set(dims) <= set(dataset.indexes):
+        raise PermanentError(f"{source_variable} in {url} has dimensions {data.dims}; expected "
+                             f"{dims}, each with a coordinate (params time_name, y_name, x_name)")
+    times = dataset.indexes[time_name]
+    if not isinstance(times, pd.DatetimeIndex):
+        raise PermanentError(f"{time_name} in {url} does not decode to dates: {times.dtype}")
+    fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
+    return _Source(data, group[source_variable], fs, root.rstrip("/"), times, *dims)
+
+
+def _crop(source: _Source, bbox: Bbox) -> _Crop:
+    west, south, east, north = bbox
+    y = source.data[source.y_name].values
+    x = source.data[source.x_name].values.astype("float64")
+    y_index = np.flatnonzero((y >= south - _EDGE) & (y <= north + _EDGE))
+    # Shift by whole turns into [west, west + 360); a longitude already there stays exact.
+    framed = x + 360.0 * np.ceil((west - _EDGE - x) / 360.0)
+    x_index = np.flatnonzero(framed <= east + _EDGE)
+    x_index = x_index[np.argsort(framed[x_index], kind="stable")]
+    if not (y_index.size and x_index.size):
+        raise PermanentError(f"bbox {list(bbox)} holds no cell centre of the source")
+    return _Crop(y_index, x_index, y[y_index], framed[x_index])
+
+
+def _grid(source: _Source, crop: _Crop) -> GridSpec:
+    chunks = dict(zip(source.data.dims, source.array.chunks))
+    return GridSpec(y=crop.y, x=crop.x, dtype=str(source.data.dtype),
+                    chunks=(chunks[source.y_name], chunks[source.x_name]))
+
+
+def _stored_size(fs: fsspec.AbstractFileSystem, path: str) -> int | None:
+    try:
+        return fs.size(path)
+    except FileNotFoundError:
+        return 0  # never written: zarr reads the fill value and downloads nothing
+
+
+class ZarrSource(Plugin):
+    max_concurrency = 4
+    # A day of hourly periods per commit.
+    commit_batch_size = 24
+
+    def __init__(self, template) -> None:
+        super().__init__(template)
+        self._lock = threading.Lock()
+        self._sources: dict[str, _Source] = {}
+
+    def probe(self, bbox: Bbox, **params: Any) -> GridSpec:
+        source = self._source(params)
+        return _grid(source, _crop(source, bbox))
+
+    def fetch_period(self, period_id: str, bbox: Bbox, **params: Any) -> xr.Dataset:
+        source = self._source(params)
+        crop = _crop(source, bbox)
+        grid = _grid(source, crop)
+        field = source.data.isel({source.time_name: self._time_step(source, period_id),
+                                  source.y_name: crop.y_index, source.x_name: crop.x_index})
+        values = field.transpose(source.y_name, source.x_name).values  # the only remote read
+        return xr.Dataset({self.variable: ((grid.y_name, grid.x_name), values)},
+                          coords={grid.y_name: grid.y, grid.x_name: grid.x})
+
+    def size_of(self, period_id: str, bbox: Bbox, **params: Any) -> int | None:
+        source = self._source(params)
+        if source.array.shards is not None:
+            return None
+        crop = _crop(source, bbox)
+        touched = {source.time_name: [self._time_step(source, period_id)],
+                   source.y_name: crop.y_index, source.x_name: crop.x_index}
+        chunk_indices = [np.unique(np.asarray(touched[dim]) // size)
+                         for dim, size in zip(source.data.dims, source.array.chunks)]
+        total = 0
+        for chunk in product(*chunk_indices):
+            key = source.array.metadata.encode_chunk_key(tuple(int(i) for i in chunk))
+            size = _stored_size(source.fs, f"{source.root}/{source.array.path}/{key}")
+            if size is None:
+                return None
+            total += size
+        return total
+
+    def _source(self, params: dict[str, Any]) -> _Source:
+        try:
+            inspect.signature(_open).bind(**params)
+        except TypeError as exc:
+            raise PermanentError(f"zarr source params {sorted(params)}: {exc}") from None
+        key = json.dumps(params, sort_keys=True, default=str)
+        # Held while opening, so threads fetching at once open the store once between them.
+        with self._lock:
+            if key not in self._sources:
+                self._sources[key] = _open(**params)
+            return self._sources[key]
+
+    def _time_step(self, source: _Source, period_id: str) -> int:
+        start = period_of(period_id, self.period_type).start_time
+        found = np.flatnonzero(source.times == start)
+        if found.size:
+            return int(found[0])
+        times = source.times
+        if times.size and start < times[0]:
+            raise PermanentError(f"period {period_id} is before the source's first time "
+                                 f"{times[0].isoformat()}")
+        held = (f"it holds {times[0].isoformat()} .. {times[-1].isoformat()}" if times.size
+                else "it holds no time yet")
+        raise PeriodUnavailable(f"period {period_id}: the source has no time "
+                                f"{start.isoformat()} ({held}); it may not be published yet")
