@@ -64,6 +64,8 @@ class JobSubmitted(Event):
     outputs: dict[str, Any] = Field(default_factory=dict)
     response: Literal["raw", "document"] = "raw"
     mode: Literal["async", "sync"] = "async"
+    # The job whose run submitted this one (a derived dataset recomputed after a sync).
+    caused_by: str | None = None
 
 
 class JobStarted(Event):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from jobstream_contracts.events import DatasetCommitted
+from jobstream_contracts.events import DatasetCommitted, SnapshotRef
 from jobstream_executor.process import JobCancelled, JobContext, PermanentError, ProgressCallback
 from jobstream_executor.process import no_progress
 
@@ -36,6 +36,8 @@ class Committer:
     process_version: str
     # The job's lease on the dataset (None outside an executor): checked before every commit.
     lease: Any = None
+    # For a derived dataset: the source snapshot the committed periods were computed from.
+    source: SnapshotRef | None = None
     commits: int = 0
 
     def commit(self) -> str | None:
@@ -47,6 +49,9 @@ class Committer:
         first, last = self.store.period_id(indices[0]), self.store.period_id(indices[-1])
         metadata: dict[str, Any] = {"first": first, "last": last, "count": len(indices),
                                     "process_version": self.process_version}
+        if self.source is not None:
+            metadata |= {"source_dataset_id": self.source.dataset_id,
+                         "source_snapshot_id": self.source.snapshot_id}
         if self.job is not None:
             metadata |= {"job_id": self.job.job_id, "attempt": self.job.attempt,
                          "process_id": self.job.process_id}
@@ -60,6 +65,7 @@ class Committer:
                 coverage=[(self.store.period_id(a), self.store.period_id(b))
                           for a, b in runs(stored.committed)],
                 stored=len(stored.committed), process_version=self.process_version,
+                source=self.source,
             )
         return snapshot
 

@@ -20,17 +20,20 @@ PERIOD_PATTERN = _ISO_PREFIX.pattern
 class PeriodType(StrEnum):
     hourly = "hourly"
     daily = "daily"
+    # Weeks run Monday to Sunday (ISO); a week's id is its Monday.
+    weekly = "weekly"
     monthly = "monthly"
     yearly = "yearly"
 
     @property
     def freq(self) -> str:
-        return {"hourly": "h", "daily": "D", "monthly": "M", "yearly": "Y"}[self.value]
+        return {"hourly": "h", "daily": "D", "weekly": "W-SUN", "monthly": "M",
+                "yearly": "Y"}[self.value]
 
     @property
     def id_format(self) -> str:
-        return {"hourly": "%Y-%m-%dT%H", "daily": "%Y-%m-%d", "monthly": "%Y-%m",
-                "yearly": "%Y"}[self.value]
+        return {"hourly": "%Y-%m-%dT%H", "daily": "%Y-%m-%d", "weekly": "%Y-%m-%d",
+                "monthly": "%Y-%m", "yearly": "%Y"}[self.value]
 
 
 class PeriodError(ValueError):

@@ -1,4 +1,5 @@
-"""The data processes (ingest, sync), described from the dataset templates an executor loads.
+"""The data processes (ingest, sync, resample), described from the dataset templates an
+executor loads.
 
 The descriptions list the known dataset ids and the accepted period forms as JSON schema, so
 the gateway rejects an unknown dataset or a malformed date before a job exists.
@@ -14,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
-from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
+from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PATTERN
 from jobstream_executor.process import (
     JobContext,
     PermanentError,
@@ -25,6 +26,7 @@ from jobstream_executor.process import (
 from jobstream_infra.settings import Settings
 
 from .ingest import ingest_periods
+from .resample import FREQUENCIES, METHODS, derived_template, resample_dataset
 from .periods import PERIOD_PATTERN, period_id, period_of
 from .plugin import plugin_for
 from .store import DatasetStore, location_of
@@ -116,11 +118,38 @@ def sync(datasets: Datasets, dataset_id: str, end: str | None = None, plan_only:
         result = ingest_periods(template, store, plugin_for(template), plan["first"],
                                 plan["last"], process_version=VERSION, on_progress=on_progress,
                                 job=job, lease=lease)
-    return {**plan, "status": "synced", **result}
+    return {**plan, "status": "synced", **result,
+            "derived_jobs": recompute_derived(datasets, dataset_id, job)}
 
 
-def _dataset_input(datasets: Datasets, kind: str) -> InputDescription:
-    ids = sorted(t.id for t in datasets.templates.values() if t.sync_kind == kind)
+def recompute_derived(datasets: Datasets, dataset_id: str, job: JobContext | None) -> list[str]:
+    """Submit the processing of every derived dataset of ``dataset_id``, as jobs of their own."""
+    if job is None:
+        return []
+    return [job.submit(derived.processing.process_id,
+                       {**derived.processing.params, "source_dataset_id": dataset_id,
+                        "dataset_id": derived.id})
+            for derived in datasets.templates.values()
+            if derived.source_dataset == dataset_id and derived.processing is not None]
+
+
+def resample(datasets: Datasets, source_dataset_id: str, frequency: str, method: str,
+             start: str | None = None, end: str | None = None, dataset_id: str | None = None,
+             on_progress: ProgressCallback = no_progress, job: JobContext | None = None) -> dict:
+    source = datasets.template(source_dataset_id)
+    target_id = dataset_id or f"{source_dataset_id}-{method}-{frequency}"
+    target = datasets.templates.get(target_id) or derived_template(source, target_id, frequency,
+                                                                   method)
+    if target.sync_kind != "derived" or target.source_dataset != source.id:
+        raise PermanentError(f"dataset {target_id} is not derived from {source.id}")
+    with writing(job, target_id) as lease:
+        return resample_dataset(source, datasets.store(source), target, datasets.store(target),
+                                frequency, method, start, end, process_version=VERSION,
+                                on_progress=on_progress, job=job, lease=lease)
+
+
+def _dataset_input(datasets: Datasets, kind: str | None) -> InputDescription:
+    ids = sorted(t.id for t in datasets.templates.values() if kind in (None, t.sync_kind))
     return InputDescription(
         title="Dataset",
         description="The id of a dataset template: " + ", ".join(ids),
@@ -174,7 +203,30 @@ def processes(settings: Settings) -> list[Process]:
         },
         outputs=_RESULT,
     )
+    resample_description = ProcessDescription(
+        id="resample", version=VERSION, title="Resample a dataset",
+        description="Computes a derived dataset of coarser periods (`frequency`, a pandas "
+        "alias) by `method` over each period's source periods. Periods the source does not "
+        "hold completely are dropped and reported. Writes the derived dataset `dataset_id` "
+        "(default `<source>-<method>-<frequency>`).",
+        keywords=["data", "icechunk", "derived"],
+        inputs={
+            "source_dataset_id": _dataset_input(datasets, None),
+            "frequency": InputDescription(title="Frequency",
+                                          schema={"type": "string", "enum": list(FREQUENCIES)}),
+            "method": InputDescription(title="Method",
+                                       schema={"type": "string", "enum": list(METHODS)}),
+            "start": _period_input("Start", "First output period.", required=False),
+            "end": _period_input("End", "Last output period, inclusive.", required=False),
+            "dataset_id": InputDescription(
+                title="Derived dataset", minOccurs=0,
+                description="The dataset to write: a derived template's id, or a new id.",
+                schema={"type": "string", "pattern": PROCESS_ID_PATTERN}),
+        },
+        outputs=_RESULT,
+    )
     templates = {DATASET_REGISTRY_BUCKET: {template.id: template.summary()
                                            for template in datasets.templates.values()}}
     return [Process(ingest_description, partial(ingest, datasets), announces=templates),
-            Process(sync_description, partial(sync, datasets))]
+            Process(sync_description, partial(sync, datasets)),
+            Process(resample_description, partial(resample, datasets))]

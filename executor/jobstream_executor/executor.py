@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,8 @@ log = structlog.get_logger(__name__)
 # How long one fetch waits for work. A fetch cancelled at shutdown leaves its pull request on
 # the server for this long, and a message delivered to it is lost until AckWait.
 FETCH_WAIT = 1.0
+# Namespace of the ids of jobs that jobs submit (JobContext.submit).
+CAUSED_JOBS = uuid.UUID("6f2b1c7e-3d4a-4e0b-9a51-2c8d7e6f5a40")
 # Deliveries beyond the retry policy's attempts that executors may lose to crashes or
 # shutdowns before the job is failed rather than tried forever.
 CRASH_REDELIVERIES = 5
@@ -312,7 +315,9 @@ class Executor:
         if "job" in inspect.signature(process.function).parameters:
             kwargs["job"] = JobContext(job.job_id, job.process_id, job.attempt,
                                        record=partial(self._record_from_thread, job, loop),
-                                       hold=partial(self._hold_from_thread, job, loop))
+                                       hold=partial(self._hold_from_thread, job, loop),
+                                       submit=partial(self._submit_from_thread, job, loop,
+                                                      submitted.trace))
         inspect.signature(process.function).bind(**kwargs)
         if inspect.iscoroutinefunction(process.function):
             return partial(process.function, **kwargs)
@@ -327,6 +332,20 @@ class Executor:
         written = asyncio.run_coroutine_threadsafe(self._publish(job, event), loop)
         if not written.result(timeout=max(60.0, self.settings.ack_wait)):
             raise JobCancelled(job.job_id)
+
+    def _submit_from_thread(self, job: RunningJob, loop: asyncio.AbstractEventLoop,
+                            trace: dict[str, str], process_id: str, inputs: dict) -> str:
+        """JobContext.submit: a job caused by this one, created once whatever the retries."""
+        key = f"{job.job_id}/{process_id}/{json.dumps(inputs, sort_keys=True)}"
+        event = JobSubmitted(job_id=str(uuid.uuid5(CAUSED_JOBS, key)), process_id=process_id,
+                             inputs=inputs, caused_by=job.job_id, trace=trace)
+        self._check_fits(event)
+        try:
+            asyncio.run_coroutine_threadsafe(
+                publish_event(self.js, event, expect_last=0), loop).result(timeout=60)
+        except HistoryChanged:
+            pass  # submitted by an earlier attempt of this job
+        return event.job_id
 
     @contextmanager
     def _hold_from_thread(self, job: RunningJob, loop: asyncio.AbstractEventLoop, resource: str,

@@ -54,6 +54,10 @@ class JobContext:
     # hold(resource, wait=True): a context manager holding the lease on ``resource`` (see
     # lease.py). Busy: waits (reporting so) when ``wait``, else raises PermanentError.
     hold: Callable[..., AbstractContextManager]
+    # submit(process_id, inputs) -> job id: submits a job caused by this one. The id is
+    # derived from this job, the process and the inputs, so a retried attempt that submits
+    # again creates nothing new.
+    submit: Callable[..., str]
 
 
 @dataclass(frozen=True)

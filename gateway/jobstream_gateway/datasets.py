@@ -37,11 +37,23 @@ def _staleness(template: dict, state: DatasetState | None, stored: dict[str, Dat
     return reasons
 
 
+def _template_of(state: DatasetState) -> dict:
+    """What a dataset no template declares (an ad hoc resample) shows in place of one."""
+    source = (state.source or {}).get("dataset_id")
+    return {"id": state.dataset_id, "name": state.dataset_id, "sync_kind":
+            "derived" if source else "source", "source_dataset": source}
+
+
+def _templates(ctx: Context, stored: dict[str, DatasetState]) -> dict[str, dict]:
+    templates = {t["id"]: t for t in ctx.datasets.sorted()}
+    return {**{i: _template_of(s) for i, s in stored.items() if i not in templates}, **templates}
+
+
 def _record(template: dict, state: DatasetState | None, stored: dict[str, DatasetState],
             ctx: Context, url: str) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": template["id"],
-        "title": template["name"],
+        "title": template.get("name", template["id"]),
         "description": template.get("description", ""),
         "kind": template.get("sync_kind", "source"),
         "template": template,
@@ -76,7 +88,8 @@ def _record(template: dict, state: DatasetState | None, stored: dict[str, Datase
 async def list_datasets(request: Request, ctx: Context = Depends(context)) -> dict:
     stored = await asyncio.to_thread(view.stored_datasets, ctx.engine)
     url = base_url(request)
-    records = [_record(t, stored.get(t["id"]), stored, ctx, url) for t in ctx.datasets.sorted()]
+    templates = _templates(ctx, stored)
+    records = [_record(templates[i], stored.get(i), stored, ctx, url) for i in sorted(templates)]
     for record in records:  # the list stays short: the full history is one link away
         record["links"] = record["links"][:1]
     return {"datasets": records,
@@ -86,9 +99,9 @@ async def list_datasets(request: Request, ctx: Context = Depends(context)) -> di
 @router.get("/datasets/{dataset_id}")
 async def describe_dataset(dataset_id: str, request: Request,
                            ctx: Context = Depends(context)) -> dict:
-    template = ctx.datasets.get(dataset_id)
+    stored = await asyncio.to_thread(view.stored_datasets, ctx.engine)
+    template = _templates(ctx, stored).get(dataset_id)
     if template is None:
         raise OGCError(404, ExceptionType.NO_SUCH_DATASET,
                        f"no dataset {dataset_id!r}; GET /datasets lists them", "No such dataset")
-    stored = await asyncio.to_thread(view.stored_datasets, ctx.engine)
     return _record(template, stored.get(dataset_id), stored, ctx, base_url(request))

@@ -17,6 +17,9 @@ def status_info(state: JobState, base_url: str) -> StatusInfo:
         Link(href=f"{base_url}/processes/{state.process_id}", rel="process",
              type="application/json", title="the process this job runs"),
     ]
+    if state.caused_by:
+        links.append(Link(href=f"{base_url}/jobs/{state.caused_by}", rel="up",
+                          type="application/json", title="the job that caused this one"))
     if state.status == StatusCode.SUCCESSFUL:
         links.append(
             Link(href=f"{job_url}/results", rel="http://www.opengis.net/def/rel/ogc/1.0/results",

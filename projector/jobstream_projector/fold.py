@@ -48,6 +48,7 @@ class JobState:
     error: dict[str, Any] | None = None
     # Every failed attempt's error, in attempt order: {"attempt", "type", "detail"}.
     errors: list[dict[str, Any]] = field(default_factory=list)
+    caused_by: str | None = None
 
     @property
     def percent(self) -> float | None:
@@ -102,6 +103,7 @@ def apply(state: JobState | None, event: Event) -> JobState:
             inputs=event.inputs,
             outputs=event.outputs,
             response=event.response,
+            caused_by=event.caused_by,
         )
     if isinstance(event, JobSucceeded):
         return replace(

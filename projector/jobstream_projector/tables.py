@@ -33,6 +33,7 @@ class JobRow(SQLModel, table=True):
     results: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    caused_by: str | None = None
 
 
 class DatasetRow(SQLModel, table=True):

@@ -136,3 +136,43 @@ def test_the_dataset_record_shows_what_is_stored_and_which_jobs_wrote_it(stack):
     missing = stack.http.get("/datasets/nowhere")
     assert missing.status_code == 404
     assert missing.json()["type"].endswith("/no-such-dataset")
+
+
+def test_a_sync_recomputes_the_derived_dataset_in_a_job_it_causes(stack):
+    stack.wait_job(stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01",
+                                           "end": "2020-01-31"}), timeout=60)
+    sync_id = stack.submit("sync", {"dataset_id": "demo", "end": "2020-02-29"})
+    assert stack.wait_job(sync_id, timeout=60)["status"] == "successful"
+    synced = stack.http.get(f"/jobs/{sync_id}/results").json()
+    [derived_job] = synced["derived_jobs"]
+    status = stack.wait_job(derived_job, timeout=60)
+    assert status["status"] == "successful", status
+    assert {"href": f"{stack.url}/jobs/{sync_id}", "rel": "up"}.items() <= next(
+        link for link in status["links"] if link["rel"] == "up").items()
+    computed = stack.http.get(f"/jobs/{derived_job}/results").json()
+    assert (computed["first"], computed["last"]) == ("2020-01", "2020-02")
+
+    stack.wait_view(derived_job, timeout=30)
+    record = stack.http.get("/datasets/demo-monthly").json()
+    assert record["kind"] == "derived"
+    assert record["derived"] == {"source_dataset": "demo", "stale": False, "stale_because": [],
+                                 "source_snapshot_id": synced["snapshot_id"]}
+    # The source changes: the derived dataset says it is stale, and why.
+    more = stack.submit("ingest", {"dataset_id": "demo", "start": "2020-03-01",
+                                   "end": "2020-03-02"})
+    stack.wait_view(more, timeout=60)
+    record = stack.http.get("/datasets/demo-monthly").json()
+    assert record["derived"]["stale"] is True
+    assert record["derived"]["stale_because"][0].startswith("source demo is at snapshot")
+
+
+def test_an_ad_hoc_resample_is_listed_as_a_derived_dataset(stack):
+    stack.wait_job(stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01",
+                                           "end": "2020-01-14"}), timeout=60)
+    job_id = stack.submit("resample", {"source_dataset_id": "demo", "frequency": "W-MON",
+                                       "method": "max"})
+    assert stack.wait_view(job_id, timeout=60)["status"] == "successful"
+    record = stack.http.get("/datasets/demo-max-W-MON").json()
+    assert record["kind"] == "derived"
+    assert record["stored"]["coverage"] == [["2020-01-06", "2020-01-06"]]
+    assert record["derived"]["source_dataset"] == "demo"

@@ -22,7 +22,8 @@ Decisions:
   time series (ERA5-Land at Earth Data Hub: 1440 hours a chunk) costs a whole chunk per hour.
 - size_of is what the store reports for the chunk objects a fetch touches, their compressed
   size; a chunk never written costs nothing. None when the store reports no sizes, or when the
-  array is sharded: a fetch reads parts of a shard and the store only knows whole shards.
+  array is sharded: a fetch reads parts of a shard and the store only knows whole shards. A
+  period the source lacks raises as in fetch_period.
 """
 
 import inspect

@@ -1,0 +1,91 @@
+"""Resample against an independent xarray computation on the same stored data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from jobstream_datasets.ingest import ingest_periods
+from jobstream_datasets.plugin import plugin_for
+from jobstream_datasets.resample import derived_template, resample_dataset
+from jobstream_datasets.store import DatasetStore
+from jobstream_executor.process import PermanentError
+
+from .test_ingest import opened, synthetic
+
+
+@pytest.fixture
+def source(tmp_path):
+    """Daily data from 2020-01-03 to 2020-03-10: January and March are incomplete."""
+    template = synthetic()
+    store = DatasetStore(template, str(tmp_path / "daily"))
+    ingest_periods(template, store, plugin_for(template), "2020-01-03", "2020-03-10")
+    return template, store
+
+
+def derive(tmp_path, source, frequency, method, **kwargs):
+    template, store = source
+    target = derived_template(template, f"demo-{method}-{frequency}", frequency, method)
+    target_store = DatasetStore(target, str(tmp_path / target.id))
+    result = resample_dataset(template, store, target, target_store, frequency, method, **kwargs)
+    return result, opened(target_store)
+
+
+@pytest.mark.parametrize("method", ["mean", "sum", "min", "max"])
+def test_monthly_resampling_equals_xarray_on_the_complete_months(tmp_path, source, method):
+    result, derived = derive(tmp_path, source, "MS", method)
+    assert (result["first"], result["last"], result["computed"]) == ("2020-02", "2020-02", 1)
+    assert [d["period"] for d in result["dropped"]] == ["2020-01", "2020-03"]
+    assert result["dropped"][0] == {"period": "2020-01", "stored": 29, "needed": 31}
+
+    daily = opened(source[1]).t2m
+    expected = getattr(daily.resample(time="MS", closed="left", label="left"), method)()
+    february = derived.t2m.sel(time="2020-02-01")
+    np.testing.assert_allclose(february.values, expected.sel(time="2020-02-01").values,
+                               rtol=1e-6)
+    assert derived.committed.values.tolist() == [0, 1]  # January exists on the axis, empty
+
+
+def test_weekly_resampling_uses_iso_weeks_labelled_by_their_monday(tmp_path, source):
+    result, derived = derive(tmp_path, source, "W-MON", "mean")
+    daily = opened(source[1]).t2m
+    expected = daily.resample(time="W-MON", closed="left", label="left").mean()
+    # 2020-01-06 is the first Monday with a whole week stored; 2020-03-02 the last.
+    assert (result["first"], result["last"]) == ("2020-01-06", "2020-03-02")
+    weeks = derived.t2m.where(derived.committed == 1, drop=True)
+    assert list(weeks.time.values) == list(pd.date_range("2020-01-06", "2020-03-02", freq="7D"))
+    np.testing.assert_allclose(weeks.values, expected.sel(time=weeks.time).values, rtol=1e-6)
+
+
+def test_a_gap_in_the_source_drops_the_periods_it_touches(tmp_path):
+    template = synthetic()
+    store = DatasetStore(template, str(tmp_path / "daily"))
+    ingest_periods(template, store, plugin_for(template), "2020-01-01", "2020-01-31")
+    ingest_periods(template, store, plugin_for(template), "2020-02-02", "2020-03-31")
+    result, derived = derive(tmp_path, (template, store), "MS", "sum")
+    assert [d["period"] for d in result["dropped"]] == ["2020-02"]
+    assert derived.committed.values.tolist() == [1, 0, 1]
+
+
+def test_resampling_records_the_source_snapshot_in_each_commit(tmp_path, source):
+    template, store = source
+    target = derived_template(template, "demo-mean-MS", "MS", "mean")
+    target_store = DatasetStore(target, str(tmp_path / target.id))
+    result = resample_dataset(template, store, target, target_store, "MS", "mean")
+    assert result["source_snapshot_id"] == store.read().snapshot_id
+    newest = next(iter(target_store.repo.ancestry(branch="main")))
+    assert newest.metadata["source_snapshot_id"] == result["source_snapshot_id"]
+
+
+@pytest.mark.parametrize("frequency,method,complaint", [
+    ("D", "mean", "not coarser"),
+    ("MS", "median", "method 'median'"),
+    ("2MS", "mean", "frequency '2MS'"),
+])
+def test_an_impossible_resampling_is_a_permanent_error(tmp_path, source, frequency, method,
+                                                       complaint):
+    template, store = source
+    target = derived_template(template, "out", "MS", "mean")
+    with pytest.raises(PermanentError, match=complaint):
+        resample_dataset(template, store, target, DatasetStore(target, str(tmp_path / "out")),
+                         frequency, method)
