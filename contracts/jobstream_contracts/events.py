@@ -116,6 +116,15 @@ class JobDismissed(Event):
     reason: str = "dismissed by request"
 
 
+class JobEstimated(Event):
+    """What a run will take, as the process worked it out when it started (periods, bytes,
+    expected duration): the figures of the estimate endpoint, kept with the job."""
+
+    token: ClassVar[str] = "estimated"
+    type: Literal["JobEstimated"] = "JobEstimated"
+    estimate: dict[str, Any] = Field(default_factory=dict)
+
+
 class SnapshotRef(BaseModel):
     model_config = ConfigDict(frozen=True)
     dataset_id: str
@@ -149,11 +158,11 @@ class DatasetCommitted(Event):
 
 _CLASSES = (
     JobSubmitted, JobStarted, JobProgressed, JobRetryScheduled, JobSucceeded, JobFailed,
-    JobDismissed, DatasetCommitted,
+    JobDismissed, DatasetCommitted, JobEstimated,
 )
 AnyEvent = Annotated[
     JobSubmitted | JobStarted | JobProgressed | JobRetryScheduled | JobSucceeded | JobFailed
-    | JobDismissed | DatasetCommitted,
+    | JobDismissed | DatasetCommitted | JobEstimated,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: dict[str, type[Event]] = {cls.model_fields["type"].default: cls for cls in _CLASSES}

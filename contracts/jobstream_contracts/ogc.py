@@ -185,6 +185,9 @@ class StatusInfo(Model):
     percent: float | None = None
     # Each failed attempt's error ({"attempt", "type", "detail"}), oldest first.
     errors: list[dict[str, Any]] | None = None
+    # What the run was expected to take when it started (data processes: periods, bytes,
+    # duration).
+    estimate: dict[str, Any] | None = None
 
 
 class JobList(Model):

@@ -47,6 +47,15 @@ def executor_consumer(process_id: str) -> str:
     return f"executor-{process_id}"
 
 
+def estimate_subject(process_id: str) -> str:
+    """Request-reply (core NATS, not stored): executors answer estimates of a process's run."""
+    return f"jobstream.estimates.{process_id}"
+
+
+# Executors answering estimate requests share this queue group: one answers each request.
+ESTIMATORS_QUEUE = "jobstream-estimators"
+
+
 def parse_subject(subject: str) -> tuple[str, str, str]:
     """``(process_id, job_id, token)`` of an event subject."""
     process_id, job_id, token = subject[len(SUBJECT_ROOT) + 1 :].split(".")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from jobstream_contracts.events import JobEstimated
 from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PATTERN
 from jobstream_executor.process import (
@@ -25,12 +26,13 @@ from jobstream_executor.process import (
 )
 from jobstream_infra.settings import Settings
 
-from .ingest import ingest_periods
-from .resample import FREQUENCIES, METHODS, derived_template, resample_dataset
 from .periods import PERIOD_PATTERN, period_id, period_of
-from .plugin import plugin_for
-from .store import DatasetStore, location_of
 from .templates import DatasetTemplate, load_templates
+
+# The work itself (xarray, zarr, icechunk: seconds of imports) is imported when a job or an
+# estimate first needs it, so an executor starts and announces its processes quickly.
+FREQUENCIES = ("h", "D", "W-MON", "MS", "YS")
+METHODS = ("mean", "sum", "min", "max")
 
 VERSION = "1.0.0"
 
@@ -46,7 +48,9 @@ class Datasets:
         except KeyError:
             raise PermanentError(f"unknown dataset {dataset_id!r}") from None
 
-    def store(self, template: DatasetTemplate) -> DatasetStore:
+    def store(self, template: DatasetTemplate):
+        from .store import DatasetStore, location_of
+
         return DatasetStore(template, location_of(self.root, template.id))
 
     def source(self, dataset_id: str) -> DatasetTemplate:
@@ -68,10 +72,31 @@ def writing(job: JobContext | None, dataset_id: str) -> Iterator[Any]:
         yield lease
 
 
+def estimate(datasets: Datasets, dataset_id: str, start: str, end: str,
+             bbox: list[float] | None = None, overwrite: bool = False) -> dict:
+    from .estimate import estimate_ingest
+    from .plugin import plugin_for
+
+    template = datasets.source(dataset_id)
+    return estimate_ingest(template, datasets.store(template), plugin_for(template), start, end,
+                           bbox, overwrite)
+
+
 def ingest(datasets: Datasets, dataset_id: str, start: str, end: str,
            bbox: list[float] | None = None, overwrite: bool = False,
            on_progress: ProgressCallback = no_progress, job: JobContext | None = None) -> dict:
+    from .ingest import ingest_periods
+    from .plugin import plugin_for
+
     template = datasets.source(dataset_id)
+    if job is not None:
+        try:
+            figures = estimate(datasets, dataset_id, start, end, bbox, overwrite)
+        except PermanentError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - an estimate must never stop the ingest
+            figures = {"error": f"{type(exc).__name__}: {exc}"}
+        job.record(JobEstimated, estimate=figures)
     with writing(job, dataset_id) as lease:
         return ingest_periods(template, datasets.store(template), plugin_for(template), start,
                               end, bbox, overwrite, process_version=VERSION,
@@ -92,6 +117,9 @@ def newest_available(template: DatasetTemplate, now: datetime | None = None) -> 
 
 def sync(datasets: Datasets, dataset_id: str, end: str | None = None, plan_only: bool = False,
          on_progress: ProgressCallback = no_progress, job: JobContext | None = None) -> dict:
+    from .ingest import ingest_periods
+    from .plugin import plugin_for
+
     template = datasets.source(dataset_id)
     kind = template.period_type
     store = datasets.store(template)
@@ -136,6 +164,8 @@ def recompute_derived(datasets: Datasets, dataset_id: str, job: JobContext | Non
 def resample(datasets: Datasets, source_dataset_id: str, frequency: str, method: str,
              start: str | None = None, end: str | None = None, dataset_id: str | None = None,
              on_progress: ProgressCallback = no_progress, job: JobContext | None = None) -> dict:
+    from .resample import derived_template, resample_dataset
+
     source = datasets.template(source_dataset_id)
     target_id = dataset_id or f"{source_dataset_id}-{method}-{frequency}"
     target = datasets.templates.get(target_id) or derived_template(source, target_id, frequency,
@@ -227,6 +257,7 @@ def processes(settings: Settings) -> list[Process]:
     )
     templates = {DATASET_REGISTRY_BUCKET: {template.id: template.summary()
                                            for template in datasets.templates.values()}}
-    return [Process(ingest_description, partial(ingest, datasets), announces=templates),
+    return [Process(ingest_description, partial(ingest, datasets), announces=templates,
+                    estimate=partial(estimate, datasets)),
             Process(sync_description, partial(sync, datasets)),
             Process(resample_description, partial(resample, datasets))]

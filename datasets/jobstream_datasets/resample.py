@@ -20,7 +20,8 @@ from .periods import PeriodType, period_id
 from .store import BRANCH, DatasetStore
 from .templates import DatasetTemplate
 
-# pandas offset aliases a user may ask for, and the period type of the result.
+# pandas offset aliases a user may ask for, and the period type of the result (the process
+# description lists the same aliases in processes.FREQUENCIES).
 FREQUENCIES = {"h": PeriodType.hourly, "D": PeriodType.daily, "W-MON": PeriodType.weekly,
                "MS": PeriodType.monthly, "YS": PeriodType.yearly}
 METHODS = ("mean", "sum", "min", "max")

@@ -9,6 +9,7 @@ Layout (one Zarr group, readable with ``xarray.open_zarr``):
   the uncommitted periods and nothing else, and a resumed job reads this to skip the rest.
 """
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,11 @@ import zarr
 from .grid import GridSpec
 from .periods import index_of, period_id
 from .templates import DatasetTemplate
+
+if "ICECHUNK_LOG" not in os.environ:
+    # Icechunk warns at every open that local storage is unsafe for concurrent commits; the
+    # one-writer lease of the data processes is what makes it safe, so the warning is noise.
+    icechunk.set_logs_filter("icechunk=warn,icechunk::storage::object_store=error")
 
 COMMITTED = "committed"
 BRANCH = "main"

@@ -34,7 +34,14 @@ from jobstream_contracts.events import (
     JobSucceeded,
     decode_event,
 )
-from jobstream_contracts.subjects import STREAM, event_subject, job_event_filter, parse_subject
+from jobstream_contracts.subjects import (
+    ESTIMATORS_QUEUE,
+    STREAM,
+    estimate_subject,
+    event_subject,
+    job_event_filter,
+    parse_subject,
+)
 from jobstream_infra.connection import connect_nats
 from jobstream_infra.journal import HistoryChanged, publish_event, read_job_history
 from jobstream_infra.provisioning import (
@@ -93,13 +100,33 @@ class Executor:
         self.leases = Leases(await ensure_lease_bucket(self.js, self.settings.lease_ttl))
         registry = await ensure_process_registry(self.js)
         for process in self.processes.values():
+            if not process.exposed:  # hidden from the gateway; withdrawn if announced before
+                await registry.delete(process.id)
+                continue
             await registry.put(process.id, json.dumps(process.description.to_json()).encode())
             for bucket, documents in process.announces.items():
                 announced = await ensure_registry(self.js, bucket)
                 for key, document in documents.items():
                     await announced.put(key, json.dumps(document).encode())
+        for process in self.processes.values():
+            if process.estimate is not None:
+                await self.nc.subscribe(estimate_subject(process.id), queue=ESTIMATORS_QUEUE,
+                                        cb=partial(self._on_estimate, process))
         # Dismissals reach every executor; the one running the job cancels it.
         await self.nc.subscribe(job_event_filter("*", "dismissed"), cb=self._on_dismissed)
+
+    async def _on_estimate(self, process: Process, msg: Msg) -> None:
+        """Answer GET /processes/{id}/estimate: {"estimate": …} or {"error": …}."""
+        try:
+            inputs = json.loads(msg.data)
+            inspect.signature(process.estimate).bind(**inputs)
+            reply = {"estimate": await asyncio.to_thread(process.estimate, **inputs)}
+        except (PermanentError, TypeError, ValueError) as exc:
+            reply = {"error": {"kind": "invalid-input", "detail": str(exc)}}
+        except Exception as exc:  # noqa: BLE001 - the source may be unreachable
+            log.warning("estimate failed", process=process.id, error=repr(exc))
+            reply = {"error": {"kind": "failed", "detail": f"{type(exc).__name__}: {exc}"}}
+        await msg.respond(json.dumps(reply, default=str).encode())
 
     async def _on_dismissed(self, msg: Msg) -> None:
         _, job_id, _ = parse_subject(msg.subject)

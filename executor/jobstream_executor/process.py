@@ -14,6 +14,7 @@ import importlib
 from contextlib import AbstractContextManager
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from jobstream_contracts.ogc import ProcessDescription
@@ -67,6 +68,12 @@ class Process:
     # Documents the executor announces with the process: {registry bucket: {key: document}}
     # (the data processes announce their dataset templates for the gateway's /datasets).
     announces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # estimate(**inputs) -> dict: what a run with these inputs would take, answered to
+    # GET /processes/{id}/estimate without running anything. Blocking is fine.
+    estimate: Callable[..., dict[str, Any]] | None = None
+    # False: kept off the HTTP API (never announced in the process registry); executors still
+    # run its jobs for server-side submitters (derived datasets, JobContext.submit).
+    exposed: bool = True
 
     def __post_init__(self) -> None:
         if not is_valid_token(self.description.id):
@@ -91,11 +98,20 @@ class Process:
 
 def load_processes(modules: Iterable[str], settings: Any = None) -> dict[str, Process]:
     """Processes from each module's ``PROCESSES`` list, or from its ``processes(settings)``
-    for processes described from configuration; later modules override earlier ids."""
+    for processes described from configuration; later modules override earlier ids.
+
+    Then the custom processes declared in ``<settings.plugins_dir>/processes/*.yaml`` (see
+    custom.py), which override any module's process of their id.
+    """
     processes: dict[str, Process] = {}
     for name in modules:
         module = importlib.import_module(name)
         found = module.processes(settings) if hasattr(module, "processes") else module.PROCESSES
         for process in found:
             processes[process.id] = process
+    plugins_dir = getattr(settings, "plugins_dir", None)
+    if plugins_dir is not None:
+        from .custom import load_custom_processes
+
+        processes.update(load_custom_processes(Path(plugins_dir) / "processes"))
     return processes

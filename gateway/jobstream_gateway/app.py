@@ -12,7 +12,7 @@ from jobstream_infra.provisioning import ensure_process_registry, ensure_registr
 from jobstream_infra.settings import Settings
 from jobstream_projector.store import create_view, create_view_engine
 
-from . import datasets, jobs, landing, processes
+from . import datasets, estimates, jobs, landing, processes
 from .catalog import ProcessCatalog, Registry
 from .context import Context
 from .errors import install_error_handlers
@@ -56,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(landing.router)
     app.include_router(processes.router)
+    app.include_router(estimates.router)
     app.include_router(jobs.router)
     app.include_router(datasets.router)
     return app

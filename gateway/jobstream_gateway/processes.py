@@ -34,7 +34,7 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="items to skip")]
 
 
-def _process(ctx: Context, process_id: str) -> ProcessDescription:
+def process_or_404(ctx: Context, process_id: str) -> ProcessDescription:
     process = ctx.catalog.get(process_id)
     if process is None:
         raise OGCError(404, ExceptionType.NO_SUCH_PROCESS, f"no process with id {process_id!r}",
@@ -64,7 +64,7 @@ async def list_processes(
 async def describe_process(
     process_id: str, request: Request, ctx: Context = Depends(context)
 ) -> ProcessDescription:
-    process = _process(ctx, process_id).model_copy()
+    process = process_or_404(ctx, process_id).model_copy()
     url = base_url(request)
     process.links = [
         Link(href=f"{url}/processes/{process_id}", rel="self", type="application/json"),
@@ -117,7 +117,7 @@ async def execute(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     ctx: Context = Depends(context),
 ) -> Response:
-    process = _process(ctx, process_id)
+    process = process_or_404(ctx, process_id)
     inputs = validate_inputs(process, body.inputs)
     _check_outputs(process, body)
     preferences = _preferences(prefer)

@@ -41,6 +41,7 @@ def status_info(state: JobState, base_url: str) -> StatusInfo:
         total=state.total,
         percent=state.percent,
         errors=state.errors or None,
+        estimate=state.estimate,
     )
 
 

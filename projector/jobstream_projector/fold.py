@@ -18,6 +18,7 @@ from jobstream_contracts.events import (
     DatasetCommitted,
     Event,
     JobDismissed,
+    JobEstimated,
     JobFailed,
     JobProgressed,
     JobRetryScheduled,
@@ -49,6 +50,7 @@ class JobState:
     # Every failed attempt's error, in attempt order: {"attempt", "type", "detail"}.
     errors: list[dict[str, Any]] = field(default_factory=list)
     caused_by: str | None = None
+    estimate: dict[str, Any] | None = None
 
     @property
     def percent(self) -> float | None:
@@ -149,6 +151,9 @@ def apply(state: JobState | None, event: Event) -> JobState:
             total=event.total,
             message=event.message,
         )
+    if isinstance(event, JobEstimated):
+        return replace(state, updated=event.time, attempt=event.attempt,
+                       estimate=event.estimate)
     if isinstance(event, DatasetCommitted):
         # The dataset view folds the commit; to the job it is a sign of life.
         return replace(state, status=StatusCode.RUNNING, started=state.started or event.time,

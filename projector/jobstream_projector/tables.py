@@ -34,6 +34,7 @@ class JobRow(SQLModel, table=True):
     error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     caused_by: str | None = None
+    estimate: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class DatasetRow(SQLModel, table=True):

@@ -176,3 +176,44 @@ def test_an_ad_hoc_resample_is_listed_as_a_derived_dataset(stack):
     assert record["kind"] == "derived"
     assert record["stored"]["coverage"] == [["2020-01-06", "2020-01-06"]]
     assert record["derived"]["source_dataset"] == "demo"
+
+
+def test_an_estimate_counts_periods_bytes_and_learns_the_duration_from_earlier_jobs(stack):
+    query = {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-20"}
+    before = stack.http.get("/processes/ingest/estimate", params=query).json()
+    # 2 x 4 cells of float32 per day on the demo grid.
+    assert {k: before[k] for k in ("periods", "stored", "to_fetch", "bytes")} == {
+        "periods": 20, "stored": 0, "to_fetch": 20, "bytes": 20 * 8 * 4}
+    assert before["duration_seconds"] is None and "unknown" in before["duration_basis"]
+
+    job_id = stack.submit("ingest", {**query, "end": "2020-01-15"})
+    status = stack.wait_job(job_id, timeout=60)
+    # The job kept the figures it started with.
+    assert status["estimate"]["to_fetch"] == 15 and status["estimate"]["bytes"] == 15 * 32
+
+    after = stack.http.get("/processes/ingest/estimate", params=query).json()
+    assert (after["stored"], after["to_fetch"], after["bytes"]) == (15, 5, 5 * 32)
+    assert after["throughput_periods_per_second"] > 0
+    assert after["duration_seconds"] == pytest.approx(5 / after["throughput_periods_per_second"],
+                                                      abs=0.1)
+
+
+@pytest.mark.parametrize("query,status,complaint", [
+    ({"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-02", "colour": "red"}, 400,
+     "colour: not an input of ingest"),
+    ({"dataset_id": "nowhere", "start": "2020-01-01", "end": "2020-01-02"}, 400, "dataset_id"),
+    ({"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-02", "bbox": "1,2,x,4"}, 400,
+     "bbox: '1,2,x,4' is not a valid array"),
+    ({"dataset_id": "demo", "start": "2020-01-09", "end": "2020-01-02"}, 400,
+     "end 2020-01-02 is before start 2020-01-09"),
+])
+def test_a_bad_estimate_request_names_the_parameter(stack, query, status, complaint):
+    response = stack.http.get("/processes/ingest/estimate", params=query)
+    assert response.status_code == status, response.text
+    assert complaint in response.json()["detail"]
+
+
+def test_a_process_without_an_estimator_says_so(stack):
+    response = stack.http.get("/processes/echo/estimate", params={"message": "hi"})
+    assert response.status_code == 404
+    assert "offers no estimate" in response.json()["detail"]

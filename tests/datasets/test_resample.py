@@ -89,3 +89,10 @@ def test_an_impossible_resampling_is_a_permanent_error(tmp_path, source, frequen
     with pytest.raises(PermanentError, match=complaint):
         resample_dataset(template, store, target, DatasetStore(target, str(tmp_path / "out")),
                          frequency, method)
+
+
+def test_the_process_description_offers_exactly_the_frequencies_and_methods_resample_knows():
+    from jobstream_datasets import processes, resample
+
+    assert tuple(resample.FREQUENCIES) == processes.FREQUENCIES
+    assert resample.METHODS == processes.METHODS

@@ -41,7 +41,7 @@ def test_a_user_template_replaces_the_built_in_of_its_id_and_adds_new_ones(tmp_p
 
 @pytest.mark.parametrize("text,complaint", [
     (GOOD.format(id="bad id", name="x"), "id: Value error, an id is letters"),
-    (GOOD.format(id="x", name="x").replace("daily", "weekly"), "period_type: Input should be"),
+    (GOOD.format(id="x", name="x").replace("daily", "fortnightly"), "period_type: Input should be"),
     (GOOD.format(id="x", name="x").replace("[0, 0, 1, 1]", "[1, 0, 0, 1]"), "extent.bbox"),
     (GOOD.format(id="x", name="x").replace('"2021-01-01"', '"2021-02-30"'), "extent.start"),
     (GOOD.format(id="x", name="x") + "colour: blue\n", "colour: Extra inputs"),

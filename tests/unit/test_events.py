@@ -14,6 +14,7 @@ from jobstream_contracts.events import (
     ErrorInfo,
     EventDecodeError,
     JobDismissed,
+    JobEstimated,
     JobFailed,
     JobProgressed,
     JobRetryScheduled,
@@ -53,6 +54,7 @@ EVENTS = [
                      first="2020-01-01", last="2020-01-10", count=10,
                      coverage=[("2019-12-01", "2020-01-10")], stored=41, process_version="1.0.0",
                      source=SnapshotRef(dataset_id="raw", snapshot_id="Z9"), **COMMON),
+    JobEstimated(estimate={"periods": 10, "bytes": None}, **COMMON),
 ]
 
 
@@ -135,6 +137,7 @@ TOKENS = {
     JobRetryScheduled: "retrying",
     JobDismissed: "dismissed",
     DatasetCommitted: "committed",
+    JobEstimated: "estimated",
 }
 
 
