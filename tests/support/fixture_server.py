@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-import xarray as xr
-from rasterio.transform import from_origin
+import rasterio.shutil
+from rasterio.io import MemoryFile
+from rasterio.transform import Affine
 
 STUB_SIZE = 48
 
@@ -95,9 +96,6 @@ class FixtureServer:
 
     def range_reads(self, path: str) -> int:
         return sum(1 for r in self.requests if r.path == path and r.method == "GET" and r.range)
-
-    def heads(self, path: str) -> int:
-        return sum(1 for r in self.requests if r.path == path and r.method == "HEAD")
 
     def __enter__(self) -> "FixtureServer":
         self._thread.start()
@@ -190,27 +188,39 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def write_geotiff(path: Path, values: np.ndarray, west: float, north: float, resolution: float,
-                  nodata: float | None = None) -> Path:
-    """A north-up single-band GeoTIFF in EPSG:4326, tiled like a COG."""
+def north_up(west: float, north: float, resolution: float) -> Affine:
+    return Affine(resolution, 0.0, west, 0.0, -resolution, north)
+
+
+def write_geotiff(path: Path, values: np.ndarray, transform: Affine | None,
+                  nodata: float | None = None, scale: float = 1.0) -> Path:
+    """A single-band GeoTIFF in EPSG:4326; like CHIRPS's, it may leave nodata undeclared.
+    ``transform=None`` writes one without georeferencing, ``scale`` one with packed values."""
     path.parent.mkdir(parents=True, exist_ok=True)
     height, width = values.shape
     with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1,
-                       dtype=values.dtype, crs="EPSG:4326", nodata=nodata, tiled=True,
-                       blockxsize=256, blockysize=256,
-                       transform=from_origin(west, north, resolution, resolution)) as dataset:
+                       dtype=values.dtype, crs="EPSG:4326" if transform else None,
+                       nodata=nodata, transform=transform) as dataset:
         dataset.write(values, 1)
+        dataset.scales = (scale,)
     return path
 
 
-def write_netcdf(path: Path, variable: str, values: np.ndarray, lat: np.ndarray, lon: np.ndarray,
-                 day: str, fill_value: float) -> Path:
-    """A NetCDF4 file holding one day of ``variable`` on (time, latitude, longitude), the way
-    CHIRPS lays its NetCDF out; ``fill_value`` cells are declared missing."""
+def write_netcdf(path: Path, variable: str, values: np.ndarray, transform: Affine,
+                 nodata: float) -> Path:
+    """A NetCDF4 (HDF5) file with ``variable`` on CF lat/lon coordinates, latitudes ascending
+    as in CHIRPS's NetCDF, and ``nodata`` declared as its _FillValue.
+
+    Written by GDAL's netCDF driver: xarray would need an HDF5 binding (h5py) to write it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    ds = xr.Dataset({variable: (("time", "latitude", "longitude"), values[None])},
-                    coords={"time": [np.datetime64(day, "ns")], "latitude": lat,
-                            "longitude": lon})
-    ds.to_netcdf(path, engine="h5netcdf",
-                 encoding={variable: {"_FillValue": np.float32(fill_value)}})
+    height, width = values.shape
+    with MemoryFile() as raster:
+        with raster.open(driver="GTiff", width=width, height=height, count=1,
+                         dtype=values.dtype, crs="EPSG:4326", nodata=nodata,
+                         transform=transform) as dataset:
+            dataset.write(values, 1)
+            dataset.update_tags(1, NETCDF_VARNAME=variable)
+        rasterio.shutil.copy(raster.name, path, driver="netCDF", FORMAT="NC4",
+                             COMPRESS="DEFLATE")
     return path
