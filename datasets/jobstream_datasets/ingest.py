@@ -2,7 +2,9 @@
 
 The committed store is the only record of what is done. Every attempt starts by reading it,
 so a retried or resumed ingest fetches only what is missing, and a batch that was fetched
-but not committed when an attempt died is fetched again, never half-kept.
+but not committed when an attempt died is fetched again, never half-kept. Periods are fetched
+in the plugin's blocks (see plugin.py) and written one at a time: a failing block keeps none
+of its periods, and the periods of the blocks before it are committed.
 """
 
 from collections import deque
@@ -85,26 +87,47 @@ def grid_values(ds: xr.Dataset, variable: str, grid: GridSpec, period: str) -> n
     return np.asarray(field.values, dtype=grid.dtype)
 
 
+def blocks_to_fetch(plugin: Plugin, ids: list[str], bbox: Bbox,
+                    params: dict[str, Any]) -> list[list[str]]:
+    """The plugin's blocks of the periods; PermanentError unless they hold them all, in order."""
+    blocks = plugin.blocks_of(ids, bbox, **params)
+    if [name for block in blocks for name in block] != ids:
+        raise PermanentError(f"plugin {type(plugin).__name__} split the periods into blocks "
+                             f"that do not hold each of them once, in order")
+    return blocks
+
+
+def fetch_block(plugin: Plugin, block: list[str], bbox: Bbox,
+                params: dict[str, Any]) -> list[xr.Dataset]:
+    """The plugin's datasets for a block; PermanentError unless it gives one per period."""
+    datasets = plugin.fetch_block(block, bbox, **params)
+    if len(datasets) != len(block):
+        raise PermanentError(f"plugin {type(plugin).__name__} gave {len(datasets)} datasets "
+                             f"for a block of {len(block)} periods")
+    return datasets
+
+
 def fetch_in_order(plugin: Plugin, ids: list[str], bbox: Bbox,
                    params: dict[str, Any]) -> Iterator[tuple[str, xr.Dataset]]:
-    """Fetches with ``max_concurrency`` in flight, yields in period order."""
+    """Fetches blocks with ``max_concurrency`` in flight, yields their periods in order."""
     window = max(1, plugin.max_concurrency)
-    pending: deque[tuple[str, Future]] = deque()
+    blocks = iter(blocks_to_fetch(plugin, ids, bbox, params))
+    pending: deque[tuple[list[str], Future]] = deque()
     with ThreadPoolExecutor(window, thread_name_prefix="fetch") as pool:
-        queue = iter(ids)
+
+        def submit_next_block() -> None:
+            block = next(blocks, None)
+            if block is not None:
+                pending.append((block, pool.submit(fetch_block, plugin, block, bbox, params)))
+
         try:
-            for name in queue:
-                pending.append((name, pool.submit(plugin.fetch_period, name, bbox, **params)))
-                if len(pending) >= window:
-                    break
+            for _ in range(window):
+                submit_next_block()
             while pending:
-                name, future = pending.popleft()
-                result = future.result()
-                following = next(queue, None)
-                if following is not None:
-                    pending.append((following, pool.submit(plugin.fetch_period, following,
-                                                           bbox, **params)))
-                yield name, result
+                block, future = pending.popleft()
+                datasets = future.result()
+                submit_next_block()
+                yield from zip(block, datasets)
         finally:
             for _, future in pending:
                 future.cancel()

@@ -4,6 +4,15 @@ A plugin knows one kind of source. It never touches the store: ``probe`` describ
 from metadata, ``periods`` lists what a range holds, ``fetch_period`` returns one period as
 an in-memory ``xarray.Dataset`` holding the template's variable on the probed grid. Raising
 from ``fetch_period`` means "try again later" unless the error is a ``PermanentError``.
+
+A source that stores many periods in one object (a Zarr store chunked along time) would
+download that object once per period. Such a plugin overrides ``blocks_of``, which splits the
+periods to fetch into runs, in order, worth fetching together, and ``fetch_block``, which
+fetches one run with one read and returns its periods' datasets in order, each what
+``fetch_period`` would return. Both take the fetch's bbox and params: how to group depends on
+the source's layout and on the crop's size. A block fails as a whole, with the error
+``fetch_period`` raises for its failing period, and none of its periods is kept. The defaults
+fetch each period alone.
 """
 
 import importlib
@@ -25,7 +34,8 @@ Bbox = tuple[float, float, float, float]
 
 
 class Plugin:
-    # Periods fetched at once; the store is still written one period at a time, in order.
+    # Fetches (of blocks, one period each by default) at once; the store is still written one
+    # period at a time, in order.
     max_concurrency: int = 4
     # Periods per Icechunk commit: what a crash can cost, against one commit per period.
     commit_batch_size: int = 10
@@ -45,6 +55,14 @@ class Plugin:
 
     def fetch_period(self, period_id: str, bbox: Bbox, **params: Any) -> xr.Dataset:
         raise NotImplementedError
+
+    def blocks_of(self, period_ids: list[str], bbox: Bbox, **params: Any) -> list[list[str]]:
+        """The periods, in order, split into consecutive runs to fetch together."""
+        return [[name] for name in period_ids]
+
+    def fetch_block(self, period_ids: list[str], bbox: Bbox, **params: Any) -> list[xr.Dataset]:
+        """One block of ``blocks_of``: each period's dataset, in order."""
+        return [self.fetch_period(name, bbox, **params) for name in period_ids]
 
     def size_of(self, period_id: str, bbox: Bbox, **params: Any) -> int | None:
         """Bytes a fetch of the period downloads, or None when the source does not say."""

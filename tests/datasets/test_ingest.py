@@ -39,6 +39,30 @@ class FailingAt(SyntheticSource):
         return super().fetch_period(period_id, bbox, **params)
 
 
+class InBlocksOfThree(SyntheticSource):
+    """The synthetic source fetching three periods at a time, failing once at chosen blocks."""
+
+    def __init__(self, template, failing_from: set[str] = frozenset()) -> None:
+        super().__init__(template)
+        self.failing_from = set(failing_from)  # the first periods of the blocks that fail
+        self.fetched: list[list[str]] = []
+        self.commit_batch_size = 4
+
+    def blocks_of(self, period_ids, bbox, **params):
+        return [period_ids[i:i + 3] for i in range(0, len(period_ids), 3)]
+
+    def fetch_block(self, period_ids, bbox, **params):
+        if period_ids[0] in self.failing_from:
+            self.failing_from.discard(period_ids[0])
+            raise ConnectionResetError(f"connection reset while fetching {period_ids}")
+        self.fetched.append(period_ids)
+        return super().fetch_block(period_ids, bbox, **params)
+
+
+def days(first: int, last: int) -> list[str]:
+    return [f"2020-01-{day:02d}" for day in range(first, last + 1)]
+
+
 def opened(store: DatasetStore) -> xr.Dataset:
     session = store.repo.readonly_session(branch="main")
     return xr.open_zarr(session.store, consolidated=False).load()
@@ -158,3 +182,62 @@ def test_the_synthetic_source_is_the_same_whatever_the_order_of_fetches(tmp_path
     np.testing.assert_array_equal(later, again)
     other_seed = plugin.fetch_period("2020-02-01", bbox, resolution=0.5, seed=8).t2m.values
     assert not np.array_equal(later, other_seed)
+
+
+def test_a_plugin_fetching_in_blocks_stores_what_one_fetching_period_by_period_does(tmp_path):
+    template = synthetic()
+    runs = {}
+    for name, plugin in [("periods", plugin_for(template)), ("blocks", InBlocksOfThree(template))]:
+        store = DatasetStore(template, str(tmp_path / name))
+        progress = []
+        result = ingest_periods(template, store, plugin, "2020-01-01", "2020-01-10",
+                                on_progress=lambda *report: progress.append(report))
+        runs[name] = (opened(store), result["periods"], result["commits"], progress)
+    xr.testing.assert_identical(runs["periods"][0], runs["blocks"][0])
+    assert runs["periods"][1:] == runs["blocks"][1:]
+
+
+def test_a_failing_block_keeps_the_blocks_before_it_and_a_retry_fetches_only_the_rest(tmp_path):
+    template = synthetic()
+    clean = DatasetStore(template, str(tmp_path / "clean"))
+    ingest_periods(template, clean, plugin_for(template), "2020-01-01", "2020-01-09")
+
+    resumed = DatasetStore(template, str(tmp_path / "resumed"))
+    flaky = InBlocksOfThree(template, failing_from={"2020-01-04"})
+    with pytest.raises(ConnectionResetError):
+        ingest_periods(template, resumed, flaky, "2020-01-01", "2020-01-09")
+    # The first block is committed; the failing block keeps nothing, nor does the one after.
+    assert sorted(resumed.read().committed) == [0, 1, 2]
+    flaky.fetched.clear()
+    result = ingest_periods(template, resumed, flaky, "2020-01-01", "2020-01-09")
+    assert result["periods"]["skipped"] == 3
+    assert sorted(flaky.fetched) == [days(4, 6), days(7, 9)]
+    xr.testing.assert_identical(opened(clean), opened(resumed))
+
+
+class Miscounting(SyntheticSource):
+    """Blocks that leave a period out, or a block fetch that returns one dataset too few."""
+
+    def __init__(self, template, mistake: str) -> None:
+        super().__init__(template)
+        self.mistake = mistake
+
+    def blocks_of(self, period_ids, bbox, **params):
+        blocks = [[name] for name in period_ids]
+        return blocks[1:] if self.mistake == "blocks" else blocks
+
+    def fetch_block(self, period_ids, bbox, **params):
+        datasets = super().fetch_block(period_ids, bbox, **params)
+        return datasets[1:] if self.mistake == "datasets" else datasets
+
+
+@pytest.mark.parametrize("mistake,complaint", [("blocks", "split the periods into blocks"),
+                                               ("datasets", "gave 0 datasets")])
+def test_blocks_that_do_not_match_the_periods_are_a_permanent_error(tmp_path, mistake,
+                                                                    complaint):
+    template = synthetic()
+    store = DatasetStore(template, str(tmp_path / "demo"))
+    with pytest.raises(PermanentError, match=complaint):
+        ingest_periods(template, store, Miscounting(template, mistake), "2020-01-01",
+                       "2020-01-03")
+    assert store.read().empty

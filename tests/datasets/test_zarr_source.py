@@ -7,6 +7,7 @@ longitudes -180..179. Expectations are literal coordinates looked up by label in
 
 import functools
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -229,6 +230,72 @@ def test_threads_fetching_at_once_open_the_store_once(server, field):
     for period, ds in zip(periods, fetched):
         np.testing.assert_array_equal(ds.air_temperature.values,
                                       expected(field, period, "inside"))
+
+
+def chunk_reads(server, store: str, since: int) -> Counter:
+    """Requests for each chunk object of t2m in the server's log from position ``since``."""
+    prefix = f"/{store}.zarr/t2m/"
+    return Counter(path for path in server.paths[since:] if path.startswith(prefix)
+                   and path.rsplit("/", 1)[-1] not in {".zarray", ".zattrs", "zarr.json"})
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_an_ingest_within_one_time_chunk_reads_each_chunk_once(store, server, tmp_path, field):
+    host, port = server.server_address
+    dataset = template(url=f"http://{host}:{port}/{store}.zarr", **SOURCE)
+    periods = [f"2020-01-02T{hour:02d}" for hour in range(24)]  # all of time chunk 1
+    repo = DatasetStore(dataset, str(tmp_path / "repo"))
+    before = len(server.paths)
+    ingest_periods(dataset, repo, plugin_for(dataset), periods[0], periods[-1])
+    # The bbox crosses two chunks of latitude and two of longitude.
+    assert sorted(chunk_reads(server, store, before).values()) == [1, 1, 1, 1]
+
+    before = len(server.paths)
+    plugin = ZarrSource(template())
+    one_at_a_time = [plugin.fetch_period(period, dataset.extent.bbox, **dataset.source.params)
+                     for period in periods]
+    assert sorted(chunk_reads(server, store, before).values()) == [24, 24, 24, 24]
+    stored = xr.open_zarr(repo.repo.readonly_session(branch="main").store,
+                          consolidated=False).load()
+    for period, ds in zip(periods, one_at_a_time):
+        np.testing.assert_array_equal(stored.air_temperature.sel(time=period).values,
+                                      ds.air_temperature.values)
+        np.testing.assert_array_equal(ds.air_temperature.values,
+                                      expected(field, period, "across-greenwich"))
+
+
+def test_blocks_end_at_time_chunk_edges_and_at_the_memory_budget(root):
+    params = {"url": str(root / "v2-consolidated-0-360.zarr"), **SOURCE}
+    bbox = BBOXES["inside"][0]  # 11 x 9 float32 cells: 396 bytes a period
+    plugin = ZarrSource(template())
+    periods = [f"2020-01-01T{hour:02d}" for hour in range(20, 24)] + [
+        f"2020-01-02T{hour:02d}" for hour in range(8)]
+    assert plugin.blocks_of(periods, bbox, **params) == [periods[:4], periods[4:]]
+    plugin.block_bytes = 5 * 396
+    assert plugin.blocks_of(periods, bbox, **params) == [periods[:4], periods[4:9],
+                                                         periods[9:]]
+
+
+def test_a_period_the_source_lacks_is_a_block_of_its_own_and_fails_as_fetch_period_does(
+        root, tmp_path):
+    params = {"url": str(root / "v3-plain-180-180.zarr"), **SOURCE}
+    bbox = BBOXES["inside"][0]
+    plugin = ZarrSource(template(start="2019-12-31T23"))
+    early = ["2019-12-31T23", "2020-01-01T00", "2020-01-01T01"]
+    late = ["2020-01-03T22", "2020-01-03T23", "2020-01-04T00", "2020-01-04T01"]
+    assert plugin.blocks_of(early + late, bbox, **params) == [
+        early[:1], early[1:], late[:2], late[2:3], late[3:]]
+    with pytest.raises(PermanentError, match="before the source's first time"):
+        plugin.fetch_block(early, bbox, **params)
+    with pytest.raises(PeriodUnavailable, match="may not be published yet"):
+        plugin.fetch_block(late, bbox, **params)
+
+    # An ingest past the source's end keeps the periods the source has, then fails to retry.
+    dataset = template(**params)
+    repo = DatasetStore(dataset, str(tmp_path / "repo"))
+    with pytest.raises(PeriodUnavailable):
+        ingest_periods(dataset, repo, plugin_for(dataset), late[0], late[-1])
+    assert sorted(repo.read().committed) == [70, 71]
 
 
 def test_mistakes_in_the_template_or_request_are_permanent(root):

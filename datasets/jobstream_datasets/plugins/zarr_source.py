@@ -18,8 +18,12 @@ Decisions:
   PeriodUnavailable, which the job machinery retries: the source may not have published it.
 - The store is opened once per plugin instance, that is per job attempt: metadata and
   coordinates only, read again by the next attempt, which so sees steps published meanwhile.
-  A fetch reads the chunks its crop touches and decodes them whole, so a store chunked for
-  time series (ERA5-Land at Earth Data Hub: 1440 hours a chunk) costs a whole chunk per hour.
+- A read fetches the chunks its crop touches and decodes them whole, so a store chunked for
+  time series (ERA5-Land at Earth Data Hub: 1440 hours a chunk) would cost a whole chunk per
+  hour. Ingest therefore reads blocks: consecutive periods whose steps lie in one time chunk,
+  read with one selection. A block's crop stays under ``block_bytes`` decoded, so a large
+  crop takes several blocks per chunk. A period the source lacks is a block of its own, so
+  the periods before it are still kept when it fails.
 - size_of is what the store reports for the chunk objects a fetch touches, their compressed
   size; a chunk never written costs nothing. None when the store reports no sizes, or when the
   array is sharded: a fetch reads parts of a shard and the store only knows whole shards. A
@@ -61,6 +65,9 @@ class _Source:
     fs: fsspec.AbstractFileSystem
     root: str  # the store's root, as fs names it
     times: pd.DatetimeIndex
+    # Each time's first step, found by hashing: a scan of ERA5-Land's 660k hours takes a
+    # millisecond, and blocks_of looks up every period of an ingest before the first fetch.
+    steps: pd.Series
     time_name: str
     y_name: str
     x_name: str
@@ -91,7 +98,8 @@ def _open(url: str, source_variable: str, time_name: str = "time", y_name: str =
     if not isinstance(times, pd.DatetimeIndex):
         raise PermanentError(f"{time_name} in {url} does not decode to dates: {times.dtype}")
     fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
-    return _Source(data, group[source_variable], fs, root.rstrip("/"), times, *dims)
+    steps = pd.Series(np.arange(times.size), index=times)[~times.duplicated()]
+    return _Source(data, group[source_variable], fs, root.rstrip("/"), times, steps, *dims)
 
 
 def _crop(source: _Source, bbox: Bbox) -> _Crop:
@@ -121,10 +129,20 @@ def _stored_size(fs: fsspec.AbstractFileSystem, path: str) -> int | None:
         return 0  # never written: zarr reads the fill value and downloads nothing
 
 
+def _joins_block(step: int | None, first: int | None, span: int, chunk: int) -> bool:
+    """Whether a step is read with the block whose first step is ``first``: in the same time
+    chunk and fewer than ``span`` steps on. A step the source lacks (None) joins nothing."""
+    return (step is not None and first is not None and first <= step < first + span
+            and step // chunk == first // chunk)
+
+
 class ZarrSource(Plugin):
     max_concurrency = 4
     # A day of hourly periods per commit.
     commit_batch_size = 24
+    # The cropped values of one block, decoded. Up to max_concurrency blocks are held at once,
+    # besides the chunks zarr decodes on the way, whose size the source fixes.
+    block_bytes = 256 * 2**20
 
     def __init__(self, template) -> None:
         super().__init__(template)
@@ -136,14 +154,38 @@ class ZarrSource(Plugin):
         return _grid(source, _crop(source, bbox))
 
     def fetch_period(self, period_id: str, bbox: Bbox, **params: Any) -> xr.Dataset:
+        return self.fetch_block([period_id], bbox, **params)[0]
+
+    def blocks_of(self, period_ids: list[str], bbox: Bbox, **params: Any) -> list[list[str]]:
+        source = self._source(params)
+        crop = _crop(source, bbox)
+        step_bytes = crop.y.size * crop.x.size * source.data.dtype.itemsize
+        span = max(1, self.block_bytes // step_bytes)
+        chunk = dict(zip(source.data.dims, source.array.chunks))[source.time_name]
+        blocks: list[list[str]] = []
+        first = None  # the first step of the last block; None when it takes no more periods
+        for name in period_ids:
+            step = self._time_step_if_held(source, name)
+            if _joins_block(step, first, span, chunk):
+                blocks[-1].append(name)
+            else:
+                blocks.append([name])
+                first = step
+        return blocks
+
+    def fetch_block(self, period_ids: list[str], bbox: Bbox, **params: Any) -> list[xr.Dataset]:
         source = self._source(params)
         crop = _crop(source, bbox)
         grid = _grid(source, crop)
-        field = source.data.isel({source.time_name: self._time_step(source, period_id),
+        steps = [self._time_step(source, name) for name in period_ids]
+        first = min(steps)
+        field = source.data.isel({source.time_name: slice(first, max(steps) + 1),
                                   source.y_name: crop.y_index, source.x_name: crop.x_index})
-        values = field.transpose(source.y_name, source.x_name).values  # the only remote read
-        return xr.Dataset({self.variable: ((grid.y_name, grid.x_name), values)},
-                          coords={grid.y_name: grid.y, grid.x_name: grid.x})
+        # The only remote read: each chunk the block touches is fetched and decoded once.
+        values = field.transpose(source.time_name, source.y_name, source.x_name).values
+        return [xr.Dataset({self.variable: ((grid.y_name, grid.x_name), values[step - first])},
+                           coords={grid.y_name: grid.y, grid.x_name: grid.x})
+                for step in steps]
 
     def size_of(self, period_id: str, bbox: Bbox, **params: Any) -> int | None:
         source = self._source(params)
@@ -175,11 +217,15 @@ class ZarrSource(Plugin):
                 self._sources[key] = _open(**params)
             return self._sources[key]
 
+    def _time_step_if_held(self, source: _Source, period_id: str) -> int | None:
+        step = source.steps.get(period_of(period_id, self.period_type).start_time)
+        return None if step is None else int(step)
+
     def _time_step(self, source: _Source, period_id: str) -> int:
+        step = self._time_step_if_held(source, period_id)
+        if step is not None:
+            return step
         start = period_of(period_id, self.period_type).start_time
-        found = np.flatnonzero(source.times == start)
-        if found.size:
-            return int(found[0])
         times = source.times
         if times.size and start < times[0]:
             raise PermanentError(f"period {period_id} is before the source's first time "
