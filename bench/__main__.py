@@ -1,4 +1,4 @@
-"""`python -m bench [--smoke] [--no-peers] [--only 1,2,3,4,6]`: start everything on loopback,
+"""`python -m bench [--smoke] [--no-peers] [--only 1,2,3,4,5,6]`: start everything on loopback,
 run the scenarios, write bench/results/<date>.md and a PNG plot.
 
 Smoke mode (what CI runs) uses tiny sizes and no peers: it proves the harness works, nothing
@@ -19,17 +19,18 @@ from .report import write_markdown, write_plot
 RESULTS = Path(__file__).parent / "results"
 FULL = dict(s1_jobs=300, s1_clients=8, rounds=3, s2_sizes=[1_000, 10_000, 100_000],
             s2_requests=50, s3_jobs=333_334, s3_rounds=2, s4_levels=[1, 4, 16, 64], s4_executors=[1, 2],
-            s4_per_slot=5, s6_checkpoints=[1_000, 10_000])
+            s4_per_slot=5, s5_periods=365, s5_rounds=7, s6_checkpoints=[1_000, 10_000])
 SMOKE = dict(s1_jobs=10, s1_clients=2, rounds=1, s2_sizes=[20, 50], s2_requests=3, s3_jobs=50,
              s3_rounds=1,
-             s4_levels=[1, 2], s4_executors=[1], s4_per_slot=2, s6_checkpoints=[5, 10])
+             s4_levels=[1, 2], s4_executors=[1], s4_per_slot=2, s5_periods=10, s5_rounds=1,
+             s6_checkpoints=[5, 10])
 
 
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument("--only", default="1,2,3,4,6")
+    parser.add_argument("--only", default="1,2,3,4,5,6")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--postgres-url", default=os.environ.get("JOBSTREAM_BENCH_POSTGRES_URL"))
     parser.add_argument("--analysis", type=Path, help="Markdown to append as the analysis")
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> Path:
         if 4 in only:
             results["concurrency"] = scenarios.concurrency(
                 work, p["s4_levels"], p["s4_executors"], 0.1, p["s4_per_slot"])
+        if 5 in only:
+            results["ingest"] = scenarios.ingest(work, p["s5_periods"], p["s5_rounds"])
         if 6 in only:
             results["memory"] = scenarios.memory(work, p["s6_checkpoints"], 4)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,10 @@ def headline_ratios(results: dict) -> list[tuple[str, float, str, str]]:
         for row in s3["rows"][1:]:
             value = ratio(row["events_per_s"].median, base)
             out.append((f"3. {row['reader']} / raw read", value, "≥ 0.5", _verdict(value, 0.5)))
+    s5 = results.get("ingest")
+    if s5:
+        out.append(("5. ingest periods/s, jobstream / bare loop", s5["ratio"], "≥ 0.8",
+                    _verdict(s5["ratio"], 0.8)))
     s6 = results.get("memory")
     if s6 and len(s6["rows"]) > 1:
         first, last = s6["rows"][0], s6["rows"][-1]
@@ -96,8 +100,32 @@ def write_markdown(path: Path, results: dict, meta: dict, plot: Path) -> None:
         lines += [f"| {r['executors']} | {r['concurrency']} | {r['jobs']} | "
                   f"{r['jobs_per_s']:.1f} | {r['ideal']:.0f} | {r['of_ideal']:.2f} |"
                   for r in s4["rows"]]
-    lines += ["", "## 5. Ingest", "", "Not measured — the ingest process does not exist yet "
-              "(issue: the real workload)."]
+    if "ingest" in results:
+        s5 = results["ingest"]
+        ny, nx = s5["grid"]
+        lines += ["", f"## 5. Ingest ({s5['periods']} daily periods, {s5['rounds']} rounds)", "",
+                  f"Synthetic plugin, latency 0, {ny} x {nx} cells of float32 "
+                  f"({s5['period_bytes']:,} bytes a period; MB/s counts these bytes, "
+                  f"MB = 10⁶ B); {s5['batch']} periods per Icechunk commit and "
+                  f"{s5['concurrency']} fetches in flight in both arms; every round writes a "
+                  "fresh repository. jobstream: one `ingest` job submitted over HTTP with "
+                  "`Prefer: respond-async`, timed from just before the POST to the `finished` "
+                  "time in the successful status `GET /jobs/{id}` answers (polled every "
+                  "0.25 s, so the poll neither loads the two cores nor sets the figure), after "
+                  "an untimed warm-up job. Bare loop: the same plugin class in a process of its "
+                  "own, `xr.concat` of a batch then `to_zarr(session.store, "
+                  "append_dim=\"time\")` and `session.commit`, the next batch's fetches "
+                  "queued while one is written; timed from its first fetch to its last commit, "
+                  "after a warm-up ingest of its own. The arms alternate round by round; "
+                  "during a bare round the idle stack used "
+                  f"{s5['idle_cpu_s']:.2f} s of CPU. Peak RSS sampled every 10 ms, highest "
+                  "over the rounds.", "",
+                  "| system | periods/s | MB/s | peak RSS MiB | |",
+                  "| --- | --- | --- | ---: | --- |"]
+        lines += [f"| {r['system']} | {r['periods_per_s'].fmt()} | {r['mb_per_s'].fmt(2)} | "
+                  f"{r['peak_rss_mib']:.0f} | {r['rss_note']} |" for r in s5["rows"]]
+        lines += ["", f"- Ratio of medians {s5['ratio']:.2f}; the ratio within each round (the "
+                  f"arms back to back) ranges {s5['paired_ratio'].fmt(2)} (min / median / max)."]
     if "memory" in results:
         lines += ["", "## 6. Memory (RSS, MiB)", "", "| jobs | gateway | executor | projector |",
                   "| ---: | ---: | ---: | ---: |"]
@@ -109,7 +137,7 @@ def write_markdown(path: Path, results: dict, meta: dict, plot: Path) -> None:
 
 
 def write_plot(path: Path, results: dict) -> None:
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    fig, axes = plt.subplots(3, 2, figsize=(12, 12))
     ax = axes[0][0]
     if "async_noop" in results:
         rows = results["async_noop"]["rows"]
@@ -150,6 +178,19 @@ def write_plot(path: Path, results: dict) -> None:
         ax.set_ylabel("jobs/s")
         ax.legend(fontsize=7)
     ax.set_title("4. executor concurrency (100 ms jobs)")
+    ax = axes[2][0]
+    if "ingest" in results:
+        rows = results["ingest"]["rows"]
+        medians = [r["periods_per_s"].median for r in rows]
+        spread = [[m - r["periods_per_s"].min for m, r in zip(medians, rows)],
+                  [r["periods_per_s"].max - m for m, r in zip(medians, rows)]]
+        ax.barh([r["system"].split(" (")[0] for r in rows], medians, xerr=spread, capsize=4)
+        ax.set_xlabel("periods/s (median, min–max)")
+        ax.set_title(f"5. ingest (jobstream / bare loop {results['ingest']['ratio']:.2f}, "
+                     "target ≥ 0.8)")
+    else:
+        ax.set_title("5. ingest")
+    axes[2][1].axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -2,11 +2,14 @@
 the baseline measured in the same run."""
 
 import asyncio
+import datetime
 import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +20,9 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from jobstream_contracts.events import JobSubmitted
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
+from jobstream_datasets.periods import period_id
+from jobstream_datasets.plugin import plugin_for
+from jobstream_datasets.templates import load_template
 from jobstream_infra.embedded import EmbeddedNats, free_port
 from jobstream_infra.journal import publish_event
 from jobstream_infra.settings import Settings
@@ -24,8 +30,9 @@ from jobstream_projector.service import rebuild_view
 from tests.support.stack import Stack
 
 from . import peers
+from .ingest_bare import vm_hwm_mib
 from .load import fill_stream, http_jobs
-from .stats import Summary, percentile
+from .stats import Summary, percentile, ratio
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_PROCESSES = '["jobstream_executor.builtin", "bench.processes"]'
@@ -343,6 +350,173 @@ async def _sleep_jobs(nats_url: str, jobs: int, seconds: float) -> float:
     elapsed = time.perf_counter() - began
     await nc.close()
     return elapsed
+
+
+# -- 5. ingest -------------------------------------------------------------------------------
+INGEST_PROCESSES = '["jobstream_executor.builtin", "jobstream_datasets.processes"]'
+# The bench dataset: the synthetic plugin (deterministic, no network, latency 0) at 0.05° over
+# synthetic-daily's bbox: 120 x 160 cells of float32, 76,800 bytes a period.
+INGEST_TEMPLATE = """\
+id: {id}
+name: Bench ingest ({id})
+variable: t2m
+units: K
+period_type: daily
+extent:
+  bbox: [4.0, 57.0, 12.0, 63.0]
+  start: "2020-01-01"
+source:
+  plugin: synthetic
+  params: {{resolution: 0.05, seed: 42, latency: 0.0}}
+  max_concurrency: {concurrency}
+  commit_batch_size: {batch}
+"""
+INGEST_CONCURRENCY = 4
+INGEST_BATCH = 10
+
+
+class PeakRss:
+    """Samples a process's RSS every `interval` seconds on a thread; `peak` is the largest."""
+
+    def __init__(self, pid: int, interval: float = 0.01) -> None:
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, self.process.memory_info().rss)
+            except psutil.NoSuchProcess:
+                return
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def ingest(work: Path, periods: int, rounds: int) -> dict:
+    """One `ingest` job of `periods` daily periods per round, against the bare loop."""
+    plugins = work / "s5-plugins"
+    (plugins / "datasets").mkdir(parents=True, exist_ok=True)
+    ids = ["bench-ingest-warmup", *(f"bench-ingest-{r}" for r in range(rounds))]
+    for dataset_id in ids:  # one dataset per round, so every round writes a fresh repository
+        (plugins / "datasets" / f"{dataset_id}.yaml").write_text(INGEST_TEMPLATE.format(
+            id=dataset_id, concurrency=INGEST_CONCURRENCY, batch=INGEST_BATCH))
+    template_file = plugins / "datasets" / f"{ids[1]}.yaml"
+    template = load_template(template_file)
+    ny, nx = plugin_for(template).probe(template.extent.bbox, **template.source.params).shape
+    period_bytes = ny * nx * 4
+    kind = template.period_type
+    start = period_id(template.origin, kind)
+    end = period_id(template.origin + periods - 1, kind)
+    warm_end = period_id(template.origin + min(periods, INGEST_BATCH + 2) - 1, kind)
+
+    mine, executor_peaks, bare, bare_peaks, bare_hwm = [], [], [], [], []
+    with EmbeddedNats(work / "nats-s5") as server:
+        stack = _stack(work / "s5", server.url, plugins_dir=plugins)
+        stack.env["JOBSTREAM_PROCESS_MODULES"] = INGEST_PROCESSES
+        stack.start(wait=False)
+        try:
+            stack.wait_ready(processes=("ingest",))
+            # Warm-up, not timed: the executor imports xarray, zarr and icechunk at its first
+            # data job, as the bare loop's process does before its timer starts.
+            _ingest_job(stack, ids[0], start, warm_end)
+            executor = psutil.Process(stack.processes["executor"][0].pid)
+            executor_idle = executor.memory_info().rss
+            services = [psutil.Process(p.pid) for ps in stack.processes.values() for p in ps]
+            services.append(psutil.Process(server.process.pid))
+            idle_cpu = 0.0
+            # The arms alternate round by round, so a drift of the machine's speed hits both.
+            for r, dataset_id in enumerate(ids[1:]):
+                with PeakRss(executor.pid) as rss:
+                    mine.append(_ingest_job(stack, dataset_id, start, end))
+                executor_peaks.append(rss.peak)
+                cpu = sum(sum(p.cpu_times()[:2]) for p in services)
+                seconds, peak, hwm = _bare_ingest(work, template_file, r, start, end, warm_end,
+                                                  periods)
+                idle_cpu += sum(sum(p.cpu_times()[:2]) for p in services) - cpu
+                bare.append(seconds)
+                bare_peaks.append(peak)
+                bare_hwm.append(hwm)
+            executor_hwm = vm_hwm_mib(executor.pid)
+        finally:
+            stack.close()
+
+    def row(system: str, seconds: list[float], peak: float, note: str) -> dict:
+        return {"system": system, "periods_per_s": Summary.of([periods / s for s in seconds]),
+                "mb_per_s": Summary.of([periods * period_bytes / 1e6 / s for s in seconds]),
+                "peak_rss_mib": peak / 2**20, "rss_note": note}
+
+    rows = [
+        row("jobstream (HTTP submit → executor → Icechunk)", mine, max(executor_peaks),
+            f"executor; {executor_idle / 2**20:.0f} MiB idle after the warm-up, VmHWM "
+            f"{executor_hwm:.0f} MiB since its start"),
+        row("bare loop (xarray to_zarr + commit, own process)", bare, max(bare_peaks),
+            f"whole process; VmHWM {max(bare_hwm):.0f} MiB"),
+    ]
+    return {"rows": rows, "periods": periods, "rounds": rounds, "grid": (ny, nx),
+            "period_bytes": period_bytes, "batch": INGEST_BATCH,
+            "concurrency": INGEST_CONCURRENCY, "idle_cpu_s": idle_cpu / rounds,
+            # Round by round (the arms run back to back): how much the machine's noise moves it.
+            "paired_ratio": Summary.of([b / m for m, b in zip(mine, bare)]),
+            "ratio": ratio(rows[0]["periods_per_s"].median, rows[1]["periods_per_s"].median)}
+
+
+def _ingest_job(stack: Stack, dataset_id: str, start: str, end: str, poll: float = 0.25,
+                timeout: float = 900) -> float:
+    """Submit one ingest over HTTP (respond-async) and poll GET /jobs/{id} until successful.
+
+    Returns the seconds from just before the POST to the job's `finished` time in that status
+    document (when its JobSucceeded was recorded; same machine, same clock). So the figure
+    does not depend on the poll interval, and the poll can be slow enough not to load the
+    two cores the stack runs on (every 20 ms costs the gateway and this client about a fifth
+    of a core)."""
+    submitted = datetime.datetime.now(datetime.UTC)
+    began = time.perf_counter()
+    response = stack.http.post("/processes/ingest/execution", json={"inputs": {
+        "dataset_id": dataset_id, "start": start, "end": end}},
+        headers={"Prefer": "respond-async"})
+    if response.status_code != 201:
+        raise RuntimeError(f"ingest not accepted: {response.status_code} {response.text[:300]}")
+    job_id = response.json()["jobID"]
+    while True:
+        time.sleep(poll)
+        status = stack.http.get(f"/jobs/{job_id}").json()
+        if status.get("status") == "successful":
+            break
+        if status.get("status") in ("failed", "dismissed") or time.perf_counter() - began > timeout:
+            raise RuntimeError(f"ingest job {job_id}: {status}\n{stack.log('executor')[-3000:]}")
+    fetched = stack.http.get(f"/jobs/{job_id}/results").json()["periods"]
+    if fetched["fetched"] != fetched["requested"]:
+        raise RuntimeError(f"ingest job {job_id} skipped periods: {fetched}")
+    finished = datetime.datetime.fromisoformat(status["finished"].replace("Z", "+00:00"))
+    return (finished - submitted).total_seconds()
+
+
+def _bare_ingest(work: Path, template: Path, round_: int, start: str, end: str,
+                 warm_end: str, periods: int) -> tuple[float, int, float]:
+    """The bare loop in a process of its own: (loop seconds, sampled peak RSS, VmHWM MiB)."""
+    command = [sys.executable, "-m", "bench.ingest_bare", str(template),
+               str(work / f"s5-bare-{round_}"), start, end,
+               "--warmup", str(work / f"s5-bare-warmup-{round_}"), "--warmup-end", warm_end]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with PeakRss(process.pid) as rss:
+        out, err = process.communicate(timeout=900)
+    if process.returncode != 0:
+        raise RuntimeError(f"bare ingest failed ({process.returncode}): {err[-3000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    if result["periods"] != periods:
+        raise RuntimeError(f"bare ingest wrote {result['periods']} periods, not {periods}")
+    return result["seconds"], rss.peak, result["vm_hwm_mib"]
 
 
 # -- 6. memory -------------------------------------------------------------------------------
