@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import faulthandler
 import os
 import signal
 import sys
@@ -87,6 +88,10 @@ def main(argv: list[str] | None = None) -> None:
     }
     settings = Settings(**overrides)
     configure_logging(settings)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: how to see where a stuck job
+    # (or component) is without stopping it.
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     if args.command == "up":
         _up(settings)
     elif args.command == "gateway":

@@ -119,10 +119,20 @@ class Stack:
         deadline = time.monotonic() + timeout
         while True:
             status = self.http.get(f"/jobs/{job_id}").json()
-            if status.get("status") in statuses or time.monotonic() > deadline:
-                assert status.get("status") in statuses, status
+            if status.get("status") in statuses:
                 return status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{status}\n{self.executor_stacks()}")
             time.sleep(0.02)
+
+    def executor_stacks(self) -> str:
+        """The tail of each running executor's log after it printed its threads' stacks."""
+        running = [p for p in self.processes.get("executor", []) if p.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGUSR1)
+        time.sleep(1.0)
+        return "\n".join(f"--- executor log (tail) ---\n{p.read_text(errors='replace')[-12000:]}"
+                         for p in sorted(self.logs.glob("executor-*.log")))
 
     def wait_view(self, job_id: str, statuses=FINAL, timeout: float = 30) -> dict:
         """Like wait_job, but through the job list, which only the view answers."""
