@@ -216,7 +216,7 @@ class Executor:
             except HistoryChanged:
                 newer = await read_job_history(self.js, job.job_id, after=job.last_seq)
             if any(e.token in TERMINAL_TOKENS for _, e in newer):
-                log.info("job is final; not writing to it", job_id=job.job_id, event=event.type)
+                log.info("job is final; not writing to it", job_id=job.job_id, kind=event.type)
                 job.cancel()
                 return False
             if any(isinstance(e, JobStarted) and e.attempt > job.attempt for _, e in newer):
@@ -324,6 +324,7 @@ class Executor:
         await self._flush_progress(job, common)
         if await self._publish_persistently(job, msg, final) or not job.superseded:
             await msg.ack()
+        log.info("job succeeded", **common)
 
     def _check_fits(self, event: Event) -> None:
         """Results must be storable as an event: a PermanentError here, not a failed publish."""

@@ -1,6 +1,7 @@
 """Reading and writing the job view: one transaction per batch, checkpoint included."""
 
 import dataclasses
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ import structlog
 
 from sqlalchemy import Engine, event, func
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from jobstream_contracts.events import DatasetCommitted, Event
@@ -50,7 +52,7 @@ def create_view_engine(url: str) -> Engine:
 def create_view(engine: Engine, migrate: bool = True) -> None:
     """Create the view; with ``migrate`` (the projector's job), a view written by another
     VIEW_VERSION is dropped so that the stream is replayed into the current tables."""
-    SQLModel.metadata.create_all(engine)
+    create_tables(engine)
     if not migrate:
         return
     with Session(engine) as session, session.begin():
@@ -62,9 +64,26 @@ def create_view(engine: Engine, migrate: bool = True) -> None:
         log.warning("view written by another version; dropping it to replay the stream",
                     found=meta.version if meta else None, expected=VIEW_VERSION)
         drop_view(engine)
-        SQLModel.metadata.create_all(engine)
+        create_tables(engine)
     with Session(engine) as session, session.begin():
         session.merge(ViewMeta(name="jobs", version=VIEW_VERSION))
+
+
+def create_tables(engine: Engine) -> None:
+    """The view's tables, created by whichever component starts first.
+
+    The gateway and the projector start together (`jobstream up`) and both create what is
+    missing; the loser of that race sees "already exists" (SQLite) or a duplicate type
+    (PostgreSQL) for a table the winner just made, and looks again.
+    """
+    for attempt in range(5):
+        try:
+            SQLModel.metadata.create_all(engine)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if attempt == 4:
+                raise
+            time.sleep(0.1)
 
 
 def drop_view(engine: Engine) -> None:

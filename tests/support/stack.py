@@ -122,7 +122,9 @@ class Stack:
             if status.get("status") in statuses:
                 return status
             if time.monotonic() > deadline:
-                raise AssertionError(f"{status}\n{self.executor_stacks()}")
+                history = [(e.type, getattr(e, "message", None)) for e in self.events(job_id)]
+                raise AssertionError(f"{status}\nin the stream: {history}\n"
+                                     f"{self.executor_stacks()}")
             time.sleep(0.02)
 
     def executor_stacks(self) -> str:
