@@ -74,7 +74,8 @@ class Context:
         return fold(newer, state)
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
+    # async: FastAPI runs a plain-def dependency in its thread pool, a thread hop per request.
     return request.app.state.context
 
 

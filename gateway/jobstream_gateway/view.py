@@ -3,7 +3,8 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, bindparam, func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from jobstream_contracts.ogc import StatusCode
@@ -25,14 +26,22 @@ class JobQuery:
     offset: int = 0
 
 
+_JOBS = JobRow.__table__
+_CHECKPOINTS = Checkpoint.__table__
+_CHECKPOINT_QUERY = core_select(_CHECKPOINTS.c.sequence).where(_CHECKPOINTS.c.name == CHECKPOINT)
+_JOB_QUERY = core_select(_JOBS).where(_JOBS.c.job_id == bindparam("job_id"))
+
+
 def get_job(engine: Engine, job_id: str) -> tuple[JobState | None, int]:
     """The job's row and a checkpoint it is at least as new as."""
-    with Session(engine) as session:
+    # SQLAlchemy Core: every status poll comes here, and the ORM's identity map and
+    # instance loading cost more than the two queries themselves.
+    with engine.connect() as connection:
         # Checkpoint first: the row read after it can only be newer, and replaying events
         # the row already holds changes nothing.
-        checkpoint = session.get(Checkpoint, CHECKPOINT)
-        row = session.get(JobRow, job_id)
-        return (row_to_state(row) if row else None), (checkpoint.sequence if checkpoint else 0)
+        checkpoint = connection.execute(_CHECKPOINT_QUERY).scalar()
+        row = connection.execute(_JOB_QUERY, {"job_id": job_id}).first()
+        return (row_to_state(row) if row else None), (checkpoint or 0)
 
 
 def list_jobs(engine: Engine, query: JobQuery) -> tuple[list[JobState], bool]:
