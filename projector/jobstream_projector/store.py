@@ -1,6 +1,7 @@
 """Reading and writing the job view: one transaction per batch, checkpoint included."""
 
 import dataclasses
+import functools
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -209,12 +210,19 @@ def _fold_datasets(engine: Engine, connection, commits: list[DatasetCommitted]) 
 
 def _upsert(engine: Engine, table, keys: list[str]):
     """INSERT … ON CONFLICT DO UPDATE, in the dialect of the view's database."""
-    if engine.dialect.name == "postgresql":
+    return _upsert_statement(engine.dialect.name, table, tuple(keys))
+
+
+# Built once per table: constructing the statement (its `excluded` columns above all) cost
+# more than executing it for the small batches of a projector following the stream live.
+@functools.lru_cache(maxsize=None)
+def _upsert_statement(dialect: str, table, keys: tuple[str, ...]):
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
-    elif engine.dialect.name == "sqlite":
+    elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - other databases need their own upsert
-        raise NotImplementedError(f"no upsert for {engine.dialect.name}")
+        raise NotImplementedError(f"no upsert for {dialect}")
     statement = insert(table)
     updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
     return statement.on_conflict_do_update(index_elements=keys, set_=updates)
