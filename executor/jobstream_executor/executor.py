@@ -253,7 +253,11 @@ class Executor:
             submitted = decode_event(msg.data)
             if not isinstance(submitted, JobSubmitted):
                 raise EventDecodeError(f"{submitted.type} on a submission subject")
-            history = await read_job_history(self.js, submitted.job_id)
+            # The submission is the job's first event (nothing is written to a job before
+            # it): read only what follows it, one direct get for a fresh job instead of two.
+            submitted_seq = msg.metadata.sequence.stream
+            history = [(submitted_seq, submitted),
+                       *await read_job_history(self.js, submitted.job_id, after=submitted_seq)]
         except EventDecodeError as exc:
             if exc.newer:
                 # Written by a newer jobstream (a rolling upgrade): leave it to one that reads it.
@@ -289,18 +293,20 @@ class Executor:
         self.running[job.job_id] = job
         log.info("job started", **common)
         try:
+            # Conditional on the history read above: a dismissal stored since then makes it
+            # fail and the job is not run. One stored after it reaches _on_dismissed, as the
+            # job is registered in self.running already (or the keepalive's check, should
+            # the connection be down).
             if not await self._publish(job, JobStarted(executor=self.name, **common)):
                 await msg.ack()
                 return
-            if await self._is_dismissed(job):  # dismissed between delivery and registration
-                job.cancel()
-            keepalive = asyncio.create_task(self._keepalive(job, msg))
+            call_returned = asyncio.Event()
+            keepalive = asyncio.create_task(self._keepalive(job, msg, call_returned))
             try:
                 final = JobSucceeded(results=process.outputs_of(await call()), **common)
                 self._check_fits(final)
             finally:
-                keepalive.cancel()
-                await asyncio.gather(keepalive, return_exceptions=True)
+                await stop_loop(keepalive, call_returned)
         except JobCancelled:
             if job.superseded:
                 log.info("left the job to its newer delivery", **common)
@@ -396,20 +402,24 @@ class Executor:
                 # Raises JobCancelled if the job is dismissed while it waits.
                 job.report(0, None, f"waiting: {busy}")
                 time.sleep(min(1.0, self.settings.lease_ttl / 4))
-        renewer = asyncio.run_coroutine_threadsafe(self._renew(lease), loop)
+        released = asyncio.Event()
+        renewer = asyncio.run_coroutine_threadsafe(self._renew(lease, released), loop)
         try:
             yield lease
         finally:
+            loop.call_soon_threadsafe(released.set)
             renewer.cancel()
             with suppress(Exception):
                 run(leases.release(lease))
 
-    async def _renew(self, lease: Lease) -> None:
+    async def _renew(self, lease: Lease, released: asyncio.Event) -> None:
         assert self.leases is not None
         ttl = self.settings.lease_ttl
         renewed = asyncio.get_running_loop().time()
         while not lease.lost:
             await asyncio.sleep(ttl / 3)
+            if released.is_set():  # the cancel may have been lost (see stop_loop)
+                return
             try:
                 await self.leases.renew(lease)
                 renewed = asyncio.get_running_loop().time()
@@ -455,13 +465,13 @@ class Executor:
                               **common),
             )
 
-    async def _keepalive(self, job: RunningJob, msg: Msg) -> None:
+    async def _keepalive(self, job: RunningJob, msg: Msg, call_returned: asyncio.Event) -> None:
         """Heartbeats, throttled progress and a dismissal check while the job runs."""
         loop = asyncio.get_running_loop()
         common = dict(job_id=job.job_id, process_id=job.process_id, attempt=job.attempt)
         heartbeat_every = self.settings.ack_wait / 3
         last_heartbeat = loop.time()
-        while True:
+        while not call_returned.is_set():
             await asyncio.sleep(self.settings.progress_interval)
             # Heartbeat first and on its own: a slow or failing progress publish must not
             # delay it past AckWait.
@@ -497,6 +507,18 @@ class Executor:
             error=ErrorInfo(type="UnreadableSubmission", detail=str(exc)),
         ))
         await msg.term()
+
+
+async def stop_loop(task: asyncio.Task, stop: asyncio.Event) -> None:
+    """End a loop task that checks ``stop`` after each of its awaits, and wait for it.
+
+    The flag, not only a cancel: on Python 3.11 ``asyncio.wait_for`` (inside every nats-py
+    request) drops a cancel that arrives as the request's answer does, and a loop relying on
+    the cancel goes on for ever while the job waits for it: a job stuck "running" at 100 %.
+    """
+    stop.set()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def run_executor(settings: Settings, processes: dict[str, Process], stop: asyncio.Event):
