@@ -54,17 +54,23 @@ def observed_throughput(store: DatasetStore) -> tuple[float, int] | None:
 
 
 def _bytes(plugin: Plugin, todo: list[str], bbox: Bbox, params: dict) -> dict[str, Any]:
+    """Bytes the fetches of ``todo`` download, asked per block: a source that reads many
+    periods at once (a Zarr chunk along time) downloads each of its objects once."""
     if not todo:
         return {"bytes": 0, "bytes_basis": "nothing to fetch"}
-    picks = sorted({int(i) for i in np.linspace(0, len(todo) - 1, min(SIZE_SAMPLE, len(todo)))})
+    blocks = plugin.blocks_of(todo, bbox, **params)
+    picks = sorted({int(i) for i in np.linspace(0, len(blocks) - 1,
+                                                min(SIZE_SAMPLE, len(blocks)))})
     with ThreadPoolExecutor(max(1, plugin.max_concurrency)) as pool:
-        sizes = list(pool.map(lambda i: plugin.size_of(todo[i], bbox, **params), picks))
+        sizes = list(pool.map(lambda i: plugin.size_of_block(blocks[i], bbox, **params), picks))
     if any(size is None for size in sizes):
         return {"bytes": None, "bytes_basis": "unknown: the source does not tell sizes"}
-    if len(picks) == len(todo):
-        return {"bytes": int(sum(sizes)), "bytes_basis": f"sizes of all {len(todo)} periods"}
-    return {"bytes": int(round(np.mean(sizes) * len(todo))),
-            "bytes_basis": f"sizes of {len(picks)} of {len(todo)} periods, scaled"}
+    what = "periods" if len(blocks) == len(todo) else "fetches (blocks of periods read at once)"
+    if len(picks) == len(blocks):
+        return {"bytes": int(sum(sizes)), "bytes_basis": f"sizes of all {len(blocks)} {what}"}
+    sampled = sum(len(blocks[i]) for i in picks)
+    return {"bytes": int(round(sum(sizes) / sampled * len(todo))),
+            "bytes_basis": f"sizes of {len(picks)} of {len(blocks)} {what}, scaled by periods"}
 
 
 def estimate_ingest(template: DatasetTemplate, store: DatasetStore, plugin: Plugin, start: str,

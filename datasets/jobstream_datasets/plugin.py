@@ -68,6 +68,11 @@ class Plugin:
         """Bytes a fetch of the period downloads, or None when the source does not say."""
         return None
 
+    def size_of_block(self, period_ids: list[str], bbox: Bbox, **params: Any) -> int | None:
+        """Bytes ``fetch_block`` downloads for a block of ``blocks_of``, or None."""
+        sizes = [self.size_of(name, bbox, **params) for name in period_ids]
+        return None if any(size is None for size in sizes) else sum(sizes)
+
 
 def plugin_for(template: DatasetTemplate) -> Plugin:
     if template.source is None:

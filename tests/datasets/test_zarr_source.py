@@ -318,3 +318,20 @@ def test_the_era5_land_template_is_valid_and_names_this_plugin():
     assert era5_land.origin == pd.Period("1950-01-01T00", "h")
     assert isinstance(plugin_for(era5_land), ZarrSource)
     assert {"url", "source_variable"} <= set(era5_land.source.params)
+
+
+def test_an_estimate_counts_each_chunk_a_block_reads_once(root, tmp_path):
+    from jobstream_datasets.estimate import estimate_ingest
+
+    store = "v2-consolidated-0-360"
+    dataset = template(url=str(root / f"{store}.zarr"), **SOURCE)
+    bbox = BBOXES["inside"][0]  # latitudes 60..50 and longitudes 4..12: chunks 0 and 1 of each
+    # Hours 2020-01-01T12 .. 2020-01-02T11: half of time chunk 0, half of time chunk 1.
+    figures = estimate_ingest(dataset, DatasetStore(dataset, str(tmp_path / "repo")),
+                              plugin_for(dataset), "2020-01-01T12", "2020-01-02T11", list(bbox))
+    touched = {path for path in (root / f"{store}.zarr" / "t2m").iterdir()
+               if path.name[0] in "01" and path.name.split(".")[1] in ("0", "1")
+               and path.name.split(".")[2] in ("0", "1")}
+    assert figures["to_fetch"] == 24
+    assert figures["bytes"] == sum(path.stat().st_size for path in touched)
+    assert figures["bytes_basis"] == "sizes of all 2 fetches (blocks of periods read at once)"

@@ -24,8 +24,8 @@ Decisions:
   read with one selection. A block's crop stays under ``block_bytes`` decoded, so a large
   crop takes several blocks per chunk. A period the source lacks is a block of its own, so
   the periods before it are still kept when it fails.
-- size_of is what the store reports for the chunk objects a fetch touches, their compressed
-  size; a chunk never written costs nothing. None when the store reports no sizes, or when the
+- size_of (size_of_block) is what the store reports for the chunk objects a fetch of the
+  period (the block) touches, each counted once, their compressed size; a chunk never written costs nothing. None when the store reports no sizes, or when the
   array is sharded: a fetch reads parts of a shard and the store only knows whole shards. A
   period the source lacks raises as in fetch_period.
 """
@@ -188,11 +188,14 @@ class ZarrSource(Plugin):
                 for step in steps]
 
     def size_of(self, period_id: str, bbox: Bbox, **params: Any) -> int | None:
+        return self.size_of_block([period_id], bbox, **params)
+
+    def size_of_block(self, period_ids: list[str], bbox: Bbox, **params: Any) -> int | None:
         source = self._source(params)
         if source.array.shards is not None:
             return None
         crop = _crop(source, bbox)
-        touched = {source.time_name: [self._time_step(source, period_id)],
+        touched = {source.time_name: [self._time_step(source, name) for name in period_ids],
                    source.y_name: crop.y_index, source.x_name: crop.x_index}
         chunk_indices = [np.unique(np.asarray(touched[dim]) // size)
                          for dim, size in zip(source.data.dims, source.array.chunks)]
