@@ -328,9 +328,11 @@ class Executor:
         finally:
             self.running.pop(job.job_id, None)
         await self._flush_progress(job, common)
-        if await self._publish_persistently(job, msg, final) or not job.superseded:
+        if await self._publish_persistently(job, msg, final):
             await msg.ack()
-        log.info("job succeeded", **common)
+            log.info("job succeeded", **common)
+        elif not job.superseded:
+            await msg.ack()  # dismissed meanwhile: the dismissal is its final state
 
     def _check_fits(self, event: Event) -> None:
         """Results must be storable as an event: a PermanentError here, not a failed publish."""
