@@ -33,6 +33,24 @@ class ConsumerLost(Exception):
     pass
 
 
+def stream_sequence(msg) -> int:
+    """A JetStream message's stream sequence, read from its reply subject.
+
+    What ``msg.metadata.sequence.stream`` answers, at a fifth of the cost: nats-py's metadata
+    parses every field (timestamp, counts, names) into objects, for each of the millions of
+    events a rebuild folds. Anything but the two known layouts goes to nats-py.
+    """
+    tokens = (msg.reply or "").split(".")
+    if tokens[:2] == ["$JS", "ACK"]:
+        # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
+        if len(tokens) == 9:
+            return int(tokens[5])
+        # $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<stream seq>.…
+        if len(tokens) >= 11:
+            return int(tokens[7])
+    return msg.metadata.sequence.stream
+
+
 class Projector:
     def __init__(self, js: JetStreamContext, engine: Engine, batch_size: int = 500) -> None:
         self.js = js
@@ -56,7 +74,7 @@ class Projector:
     def _decode(self, msgs) -> tuple[list, list[ParkedEvent]]:
         batch, parked = [], []
         for msg in msgs:
-            seq = msg.metadata.sequence.stream
+            seq = stream_sequence(msg)
             try:
                 batch.append((seq, decode_event(msg.data)))
             except EventDecodeError as exc:
@@ -78,7 +96,7 @@ class Projector:
             msgs = await sub.fetch(self.batch_size, timeout=timeout)
         except asyncio.TimeoutError:
             return 0
-        await self._check_contiguous([msg.metadata.sequence.stream for msg in msgs])
+        await self._check_contiguous([stream_sequence(msg) for msg in msgs])
         batch, parked = self._decode(msgs)
         self.checkpoint = await asyncio.to_thread(
             apply_batch, self.engine, batch, self.checkpoint, parked
