@@ -4,6 +4,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import httpx
 import nats
@@ -17,16 +18,16 @@ def http_jobs(
     base_url: str, jobs: int, clients: int, path: str, body: dict,
     is_done: Callable[[dict], bool], status_url: Callable[[httpx.Response], str],
     poll: float = 0.005,
-) -> tuple[float, list[float]]:
-    """Submit `jobs` async jobs from `clients` threads, each waiting for its job to finish.
-
-    Returns (seconds for all, submit latencies)."""
+) -> "Load":
+    """Submit `jobs` async jobs from `clients` threads, each waiting for its job to finish."""
     latencies: list[float] = []
     errors: list[str] = []
+    cpu = [0.0]
     lock = threading.Lock()
 
     def client(count: int) -> None:
         with httpx.Client(base_url=base_url, timeout=60) as http:
+            began_cpu = time.thread_time()  # the load itself, not the client's set-up
             for _ in range(count):
                 began = time.perf_counter()
                 response = http.post(path, json=body, headers={"Prefer": "respond-async"})
@@ -39,6 +40,8 @@ def http_jobs(
                     time.sleep(poll)
                 with lock:
                     latencies.append(submitted)
+            with lock:
+                cpu[0] += time.thread_time() - began_cpu
 
     shares = [jobs // clients + (1 if i < jobs % clients else 0) for i in range(clients)]
     threads = [threading.Thread(target=client, args=(n,)) for n in shares if n]
@@ -49,7 +52,13 @@ def http_jobs(
         thread.join()
     if errors:
         raise RuntimeError(f"submissions failed: {errors[:3]}")
-    return time.perf_counter() - began, latencies
+    return Load(time.perf_counter() - began, latencies, cpu[0])
+
+
+class Load(NamedTuple):
+    seconds: float
+    submit_latencies: list[float]
+    client_cpu_seconds: float
 
 
 async def fill_stream(nats_url: str, jobs: int, process_id: str = "echo",

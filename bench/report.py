@@ -78,6 +78,15 @@ def write_markdown(path: Path, results: dict, meta: dict, plot: Path) -> None:
         lines += [f"| {r['system']} | {r['jobs_per_s'].fmt()} | {r['submit_p50_ms']:.1f} | "
                   f"{r['submit_p99_ms']:.1f} |" for r in s1["rows"]]
         lines += [f"- {note}" for note in s1["notes"]]
+        for row in s1["rows"]:
+            if row.get("cpu_ms"):
+                total = sum(row["cpu_ms"].values())
+                parts = ", ".join(f"{name} {ms:.2f}" for name, ms in
+                                  sorted(row["cpu_ms"].items(), key=lambda item: -item[1]))
+                lines += [f"- {row['system']}, CPU per job in ms (each process's CPU times over "
+                          f"all rounds): {parts}; {total:.2f} in all, so {s1['cores']} cores "
+                          f"busy all the time would allow {s1['cores'] * 1000 / total:.0f} "
+                          "jobs/s at most."]
     if "history_scaling" in results:
         s2 = results["history_scaling"]
         lines += ["", f"## 2. Latency with history ({s2['requests']} requests each)", "",

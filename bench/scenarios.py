@@ -31,7 +31,7 @@ from tests.support.stack import Stack
 
 from . import peers
 from .ingest_bare import vm_hwm_mib
-from .load import fill_stream, http_jobs
+from .load import Load, fill_stream, http_jobs
 from .stats import Summary, percentile, ratio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,9 +45,10 @@ def _stack(workdir: Path, nats_url: str, **settings) -> Stack:
     return stack
 
 
-def _latency_row(name: str, runs: list[tuple[float, list[float]]], jobs: int) -> dict:
-    rates = [jobs / seconds for seconds, _ in runs]
-    submit = [lat for _, lats in runs for lat in lats]
+def _latency_row(name: str, runs: list[tuple], jobs: int) -> dict:
+    """`runs`: (seconds, submit latencies, …) of each round."""
+    rates = [jobs / run[0] for run in runs]
+    submit = [lat for run in runs for lat in run[1]]
     return {
         "system": name, "jobs_per_s": Summary.of(rates),
         "submit_p50_ms": percentile(submit, 50) * 1000,
@@ -61,25 +62,48 @@ def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: boo
     with EmbeddedNats(work / "nats-s1") as server:
         stack = _stack(work / "s1", server.url).start()
         try:
+            parts = {name: psutil.Process(ps[0].pid) for name, ps in stack.processes.items()}
+            parts["nats-server"] = psutil.Process(server.process.pid)
+            before = _cpu_seconds(parts)
             runs = [http_jobs(stack.url, jobs, clients, "/processes/echo/execution",
                               {"inputs": {"message": "x"}},
                               lambda s: s.get("status") == "successful",
                               lambda r: r.headers["Location"]) for _ in range(rounds)]
+            cpu_ms = _cpu_ms_per_job(parts, before, runs, jobs * rounds)
         finally:
             stack.close()
-        rows.append(_latency_row("jobstream (HTTP, SQLite view)", runs, jobs))
+        rows.append({**_latency_row("jobstream (HTTP, SQLite view)", runs, jobs),
+                     "cpu_ms": cpu_ms})
         floor = [asyncio.run(_raw_floor(server.url, jobs, clients)) for _ in range(rounds)]
         rows.append(_latency_row("raw nats-py floor (no HTTP, no DB)", floor, jobs))
     if with_peers:
         for name, measure in (("pygeoapi 0.21 + TinyDB", _pygeoapi_noop),
                               ("Celery 5.7 + Redis", _celery_noop)):
             try:
-                rows.append(_latency_row(name, measure(work, jobs, clients, rounds), jobs))
+                runs, cpu = measure(work, jobs, clients, rounds)
+                rows.append({**_latency_row(name, runs, jobs), "cpu_ms": cpu})
             except peers.NotMeasured as exc:
                 notes.append(f"{name}: not measured — {exc}")
     else:
         notes.append("pygeoapi, Celery: not measured — peers off (smoke mode or --no-peers)")
-    return {"rows": rows, "notes": notes, "jobs": jobs, "clients": clients, "rounds": rounds}
+    return {"rows": rows, "notes": notes, "jobs": jobs, "clients": clients, "rounds": rounds,
+            "cores": os.cpu_count()}
+
+
+def _cpu_seconds(processes: dict[str, psutil.Process | None]) -> dict[str, float]:
+    """User + system CPU seconds each process and its live children have used so far."""
+    def used(process: psutil.Process) -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in [process, *process.children(recursive=True)])
+    return {name: used(p) for name, p in processes.items() if p is not None}
+
+
+def _cpu_ms_per_job(processes: dict, before: dict[str, float], runs: list, jobs: int
+                    ) -> dict[str, float]:
+    """CPU ms per job of each process since `before`, and of the HTTP clients of `runs`."""
+    spent = _cpu_seconds(processes)
+    cpu = {name: (spent[name] - before[name]) * 1000 / jobs for name in spent}
+    cpu["bench clients"] = sum(run.client_cpu_seconds for run in runs) * 1000 / jobs
+    return cpu
 
 
 async def _raw_floor(nats_url: str, jobs: int, clients: int) -> tuple[float, list[float]]:
@@ -173,11 +197,14 @@ class _Pygeoapi:
 def _pygeoapi_noop(work: Path, jobs: int, clients: int, rounds: int):
     server = _Pygeoapi(work).start()
     try:
-        return [http_jobs(server.url, jobs, clients, "/processes/hello-world/execution",
+        parts = {"pygeoapi": psutil.Process(server.process.pid)}
+        before = _cpu_seconds(parts)
+        runs = [http_jobs(server.url, jobs, clients, "/processes/hello-world/execution",
                           {"inputs": {"name": "x"}},
                           lambda s: s.get("status") == "successful",
                           lambda r: r.headers["Location"] + "?f=json")
                 for _ in range(rounds)]
+        return runs, _cpu_ms_per_job(parts, before, runs, jobs * rounds)
     finally:
         server.stop()
 
@@ -193,11 +220,16 @@ def _celery_noop(work: Path, jobs: int, clients: int, rounds: int):
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
+        time.sleep(2)  # the prefork pool's children are up before its CPU is counted
+        parts = {"celery worker": psutil.Process(worker.pid),
+                 "redis-server": peers.redis_process()}
+        before = _cpu_seconds(parts)
         runs = []
         for _ in range(rounds):
             out = json.loads(peers.run_peer_script("celery_load.py", str(jobs), str(clients)))
-            runs.append((out["seconds"], out["submit_latencies"]))
-        return runs
+            # The client's CPU over the timed load only, not its interpreter's start-up.
+            runs.append(Load(out["seconds"], out["submit_latencies"], out["cpu_seconds"]))
+        return runs, _cpu_ms_per_job(parts, before, runs, jobs * rounds)
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)

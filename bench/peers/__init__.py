@@ -11,6 +11,8 @@ import subprocess
 import venv
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[2]
 PEER_VENV = ROOT / ".bench-peers"
 PEER_PACKAGES = [
@@ -51,6 +53,14 @@ def redis_reachable() -> bool:
             return True
     except OSError:
         return False
+
+
+def redis_process():
+    """The local redis-server's process, to count its CPU; None when it cannot be seen."""
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "redis-server":
+            return process
+    return None
 
 
 def run_peer_script(script: str, *args: str, timeout: float = 1800) -> str:
