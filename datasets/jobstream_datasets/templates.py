@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jobstream_contracts.subjects import is_valid_token
+from jobstream_executor.yaml_files import load_yaml_model
 
 from .periods import PeriodError, PeriodType, period_of
 
@@ -123,22 +123,8 @@ class DatasetTemplate(_Strict):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-def _location(error: dict) -> str:
-    return ".".join(str(part) for part in error["loc"]) or "(top level)"
-
-
 def load_template(path: Path) -> DatasetTemplate:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise TemplateError(f"{path}: not readable YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise TemplateError(f"{path}: a template is a YAML mapping")
-    try:
-        return DatasetTemplate.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{_location(e)}: {e['msg']}" for e in exc.errors())
-        raise TemplateError(f"{path}: {problems}") from None
+    return load_yaml_model(path, DatasetTemplate, TemplateError, "a template")
 
 
 def load_templates(plugins_dir: Path | None = None) -> dict[str, DatasetTemplate]:

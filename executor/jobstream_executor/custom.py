@@ -28,8 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jobstream_contracts.ogc import (
     InputDescription,
@@ -42,6 +41,7 @@ from jobstream_contracts.ogc import (
 from jobstream_contracts.subjects import is_valid_token
 
 from .process import Process
+from .yaml_files import load_yaml_model
 
 # Parameters the executor passes itself; no input may take their names.
 RESERVED_PARAMETERS = ("on_progress", "job")
@@ -173,10 +173,6 @@ class ProcessFile(_Strict):
         )
 
 
-def _location(error: dict) -> str:
-    return ".".join(str(part) for part in error["loc"]) or "(top level)"
-
-
 def _resolve(reference: str) -> Callable[..., Any]:
     """The callable ``module:attribute`` names; ProcessFileError's text says why it cannot."""
     module_name, _, attribute = reference.partition(":")
@@ -251,17 +247,7 @@ def _schema_problems(spec: ProcessFile) -> list[str]:
 
 def load_process_file(path: Path) -> Process:
     """The process one file declares; raises ProcessFileError naming the file and field."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ProcessFileError(f"{path}: not readable YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ProcessFileError(f"{path}: a process file is a YAML mapping")
-    try:
-        spec = ProcessFile.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{_location(e)}: {e['msg']}" for e in exc.errors())
-        raise ProcessFileError(f"{path}: {problems}") from None
+    spec = load_yaml_model(path, ProcessFile, ProcessFileError, "a process file")
     problems = _schema_problems(spec)
     try:
         function = _resolve(spec.execution.function)
