@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # holder last renewed it; holders renew every third of it.
     lease_ttl: float = Field(default=30.0, ge=1.0)
     projector_batch: int = Field(default=500, ge=1)
+    # Seconds the live projector waits after a short batch, so the next holds more events
+    # and costs one transaction for them all.
+    projector_linger: float = Field(default=0.05, ge=0.0)
     # 0 for the embedded server: pick a free port at start.
     embedded_nats_port: int = 0
     # JetStream's fsync interval for the embedded server: "always" or a Go duration like "2m".

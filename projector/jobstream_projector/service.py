@@ -52,10 +52,12 @@ def stream_sequence(msg) -> int:
 
 
 class Projector:
-    def __init__(self, js: JetStreamContext, engine: Engine, batch_size: int = 500) -> None:
+    def __init__(self, js: JetStreamContext, engine: Engine, batch_size: int = 500,
+                 linger: float = 0.0) -> None:
         self.js = js
         self.engine = engine
         self.batch_size = batch_size
+        self.linger = linger
         self.checkpoint = 0
 
     async def _subscribe(self):
@@ -129,6 +131,8 @@ class Projector:
                         raise ConsumerLost
                     continue
                 idle = 0
+                if count < self.batch_size and self.linger:
+                    await asyncio.sleep(self.linger)
             except CheckpointMoved as exc:
                 log.warning("checkpoint moved, resuming from the view", reason=str(exc))
                 sub = await self._resubscribe(sub)
@@ -179,7 +183,7 @@ async def _open(settings: Settings):
     nc = await connect_nats(settings, "projector")
     js = nc.jetstream()
     await ensure_stream(js)
-    return nc, Projector(js, engine, settings.projector_batch)
+    return nc, Projector(js, engine, settings.projector_batch, settings.projector_linger)
 
 
 async def run_projector(settings: Settings, stop: asyncio.Event) -> None:

@@ -1,9 +1,16 @@
 """The projector against a real SQLite file and a real stream."""
 
+import asyncio
+
+import nats
 import pytest
+import sqlalchemy
 from sqlmodel import Session, select
 
 from jobstream_contracts.events import JobProgressed, JobStarted, JobSubmitted, JobSucceeded
+from jobstream_infra.journal import publish_event
+from jobstream_infra.provisioning import ensure_stream
+from jobstream_projector.service import Projector
 from jobstream_projector.store import (
     CheckpointMoved,
     apply_batch,
@@ -48,3 +55,39 @@ def test_a_moved_checkpoint_is_refused_not_skipped(tmp_path):
     with pytest.raises(CheckpointMoved):
         apply_batch(engine, [(9, _history("b")[0])], 2)
     assert read_checkpoint(engine) == 4
+
+
+def test_the_live_projector_folds_a_trickle_of_events_in_a_few_transactions(tmp_path,
+                                                                             nats_server):
+    """After a short batch the projector lingers, so events arriving one by one share a
+    transaction instead of costing one each (3.0 → 0.85 ms of projector CPU per echo job
+    in bench scenario 1)."""
+    engine = create_view_engine(f"sqlite:///{tmp_path / 'view.sqlite'}")
+    create_view(engine)
+    commits = []
+    sqlalchemy.event.listen(engine, "commit", lambda connection: commits.append(1))
+    events = [event for job in "abcde" for event in _history(job)]
+
+    async def scenario() -> int:
+        nc = await nats.connect(nats_server.url)
+        js = nc.jetstream()
+        await ensure_stream(js)
+        projector = Projector(js, engine, linger=0.5)
+        stop = asyncio.Event()
+        running = asyncio.create_task(projector.run(stop))
+        for event in events:
+            await publish_event(js, event)
+            await asyncio.sleep(0.005)
+        for _ in range(200):
+            if projector.checkpoint == len(events):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await nc.close()
+        return projector.checkpoint
+
+    assert asyncio.run(scenario()) == len(events)
+    assert [row["status"] for row in _rows(engine)] == ["successful"] * 5
+    # One event per transaction would be 20; lingering 0.5 s after the first leaves ~2.
+    assert len(commits) <= 5, f"{len(commits)} transactions for {len(events)} events"
