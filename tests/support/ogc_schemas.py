@@ -1,4 +1,4 @@
-"""Validate responses against the official OGC API - Processes 1.0 schemas in ../shared.
+"""Validate responses against the official OGC API - Processes 1.0 schemas in tests/data.
 
 As the schemas' README says: load the YAML, rename the keyword ``oneOf`` to ``anyOf`` (strict
 oneOf rejects valid documents, upstream issue #350), resolve relative ``$ref``s by file path.
@@ -12,8 +12,8 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = ROOT.parent / "shared" / "ogcapi-processes" / "schemas" / "core" / "openapi" / "schemas"
+# A copy in the repository (provenance and licence in its README), so a fresh clone has it.
+SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "ogcapi-processes" / "core" / "openapi" / "schemas"
 
 
 def _relax(node, in_properties: bool = False):
