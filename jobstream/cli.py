@@ -33,6 +33,10 @@ def _gateway(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # None: uvicorn installs no handlers or formatters of its own, so its loggers reach
+        # the root handler configure_logging set up, and its lines are JSON when ours are.
+        log_config=None,
+        # Off: a line per request costs CPU on the hottest path (status polls).
         access_log=False,
     )
 
