@@ -32,6 +32,8 @@ def uv() -> Path:
 
 def sync() -> None:
     # One environment for running and testing: switching between them costs nothing.
+    if not (ROOT / ".venv").exists():
+        print("first run: downloading and installing packages (a few minutes)", flush=True)
     subprocess.run([str(uv()), "sync", "--frozen", "--python", sys.executable], cwd=ROOT, check=True)
 
 

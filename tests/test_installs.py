@@ -1,0 +1,177 @@
+"""Installs that fit the part: the gateway, the projector and the contracts install and import
+without the data stack (xarray, zarr, icechunk, rasterio, pandas, numpy), which only
+jobstream-datasets needs.
+
+Two checks: the dependency closures in uv.lock (fast, every platform and Python at once), and
+real installs into fresh virtual environments, which import the code and look at what got loaded.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = "Scripts" if os.name == "nt" else "bin"
+UV = ROOT / ".uv" / BIN / ("uv.exe" if os.name == "nt" else "uv")  # installed by dev.py
+
+DATA_STACK = {"xarray", "zarr", "icechunk", "rasterio", "pandas", "numpy"}
+SLIM = ("jobstream-contracts", "jobstream-gateway", "jobstream-projector")
+
+
+# --- uv.lock ---------------------------------------------------------------------------------
+
+
+def read_lock() -> dict[str, list[dict]]:
+    """Lock entries by package name; a name has several entries when the resolution forks."""
+    packages: dict[str, list[dict]] = {}
+    for package in tomllib.loads((ROOT / "uv.lock").read_text())["package"]:
+        packages.setdefault(package["name"], []).append(package)
+    return packages
+
+
+def closure(name: str, lock: dict[str, list[dict]]) -> set[str]:
+    """Names of `name` and everything it pulls in, without extras of its own.
+
+    Markers are ignored, so this is the union over all platforms and Python versions; extras
+    that a dependency entry asks for (`foo[bar]`, also on workspace members) are followed.
+    """
+    found: set[str] = set()
+    seen: set[tuple[str, str | None, str | None]] = set()
+    todo: list[tuple[str, str | None, str | None]] = [(name, None, None)]
+    while todo:
+        item = todo.pop()
+        if item in seen:
+            continue
+        seen.add(item)
+        dep_name, version, extra = item
+        assert dep_name in lock, f"{dep_name} is a dependency but has no entry in uv.lock"
+        for package in lock[dep_name]:
+            if version is not None and package["version"] != version:
+                continue
+            found.add(dep_name)
+            if extra is None:
+                deps = package.get("dependencies", [])
+            else:
+                deps = package.get("optional-dependencies", {}).get(extra, [])
+            for dep in deps:
+                for dep_extra in (None, *dep.get("extra", ())):
+                    todo.append((dep["name"], dep.get("version"), dep_extra))
+    return found
+
+
+@pytest.mark.parametrize("name", SLIM)
+def test_lock_closure_has_no_data_stack(name):
+    lock = read_lock()
+    pulled = closure(name, lock)
+    assert not pulled & DATA_STACK, f"{name} pulls {sorted(pulled & DATA_STACK)}: {sorted(pulled)}"
+
+
+def test_lock_closure_of_contracts_is_pydantic():
+    lock = read_lock()
+    (contracts,) = lock["jobstream-contracts"]
+    assert [dep["name"] for dep in contracts.get("dependencies", [])] == ["pydantic"]
+    assert closure("jobstream-contracts", lock) == {"jobstream-contracts"} | closure("pydantic", lock)
+
+
+def test_lock_closure_sees_the_data_stack_where_it_is():
+    # Keeps the checks above honest: the same walk does find the data stack under datasets.
+    assert DATA_STACK <= closure("jobstream-datasets", read_lock())
+
+
+# --- real installs ---------------------------------------------------------------------------
+
+
+def run(command: list, *, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    # No PYTHONPATH or active venv from the caller may leak into the fresh environment.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
+    result = subprocess.run([str(part) for part in command], check=False, cwd=cwd, env=env,
+                            text=True, capture_output=True, timeout=100)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, command))} failed ({result.returncode}):\n"
+                    f"{result.stdout}\n{result.stderr}")
+    return result
+
+
+def install_alone(package: str, tmp_path: Path) -> Path:
+    """A fresh venv holding `package` and its locked closure only; returns its python.
+
+    The closure is exported from uv.lock as pylock.toml, so the versions are the tested ones.
+    Workspace members go in editable: a non-editable build of a local folder is cached by uv
+    until its pyproject.toml changes, and would test stale code. The wheels come from uv's cache
+    (filled by dev.py's `uv sync`) without network; only if the cache lacks one is PyPI asked.
+    """
+    if not UV.exists():
+        pytest.fail(f"uv not found at {UV}: run the tests with `python3 dev.py test`, "
+                    "which installs it there")
+    venv = tmp_path / "venv"
+    run([UV, "venv", "--quiet", "--python", sys.executable, venv], cwd=tmp_path)
+    pylock = tmp_path / "pylock.toml"
+    run([UV, "export", "--quiet", "--frozen", "--no-dev", "--package", package,
+         "--format", "pylock.toml", "--output-file", pylock], cwd=ROOT)
+    python = venv / BIN / ("python.exe" if os.name == "nt" else "python")
+    install = [UV, "pip", "install", "--quiet", "--python", python, "-r", pylock]
+    if run([*install, "--offline"], cwd=tmp_path, check=False).returncode != 0:
+        run(install, cwd=tmp_path)
+    return python
+
+
+def probe(python: Path, code: str, tmp_path: Path) -> dict:
+    """Run `code` isolated (-I: no cwd, user site or PYTHONPATH); it prints one JSON object."""
+    result = run([python, "-I", "-c", code], cwd=tmp_path)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+ABSENT = """
+import importlib, importlib.metadata as md, json, sys
+missing = []
+for name in {names!r}:
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError:
+        missing.append(name)
+installed = sorted({{d.metadata["Name"].lower().replace("_", "-") for d in md.distributions()}})
+print(json.dumps({{"missing": missing, "installed": installed}}))
+"""
+
+
+def test_gateway_installs_without_data_stack(tmp_path):
+    python = install_alone("jobstream-gateway", tmp_path)
+    forbidden = ("xarray", "icechunk", "zarr", "jobstream_projector.service",
+                 "jobstream_executor", "jobstream_datasets")
+    loaded = probe(python, (
+        "import json, sys, jobstream_gateway.app\n"
+        f"print(json.dumps([m for m in {forbidden!r} if m in sys.modules]))"
+    ), tmp_path)
+    assert loaded == [], f"importing jobstream_gateway.app loaded {loaded}"
+
+    not_installed = ("xarray", "zarr", "icechunk", "rasterio", "pandas", "numpy",
+                     "jobstream_executor", "jobstream_datasets")
+    found = probe(python, ABSENT.format(names=not_installed), tmp_path)
+    assert found["missing"] == list(not_installed), found
+    assert {"jobstream-gateway", "jobstream-projector", "jobstream-infra",
+            "jobstream-contracts"} <= set(found["installed"])
+
+
+def test_contracts_install_with_pydantic_only(tmp_path):
+    python = install_alone("jobstream-contracts", tmp_path)
+    imported = probe(python, (
+        "import json, pkgutil, importlib, jobstream_contracts.events, jobstream_contracts.ogc\n"
+        "import jobstream_contracts as c\n"
+        "names = [m.name for m in pkgutil.walk_packages(c.__path__, 'jobstream_contracts.')]\n"
+        "for name in names: importlib.import_module(name)\n"
+        "print(json.dumps(names))"
+    ), tmp_path)
+    assert {"jobstream_contracts.events", "jobstream_contracts.ogc"} <= set(imported)
+
+    found = probe(python, ABSENT.format(names=("xarray", "nats", "sqlmodel")), tmp_path)
+    lock = read_lock()
+    allowed = {"jobstream-contracts"} | closure("pydantic", lock)
+    assert "pydantic" in found["installed"]
+    assert set(found["installed"]) <= allowed, sorted(set(found["installed"]) - allowed)
+    assert found["missing"] == ["xarray", "nats", "sqlmodel"], found
