@@ -10,7 +10,7 @@ from jobstream_infra.connection import connect_nats
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
 from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
 from jobstream_infra.settings import Settings
-from jobstream_projector.store import create_view, create_view_engine
+from jobstream_projector.view import create_view, create_view_engine
 
 from . import datasets, estimates, jobs, landing, processes
 from .catalog import ProcessCatalog, Registry

@@ -13,9 +13,9 @@ from jobstream_contracts.events import Event
 from jobstream_contracts.ogc import ExceptionType
 from jobstream_infra.journal import HistoryChanged, publish_event, read_job_events
 from jobstream_infra.settings import Settings
-from jobstream_projector.fold import JobState, fold
+from jobstream_contracts.fold import JobState, fold
+from jobstream_projector import view
 
-from . import view
 from .catalog import ProcessCatalog, Registry
 from .errors import OGCError
 

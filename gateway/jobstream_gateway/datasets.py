@@ -11,9 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from jobstream_contracts.ogc import ExceptionType
-from jobstream_projector.datasets import DatasetState
+from jobstream_contracts.dataset_fold import DatasetState
+from jobstream_projector import view
 
-from . import view
 from .context import Context, base_url, context
 from .errors import OGCError
 
