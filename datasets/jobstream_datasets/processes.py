@@ -17,7 +17,7 @@ import pandas as pd
 from jobstream_contracts.events import JobEstimated
 from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PATTERN
-from jobstream_executor.process import (
+from jobstream_contracts.process import (
     JobContext,
     PermanentError,
     Process,

@@ -55,7 +55,7 @@ from jobstream_infra.settings import Settings
 
 from .capacity import Capacity
 from .lease import Lease, LeaseBusy, LeaseLost, Leases
-from .process import JobCancelled, JobContext, PermanentError, Process
+from jobstream_contracts.process import JobCancelled, JobContext, PermanentError, Process
 from .running import RunningJob
 
 log = structlog.get_logger(__name__)
