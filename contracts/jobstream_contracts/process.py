@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .messages import Message
 from .ogc import ProcessDescription
 from .subjects import is_valid_token
 
@@ -67,7 +68,7 @@ class Process:
     function: Callable[..., Any]
     # Documents the executor announces with the process: {registry bucket: {key: document}}
     # (the data processes announce their dataset templates for the gateway's /datasets).
-    announces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    announces: dict[str, dict[str, Message]] = field(default_factory=dict)
     # estimate(**inputs) -> dict: what a run with these inputs would take, answered to
     # GET /processes/{id}/estimate without running anything. Blocking is fine.
     estimate: Callable[..., dict[str, Any]] | None = None
