@@ -3,7 +3,7 @@
 import time
 
 from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
-from jobstream_executor.process import Process, no_progress
+from jobstream_contracts.process import Process, no_progress
 
 
 def sleep(seconds: float, on_progress=no_progress) -> dict:

@@ -43,7 +43,7 @@ def _gateway(settings: Settings) -> None:
 
 def _executor(settings: Settings) -> None:
     from jobstream_executor.executor import run_executor
-    from jobstream_executor.process import load_processes
+    from jobstream_executor.loading import load_processes
 
     processes = load_processes(settings.process_modules, settings)
     asyncio.run(_until_signalled(lambda stop: run_executor(settings, processes, stop)))

@@ -18,8 +18,8 @@ import numpy as np
 import xarray as xr
 
 from jobstream_contracts.events import DatasetCommitted, SnapshotRef
-from jobstream_executor.process import JobCancelled, JobContext, PermanentError, ProgressCallback
-from jobstream_executor.process import no_progress
+from jobstream_contracts.process import JobCancelled, JobContext, PermanentError, ProgressCallback
+from jobstream_contracts.process import no_progress
 
 from .grid import GridSpec
 from .periods import PeriodError, period_id, period_of

@@ -15,9 +15,10 @@ from typing import Any
 import pandas as pd
 
 from jobstream_contracts.events import JobEstimated
+from jobstream_contracts.messages import Message
 from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PATTERN
-from jobstream_executor.process import (
+from jobstream_contracts.process import (
     JobContext,
     PermanentError,
     Process,
@@ -255,8 +256,8 @@ def processes(settings: Settings) -> list[Process]:
         },
         outputs=_RESULT,
     )
-    templates = {DATASET_REGISTRY_BUCKET: {template.id: template.summary()
-                                           for template in datasets.templates.values()}}
+    templates: dict[str, dict[str, Message]] = {DATASET_REGISTRY_BUCKET: {
+        template.id: template.announcement() for template in datasets.templates.values()}}
     return [Process(ingest_description, partial(ingest, datasets), announces=templates,
                     estimate=partial(estimate, datasets)),
             Process(sync_description, partial(sync, datasets)),

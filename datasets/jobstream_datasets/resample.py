@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from jobstream_contracts.events import SnapshotRef
-from jobstream_executor.process import JobContext, PermanentError, ProgressCallback, no_progress
+from jobstream_contracts.process import JobContext, PermanentError, ProgressCallback, no_progress
 
 from .grid import GridSpec
 from .ingest import Committer, plan_periods

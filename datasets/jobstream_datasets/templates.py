@@ -11,6 +11,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from jobstream_contracts.messages import DatasetAnnouncement
 from jobstream_contracts.subjects import is_valid_token
 from jobstream_executor.yaml_files import load_yaml_model
 
@@ -119,8 +120,9 @@ class DatasetTemplate(_Strict):
         """The first period of the stored time axis."""
         return period_of(self.extent.start, self.period_type)
 
-    def summary(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+    def announcement(self) -> DatasetAnnouncement:
+        """The template as executors announce it to the gateways."""
+        return DatasetAnnouncement.model_validate(self.model_dump(mode="json", exclude_none=True))
 
 
 def load_template(path: Path) -> DatasetTemplate:

@@ -4,7 +4,7 @@ import time
 
 from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
 
-from .process import Process, ProgressCallback, no_progress
+from jobstream_contracts.process import Process, ProgressCallback, no_progress
 
 
 def echo(message: str, pause: float = 0.0, on_progress: ProgressCallback = no_progress) -> dict:

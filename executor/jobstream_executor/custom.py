@@ -1,6 +1,6 @@
 """Custom processes: YAML files declaring a process and the Python function that runs it.
 
-An operator's live in ``<plugins_dir>/processes/*.yaml``; :func:`load_processes` merges them
+An operator's live in ``<plugins_dir>/processes/*.yaml``; :func:`loading.load_processes` merges them
 over the modules' processes, so a file replaces a built-in of its id. ``ogcapi.expose: false``
 keeps a process off the HTTP API while executors still run it for server-side submitters
 (derived datasets, ``JobContext.submit``). Every file is validated whole, its function
@@ -40,7 +40,7 @@ from jobstream_contracts.ogc import (
 )
 from jobstream_contracts.subjects import is_valid_token
 
-from .process import Process
+from jobstream_contracts.process import Process
 from .yaml_files import load_yaml_model
 
 # Parameters the executor passes itself; no input may take their names.

@@ -7,12 +7,16 @@ A renewal that finds another revision means the lease expired and was taken: the
 must stop writing.
 """
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import structlog
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
+
+log = structlog.get_logger(__name__)
 
 
 class LeaseBusy(Exception):
@@ -74,3 +78,26 @@ class Leases:
             await self.kv.delete(lease.resource, last=lease.revision)
         except KeyWrongLastSequenceError:
             pass  # expired and taken meanwhile: it is not ours to delete
+
+
+async def renew_until_released(leases: Leases, lease: Lease, released: asyncio.Event,
+                               ttl: float) -> None:
+    """Renew ``lease`` every third of its TTL until ``released``; mark it lost when it may
+    have passed to someone else."""
+    loop = asyncio.get_running_loop()
+    renewed = loop.time()
+    while not lease.lost:
+        await asyncio.sleep(ttl / 3)
+        if released.is_set():  # the cancel may have been lost (see loops.stop_loop)
+            return
+        try:
+            await leases.renew(lease)
+            renewed = loop.time()
+        except LeaseLost:
+            lease.lost = True
+        except Exception as exc:  # noqa: BLE001 - NATS may be reconnecting
+            log.warning("lease renewal failed", resource=lease.resource, error=repr(exc))
+            # Past the TTL the lease may have expired and passed to someone else.
+            if loop.time() - renewed >= ttl:
+                lease.lost = True
+    log.warning("lease lost", resource=lease.resource, job_id=lease.holder.get("job_id"))

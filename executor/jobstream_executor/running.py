@@ -8,7 +8,7 @@ rate and once more before the job's final event, so the last report is never los
 import threading
 from dataclasses import dataclass
 
-from .process import JobCancelled
+from jobstream_contracts.process import JobCancelled
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from jobstream_infra.connection import connect_nats
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
 from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
 from jobstream_infra.settings import Settings
-from jobstream_projector.store import create_view, create_view_engine
+from jobstream_projector.view import create_view, create_view_engine
 
 from . import datasets, estimates, jobs, landing, processes
-from .catalog import ProcessCatalog, Registry
+from .catalog import DatasetCatalog, ProcessCatalog
 from .context import Context
 from .errors import install_error_handlers
 
@@ -31,7 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
         await ensure_stream(js)
         catalog = ProcessCatalog()
         await catalog.start(await ensure_process_registry(js))
-        dataset_templates = Registry()
+        dataset_templates = DatasetCatalog()
         await dataset_templates.start(await ensure_registry(js, DATASET_REGISTRY_BUCKET))
         app.state.context = Context(settings, nc, js, engine, catalog, dataset_templates)
         log.info("gateway ready", url=settings.base_url, processes=sorted(catalog.processes))

@@ -2,32 +2,34 @@
 their registry buckets."""
 
 import asyncio
-import json
-from typing import Any
+from typing import Generic, TypeVar
 
 import structlog
 from nats.js.kv import KeyValue
+from pydantic import BaseModel
 
+from jobstream_contracts.messages import DatasetAnnouncement
 from jobstream_contracts.ogc import ProcessDescription
 
 log = structlog.get_logger(__name__)
 
 
-class Registry:
-    """The documents of one KV bucket, parsed, as of the latest update."""
+Document = TypeVar("Document", bound=BaseModel)
 
-    def __init__(self) -> None:
-        self.entries: dict[str, Any] = {}
+
+class Registry(Generic[Document]):
+    """The documents of one KV bucket, parsed into their model, as of the latest update."""
+
+    def __init__(self, model: type[Document]) -> None:
+        self.model = model
+        self.entries: dict[str, Document] = {}
         self.loaded = asyncio.Event()
         self._task: asyncio.Task | None = None
 
-    def parse(self, value: bytes) -> Any:
-        return json.loads(value)
-
-    def get(self, key: str) -> Any | None:
+    def get(self, key: str) -> Document | None:
         return self.entries.get(key)
 
-    def sorted(self) -> list[Any]:
+    def sorted(self) -> list[Document]:
         return [self.entries[key] for key in sorted(self.entries)]
 
     async def start(self, kv: KeyValue) -> None:
@@ -47,7 +49,7 @@ class Registry:
                 self.entries.pop(entry.key, None)
                 continue
             try:
-                self.entries[entry.key] = self.parse(entry.value)
+                self.entries[entry.key] = self.model.model_validate_json(entry.value)
             except ValueError as exc:
                 log.error("ignored an unreadable registry entry", key=entry.key, error=str(exc))
 
@@ -57,10 +59,15 @@ class Registry:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-class ProcessCatalog(Registry):
-    def parse(self, value: bytes) -> ProcessDescription:
-        return ProcessDescription.model_validate_json(value)
+class ProcessCatalog(Registry[ProcessDescription]):
+    def __init__(self) -> None:
+        super().__init__(ProcessDescription)
 
     @property
     def processes(self) -> dict[str, ProcessDescription]:
         return self.entries
+
+
+class DatasetCatalog(Registry[DatasetAnnouncement]):
+    def __init__(self) -> None:
+        super().__init__(DatasetAnnouncement)

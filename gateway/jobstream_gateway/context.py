@@ -13,10 +13,10 @@ from jobstream_contracts.events import Event
 from jobstream_contracts.ogc import ExceptionType
 from jobstream_infra.journal import HistoryChanged, publish_event, read_job_events
 from jobstream_infra.settings import Settings
-from jobstream_projector.fold import JobState, fold
+from jobstream_contracts.fold import JobState, fold
+from jobstream_projector import view
 
-from . import view
-from .catalog import ProcessCatalog, Registry
+from .catalog import DatasetCatalog, ProcessCatalog
 from .errors import OGCError
 
 
@@ -42,7 +42,7 @@ class Context:
     js: JetStreamContext
     engine: Engine
     catalog: ProcessCatalog
-    datasets: Registry
+    datasets: DatasetCatalog
 
     async def publish(self, event: Event, expect_last: int | None = None) -> None:
         """Publish or raise 503: a request never succeeds for an event that was not stored."""

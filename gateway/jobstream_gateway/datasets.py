@@ -10,22 +10,23 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from jobstream_contracts.dataset_fold import DatasetState
+from jobstream_contracts.messages import DatasetAnnouncement
 from jobstream_contracts.ogc import ExceptionType
-from jobstream_projector.datasets import DatasetState
+from jobstream_projector import view
 
-from . import view
 from .context import Context, base_url, context
 from .errors import OGCError
 
 router = APIRouter(tags=["Datasets"])
 
 
-def _staleness(template: dict, state: DatasetState | None, stored: dict[str, DatasetState],
-               ctx: Context) -> list[str]:
-    if template.get("sync_kind") != "derived" or state is None:
+def _staleness(template: DatasetAnnouncement, state: DatasetState | None,
+               stored: dict[str, DatasetState], ctx: Context) -> list[str]:
+    if template.sync_kind != "derived" or state is None or template.source_dataset is None:
         return []
     reasons = []
-    source = stored.get(template["source_dataset"])
+    source = stored.get(template.source_dataset)
     computed_from = (state.source or {}).get("snapshot_id")
     if source is not None and source.snapshot_id != computed_from:
         reasons.append(f"source {source.dataset_id} is at snapshot {source.snapshot_id}; this "
@@ -37,28 +38,29 @@ def _staleness(template: dict, state: DatasetState | None, stored: dict[str, Dat
     return reasons
 
 
-def _template_of(state: DatasetState) -> dict:
+def _template_of(state: DatasetState) -> DatasetAnnouncement:
     """What a dataset no template declares (an ad hoc resample) shows in place of one."""
     source = (state.source or {}).get("dataset_id")
-    return {"id": state.dataset_id, "name": state.dataset_id, "sync_kind":
-            "derived" if source else "source", "source_dataset": source}
+    return DatasetAnnouncement(id=state.dataset_id, name=state.dataset_id,
+                               sync_kind="derived" if source else "source",
+                               source_dataset=source)
 
 
-def _templates(ctx: Context, stored: dict[str, DatasetState]) -> dict[str, dict]:
-    templates = {t["id"]: t for t in ctx.datasets.sorted()}
+def _templates(ctx: Context, stored: dict[str, DatasetState]) -> dict[str, DatasetAnnouncement]:
+    templates = {t.id: t for t in ctx.datasets.sorted()}
     return {**{i: _template_of(s) for i, s in stored.items() if i not in templates}, **templates}
 
 
-def _record(template: dict, state: DatasetState | None, stored: dict[str, DatasetState],
-            ctx: Context, url: str) -> dict[str, Any]:
+def _record(template: DatasetAnnouncement, state: DatasetState | None,
+            stored: dict[str, DatasetState], ctx: Context, url: str) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "id": template["id"],
-        "title": template.get("name", template["id"]),
-        "description": template.get("description", ""),
-        "kind": template.get("sync_kind", "source"),
-        "template": template,
+        "id": template.id,
+        "title": template.name,
+        "description": template.description,
+        "kind": template.sync_kind,
+        "template": template.model_dump(mode="json", exclude_none=True),
         "stored": None,
-        "links": [{"href": f"{url}/datasets/{template['id']}", "rel": "self",
+        "links": [{"href": f"{url}/datasets/{template.id}", "rel": "self",
                    "type": "application/json"}],
     }
     if state is not None:
@@ -76,7 +78,7 @@ def _record(template: dict, state: DatasetState | None, stored: dict[str, Datase
     if record["kind"] == "derived":
         reasons = _staleness(template, state, stored, ctx)
         record["derived"] = {
-            "source_dataset": template["source_dataset"],
+            "source_dataset": template.source_dataset,
             "source_snapshot_id": (state.source or {}).get("snapshot_id") if state else None,
             "stale": bool(reasons) if state is not None else None,
             "stale_because": reasons,

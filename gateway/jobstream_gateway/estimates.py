@@ -5,12 +5,12 @@ process answers (a queue group). Inputs come as query parameters, converted by t
 process's input schema gives (arrays comma-separated), then validated like an execute body.
 """
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 
+from jobstream_contracts.messages import EstimateReply, EstimateRequest
 from jobstream_contracts.ogc import ExceptionType, ProcessDescription
 from jobstream_contracts.subjects import estimate_subject
 
@@ -64,7 +64,8 @@ async def estimate(process_id: str, request: Request, ctx: Context = Depends(con
     process = process_or_404(ctx, process_id)
     inputs = validate_inputs(process, query_inputs(process, request.query_params))
     try:
-        reply = await ctx.nc.request(estimate_subject(process_id), json.dumps(inputs).encode(),
+        reply = await ctx.nc.request(estimate_subject(process_id),
+                                     EstimateRequest(inputs=inputs).encode(),
                                      timeout=ESTIMATE_TIMEOUT)
     except NoRespondersError:
         raise OGCError(404, ExceptionType.NOT_ALLOWED,
@@ -76,11 +77,10 @@ async def estimate(process_id: str, request: Request, ctx: Context = Depends(con
                        "Estimate timed out") from None
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc
-    answer = json.loads(reply.data)
-    if "error" in answer:
-        error = answer["error"]
-        if error.get("kind") == "invalid-input":
-            raise OGCError(400, ExceptionType.INVALID_INPUT, error["detail"], "Invalid input")
+    answer = EstimateReply.decode(reply.data)
+    if answer.error is not None:
+        if answer.error.kind == "invalid-input":
+            raise OGCError(400, ExceptionType.INVALID_INPUT, answer.error.detail, "Invalid input")
         raise OGCError(502, ExceptionType.SERVICE_UNAVAILABLE,
-                       f"the estimate failed: {error['detail']}", "Estimate failed")
-    return {"processID": process_id, "inputs": inputs, **answer["estimate"]}
+                       f"the estimate failed: {answer.error.detail}", "Estimate failed")
+    return {"processID": process_id, "inputs": inputs, **(answer.estimate or {})}

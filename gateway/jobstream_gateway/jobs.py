@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from jobstream_contracts.events import JobDismissed
 from jobstream_contracts.ogc import ExceptionType, JobList, StatusCode, StatusInfo
 from jobstream_contracts.subjects import is_valid_token
-from jobstream_projector.fold import JobState, apply
+from jobstream_contracts.fold import JobState, apply
+from jobstream_projector import view
 
-from . import view
 from .context import Context, base_url, context
 from .errors import OGCError
 from .pages import page_links

@@ -9,7 +9,7 @@ from nats.js.errors import NotFoundError
 
 from jobstream_contracts.ogc import CONFORMANCE_CLASSES, ConfClasses, LandingPage, Link
 from jobstream_contracts.subjects import STREAM
-from jobstream_projector.store import count_parked, read_checkpoint
+from jobstream_projector.view import count_parked, read_checkpoint
 
 from .context import Context, base_url, context
 from .openapi30 import OPENAPI_30_MEDIA_TYPE, openapi_30

@@ -19,7 +19,7 @@ from jobstream_contracts.ogc import (
 )
 from jobstream_contracts.subjects import job_filter, parse_subject
 from jobstream_infra.journal import HistoryChanged, read_job_events
-from jobstream_projector.fold import JobState, fold
+from jobstream_contracts.fold import JobState, fold
 
 from .context import UNREACHABLE, Context, base_url, context, unavailable
 from .errors import OGCError

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from jobstream_contracts.ogc import ExceptionType, Link, StatusCode, StatusInfo
-from jobstream_projector.fold import JobState
+from jobstream_contracts.fold import JobState
 
 from .errors import OGCError
 

@@ -4,8 +4,8 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import BadRequestError, NotFoundError
 
-from jobstream_contracts.events import Event, decode_event
-from jobstream_contracts.subjects import STREAM, job_filter
+from jobstream_contracts.events import Event, JobDismissed, decode_event
+from jobstream_contracts.subjects import STREAM, event_subject, job_filter
 
 # JetStream's answer when an expected-last-sequence condition does not hold.
 _WRONG_LAST_SEQUENCE = 10071
@@ -57,3 +57,13 @@ async def read_job_history(
 
 async def read_job_events(js: JetStreamContext, job_id: str, after: int = 0) -> list[Event]:
     return [event for _, event in await read_job_history(js, job_id, after)]
+
+
+async def is_dismissed(js: JetStreamContext, process_id: str, job_id: str) -> bool:
+    """Whether the stream holds a dismissal of the job (one direct get, no history read)."""
+    subject = event_subject(process_id, job_id, JobDismissed.token)
+    try:
+        await js.get_last_msg(STREAM, subject, direct=True)
+    except NotFoundError:
+        return False
+    return True

@@ -15,16 +15,16 @@ from jobstream_infra.connection import connect_nats
 from jobstream_infra.provisioning import ensure_stream
 from jobstream_infra.settings import Settings
 
-from .store import (
+from .view import (
     CheckpointMoved,
-    storable_text,
+    ParkedEvent,
     apply_batch,
     create_view,
     create_view_engine,
     drop_view,
     read_checkpoint,
+    storable_text,
 )
-from .tables import ParkedEvent
 
 log = structlog.get_logger(__name__)
 

@@ -14,7 +14,7 @@ from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.plugins.http_files import DownloadError
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import BUILTIN_DIR, DatasetTemplate, load_template
-from jobstream_executor.process import PermanentError
+from jobstream_contracts.process import PermanentError
 
 from ..support.fixture_server import (
     STUB_SIZE,

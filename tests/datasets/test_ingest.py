@@ -9,7 +9,7 @@ from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.plugins.synthetic import SyntheticSource
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import DatasetTemplate
-from jobstream_executor.process import PermanentError
+from jobstream_contracts.process import PermanentError
 
 
 def synthetic(**overrides) -> DatasetTemplate:

@@ -9,7 +9,7 @@ from jobstream_datasets.ingest import ingest_periods
 from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.resample import derived_template, resample_dataset
 from jobstream_datasets.store import DatasetStore
-from jobstream_executor.process import PermanentError
+from jobstream_contracts.process import PermanentError
 
 from .test_ingest import opened, synthetic
 

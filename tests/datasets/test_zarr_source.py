@@ -22,7 +22,7 @@ from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.plugins.zarr_source import PeriodUnavailable, ZarrSource
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import BUILTIN_DIR, DatasetTemplate, load_template
-from jobstream_executor.process import PermanentError
+from jobstream_contracts.process import PermanentError
 
 TIMES = pd.date_range("2020-01-01T00", periods=72, freq="h")
 CHUNKS = {"time": 24, "latitude": 10, "longitude": 10}

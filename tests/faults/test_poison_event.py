@@ -6,8 +6,8 @@ import nats
 from sqlmodel import Session, select
 
 from jobstream_contracts.subjects import event_subject
-from jobstream_projector.store import create_view_engine
-from jobstream_projector.tables import ParkedEvent
+from jobstream_projector.view import create_view_engine
+from jobstream_projector.view import ParkedEvent
 
 
 def test_a_poison_event_is_parked_and_the_view_keeps_moving(make_stack):

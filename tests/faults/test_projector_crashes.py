@@ -6,8 +6,8 @@ import time
 
 from sqlmodel import Session, select
 
-from jobstream_projector.store import create_view_engine
-from jobstream_projector.tables import JobRow
+from jobstream_projector.view import create_view_engine
+from jobstream_projector.view import JobRow
 
 from ..support.stack import ROOT
 

@@ -11,14 +11,14 @@ from jobstream_contracts.events import JobProgressed, JobStarted, JobSubmitted, 
 from jobstream_infra.journal import publish_event
 from jobstream_infra.provisioning import ensure_stream
 from jobstream_projector.service import Projector
-from jobstream_projector.store import (
+from jobstream_projector.view import (
     CheckpointMoved,
+    JobRow,
     apply_batch,
     create_view,
     create_view_engine,
     read_checkpoint,
 )
-from jobstream_projector.tables import JobRow
 
 
 def _rows(engine) -> list[dict]:

@@ -9,7 +9,7 @@ import multiprocessing
 
 from sqlalchemy import inspect, text
 
-from jobstream_projector.store import create_view, create_view_engine
+from jobstream_projector.view import create_view, create_view_engine
 
 RACERS = 3
 ROUNDS = 5

@@ -1,6 +1,6 @@
 """Functions of the processes the tests declare in YAML files (see test_custom_processes)."""
 
-from jobstream_executor.process import no_progress
+from jobstream_contracts.process import no_progress
 
 
 def shout(text: str, times: int = 1, on_progress=no_progress) -> dict:

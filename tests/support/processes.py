@@ -9,7 +9,7 @@ from jobstream_contracts.ogc import (
     ProcessDescription,
     RetryPolicy,
 )
-from jobstream_executor.process import PermanentError, Process, no_progress
+from jobstream_contracts.process import PermanentError, Process, no_progress
 
 # Short waits between attempts, so retry tests take a second, not minutes.
 QUICK_RETRIES = RetryPolicy(maxAttempts=3, backoff=[0.5, 1.0])

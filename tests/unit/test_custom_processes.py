@@ -8,7 +8,7 @@ import pytest
 from jobstream_contracts.ogc import JobControlOption, RetryPolicy
 from jobstream_executor.builtin import ECHO
 from jobstream_executor.custom import ProcessFileError, load_custom_processes
-from jobstream_executor.process import load_processes
+from jobstream_executor.loading import load_processes
 from jobstream_infra.settings import Settings
 
 from tests.support.custom_functions import shout, whisper

@@ -14,7 +14,7 @@ from jobstream_contracts.events import (
     JobSucceeded,
 )
 from jobstream_contracts.ogc import StatusCode
-from jobstream_projector.fold import JobState, apply, fold
+from jobstream_contracts.fold import JobState, apply, fold
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 JOB = {"job_id": "job-1", "process_id": "echo"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from jobstream_executor.process import JobCancelled
+from jobstream_contracts.process import JobCancelled
 from jobstream_executor.running import Progress, RunningJob
 
 

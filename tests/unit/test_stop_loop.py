@@ -2,7 +2,7 @@
 
 import asyncio
 
-from jobstream_executor.executor import stop_loop
+from jobstream_executor.loops import stop_loop
 
 
 async def _answer_and_stop_at_once(stopper) -> str:

@@ -56,7 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from rasterio.io import MemoryFile
 from rasterio.windows import Window
 
-from jobstream_executor.process import PermanentError
+from jobstream_contracts.process import PermanentError
 
 from ..grid import GridSpec
 from ..periods import period_id, period_of

@@ -43,7 +43,7 @@ import pandas as pd
 import xarray as xr
 import zarr
 
-from jobstream_executor.process import PermanentError
+from jobstream_contracts.process import PermanentError
 
 from ..grid import GridSpec
 from ..periods import period_of

@@ -1,4 +1,4 @@
-"""The SQL job view. Disposable: `jobstream projector rebuild` recreates it from the stream."""
+"""The view's tables. Disposable: `jobstream projector rebuild` recreates them from the stream."""
 
 from datetime import datetime
 from typing import Any
@@ -64,6 +64,10 @@ class ViewMeta(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     version: int
+
+
+# The checkpoint row's name: the view has one position in the stream.
+CHECKPOINT = "jobs"
 
 
 class Checkpoint(SQLModel, table=True):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jobstream_contracts.events import DatasetCommitted
+from .events import DatasetCommitted
 
 # Producing jobs kept per dataset, newest last: enough to trace recent history; the stream
 # keeps every commit for an audit.

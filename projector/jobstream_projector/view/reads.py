@@ -1,4 +1,4 @@
-"""Queries on the job view. The gateway never writes it: only the projector does."""
+"""Every query of the view: the gateway's pages, the checkpoint, the parked events."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -7,11 +7,12 @@ from sqlalchemy import Engine, bindparam, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from jobstream_contracts.dataset_fold import DatasetState
+from jobstream_contracts.fold import JobState
 from jobstream_contracts.ogc import StatusCode
-from jobstream_projector.fold import JobState
-from jobstream_projector.datasets import DatasetState
-from jobstream_projector.store import CHECKPOINT, row_to_dataset, row_to_state
-from jobstream_projector.tables import Checkpoint, DatasetRow, JobRow
+
+from .rows import row_to_dataset, row_to_state
+from .tables import CHECKPOINT, Checkpoint, DatasetRow, JobRow, ParkedEvent
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,18 @@ def _duration_seconds(dialect: str, now: datetime):
     return func.extract("epoch", end - JobRow.started)
 
 
-
 def stored_datasets(engine: Engine) -> dict[str, DatasetState]:
     """What each dataset's repository holds, by dataset id (one row per dataset written)."""
     with Session(engine) as session:
         return {row.dataset_id: row_to_dataset(row) for row in session.exec(select(DatasetRow))}
+
+
+def read_checkpoint(engine: Engine) -> int:
+    """The last stream sequence folded into the view (0 for an empty view)."""
+    with engine.connect() as connection:
+        return connection.execute(_CHECKPOINT_QUERY).scalar() or 0
+
+
+def count_parked(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(ParkedEvent)).one()

@@ -1,7 +1,8 @@
 """The job fold: a pure function from (state, event) to state.
 
-The projector, the gateway's read-your-writes fallback and the tests all use this one function,
-so the view and a job read straight from the stream can never disagree.
+The projector, the gateway's read-your-writes fallback, the tests and any outside reader of the
+stream (an auditor with only this distribution installed) use this one function, so the view
+and a job read straight from the stream can never disagree.
 
 Rules that make replays safe:
 - every event sets fields to values it carries, so applying it twice changes nothing;
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from jobstream_contracts.events import (
+from .events import (
     DatasetCommitted,
     Event,
     JobDismissed,
@@ -26,7 +27,7 @@ from jobstream_contracts.events import (
     JobSubmitted,
     JobSucceeded,
 )
-from jobstream_contracts.ogc import FINAL_STATUSES, StatusCode
+from .ogc import FINAL_STATUSES, StatusCode
 
 
 @dataclass(frozen=True, slots=True)

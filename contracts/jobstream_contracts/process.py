@@ -1,4 +1,6 @@
-"""What a process is to the executor: a description and a function.
+"""The process SDK: what a process author writes against, with no runtime behind it.
+
+A process is a description (the OGC models in ``ogc``) and a function.
 
 A process function takes its inputs as keyword arguments plus ``on_progress(done, total,
 message)``, which defaults to a no-op so the function stays callable from tests and scripts.
@@ -10,15 +12,14 @@ attempt, and ``record`` to add an event of its own to the job's history (a data 
 records each commit this way).
 """
 
-import importlib
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
-from jobstream_contracts.ogc import ProcessDescription
-from jobstream_contracts.subjects import is_valid_token
+from .messages import Message
+from .ogc import ProcessDescription
+from .subjects import is_valid_token
 
 
 class ProgressCallback(Protocol):
@@ -52,8 +53,8 @@ class JobContext:
     # Raises JobCancelled when the job may no longer be written to (dismissed, or taken over
     # by a newer delivery).
     record: Callable[..., None]
-    # hold(resource, wait=True): a context manager holding the lease on ``resource`` (see
-    # lease.py). Busy: waits (reporting so) when ``wait``, else raises PermanentError.
+    # hold(resource, wait=True): a context manager holding the lease on ``resource`` (the
+    # executor's lease.py). Busy: waits (reporting so) when ``wait``, else raises PermanentError.
     hold: Callable[..., AbstractContextManager]
     # submit(process_id, inputs) -> job id: submits a job caused by this one. The id is
     # derived from this job, the process and the inputs, so a retried attempt that submits
@@ -67,7 +68,7 @@ class Process:
     function: Callable[..., Any]
     # Documents the executor announces with the process: {registry bucket: {key: document}}
     # (the data processes announce their dataset templates for the gateway's /datasets).
-    announces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    announces: dict[str, dict[str, Message]] = field(default_factory=dict)
     # estimate(**inputs) -> dict: what a run with these inputs would take, answered to
     # GET /processes/{id}/estimate without running anything. Blocking is fine.
     estimate: Callable[..., dict[str, Any]] | None = None
@@ -94,24 +95,3 @@ class Process:
             f"process {self.id} returned {type(returned).__name__}; expected a mapping of "
             f"its outputs {sorted(outputs)}"
         )
-
-
-def load_processes(modules: Iterable[str], settings: Any = None) -> dict[str, Process]:
-    """Processes from each module's ``PROCESSES`` list, or from its ``processes(settings)``
-    for processes described from configuration; later modules override earlier ids.
-
-    Then the custom processes declared in ``<settings.plugins_dir>/processes/*.yaml`` (see
-    custom.py), which override any module's process of their id.
-    """
-    processes: dict[str, Process] = {}
-    for name in modules:
-        module = importlib.import_module(name)
-        found = module.processes(settings) if hasattr(module, "processes") else module.PROCESSES
-        for process in found:
-            processes[process.id] = process
-    plugins_dir = getattr(settings, "plugins_dir", None)
-    if plugins_dir is not None:
-        from .custom import load_custom_processes
-
-        processes.update(load_custom_processes(Path(plugins_dir) / "processes"))
-    return processes

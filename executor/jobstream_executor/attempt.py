@@ -1,0 +1,268 @@
+"""One delivery of one job: read its history, decide, run it, and end it exactly once.
+
+Every event of a running job is appended on the condition that the job's history is still the
+one this attempt knows (``write``), so a dismissal or a second executor racing with this one is
+noticed at the next write and a job never ends twice.
+"""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+
+from jobstream_contracts.events import (
+    TERMINAL_TOKENS,
+    ErrorInfo,
+    Event,
+    EventDecodeError,
+    JobFailed,
+    JobProgressed,
+    JobRetryScheduled,
+    JobStarted,
+    JobSubmitted,
+    JobSucceeded,
+    decode_event,
+    utc_now,
+)
+from jobstream_contracts.process import JobCancelled, Process
+from jobstream_contracts.subjects import parse_subject
+from jobstream_infra.journal import HistoryChanged, is_dismissed, publish_event, read_job_history
+
+from .bridge import Bridge
+from .decisions import Fail, Retry, Run, Skip, error_of, on_delivery, on_error
+from .loops import stop_loop
+from .running import RunningJob
+from .runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+# How long one fetch waits for work (the executor's fetch loop). A fetch cancelled at shutdown
+# leaves its pull request on the server for this long, and a message delivered to it is lost
+# until AckWait: a job handed back is redelivered only after it.
+FETCH_WAIT = 1.0
+
+
+async def handle(runtime: Runtime, process: Process, msg: Msg) -> None:
+    """Carry one delivery of a submission to its end: acked, nak'ed or terminated."""
+    attempt = msg.metadata.num_delivered
+    try:
+        history = await _history_of(runtime, msg)
+    except EventDecodeError as exc:
+        await _reject_unreadable(runtime, msg, attempt, exc)
+        return
+    submitted = history[0][1]
+    assert isinstance(submitted, JobSubmitted)
+    job = RunningJob(submitted.job_id, process.id, attempt, history[-1][0])
+    with structlog.contextvars.bound_contextvars(job_id=job.job_id, process_id=process.id,
+                                                 attempt=attempt):
+        decision = on_delivery([event for _, event in history], attempt,
+                               process.description.retryPolicy)
+        await Attempt(runtime, process, msg, job, submitted).carry_out(decision)
+
+
+async def _history_of(runtime: Runtime, msg: Msg) -> list[tuple[int, Event]]:
+    submitted = decode_event(msg.data)
+    if not isinstance(submitted, JobSubmitted):
+        raise EventDecodeError(f"{submitted.type} on a submission subject")
+    # The submission is the job's first event (nothing is written to a job before it): read
+    # only what follows it, one direct get for a fresh job instead of two.
+    submitted_seq = msg.metadata.sequence.stream
+    return [(submitted_seq, submitted),
+            *await read_job_history(runtime.js, submitted.job_id, after=submitted_seq)]
+
+
+async def _reject_unreadable(runtime: Runtime, msg: Msg, attempt: int,
+                             exc: EventDecodeError) -> None:
+    if exc.newer:
+        # Written by a newer jobstream (a rolling upgrade): leave it to one that reads it.
+        log.warning("submission or history newer than this executor", error=str(exc))
+        await msg.nak(delay=runtime.settings.ack_wait)
+        return
+    process_id, job_id, _ = parse_subject(msg.subject)
+    log.error("unreadable submission", job_id=job_id, error=str(exc))
+    await publish_event(runtime.js, JobFailed(
+        job_id=job_id, process_id=process_id, attempt=attempt,
+        error=ErrorInfo(type="UnreadableSubmission", detail=str(exc)),
+    ))
+    await msg.term()
+
+
+class Attempt:
+    def __init__(self, runtime: Runtime, process: Process, msg: Msg, job: RunningJob,
+                 submitted: JobSubmitted) -> None:
+        self.runtime = runtime
+        self.process = process
+        self.msg = msg
+        self.job = job
+        self.submitted = submitted
+        # The envelope fields of every event this attempt writes.
+        self.common: dict[str, Any] = dict(job_id=job.job_id, process_id=process.id,
+                                           attempt=job.attempt, trace=submitted.trace)
+
+    async def carry_out(self, decision: Skip | Run | Fail | Retry) -> None:
+        if isinstance(decision, Skip):
+            log.info("job already final, not running it")
+            await self.msg.ack()
+        elif isinstance(decision, Run):
+            await self._run(decision.failures)
+        elif isinstance(decision, Fail):
+            await self._fail(decision.error)
+        else:
+            await self._retry(decision)
+
+    async def _run(self, failures: int) -> None:
+        bridge = Bridge(self.runtime, self.job, self.submitted, self.write)
+        try:
+            call = bridge.bind(self.process)
+        except TypeError as exc:
+            await self._fail(error_of(exc))
+            return
+        self.runtime.running[self.job.job_id] = self.job
+        log.info("job started")
+        try:
+            final = await self._call(call)
+        except JobCancelled:
+            await self._cancelled()
+            return
+        except Exception as exc:  # noqa: BLE001 - the policy decides: retry or fail
+            await self.carry_out(on_error(exc, failures, self.process.description.retryPolicy))
+            return
+        finally:
+            self.runtime.running.pop(self.job.job_id, None)
+        if final is not None:
+            await self._succeed(final)
+
+    async def _call(self, call) -> JobSucceeded | None:
+        """Run the process with its keepalive; None if the job may not start (final already)."""
+        # Conditional on the history read before: a dismissal stored since then makes it fail
+        # and the job is not run. One stored after it reaches the executor's dismissal
+        # listener, as the job is in `running` already (or the keepalive's check, should the
+        # connection be down).
+        if not await self.write(self.job, JobStarted(executor=self.runtime.name, **self.common)):
+            await self.msg.ack()
+            return None
+        call_returned = asyncio.Event()
+        keepalive = asyncio.create_task(self._keepalive(call_returned))
+        try:
+            returned = await call()
+            final = JobSucceeded(results=self.process.outputs_of(returned), **self.common)
+            self.runtime.check_fits(final)
+            return final
+        finally:
+            await stop_loop(keepalive, call_returned)
+
+    async def _succeed(self, final: JobSucceeded) -> None:
+        await self._flush_progress()
+        if await self._write_persistently(final):
+            await self.msg.ack()
+            log.info("job succeeded")
+        elif not self.job.superseded:
+            await self.msg.ack()  # dismissed meanwhile: the dismissal is its final state
+
+    async def _cancelled(self) -> None:
+        if self.job.superseded:
+            log.info("left the job to its newer delivery")
+        elif self.job.released:
+            log.info("job handed back for redelivery")
+            # Delayed past the life of this executor's abandoned pull requests, so the
+            # redelivery goes to a live executor rather than to our closed inbox.
+            await self.msg.nak(delay=FETCH_WAIT + 0.5)
+        else:
+            log.info("job dismissed while running")
+            await self.msg.ack()
+
+    async def _fail(self, error: ErrorInfo) -> None:
+        log.warning("job failed", error=error.detail)
+        await self._flush_progress()
+        if await self._write_persistently(JobFailed(error=error, **self.common)) \
+                or not self.job.superseded:
+            # Terminated, not acked: JetStream will never deliver this submission again.
+            await self.msg.term()
+
+    async def _retry(self, decision: Retry) -> None:
+        log.warning("job attempt failed; retrying", error=decision.error.detail,
+                    delay=decision.delay)
+        await self._flush_progress()
+        retry_at = utc_now() + timedelta(seconds=decision.delay)
+        scheduled = JobRetryScheduled(error=decision.error, delay=decision.delay,
+                                      retry_at=retry_at, **self.common)
+        if await self._write_persistently(scheduled):
+            # The redelivery is the retry: nothing waits in this process meanwhile.
+            await self.msg.nak(delay=decision.delay)
+        elif not self.job.superseded:
+            await self.msg.ack()  # the job became final meanwhile (dismissed)
+
+    # -- writing the job's events -------------------------------------------------------------
+    async def write(self, job: RunningJob, event: Event) -> bool:
+        """Append one of the job's events, on the condition that its history is still the one
+        this attempt knows. False (nothing written) once the job is final, or once a newer
+        delivery of it has started elsewhere (this one is then a zombie and stops)."""
+        while True:
+            try:
+                ack = await publish_event(self.runtime.js, event, expect_last=job.last_seq)
+                job.last_seq = ack.seq
+                return True
+            except HistoryChanged:
+                newer = await read_job_history(self.runtime.js, job.job_id, after=job.last_seq)
+            if any(e.token in TERMINAL_TOKENS for _, e in newer):
+                log.info("job is final; not writing to it", kind=event.type)
+                job.cancel()
+                return False
+            if any(isinstance(e, JobStarted) and e.attempt > job.attempt for _, e in newer):
+                log.warning("a newer delivery of this job runs elsewhere; stopping this one")
+                job.superseded = True
+                job.cancel()
+                return False
+            if newer:
+                job.last_seq = newer[-1][0]
+            else:  # a replica behind the leader answered the read: give it a moment
+                await asyncio.sleep(0.05)
+
+    async def _write_persistently(self, event: Event) -> bool:
+        """write, riding out a NATS outage while keeping the message alive."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(60.0, self.runtime.settings.ack_wait)
+        while True:
+            try:
+                return await self.write(self.job, event)
+            except (NatsError, asyncio.TimeoutError, OSError) as exc:
+                if loop.time() > deadline:
+                    raise
+                log.warning("final publish failed; retrying", error=repr(exc))
+                await asyncio.sleep(1.0)
+                try:
+                    await self.msg.in_progress()
+                except Exception:  # noqa: BLE001 - the connection may still be down
+                    pass
+
+    async def _flush_progress(self) -> None:
+        progress = self.job.unpublished()
+        if progress is not None:
+            await self.write(self.job, JobProgressed(
+                done=progress.done, total=progress.total, message=progress.message,
+                **self.common))
+
+    async def _keepalive(self, call_returned: asyncio.Event) -> None:
+        """Heartbeats, throttled progress and a dismissal check while the job runs."""
+        loop = asyncio.get_running_loop()
+        settings = self.runtime.settings
+        last_heartbeat = loop.time()
+        while not call_returned.is_set():
+            await asyncio.sleep(settings.progress_interval)
+            # Heartbeat first and on its own: a slow or failing progress publish must not
+            # delay it past AckWait.
+            if loop.time() - last_heartbeat >= settings.ack_wait / 3:
+                try:
+                    await self.msg.in_progress()
+                    last_heartbeat = loop.time()
+                    if await is_dismissed(self.runtime.js, self.job.process_id, self.job.job_id):
+                        self.job.cancel()
+                except Exception as exc:  # noqa: BLE001 - NATS may be reconnecting
+                    log.warning("heartbeat failed", error=str(exc))
+            try:
+                await self._flush_progress()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("progress publish failed", error=str(exc))

@@ -1,0 +1,108 @@
+"""The call of a process function, and the JobContext it gets, across the thread boundary.
+
+Blocking process functions run in the executor's pool; what they ask of the job (record an
+event, hold a lease, submit a job) runs on the event loop and is awaited from their thread.
+"""
+
+import asyncio
+import contextvars
+import inspect
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager, suppress
+from functools import partial
+from typing import Any
+
+from jobstream_contracts.events import Event, JobSubmitted
+from jobstream_contracts.process import JobCancelled, JobContext, PermanentError, Process
+from jobstream_infra.journal import HistoryChanged, publish_event
+
+from .lease import Lease, LeaseBusy, renew_until_released
+from .running import RunningJob
+from .runtime import Runtime
+
+# Namespace of the ids of jobs that jobs submit (JobContext.submit).
+CAUSED_JOBS = uuid.UUID("6f2b1c7e-3d4a-4e0b-9a51-2c8d7e6f5a40")
+# A request from a process's thread to the event loop that takes longer has lost its loop.
+LOOP_TIMEOUT = 60.0
+
+# write(job, event) -> whether it was appended (see Attempt.write).
+Writer = Callable[[RunningJob, Event], Awaitable[bool]]
+
+
+class Bridge:
+    """Binds one job's process call; the JobContext methods run from the process's thread."""
+
+    def __init__(self, runtime: Runtime, job: RunningJob, submitted: JobSubmitted,
+                 write: Writer) -> None:
+        self.runtime = runtime
+        self.job = job
+        self.submitted = submitted
+        self.write = write
+        self.loop = asyncio.get_running_loop()
+
+    def bind(self, process: Process) -> Callable[[], Awaitable[Any]]:
+        """The call of the process function; TypeError if the inputs do not fit it."""
+        kwargs: dict[str, Any] = {**self.submitted.inputs, "on_progress": self.job.report}
+        if "job" in inspect.signature(process.function).parameters:
+            kwargs["job"] = JobContext(self.job.job_id, self.job.process_id, self.job.attempt,
+                                       record=self.record, hold=self.hold, submit=self.submit)
+        inspect.signature(process.function).bind(**kwargs)
+        if inspect.iscoroutinefunction(process.function):
+            return partial(process.function, **kwargs)
+        # The job's log context (job_id, attempt) goes with the call into the pool's thread.
+        call = partial(contextvars.copy_context().run, partial(process.function, **kwargs))
+        return partial(self.loop.run_in_executor, self.runtime.pool, call)
+
+    def _on_loop(self, coroutine: Coroutine[Any, Any, Any], timeout: float = LOOP_TIMEOUT):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=timeout)
+
+    def record(self, kind: type[Event], **fields: Any) -> None:
+        """JobContext.record: returns once the stream acknowledged the event."""
+        job = self.job
+        event = kind(job_id=job.job_id, process_id=job.process_id, attempt=job.attempt, **fields)
+        self.runtime.check_fits(event)
+        if not self._on_loop(self.write(job, event), max(LOOP_TIMEOUT, self.runtime.settings.ack_wait)):
+            raise JobCancelled(job.job_id)
+
+    def submit(self, process_id: str, inputs: dict[str, Any]) -> str:
+        """JobContext.submit: a job caused by this one, created once whatever the retries."""
+        key = f"{self.job.job_id}/{process_id}/{json.dumps(inputs, sort_keys=True)}"
+        event = JobSubmitted(job_id=str(uuid.uuid5(CAUSED_JOBS, key)), process_id=process_id,
+                             inputs=inputs, caused_by=self.job.job_id, trace=self.submitted.trace)
+        self.runtime.check_fits(event)
+        with suppress(HistoryChanged):  # submitted by an earlier attempt of this job
+            self._on_loop(publish_event(self.runtime.js, event, expect_last=0))
+        return event.job_id
+
+    @contextmanager
+    def hold(self, resource: str, wait: bool = True) -> Iterator[Lease]:
+        """JobContext.hold: the lease on ``resource``, renewed on the loop while held."""
+        leases = self.runtime.leases
+        lease = self._acquire(resource, wait)
+        released = asyncio.Event()
+        renewer = asyncio.run_coroutine_threadsafe(
+            renew_until_released(leases, lease, released, self.runtime.settings.lease_ttl),
+            self.loop)
+        try:
+            yield lease
+        finally:
+            self.loop.call_soon_threadsafe(released.set)
+            renewer.cancel()
+            with suppress(Exception):
+                self._on_loop(leases.release(lease))
+
+    def _acquire(self, resource: str, wait: bool) -> Lease:
+        holder = {"job_id": self.job.job_id, "attempt": self.job.attempt,
+                  "executor": self.runtime.name}
+        while True:
+            try:
+                return self._on_loop(self.runtime.leases.acquire(resource, holder))
+            except LeaseBusy as busy:
+                if not wait:
+                    raise PermanentError(str(busy)) from None
+                # Raises JobCancelled if the job is dismissed while it waits.
+                self.job.report(0, None, f"waiting: {busy}")
+                time.sleep(min(1.0, self.runtime.settings.lease_ttl / 4))

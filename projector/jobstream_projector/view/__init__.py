@@ -1,0 +1,19 @@
+"""The SQL view of the job stream: its tables, row mapping, queries and writes.
+
+The projector writes it (``apply_batch``); the gateway reads it; nothing else of the
+projector is needed to do either. Disposable: dropping it and replaying the stream gives
+the same view.
+"""
+
+from .engine import create_tables, create_view, create_view_engine, drop_view
+from .reads import JobQuery, count_parked, get_job, list_jobs, read_checkpoint, stored_datasets
+from .rows import row_to_dataset, row_to_state, storable_text
+from .tables import VIEW_VERSION, Checkpoint, DatasetRow, JobRow, ParkedEvent, ViewMeta
+from .writes import CheckpointMoved, apply_batch
+
+__all__ = [
+    "VIEW_VERSION", "Checkpoint", "CheckpointMoved", "DatasetRow", "JobQuery", "JobRow",
+    "ParkedEvent", "ViewMeta", "apply_batch", "count_parked", "create_tables", "create_view",
+    "create_view_engine", "drop_view", "get_job", "list_jobs", "read_checkpoint",
+    "row_to_dataset", "row_to_state", "storable_text", "stored_datasets",
+]

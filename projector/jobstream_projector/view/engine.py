@@ -1,0 +1,74 @@
+"""Creating, migrating and dropping the view's tables, on SQLite or PostgreSQL."""
+
+import time
+from pathlib import Path
+
+import structlog
+from sqlalchemy import Engine, event, func
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from .tables import VIEW_VERSION, Checkpoint, ViewMeta
+
+log = structlog.get_logger(__name__)
+
+
+def create_view_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:
+        # WAL lets the gateway read while the projector writes.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+def create_view(engine: Engine, migrate: bool = True) -> None:
+    """Create the view; with ``migrate`` (the projector's job), a view written by another
+    VIEW_VERSION is dropped so that the stream is replayed into the current tables."""
+    create_tables(engine)
+    if not migrate:
+        return
+    with Session(engine) as session, session.begin():
+        meta = session.get(ViewMeta, "jobs")
+        if meta is not None and meta.version == VIEW_VERSION:
+            return
+        empty = session.exec(select(func.count()).select_from(Checkpoint)).one() == 0
+    if not empty:
+        log.warning("view written by another version; dropping it to replay the stream",
+                    found=meta.version if meta else None, expected=VIEW_VERSION)
+        drop_view(engine)
+        create_tables(engine)
+    with Session(engine) as session, session.begin():
+        session.merge(ViewMeta(name="jobs", version=VIEW_VERSION))
+
+
+def create_tables(engine: Engine) -> None:
+    """The view's tables, created by whichever component starts first.
+
+    The gateway and the projector start together (`jobstream up`) and both create what is
+    missing; the loser of that race sees "already exists" (SQLite) or a duplicate type
+    (PostgreSQL) for a table the winner just made, and looks again.
+    """
+    for attempt in range(5):
+        try:
+            SQLModel.metadata.create_all(engine)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            if attempt == 4:
+                raise
+            time.sleep(0.1)
+
+
+def drop_view(engine: Engine) -> None:
+    SQLModel.metadata.drop_all(engine)

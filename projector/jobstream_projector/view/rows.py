@@ -1,0 +1,59 @@
+"""Rows of the view as the folds' states, and states as the values of rows."""
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+from jobstream_contracts.dataset_fold import DatasetState
+from jobstream_contracts.fold import JobState
+from jobstream_contracts.ogc import StatusCode
+
+JOB_FIELDS = tuple(f.name for f in dataclasses.fields(JobState))
+DATASET_FIELDS = tuple(f.name for f in dataclasses.fields(DatasetState))
+_DATETIME_FIELDS = ("created", "updated", "started", "finished")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _fields_of(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The named fields of an ORM row or of a Core row."""
+    mapping = getattr(row, "_mapping", None)
+    if mapping is not None:
+        return {name: mapping[name] for name in names}
+    return {name: getattr(row, name) for name in names}
+
+
+def row_to_state(row: Any) -> JobState:
+    values = _fields_of(row, JOB_FIELDS)
+    for name in _DATETIME_FIELDS:
+        values[name] = _utc(values[name])
+    values["status"] = StatusCode(values["status"])
+    return JobState(**values)
+
+
+def row_to_dataset(row: Any) -> DatasetState:
+    values = _fields_of(row, DATASET_FIELDS)
+    values["updated"] = _utc(values["updated"])
+    values["coverage"] = [tuple(run) for run in values["coverage"]]
+    return DatasetState(**values)
+
+
+def storable_text(text: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL characters; SQLite can. Keep both views equal."""
+    return None if text is None else text.replace("\x00", "\ufffd")
+
+
+def state_values(state: JobState) -> dict[str, Any]:
+    values = {name: getattr(state, name) for name in JOB_FIELDS}
+    values["status"] = state.status.value
+    values["message"] = storable_text(state.message)
+    return values
+
+
+def dataset_values(state: DatasetState) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in DATASET_FIELDS}

@@ -1,0 +1,98 @@
+"""Writing the view: one transaction per batch, checkpoint included. Only the projector writes."""
+
+import functools
+from collections.abc import Iterable
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from jobstream_contracts.dataset_fold import apply_commit
+from jobstream_contracts.events import DatasetCommitted, Event
+from jobstream_contracts.fold import JobState, apply
+
+from .rows import dataset_values, row_to_dataset, row_to_state, state_values
+from .tables import CHECKPOINT, Checkpoint, DatasetRow, JobRow, ParkedEvent
+
+
+class CheckpointMoved(RuntimeError):
+    """Someone else (a rebuild, another projector) moved the checkpoint under us."""
+
+
+def apply_batch(
+    engine: Engine,
+    batch: Iterable[tuple[int, Event]],
+    expected_checkpoint: int,
+    parked: Iterable[ParkedEvent] = (),
+) -> int:
+    """Fold ``(sequence, event)`` pairs into the view; returns the new checkpoint.
+
+    Events at or below the stored checkpoint are skipped, so a batch delivered twice changes
+    nothing. Raises CheckpointMoved when the stored checkpoint is not the one the caller
+    read, so the caller can resume from the truth instead of leaving a gap.
+    """
+    batch = list(batch)
+    parked = list(parked)
+    jobs = JobRow.__table__
+    # SQLAlchemy Core, not the ORM unit of work: the ORM's per-attribute bookkeeping cost
+    # ~200 µs an event, five times the rest of the projection together.
+    with engine.begin() as connection:
+        stored = connection.execute(
+            select(Checkpoint.sequence).where(Checkpoint.name == CHECKPOINT).with_for_update()
+        ).scalar()
+        if (stored or 0) != expected_checkpoint:
+            raise CheckpointMoved(f"checkpoint is {stored or 0}, expected {expected_checkpoint}")
+        fresh = [(seq, ev) for seq, ev in batch if seq > expected_checkpoint]
+        job_ids = list({ev.job_id: None for _, ev in fresh})
+        states: dict[str, JobState | None] = {}
+        if job_ids:
+            for row in connection.execute(select(jobs).where(jobs.c.job_id.in_(job_ids))):
+                states[row.job_id] = row_to_state(row)
+        for _, ev in fresh:
+            states[ev.job_id] = apply(states.get(ev.job_id), ev)
+        if states:
+            connection.execute(_upsert(engine, jobs, ["job_id"]),
+                               [state_values(state) for state in states.values()])
+        _fold_datasets(engine, connection, [ev for _, ev in fresh
+                                            if isinstance(ev, DatasetCommitted)])
+        new_parked = [p.model_dump() for p in parked if p.sequence > expected_checkpoint]
+        if new_parked:
+            connection.execute(_upsert(engine, ParkedEvent.__table__, ["sequence"]), new_parked)
+        last = max([seq for seq, _ in batch] + [p.sequence for p in parked] + [expected_checkpoint])
+        connection.execute(
+            _upsert(engine, Checkpoint.__table__, ["name"]),
+            [{"name": CHECKPOINT, "sequence": last}],
+        )
+    return last
+
+
+def _fold_datasets(engine: Engine, connection, commits: list[DatasetCommitted]) -> None:
+    if not commits:
+        return
+    table = DatasetRow.__table__
+    ids = list({commit.dataset_id: None for commit in commits})
+    states = {row.dataset_id: row_to_dataset(row)
+              for row in connection.execute(select(table).where(table.c.dataset_id.in_(ids)))}
+    for commit in commits:
+        states[commit.dataset_id] = apply_commit(states.get(commit.dataset_id), commit)
+    connection.execute(_upsert(engine, table, ["dataset_id"]),
+                       [dataset_values(state) for state in states.values()])
+
+
+def _upsert(engine: Engine, table, keys: list[str]):
+    """INSERT … ON CONFLICT DO UPDATE, in the dialect of the view's database."""
+    return _upsert_statement(engine.dialect.name, table, tuple(keys))
+
+
+# Built once per table: constructing the statement (its `excluded` columns above all) cost
+# more than executing it for the small batches of a projector following the stream live.
+@functools.lru_cache(maxsize=None)
+def _upsert_statement(dialect: str, table, keys: tuple[str, ...]):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - other databases need their own upsert
+        raise NotImplementedError(f"no upsert for {dialect}")
+    statement = insert(table)
+    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    return statement.on_conflict_do_update(index_elements=keys, set_=updates)
