@@ -25,8 +25,10 @@ def uv() -> Path:
     if not binary.exists():
         print(f"installing uv {UV_VERSION} into {TOOLS}", flush=True)
         venv.create(TOOLS, with_pip=True, clear=True)
-        subprocess.run([str(TOOLS / BIN / "python"), "-m", "pip", "install", "--quiet",
-                        f"uv=={UV_VERSION}"], check=True)
+        subprocess.run(
+            [str(TOOLS / BIN / "python"), "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"],
+            check=True,
+        )
     return binary
 
 
@@ -34,7 +36,9 @@ def sync() -> None:
     # One environment for running and testing: switching between them costs nothing.
     if not (ROOT / ".venv").exists():
         print("first run: downloading and installing packages (a few minutes)", flush=True)
-    subprocess.run([str(uv()), "sync", "--frozen", "--python", sys.executable], cwd=ROOT, check=True)
+    subprocess.run(
+        [str(uv()), "sync", "--frozen", "--python", sys.executable], cwd=ROOT, check=True
+    )
 
 
 def main() -> None:

@@ -17,13 +17,36 @@ from . import scenarios
 from .report import write_markdown, write_plot
 
 RESULTS = Path(__file__).parent / "results"
-FULL = dict(s1_jobs=300, s1_clients=8, rounds=3, s2_sizes=[1_000, 10_000, 100_000],
-            s2_requests=50, s3_jobs=333_334, s3_rounds=2, s4_levels=[1, 4, 16, 64], s4_executors=[1, 2],
-            s4_per_slot=5, s5_periods=365, s5_rounds=7, s6_checkpoints=[1_000, 10_000])
-SMOKE = dict(s1_jobs=10, s1_clients=2, rounds=1, s2_sizes=[20, 50], s2_requests=3, s3_jobs=50,
-             s3_rounds=1,
-             s4_levels=[1, 2], s4_executors=[1], s4_per_slot=2, s5_periods=10, s5_rounds=1,
-             s6_checkpoints=[5, 10])
+FULL = dict(
+    s1_jobs=300,
+    s1_clients=8,
+    rounds=3,
+    s2_sizes=[1_000, 10_000, 100_000],
+    s2_requests=50,
+    s3_jobs=333_334,
+    s3_rounds=2,
+    s4_levels=[1, 4, 16, 64],
+    s4_executors=[1, 2],
+    s4_per_slot=5,
+    s5_periods=365,
+    s5_rounds=7,
+    s6_checkpoints=[1_000, 10_000],
+)
+SMOKE = dict(
+    s1_jobs=10,
+    s1_clients=2,
+    rounds=1,
+    s2_sizes=[20, 50],
+    s2_requests=3,
+    s3_jobs=50,
+    s3_rounds=1,
+    s4_levels=[1, 2],
+    s4_executors=[1],
+    s4_per_slot=2,
+    s5_periods=10,
+    s5_rounds=1,
+    s6_checkpoints=[5, 10],
+)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -42,29 +65,41 @@ def main(argv: list[str] | None = None) -> Path:
     with tempfile.TemporaryDirectory(prefix="jobstream-bench-") as tmp:
         work = Path(tmp)
         if 1 in only:
-            results["async_noop"] = scenarios.async_noop(work, p["s1_jobs"], p["s1_clients"],
-                                                         p["rounds"], peers_on)
+            results["async_noop"] = scenarios.async_noop(
+                work, p["s1_jobs"], p["s1_clients"], p["rounds"], peers_on
+            )
         if 2 in only:
             results["history_scaling"] = scenarios.history_scaling(
-                work, p["s2_sizes"], p["s2_requests"], peers_on)
+                work, p["s2_sizes"], p["s2_requests"], peers_on
+            )
         if 3 in only:
-            results["rebuild"] = scenarios.rebuild(work, p["s3_jobs"], p["s3_rounds"],
-                                                   args.postgres_url)
+            results["rebuild"] = scenarios.rebuild(
+                work, p["s3_jobs"], p["s3_rounds"], args.postgres_url
+            )
         if 4 in only:
             results["concurrency"] = scenarios.concurrency(
-                work, p["s4_levels"], p["s4_executors"], 0.1, p["s4_per_slot"])
+                work, p["s4_levels"], p["s4_executors"], 0.1, p["s4_per_slot"]
+            )
         if 5 in only:
             results["ingest"] = scenarios.ingest(work, p["s5_periods"], p["s5_rounds"])
         if 6 in only:
             results["memory"] = scenarios.memory(work, p["s6_checkpoints"], 4)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.date.today().isoformat() + ("-smoke" if args.smoke else "")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or "unknown"
-    meta = {"date": stamp, "mode": "smoke" if args.smoke else "full", "commit": commit,
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                       f"{platform.python_version()}",
-            "analysis": args.analysis.read_text() if args.analysis else ""}
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        or "unknown"
+    )
+    meta = {
+        "date": stamp,
+        "mode": "smoke" if args.smoke else "full",
+        "commit": commit,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}",
+        "analysis": args.analysis.read_text() if args.analysis else "",
+    }
     plot = args.out / f"{stamp}.png"
     write_plot(plot, results)
     report = args.out / f"{stamp}.md"

@@ -26,7 +26,7 @@ async def _rate(url: str, events: int, concurrent: int) -> float:
     batch = [JobSubmitted(job_id=f"j{i}", process_id="echo") for i in range(events)]
     began = time.perf_counter()
     for start in range(0, events, concurrent):
-        await asyncio.gather(*(publish_event(js, e) for e in batch[start:start + concurrent]))
+        await asyncio.gather(*(publish_event(js, e) for e in batch[start : start + concurrent]))
     elapsed = time.perf_counter() - began
     await nc.close()
     return events / elapsed
@@ -50,9 +50,11 @@ def main() -> None:
                 rates[setting].append(measure(setting, args.events, concurrent))
         always, default = statistics.median(rates["always"]), statistics.median(rates["2m"])
         for setting, values in rates.items():
-            print(f"in flight {concurrent:>2}  sync_interval={setting:<6} events/s "
-                  f"min {min(values):8.0f}  median {statistics.median(values):8.0f}  "
-                  f"max {max(values):8.0f}")
+            print(
+                f"in flight {concurrent:>2}  sync_interval={setting:<6} events/s "
+                f"min {min(values):8.0f}  median {statistics.median(values):8.0f}  "
+                f"max {max(values):8.0f}"
+            )
         print(f"in flight {concurrent:>2}  always / 2m = {always / default:.2f}")
 
 

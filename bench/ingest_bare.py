@@ -41,7 +41,7 @@ def ingest(template: DatasetTemplate, location: str, start: str, end: str) -> in
     grid = plugin.probe(bbox, **params)
     names = plugin.periods(start, end)
     size = max(1, plugin.commit_batch_size)
-    batches = [names[i:i + size] for i in range(0, len(names), size)]
+    batches = [names[i : i + size] for i in range(0, len(names), size)]
     repo = icechunk.Repository.create(icechunk.local_filesystem_storage(location))
     encoding = {template.variable: {"chunks": (1, *grid.chunk_shape)}}
 
@@ -54,8 +54,9 @@ def ingest(template: DatasetTemplate, location: str, start: str, end: str) -> in
             fetched = [future.result() for future in queued]
             following = batches[number + 1] if number + 1 < len(batches) else []
             queued = [pool.submit(fetch, name) for name in following]
-            times = pd.Index([period_of(n, template.period_type).start_time for n in batch],
-                             name="time")
+            times = pd.Index(
+                [period_of(n, template.period_type).start_time for n in batch], name="time"
+            )
             ds = xr.concat(fetched, dim=times)
             session = repo.writable_session("main")
             if number == 0:
@@ -99,9 +100,16 @@ def main() -> None:
     if stored_periods(args.repo) != periods:
         raise SystemExit(f"stored {stored_periods(args.repo)} periods, expected {periods}")
     grid = plugin_for(template).probe(template.extent.bbox, **template.source.params)
-    print(json.dumps({"seconds": seconds, "periods": periods,
-                      "bytes": periods * grid.shape[0] * grid.shape[1] * 4,
-                      "vm_hwm_mib": vm_hwm_mib()}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "periods": periods,
+                "bytes": periods * grid.shape[0] * grid.shape[1] * 4,
+                "vm_hwm_mib": vm_hwm_mib(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,13 @@ from jobstream_infra.provisioning import ensure_stream
 
 
 def http_jobs(
-    base_url: str, jobs: int, clients: int, path: str, body: dict,
-    is_done: Callable[[dict], bool], status_url: Callable[[httpx.Response], str],
+    base_url: str,
+    jobs: int,
+    clients: int,
+    path: str,
+    body: dict,
+    is_done: Callable[[dict], bool],
+    status_url: Callable[[httpx.Response], str],
     poll: float = 0.005,
 ) -> "Load":
     """Submit `jobs` async jobs from `clients` threads, each waiting for its job to finish."""
@@ -61,8 +66,9 @@ class Load(NamedTuple):
     client_cpu_seconds: float
 
 
-async def fill_stream(nats_url: str, jobs: int, process_id: str = "echo",
-                      in_flight: int = 256) -> int:
+async def fill_stream(
+    nats_url: str, jobs: int, process_id: str = "echo", in_flight: int = 256
+) -> int:
     """Publish `jobs` finished jobs (submitted, started, succeeded) straight to the stream."""
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
@@ -76,6 +82,6 @@ async def fill_stream(nats_url: str, jobs: int, process_id: str = "echo",
             JobSucceeded(results={"echo": str(i)}, attempt=1, **job),
         ]
     for start in range(0, len(events), in_flight):
-        await asyncio.gather(*(publish_event(js, e) for e in events[start:start + in_flight]))
+        await asyncio.gather(*(publish_event(js, e) for e in events[start : start + in_flight]))
     await nc.close()
     return len(events)

@@ -14,7 +14,9 @@ def sleep(seconds: float, on_progress=no_progress) -> dict:
 PROCESSES = [
     Process(
         ProcessDescription(
-            id="sleep", version="1.0.0", title="Sleep",
+            id="sleep",
+            version="1.0.0",
+            title="Sleep",
             inputs={"seconds": InputDescription(schema={"type": "number", "minimum": 0})},
             outputs={"slept": OutputDescription(schema={"type": "number"})},
         ),

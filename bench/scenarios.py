@@ -50,7 +50,8 @@ def _latency_row(name: str, runs: list[tuple], jobs: int) -> dict:
     rates = [jobs / run[0] for run in runs]
     submit = [lat for run in runs for lat in run[1]]
     return {
-        "system": name, "jobs_per_s": Summary.of(rates),
+        "system": name,
+        "jobs_per_s": Summary.of(rates),
         "submit_p50_ms": percentile(submit, 50) * 1000,
         "submit_p99_ms": percentile(submit, 99) * 1000,
     }
@@ -65,20 +66,29 @@ def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: boo
             parts = {name: psutil.Process(ps[0].pid) for name, ps in stack.processes.items()}
             parts["nats-server"] = psutil.Process(server.process.pid)
             before = _cpu_seconds(parts)
-            runs = [http_jobs(stack.url, jobs, clients, "/processes/echo/execution",
-                              {"inputs": {"message": "x"}},
-                              lambda s: s.get("status") == "successful",
-                              lambda r: r.headers["Location"]) for _ in range(rounds)]
+            runs = [
+                http_jobs(
+                    stack.url,
+                    jobs,
+                    clients,
+                    "/processes/echo/execution",
+                    {"inputs": {"message": "x"}},
+                    lambda s: s.get("status") == "successful",
+                    lambda r: r.headers["Location"],
+                )
+                for _ in range(rounds)
+            ]
             cpu_ms = _cpu_ms_per_job(parts, before, runs, jobs * rounds)
         finally:
             stack.close()
-        rows.append({**_latency_row("jobstream (HTTP, SQLite view)", runs, jobs),
-                     "cpu_ms": cpu_ms})
+        rows.append({**_latency_row("jobstream (HTTP, SQLite view)", runs, jobs), "cpu_ms": cpu_ms})
         floor = [asyncio.run(_raw_floor(server.url, jobs, clients)) for _ in range(rounds)]
         rows.append(_latency_row("raw nats-py floor (no HTTP, no DB)", floor, jobs))
     if with_peers:
-        for name, measure in (("pygeoapi 0.21 + TinyDB", _pygeoapi_noop),
-                              ("Celery 5.7 + Redis", _celery_noop)):
+        for name, measure in (
+            ("pygeoapi 0.21 + TinyDB", _pygeoapi_noop),
+            ("Celery 5.7 + Redis", _celery_noop),
+        ):
             try:
                 runs, cpu = measure(work, jobs, clients, rounds)
                 rows.append({**_latency_row(name, runs, jobs), "cpu_ms": cpu})
@@ -86,19 +96,28 @@ def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: boo
                 notes.append(f"{name}: not measured — {exc}")
     else:
         notes.append("pygeoapi, Celery: not measured — peers off (smoke mode or --no-peers)")
-    return {"rows": rows, "notes": notes, "jobs": jobs, "clients": clients, "rounds": rounds,
-            "cores": os.cpu_count()}
+    return {
+        "rows": rows,
+        "notes": notes,
+        "jobs": jobs,
+        "clients": clients,
+        "rounds": rounds,
+        "cores": os.cpu_count(),
+    }
 
 
 def _cpu_seconds(processes: dict[str, psutil.Process | None]) -> dict[str, float]:
     """User + system CPU seconds each process and its live children have used so far."""
+
     def used(process: psutil.Process) -> float:
         return sum(sum(p.cpu_times()[:2]) for p in [process, *process.children(recursive=True)])
+
     return {name: used(p) for name, p in processes.items() if p is not None}
 
 
-def _cpu_ms_per_job(processes: dict, before: dict[str, float], runs: list, jobs: int
-                    ) -> dict[str, float]:
+def _cpu_ms_per_job(
+    processes: dict, before: dict[str, float], runs: list, jobs: int
+) -> dict[str, float]:
     """CPU ms per job of each process since `before`, and of the HTTP clients of `runs`."""
     spent = _cpu_seconds(processes)
     cpu = {name: (spent[name] - before[name]) * 1000 / jobs for name in spent}
@@ -128,7 +147,7 @@ async def _raw_floor(nats_url: str, jobs: int, clients: int) -> tuple[float, lis
         while not done.is_set():
             try:
                 msgs = await sub.fetch(100, timeout=0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             for msg in msgs:
                 await js.publish(f"{stream}.completed", msg.data)
@@ -168,16 +187,40 @@ class _Pygeoapi:
         python = peers.ensure_peer_venv()
         template = (Path(peers.__file__).parent / "pygeoapi-config.yml").read_text()
         config = self.dir / "config.yml"
-        config.write_text(template.replace("${PYGEOAPI_PORT}", str(self.port))
-                          .replace("${PYGEOAPI_DB}", str(self.db)))
+        config.write_text(
+            template.replace("${PYGEOAPI_PORT}", str(self.port)).replace(
+                "${PYGEOAPI_DB}", str(self.db)
+            )
+        )
         openapi = self.dir / "openapi.yml"
-        subprocess.run([str(python.parent / "pygeoapi"), "openapi", "generate", str(config),
-                        "--output-file", str(openapi)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(python.parent / "pygeoapi"),
+                "openapi",
+                "generate",
+                str(config),
+                "--output-file",
+                str(openapi),
+            ],
+            check=True,
+            capture_output=True,
+        )
         env = {**os.environ, "PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)}
         self.process = subprocess.Popen(
-            [str(python), "-m", "uvicorn", "pygeoapi.starlette_app:APP", "--port",
-             str(self.port), "--log-level", "warning"],
-            env=env, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(python),
+                "-m",
+                "uvicorn",
+                "pygeoapi.starlette_app:APP",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=self.dir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -199,11 +242,18 @@ def _pygeoapi_noop(work: Path, jobs: int, clients: int, rounds: int):
     try:
         parts = {"pygeoapi": psutil.Process(server.process.pid)}
         before = _cpu_seconds(parts)
-        runs = [http_jobs(server.url, jobs, clients, "/processes/hello-world/execution",
-                          {"inputs": {"name": "x"}},
-                          lambda s: s.get("status") == "successful",
-                          lambda r: r.headers["Location"] + "?f=json")
-                for _ in range(rounds)]
+        runs = [
+            http_jobs(
+                server.url,
+                jobs,
+                clients,
+                "/processes/hello-world/execution",
+                {"inputs": {"name": "x"}},
+                lambda s: s.get("status") == "successful",
+                lambda r: r.headers["Location"] + "?f=json",
+            )
+            for _ in range(rounds)
+        ]
         return runs, _cpu_ms_per_job(parts, before, runs, jobs * rounds)
     finally:
         server.stop()
@@ -215,14 +265,25 @@ def _celery_noop(work: Path, jobs: int, clients: int, rounds: int):
     python = peers.ensure_peer_venv()
     env = {**os.environ, "BENCH_REDIS_URL": "redis://127.0.0.1:6379/13"}
     worker = subprocess.Popen(
-        [str(python.parent / "celery"), "--workdir", str(Path(peers.__file__).parent), "-A",
-         "celery_app", "worker", "--concurrency", "4", "--loglevel", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(python.parent / "celery"),
+            "--workdir",
+            str(Path(peers.__file__).parent),
+            "-A",
+            "celery_app",
+            "worker",
+            "--concurrency",
+            "4",
+            "--loglevel",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         time.sleep(2)  # the prefork pool's children are up before its CPU is counted
-        parts = {"celery worker": psutil.Process(worker.pid),
-                 "redis-server": peers.redis_process()}
+        parts = {"celery worker": psutil.Process(worker.pid), "redis-server": peers.redis_process()}
         before = _cpu_seconds(parts)
         runs = []
         for _ in range(rounds):
@@ -247,22 +308,35 @@ def history_scaling(work: Path, sizes: list[int], requests: int, with_peers: boo
             stack.start("gateway", wait=False)
             stack.wait_ready(processes=())
             try:
-                rows.append({"system": "jobstream", "jobs": size,
-                             **_get_latencies(stack.http, "/jobs?limit=10",
-                                              f"/jobs/bench-{size // 2:07d}", requests)})
+                rows.append(
+                    {
+                        "system": "jobstream",
+                        "jobs": size,
+                        **_get_latencies(
+                            stack.http, "/jobs?limit=10", f"/jobs/bench-{size // 2:07d}", requests
+                        ),
+                    }
+                )
             finally:
                 stack.close()
     if with_peers:
         for size in [s for s in sizes if s <= 10_000]:
             try:
-                rows.append({"system": "pygeoapi + TinyDB", "jobs": size,
-                             **_pygeoapi_history(work, size, requests)})
+                rows.append(
+                    {
+                        "system": "pygeoapi + TinyDB",
+                        "jobs": size,
+                        **_pygeoapi_history(work, size, requests),
+                    }
+                )
             except peers.NotMeasured as exc:
                 notes.append(f"pygeoapi: not measured — {exc}")
         if any(s > 10_000 for s in sizes):
-            notes.append("pygeoapi beyond 10k jobs: not measured — TinyDB reads and parses its "
-                         "whole JSON file on every request, so the 10k figure already shows the "
-                         "trend; 100k would take minutes per round")
+            notes.append(
+                "pygeoapi beyond 10k jobs: not measured — TinyDB reads and parses its "
+                "whole JSON file on every request, so the 10k figure already shows the "
+                "trend; 100k would take minutes per round"
+            )
     return {"rows": rows, "notes": notes, "requests": requests}
 
 
@@ -281,19 +355,30 @@ def _get_latencies(http: httpx.Client, list_path: str, job_path: str, requests: 
 
 def _pygeoapi_history(work: Path, size: int, requests: int) -> dict:
     server = _Pygeoapi(work)
-    docs = {str(i + 1): {
-        "type": "process", "identifier": f"bench-{i:07d}", "process_id": "hello-world",
-        "created": "2026-01-01T00:00:00.000000Z", "started": "2026-01-01T00:00:00.000000Z",
-        "updated": "2026-01-01T00:00:01.000000Z", "finished": "2026-01-01T00:00:01.000000Z",
-        "status": "successful", "location": None, "mimetype": "application/json",
-        "message": "Job complete", "progress": 100,
-    } for i in range(size)}
+    docs = {
+        str(i + 1): {
+            "type": "process",
+            "identifier": f"bench-{i:07d}",
+            "process_id": "hello-world",
+            "created": "2026-01-01T00:00:00.000000Z",
+            "started": "2026-01-01T00:00:00.000000Z",
+            "updated": "2026-01-01T00:00:01.000000Z",
+            "finished": "2026-01-01T00:00:01.000000Z",
+            "status": "successful",
+            "location": None,
+            "mimetype": "application/json",
+            "message": "Job complete",
+            "progress": 100,
+        }
+        for i in range(size)
+    }
     server.db.write_text(json.dumps({"_default": docs}))
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=120) as http:
-            return _get_latencies(http, "/jobs?f=json&limit=10",
-                                  f"/jobs/bench-{size // 2:07d}?f=json", requests)
+            return _get_latencies(
+                http, "/jobs?f=json&limit=10", f"/jobs/bench-{size // 2:07d}?f=json", requests
+            )
     finally:
         server.stop()
 
@@ -313,8 +398,9 @@ def rebuild(work: Path, jobs: int, rounds: int, postgres_url: str | None) -> dic
         for name, url_of in targets:
             rates = []
             for r in range(rounds):
-                settings = Settings(nats_url=server.url, database_url=url_of(r),
-                                    projector_batch=1000)
+                settings = Settings(
+                    nats_url=server.url, database_url=url_of(r), projector_batch=1000
+                )
                 began = time.perf_counter()
                 asyncio.run(rebuild_view(settings))
                 rates.append(events / (time.perf_counter() - began))
@@ -325,8 +411,13 @@ def rebuild(work: Path, jobs: int, rounds: int, postgres_url: str | None) -> dic
 async def _read_all(nats_url: str, events: int) -> float:
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
-    sub = await js.pull_subscribe(ALL_EVENTS, stream=STREAM, config=ConsumerConfig(
-        deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, mem_storage=True))
+    sub = await js.pull_subscribe(
+        ALL_EVENTS,
+        stream=STREAM,
+        config=ConsumerConfig(
+            deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE, mem_storage=True
+        ),
+    )
     began, seen = time.perf_counter(), 0
     while seen < events:
         seen += len(await sub.fetch(1000, timeout=5))
@@ -337,14 +428,14 @@ async def _read_all(nats_url: str, events: int) -> float:
 
 
 # -- 4. executor concurrency -----------------------------------------------------------------
-def concurrency(work: Path, levels: list[int], executors: list[int], seconds: float,
-                jobs_per_slot: int) -> dict:
+def concurrency(
+    work: Path, levels: list[int], executors: list[int], seconds: float, jobs_per_slot: int
+) -> dict:
     rows = []
     for count in executors:
         for level in levels:
             with EmbeddedNats(work / f"nats-s4-{count}-{level}") as server:
-                stack = _stack(work / f"s4-{count}-{level}", server.url,
-                               executor_concurrency=level)
+                stack = _stack(work / f"s4-{count}-{level}", server.url, executor_concurrency=level)
                 stack.start("projector", "gateway", wait=False)
                 for _ in range(count):
                     stack.start_component("executor")
@@ -355,9 +446,16 @@ def concurrency(work: Path, levels: list[int], executors: list[int], seconds: fl
                 finally:
                     stack.close()
             ideal = level * count / seconds
-            rows.append({"executors": count, "concurrency": level, "jobs": jobs,
-                         "jobs_per_s": jobs / elapsed, "ideal": ideal,
-                         "of_ideal": jobs / elapsed / ideal})
+            rows.append(
+                {
+                    "executors": count,
+                    "concurrency": level,
+                    "jobs": jobs,
+                    "jobs_per_s": jobs / elapsed,
+                    "ideal": ideal,
+                    "of_ideal": jobs / elapsed / ideal,
+                }
+            )
     return {"rows": rows, "seconds": seconds}
 
 
@@ -375,9 +473,15 @@ async def _sleep_jobs(nats_url: str, jobs: int, seconds: float) -> float:
 
     await nc.subscribe("jobstream.jobs.sleep.*.succeeded", cb=on_success)
     began = time.perf_counter()
-    await asyncio.gather(*(publish_event(js, JobSubmitted(
-        job_id=f"sleep-{i}", process_id="sleep", inputs={"seconds": seconds}))
-        for i in range(jobs)))
+    await asyncio.gather(
+        *(
+            publish_event(
+                js,
+                JobSubmitted(job_id=f"sleep-{i}", process_id="sleep", inputs={"seconds": seconds}),
+            )
+            for i in range(jobs)
+        )
+    )
     await asyncio.wait_for(finished.wait(), 600)
     elapsed = time.perf_counter() - began
     await nc.close()
@@ -440,8 +544,11 @@ def ingest(work: Path, periods: int, rounds: int) -> dict:
     (plugins / "datasets").mkdir(parents=True, exist_ok=True)
     ids = ["bench-ingest-warmup", *(f"bench-ingest-{r}" for r in range(rounds))]
     for dataset_id in ids:  # one dataset per round, so every round writes a fresh repository
-        (plugins / "datasets" / f"{dataset_id}.yaml").write_text(INGEST_TEMPLATE.format(
-            id=dataset_id, concurrency=INGEST_CONCURRENCY, batch=INGEST_BATCH))
+        (plugins / "datasets" / f"{dataset_id}.yaml").write_text(
+            INGEST_TEMPLATE.format(
+                id=dataset_id, concurrency=INGEST_CONCURRENCY, batch=INGEST_BATCH
+            )
+        )
     template_file = plugins / "datasets" / f"{ids[1]}.yaml"
     template = load_template(template_file)
     ny, nx = plugin_for(template).probe(template.extent.bbox, **template.source.params).shape
@@ -472,8 +579,9 @@ def ingest(work: Path, periods: int, rounds: int) -> dict:
                     mine.append(_ingest_job(stack, dataset_id, start, end))
                 executor_peaks.append(rss.peak)
                 cpu = sum(sum(p.cpu_times()[:2]) for p in services)
-                seconds, peak, hwm = _bare_ingest(work, template_file, r, start, end, warm_end,
-                                                  periods)
+                seconds, peak, hwm = _bare_ingest(
+                    work, template_file, r, start, end, warm_end, periods
+                )
                 idle_cpu += sum(sum(p.cpu_times()[:2]) for p in services) - cpu
                 bare.append(seconds)
                 bare_peaks.append(peak)
@@ -483,27 +591,47 @@ def ingest(work: Path, periods: int, rounds: int) -> dict:
             stack.close()
 
     def row(system: str, seconds: list[float], peak: float, note: str) -> dict:
-        return {"system": system, "periods_per_s": Summary.of([periods / s for s in seconds]),
-                "mb_per_s": Summary.of([periods * period_bytes / 1e6 / s for s in seconds]),
-                "peak_rss_mib": peak / 2**20, "rss_note": note}
+        return {
+            "system": system,
+            "periods_per_s": Summary.of([periods / s for s in seconds]),
+            "mb_per_s": Summary.of([periods * period_bytes / 1e6 / s for s in seconds]),
+            "peak_rss_mib": peak / 2**20,
+            "rss_note": note,
+        }
 
     rows = [
-        row("jobstream (HTTP submit → executor → Icechunk)", mine, max(executor_peaks),
+        row(
+            "jobstream (HTTP submit → executor → Icechunk)",
+            mine,
+            max(executor_peaks),
             f"executor; {executor_idle / 2**20:.0f} MiB idle after the warm-up, VmHWM "
-            f"{executor_hwm:.0f} MiB since its start"),
-        row("bare loop (xarray to_zarr + commit, own process)", bare, max(bare_peaks),
-            f"whole process; VmHWM {max(bare_hwm):.0f} MiB"),
+            f"{executor_hwm:.0f} MiB since its start",
+        ),
+        row(
+            "bare loop (xarray to_zarr + commit, own process)",
+            bare,
+            max(bare_peaks),
+            f"whole process; VmHWM {max(bare_hwm):.0f} MiB",
+        ),
     ]
-    return {"rows": rows, "periods": periods, "rounds": rounds, "grid": (ny, nx),
-            "period_bytes": period_bytes, "batch": INGEST_BATCH,
-            "concurrency": INGEST_CONCURRENCY, "idle_cpu_s": idle_cpu / rounds,
-            # Round by round (the arms run back to back): how much the machine's noise moves it.
-            "paired_ratio": Summary.of([b / m for m, b in zip(mine, bare)]),
-            "ratio": ratio(rows[0]["periods_per_s"].median, rows[1]["periods_per_s"].median)}
+    return {
+        "rows": rows,
+        "periods": periods,
+        "rounds": rounds,
+        "grid": (ny, nx),
+        "period_bytes": period_bytes,
+        "batch": INGEST_BATCH,
+        "concurrency": INGEST_CONCURRENCY,
+        "idle_cpu_s": idle_cpu / rounds,
+        # Round by round (the arms run back to back): how much the machine's noise moves it.
+        "paired_ratio": Summary.of([b / m for m, b in zip(mine, bare)]),
+        "ratio": ratio(rows[0]["periods_per_s"].median, rows[1]["periods_per_s"].median),
+    }
 
 
-def _ingest_job(stack: Stack, dataset_id: str, start: str, end: str, poll: float = 0.25,
-                timeout: float = 900) -> float:
+def _ingest_job(
+    stack: Stack, dataset_id: str, start: str, end: str, poll: float = 0.25, timeout: float = 900
+) -> float:
     """Submit one ingest over HTTP (respond-async) and poll GET /jobs/{id} until successful.
 
     Returns the seconds from just before the POST to the job's `finished` time in that status
@@ -513,9 +641,11 @@ def _ingest_job(stack: Stack, dataset_id: str, start: str, end: str, poll: float
     of a core)."""
     submitted = datetime.datetime.now(datetime.UTC)
     began = time.perf_counter()
-    response = stack.http.post("/processes/ingest/execution", json={"inputs": {
-        "dataset_id": dataset_id, "start": start, "end": end}},
-        headers={"Prefer": "respond-async"})
+    response = stack.http.post(
+        "/processes/ingest/execution",
+        json={"inputs": {"dataset_id": dataset_id, "start": start, "end": end}},
+        headers={"Prefer": "respond-async"},
+    )
     if response.status_code != 201:
         raise RuntimeError(f"ingest not accepted: {response.status_code} {response.text[:300]}")
     job_id = response.json()["jobID"]
@@ -533,14 +663,31 @@ def _ingest_job(stack: Stack, dataset_id: str, start: str, end: str, poll: float
     return (finished - submitted).total_seconds()
 
 
-def _bare_ingest(work: Path, template: Path, round_: int, start: str, end: str,
-                 warm_end: str, periods: int) -> tuple[float, int, float]:
+def _bare_ingest(
+    work: Path, template: Path, round_: int, start: str, end: str, warm_end: str, periods: int
+) -> tuple[float, int, float]:
     """The bare loop in a process of its own: (loop seconds, sampled peak RSS, VmHWM MiB)."""
-    command = [sys.executable, "-m", "bench.ingest_bare", str(template),
-               str(work / f"s5-bare-{round_}"), start, end,
-               "--warmup", str(work / f"s5-bare-warmup-{round_}"), "--warmup-end", warm_end]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "bench.ingest_bare",
+        str(template),
+        str(work / f"s5-bare-{round_}"),
+        start,
+        end,
+        "--warmup",
+        str(work / f"s5-bare-warmup-{round_}"),
+        "--warmup-end",
+        warm_end,
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     with PeakRss(process.pid) as rss:
         out, err = process.communicate(timeout=900)
     if process.returncode != 0:
@@ -559,13 +706,20 @@ def memory(work: Path, checkpoints: list[int], clients: int) -> dict:
         try:
             submitted = 0
             for target in checkpoints:
-                http_jobs(stack.url, target - submitted, clients, "/processes/echo/execution",
-                          {"inputs": {"message": "x"}},
-                          lambda s: s.get("status") == "successful",
-                          lambda r: r.headers["Location"])
+                http_jobs(
+                    stack.url,
+                    target - submitted,
+                    clients,
+                    "/processes/echo/execution",
+                    {"inputs": {"message": "x"}},
+                    lambda s: s.get("status") == "successful",
+                    lambda r: r.headers["Location"],
+                )
                 submitted = target
-                rss = {name: psutil.Process(stack.processes[name][0].pid).memory_info().rss
-                       for name in ("gateway", "executor", "projector")}
+                rss = {
+                    name: psutil.Process(stack.processes[name][0].pid).memory_info().rss
+                    for name in ("gateway", "executor", "projector")
+                }
                 rows.append({"jobs": target, **{k: v / 2**20 for k, v in rss.items()}})
         finally:
             stack.close()

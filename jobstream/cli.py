@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     http.add_argument("--port", type=int, help="gateway port (JOBSTREAM_PORT)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
-        "up", parents=[http],
+        "up",
+        parents=[http],
         help="start everything: embedded nats-server, projector, executor, gateway",
     )
     commands.add_parser("gateway", parents=[http], help="run the HTTP gateway")
@@ -86,9 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     overrides = {
-        key: value
-        for key in ("host", "port")
-        if (value := getattr(args, key, None)) is not None
+        key: value for key in ("host", "port") if (value := getattr(args, key, None)) is not None
     }
     settings = Settings(**overrides)
     configure_logging(settings)

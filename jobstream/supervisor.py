@@ -96,8 +96,11 @@ def run_all(settings: Settings) -> int:
         while not stopping and code == 0:
             for name, child in zip(COMPONENTS, children):
                 if child.poll() is not None:
-                    log.error("component exited; stopping everything", component=name,
-                              returncode=child.returncode)
+                    log.error(
+                        "component exited; stopping everything",
+                        component=name,
+                        returncode=child.returncode,
+                    )
                     code = 1
             time.sleep(0.2)
     finally:

@@ -10,16 +10,26 @@ from .support.stack import ROOT
 def test_bench_smoke_writes_a_report_and_a_plot(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     reports = list(tmp_path.glob("*-smoke.md"))
     plots = list(tmp_path.glob("*-smoke.png"))
     assert len(reports) == 1 and len(plots) == 1
     text = reports[0].read_text()
-    for heading in ("## 1. Async no-op", "## 2. Latency with history", "## 3. Projector rebuild",
-                    "## 4. Executor concurrency", "## 5. Ingest", "## 6. Memory",
-                    "Headline ratios", "5. ingest periods/s, jobstream / bare loop"):
+    for heading in (
+        "## 1. Async no-op",
+        "## 2. Latency with history",
+        "## 3. Projector rebuild",
+        "## 4. Executor concurrency",
+        "## 5. Ingest",
+        "## 6. Memory",
+        "Headline ratios",
+        "5. ingest periods/s, jobstream / bare loop",
+    ):
         assert heading in text
     assert "not measured" in text  # peers are off in smoke mode, and said so
     assert plots[0].stat().st_size > 10_000

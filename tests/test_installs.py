@@ -75,7 +75,9 @@ def test_lock_closure_of_contracts_is_pydantic():
     lock = read_lock()
     (contracts,) = lock["jobstream-contracts"]
     assert [dep["name"] for dep in contracts.get("dependencies", [])] == ["pydantic"]
-    assert closure("jobstream-contracts", lock) == {"jobstream-contracts"} | closure("pydantic", lock)
+    assert closure("jobstream-contracts", lock) == {"jobstream-contracts"} | closure(
+        "pydantic", lock
+    )
 
 
 def test_lock_closure_sees_the_data_stack_where_it_is():
@@ -88,13 +90,25 @@ def test_lock_closure_sees_the_data_stack_where_it_is():
 
 def run(command: list, *, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     # No PYTHONPATH or active venv from the caller may leak into the fresh environment.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")}
-    result = subprocess.run([str(part) for part in command], check=False, cwd=cwd, env=env,
-                            text=True, capture_output=True, timeout=100)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+    }
+    result = subprocess.run(
+        [str(part) for part in command],
+        check=False,
+        cwd=cwd,
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=100,
+    )
     if check and result.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, command))} failed ({result.returncode}):\n"
-                    f"{result.stdout}\n{result.stderr}")
+        pytest.fail(
+            f"{' '.join(map(str, command))} failed ({result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -107,13 +121,29 @@ def install_alone(package: str, tmp_path: Path) -> Path:
     (filled by dev.py's `uv sync`) without network; only if the cache lacks one is PyPI asked.
     """
     if not UV.exists():
-        pytest.fail(f"uv not found at {UV}: run the tests with `python3 dev.py test`, "
-                    "which installs it there")
+        pytest.fail(
+            f"uv not found at {UV}: run the tests with `python3 dev.py test`, "
+            "which installs it there"
+        )
     venv = tmp_path / "venv"
     run([UV, "venv", "--quiet", "--python", sys.executable, venv], cwd=tmp_path)
     pylock = tmp_path / "pylock.toml"
-    run([UV, "export", "--quiet", "--frozen", "--no-dev", "--package", package,
-         "--format", "pylock.toml", "--output-file", pylock], cwd=ROOT)
+    run(
+        [
+            UV,
+            "export",
+            "--quiet",
+            "--frozen",
+            "--no-dev",
+            "--package",
+            package,
+            "--format",
+            "pylock.toml",
+            "--output-file",
+            pylock,
+        ],
+        cwd=ROOT,
+    )
     python = venv / BIN / ("python.exe" if os.name == "nt" else "python")
     install = [UV, "pip", "install", "--quiet", "--python", python, "-r", pylock]
     if run([*install, "--offline"], cwd=tmp_path, check=False).returncode != 0:
@@ -142,31 +172,57 @@ print(json.dumps({{"missing": missing, "installed": installed}}))
 
 def test_gateway_installs_without_data_stack(tmp_path):
     python = install_alone("jobstream-gateway", tmp_path)
-    forbidden = ("xarray", "icechunk", "zarr", "jobstream_projector.service",
-                 "jobstream_executor", "jobstream_datasets")
-    loaded = probe(python, (
-        "import json, sys, jobstream_gateway.app\n"
-        f"print(json.dumps([m for m in {forbidden!r} if m in sys.modules]))"
-    ), tmp_path)
+    forbidden = (
+        "xarray",
+        "icechunk",
+        "zarr",
+        "jobstream_projector.service",
+        "jobstream_executor",
+        "jobstream_datasets",
+    )
+    loaded = probe(
+        python,
+        (
+            "import json, sys, jobstream_gateway.app\n"
+            f"print(json.dumps([m for m in {forbidden!r} if m in sys.modules]))"
+        ),
+        tmp_path,
+    )
     assert loaded == [], f"importing jobstream_gateway.app loaded {loaded}"
 
-    not_installed = ("xarray", "zarr", "icechunk", "rasterio", "pandas", "numpy",
-                     "jobstream_executor", "jobstream_datasets")
+    not_installed = (
+        "xarray",
+        "zarr",
+        "icechunk",
+        "rasterio",
+        "pandas",
+        "numpy",
+        "jobstream_executor",
+        "jobstream_datasets",
+    )
     found = probe(python, ABSENT.format(names=not_installed), tmp_path)
     assert found["missing"] == list(not_installed), found
-    assert {"jobstream-gateway", "jobstream-projector", "jobstream-infra",
-            "jobstream-contracts"} <= set(found["installed"])
+    assert {
+        "jobstream-gateway",
+        "jobstream-projector",
+        "jobstream-infra",
+        "jobstream-contracts",
+    } <= set(found["installed"])
 
 
 def test_contracts_install_with_pydantic_only(tmp_path):
     python = install_alone("jobstream-contracts", tmp_path)
-    imported = probe(python, (
-        "import json, pkgutil, importlib, jobstream_contracts.events, jobstream_contracts.ogc\n"
-        "import jobstream_contracts as c\n"
-        "names = [m.name for m in pkgutil.walk_packages(c.__path__, 'jobstream_contracts.')]\n"
-        "for name in names: importlib.import_module(name)\n"
-        "print(json.dumps(names))"
-    ), tmp_path)
+    imported = probe(
+        python,
+        (
+            "import json, pkgutil, importlib, jobstream_contracts.events, jobstream_contracts.ogc\n"
+            "import jobstream_contracts as c\n"
+            "names = [m.name for m in pkgutil.walk_packages(c.__path__, 'jobstream_contracts.')]\n"
+            "for name in names: importlib.import_module(name)\n"
+            "print(json.dumps(names))"
+        ),
+        tmp_path,
+    )
     assert {"jobstream_contracts.events", "jobstream_contracts.ogc"} <= set(imported)
 
     found = probe(python, ABSENT.format(names=("xarray", "nats", "sqlmodel")), tmp_path)

@@ -16,7 +16,12 @@ import psutil
 ROOT = Path(__file__).resolve().parents[2]
 PEER_VENV = ROOT / ".bench-peers"
 PEER_PACKAGES = [
-    "pygeoapi==0.21.0", "celery[redis]==5.7.0", "tinydb==4.9.0", "starlette", "uvicorn", "httpx",
+    "pygeoapi==0.21.0",
+    "celery[redis]==5.7.0",
+    "tinydb==4.9.0",
+    "starlette",
+    "uvicorn",
+    "httpx",
     "packaging",  # kombu 5.7 imports it without declaring it
 ]
 REDIS = ("127.0.0.1", 6379)
@@ -39,7 +44,8 @@ def ensure_peer_venv() -> Path:
     venv.create(PEER_VENV, with_pip=True)
     result = subprocess.run(
         [str(python()), "-m", "pip", "install", "--quiet", *PEER_PACKAGES],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise NotMeasured(f"pip install of the peers failed: {result.stderr.strip()[-300:]}")
@@ -67,9 +73,11 @@ def run_peer_script(script: str, *args: str, timeout: float = 1800) -> str:
     """Run bench/peers/<script> with the peer interpreter; returns its stdout."""
     result = subprocess.run(
         [str(python()), str(Path(__file__).parent / script), *args],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
     )
     if result.returncode != 0:
         raise NotMeasured(f"{script} failed: {result.stderr.strip()[-400:]}")
     return result.stdout
-

@@ -36,8 +36,11 @@ def main() -> None:
     for thread in threads:
         thread.join()
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
-    print(json.dumps({"jobs": jobs, "seconds": elapsed, "cpu_seconds": cpu,
-                      "submit_latencies": latencies}))
+    print(
+        json.dumps(
+            {"jobs": jobs, "seconds": elapsed, "cpu_seconds": cpu, "submit_latencies": latencies}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -157,12 +157,26 @@ class DatasetCommitted(Event):
 
 
 _CLASSES = (
-    JobSubmitted, JobStarted, JobProgressed, JobRetryScheduled, JobSucceeded, JobFailed,
-    JobDismissed, DatasetCommitted, JobEstimated,
+    JobSubmitted,
+    JobStarted,
+    JobProgressed,
+    JobRetryScheduled,
+    JobSucceeded,
+    JobFailed,
+    JobDismissed,
+    DatasetCommitted,
+    JobEstimated,
 )
 AnyEvent = Annotated[
-    JobSubmitted | JobStarted | JobProgressed | JobRetryScheduled | JobSucceeded | JobFailed
-    | JobDismissed | DatasetCommitted | JobEstimated,
+    JobSubmitted
+    | JobStarted
+    | JobProgressed
+    | JobRetryScheduled
+    | JobSucceeded
+    | JobFailed
+    | JobDismissed
+    | DatasetCommitted
+    | JobEstimated,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: dict[str, type[Event]] = {cls.model_fields["type"].default: cls for cls in _CLASSES}

@@ -153,12 +153,16 @@ def apply(state: JobState | None, event: Event) -> JobState:
             message=event.message,
         )
     if isinstance(event, JobEstimated):
-        return replace(state, updated=event.time, attempt=event.attempt,
-                       estimate=event.estimate)
+        return replace(state, updated=event.time, attempt=event.attempt, estimate=event.estimate)
     if isinstance(event, DatasetCommitted):
         # The dataset view folds the commit; to the job it is a sign of life.
-        return replace(state, status=StatusCode.RUNNING, started=state.started or event.time,
-                       updated=event.time, attempt=event.attempt)
+        return replace(
+            state,
+            status=StatusCode.RUNNING,
+            started=state.started or event.time,
+            updated=event.time,
+            attempt=event.attempt,
+        )
     if isinstance(event, JobRetryScheduled):
         return replace(
             state,

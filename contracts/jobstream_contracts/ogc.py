@@ -116,7 +116,11 @@ class ProcessSummary(DescriptionType):
     id: str
     version: str
     jobControlOptions: list[JobControlOption] = Field(
-        default_factory=lambda: [JobControlOption.ASYNC, JobControlOption.SYNC, JobControlOption.DISMISS]
+        default_factory=lambda: [
+            JobControlOption.ASYNC,
+            JobControlOption.SYNC,
+            JobControlOption.DISMISS,
+        ]
     )
     outputTransmission: list[TransmissionMode] = Field(
         default_factory=lambda: [TransmissionMode.VALUE]

@@ -4,11 +4,12 @@ import xarray as xr
 
 from jobstream_infra.settings import Settings
 
-from .store import BRANCH, storage_for, location_of
+from .store import BRANCH, location_of, storage_for
 
 
-def open_dataset(dataset_id: str, settings: Settings | None = None,
-                 snapshot_id: str | None = None) -> xr.Dataset:
+def open_dataset(
+    dataset_id: str, settings: Settings | None = None, snapshot_id: str | None = None
+) -> xr.Dataset:
     """The dataset as xarray (lazy), at its newest commit or at ``snapshot_id``.
 
     Settings come from the environment (``JOBSTREAM_DATA_DIR``, ``JOBSTREAM_DATASETS_ROOT``)
@@ -17,8 +18,12 @@ def open_dataset(dataset_id: str, settings: Settings | None = None,
     import icechunk
 
     settings = settings or Settings()
-    repo = icechunk.Repository.open(storage_for(location_of(settings.datasets_location,
-                                                            dataset_id)))
-    session = (repo.readonly_session(snapshot_id=snapshot_id) if snapshot_id
-               else repo.readonly_session(branch=BRANCH))
+    repo = icechunk.Repository.open(
+        storage_for(location_of(settings.datasets_location, dataset_id))
+    )
+    session = (
+        repo.readonly_session(snapshot_id=snapshot_id)
+        if snapshot_id
+        else repo.readonly_session(branch=BRANCH)
+    )
     return xr.open_zarr(session.store, consolidated=False)

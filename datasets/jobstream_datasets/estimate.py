@@ -38,7 +38,8 @@ def observed_throughput(store: DatasetStore) -> tuple[float, int] | None:
         meta = snapshot.metadata or {}
         if "job_id" in meta and "count" in meta:
             runs.setdefault((meta["job_id"], meta.get("attempt")), []).append(
-                (snapshot.written_at, int(meta["count"])))
+                (snapshot.written_at, int(meta["count"]))
+            )
     periods = seconds = 0.0
     jobs = 0
     for commits in runs.values():
@@ -59,8 +60,7 @@ def _bytes(plugin: Plugin, todo: list[str], bbox: Bbox, params: dict) -> dict[st
     if not todo:
         return {"bytes": 0, "bytes_basis": "nothing to fetch"}
     blocks = plugin.blocks_of(todo, bbox, **params)
-    picks = sorted({int(i) for i in np.linspace(0, len(blocks) - 1,
-                                                min(SIZE_SAMPLE, len(blocks)))})
+    picks = sorted({int(i) for i in np.linspace(0, len(blocks) - 1, min(SIZE_SAMPLE, len(blocks)))})
     with ThreadPoolExecutor(max(1, plugin.max_concurrency)) as pool:
         sizes = list(pool.map(lambda i: plugin.size_of_block(blocks[i], bbox, **params), picks))
     if any(size is None for size in sizes):
@@ -69,30 +69,46 @@ def _bytes(plugin: Plugin, todo: list[str], bbox: Bbox, params: dict) -> dict[st
     if len(picks) == len(blocks):
         return {"bytes": int(sum(sizes)), "bytes_basis": f"sizes of all {len(blocks)} {what}"}
     sampled = sum(len(blocks[i]) for i in picks)
-    return {"bytes": int(round(sum(sizes) / sampled * len(todo))),
-            "bytes_basis": f"sizes of {len(picks)} of {len(blocks)} {what}, scaled by periods"}
+    return {
+        "bytes": int(round(sum(sizes) / sampled * len(todo))),
+        "bytes_basis": f"sizes of {len(picks)} of {len(blocks)} {what}, scaled by periods",
+    }
 
 
-def estimate_ingest(template: DatasetTemplate, store: DatasetStore, plugin: Plugin, start: str,
-                    end: str, bbox: Bbox | None = None, overwrite: bool = False) -> dict[str, Any]:
+def estimate_ingest(
+    template: DatasetTemplate,
+    store: DatasetStore,
+    plugin: Plugin,
+    start: str,
+    end: str,
+    bbox: Bbox | None = None,
+    overwrite: bool = False,
+) -> dict[str, Any]:
     first, last = plan_periods(template, start, end)
     kind = template.period_type
     params = dict(template.source.params) if template.source else {}
     bbox = tuple(bbox) if bbox is not None else template.extent.bbox
     wanted = plugin.periods(period_id(first, kind), period_id(last, kind))
     committed = store.read().committed if store.exists() else frozenset()
-    todo = [name for name in wanted
-            if overwrite or store.index(period_of(name, kind)) not in committed]
+    todo = [
+        name for name in wanted if overwrite or store.index(period_of(name, kind)) not in committed
+    ]
     estimate: dict[str, Any] = {
-        "dataset_id": template.id, "periods": len(wanted), "stored": len(wanted) - len(todo),
-        "to_fetch": len(todo), **_bytes(plugin, todo, bbox, params),
-        "duration_seconds": None, "throughput_periods_per_second": None,
+        "dataset_id": template.id,
+        "periods": len(wanted),
+        "stored": len(wanted) - len(todo),
+        "to_fetch": len(todo),
+        **_bytes(plugin, todo, bbox, params),
+        "duration_seconds": None,
+        "throughput_periods_per_second": None,
         "duration_basis": "unknown: no earlier job of this dataset to learn from",
     }
     observed = observed_throughput(store)
     if observed is not None:
         rate, jobs = observed
-        estimate |= {"duration_seconds": round(len(todo) / rate, 1),
-                     "throughput_periods_per_second": round(rate, 2),
-                     "duration_basis": f"throughput of {jobs} earlier job(s) of this dataset"}
+        estimate |= {
+            "duration_seconds": round(len(todo) / rate, 1),
+            "throughput_periods_per_second": round(rate, 2),
+            "duration_basis": f"throughput of {jobs} earlier job(s) of this dataset",
+        }
     return estimate

@@ -33,8 +33,12 @@ class GridSpec:
         return (min(cy, ny), min(cx, nx))
 
     def same_cells(self, y: np.ndarray, x: np.ndarray) -> bool:
-        return (len(y) == len(self.y) and len(x) == len(self.x)
-                and np.allclose(y, self.y) and np.allclose(x, self.x))
+        return (
+            len(y) == len(self.y)
+            and len(x) == len(self.x)
+            and np.allclose(y, self.y)
+            and np.allclose(x, self.x)
+        )
 
 
 def cell_centres(start: float, stop: float, resolution: float) -> np.ndarray:

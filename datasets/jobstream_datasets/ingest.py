@@ -8,9 +8,9 @@ of its periods, and the periods of the blocks before it are committed.
 """
 
 from collections import deque
-from contextlib import suppress
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +18,13 @@ import numpy as np
 import xarray as xr
 
 from jobstream_contracts.events import DatasetCommitted, SnapshotRef
-from jobstream_contracts.process import JobCancelled, JobContext, PermanentError, ProgressCallback
-from jobstream_contracts.process import no_progress
+from jobstream_contracts.process import (
+    JobCancelled,
+    JobContext,
+    PermanentError,
+    ProgressCallback,
+    no_progress,
+)
 
 from .grid import GridSpec
 from .periods import PeriodError, period_id, period_of
@@ -49,24 +54,41 @@ class Committer:
             self.lease.check()
         indices = sorted(self.writer.pending)
         first, last = self.store.period_id(indices[0]), self.store.period_id(indices[-1])
-        metadata: dict[str, Any] = {"first": first, "last": last, "count": len(indices),
-                                    "process_version": self.process_version}
+        metadata: dict[str, Any] = {
+            "first": first,
+            "last": last,
+            "count": len(indices),
+            "process_version": self.process_version,
+        }
         if self.source is not None:
-            metadata |= {"source_dataset_id": self.source.dataset_id,
-                         "source_snapshot_id": self.source.snapshot_id}
+            metadata |= {
+                "source_dataset_id": self.source.dataset_id,
+                "source_snapshot_id": self.source.snapshot_id,
+            }
         if self.job is not None:
-            metadata |= {"job_id": self.job.job_id, "attempt": self.job.attempt,
-                         "process_id": self.job.process_id}
+            metadata |= {
+                "job_id": self.job.job_id,
+                "attempt": self.job.attempt,
+                "process_id": self.job.process_id,
+            }
         snapshot = self.writer.commit(f"{self.store.template.id}: {first} .. {last}", metadata)
         self.commits += 1
         if self.job is not None:
             stored = self.store.read()
             self.job.record(
-                DatasetCommitted, dataset_id=self.store.template.id, store=self.store.location,
-                snapshot_id=snapshot, first=first, last=last, count=len(indices),
-                coverage=[(self.store.period_id(a), self.store.period_id(b))
-                          for a, b in runs(stored.committed)],
-                stored=len(stored.committed), process_version=self.process_version,
+                DatasetCommitted,
+                dataset_id=self.store.template.id,
+                store=self.store.location,
+                snapshot_id=snapshot,
+                first=first,
+                last=last,
+                count=len(indices),
+                coverage=[
+                    (self.store.period_id(a), self.store.period_id(b))
+                    for a, b in runs(stored.committed)
+                ],
+                stored=len(stored.committed),
+                process_version=self.process_version,
                 source=self.source,
             )
         return snapshot
@@ -75,40 +97,51 @@ class Committer:
 def grid_values(ds: xr.Dataset, variable: str, grid: GridSpec, period: str) -> np.ndarray:
     """The period's field as a (y, x) array on the dataset's grid; PermanentError otherwise."""
     if variable not in ds:
-        raise PermanentError(f"period {period}: the source has no variable {variable!r} "
-                             f"(it has {sorted(map(str, ds.data_vars))})")
+        raise PermanentError(
+            f"period {period}: the source has no variable {variable!r} "
+            f"(it has {sorted(map(str, ds.data_vars))})"
+        )
     field = ds[variable].squeeze(drop=True)
     if set(field.dims) != {grid.y_name, grid.x_name}:
-        raise PermanentError(f"period {period}: {variable} has dimensions {field.dims}; "
-                             f"expected ({grid.y_name}, {grid.x_name})")
+        raise PermanentError(
+            f"period {period}: {variable} has dimensions {field.dims}; "
+            f"expected ({grid.y_name}, {grid.x_name})"
+        )
     field = field.transpose(grid.y_name, grid.x_name)
     if not grid.same_cells(field[grid.y_name].values, field[grid.x_name].values):
         raise PermanentError(f"period {period}: the source's grid differs from the dataset's")
     return np.asarray(field.values, dtype=grid.dtype)
 
 
-def blocks_to_fetch(plugin: Plugin, ids: list[str], bbox: Bbox,
-                    params: dict[str, Any]) -> list[list[str]]:
+def blocks_to_fetch(
+    plugin: Plugin, ids: list[str], bbox: Bbox, params: dict[str, Any]
+) -> list[list[str]]:
     """The plugin's blocks of the periods; PermanentError unless they hold them all, in order."""
     blocks = plugin.blocks_of(ids, bbox, **params)
     if [name for block in blocks for name in block] != ids:
-        raise PermanentError(f"plugin {type(plugin).__name__} split the periods into blocks "
-                             f"that do not hold each of them once, in order")
+        raise PermanentError(
+            f"plugin {type(plugin).__name__} split the periods into blocks "
+            f"that do not hold each of them once, in order"
+        )
     return blocks
 
 
-def fetch_block(plugin: Plugin, block: list[str], bbox: Bbox,
-                params: dict[str, Any]) -> list[xr.Dataset]:
+def fetch_block(
+    plugin: Plugin, block: list[str], bbox: Bbox, params: dict[str, Any]
+) -> list[xr.Dataset]:
     """The plugin's datasets for a block; PermanentError unless it gives one per period."""
     datasets = plugin.fetch_block(block, bbox, **params)
     if len(datasets) != len(block):
-        raise PermanentError(f"plugin {type(plugin).__name__} gave {len(datasets)} datasets "
-                             f"for a block of {len(block)} periods")
+        raise PermanentError(
+            f"plugin {type(plugin).__name__} gave {len(datasets)} datasets "
+            f"for a block of {len(block)} periods"
+        )
     return datasets
 
 
-def fetch_in_order(plugin: Plugin, ids: list[str], bbox: Bbox,
-                   params: dict[str, Any]) -> Iterator[tuple[str, xr.Dataset]]:
+def fetch_in_order(
+    plugin: Plugin, ids: list[str], bbox: Bbox, params: dict[str, Any]
+) -> Iterator[tuple[str, xr.Dataset]]:
     """Fetches blocks with ``max_concurrency`` in flight, yields their periods in order."""
     window = max(1, plugin.max_concurrency)
     blocks = iter(blocks_to_fetch(plugin, ids, bbox, params))
@@ -143,18 +176,27 @@ def plan_periods(template: DatasetTemplate, start: str, end: str) -> tuple[Any, 
     if last < first:
         raise PermanentError(f"end {end} is before start {start}")
     if first < template.origin:
-        raise PermanentError(f"start {start} is before the dataset's first period "
-                             f"{period_id(template.origin, kind)}")
+        raise PermanentError(
+            f"start {start} is before the dataset's first period {period_id(template.origin, kind)}"
+        )
     if template.extent.end is not None and last > period_of(template.extent.end, kind):
-        raise PermanentError(f"end {end} is after the dataset's last period "
-                             f"{template.extent.end}")
+        raise PermanentError(f"end {end} is after the dataset's last period {template.extent.end}")
     return first, last
 
 
 def ingest_periods(
-    template: DatasetTemplate, store: DatasetStore, plugin: Plugin, start: str, end: str,
-    bbox: Bbox | None = None, overwrite: bool = False, *, process_version: str = "1.0.0",
-    on_progress: ProgressCallback = no_progress, job: JobContext | None = None, lease: Any = None,
+    template: DatasetTemplate,
+    store: DatasetStore,
+    plugin: Plugin,
+    start: str,
+    end: str,
+    bbox: Bbox | None = None,
+    overwrite: bool = False,
+    *,
+    process_version: str = "1.0.0",
+    on_progress: ProgressCallback = no_progress,
+    job: JobContext | None = None,
+    lease: Any = None,
 ) -> dict[str, Any]:
     first, last = plan_periods(template, start, end)
     params = dict(template.source.params) if template.source else {}
@@ -164,9 +206,11 @@ def ingest_periods(
     if not stored.empty and not grid.same_cells(stored.y, stored.x):
         raise PermanentError(
             f"bbox {list(bbox)} gives a grid other than the one dataset {template.id} is stored "
-            f"on; ingest into it with the bbox it was created with")
-    wanted = plugin.periods(period_id(first, template.period_type),
-                            period_id(last, template.period_type))
+            f"on; ingest into it with the bbox it was created with"
+        )
+    wanted = plugin.periods(
+        period_id(first, template.period_type), period_id(last, template.period_type)
+    )
     index = {name: store.index(period_of(name, template.period_type)) for name in wanted}
     todo = [name for name in wanted if overwrite or index[name] not in stored.committed]
     total, done = len(wanted), len(wanted) - len(todo)
@@ -191,19 +235,31 @@ def ingest_periods(
             committer.commit()
         raise
     committer.commit()
-    return _result(template, store, wanted, fetched=len(todo), skipped=total - len(todo),
-                   commits=committer.commits)
+    return _result(
+        template,
+        store,
+        wanted,
+        fetched=len(todo),
+        skipped=total - len(todo),
+        commits=committer.commits,
+    )
 
 
-def _result(template, store: DatasetStore, wanted: list[str], *, fetched: int, skipped: int,
-            commits: int) -> dict[str, Any]:
+def _result(
+    template, store: DatasetStore, wanted: list[str], *, fetched: int, skipped: int, commits: int
+) -> dict[str, Any]:
     stored = store.read()
     return {
         "dataset_id": template.id,
         "store": store.location,
         "snapshot_id": stored.snapshot_id,
-        "periods": {"requested": len(wanted), "fetched": fetched, "skipped": skipped,
-                    "first": wanted[0] if wanted else None, "last": wanted[-1] if wanted else None},
+        "periods": {
+            "requested": len(wanted),
+            "fetched": fetched,
+            "skipped": skipped,
+            "first": wanted[0] if wanted else None,
+            "last": wanted[-1] if wanted else None,
+        },
         "commits": commits,
         "stored_periods": len(stored.committed),
     }

@@ -27,13 +27,19 @@ class PeriodType(StrEnum):
 
     @property
     def freq(self) -> str:
-        return {"hourly": "h", "daily": "D", "weekly": "W-SUN", "monthly": "M",
-                "yearly": "Y"}[self.value]
+        return {"hourly": "h", "daily": "D", "weekly": "W-SUN", "monthly": "M", "yearly": "Y"}[
+            self.value
+        ]
 
     @property
     def id_format(self) -> str:
-        return {"hourly": "%Y-%m-%dT%H", "daily": "%Y-%m-%d", "weekly": "%Y-%m-%d",
-                "monthly": "%Y-%m", "yearly": "%Y"}[self.value]
+        return {
+            "hourly": "%Y-%m-%dT%H",
+            "daily": "%Y-%m-%d",
+            "weekly": "%Y-%m-%d",
+            "monthly": "%Y-%m",
+            "yearly": "%Y",
+        }[self.value]
 
 
 class PeriodError(ValueError):
@@ -42,8 +48,9 @@ class PeriodError(ValueError):
 
 def parse_instant(text: str) -> pd.Timestamp:
     if not isinstance(text, str) or not _ISO_PREFIX.match(text.strip()):
-        raise PeriodError(f"{text!r} is not an ISO date like 2020, 2020-01, 2020-01-31 or "
-                          f"2020-01-31T06")
+        raise PeriodError(
+            f"{text!r} is not an ISO date like 2020, 2020-01, 2020-01-31 or 2020-01-31T06"
+        )
     value = text.strip().rstrip("Z")
     if len(value) == 4:
         value += "-01-01"

@@ -50,8 +50,9 @@ class Plugin:
 
     def periods(self, start: str, end: str) -> list[str]:
         kind = self.period_type
-        return [period_id(p, kind) for p in period_range(period_of(start, kind),
-                                                         period_of(end, kind))]
+        return [
+            period_id(p, kind) for p in period_range(period_of(start, kind), period_of(end, kind))
+        ]
 
     def fetch_period(self, period_id: str, bbox: Bbox, **params: Any) -> xr.Dataset:
         raise NotImplementedError
@@ -80,8 +81,10 @@ def plugin_for(template: DatasetTemplate) -> Plugin:
     target = BUILTIN_PLUGINS.get(template.source.plugin, template.source.plugin)
     module_name, _, attribute = target.partition(":")
     if not attribute:
-        raise ValueError(f"plugin {template.source.plugin!r} is neither built in "
-                         f"({', '.join(BUILTIN_PLUGINS)}) nor 'module:attribute'")
+        raise ValueError(
+            f"plugin {template.source.plugin!r} is neither built in "
+            f"({', '.join(BUILTIN_PLUGINS)}) nor 'module:attribute'"
+        )
     plugin = getattr(importlib.import_module(module_name), attribute)(template)
     if template.source.max_concurrency is not None:
         plugin.max_concurrency = template.source.max_concurrency

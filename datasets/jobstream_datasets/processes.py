@@ -17,7 +17,6 @@ import pandas as pd
 from jobstream_contracts.events import JobEstimated
 from jobstream_contracts.messages import Message
 from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
-from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PATTERN
 from jobstream_contracts.process import (
     JobContext,
     PermanentError,
@@ -25,6 +24,7 @@ from jobstream_contracts.process import (
     ProgressCallback,
     no_progress,
 )
+from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PATTERN
 from jobstream_infra.settings import Settings
 
 from .periods import PERIOD_PATTERN, period_id, period_of
@@ -57,8 +57,10 @@ class Datasets:
     def source(self, dataset_id: str) -> DatasetTemplate:
         template = self.template(dataset_id)
         if template.sync_kind != "source":
-            raise PermanentError(f"dataset {dataset_id} is derived from "
-                                 f"{template.source_dataset}; it is computed, not fetched")
+            raise PermanentError(
+                f"dataset {dataset_id} is derived from "
+                f"{template.source_dataset}; it is computed, not fetched"
+            )
         return template
 
 
@@ -73,19 +75,33 @@ def writing(job: JobContext | None, dataset_id: str) -> Iterator[Any]:
         yield lease
 
 
-def estimate(datasets: Datasets, dataset_id: str, start: str, end: str,
-             bbox: list[float] | None = None, overwrite: bool = False) -> dict:
+def estimate(
+    datasets: Datasets,
+    dataset_id: str,
+    start: str,
+    end: str,
+    bbox: list[float] | None = None,
+    overwrite: bool = False,
+) -> dict:
     from .estimate import estimate_ingest
     from .plugin import plugin_for
 
     template = datasets.source(dataset_id)
-    return estimate_ingest(template, datasets.store(template), plugin_for(template), start, end,
-                           bbox, overwrite)
+    return estimate_ingest(
+        template, datasets.store(template), plugin_for(template), start, end, bbox, overwrite
+    )
 
 
-def ingest(datasets: Datasets, dataset_id: str, start: str, end: str,
-           bbox: list[float] | None = None, overwrite: bool = False,
-           on_progress: ProgressCallback = no_progress, job: JobContext | None = None) -> dict:
+def ingest(
+    datasets: Datasets,
+    dataset_id: str,
+    start: str,
+    end: str,
+    bbox: list[float] | None = None,
+    overwrite: bool = False,
+    on_progress: ProgressCallback = no_progress,
+    job: JobContext | None = None,
+) -> dict:
     from .ingest import ingest_periods
     from .plugin import plugin_for
 
@@ -99,9 +115,19 @@ def ingest(datasets: Datasets, dataset_id: str, start: str, end: str,
             figures = {"error": f"{type(exc).__name__}: {exc}"}
         job.record(JobEstimated, estimate=figures)
     with writing(job, dataset_id) as lease:
-        return ingest_periods(template, datasets.store(template), plugin_for(template), start,
-                              end, bbox, overwrite, process_version=VERSION,
-                              on_progress=on_progress, job=job, lease=lease)
+        return ingest_periods(
+            template,
+            datasets.store(template),
+            plugin_for(template),
+            start,
+            end,
+            bbox,
+            overwrite,
+            process_version=VERSION,
+            on_progress=on_progress,
+            job=job,
+            lease=lease,
+        )
 
 
 def newest_available(template: DatasetTemplate, now: datetime | None = None) -> pd.Period:
@@ -116,8 +142,14 @@ def newest_available(template: DatasetTemplate, now: datetime | None = None) -> 
     return newest
 
 
-def sync(datasets: Datasets, dataset_id: str, end: str | None = None, plan_only: bool = False,
-         on_progress: ProgressCallback = no_progress, job: JobContext | None = None) -> dict:
+def sync(
+    datasets: Datasets,
+    dataset_id: str,
+    end: str | None = None,
+    plan_only: bool = False,
+    on_progress: ProgressCallback = no_progress,
+    job: JobContext | None = None,
+) -> dict:
     from .ingest import ingest_periods
     from .plugin import plugin_for
 
@@ -128,55 +160,103 @@ def sync(datasets: Datasets, dataset_id: str, end: str | None = None, plan_only:
     target = min(newest, period_of(end, kind)) if end is not None else newest
     stored = store.read()
     if stored.empty:
-        raise PermanentError(f"dataset {dataset_id} has nothing stored yet: run ingest first "
-                             f"(sync appends after the last stored period)")
+        raise PermanentError(
+            f"dataset {dataset_id} has nothing stored yet: run ingest first "
+            f"(sync appends after the last stored period)"
+        )
     last = store.origin + max(stored.committed)
     first = last + 1
-    plan = {"dataset_id": dataset_id, "last_stored": period_id(last, kind),
-            "newest_available": period_id(newest, kind),
-            "first": period_id(first, kind) if first <= target else None,
-            "last": period_id(target, kind) if first <= target else None,
-            "periods": max(0, (target - first).n + 1)}
+    plan = {
+        "dataset_id": dataset_id,
+        "last_stored": period_id(last, kind),
+        "newest_available": period_id(newest, kind),
+        "first": period_id(first, kind) if first <= target else None,
+        "last": period_id(target, kind) if first <= target else None,
+        "periods": max(0, (target - first).n + 1),
+    }
     if first > target:
-        on_progress(1, 1, f"up to date: {period_id(last, kind)} is stored and "
-                          f"{period_id(target, kind)} is the newest to fetch")
+        on_progress(
+            1,
+            1,
+            f"up to date: {period_id(last, kind)} is stored and "
+            f"{period_id(target, kind)} is the newest to fetch",
+        )
         return {**plan, "status": "up to date"}
     if plan_only:
         return {**plan, "status": "planned"}
     with writing(job, dataset_id) as lease:
-        result = ingest_periods(template, store, plugin_for(template), plan["first"],
-                                plan["last"], process_version=VERSION, on_progress=on_progress,
-                                job=job, lease=lease)
-    return {**plan, "status": "synced", **result,
-            "derived_jobs": recompute_derived(datasets, dataset_id, job)}
+        result = ingest_periods(
+            template,
+            store,
+            plugin_for(template),
+            plan["first"],
+            plan["last"],
+            process_version=VERSION,
+            on_progress=on_progress,
+            job=job,
+            lease=lease,
+        )
+    return {
+        **plan,
+        "status": "synced",
+        **result,
+        "derived_jobs": recompute_derived(datasets, dataset_id, job),
+    }
 
 
 def recompute_derived(datasets: Datasets, dataset_id: str, job: JobContext | None) -> list[str]:
     """Submit the processing of every derived dataset of ``dataset_id``, as jobs of their own."""
     if job is None:
         return []
-    return [job.submit(derived.processing.process_id,
-                       {**derived.processing.params, "source_dataset_id": dataset_id,
-                        "dataset_id": derived.id})
-            for derived in datasets.templates.values()
-            if derived.source_dataset == dataset_id and derived.processing is not None]
+    return [
+        job.submit(
+            derived.processing.process_id,
+            {
+                **derived.processing.params,
+                "source_dataset_id": dataset_id,
+                "dataset_id": derived.id,
+            },
+        )
+        for derived in datasets.templates.values()
+        if derived.source_dataset == dataset_id and derived.processing is not None
+    ]
 
 
-def resample(datasets: Datasets, source_dataset_id: str, frequency: str, method: str,
-             start: str | None = None, end: str | None = None, dataset_id: str | None = None,
-             on_progress: ProgressCallback = no_progress, job: JobContext | None = None) -> dict:
+def resample(
+    datasets: Datasets,
+    source_dataset_id: str,
+    frequency: str,
+    method: str,
+    start: str | None = None,
+    end: str | None = None,
+    dataset_id: str | None = None,
+    on_progress: ProgressCallback = no_progress,
+    job: JobContext | None = None,
+) -> dict:
     from .resample import derived_template, resample_dataset
 
     source = datasets.template(source_dataset_id)
     target_id = dataset_id or f"{source_dataset_id}-{method}-{frequency}"
-    target = datasets.templates.get(target_id) or derived_template(source, target_id, frequency,
-                                                                   method)
+    target = datasets.templates.get(target_id) or derived_template(
+        source, target_id, frequency, method
+    )
     if target.sync_kind != "derived" or target.source_dataset != source.id:
         raise PermanentError(f"dataset {target_id} is not derived from {source.id}")
     with writing(job, target_id) as lease:
-        return resample_dataset(source, datasets.store(source), target, datasets.store(target),
-                                frequency, method, start, end, process_version=VERSION,
-                                on_progress=on_progress, job=job, lease=lease)
+        return resample_dataset(
+            source,
+            datasets.store(source),
+            target,
+            datasets.store(target),
+            frequency,
+            method,
+            start,
+            end,
+            process_version=VERSION,
+            on_progress=on_progress,
+            job=job,
+            lease=lease,
+        )
 
 
 def _dataset_input(datasets: Datasets, kind: str | None) -> InputDescription:
@@ -189,8 +269,12 @@ def _dataset_input(datasets: Datasets, kind: str | None) -> InputDescription:
 
 
 def _period_input(title: str, description: str, required: bool = True) -> InputDescription:
-    return InputDescription(title=title, description=description, minOccurs=1 if required else 0,
-                            schema={"type": "string", "pattern": PERIOD_PATTERN})
+    return InputDescription(
+        title=title,
+        description=description,
+        minOccurs=1 if required else 0,
+        schema={"type": "string", "pattern": PERIOD_PATTERN},
+    )
 
 
 _RESULT = {"result": OutputDescription(title="Result", schema={"type": "object"})}
@@ -199,43 +283,57 @@ _RESULT = {"result": OutputDescription(title="Result", schema={"type": "object"}
 def processes(settings: Settings) -> list[Process]:
     datasets = Datasets(load_templates(settings.plugins_dir), settings.datasets_location)
     ingest_description = ProcessDescription(
-        id="ingest", version=VERSION, title="Ingest a dataset",
+        id="ingest",
+        version=VERSION,
+        title="Ingest a dataset",
         description="Fetches the periods from `start` to `end` (inclusive) of a dataset into its "
         "Icechunk repository, skipping periods already stored, committing in batches.",
         keywords=["data", "icechunk"],
         inputs={
             "dataset_id": _dataset_input(datasets, "source"),
-            "start": _period_input("Start", "First period: an ISO date such as 2020, 2020-01 or "
-                                   "2020-01-31; it names the period that contains it."),
+            "start": _period_input(
+                "Start",
+                "First period: an ISO date such as 2020, 2020-01 or "
+                "2020-01-31; it names the period that contains it.",
+            ),
             "end": _period_input("End", "Last period, inclusive, in the same form."),
             "bbox": InputDescription(
-                title="Bounding box", minOccurs=0,
+                title="Bounding box",
+                minOccurs=0,
                 description="[west, south, east, north]; the template's extent when absent.",
-                schema={"type": "array", "items": {"type": "number"}, "minItems": 4,
-                        "maxItems": 4}),
+                schema={"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+            ),
             "overwrite": InputDescription(
-                title="Overwrite", minOccurs=0,
+                title="Overwrite",
+                minOccurs=0,
                 description="Fetch and write periods even if they are stored.",
-                schema={"type": "boolean", "default": False}),
+                schema={"type": "boolean", "default": False},
+            ),
         },
         outputs=_RESULT,
     )
     sync_description = ProcessDescription(
-        id="sync", version=VERSION, title="Sync a dataset",
+        id="sync",
+        version=VERSION,
+        title="Sync a dataset",
         description="Appends the periods published since the last stored one, up to the newest "
         "available (or `end`). `plan_only` answers with the plan and fetches nothing.",
         keywords=["data", "icechunk"],
         inputs={
             "dataset_id": _dataset_input(datasets, "source"),
-            "end": _period_input("End", "Stop at this period rather than the newest available.",
-                                 required=False),
-            "plan_only": InputDescription(title="Plan only", minOccurs=0,
-                                          schema={"type": "boolean", "default": False}),
+            "end": _period_input(
+                "End", "Stop at this period rather than the newest available.", required=False
+            ),
+            "plan_only": InputDescription(
+                title="Plan only", minOccurs=0, schema={"type": "boolean", "default": False}
+            ),
         },
         outputs=_RESULT,
     )
     resample_description = ProcessDescription(
-        id="resample", version=VERSION, title="Resample a dataset",
+        id="resample",
+        version=VERSION,
+        title="Resample a dataset",
         description="Computes a derived dataset of coarser periods (`frequency`, a pandas "
         "alias) by `method` over each period's source periods. Periods the source does not "
         "hold completely are dropped and reported. Writes the derived dataset `dataset_id` "
@@ -243,22 +341,35 @@ def processes(settings: Settings) -> list[Process]:
         keywords=["data", "icechunk", "derived"],
         inputs={
             "source_dataset_id": _dataset_input(datasets, None),
-            "frequency": InputDescription(title="Frequency",
-                                          schema={"type": "string", "enum": list(FREQUENCIES)}),
-            "method": InputDescription(title="Method",
-                                       schema={"type": "string", "enum": list(METHODS)}),
+            "frequency": InputDescription(
+                title="Frequency", schema={"type": "string", "enum": list(FREQUENCIES)}
+            ),
+            "method": InputDescription(
+                title="Method", schema={"type": "string", "enum": list(METHODS)}
+            ),
             "start": _period_input("Start", "First output period.", required=False),
             "end": _period_input("End", "Last output period, inclusive.", required=False),
             "dataset_id": InputDescription(
-                title="Derived dataset", minOccurs=0,
+                title="Derived dataset",
+                minOccurs=0,
                 description="The dataset to write: a derived template's id, or a new id.",
-                schema={"type": "string", "pattern": PROCESS_ID_PATTERN}),
+                schema={"type": "string", "pattern": PROCESS_ID_PATTERN},
+            ),
         },
         outputs=_RESULT,
     )
-    templates: dict[str, dict[str, Message]] = {DATASET_REGISTRY_BUCKET: {
-        template.id: template.announcement() for template in datasets.templates.values()}}
-    return [Process(ingest_description, partial(ingest, datasets), announces=templates,
-                    estimate=partial(estimate, datasets)),
-            Process(sync_description, partial(sync, datasets)),
-            Process(resample_description, partial(resample, datasets))]
+    templates: dict[str, dict[str, Message]] = {
+        DATASET_REGISTRY_BUCKET: {
+            template.id: template.announcement() for template in datasets.templates.values()
+        }
+    }
+    return [
+        Process(
+            ingest_description,
+            partial(ingest, datasets),
+            announces=templates,
+            estimate=partial(estimate, datasets),
+        ),
+        Process(sync_description, partial(sync, datasets)),
+        Process(resample_description, partial(resample, datasets)),
+    ]

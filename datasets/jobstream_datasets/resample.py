@@ -22,29 +22,44 @@ from .templates import DatasetTemplate
 
 # pandas offset aliases a user may ask for, and the period type of the result (the process
 # description lists the same aliases in processes.FREQUENCIES).
-FREQUENCIES = {"h": PeriodType.hourly, "D": PeriodType.daily, "W-MON": PeriodType.weekly,
-               "MS": PeriodType.monthly, "YS": PeriodType.yearly}
+FREQUENCIES = {
+    "h": PeriodType.hourly,
+    "D": PeriodType.daily,
+    "W-MON": PeriodType.weekly,
+    "MS": PeriodType.monthly,
+    "YS": PeriodType.yearly,
+}
 METHODS = ("mean", "sum", "min", "max")
 _ORDER = list(PeriodType)
 # Output periods per commit.
 COMMIT_BATCH = 12
 
 
-def derived_template(source: DatasetTemplate, dataset_id: str, frequency: str,
-                     method: str) -> DatasetTemplate:
+def derived_template(
+    source: DatasetTemplate, dataset_id: str, frequency: str, method: str
+) -> DatasetTemplate:
     """The template of an ad hoc derived dataset (one no template file declares)."""
     kind = FREQUENCIES[frequency]
-    return DatasetTemplate.model_validate({
-        "id": dataset_id,
-        "name": f"{source.name}: {method} by {frequency}",
-        "description": f"Resampled from {source.id} ({method}, {frequency}).",
-        "variable": source.variable, "units": source.units, "period_type": kind.value,
-        "extent": {"bbox": list(source.extent.bbox),
-                   "start": period_id(source.origin.start_time.to_period(kind.freq), kind)},
-        "sync_kind": "derived", "source_dataset": source.id,
-        "processing": {"process_id": "resample", "params": {"frequency": frequency,
-                                                            "method": method}},
-    })
+    return DatasetTemplate.model_validate(
+        {
+            "id": dataset_id,
+            "name": f"{source.name}: {method} by {frequency}",
+            "description": f"Resampled from {source.id} ({method}, {frequency}).",
+            "variable": source.variable,
+            "units": source.units,
+            "period_type": kind.value,
+            "extent": {
+                "bbox": list(source.extent.bbox),
+                "start": period_id(source.origin.start_time.to_period(kind.freq), kind),
+            },
+            "sync_kind": "derived",
+            "source_dataset": source.id,
+            "processing": {
+                "process_id": "resample",
+                "params": {"frequency": frequency, "method": method},
+            },
+        }
+    )
 
 
 def _reduce(block: xr.DataArray, method: str) -> np.ndarray:
@@ -55,10 +70,19 @@ def _reduce(block: xr.DataArray, method: str) -> np.ndarray:
 
 
 def resample_dataset(
-    source: DatasetTemplate, source_store: DatasetStore, target: DatasetTemplate,
-    target_store: DatasetStore, frequency: str, method: str, start: str | None = None,
-    end: str | None = None, *, process_version: str = "1.0.0",
-    on_progress: ProgressCallback = no_progress, job: JobContext | None = None, lease: Any = None,
+    source: DatasetTemplate,
+    source_store: DatasetStore,
+    target: DatasetTemplate,
+    target_store: DatasetStore,
+    frequency: str,
+    method: str,
+    start: str | None = None,
+    end: str | None = None,
+    *,
+    process_version: str = "1.0.0",
+    on_progress: ProgressCallback = no_progress,
+    job: JobContext | None = None,
+    lease: Any = None,
 ) -> dict[str, Any]:
     if frequency not in FREQUENCIES:
         raise PermanentError(f"frequency {frequency!r} is not one of {', '.join(FREQUENCIES)}")
@@ -66,11 +90,14 @@ def resample_dataset(
         raise PermanentError(f"method {method!r} is not one of {', '.join(METHODS)}")
     kind = FREQUENCIES[frequency]
     if _ORDER.index(kind) <= _ORDER.index(source.period_type):
-        raise PermanentError(f"{frequency} ({kind}) is not coarser than the source's "
-                             f"{source.period_type} periods")
+        raise PermanentError(
+            f"{frequency} ({kind}) is not coarser than the source's {source.period_type} periods"
+        )
     if kind != target.period_type:
-        raise PermanentError(f"dataset {target.id} holds {target.period_type} periods; "
-                             f"frequency {frequency} gives {kind}")
+        raise PermanentError(
+            f"dataset {target.id} holds {target.period_type} periods; "
+            f"frequency {frequency} gives {kind}"
+        )
     session = source_store.repo.readonly_session(branch=BRANCH)
     stored = source_store.read()
     if stored.empty:
@@ -84,8 +111,9 @@ def resample_dataset(
     first = first_src.start_time.to_period(kind.freq)
     last = last_src.start_time.to_period(kind.freq)
     if start is not None or end is not None:
-        lower, upper = plan_periods(target, start or period_id(first, kind),
-                                    end or period_id(last, kind))
+        lower, upper = plan_periods(
+            target, start or period_id(first, kind), end or period_id(last, kind)
+        )
         first, last = max(first, lower), min(last, upper)
 
     complete, dropped = [], []
@@ -93,30 +121,40 @@ def resample_dataset(
     while period <= last:
         begin = source_store.index(period.start_time.to_period(source.period_type.freq))
         stop = source_store.index(period.end_time.to_period(source.period_type.freq))
-        covered = committed[max(begin, 0):stop + 1]
+        covered = committed[max(begin, 0) : stop + 1]
         if begin >= 0 and len(covered) == stop - begin + 1 and covered.all():
             complete.append((period, begin, stop))
         else:
             stored_count = int(covered.sum())
-            dropped.append({"period": period_id(period, kind),
-                            "stored": stored_count, "needed": stop - begin + 1})
+            dropped.append(
+                {
+                    "period": period_id(period, kind),
+                    "stored": stored_count,
+                    "needed": stop - begin + 1,
+                }
+            )
         period += 1
     total = len(complete)
     on_progress(0, total, f"{total} complete {kind} periods to compute; {len(dropped)} dropped")
 
     y_name, x_name = ds.attrs["y_name"], ds.attrs["x_name"]
     values = ds[source.variable]
-    grid = GridSpec(y=stored.y, x=stored.x, y_name=y_name, x_name=x_name,
-                    crs=ds.attrs.get("crs", "EPSG:4326"),
-                    dtype="float64" if method == "mean" and values.dtype.kind != "f"
-                    else str(values.dtype),
-                    chunks=values.encoding.get("chunks", (1, *stored.y.shape, *stored.x.shape))[1:])
+    grid = GridSpec(
+        y=stored.y,
+        x=stored.x,
+        y_name=y_name,
+        x_name=x_name,
+        crs=ds.attrs.get("crs", "EPSG:4326"),
+        dtype="float64" if method == "mean" and values.dtype.kind != "f" else str(values.dtype),
+        chunks=values.encoding.get("chunks", (1, *stored.y.shape, *stored.x.shape))[1:],
+    )
     target_stored = target_store.read()
     if not target_stored.empty and not grid.same_cells(target_stored.y, target_stored.x):
         raise PermanentError(f"dataset {target.id} is stored on another grid than its source")
     source_ref = SnapshotRef(dataset_id=source.id, snapshot_id=session.snapshot_id)
-    committer = Committer(target_store, target_store.writer(grid), job, process_version, lease,
-                          source=source_ref)
+    committer = Committer(
+        target_store, target_store.writer(grid), job, process_version, lease, source=source_ref
+    )
     for done, (period, begin, stop) in enumerate(complete, start=1):
         block = values.isel(time=slice(begin, stop + 1)).load()
         committer.writer.add(target_store.index(period), _reduce(block, method).astype(grid.dtype))
@@ -125,10 +163,15 @@ def resample_dataset(
         on_progress(done, total, f"computed {period_id(period, kind)}")
     committer.commit()
     return {
-        "dataset_id": target.id, "source_dataset_id": source.id,
-        "source_snapshot_id": session.snapshot_id, "frequency": frequency, "method": method,
-        "computed": total, "first": period_id(complete[0][0], kind) if complete else None,
+        "dataset_id": target.id,
+        "source_dataset_id": source.id,
+        "source_snapshot_id": session.snapshot_id,
+        "frequency": frequency,
+        "method": method,
+        "computed": total,
+        "first": period_id(complete[0][0], kind) if complete else None,
         "last": period_id(complete[-1][0], kind) if complete else None,
-        "dropped": dropped, "snapshot_id": target_store.read().snapshot_id,
+        "dropped": dropped,
+        "snapshot_id": target_store.read().snapshot_id,
         "store": target_store.location,
     }

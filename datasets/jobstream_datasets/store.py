@@ -43,8 +43,9 @@ def storage_for(location: str) -> icechunk.Storage:
     if scheme in ("gs", "gcs"):
         return icechunk.gcs_storage(bucket=bucket, prefix=prefix, from_env=True)
     if scheme in ("az", "azure"):
-        return icechunk.azure_storage(account=bucket.split("@")[-1], container=bucket,
-                                      prefix=prefix, from_env=True)
+        return icechunk.azure_storage(
+            account=bucket.split("@")[-1], container=bucket, prefix=prefix, from_env=True
+        )
     if scheme == "file":
         return icechunk.local_filesystem_storage(rest)
     raise ValueError(f"no Icechunk storage for {location!r} (use a path, s3://, gs:// or az://)")
@@ -133,8 +134,10 @@ class Writer:
 
     def add(self, index: int, values: np.ndarray) -> None:
         if values.shape != self.grid.shape:
-            raise ValueError(f"period {self.store.period_id(index)} has shape {values.shape}; "
-                             f"the dataset's grid is {self.grid.shape}")
+            raise ValueError(
+                f"period {self.store.period_id(index)} has shape {values.shape}; "
+                f"the dataset's grid is {self.grid.shape}"
+            )
         self.pending[index] = values
 
     def commit(self, message: str, metadata: dict[str, Any]) -> str:
@@ -148,8 +151,8 @@ class Writer:
         data = root[self.template.variable]
         flags = root[COMMITTED]
         for first, last in runs(list(self.pending)):
-            data[first:last + 1] = np.stack([self.pending[i] for i in range(first, last + 1)])
-            flags[first:last + 1] = 1
+            data[first : last + 1] = np.stack([self.pending[i] for i in range(first, last + 1)])
+            flags[first : last + 1] = 1
         snapshot = self.session.commit(message, metadata=metadata)
         self.pending.clear()
         self.session = self.store.repo.writable_session(BRANCH)
@@ -158,28 +161,55 @@ class Writer:
     def _ensure_layout(self, root: zarr.Group, length: int) -> None:
         grid, template = self.grid, self.template
         if COMMITTED not in root:
-            root.attrs.update({
-                "dataset_id": template.id, "title": template.name, "crs": grid.crs,
-                "period_type": template.period_type.value,
-                "origin": period_id(self.store.origin, template.period_type),
-                "y_name": grid.y_name, "x_name": grid.x_name,
-            })
+            root.attrs.update(
+                {
+                    "dataset_id": template.id,
+                    "title": template.name,
+                    "crs": grid.crs,
+                    "period_type": template.period_type.value,
+                    "origin": period_id(self.store.origin, template.period_type),
+                    "y_name": grid.y_name,
+                    "x_name": grid.x_name,
+                }
+            )
             for name, values in ((grid.y_name, grid.y), (grid.x_name, grid.x)):
-                array = root.create_array(name, shape=values.shape, dtype="float64",
-                                          chunks=values.shape, dimension_names=[name])
+                array = root.create_array(
+                    name,
+                    shape=values.shape,
+                    dtype="float64",
+                    chunks=values.shape,
+                    dimension_names=[name],
+                )
                 array[:] = values
-            root.create_array("time", shape=(0,), dtype="int64", chunks=(4096,),
-                              dimension_names=["time"], fill_value=0,
-                              attributes={"units": "seconds since 1970-01-01 00:00:00",
-                                          "calendar": "proleptic_gregorian",
-                                          "standard_name": "time"})
-            root.create_array(COMMITTED, shape=(0,), dtype="uint8", chunks=(4096,),
-                              dimension_names=["time"], fill_value=0,
-                              attributes={"long_name": "1 where the period is stored"})
+            root.create_array(
+                "time",
+                shape=(0,),
+                dtype="int64",
+                chunks=(4096,),
+                dimension_names=["time"],
+                fill_value=0,
+                attributes={
+                    "units": "seconds since 1970-01-01 00:00:00",
+                    "calendar": "proleptic_gregorian",
+                    "standard_name": "time",
+                },
+            )
+            root.create_array(
+                COMMITTED,
+                shape=(0,),
+                dtype="uint8",
+                chunks=(4096,),
+                dimension_names=["time"],
+                fill_value=0,
+                attributes={"long_name": "1 where the period is stored"},
+            )
             fill = np.nan if np.dtype(grid.dtype).kind == "f" else (grid.nodata or 0)
             root.create_array(
-                template.variable, shape=(0, *grid.shape), dtype=grid.dtype,
-                chunks=(1, *grid.chunk_shape), fill_value=fill,
+                template.variable,
+                shape=(0, *grid.shape),
+                dtype=grid.dtype,
+                chunks=(1, *grid.chunk_shape),
+                fill_value=fill,
                 dimension_names=["time", grid.y_name, grid.x_name],
                 attributes={"units": template.units, "long_name": template.name},
             )

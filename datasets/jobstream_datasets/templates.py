@@ -41,8 +41,9 @@ class Extent(_Strict):
     def _ordered(cls, bbox):
         west, south, east, north = bbox
         if west >= east or south >= north:
-            raise ValueError("bbox must be [west, south, east, north] with west < east and "
-                             "south < north")
+            raise ValueError(
+                "bbox must be [west, south, east, north] with west < east and south < north"
+            )
         return bbox
 
 
@@ -150,6 +151,8 @@ def load_templates(plugins_dir: Path | None = None) -> dict[str, DatasetTemplate
         raise TemplateError("\n".join(problems))
     for template in templates.values():
         if template.source_dataset is not None and template.source_dataset not in templates:
-            raise TemplateError(f"dataset {template.id}: source_dataset "
-                                f"{template.source_dataset!r} is not a known dataset")
+            raise TemplateError(
+                f"dataset {template.id}: source_dataset "
+                f"{template.source_dataset!r} is not a known dataset"
+            )
     return templates

@@ -28,8 +28,10 @@ async def announce(js: JetStreamContext, processes: dict[str, Process]) -> None:
         if not process.exposed:  # hidden from the gateway; withdrawn if announced before
             await registry.delete(process.id)
             continue
-        await registry.put(process.id, process.description.model_dump_json(
-            by_alias=True, exclude_none=True).encode())
+        await registry.put(
+            process.id,
+            process.description.model_dump_json(by_alias=True, exclude_none=True).encode(),
+        )
         for bucket, documents in process.announces.items():
             announced = await ensure_registry(js, bucket)
             for key, document in documents.items():
@@ -39,8 +41,11 @@ async def announce(js: JetStreamContext, processes: dict[str, Process]) -> None:
 async def serve_estimates(nc: NATS, processes: dict[str, Process]) -> None:
     for process in processes.values():
         if process.estimate is not None:
-            await nc.subscribe(estimate_subject(process.id), queue=ESTIMATORS_QUEUE,
-                               cb=partial(_answer_estimate, process))
+            await nc.subscribe(
+                estimate_subject(process.id),
+                queue=ESTIMATORS_QUEUE,
+                cb=partial(_answer_estimate, process),
+            )
 
 
 async def _answer_estimate(process: Process, msg: Msg) -> None:
@@ -60,5 +65,6 @@ async def estimate_reply(process: Process, data: bytes) -> EstimateReply:
         return EstimateReply(error=EstimateError(kind="invalid-input", detail=str(exc)))
     except Exception as exc:  # noqa: BLE001 - the source may be unreachable
         log.warning("estimate failed", process=process.id, error=repr(exc))
-        return EstimateReply(error=EstimateError(kind="failed",
-                                                 detail=f"{type(exc).__name__}: {exc}"))
+        return EstimateReply(
+            error=EstimateError(kind="failed", detail=f"{type(exc).__name__}: {exc}")
+        )

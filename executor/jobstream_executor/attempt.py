@@ -56,10 +56,12 @@ async def handle(runtime: Runtime, process: Process, msg: Msg) -> None:
     submitted = history[0][1]
     assert isinstance(submitted, JobSubmitted)
     job = RunningJob(submitted.job_id, process.id, attempt, history[-1][0])
-    with structlog.contextvars.bound_contextvars(job_id=job.job_id, process_id=process.id,
-                                                 attempt=attempt):
-        decision = on_delivery([event for _, event in history], attempt,
-                               process.description.retryPolicy)
+    with structlog.contextvars.bound_contextvars(
+        job_id=job.job_id, process_id=process.id, attempt=attempt
+    ):
+        decision = on_delivery(
+            [event for _, event in history], attempt, process.description.retryPolicy
+        )
         await Attempt(runtime, process, msg, job, submitted).carry_out(decision)
 
 
@@ -70,12 +72,15 @@ async def _history_of(runtime: Runtime, msg: Msg) -> list[tuple[int, Event]]:
     # The submission is the job's first event (nothing is written to a job before it): read
     # only what follows it, one direct get for a fresh job instead of two.
     submitted_seq = msg.metadata.sequence.stream
-    return [(submitted_seq, submitted),
-            *await read_job_history(runtime.js, submitted.job_id, after=submitted_seq)]
+    return [
+        (submitted_seq, submitted),
+        *await read_job_history(runtime.js, submitted.job_id, after=submitted_seq),
+    ]
 
 
-async def _reject_unreadable(runtime: Runtime, msg: Msg, attempt: int,
-                             exc: EventDecodeError) -> None:
+async def _reject_unreadable(
+    runtime: Runtime, msg: Msg, attempt: int, exc: EventDecodeError
+) -> None:
     if exc.newer:
         # Written by a newer jobstream (a rolling upgrade): leave it to one that reads it.
         log.warning("submission or history newer than this executor", error=str(exc))
@@ -83,24 +88,31 @@ async def _reject_unreadable(runtime: Runtime, msg: Msg, attempt: int,
         return
     process_id, job_id, _ = parse_subject(msg.subject)
     log.error("unreadable submission", job_id=job_id, error=str(exc))
-    await publish_event(runtime.js, JobFailed(
-        job_id=job_id, process_id=process_id, attempt=attempt,
-        error=ErrorInfo(type="UnreadableSubmission", detail=str(exc)),
-    ))
+    await publish_event(
+        runtime.js,
+        JobFailed(
+            job_id=job_id,
+            process_id=process_id,
+            attempt=attempt,
+            error=ErrorInfo(type="UnreadableSubmission", detail=str(exc)),
+        ),
+    )
     await msg.term()
 
 
 class Attempt:
-    def __init__(self, runtime: Runtime, process: Process, msg: Msg, job: RunningJob,
-                 submitted: JobSubmitted) -> None:
+    def __init__(
+        self, runtime: Runtime, process: Process, msg: Msg, job: RunningJob, submitted: JobSubmitted
+    ) -> None:
         self.runtime = runtime
         self.process = process
         self.msg = msg
         self.job = job
         self.submitted = submitted
         # The envelope fields of every event this attempt writes.
-        self.common: dict[str, Any] = dict(job_id=job.job_id, process_id=process.id,
-                                           attempt=job.attempt, trace=submitted.trace)
+        self.common: dict[str, Any] = dict(
+            job_id=job.job_id, process_id=process.id, attempt=job.attempt, trace=submitted.trace
+        )
 
     async def carry_out(self, decision: Skip | Run | Fail | Retry) -> None:
         if isinstance(decision, Skip):
@@ -177,18 +189,22 @@ class Attempt:
     async def _fail(self, error: ErrorInfo) -> None:
         log.warning("job failed", error=error.detail)
         await self._flush_progress()
-        if await self._write_persistently(JobFailed(error=error, **self.common)) \
-                or not self.job.superseded:
+        if (
+            await self._write_persistently(JobFailed(error=error, **self.common))
+            or not self.job.superseded
+        ):
             # Terminated, not acked: JetStream will never deliver this submission again.
             await self.msg.term()
 
     async def _retry(self, decision: Retry) -> None:
-        log.warning("job attempt failed; retrying", error=decision.error.detail,
-                    delay=decision.delay)
+        log.warning(
+            "job attempt failed; retrying", error=decision.error.detail, delay=decision.delay
+        )
         await self._flush_progress()
         retry_at = utc_now() + timedelta(seconds=decision.delay)
-        scheduled = JobRetryScheduled(error=decision.error, delay=decision.delay,
-                                      retry_at=retry_at, **self.common)
+        scheduled = JobRetryScheduled(
+            error=decision.error, delay=decision.delay, retry_at=retry_at, **self.common
+        )
         if await self._write_persistently(scheduled):
             # The redelivery is the retry: nothing waits in this process meanwhile.
             await self.msg.nak(delay=decision.delay)
@@ -228,7 +244,7 @@ class Attempt:
         while True:
             try:
                 return await self.write(self.job, event)
-            except (NatsError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, NatsError, OSError) as exc:
                 if loop.time() > deadline:
                     raise
                 log.warning("final publish failed; retrying", error=repr(exc))
@@ -241,9 +257,15 @@ class Attempt:
     async def _flush_progress(self) -> None:
         progress = self.job.unpublished()
         if progress is not None:
-            await self.write(self.job, JobProgressed(
-                done=progress.done, total=progress.total, message=progress.message,
-                **self.common))
+            await self.write(
+                self.job,
+                JobProgressed(
+                    done=progress.done,
+                    total=progress.total,
+                    message=progress.message,
+                    **self.common,
+                ),
+            )
 
     async def _keepalive(self, call_returned: asyncio.Event) -> None:
         """Heartbeats, throttled progress and a dismissal check while the job runs."""

@@ -35,8 +35,9 @@ Writer = Callable[[RunningJob, Event], Awaitable[bool]]
 class Bridge:
     """Binds one job's process call; the JobContext methods run from the process's thread."""
 
-    def __init__(self, runtime: Runtime, job: RunningJob, submitted: JobSubmitted,
-                 write: Writer) -> None:
+    def __init__(
+        self, runtime: Runtime, job: RunningJob, submitted: JobSubmitted, write: Writer
+    ) -> None:
         self.runtime = runtime
         self.job = job
         self.submitted = submitted
@@ -47,8 +48,14 @@ class Bridge:
         """The call of the process function; TypeError if the inputs do not fit it."""
         kwargs: dict[str, Any] = {**self.submitted.inputs, "on_progress": self.job.report}
         if "job" in inspect.signature(process.function).parameters:
-            kwargs["job"] = JobContext(self.job.job_id, self.job.process_id, self.job.attempt,
-                                       record=self.record, hold=self.hold, submit=self.submit)
+            kwargs["job"] = JobContext(
+                self.job.job_id,
+                self.job.process_id,
+                self.job.attempt,
+                record=self.record,
+                hold=self.hold,
+                submit=self.submit,
+            )
         inspect.signature(process.function).bind(**kwargs)
         if inspect.iscoroutinefunction(process.function):
             return partial(process.function, **kwargs)
@@ -64,14 +71,21 @@ class Bridge:
         job = self.job
         event = kind(job_id=job.job_id, process_id=job.process_id, attempt=job.attempt, **fields)
         self.runtime.check_fits(event)
-        if not self._on_loop(self.write(job, event), max(LOOP_TIMEOUT, self.runtime.settings.ack_wait)):
+        if not self._on_loop(
+            self.write(job, event), max(LOOP_TIMEOUT, self.runtime.settings.ack_wait)
+        ):
             raise JobCancelled(job.job_id)
 
     def submit(self, process_id: str, inputs: dict[str, Any]) -> str:
         """JobContext.submit: a job caused by this one, created once whatever the retries."""
         key = f"{self.job.job_id}/{process_id}/{json.dumps(inputs, sort_keys=True)}"
-        event = JobSubmitted(job_id=str(uuid.uuid5(CAUSED_JOBS, key)), process_id=process_id,
-                             inputs=inputs, caused_by=self.job.job_id, trace=self.submitted.trace)
+        event = JobSubmitted(
+            job_id=str(uuid.uuid5(CAUSED_JOBS, key)),
+            process_id=process_id,
+            inputs=inputs,
+            caused_by=self.job.job_id,
+            trace=self.submitted.trace,
+        )
         self.runtime.check_fits(event)
         with suppress(HistoryChanged):  # submitted by an earlier attempt of this job
             self._on_loop(publish_event(self.runtime.js, event, expect_last=0))
@@ -85,7 +99,8 @@ class Bridge:
         released = asyncio.Event()
         renewer = asyncio.run_coroutine_threadsafe(
             renew_until_released(leases, lease, released, self.runtime.settings.lease_ttl),
-            self.loop)
+            self.loop,
+        )
         try:
             yield lease
         finally:
@@ -95,8 +110,11 @@ class Bridge:
                 self._on_loop(leases.release(lease))
 
     def _acquire(self, resource: str, wait: bool) -> Lease:
-        holder = {"job_id": self.job.job_id, "attempt": self.job.attempt,
-                  "executor": self.runtime.name}
+        holder = {
+            "job_id": self.job.job_id,
+            "attempt": self.job.attempt,
+            "executor": self.runtime.name,
+        }
         while True:
             try:
                 return self._on_loop(self.runtime.leases.acquire(resource, holder))

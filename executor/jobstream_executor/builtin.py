@@ -3,7 +3,6 @@
 import time
 
 from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
-
 from jobstream_contracts.process import Process, ProgressCallback, no_progress
 
 

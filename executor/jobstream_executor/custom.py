@@ -38,9 +38,9 @@ from jobstream_contracts.ogc import (
     ProcessSummary,
     RetryPolicy,
 )
+from jobstream_contracts.process import Process
 from jobstream_contracts.subjects import is_valid_token
 
-from jobstream_contracts.process import Process
 from .yaml_files import load_yaml_model
 
 # Parameters the executor passes itself; no input may take their names.
@@ -132,8 +132,10 @@ class ProcessFile(_Strict):
     @classmethod
     def _token(cls, value: str) -> str:
         if not is_valid_token(value):
-            raise ValueError("a process id is 1 to 64 letters, digits, '-' and '_', starting "
-                             "with a letter or digit")
+            raise ValueError(
+                "a process id is 1 to 64 letters, digits, '-' and '_', starting "
+                "with a letter or digit"
+            )
         return value
 
     @field_validator("inputs")
@@ -186,8 +188,9 @@ def _resolve(reference: str) -> Callable[..., Any]:
         try:
             target = getattr(target, part)
         except AttributeError:
-            raise ProcessFileError(f"{reference!r}: module {module_name!r} has no attribute "
-                                   f"{attribute!r}") from None
+            raise ProcessFileError(
+                f"{reference!r}: module {module_name!r} has no attribute {attribute!r}"
+            ) from None
     if not callable(target):
         raise ProcessFileError(f"{reference!r} is a {type(target).__name__}, not callable")
     return target
@@ -200,7 +203,8 @@ def _signature_problem(function: Callable[..., Any], spec: ProcessFile) -> str |
     except (TypeError, ValueError):  # some C callables have no signature: trust them
         return None
     named = {
-        name: p for name, p in parameters.items()
+        name: p
+        for name, p in parameters.items()
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     }
     takes_any = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
@@ -210,21 +214,32 @@ def _signature_problem(function: Callable[..., Any], spec: ProcessFile) -> str |
         missing = [name for name in spec.inputs if name not in named]
         if missing:
             return f"takes no parameter for input(s) {', '.join(missing)}"
-    positional = [name for name, p in parameters.items()
-                  if p.kind == p.POSITIONAL_ONLY and p.default is p.empty]
+    positional = [
+        name
+        for name, p in parameters.items()
+        if p.kind == p.POSITIONAL_ONLY and p.default is p.empty
+    ]
     if positional:
         return f"parameter(s) {', '.join(positional)} are positional-only; inputs are keywords"
-    unfilled = [name for name, p in named.items()
-                if p.default is p.empty and name not in spec.inputs
-                and name not in RESERVED_PARAMETERS]
+    unfilled = [
+        name
+        for name, p in named.items()
+        if p.default is p.empty and name not in spec.inputs and name not in RESERVED_PARAMETERS
+    ]
     if unfilled:
         return f"parameter(s) {', '.join(unfilled)} have no default and are not inputs"
-    optional = [name for name, input_ in spec.inputs.items()
-                if input_.minOccurs == 0 and name in named
-                and named[name].default is inspect.Parameter.empty]
+    optional = [
+        name
+        for name, input_ in spec.inputs.items()
+        if input_.minOccurs == 0
+        and name in named
+        and named[name].default is inspect.Parameter.empty
+    ]
     if optional:
-        return (f"input(s) {', '.join(optional)} are optional (minOccurs: 0) but their "
-                "parameters have no default")
+        return (
+            f"input(s) {', '.join(optional)} are optional (minOccurs: 0) but their "
+            "parameters have no default"
+        )
     return None
 
 
@@ -277,8 +292,9 @@ def load_custom_processes(directory: Path) -> dict[str, Process]:
             problems.append(str(exc))
             continue
         if process.id in origins:
-            problems.append(f"{path}: id: process {process.id!r} is already declared in "
-                            f"{origins[process.id]}")
+            problems.append(
+                f"{path}: id: process {process.id!r} is already declared in {origins[process.id]}"
+            )
             continue
         processes[process.id] = process
         origins[process.id] = path

@@ -54,11 +54,13 @@ def on_delivery(history: Sequence[Event], attempt: int, policy: RetryPolicy) -> 
         return Skip()
     failures = failures_in(history)
     if attempt > policy.maxAttempts + CRASH_REDELIVERIES:
-        return Fail(ErrorInfo(
-            type="DeliveryLimitExceeded",
-            detail=f"delivered {attempt} times; executors stopped while running it "
-            f"{attempt - 1 - failures} times",
-        ))
+        return Fail(
+            ErrorInfo(
+                type="DeliveryLimitExceeded",
+                detail=f"delivered {attempt} times; executors stopped while running it "
+                f"{attempt - 1 - failures} times",
+            )
+        )
     return Run(failures)
 
 

@@ -13,7 +13,11 @@ from jobstream_contracts.process import Process
 from jobstream_contracts.subjects import STREAM, job_event_filter, parse_subject
 from jobstream_infra.connection import connect_nats
 from jobstream_infra.journal import is_dismissed
-from jobstream_infra.provisioning import ensure_executor_consumer, ensure_lease_bucket, ensure_stream
+from jobstream_infra.provisioning import (
+    ensure_executor_consumer,
+    ensure_lease_bucket,
+    ensure_stream,
+)
 from jobstream_infra.settings import Settings
 
 from .announce import announce, serve_estimates
@@ -82,8 +86,9 @@ class Executor:
         if self.tasks:
             _, pending = await asyncio.wait(self.tasks, timeout=self.settings.shutdown_grace)
             if pending:
-                log.warning("jobs did not stop in time; AckWait will redeliver them",
-                            jobs=len(pending))
+                log.warning(
+                    "jobs did not stop in time; AckWait will redeliver them", jobs=len(pending)
+                )
 
     async def close(self) -> None:
         if self.runtime is None:
@@ -98,7 +103,7 @@ class Executor:
             await self.capacity.wait_free()
             try:
                 msgs = await sub.fetch(1, timeout=FETCH_WAIT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             except Exception as exc:  # noqa: BLE001 - a broken connection must not end the loop
                 log.warning("fetch failed", process=process.id, error=str(exc))
@@ -112,7 +117,7 @@ class Executor:
         while not self.capacity.free:
             try:
                 await self.capacity.wait_free(timeout=self.settings.ack_wait / 3)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await msg.in_progress()
         self.capacity.take()
         task = asyncio.create_task(handle(self.runtime, process, msg))
@@ -127,8 +132,9 @@ class Executor:
             log.error("job handling failed", error=repr(task.exception()))
 
 
-async def run_executor(settings: Settings, processes: dict[str, Process],
-                       stop: asyncio.Event) -> None:
+async def run_executor(
+    settings: Settings, processes: dict[str, Process], stop: asyncio.Event
+) -> None:
     executor = Executor(settings, processes)
     await executor.start()
     try:

@@ -68,8 +68,9 @@ class Leases:
 
     async def renew(self, lease: Lease) -> None:
         try:
-            lease.revision = await self.kv.update(lease.resource, json.dumps(lease.holder).encode(),
-                                                  last=lease.revision)
+            lease.revision = await self.kv.update(
+                lease.resource, json.dumps(lease.holder).encode(), last=lease.revision
+            )
         except KeyWrongLastSequenceError:
             raise LeaseLost(f"lease on {lease.resource} expired and was taken") from None
 
@@ -80,8 +81,9 @@ class Leases:
             pass  # expired and taken meanwhile: it is not ours to delete
 
 
-async def renew_until_released(leases: Leases, lease: Lease, released: asyncio.Event,
-                               ttl: float) -> None:
+async def renew_until_released(
+    leases: Leases, lease: Lease, released: asyncio.Event, ttl: float
+) -> None:
     """Renew ``lease`` every third of its TTL until ``released``; mark it lost when it may
     have passed to someone else."""
     loop = asyncio.get_running_loop()

@@ -40,7 +40,8 @@ class RunningJob:
         # Checked here, in the process's own call, so a bad report fails the process rather
         # than the executor's later publish.
         progress = Progress(
-            float(done), None if total is None else float(total),
+            float(done),
+            None if total is None else float(total),
             None if message is None else str(message),
         )
         with self._lock:

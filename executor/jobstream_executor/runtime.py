@@ -35,5 +35,7 @@ class Runtime:
         room = self.nc.max_payload - HEADER_ROOM
         size = len(event.encode())
         if size > room:
-            raise PermanentError(f"results are {size} bytes; events carry at most {room} "
-                                 "(store large results and return a reference)")
+            raise PermanentError(
+                f"results are {size} bytes; events carry at most {room} "
+                "(store large results and return a reference)"
+            )

@@ -6,8 +6,8 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 
-from jobstream_infra.connection import connect_nats
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
+from jobstream_infra.connection import connect_nats
 from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
 from jobstream_infra.settings import Settings
 from jobstream_projector.view import create_view, create_view_engine

@@ -37,7 +37,7 @@ class Registry(Generic[Document]):
         self._task = asyncio.create_task(self._follow(watcher))
         try:
             await asyncio.wait_for(self.loaded.wait(), 10)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("registry not loaded yet; serving what arrives", bucket=kv._name)
 
     async def _follow(self, watcher) -> None:

@@ -10,15 +10,14 @@ from nats.js import JetStreamContext
 from sqlalchemy import Engine
 
 from jobstream_contracts.events import Event
+from jobstream_contracts.fold import JobState, fold
 from jobstream_contracts.ogc import ExceptionType
 from jobstream_infra.journal import HistoryChanged, publish_event, read_job_events
 from jobstream_infra.settings import Settings
-from jobstream_contracts.fold import JobState, fold
 from jobstream_projector import view
 
 from .catalog import DatasetCatalog, ProcessCatalog
 from .errors import OGCError
-
 
 # What NATS raises when it cannot be reached or does not answer in time.
 UNREACHABLE = (NatsError, asyncio.TimeoutError, OSError)
@@ -48,9 +47,13 @@ class Context:
         """Publish or raise 503: a request never succeeds for an event that was not stored."""
         size = len(event.encode())
         if size > self.nc.max_payload - 4096:
-            raise OGCError(413, ExceptionType.INVALID_INPUT,
-                           f"the request is {size} bytes as an event; at most "
-                           f"{self.nc.max_payload - 4096} are accepted", "Request too large")
+            raise OGCError(
+                413,
+                ExceptionType.INVALID_INPUT,
+                f"the request is {size} bytes as an event; at most "
+                f"{self.nc.max_payload - 4096} are accepted",
+                "Request too large",
+            )
         try:
             await publish_event(self.js, event, expect_last=expect_last)
         except HistoryChanged:

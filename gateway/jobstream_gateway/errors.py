@@ -31,7 +31,11 @@ class OGCError(Exception):
 
 
 def error_response(
-    status: int, type: str, detail: str, title: str | None = None, instance: str | None = None,
+    status: int,
+    type: str,
+    detail: str,
+    title: str | None = None,
+    instance: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     # Details quote client input, which may hold unpaired surrogates JSON cannot encode.
@@ -57,7 +61,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            "body: not valid JSON" if err["type"] == "json_invalid"
+            "body: not valid JSON"
+            if err["type"] == "json_invalid"
             else f"{_location(err['loc'])}: {err['msg']}"
             for err in exc.errors()
         ]
@@ -78,6 +83,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
         return error_response(
-            500, "https://jobstream.dev/errors/internal", "internal error; see the gateway log",
-            None, request.url.path,
+            500,
+            "https://jobstream.dev/errors/internal",
+            "internal error; see the gateway log",
+            None,
+            request.url.path,
         )

@@ -8,7 +8,8 @@ process's input schema gives (arrays comma-separated), then validated like an ex
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
 
 from jobstream_contracts.messages import EstimateReply, EstimateRequest
 from jobstream_contracts.ogc import ExceptionType, ProcessDescription
@@ -27,8 +28,7 @@ _SCALARS = {"number": float, "integer": int, "string": str}
 
 
 def _invalid(name: str, detail: str) -> OGCError:
-    return OGCError(400, ExceptionType.INVALID_PARAMETER, f"{name}: {detail}",
-                    "Invalid parameter")
+    return OGCError(400, ExceptionType.INVALID_PARAMETER, f"{name}: {detail}", "Invalid parameter")
 
 
 def _convert(name: str, text: str, schema: dict[str, Any]) -> Any:
@@ -51,8 +51,9 @@ def query_inputs(process: ProcessDescription, params) -> dict[str, Any]:
     for name, text in params.multi_items():
         description = process.inputs.get(name)
         if description is None:
-            raise _invalid(name, f"not an input of {process.id} (inputs: "
-                           f"{', '.join(sorted(process.inputs))})")
+            raise _invalid(
+                name, f"not an input of {process.id} (inputs: {', '.join(sorted(process.inputs))})"
+            )
         if name in inputs:
             raise _invalid(name, "given twice; give arrays comma-separated")
         inputs[name] = _convert(name, text, description.schema_ or {})
@@ -64,23 +65,35 @@ async def estimate(process_id: str, request: Request, ctx: Context = Depends(con
     process = process_or_404(ctx, process_id)
     inputs = validate_inputs(process, query_inputs(process, request.query_params))
     try:
-        reply = await ctx.nc.request(estimate_subject(process_id),
-                                     EstimateRequest(inputs=inputs).encode(),
-                                     timeout=ESTIMATE_TIMEOUT)
+        reply = await ctx.nc.request(
+            estimate_subject(process_id),
+            EstimateRequest(inputs=inputs).encode(),
+            timeout=ESTIMATE_TIMEOUT,
+        )
     except NoRespondersError:
-        raise OGCError(404, ExceptionType.NOT_ALLOWED,
-                       f"process {process_id} offers no estimate (or no executor of it runs)",
-                       "No estimate") from None
+        raise OGCError(
+            404,
+            ExceptionType.NOT_ALLOWED,
+            f"process {process_id} offers no estimate (or no executor of it runs)",
+            "No estimate",
+        ) from None
     except NatsTimeout:
-        raise OGCError(503, ExceptionType.SERVICE_UNAVAILABLE,
-                       f"no estimate within {ESTIMATE_TIMEOUT:.0f} s; try again",
-                       "Estimate timed out") from None
+        raise OGCError(
+            503,
+            ExceptionType.SERVICE_UNAVAILABLE,
+            f"no estimate within {ESTIMATE_TIMEOUT:.0f} s; try again",
+            "Estimate timed out",
+        ) from None
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc
     answer = EstimateReply.decode(reply.data)
     if answer.error is not None:
         if answer.error.kind == "invalid-input":
             raise OGCError(400, ExceptionType.INVALID_INPUT, answer.error.detail, "Invalid input")
-        raise OGCError(502, ExceptionType.SERVICE_UNAVAILABLE,
-                       f"the estimate failed: {answer.error.detail}", "Estimate failed")
+        raise OGCError(
+            502,
+            ExceptionType.SERVICE_UNAVAILABLE,
+            f"the estimate failed: {answer.error.detail}",
+            "Estimate failed",
+        )
     return {"processID": process_id, "inputs": inputs, **(answer.estimate or {})}

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from jobstream_contracts.events import JobDismissed
+from jobstream_contracts.fold import JobState, apply
 from jobstream_contracts.ogc import ExceptionType, JobList, StatusCode, StatusInfo
 from jobstream_contracts.subjects import is_valid_token
-from jobstream_contracts.fold import JobState, apply
 from jobstream_projector import view
 
 from .context import Context, base_url, context
@@ -49,7 +49,9 @@ def _interval(text: str | None) -> tuple[datetime | None, datetime | None]:
     if "/" not in text:
         instant = _instant("datetime", text)
         if instant is None:
-            raise _bad("datetime", "an open instant '..' needs an interval like '../2026-01-01T00:00:00Z'")
+            raise _bad(
+                "datetime", "an open instant '..' needs an interval like '../2026-01-01T00:00:00Z'"
+            )
         return instant, instant
     start, _, end = text.partition("/")
     lower, upper = _instant("datetime", start), _instant("datetime", end)
@@ -138,8 +140,9 @@ async def dismiss_job(job_id: str, request: Request, ctx: Context = Depends(cont
     report, a finished one has its results withdrawn. Dismissing twice is harmless."""
     state = await _job(ctx, job_id)
     if state.status != StatusCode.DISMISSED:
-        event = JobDismissed(job_id=state.job_id, process_id=state.process_id,
-                             attempt=state.attempt)
+        event = JobDismissed(
+            job_id=state.job_id, process_id=state.process_id, attempt=state.attempt
+        )
         await ctx.publish(event)
         state = apply(state, event)
     return status_info(state, base_url(request))

@@ -17,7 +17,9 @@ from .openapi30 import OPENAPI_30_MEDIA_TYPE, openapi_30
 router = APIRouter()
 
 
-@router.get("/", response_model=LandingPage, response_model_exclude_none=True, tags=["Capabilities"])
+@router.get(
+    "/", response_model=LandingPage, response_model_exclude_none=True, tags=["Capabilities"]
+)
 async def landing_page(request: Request) -> LandingPage:
     url = base_url(request)
     return LandingPage(
@@ -25,18 +27,36 @@ async def landing_page(request: Request) -> LandingPage:
         description="OGC API - Processes on an event-sourced job log (NATS JetStream)",
         links=[
             Link(href=f"{url}/", rel="self", type="application/json", title="this document"),
-            Link(href=f"{url}/api", rel="service-desc", type=OPENAPI_30_MEDIA_TYPE,
-                 title="the API definition"),
-            Link(href=f"{url}/api.html", rel="service-doc", type="text/html",
-                 title="the API documentation"),
-            Link(href=f"{url}/conformance",
-                 rel="http://www.opengis.net/def/rel/ogc/1.0/conformance",
-                 type="application/json", title="conformance classes"),
-            Link(href=f"{url}/processes",
-                 rel="http://www.opengis.net/def/rel/ogc/1.0/processes",
-                 type="application/json", title="processes"),
-            Link(href=f"{url}/jobs", rel="http://www.opengis.net/def/rel/ogc/1.0/job-list",
-                 type="application/json", title="jobs"),
+            Link(
+                href=f"{url}/api",
+                rel="service-desc",
+                type=OPENAPI_30_MEDIA_TYPE,
+                title="the API definition",
+            ),
+            Link(
+                href=f"{url}/api.html",
+                rel="service-doc",
+                type="text/html",
+                title="the API documentation",
+            ),
+            Link(
+                href=f"{url}/conformance",
+                rel="http://www.opengis.net/def/rel/ogc/1.0/conformance",
+                type="application/json",
+                title="conformance classes",
+            ),
+            Link(
+                href=f"{url}/processes",
+                rel="http://www.opengis.net/def/rel/ogc/1.0/processes",
+                type="application/json",
+                title="processes",
+            ),
+            Link(
+                href=f"{url}/jobs",
+                rel="http://www.opengis.net/def/rel/ogc/1.0/job-list",
+                type="application/json",
+                title="jobs",
+            ),
         ],
     )
 

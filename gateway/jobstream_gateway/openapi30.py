@@ -11,7 +11,14 @@ from typing import Any
 from fastapi import FastAPI
 
 OPENAPI_30_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
-_DROPPED = ("$schema", "$id", "prefixItems", "propertyNames", "contentMediaType", "unevaluatedProperties")
+_DROPPED = (
+    "$schema",
+    "$id",
+    "prefixItems",
+    "propertyNames",
+    "contentMediaType",
+    "unevaluatedProperties",
+)
 
 
 def _null(schema: Any) -> bool:
@@ -89,7 +96,9 @@ def _walk(node: Any) -> Any:
         return [_walk(item) for item in node]
     if not isinstance(node, dict):
         return node
-    return {key: schema_30(value) if key == "schema" else _walk(value) for key, value in node.items()}
+    return {
+        key: schema_30(value) if key == "schema" else _walk(value) for key, value in node.items()
+    }
 
 
 def openapi_30(app: FastAPI) -> dict[str, Any]:

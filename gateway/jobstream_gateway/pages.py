@@ -11,7 +11,9 @@ def page_links(
     request: Request, url: str, path: str, offset: int, limit: int, has_more: bool
 ) -> list[Link]:
     def href(new_offset: int) -> str:
-        kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")]
+        kept = [
+            (k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")
+        ]
         query = urlencode([*kept, ("offset", new_offset), ("limit", limit)])
         return f"{url}{path}?{query}"
 

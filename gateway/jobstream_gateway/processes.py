@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from jobstream_contracts.events import TERMINAL_TOKENS, JobSubmitted
+from jobstream_contracts.fold import JobState, fold
 from jobstream_contracts.ogc import (
-    Execute,
     ExceptionType,
+    Execute,
     JobControlOption,
     Link,
     ProcessDescription,
@@ -19,7 +20,6 @@ from jobstream_contracts.ogc import (
 )
 from jobstream_contracts.subjects import job_filter, parse_subject
 from jobstream_infra.journal import HistoryChanged, read_job_events
-from jobstream_contracts.fold import JobState, fold
 
 from .context import UNREACHABLE, Context, base_url, context, unavailable
 from .errors import OGCError
@@ -37,8 +37,12 @@ Offset = Annotated[int, Query(ge=0, le=10**9, description="items to skip")]
 def process_or_404(ctx: Context, process_id: str) -> ProcessDescription:
     process = ctx.catalog.get(process_id)
     if process is None:
-        raise OGCError(404, ExceptionType.NO_SUCH_PROCESS, f"no process with id {process_id!r}",
-                       "No such process")
+        raise OGCError(
+            404,
+            ExceptionType.NO_SUCH_PROCESS,
+            f"no process with id {process_id!r}",
+            "No such process",
+        )
     return process
 
 
@@ -52,15 +56,22 @@ async def list_processes(
     summaries = []
     for process in page:
         summary = process.summary()
-        summary.links = [Link(href=f"{url}/processes/{process.id}", rel="self",
-                              type="application/json", title="process description")]
+        summary.links = [
+            Link(
+                href=f"{url}/processes/{process.id}",
+                rel="self",
+                type="application/json",
+                title="process description",
+            )
+        ]
         summaries.append(summary)
     links = page_links(request, url, "/processes", offset, limit, offset + limit < len(processes))
     return ProcessList(processes=summaries, links=links)
 
 
-@router.get("/processes/{process_id}", response_model=ProcessDescription,
-            response_model_exclude_none=True)
+@router.get(
+    "/processes/{process_id}", response_model=ProcessDescription, response_model_exclude_none=True
+)
 async def describe_process(
     process_id: str, request: Request, ctx: Context = Depends(context)
 ) -> ProcessDescription:
@@ -68,9 +79,12 @@ async def describe_process(
     url = base_url(request)
     process.links = [
         Link(href=f"{url}/processes/{process_id}", rel="self", type="application/json"),
-        Link(href=f"{url}/processes/{process_id}/execution",
-             rel="http://www.opengis.net/def/rel/ogc/1.0/execute", type="application/json",
-             title="execute this process"),
+        Link(
+            href=f"{url}/processes/{process_id}/execution",
+            rel="http://www.opengis.net/def/rel/ogc/1.0/execute",
+            type="application/json",
+            title="execute this process",
+        ),
     ]
     return process
 
@@ -94,13 +108,19 @@ def _wants_async(process: ProcessDescription, preferences: set[str]) -> bool:
 def _check_outputs(process: ProcessDescription, body: Execute) -> None:
     for name, request in body.outputs.items():
         if name not in process.outputs:
-            raise OGCError(400, ExceptionType.INVALID_PARAMETER,
-                           f"outputs.{name}: not an output of process {process.id} "
-                           f"(its outputs: {', '.join(sorted(process.outputs))})")
+            raise OGCError(
+                400,
+                ExceptionType.INVALID_PARAMETER,
+                f"outputs.{name}: not an output of process {process.id} "
+                f"(its outputs: {', '.join(sorted(process.outputs))})",
+            )
         if request.transmissionMode not in process.outputTransmission:
-            raise OGCError(400, ExceptionType.INVALID_PARAMETER,
-                           f"outputs.{name}.transmissionMode: {request.transmissionMode.value} "
-                           f"is not offered by process {process.id}")
+            raise OGCError(
+                400,
+                ExceptionType.INVALID_PARAMETER,
+                f"outputs.{name}.transmissionMode: {request.transmissionMode.value} "
+                f"is not offered by process {process.id}",
+            )
 
 
 @router.post(
@@ -181,7 +201,8 @@ async def _submit(ctx: Context, event: JobSubmitted) -> JobSubmitted:
     earlier = history[0] if history else None
     if not isinstance(earlier, JobSubmitted) or not _same_request(earlier, event):
         raise OGCError(
-            422, ExceptionType.IDEMPOTENCY_KEY_REUSED,
+            422,
+            ExceptionType.IDEMPOTENCY_KEY_REUSED,
             f"Idempotency-Key {event.idempotency_key!r} was used for job {event.job_id} with a "
             "different request; use a new key for a new request",
             "Idempotency-Key reused",
@@ -219,7 +240,7 @@ async def _run_synchronously(ctx: Context, event: JobSubmitted) -> JobState | No
         while (left := deadline - loop.time()) > 0:
             try:
                 await asyncio.wait_for(finished.wait(), min(left, 2.0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass  # a final event stored while our connection was down is in the stream
             finished.clear()
             # Core subscribers also see publishes the stream refused: the stream decides.

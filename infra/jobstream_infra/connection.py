@@ -49,7 +49,7 @@ async def connect_nats(settings: Settings, name: str, wait: float = 30.0) -> NAT
                 disconnected_cb=on_disconnected,
                 reconnected_cb=on_reconnected,
             )
-        except (NoServersError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, NoServersError, OSError) as exc:
             if asyncio.get_running_loop().time() > deadline:
                 raise
             log.info("waiting for nats", url=settings.nats_url, error=str(exc))

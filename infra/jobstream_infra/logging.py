@@ -82,14 +82,17 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     if issubclass(args.exc_type, SystemExit):
         return  # as the default hook: a thread's sys.exit() is not an error
     logging.getLogger("jobstream").error(
-        "uncaught exception in thread %s", args.thread.name if args.thread else "?",
+        "uncaught exception in thread %s",
+        args.thread.name if args.thread else "?",
         exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
     )
 
 
 def _log_unraisable(args) -> None:
     logging.getLogger("jobstream").warning(
-        "%s: %r", args.err_msg or "Exception ignored in", args.object,
+        "%s: %r",
+        args.err_msg or "Exception ignored in",
+        args.object,
         exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
     )
 

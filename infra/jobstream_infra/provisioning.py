@@ -82,20 +82,25 @@ async def ensure_executor_consumer(
     return durable
 
 
-async def ensure_registry(js: JetStreamContext, bucket: str,
-                          description: str = "documents announced by executors"):
+async def ensure_registry(
+    js: JetStreamContext, bucket: str, description: str = "documents announced by executors"
+):
     """A KV bucket of JSON documents that executors announce and gateways watch."""
     try:
         return await js.key_value(bucket)
     except NotFoundError:
         return await js.create_key_value(
-            bucket=bucket, description=description, history=1, storage=StorageType.FILE,
+            bucket=bucket,
+            description=description,
+            history=1,
+            storage=StorageType.FILE,
         )
 
 
 async def ensure_process_registry(js: JetStreamContext):
-    return await ensure_registry(js, PROCESS_REGISTRY_BUCKET,
-                                 "process descriptions published by executors")
+    return await ensure_registry(
+        js, PROCESS_REGISTRY_BUCKET, "process descriptions published by executors"
+    )
 
 
 async def ensure_lease_bucket(js: JetStreamContext, ttl: float):

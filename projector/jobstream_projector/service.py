@@ -52,8 +52,9 @@ def stream_sequence(msg) -> int:
 
 
 class Projector:
-    def __init__(self, js: JetStreamContext, engine: Engine, batch_size: int = 500,
-                 linger: float = 0.0) -> None:
+    def __init__(
+        self, js: JetStreamContext, engine: Engine, batch_size: int = 500, linger: float = 0.0
+    ) -> None:
         self.js = js
         self.engine = engine
         self.batch_size = batch_size
@@ -96,7 +97,7 @@ class Projector:
         """Fold the next batch; returns how many messages it held (0 when idle)."""
         try:
             msgs = await sub.fetch(self.batch_size, timeout=timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return 0
         await self._check_contiguous([stream_sequence(msg) for msg in msgs])
         batch, parked = self._decode(msgs)
@@ -139,8 +140,11 @@ class Projector:
             except Exception as exc:  # noqa: BLE001 - NATS restarts must not end the projector
                 # Our ephemeral consumer is gone (a server restart) or the connection is
                 # down: start again from the view's checkpoint once NATS answers.
-                log.warning("projector consumer lost, resubscribing", error=repr(exc),
-                            checkpoint=self.checkpoint)
+                log.warning(
+                    "projector consumer lost, resubscribing",
+                    error=repr(exc),
+                    checkpoint=self.checkpoint,
+                )
                 await asyncio.sleep(0.5)
                 sub = await self._resubscribe(sub)
         await sub.unsubscribe()
@@ -188,7 +192,11 @@ async def _open(settings: Settings):
 
 async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
     nc, projector = await _open(settings)
-    log.info("projector running", view=projector.engine.url.render_as_string(), checkpoint=projector.checkpoint)
+    log.info(
+        "projector running",
+        view=projector.engine.url.render_as_string(),
+        checkpoint=projector.checkpoint,
+    )
     try:
         await projector.run(stop)
     finally:

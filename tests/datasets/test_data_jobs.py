@@ -1,12 +1,9 @@
 """Ingest and sync as jobs: through HTTP, the executor and the stream, into Icechunk."""
 
-import threading
 
-import numpy as np
 import pytest
-import xarray as xr
 
-from jobstream_contracts.events import DatasetCommitted, JobSubmitted
+from jobstream_contracts.events import DatasetCommitted
 
 from ..support.datasets import data_stack, repository, stored
 
@@ -19,20 +16,28 @@ def stack(make_stack):
 
 
 def test_an_ingest_job_stores_the_periods_and_records_each_commit(stack):
-    job_id = stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01",
-                                     "end": "2020-01-12"})
+    job_id = stack.submit(
+        "ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-12"}
+    )
     status = stack.wait_job(job_id, timeout=60)
     assert status["status"] == "successful", status
     result = stack.http.get(f"/jobs/{job_id}/results").json()
-    assert result["periods"] == {"requested": 12, "fetched": 12, "skipped": 0,
-                                 "first": "2020-01-01", "last": "2020-01-12"}
+    assert result["periods"] == {
+        "requested": 12,
+        "fetched": 12,
+        "skipped": 0,
+        "first": "2020-01-01",
+        "last": "2020-01-12",
+    }
     ds = stored(stack, "demo")
     assert ds.sizes["time"] == 12 and int(ds.committed.sum()) == 12
 
     commits = [e for e in stack.events(job_id) if isinstance(e, DatasetCommitted)]
     assert [(c.first, c.last, c.count) for c in commits] == [
-        ("2020-01-01", "2020-01-05", 5), ("2020-01-06", "2020-01-10", 5),
-        ("2020-01-11", "2020-01-12", 2)]
+        ("2020-01-01", "2020-01-05", 5),
+        ("2020-01-06", "2020-01-10", 5),
+        ("2020-01-11", "2020-01-12", 2),
+    ]
     assert commits[-1].coverage == [("2020-01-01", "2020-01-12")]
     assert commits[-1].snapshot_id == result["snapshot_id"]
     # Each Icechunk snapshot names the job that wrote it.
@@ -42,20 +47,25 @@ def test_an_ingest_job_stores_the_periods_and_records_each_commit(stack):
 
 def test_an_unknown_dataset_or_a_malformed_date_is_refused_before_any_job_exists(stack):
     before = len(stack.events())
-    unknown = stack.http.post("/processes/ingest/execution", json={"inputs": {
-        "dataset_id": "nowhere", "start": "2020-01-01", "end": "2020-01-02"}})
+    unknown = stack.http.post(
+        "/processes/ingest/execution",
+        json={"inputs": {"dataset_id": "nowhere", "start": "2020-01-01", "end": "2020-01-02"}},
+    )
     assert unknown.status_code == 400
     assert "dataset_id" in unknown.json()["detail"]
-    malformed = stack.http.post("/processes/ingest/execution", json={"inputs": {
-        "dataset_id": "demo", "start": "1st of May", "end": "2020-01-02"}})
+    malformed = stack.http.post(
+        "/processes/ingest/execution",
+        json={"inputs": {"dataset_id": "demo", "start": "1st of May", "end": "2020-01-02"}},
+    )
     assert malformed.status_code == 400
     assert "start" in malformed.json()["detail"]
     assert len(stack.events()) == before
 
 
 def test_a_range_the_dataset_does_not_have_fails_at_once_without_retrying(stack):
-    job_id = stack.submit("ingest", {"dataset_id": "demo", "start": "2019-06-01",
-                                     "end": "2020-01-02"})
+    job_id = stack.submit(
+        "ingest", {"dataset_id": "demo", "start": "2019-06-01", "end": "2020-01-02"}
+    )
     status = stack.wait_job(job_id, timeout=30)
     assert status["status"] == "failed"
     assert "before the dataset's first period 2020-01-01" in status["message"]
@@ -63,14 +73,19 @@ def test_a_range_the_dataset_does_not_have_fails_at_once_without_retrying(stack)
 
 
 def test_sync_appends_only_the_missing_periods_and_then_is_a_no_op(stack):
-    stack.wait_job(stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01",
-                                           "end": "2020-01-04"}), timeout=60)
-    planned = stack.submit("sync", {"dataset_id": "demo", "end": "2020-01-09",
-                                    "plan_only": True})
+    stack.wait_job(
+        stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-04"}),
+        timeout=60,
+    )
+    planned = stack.submit("sync", {"dataset_id": "demo", "end": "2020-01-09", "plan_only": True})
     assert stack.wait_job(planned, timeout=30)["status"] == "successful"
     plan = stack.http.get(f"/jobs/{planned}/results").json()
     assert (plan["status"], plan["first"], plan["last"], plan["periods"]) == (
-        "planned", "2020-01-05", "2020-01-09", 5)
+        "planned",
+        "2020-01-05",
+        "2020-01-09",
+        5,
+    )
     assert int(stored(stack, "demo").committed.sum()) == 4
 
     synced = stack.submit("sync", {"dataset_id": "demo", "end": "2020-01-09"})
@@ -95,13 +110,18 @@ def test_sync_of_an_empty_dataset_says_to_ingest_first(stack):
 
 def test_two_ingests_of_one_dataset_never_interleave_their_commits(stack):
     stack.start_component("executor")  # a second executor, so both jobs run at once
-    jobs = [stack.submit("ingest", {"dataset_id": "demo", "start": start, "end": end})
-            for start, end in (("2020-01-01", "2020-01-20"), ("2020-01-21", "2020-02-09"))]
+    jobs = [
+        stack.submit("ingest", {"dataset_id": "demo", "start": start, "end": end})
+        for start, end in (("2020-01-01", "2020-01-20"), ("2020-01-21", "2020-02-09"))
+    ]
     statuses = [stack.wait_job(job_id, timeout=90) for job_id in jobs]
     assert [s["status"] for s in statuses] == ["successful", "successful"]
     # Oldest first: the writers of the commits, each job's commits in one unbroken run.
-    writers = [s.metadata.get("job_id") for s in repository(stack, "demo").ancestry(branch="main")
-               if s.metadata.get("job_id")][::-1]
+    writers = [
+        s.metadata.get("job_id")
+        for s in repository(stack, "demo").ancestry(branch="main")
+        if s.metadata.get("job_id")
+    ][::-1]
     runs = [job for i, job in enumerate(writers) if i == 0 or writers[i - 1] != job]
     assert sorted(runs) == sorted(jobs), writers
     # The one that waited said so while it waited.
@@ -117,23 +137,30 @@ def test_the_dataset_record_shows_what_is_stored_and_which_jobs_wrote_it(stack):
     assert next(d for d in listed if d["id"] == "demo")["stored"] is None
     # One after the other: which of two concurrent ingests takes the lease last is a race,
     # and this test is about the record, not the lease.
-    first = stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01",
-                                    "end": "2020-01-03"})
+    first = stack.submit(
+        "ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-03"}
+    )
     assert stack.wait_view(first, timeout=60)["status"] == "successful"
-    second = stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-06",
-                                     "end": "2020-01-07"})
+    second = stack.submit(
+        "ingest", {"dataset_id": "demo", "start": "2020-01-06", "end": "2020-01-07"}
+    )
     assert stack.wait_view(second, timeout=60)["status"] == "successful"
     record = stack.http.get("/datasets/demo").json()
     assert record["template"]["period_type"] == "daily"
-    assert record["stored"]["coverage"] == [["2020-01-01", "2020-01-03"],
-                                            ["2020-01-06", "2020-01-07"]]
+    assert record["stored"]["coverage"] == [
+        ["2020-01-01", "2020-01-03"],
+        ["2020-01-06", "2020-01-07"],
+    ]
     assert (record["stored"]["first"], record["stored"]["last"]) == ("2020-01-01", "2020-01-07")
     assert record["stored"]["periods"] == 5
-    assert record["stored"]["snapshot_id"] == stack.http.get(
-        f"/jobs/{second}/results").json()["snapshot_id"]
+    assert (
+        record["stored"]["snapshot_id"]
+        == stack.http.get(f"/jobs/{second}/results").json()["snapshot_id"]
+    )
     assert record["stored"]["last_job"] == second
-    related = [link["href"].rsplit("/", 1)[-1] for link in record["links"]
-               if link["rel"] == "related"]
+    related = [
+        link["href"].rsplit("/", 1)[-1] for link in record["links"] if link["rel"] == "related"
+    ]
     assert related == [second, first]
     missing = stack.http.get("/datasets/nowhere")
     assert missing.status_code == 404
@@ -141,8 +168,10 @@ def test_the_dataset_record_shows_what_is_stored_and_which_jobs_wrote_it(stack):
 
 
 def test_a_sync_recomputes_the_derived_dataset_in_a_job_it_causes(stack):
-    stack.wait_job(stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01",
-                                           "end": "2020-01-31"}), timeout=60)
+    stack.wait_job(
+        stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-31"}),
+        timeout=60,
+    )
     sync_id = stack.submit("sync", {"dataset_id": "demo", "end": "2020-02-29"})
     assert stack.wait_job(sync_id, timeout=60)["status"] == "successful"
     synced = stack.http.get(f"/jobs/{sync_id}/results").json()
@@ -150,18 +179,24 @@ def test_a_sync_recomputes_the_derived_dataset_in_a_job_it_causes(stack):
     status = stack.wait_job(derived_job, timeout=60)
     assert status["status"] == "successful", status
     assert {"href": f"{stack.url}/jobs/{sync_id}", "rel": "up"}.items() <= next(
-        link for link in status["links"] if link["rel"] == "up").items()
+        link for link in status["links"] if link["rel"] == "up"
+    ).items()
     computed = stack.http.get(f"/jobs/{derived_job}/results").json()
     assert (computed["first"], computed["last"]) == ("2020-01", "2020-02")
 
     stack.wait_view(derived_job, timeout=30)
     record = stack.http.get("/datasets/demo-monthly").json()
     assert record["kind"] == "derived"
-    assert record["derived"] == {"source_dataset": "demo", "stale": False, "stale_because": [],
-                                 "source_snapshot_id": synced["snapshot_id"]}
+    assert record["derived"] == {
+        "source_dataset": "demo",
+        "stale": False,
+        "stale_because": [],
+        "source_snapshot_id": synced["snapshot_id"],
+    }
     # The source changes: the derived dataset says it is stale, and why.
-    more = stack.submit("ingest", {"dataset_id": "demo", "start": "2020-03-01",
-                                   "end": "2020-03-02"})
+    more = stack.submit(
+        "ingest", {"dataset_id": "demo", "start": "2020-03-01", "end": "2020-03-02"}
+    )
     stack.wait_view(more, timeout=60)
     record = stack.http.get("/datasets/demo-monthly").json()
     assert record["derived"]["stale"] is True
@@ -169,10 +204,13 @@ def test_a_sync_recomputes_the_derived_dataset_in_a_job_it_causes(stack):
 
 
 def test_an_ad_hoc_resample_is_listed_as_a_derived_dataset(stack):
-    stack.wait_job(stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01",
-                                           "end": "2020-01-14"}), timeout=60)
-    job_id = stack.submit("resample", {"source_dataset_id": "demo", "frequency": "W-MON",
-                                       "method": "max"})
+    stack.wait_job(
+        stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-14"}),
+        timeout=60,
+    )
+    job_id = stack.submit(
+        "resample", {"source_dataset_id": "demo", "frequency": "W-MON", "method": "max"}
+    )
     assert stack.wait_view(job_id, timeout=60)["status"] == "successful"
     record = stack.http.get("/datasets/demo-max-W-MON").json()
     assert record["kind"] == "derived"
@@ -185,7 +223,11 @@ def test_an_estimate_counts_periods_bytes_and_learns_the_duration_from_earlier_j
     before = stack.http.get("/processes/ingest/estimate", params=query).json()
     # 2 x 4 cells of float32 per day on the demo grid.
     assert {k: before[k] for k in ("periods", "stored", "to_fetch", "bytes")} == {
-        "periods": 20, "stored": 0, "to_fetch": 20, "bytes": 20 * 8 * 4}
+        "periods": 20,
+        "stored": 0,
+        "to_fetch": 20,
+        "bytes": 20 * 8 * 4,
+    }
     assert before["duration_seconds"] is None and "unknown" in before["duration_basis"]
 
     job_id = stack.submit("ingest", {**query, "end": "2020-01-15"})
@@ -196,19 +238,32 @@ def test_an_estimate_counts_periods_bytes_and_learns_the_duration_from_earlier_j
     after = stack.http.get("/processes/ingest/estimate", params=query).json()
     assert (after["stored"], after["to_fetch"], after["bytes"]) == (15, 5, 5 * 32)
     assert after["throughput_periods_per_second"] > 0
-    assert after["duration_seconds"] == pytest.approx(5 / after["throughput_periods_per_second"],
-                                                      abs=0.1)
+    assert after["duration_seconds"] == pytest.approx(
+        5 / after["throughput_periods_per_second"], abs=0.1
+    )
 
 
-@pytest.mark.parametrize("query,status,complaint", [
-    ({"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-02", "colour": "red"}, 400,
-     "colour: not an input of ingest"),
-    ({"dataset_id": "nowhere", "start": "2020-01-01", "end": "2020-01-02"}, 400, "dataset_id"),
-    ({"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-02", "bbox": "1,2,x,4"}, 400,
-     "bbox: '1,2,x,4' is not a valid array"),
-    ({"dataset_id": "demo", "start": "2020-01-09", "end": "2020-01-02"}, 400,
-     "end 2020-01-02 is before start 2020-01-09"),
-])
+@pytest.mark.parametrize(
+    "query,status,complaint",
+    [
+        (
+            {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-02", "colour": "red"},
+            400,
+            "colour: not an input of ingest",
+        ),
+        ({"dataset_id": "nowhere", "start": "2020-01-01", "end": "2020-01-02"}, 400, "dataset_id"),
+        (
+            {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-02", "bbox": "1,2,x,4"},
+            400,
+            "bbox: '1,2,x,4' is not a valid array",
+        ),
+        (
+            {"dataset_id": "demo", "start": "2020-01-09", "end": "2020-01-02"},
+            400,
+            "end 2020-01-02 is before start 2020-01-09",
+        ),
+    ],
+)
 def test_a_bad_estimate_request_names_the_parameter(stack, query, status, complaint):
     response = stack.http.get("/processes/ingest/estimate", params=query)
     assert response.status_code == status, response.text

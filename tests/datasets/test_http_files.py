@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from jobstream_contracts.process import PermanentError
 from jobstream_datasets.ingest import ingest_periods
 from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.plugins.http_files import DownloadError
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import BUILTIN_DIR, DatasetTemplate, load_template
-from jobstream_contracts.process import PermanentError
 
 from ..support.fixture_server import (
     STUB_SIZE,
@@ -68,8 +68,9 @@ def files(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("files")
     for day in DAYS:
         write_geotiff(root / path_of(GEOTIFF_PATH, day).lstrip("/"), field(day), GRID)
-        write_netcdf(root / path_of(NETCDF_PATH, day).lstrip("/"), "precip", field(day), GRID,
-                     nodata=NODATA)
+        write_netcdf(
+            root / path_of(NETCDF_PATH, day).lstrip("/"), "precip", field(day), GRID, nodata=NODATA
+        )
     counts = np.zeros((HEIGHT, WIDTH), dtype=np.int16)
     write_geotiff(root / f"refused/packed.{DAYS[0]}.tif", counts, GRID, scale=0.1)
     write_geotiff(root / f"refused/no-grid.{DAYS[0]}.tif", field(DAYS[0]), transform=None)
@@ -87,12 +88,17 @@ def template(server: FixtureServer, file_format: str = "geotiff", **params) -> D
         source = {"url_template": server.base_url + GEOTIFF_PATH, "nodata": NODATA}
     else:
         source = {"url_template": server.base_url + NETCDF_PATH, "source_variable": "precip"}
-    return DatasetTemplate.model_validate({
-        "id": "fixture-daily", "name": "Fixture precipitation", "variable": "precipitation",
-        "units": "mm/day", "period_type": "daily",
-        "extent": {"bbox": list(BBOX), "start": DAYS[0]},
-        "source": {"plugin": "http-files", "params": {**source, **params}},
-    })
+    return DatasetTemplate.model_validate(
+        {
+            "id": "fixture-daily",
+            "name": "Fixture precipitation",
+            "variable": "precipitation",
+            "units": "mm/day",
+            "period_type": "daily",
+            "extent": {"bbox": list(BBOX), "start": DAYS[0]},
+            "source": {"plugin": "http-files", "params": {**source, **params}},
+        }
+    )
 
 
 def fetch(plugin, day: str) -> np.ndarray:
@@ -128,11 +134,11 @@ def test_probe_reads_a_header_not_a_file(server, files, file_format):
     assert {r.path for r in server.requests} == {first}
 
 
-@pytest.mark.parametrize("fault", [Drop(), Stub(), Status(500), Status(503), Status(404),
-                                   Delay(1.0)], ids=repr)
+@pytest.mark.parametrize(
+    "fault", [Drop(), Stub(), Status(500), Status(503), Status(404), Delay(1.0)], ids=repr
+)
 @pytest.mark.parametrize("file_format", ["geotiff", "netcdf"])
-def test_a_bad_download_is_retryable_and_the_next_attempt_gets_it_right(server, fault,
-                                                                       file_format):
+def test_a_bad_download_is_retryable_and_the_next_attempt_gets_it_right(server, fault, file_format):
     plugin = plugin_for(template(server, file_format, timeout=0.3))
     path = path_of(GEOTIFF_PATH if file_format == "geotiff" else NETCDF_PATH, DAYS[5])
     server.inject(path, fault)
@@ -183,26 +189,36 @@ def test_size_of_is_the_files_size_from_a_head_request(server, files, file_forma
 
     sizes = [plugin.size_of(day, BBOX, **params) for day in DAYS[:3]]
 
-    assert sizes == [(files / path_of(pattern, day).lstrip("/")).stat().st_size
-                     for day in DAYS[:3]]
+    assert sizes == [(files / path_of(pattern, day).lstrip("/")).stat().st_size for day in DAYS[:3]]
     assert {r.method for r in server.requests} == {"HEAD"}
     with pytest.raises(DownloadError, match=r"2021-02-01: .* not published yet \(HTTP 404\)"):
         plugin.size_of("2021-02-01", BBOX, **params)
 
 
-@pytest.mark.parametrize("file_format, params, bbox, complaint", [
-    ("geotiff", {"url_template": "/geotiff/{year}/missing.{period}.tif"}, BBOX, "HTTP 404"),
-    ("geotiff", {}, (-25.0, 0.0, 0.0, 10.0), "west-east range -25.0..0.0 reaches outside"),
-    ("netcdf", {"source_variable": "rainfall"}, BBOX, "no variable 'rainfall'"),
-    ("geotiff", {"url_template": "/geotiff/{year}/{missing}.tif"}, BBOX, "cannot be filled"),
-    ("geotiff", {"resolution": 0.1}, BBOX, "resolution: Extra inputs are not permitted"),
-    ("geotiff", {"url_template": "/data/{period}.grib2"}, BBOX, "set format"),
-    ("geotiff", {"url_template": "/refused/packed.{period}.tif"}, BBOX, "packed"),
-    ("geotiff", {"url_template": "/refused/no-grid.{period}.tif"}, BBOX, "no regular grid"),
-], ids=["first period missing", "bbox outside", "no such variable", "bad url_template",
-        "unknown param", "unknown suffix", "packed values", "no geotransform"])
-def test_a_template_error_found_by_probe_is_permanent(server, file_format, params, bbox,
-                                                      complaint):
+@pytest.mark.parametrize(
+    "file_format, params, bbox, complaint",
+    [
+        ("geotiff", {"url_template": "/geotiff/{year}/missing.{period}.tif"}, BBOX, "HTTP 404"),
+        ("geotiff", {}, (-25.0, 0.0, 0.0, 10.0), "west-east range -25.0..0.0 reaches outside"),
+        ("netcdf", {"source_variable": "rainfall"}, BBOX, "no variable 'rainfall'"),
+        ("geotiff", {"url_template": "/geotiff/{year}/{missing}.tif"}, BBOX, "cannot be filled"),
+        ("geotiff", {"resolution": 0.1}, BBOX, "resolution: Extra inputs are not permitted"),
+        ("geotiff", {"url_template": "/data/{period}.grib2"}, BBOX, "set format"),
+        ("geotiff", {"url_template": "/refused/packed.{period}.tif"}, BBOX, "packed"),
+        ("geotiff", {"url_template": "/refused/no-grid.{period}.tif"}, BBOX, "no regular grid"),
+    ],
+    ids=[
+        "first period missing",
+        "bbox outside",
+        "no such variable",
+        "bad url_template",
+        "unknown param",
+        "unknown suffix",
+        "packed values",
+        "no geotransform",
+    ],
+)
+def test_a_template_error_found_by_probe_is_permanent(server, file_format, params, bbox, complaint):
     if "url_template" in params:
         params = {**params, "url_template": server.base_url + params["url_template"]}
     plugin = plugin_for(template(server, file_format, **params))
@@ -212,7 +228,8 @@ def test_a_template_error_found_by_probe_is_permanent(server, file_format, param
 
 
 def test_an_ingest_cut_by_a_truncated_download_resumes_with_the_missing_periods_only(
-        server, tmp_path):
+    server, tmp_path
+):
     dataset = template(server)
     plugin = plugin_for(dataset)
     store = DatasetStore(dataset, str(tmp_path / "repo"))
@@ -228,21 +245,30 @@ def test_an_ingest_cut_by_a_truncated_download_resumes_with_the_missing_periods_
     assert kept == list(range(6))  # the periods before the failure were committed
     again = [server.downloads(path) - before for path, before in zip(paths, first_attempt)]
     assert again == [0] * 6 + [1] * 4
-    assert result["periods"] == {"requested": 10, "fetched": 4, "skipped": 6,
-                                 "first": DAYS[0], "last": DAYS[-1]}
+    assert result["periods"] == {
+        "requested": 10,
+        "fetched": 4,
+        "skipped": 6,
+        "first": DAYS[0],
+        "last": DAYS[-1],
+    }
     stored = xr.open_zarr(store.repo.readonly_session(branch="main").store, consolidated=False)
-    np.testing.assert_array_equal(stored["precipitation"].values,
-                                  np.stack([expected(day) for day in DAYS]))
+    np.testing.assert_array_equal(
+        stored["precipitation"].values, np.stack([expected(day) for day in DAYS])
+    )
     np.testing.assert_allclose(stored["lat"].values, plugin.probe(BBOX, **dataset.source.params).y)
 
 
 def test_the_chirps_template_names_a_daily_file_for_each_period():
     chirps = load_template(BUILTIN_DIR / "chirps3-daily.yaml")
 
-    url = chirps.source.params["url_template"].format(year=1981, month=1, day=1, hour=0,
-                                                      period="1981-01-01")
+    url = chirps.source.params["url_template"].format(
+        year=1981, month=1, day=1, hour=0, period="1981-01-01"
+    )
 
     assert type(plugin_for(chirps)).__name__ == "HttpFileSource"
     assert chirps.period_type == "daily" and chirps.extent.start == "1981-01-01"
-    assert url == ("https://data.chc.ucsb.edu/products/CHIRPS/v3.0/daily/final/rnl/1981/"
-                   "chirps-v3.0.rnl.1981.01.01.tif")
+    assert url == (
+        "https://data.chc.ucsb.edu/products/CHIRPS/v3.0/daily/final/rnl/1981/"
+        "chirps-v3.0.rnl.1981.01.01.tif"
+    )

@@ -4,20 +4,27 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from jobstream_contracts.process import PermanentError
 from jobstream_datasets.ingest import ingest_periods
 from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.plugins.synthetic import SyntheticSource
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import DatasetTemplate
-from jobstream_contracts.process import PermanentError
 
 
 def synthetic(**overrides) -> DatasetTemplate:
     raw = {
-        "id": "demo", "name": "Demo", "variable": "t2m", "units": "K", "period_type": "daily",
+        "id": "demo",
+        "name": "Demo",
+        "variable": "t2m",
+        "units": "K",
+        "period_type": "daily",
         "extent": {"bbox": [4.0, 57.0, 6.0, 58.0], "start": "2020-01-01"},
-        "source": {"plugin": "synthetic", "params": {"resolution": 0.5, "seed": 7},
-                   "commit_batch_size": 4},
+        "source": {
+            "plugin": "synthetic",
+            "params": {"resolution": 0.5, "seed": 7},
+            "commit_batch_size": 4,
+        },
     }
     return DatasetTemplate.model_validate({**raw, **overrides})
 
@@ -49,7 +56,7 @@ class InBlocksOfThree(SyntheticSource):
         self.commit_batch_size = 4
 
     def blocks_of(self, period_ids, bbox, **params):
-        return [period_ids[i:i + 3] for i in range(0, len(period_ids), 3)]
+        return [period_ids[i : i + 3] for i in range(0, len(period_ids), 3)]
 
     def fetch_block(self, period_ids, bbox, **params):
         if period_ids[0] in self.failing_from:
@@ -73,10 +80,21 @@ def test_an_ingest_stores_every_period_with_the_sources_values(tmp_path):
     store = DatasetStore(template, str(tmp_path / "demo"))
     plugin = plugin_for(template)
     progress = []
-    result = ingest_periods(template, store, plugin, "2020-01-01", "2020-01-10",
-                            on_progress=lambda *report: progress.append(report))
-    assert result["periods"] == {"requested": 10, "fetched": 10, "skipped": 0,
-                                 "first": "2020-01-01", "last": "2020-01-10"}
+    result = ingest_periods(
+        template,
+        store,
+        plugin,
+        "2020-01-01",
+        "2020-01-10",
+        on_progress=lambda *report: progress.append(report),
+    )
+    assert result["periods"] == {
+        "requested": 10,
+        "fetched": 10,
+        "skipped": 0,
+        "first": "2020-01-01",
+        "last": "2020-01-10",
+    }
     assert result["commits"] == 3  # 4 + 4 + 2
     ds = opened(store)
     assert [str(t)[:10] for t in ds.time.values] == [f"2020-01-{d:02d}" for d in range(1, 11)]
@@ -86,8 +104,7 @@ def test_an_ingest_stores_every_period_with_the_sources_values(tmp_path):
     assert progress[-1] == (10, 10, "fetched 2020-01-10")
 
 
-def test_an_interrupted_ingest_resumes_without_refetching_and_equals_an_uninterrupted_one(
-        tmp_path):
+def test_an_interrupted_ingest_resumes_without_refetching_and_equals_an_uninterrupted_one(tmp_path):
     template = synthetic()
     clean = DatasetStore(template, str(tmp_path / "clean"))
     ingest_periods(template, clean, plugin_for(template), "2020-01-01", "2020-01-12")
@@ -148,12 +165,15 @@ def test_monthly_periods_are_named_by_month(tmp_path):
     assert sorted(store.read().committed) == [2, 3, 4]
 
 
-@pytest.mark.parametrize("start,end,complaint", [
-    ("2019-12-31", "2020-01-02", "before the dataset's first period"),
-    ("2020-01-05", "2020-01-01", "before start"),
-    ("2020-13-01", "2020-01-01", "not a valid date"),
-    ("yesterday", "2020-01-01", "not an ISO date"),
-])
+@pytest.mark.parametrize(
+    "start,end,complaint",
+    [
+        ("2019-12-31", "2020-01-02", "before the dataset's first period"),
+        ("2020-01-05", "2020-01-01", "before start"),
+        ("2020-13-01", "2020-01-01", "not a valid date"),
+        ("yesterday", "2020-01-01", "not an ISO date"),
+    ],
+)
 def test_a_bad_range_is_a_permanent_error_and_writes_nothing(tmp_path, start, end, complaint):
     template = synthetic()
     store = DatasetStore(template, str(tmp_path / "demo"))
@@ -167,8 +187,14 @@ def test_an_ingest_with_another_bbox_into_a_stored_dataset_is_refused(tmp_path):
     store = DatasetStore(template, str(tmp_path / "demo"))
     ingest_periods(template, store, plugin_for(template), "2020-01-01", "2020-01-02")
     with pytest.raises(PermanentError, match="grid other than"):
-        ingest_periods(template, store, plugin_for(template), "2020-01-03", "2020-01-04",
-                       bbox=(4.0, 57.0, 8.0, 58.0))
+        ingest_periods(
+            template,
+            store,
+            plugin_for(template),
+            "2020-01-03",
+            "2020-01-04",
+            bbox=(4.0, 57.0, 8.0, 58.0),
+        )
     assert sorted(store.read().committed) == [0, 1]
 
 
@@ -190,8 +216,14 @@ def test_a_plugin_fetching_in_blocks_stores_what_one_fetching_period_by_period_d
     for name, plugin in [("periods", plugin_for(template)), ("blocks", InBlocksOfThree(template))]:
         store = DatasetStore(template, str(tmp_path / name))
         progress = []
-        result = ingest_periods(template, store, plugin, "2020-01-01", "2020-01-10",
-                                on_progress=lambda *report: progress.append(report))
+        result = ingest_periods(
+            template,
+            store,
+            plugin,
+            "2020-01-01",
+            "2020-01-10",
+            on_progress=lambda *report: progress.append(report),
+        )
         runs[name] = (opened(store), result["periods"], result["commits"], progress)
     xr.testing.assert_identical(runs["periods"][0], runs["blocks"][0])
     assert runs["periods"][1:] == runs["blocks"][1:]
@@ -231,13 +263,13 @@ class Miscounting(SyntheticSource):
         return datasets[1:] if self.mistake == "datasets" else datasets
 
 
-@pytest.mark.parametrize("mistake,complaint", [("blocks", "split the periods into blocks"),
-                                               ("datasets", "gave 0 datasets")])
-def test_blocks_that_do_not_match_the_periods_are_a_permanent_error(tmp_path, mistake,
-                                                                    complaint):
+@pytest.mark.parametrize(
+    "mistake,complaint",
+    [("blocks", "split the periods into blocks"), ("datasets", "gave 0 datasets")],
+)
+def test_blocks_that_do_not_match_the_periods_are_a_permanent_error(tmp_path, mistake, complaint):
     template = synthetic()
     store = DatasetStore(template, str(tmp_path / "demo"))
     with pytest.raises(PermanentError, match=complaint):
-        ingest_periods(template, store, Miscounting(template, mistake), "2020-01-01",
-                       "2020-01-03")
+        ingest_periods(template, store, Miscounting(template, mistake), "2020-01-01", "2020-01-03")
     assert store.read().empty

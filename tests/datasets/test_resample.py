@@ -3,13 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 
+from jobstream_contracts.process import PermanentError
 from jobstream_datasets.ingest import ingest_periods
 from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.resample import derived_template, resample_dataset
 from jobstream_datasets.store import DatasetStore
-from jobstream_contracts.process import PermanentError
 
 from .test_ingest import opened, synthetic
 
@@ -41,8 +40,7 @@ def test_monthly_resampling_equals_xarray_on_the_complete_months(tmp_path, sourc
     daily = opened(source[1]).t2m
     expected = getattr(daily.resample(time="MS", closed="left", label="left"), method)()
     february = derived.t2m.sel(time="2020-02-01")
-    np.testing.assert_allclose(february.values, expected.sel(time="2020-02-01").values,
-                               rtol=1e-6)
+    np.testing.assert_allclose(february.values, expected.sel(time="2020-02-01").values, rtol=1e-6)
     assert derived.committed.values.tolist() == [0, 1]  # January exists on the axis, empty
 
 
@@ -77,18 +75,23 @@ def test_resampling_records_the_source_snapshot_in_each_commit(tmp_path, source)
     assert newest.metadata["source_snapshot_id"] == result["source_snapshot_id"]
 
 
-@pytest.mark.parametrize("frequency,method,complaint", [
-    ("D", "mean", "not coarser"),
-    ("MS", "median", "method 'median'"),
-    ("2MS", "mean", "frequency '2MS'"),
-])
-def test_an_impossible_resampling_is_a_permanent_error(tmp_path, source, frequency, method,
-                                                       complaint):
+@pytest.mark.parametrize(
+    "frequency,method,complaint",
+    [
+        ("D", "mean", "not coarser"),
+        ("MS", "median", "method 'median'"),
+        ("2MS", "mean", "frequency '2MS'"),
+    ],
+)
+def test_an_impossible_resampling_is_a_permanent_error(
+    tmp_path, source, frequency, method, complaint
+):
     template, store = source
     target = derived_template(template, "out", "MS", "mean")
     with pytest.raises(PermanentError, match=complaint):
-        resample_dataset(template, store, target, DatasetStore(target, str(tmp_path / "out")),
-                         frequency, method)
+        resample_dataset(
+            template, store, target, DatasetStore(target, str(tmp_path / "out")), frequency, method
+        )
 
 
 def test_the_process_description_offers_exactly_the_frequencies_and_methods_resample_knows():

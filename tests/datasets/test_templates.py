@@ -39,16 +39,25 @@ def test_a_user_template_replaces_the_built_in_of_its_id_and_adds_new_ones(tmp_p
     assert templates["other"].variable == "precip"
 
 
-@pytest.mark.parametrize("text,complaint", [
-    (GOOD.format(id="bad id", name="x"), "id: Value error, an id is letters"),
-    (GOOD.format(id="x", name="x").replace("daily", "fortnightly"), "period_type: Input should be"),
-    (GOOD.format(id="x", name="x").replace("[0, 0, 1, 1]", "[1, 0, 0, 1]"), "extent.bbox"),
-    (GOOD.format(id="x", name="x").replace('"2021-01-01"', '"2021-02-30"'), "extent.start"),
-    (GOOD.format(id="x", name="x") + "colour: blue\n", "colour: Extra inputs"),
-    (GOOD.format(id="x", name="x").replace("source: {plugin: synthetic}", ""), "needs `source`"),
-    ("id: [unclosed", "not readable YAML"),
-    ("- a list", "a template is a YAML mapping"),
-])
+@pytest.mark.parametrize(
+    "text,complaint",
+    [
+        (GOOD.format(id="bad id", name="x"), "id: Value error, an id is letters"),
+        (
+            GOOD.format(id="x", name="x").replace("daily", "fortnightly"),
+            "period_type: Input should be",
+        ),
+        (GOOD.format(id="x", name="x").replace("[0, 0, 1, 1]", "[1, 0, 0, 1]"), "extent.bbox"),
+        (GOOD.format(id="x", name="x").replace('"2021-01-01"', '"2021-02-30"'), "extent.start"),
+        (GOOD.format(id="x", name="x") + "colour: blue\n", "colour: Extra inputs"),
+        (
+            GOOD.format(id="x", name="x").replace("source: {plugin: synthetic}", ""),
+            "needs `source`",
+        ),
+        ("id: [unclosed", "not readable YAML"),
+        ("- a list", "a template is a YAML mapping"),
+    ],
+)
 def test_a_bad_template_is_reported_with_its_file_and_field(tmp_path, text, complaint):
     path = write(tmp_path, "broken.yaml", text)
     with pytest.raises(TemplateError) as caught:
@@ -66,7 +75,10 @@ def test_every_bad_file_is_reported_at_once(tmp_path):
 
 
 def test_a_derived_template_must_name_a_known_source(tmp_path):
-    write(tmp_path, "derived.yaml", """
+    write(
+        tmp_path,
+        "derived.yaml",
+        """
 id: monthly
 name: Monthly
 variable: precip
@@ -75,27 +87,32 @@ extent: {bbox: [0, 0, 1, 1], start: "2021-01"}
 sync_kind: derived
 source_dataset: nowhere
 processing: {process_id: resample, params: {frequency: MS, method: sum}}
-""")
+""",
+    )
     with pytest.raises(TemplateError, match="'nowhere' is not a known dataset"):
         load_templates(tmp_path)
 
 
-@pytest.mark.parametrize("text,kind,expected", [
-    ("2020", PeriodType.yearly, "2020"),
-    ("2020-07-04", PeriodType.yearly, "2020"),
-    ("2020-07-04", PeriodType.monthly, "2020-07"),
-    ("2020-07", PeriodType.daily, "2020-07-01"),
-    ("2020-07-04T06", PeriodType.hourly, "2020-07-04T06"),
-    ("2020-07-04T06:59:59Z", PeriodType.hourly, "2020-07-04T06"),
-    ("2020-07-04", PeriodType.hourly, "2020-07-04T00"),
-])
+@pytest.mark.parametrize(
+    "text,kind,expected",
+    [
+        ("2020", PeriodType.yearly, "2020"),
+        ("2020-07-04", PeriodType.yearly, "2020"),
+        ("2020-07-04", PeriodType.monthly, "2020-07"),
+        ("2020-07", PeriodType.daily, "2020-07-01"),
+        ("2020-07-04T06", PeriodType.hourly, "2020-07-04T06"),
+        ("2020-07-04T06:59:59Z", PeriodType.hourly, "2020-07-04T06"),
+        ("2020-07-04", PeriodType.hourly, "2020-07-04T00"),
+    ],
+)
 def test_an_iso_prefix_names_the_period_containing_its_first_instant(text, kind, expected):
     assert period_id(period_of(text, kind), kind) == expected
 
 
 def test_the_newest_available_period_is_the_last_one_ended_a_lag_ago():
     template = load_templates()["synthetic-daily"].model_copy(
-        update={"sync": load_templates()["synthetic-daily"].sync.model_copy(update={"lag": "2D"})})
+        update={"sync": load_templates()["synthetic-daily"].sync.model_copy(update={"lag": "2D"})}
+    )
     now = pd.Timestamp("2024-03-10T12:00Z")
     # 2024-03-07 ended on the 8th at 00:00, two days before the 10th at 00:00 <= now.
     assert period_id(newest_available(template, now), PeriodType.daily) == "2024-03-07"

@@ -25,10 +25,14 @@ def _storm(make_stack, jobs: int, kills: int, pause: float) -> dict:
     events = stack.events()
     finals = final_events(events)
     redelivered = {e.job_id for e in events if e.type == "JobStarted" and e.attempt > 1}
-    report = dict(jobs=jobs, kills=killed, redelivered=len(redelivered),
-                  successful=sum(s == "successful" for s in statuses.values()),
-                  lost=sum(job_id not in finals for job_id in ids),
-                  finished_twice=sum(finals[job_id] > 1 for job_id in ids))
+    report = dict(
+        jobs=jobs,
+        kills=killed,
+        redelivered=len(redelivered),
+        successful=sum(s == "successful" for s in statuses.values()),
+        lost=sum(job_id not in finals for job_id in ids),
+        finished_twice=sum(finals[job_id] > 1 for job_id in ids),
+    )
     print("executor SIGKILL storm:", report)
     assert report["successful"] == jobs and report["lost"] == 0
     assert report["finished_twice"] == 0

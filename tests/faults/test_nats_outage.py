@@ -20,7 +20,8 @@ def test_sigkilled_nats_server_loses_no_acknowledged_submission(make_stack, nats
             while not stop.is_set():
                 i += 1
                 response = client.post(
-                    "/processes/echo/execution", json={"inputs": {"message": str(i)}},
+                    "/processes/echo/execution",
+                    json={"inputs": {"message": str(i)}},
                     headers={"Prefer": "respond-async"},
                 )
                 if response.status_code == 201:
@@ -42,8 +43,10 @@ def test_sigkilled_nats_server_loses_no_acknowledged_submission(make_stack, nats
     submitter.join(60)
 
     after_restart = len(accepted) - before_kill
-    print(f"nats SIGKILL: accepted={len(accepted)} (before kill {before_kill}, "
-          f"after {after_restart}), refused 503={len(refused)}, unexpected={unexpected}")
+    print(
+        f"nats SIGKILL: accepted={len(accepted)} (before kill {before_kill}, "
+        f"after {after_restart}), refused 503={len(refused)}, unexpected={unexpected}"
+    )
     assert not unexpected
     assert refused, "no submission met the outage; the test proved nothing"
     assert all(r.headers.get("Retry-After") for r in refused)

@@ -6,8 +6,7 @@ import nats
 from sqlmodel import Session, select
 
 from jobstream_contracts.subjects import event_subject
-from jobstream_projector.view import create_view_engine
-from jobstream_projector.view import ParkedEvent
+from jobstream_projector.view import ParkedEvent, create_view_engine
 
 
 def test_a_poison_event_is_parked_and_the_view_keeps_moving(make_stack):
@@ -17,9 +16,11 @@ def test_a_poison_event_is_parked_and_the_view_keeps_moving(make_stack):
         nc = await nats.connect(stack.nats_url)
         js = nc.jetstream()
         await js.publish(event_subject("echo", "poison", "progressed"), b"{not json")
-        await js.publish(event_subject("echo", "future", "progressed"),
-                         b'{"type": "JobProgressed", "schema_version": 99, "job_id": "future",'
-                         b' "process_id": "echo"}')
+        await js.publish(
+            event_subject("echo", "future", "progressed"),
+            b'{"type": "JobProgressed", "schema_version": 99, "job_id": "future",'
+            b' "process_id": "echo"}',
+        )
         await nc.close()
 
     asyncio.run(publish_poison())

@@ -6,8 +6,7 @@ import time
 
 from sqlmodel import Session, select
 
-from jobstream_projector.view import create_view_engine
-from jobstream_projector.view import JobRow
+from jobstream_projector.view import JobRow, create_view_engine
 
 from ..support.stack import ROOT
 
@@ -38,8 +37,11 @@ def test_a_sigkilled_projector_catches_up_to_what_a_rebuild_gives(make_stack, tm
     rebuilt = f"sqlite:///{tmp_path / 'rebuilt.sqlite'}"
     result = subprocess.run(
         [sys.executable, "-m", "jobstream", "projector", "rebuild"],
-        env={**stack.env, "JOBSTREAM_DATABASE_URL": rebuilt}, cwd=ROOT,
-        capture_output=True, text=True, timeout=120,
+        env={**stack.env, "JOBSTREAM_DATABASE_URL": rebuilt},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     live, fresh = _rows(stack.database_url), _rows(rebuilt)

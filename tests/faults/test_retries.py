@@ -35,7 +35,9 @@ def test_a_job_that_always_fails_ends_failed_after_max_attempts(make_stack):
     time.sleep(3)  # longer than any backoff: a redelivery would have started by now
     assert len(stack.events(job_id)) == len(events)
     assert [(e["attempt"], e["detail"]) for e in status["errors"]] == [
-        (1, "no disk"), (2, "no disk"), (3, "no disk")
+        (1, "no disk"),
+        (2, "no disk"),
+        (3, "no disk"),
     ]
     listed = stack.wait_view(job_id)  # the view holds the same history
     assert listed["errors"] == status["errors"]

@@ -11,7 +11,6 @@ import pytest
 from jobstream_contracts.events import JobSubmitted
 from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.journal import publish_event
-
 from tests.support.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,8 +103,9 @@ def test_a_yaml_process_is_listed_validated_and_run(served):
         assert response.json()["type"].endswith("invalid-input")
     assert not [e for e in stack.events() if e.process_id == "shout"]
 
-    sync = stack.http.post("/processes/shout/execution",
-                           json={"inputs": {"text": "hello", "times": 2}})
+    sync = stack.http.post(
+        "/processes/shout/execution", json={"inputs": {"text": "hello", "times": 2}}
+    )
     assert sync.status_code == 200, sync.text
     assert sync.text == "HELLO!!"
 

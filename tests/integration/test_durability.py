@@ -63,7 +63,11 @@ def test_rebuild_command_recreates_the_view(make_stack):
         db.execute("UPDATE jobs SET status = 'failed', message = 'corrupted'")
     result = subprocess.run(
         [sys.executable, "-m", "jobstream", "projector", "rebuild"],
-        env=stack.env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env=stack.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "view rebuilt" in result.stdout + result.stderr

@@ -57,8 +57,10 @@ def test_an_executor_runs_exactly_its_concurrency_at_once(make_stack, concurrenc
             spans[e.job_id][0] = e.time
         if e.type == "JobSucceeded":
             spans[e.job_id][1] = e.time
-    edges = sorted([(start, 1) for start, _ in spans.values()] + [(end, -1) for _, end in spans.values()],
-                   key=lambda edge: (edge[0], edge[1]))
+    edges = sorted(
+        [(start, 1) for start, _ in spans.values()] + [(end, -1) for _, end in spans.values()],
+        key=lambda edge: (edge[0], edge[1]),
+    )
     running = peak = 0
     for _, step in edges:
         running += step

@@ -33,7 +33,11 @@ def json_up(tmp_path):
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "jobstream", "up", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     yield process, f"http://127.0.0.1:{port}"
     if process.poll() is None:
@@ -100,8 +104,14 @@ def test_every_line_is_a_json_object_naming_its_logger(json_up):
 
     lines = _json_lines(output)
     missing = [
-        source for source in ("uvicorn", "jobstream_gateway", "jobstream_executor",
-                              "jobstream_projector", "jobstream.up")
+        source
+        for source in (
+            "uvicorn",
+            "jobstream_gateway",
+            "jobstream_executor",
+            "jobstream_projector",
+            "jobstream.up",
+        )
         if not _from(lines, source)
     ]
     assert not missing, f"no lines from {missing} in:\n{output}"

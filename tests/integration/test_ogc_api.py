@@ -31,9 +31,13 @@ def test_landing_page_links_every_resource(stack):
     body = response.json()
     assert_valid(body, "landingPage")
     rels = {link["rel"] for link in body["links"]}
-    assert {"service-desc", "service-doc", "http://www.opengis.net/def/rel/ogc/1.0/conformance",
-            "http://www.opengis.net/def/rel/ogc/1.0/processes",
-            "http://www.opengis.net/def/rel/ogc/1.0/job-list"} <= rels
+    assert {
+        "service-desc",
+        "service-doc",
+        "http://www.opengis.net/def/rel/ogc/1.0/conformance",
+        "http://www.opengis.net/def/rel/ogc/1.0/processes",
+        "http://www.opengis.net/def/rel/ogc/1.0/job-list",
+    } <= rels
 
 
 def test_conformance_declares_the_classes_met(stack):
@@ -41,7 +45,9 @@ def test_conformance_declares_the_classes_met(stack):
     assert_valid(body, "confClasses")
     assert set(body["conformsTo"]) == set(CONFORMANCE_CLASSES)
     for name in ("core", "ogc-process-description", "json", "oas30", "job-list", "dismiss"):
-        assert f"http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/{name}" in body["conformsTo"]
+        assert (
+            f"http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/{name}" in body["conformsTo"]
+        )
 
 
 def test_api_definition_is_valid_openapi_30(stack):
@@ -51,8 +57,14 @@ def test_api_definition_is_valid_openapi_30(stack):
     document = response.json()
     assert document["openapi"].startswith("3.0.")
     validate(document)  # raises on any 3.0 violation
-    for path in ("/processes", "/processes/{process_id}", "/processes/{process_id}/execution",
-                 "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/results"):
+    for path in (
+        "/processes",
+        "/processes/{process_id}",
+        "/processes/{process_id}/execution",
+        "/jobs",
+        "/jobs/{job_id}",
+        "/jobs/{job_id}/results",
+    ):
         assert path in document["paths"]
     html = stack.http.get("/api.html")
     assert html.status_code == 200 and "swagger" in html.text.lower()
@@ -195,8 +207,14 @@ def test_progress_is_visible_while_running(stack):
 )
 def test_invalid_inputs_are_400_and_publish_nothing(stack, inputs, field):
     before = submissions(stack)
-    body = exception_of(stack.http.post("/processes/count/execution", json={"inputs": inputs},
-                                        headers={"Prefer": "respond-async"}), 400)
+    body = exception_of(
+        stack.http.post(
+            "/processes/count/execution",
+            json={"inputs": inputs},
+            headers={"Prefer": "respond-async"},
+        ),
+        400,
+    )
     assert field in body["detail"]
     assert submissions(stack) == before
 
@@ -208,14 +226,17 @@ def test_invalid_inputs_are_400_and_publish_nothing(stack, inputs, field):
         ('{"inputs": [1, 2]}', "inputs"),
         ('{"inputs": {"n": 1}, "response": "zip"}', "response"),
         ('{"inputs": {"n": 1}, "outputs": {"nope": {}}}', "outputs.nope"),
-        ('{"inputs": {"n": 1}, "outputs": {"count": {"transmissionMode": "reference"}}}',
-         "transmissionMode"),
+        (
+            '{"inputs": {"n": 1}, "outputs": {"count": {"transmissionMode": "reference"}}}',
+            "transmissionMode",
+        ),
     ],
 )
 def test_malformed_execute_requests_are_400(stack, body, field):
     before = submissions(stack)
-    response = stack.http.post("/processes/count/execution", content=body,
-                               headers={"Content-Type": "application/json"})
+    response = stack.http.post(
+        "/processes/count/execution", content=body, headers={"Content-Type": "application/json"}
+    )
     assert field in exception_of(response, 400)["detail"]
     assert submissions(stack) == before
 
@@ -259,7 +280,7 @@ def test_dismissing_a_running_job_stops_it(stack):
     # The process saw the dismissal at its next progress call and stopped counting: no
     # progress follows the dismissal.
     types = [e.type for e in events]
-    assert "JobProgressed" not in types[types.index("JobDismissed"):]
+    assert "JobProgressed" not in types[types.index("JobDismissed") :]
     assert max(e.done for e in events if e.type == "JobProgressed") < 200
     assert exception_of(stack.http.get(f"/jobs/{job_id}/results"), 404)
     assert stack.http.delete(f"/jobs/{job_id}").status_code == 200  # idempotent
@@ -298,8 +319,9 @@ def test_job_list_filters_and_pages(stack):
     failed_jobs = stack.http.get("/jobs", params={"status": "failed", "limit": 1000}).json()["jobs"]
     assert failed in {j["jobID"] for j in failed_jobs}
     assert {j["status"] for j in failed_jobs} == {"failed"}
-    echo = stack.http.get("/jobs", params=[("processID", "echo"), ("processID", "count"),
-                                           ("limit", 1000)]).json()["jobs"]
+    echo = stack.http.get(
+        "/jobs", params=[("processID", "echo"), ("processID", "count"), ("limit", 1000)]
+    ).json()["jobs"]
     assert set(ids) <= {j["jobID"] for j in echo}
     assert {j["processID"] for j in echo} <= {"echo", "count"}
     assert stack.http.get("/jobs", params={"type": "process"}).status_code == 200
@@ -356,8 +378,9 @@ def test_an_idempotency_key_returns_the_same_job(stack):
     assert_valid(again.json(), "statusInfo")
     stack.wait_job(first.json()["jobID"])
     # Synchronously with the same key: the recorded job's result, not a second run.
-    sync = stack.http.post("/processes/echo/execution", json=body,
-                           headers={"Idempotency-Key": "test-key-1"})
+    sync = stack.http.post(
+        "/processes/echo/execution", json=body, headers={"Idempotency-Key": "test-key-1"}
+    )
     assert sync.status_code == 200 and sync.text == "once"
     submitted = [e for e in stack.events(first.json()["jobID"]) if e.type == "JobSubmitted"]
     assert len(submitted) == 1 and submitted[0].idempotency_key == "test-key-1"
@@ -365,11 +388,17 @@ def test_an_idempotency_key_returns_the_same_job(stack):
 
 def test_an_idempotency_key_reused_for_another_request_is_422(stack):
     headers = {"Prefer": "respond-async", "Idempotency-Key": "test-key-2"}
-    assert stack.http.post("/processes/echo/execution", json={"inputs": {"message": "a"}},
-                           headers=headers).status_code == 201
+    assert (
+        stack.http.post(
+            "/processes/echo/execution", json={"inputs": {"message": "a"}}, headers=headers
+        ).status_code
+        == 201
+    )
     before = submissions(stack)
-    for path, body in (("/processes/echo/execution", {"inputs": {"message": "b"}}),
-                       ("/processes/count/execution", {"inputs": {"n": 1}})):
+    for path, body in (
+        ("/processes/echo/execution", {"inputs": {"message": "b"}}),
+        ("/processes/count/execution", {"inputs": {"n": 1}}),
+    ):
         problem = exception_of(stack.http.post(path, json=body, headers=headers), 422)
         assert problem["type"] == "https://jobstream.dev/errors/idempotency-key-reused"
         assert "test-key-2" in problem["detail"]
@@ -387,17 +416,21 @@ def test_an_idempotency_key_reused_for_another_request_is_422(stack):
 )
 def test_inputs_that_are_not_plain_json_are_400(stack, body, field):
     before = submissions(stack)
-    response = stack.http.post("/processes/echo/execution", content=body,
-                               headers={"Content-Type": "application/json",
-                                        "Prefer": "respond-async"})
+    response = stack.http.post(
+        "/processes/echo/execution",
+        content=body,
+        headers={"Content-Type": "application/json", "Prefer": "respond-async"},
+    )
     assert field in exception_of(response, 400)["detail"]
     assert submissions(stack) == before
 
 
 def test_a_request_too_large_for_an_event_is_413(stack):
-    response = stack.http.post("/processes/echo/execution",
-                               json={"inputs": {"message": "x" * 2_000_000}},
-                               headers={"Prefer": "respond-async"})
+    response = stack.http.post(
+        "/processes/echo/execution",
+        json={"inputs": {"message": "x" * 2_000_000}},
+        headers={"Prefer": "respond-async"},
+    )
     assert "bytes" in exception_of(response, 413)["detail"]
 
 
@@ -413,6 +446,7 @@ def test_datetime_with_an_offset_is_compared_in_utc(stack):
     created = datetime.fromisoformat(stack.wait_view(job_id)["created"])
     # The same instant written two hours east of UTC, one second earlier.
     local = (created - timedelta(seconds=1)).astimezone(timezone(timedelta(hours=2)))
-    jobs = stack.http.get("/jobs", params={"datetime": f"{local.isoformat()}/..",
-                                           "limit": 1000}).json()["jobs"]
+    jobs = stack.http.get(
+        "/jobs", params={"datetime": f"{local.isoformat()}/..", "limit": 1000}
+    ).json()["jobs"]
     assert job_id in {j["jobID"] for j in jobs}

@@ -22,7 +22,11 @@ def up(tmp_path):
     env.update(JOBSTREAM_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
     process = subprocess.Popen(
         [sys.executable, "-m", "jobstream", "up", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     yield process, f"http://127.0.0.1:{port}", tmp_path / "data"
     if process.poll() is None:
@@ -47,8 +51,9 @@ def test_up_serves_jobs_and_stops_cleanly_on_sigint(up):
     _wait_for_processes(url)
     children = psutil.Process(process.pid).children(recursive=True)
     assert len(children) >= 4  # nats-server, projector, executor, gateway
-    response = httpx.post(f"{url}/processes/echo/execution",
-                          json={"inputs": {"message": "up"}}, timeout=30)
+    response = httpx.post(
+        f"{url}/processes/echo/execution", json={"inputs": {"message": "up"}}, timeout=30
+    )
     assert response.status_code == 200 and response.text == "up"
     assert (data / "view.sqlite").exists() and (data / "nats" / "jetstream").is_dir()
 

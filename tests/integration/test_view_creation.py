@@ -27,8 +27,10 @@ def _create(url: str, migrate: bool, start: multiprocessing.Barrier, errors) -> 
 def _race(url: str) -> list[str]:
     context = multiprocessing.get_context("fork")
     start, errors = context.Barrier(RACERS), context.Queue()
-    racers = [context.Process(target=_create, args=(url, index == 0, start, errors))
-              for index in range(RACERS)]
+    racers = [
+        context.Process(target=_create, args=(url, index == 0, start, errors))
+        for index in range(RACERS)
+    ]
     for racer in racers:
         racer.start()
     for racer in racers:
@@ -41,7 +43,9 @@ def test_processes_creating_one_sqlite_view_at_once_all_succeed(tmp_path):
     for round_ in range(ROUNDS):
         url = f"sqlite:///{tmp_path}/view-{round_}.sqlite"
         assert _race(url) == []
-        assert {"jobs", "projector_checkpoint"} <= set(inspect(create_view_engine(url)).get_table_names())
+        assert {"jobs", "projector_checkpoint"} <= set(
+            inspect(create_view_engine(url)).get_table_names()
+        )
 
 
 def test_processes_creating_one_postgres_view_at_once_all_succeed(postgres_url):

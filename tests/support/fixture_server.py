@@ -75,8 +75,9 @@ class FixtureServer:
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True,
-                                        kwargs={"poll_interval": 0.05})
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, daemon=True, kwargs={"poll_interval": 0.05}
+        )
 
     @property
     def base_url(self) -> str:
@@ -161,7 +162,7 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
                 if first >= len(data):
                     return self._status(416)
                 status, headers = 206, {"Content-Range": f"bytes {first}-{last}/{len(data)}"}
-                data = data[first:last + 1]
+                data = data[first : last + 1]
             self.send_response(status)
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(len(data)))
@@ -172,7 +173,7 @@ def _handler_for(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
             if not body:
                 return
             if isinstance(fault, Drop):
-                data = data[:int(len(data) * fault.fraction)]
+                data = data[: int(len(data) * fault.fraction)]
             self.wfile.write(data)
             self.wfile.flush()
             server._sent(path, len(data))
@@ -192,22 +193,37 @@ def north_up(west: float, north: float, resolution: float) -> Affine:
     return Affine(resolution, 0.0, west, 0.0, -resolution, north)
 
 
-def write_geotiff(path: Path, values: np.ndarray, transform: Affine | None,
-                  nodata: float | None = None, scale: float = 1.0) -> Path:
+def write_geotiff(
+    path: Path,
+    values: np.ndarray,
+    transform: Affine | None,
+    nodata: float | None = None,
+    scale: float = 1.0,
+) -> Path:
     """A single-band GeoTIFF in EPSG:4326; like CHIRPS's, it may leave nodata undeclared.
     ``transform=None`` writes one without georeferencing, ``scale`` one with packed values."""
     path.parent.mkdir(parents=True, exist_ok=True)
     height, width = values.shape
-    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1,
-                       dtype=values.dtype, crs="EPSG:4326" if transform else None,
-                       nodata=nodata, transform=transform) as dataset:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype=values.dtype,
+        crs="EPSG:4326" if transform else None,
+        nodata=nodata,
+        transform=transform,
+    ) as dataset:
         dataset.write(values, 1)
         dataset.scales = (scale,)
     return path
 
 
-def write_netcdf(path: Path, variable: str, values: np.ndarray, transform: Affine,
-                 nodata: float) -> Path:
+def write_netcdf(
+    path: Path, variable: str, values: np.ndarray, transform: Affine, nodata: float
+) -> Path:
     """A NetCDF4 (HDF5) file with ``variable`` on CF lat/lon coordinates, latitudes ascending
     as in CHIRPS's NetCDF, and ``nodata`` declared as its _FillValue.
 
@@ -216,11 +232,17 @@ def write_netcdf(path: Path, variable: str, values: np.ndarray, transform: Affin
     path.parent.mkdir(parents=True, exist_ok=True)
     height, width = values.shape
     with MemoryFile() as raster:
-        with raster.open(driver="GTiff", width=width, height=height, count=1,
-                         dtype=values.dtype, crs="EPSG:4326", nodata=nodata,
-                         transform=transform) as dataset:
+        with raster.open(
+            driver="GTiff",
+            width=width,
+            height=height,
+            count=1,
+            dtype=values.dtype,
+            crs="EPSG:4326",
+            nodata=nodata,
+            transform=transform,
+        ) as dataset:
             dataset.write(values, 1)
             dataset.update_tags(1, NETCDF_VARNAME=variable)
-        rasterio.shutil.copy(raster.name, path, driver="netCDF", FORMAT="NC4",
-                             COMPRESS="DEFLATE")
+        rasterio.shutil.copy(raster.name, path, driver="netCDF", FORMAT="NC4", COMPRESS="DEFLATE")
     return path

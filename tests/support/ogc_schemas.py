@@ -13,7 +13,14 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
 # A copy in the repository (provenance and licence in its README), so a fresh clone has it.
-SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "ogcapi-processes" / "core" / "openapi" / "schemas"
+SCHEMAS = (
+    Path(__file__).resolve().parents[1]
+    / "data"
+    / "ogcapi-processes"
+    / "core"
+    / "openapi"
+    / "schemas"
+)
 
 
 def _relax(node, in_properties: bool = False):

@@ -21,8 +21,9 @@ TEST_PROCESSES = ["jobstream_executor.builtin", "tests.support.processes"]
 
 
 class Stack:
-    def __init__(self, workdir: Path, nats_url: str, database_url: str | None = None,
-                 **settings: object) -> None:
+    def __init__(
+        self, workdir: Path, nats_url: str, database_url: str | None = None, **settings: object
+    ) -> None:
         self.workdir = workdir
         self.nats_url = nats_url
         self.port = free_port()
@@ -57,8 +58,11 @@ class Stack:
         env = {**self.env, **{f"JOBSTREAM_{k.upper()}": str(v) for k, v in settings.items()}}
         with open(self.logs / f"{name}-{index}.log", "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "jobstream", name], env=env, cwd=self.workdir,
-                stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "jobstream", name],
+                env=env,
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self.processes.setdefault(name, []).append(process)
         return process
@@ -86,9 +90,13 @@ class Stack:
         self.http.close()
 
     def log(self, name: str) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logs.glob(f"{name}-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.logs.glob(f"{name}-*.log"))
+        )
 
-    def wait_ready(self, processes: tuple[str, ...] = ("echo", "count"), timeout: float = 60) -> None:
+    def wait_ready(
+        self, processes: tuple[str, ...] = ("echo", "count"), timeout: float = 60
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for name, started in self.processes.items():
@@ -123,8 +131,9 @@ class Stack:
                 return status
             if time.monotonic() > deadline:
                 history = [(e.type, getattr(e, "message", None)) for e in self.events(job_id)]
-                raise AssertionError(f"{status}\nin the stream: {history}\n"
-                                     f"{self.executor_stacks()}")
+                raise AssertionError(
+                    f"{status}\nin the stream: {history}\n{self.executor_stacks()}"
+                )
             time.sleep(0.02)
 
     def executor_stacks(self) -> str:
@@ -133,8 +142,10 @@ class Stack:
         for process in running:
             process.send_signal(signal.SIGUSR1)
         time.sleep(1.0)
-        return "\n".join(f"--- executor log (tail) ---\n{p.read_text(errors='replace')[-12000:]}"
-                         for p in sorted(self.logs.glob("executor-*.log")))
+        return "\n".join(
+            f"--- executor log (tail) ---\n{p.read_text(errors='replace')[-12000:]}"
+            for p in sorted(self.logs.glob("executor-*.log"))
+        )
 
     def wait_view(self, job_id: str, statuses=FINAL, timeout: float = 30) -> dict:
         """Like wait_job, but through the job list, which only the view answers."""
@@ -165,14 +176,15 @@ async def stream_events(nats_url: str, job_id: str | None = None) -> list[Event]
         info = await js.stream_info(STREAM)
         subject = job_filter(job_id) if job_id else ALL_EVENTS
         sub = await js.pull_subscribe(
-            subject, stream=STREAM,
+            subject,
+            stream=STREAM,
             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE),
         )
         events, seen = [], 0
         while seen < info.state.last_seq:
             try:
                 msgs = await sub.fetch(1000, timeout=1)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             for msg in msgs:
                 seen = msg.metadata.sequence.stream

@@ -10,7 +10,6 @@ from jobstream_executor.builtin import ECHO
 from jobstream_executor.custom import ProcessFileError, load_custom_processes
 from jobstream_executor.loading import load_processes
 from jobstream_infra.settings import Settings
-
 from tests.support.custom_functions import shout, whisper
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "processes" / "shout.yaml"
@@ -51,7 +50,10 @@ def test_loads_a_process_with_its_description_and_function(tmp_path):
     assert process.exposed is True
     description = process.description
     assert (description.title, description.description, description.version) == (
-        "Shout", "Capitals.", "1.0.0")
+        "Shout",
+        "Capitals.",
+        "1.0.0",
+    )
     assert description.inputs["text"].schema_ == {"type": "string"}
     assert description.inputs["text"].title == "Text"
     assert description.inputs["times"].minOccurs == 0
@@ -67,12 +69,17 @@ def test_loads_a_process_with_its_description_and_function(tmp_path):
 
 
 def test_optional_members(tmp_path):
-    write(tmp_path, "shout.yaml", SHOUT + """\
+    write(
+        tmp_path,
+        "shout.yaml",
+        SHOUT
+        + """\
 keywords: [text]
 jobControlOptions: [async-execute]
 retryPolicy: {maxAttempts: 2, backoff: [0.5]}
 ogcapi: {expose: false}
-""")
+""",
+    )
     process = load_custom_processes(tmp_path)["shout"]
     assert process.description.keywords == ["text"]
     assert process.description.jobControlOptions == [JobControlOption.ASYNC]
@@ -95,11 +102,22 @@ def test_missing_or_empty_directory_declares_nothing(tmp_path):
 def test_load_processes_merges_yaml_over_the_modules(tmp_path):
     echo = with_line("id: shout", "id: echo", SHOUT)
     write(tmp_path / "processes", "echo.yaml", echo)
-    write(tmp_path / "processes", "whisper.yaml", with_line(
-        "tests.support.custom_functions:shout", "tests.support.custom_functions:whisper",
-        with_line("id: shout", "id: whisper", SHOUT.replace(
-            "  times: {minOccurs: 0, schema: {type: integer, minimum: 0}}\n", "")
-            .replace("shouted:", "whispered:"))) + "ogcapi: {expose: false}\n")
+    write(
+        tmp_path / "processes",
+        "whisper.yaml",
+        with_line(
+            "tests.support.custom_functions:shout",
+            "tests.support.custom_functions:whisper",
+            with_line(
+                "id: shout",
+                "id: whisper",
+                SHOUT.replace(
+                    "  times: {minOccurs: 0, schema: {type: integer, minimum: 0}}\n", ""
+                ).replace("shouted:", "whispered:"),
+            ),
+        )
+        + "ogcapi: {expose: false}\n",
+    )
     settings = Settings(plugins_dir=tmp_path)
     processes = load_processes(["jobstream_executor.builtin"], settings)
     assert sorted(processes) == ["count", "echo", "whisper"]
@@ -122,53 +140,85 @@ BAD_FILES = {
     "yaml-syntax": (SHOUT + "inputs: [unclosed\n", "not readable YAML"),
     "not-a-mapping": ("- just\n- a list\n", "a process file is a YAML mapping"),
     "missing-field": (with_line("title: Shout\n", ""), "title: Field required"),
-    "missing-schema": (with_line("  text: {title: Text, schema: {type: string}}",
-                                 "  text: {title: Text}"), "inputs.text.schema: Field required"),
-    "missing-outputs": (SHOUT.split("outputs:")[0] + "execution: {function: "
-                        "tests.support.custom_functions:shout}\n", "outputs: Field required"),
-    "wrong-type": (with_line("minOccurs: 0", "minOccurs: many"),
-                   "inputs.times.minOccurs: Input should be a valid integer"),
-    "wrong-type-version": (with_line("version: 1.0.0", "version: [1]"),
-                           "version: Input should be a valid string"),
+    "missing-schema": (
+        with_line("  text: {title: Text, schema: {type: string}}", "  text: {title: Text}"),
+        "inputs.text.schema: Field required",
+    ),
+    "missing-outputs": (
+        SHOUT.split("outputs:")[0] + "execution: {function: "
+        "tests.support.custom_functions:shout}\n",
+        "outputs: Field required",
+    ),
+    "wrong-type": (
+        with_line("minOccurs: 0", "minOccurs: many"),
+        "inputs.times.minOccurs: Input should be a valid integer",
+    ),
+    "wrong-type-version": (
+        with_line("version: 1.0.0", "version: [1]"),
+        "version: Input should be a valid string",
+    ),
     "unknown-key": (SHOUT + "colour: red\n", "colour: Extra inputs are not permitted"),
-    "unknown-nested-key": (with_line("function:", "functon:"),
-                           "execution.functon: Extra inputs are not permitted"),
-    "unknown-expose-key": (SHOUT + "ogcapi: {exposed: false}\n",
-                           "ogcapi.exposed: Extra inputs are not permitted"),
+    "unknown-nested-key": (
+        with_line("function:", "functon:"),
+        "execution.functon: Extra inputs are not permitted",
+    ),
+    "unknown-expose-key": (
+        SHOUT + "ogcapi: {exposed: false}\n",
+        "ogcapi.exposed: Extra inputs are not permitted",
+    ),
     "invalid-id": (with_line("id: shout", "id: shout.loud"), "id: Value error, a process id"),
-    "bad-control-option": (SHOUT + "jobControlOptions: [async-execute, whenever]\n",
-                           "jobControlOptions.1: Input should be"),
-    "bad-retry": (SHOUT + "retryPolicy: {maxAttempts: 0}\n",
-                  "retryPolicy.maxAttempts: Input should be greater than or equal to 1"),
-    "bad-occurs": (with_line("minOccurs: 0", "minOccurs: 2, maxOccurs: 1"),
-                   "inputs.times: Value error, maxOccurs (1) is below minOccurs (2)"),
-    "reserved-input": (with_line("  times:", "  on_progress:"),
-                       "inputs: Value error, 'on_progress' is passed by the executor"),
-    "bad-schema": (with_line("{type: integer, minimum: 0}", "{type: integr}"),
-                   "inputs.times.schema: not a valid JSON schema"),
-    "no-module": (with_line("tests.support.custom_functions:shout", "tests.support.nowhere:shout"),
-                  "execution.function: cannot import module 'tests.support.nowhere': "
-                  "ModuleNotFoundError"),
-    "no-attribute": (with_line(":shout", ":bellow"),
-                     "execution.function: 'tests.support.custom_functions:bellow': module "
-                     "'tests.support.custom_functions' has no attribute 'bellow'"),
-    "not-callable": (with_line(":shout", ":NOT_CALLABLE"),
-                     "execution.function: 'tests.support.custom_functions:NOT_CALLABLE' is a "
-                     "str, not callable"),
-    "not-module-colon-callable": (with_line("tests.support.custom_functions:shout",
-                                            "tests.support.custom_functions.shout"),
-                                  "execution.function: Value error, 'tests.support.custom_functions.shout' is not "
-                                  "of the form 'package.module:callable'"),
-    "input-not-a-parameter": (with_line("  times:", "  volume:"),
-                              "execution.function: tests.support.custom_functions:shout takes "
-                              "no parameter for input(s) volume"),
-    "parameter-not-an-input": (with_line(
-        "  text: {title: Text, schema: {type: string}}\n", ""),
+    "bad-control-option": (
+        SHOUT + "jobControlOptions: [async-execute, whenever]\n",
+        "jobControlOptions.1: Input should be",
+    ),
+    "bad-retry": (
+        SHOUT + "retryPolicy: {maxAttempts: 0}\n",
+        "retryPolicy.maxAttempts: Input should be greater than or equal to 1",
+    ),
+    "bad-occurs": (
+        with_line("minOccurs: 0", "minOccurs: 2, maxOccurs: 1"),
+        "inputs.times: Value error, maxOccurs (1) is below minOccurs (2)",
+    ),
+    "reserved-input": (
+        with_line("  times:", "  on_progress:"),
+        "inputs: Value error, 'on_progress' is passed by the executor",
+    ),
+    "bad-schema": (
+        with_line("{type: integer, minimum: 0}", "{type: integr}"),
+        "inputs.times.schema: not a valid JSON schema",
+    ),
+    "no-module": (
+        with_line("tests.support.custom_functions:shout", "tests.support.nowhere:shout"),
+        "execution.function: cannot import module 'tests.support.nowhere': ModuleNotFoundError",
+    ),
+    "no-attribute": (
+        with_line(":shout", ":bellow"),
+        "execution.function: 'tests.support.custom_functions:bellow': module "
+        "'tests.support.custom_functions' has no attribute 'bellow'",
+    ),
+    "not-callable": (
+        with_line(":shout", ":NOT_CALLABLE"),
+        "execution.function: 'tests.support.custom_functions:NOT_CALLABLE' is a str, not callable",
+    ),
+    "not-module-colon-callable": (
+        with_line("tests.support.custom_functions:shout", "tests.support.custom_functions.shout"),
+        "execution.function: Value error, 'tests.support.custom_functions.shout' is not "
+        "of the form 'package.module:callable'",
+    ),
+    "input-not-a-parameter": (
+        with_line("  times:", "  volume:"),
+        "execution.function: tests.support.custom_functions:shout takes "
+        "no parameter for input(s) volume",
+    ),
+    "parameter-not-an-input": (
+        with_line("  text: {title: Text, schema: {type: string}}\n", ""),
         "execution.function: tests.support.custom_functions:shout parameter(s) text have no "
-        "default and are not inputs"),
-    "optional-without-default": (with_line("  text: {title: Text,", "  text: {minOccurs: 0,"),
-                                 "input(s) text are optional (minOccurs: 0) but their "
-                                 "parameters have no default"),
+        "default and are not inputs",
+    ),
+    "optional-without-default": (
+        with_line("  text: {title: Text,", "  text: {minOccurs: 0,"),
+        "input(s) text are optional (minOccurs: 0) but their parameters have no default",
+    ),
 }
 
 
@@ -197,8 +247,9 @@ def test_every_bad_file_is_reported_at_once(tmp_path):
 def test_two_files_with_one_id(tmp_path):
     first = write(tmp_path, "a.yaml", SHOUT)
     second = write(tmp_path, "b.yaml", SHOUT)
-    with pytest.raises(ProcessFileError, match=f"{second}: id: process 'shout' is already "
-                                               f"declared in {first}"):
+    with pytest.raises(
+        ProcessFileError, match=f"{second}: id: process 'shout' is already declared in {first}"
+    ):
         load_custom_processes(tmp_path)
 
 

@@ -5,20 +5,36 @@ from jobstream_contracts.events import DatasetCommitted, JobProgressed, Snapshot
 
 
 def _commit(job: str, snapshot: str, coverage, stored: int, **extra) -> DatasetCommitted:
-    return DatasetCommitted(job_id=job, process_id="ingest", dataset_id="d", store="/s",
-                            snapshot_id=snapshot, first=coverage[-1][0], last=coverage[-1][1],
-                            count=1, coverage=coverage, stored=stored, process_version="1",
-                            **extra)
+    return DatasetCommitted(
+        job_id=job,
+        process_id="ingest",
+        dataset_id="d",
+        store="/s",
+        snapshot_id=snapshot,
+        first=coverage[-1][0],
+        last=coverage[-1][1],
+        count=1,
+        coverage=coverage,
+        stored=stored,
+        process_version="1",
+        **extra,
+    )
 
 
 def test_the_newest_commit_describes_the_dataset():
-    events = [_commit("a", "S1", [("2020-01-01", "2020-01-10")], 10),
-              JobProgressed(job_id="a", process_id="ingest", done=1),
-              _commit("b", "S2", [("2020-01-01", "2020-01-10"), ("2020-02-01", "2020-02-05")], 15)]
+    events = [
+        _commit("a", "S1", [("2020-01-01", "2020-01-10")], 10),
+        JobProgressed(job_id="a", process_id="ingest", done=1),
+        _commit("b", "S2", [("2020-01-01", "2020-01-10"), ("2020-02-01", "2020-02-05")], 15),
+    ]
     state = fold_commits(events)
     assert state is not None
-    assert (state.snapshot_id, state.stored, state.first, state.last) == ("S2", 15, "2020-01-01",
-                                                                          "2020-02-05")
+    assert (state.snapshot_id, state.stored, state.first, state.last) == (
+        "S2",
+        15,
+        "2020-01-01",
+        "2020-02-05",
+    )
     assert state.jobs == ["a", "b"] and state.last_job == "b"
 
 

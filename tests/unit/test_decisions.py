@@ -35,27 +35,39 @@ def _submitted():
 
 
 def _retry(attempt: int):
-    return JobRetryScheduled(**JOB, attempt=attempt, error=ErrorInfo(type="E", detail="boom"),
-                             delay=5.0, retry_at=datetime.now(UTC))
+    return JobRetryScheduled(
+        **JOB,
+        attempt=attempt,
+        error=ErrorInfo(type="E", detail="boom"),
+        delay=5.0,
+        retry_at=datetime.now(UTC),
+    )
 
 
 def test_a_fresh_submission_runs_with_no_failures_behind_it():
     assert on_delivery([_submitted()], 1, POLICY) == Run(failures=0)
 
 
-@pytest.mark.parametrize("final", [
-    JobSucceeded(**JOB, attempt=1),
-    JobFailed(**JOB, attempt=1, error=ErrorInfo(type="E", detail="x")),
-    JobDismissed(**JOB),
-])
+@pytest.mark.parametrize(
+    "final",
+    [
+        JobSucceeded(**JOB, attempt=1),
+        JobFailed(**JOB, attempt=1, error=ErrorInfo(type="E", detail="x")),
+        JobDismissed(**JOB),
+    ],
+)
 def test_a_job_final_already_is_skipped_whatever_the_delivery(final):
     assert on_delivery([_submitted(), final], 1, POLICY) == Skip()
     assert on_delivery([_submitted(), final], 99, POLICY) == Skip()
 
 
 def test_failures_are_the_retries_in_the_history_not_the_deliveries():
-    history = [_submitted(), JobStarted(**JOB, attempt=1, executor="a"), _retry(1),
-               JobStarted(**JOB, attempt=2, executor="a")]
+    history = [
+        _submitted(),
+        JobStarted(**JOB, attempt=1, executor="a"),
+        _retry(1),
+        JobStarted(**JOB, attempt=2, executor="a"),
+    ]
     # Delivery 4: attempt 2 was lost to a crash, attempt 1 failed.
     assert on_delivery(history, 4, POLICY) == Run(failures=1)
 
@@ -66,14 +78,17 @@ def test_deliveries_lost_to_crashes_are_bounded():
     decision = on_delivery([_submitted(), _retry(1)], last_allowed + 1, POLICY)
     assert isinstance(decision, Fail)
     assert decision.error.type == "DeliveryLimitExceeded"
-    assert decision.error.detail == (f"delivered {last_allowed + 1} times; executors stopped "
-                                     f"while running it {last_allowed - 1} times")
+    assert decision.error.detail == (
+        f"delivered {last_allowed + 1} times; executors stopped "
+        f"while running it {last_allowed - 1} times"
+    )
 
 
 def test_a_retryable_error_is_retried_on_the_policys_schedule_until_attempts_run_out():
     error = RuntimeError("network down")
-    assert on_error(error, 0, POLICY) == Retry(ErrorInfo(type="RuntimeError",
-                                                         detail="network down"), 5.0)
+    assert on_error(error, 0, POLICY) == Retry(
+        ErrorInfo(type="RuntimeError", detail="network down"), 5.0
+    )
     assert on_error(error, 1, POLICY) == Retry(error_of(error), 10.0)
     assert on_error(error, 2, POLICY) == Fail(error_of(error))
 
@@ -85,7 +100,8 @@ def test_the_last_backoff_repeats():
 
 def test_a_permanent_error_fails_at_once():
     assert on_error(PermanentError("bad input"), 0, POLICY) == Fail(
-        ErrorInfo(type="PermanentError", detail="bad input"))
+        ErrorInfo(type="PermanentError", detail="bad input")
+    )
 
 
 def test_an_error_without_a_message_is_named_by_its_type():

@@ -47,13 +47,23 @@ EVENTS = [
     JobProgressed(done=3, total=4.5, message="almost", **COMMON),
     JobSucceeded(results={"y": {"value": 42}}, **COMMON),
     JobFailed(error=ErrorInfo(type="ValueError", detail="boom"), **COMMON),
-    JobRetryScheduled(error=ErrorInfo(type="OSError", detail="reset"), delay=60, retry_at=WHEN,
-                      **COMMON),
+    JobRetryScheduled(
+        error=ErrorInfo(type="OSError", detail="reset"), delay=60, retry_at=WHEN, **COMMON
+    ),
     JobDismissed(reason="no longer needed", **COMMON),
-    DatasetCommitted(dataset_id="chirps", store="/data/datasets/chirps", snapshot_id="A7NYM3",
-                     first="2020-01-01", last="2020-01-10", count=10,
-                     coverage=[("2019-12-01", "2020-01-10")], stored=41, process_version="1.0.0",
-                     source=SnapshotRef(dataset_id="raw", snapshot_id="Z9"), **COMMON),
+    DatasetCommitted(
+        dataset_id="chirps",
+        store="/data/datasets/chirps",
+        snapshot_id="A7NYM3",
+        first="2020-01-01",
+        last="2020-01-10",
+        count=10,
+        coverage=[("2019-12-01", "2020-01-10")],
+        stored=41,
+        process_version="1.0.0",
+        source=SnapshotRef(dataset_id="raw", snapshot_id="Z9"),
+        **COMMON,
+    ),
     JobEstimated(estimate={"periods": 10, "bytes": None}, **COMMON),
 ]
 
@@ -68,11 +78,22 @@ def valid(type_name: str, **fields) -> dict:
     extra = {
         "JobStarted": {"executor": "e"},
         "JobFailed": {"error": {"type": "E", "detail": "d"}},
-        "JobRetryScheduled": {"error": {"type": "E", "detail": "d"}, "delay": 1.5,
-                              "retry_at": "2024-05-01T12:30:16Z"},
-        "DatasetCommitted": {"dataset_id": "d", "store": "/s", "snapshot_id": "S", "first": "2020",
-                             "last": "2020", "count": 1, "coverage": [["2020", "2020"]],
-                             "stored": 1, "process_version": "1"},
+        "JobRetryScheduled": {
+            "error": {"type": "E", "detail": "d"},
+            "delay": 1.5,
+            "retry_at": "2024-05-01T12:30:16Z",
+        },
+        "DatasetCommitted": {
+            "dataset_id": "d",
+            "store": "/s",
+            "snapshot_id": "S",
+            "first": "2020",
+            "last": "2020",
+            "count": 1,
+            "coverage": [["2020", "2020"]],
+            "stored": 1,
+            "process_version": "1",
+        },
     }
     return {**base, **extra.get(type_name, {}), **fields}
 
@@ -155,7 +176,11 @@ def test_parsing_a_subject_gives_back_process_job_and_token(event):
 def test_event_subject_and_parse_subject_are_inverse():
     subject = event_subject("buffer-v2", "0b7e3c1a-1c9f-4f7e-9a55-3f1d2a6b8c00", "started")
     assert subject == "jobstream.jobs.buffer-v2.0b7e3c1a-1c9f-4f7e-9a55-3f1d2a6b8c00.started"
-    assert parse_subject(subject) == ("buffer-v2", "0b7e3c1a-1c9f-4f7e-9a55-3f1d2a6b8c00", "started")
+    assert parse_subject(subject) == (
+        "buffer-v2",
+        "0b7e3c1a-1c9f-4f7e-9a55-3f1d2a6b8c00",
+        "started",
+    )
 
 
 def test_parsing_a_subject_with_too_many_tokens_fails():
@@ -195,7 +220,10 @@ def test_an_id_with_a_trailing_newline_is_not_a_valid_subject_token():
         (b"[1, 2]", "must be a JSON object"),
         (b'"JobStarted"', "must be a JSON object"),
         (b"null", "must be a JSON object"),
-        (encode({"type": "JobExploded", "job_id": "j", "process_id": "p"}), "unknown event type 'JobExploded'"),
+        (
+            encode({"type": "JobExploded", "job_id": "j", "process_id": "p"}),
+            "unknown event type 'JobExploded'",
+        ),
         (encode({"job_id": "j", "process_id": "p"}), "unknown event type None"),
         (encode(valid("JobStarted", schema_version=2)), "JobStarted schema_version 2 is newer"),
         (encode(valid("JobStarted", schema_version="1")), "JobStarted schema_version '1' is newer"),
@@ -296,7 +324,9 @@ def test_a_current_version_event_is_not_upcast(progressed_v2):
 
 
 def test_a_version_newer_than_the_reader_is_still_rejected_after_a_bump(progressed_v2):
-    with pytest.raises(EventDecodeError, match="schema_version 3 is newer than this reader \\(2\\)"):
+    with pytest.raises(
+        EventDecodeError, match="schema_version 3 is newer than this reader \\(2\\)"
+    ):
         decode_event(encode(valid("JobProgressed", schema_version=3)))
     assert progressed_v2 == []
 

@@ -13,8 +13,8 @@ from jobstream_contracts.events import (
     JobSubmitted,
     JobSucceeded,
 )
-from jobstream_contracts.ogc import StatusCode
 from jobstream_contracts.fold import JobState, apply, fold
+from jobstream_contracts.ogc import StatusCode
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 JOB = {"job_id": "job-1", "process_id": "echo"}
@@ -25,9 +25,7 @@ def at(seconds: float) -> datetime:
 
 
 def submitted(t=0):
-    return JobSubmitted(
-        time=at(t), inputs={"x": 1}, outputs={"y": {}}, response="document", **JOB
-    )
+    return JobSubmitted(time=at(t), inputs={"x": 1}, outputs={"y": {}}, response="document", **JOB)
 
 
 def started(t=1, attempt=1):
@@ -58,8 +56,13 @@ def dismissed(t=4, reason="dismissed by request"):
 
 def running_state(done=None, total=None, status=StatusCode.RUNNING) -> JobState:
     return JobState(
-        job_id="job-1", process_id="echo", status=status,
-        created=at(0), updated=at(1), done=done, total=total,
+        job_id="job-1",
+        process_id="echo",
+        status=status,
+        created=at(0),
+        updated=at(1),
+        done=done,
+        total=total,
     )
 
 
@@ -167,11 +170,14 @@ def test_progress_before_a_start_event_starts_the_job():
 
 
 def test_a_later_progress_replaces_the_earlier_one():
-    state = fold([
-        submitted(), started(),
-        progressed(t=2, done=1, total=4, message="one"),
-        progressed(t=3, done=None, total=None, message=None),
-    ])
+    state = fold(
+        [
+            submitted(),
+            started(),
+            progressed(t=2, done=1, total=4, message="one"),
+            progressed(t=3, done=None, total=None, message=None),
+        ]
+    )
     assert state.done is None
     assert state.total is None
     assert state.message is None
@@ -244,11 +250,21 @@ def test_each_event_type_carries_its_token(token):
 
 
 HISTORIES = {
-    "success": [submitted(), started(t=1), progressed(t=2), progressed(t=3, done=4), succeeded(t=4)],
+    "success": [
+        submitted(),
+        started(t=1),
+        progressed(t=2),
+        progressed(t=3, done=4),
+        succeeded(t=4),
+    ],
     "failure": [submitted(), started(t=1), progressed(t=2), failed(t=3)],
     "redelivery": [
-        submitted(), started(t=1), progressed(t=2, done=1),
-        started(t=5, attempt=2), progressed(t=6, attempt=2, done=2), succeeded(t=7, attempt=2),
+        submitted(),
+        started(t=1),
+        progressed(t=2, done=1),
+        started(t=5, attempt=2),
+        progressed(t=6, attempt=2, done=2),
+        succeeded(t=7, attempt=2),
     ],
     "still running": [submitted(), started(t=1), progressed(t=2, done=1), progressed(t=3, done=2)],
     "dismissed after success": [submitted(), started(t=1), succeeded(t=3), dismissed(t=4)],
@@ -324,7 +340,9 @@ def test_a_failed_job_keeps_the_error_and_its_detail_as_message():
 
 
 def test_dismissal_after_success_withdraws_the_results():
-    state = fold([submitted(), started(t=1), succeeded(t=3), dismissed(t=4, reason="no longer needed")])
+    state = fold(
+        [submitted(), started(t=1), succeeded(t=3), dismissed(t=4, reason="no longer needed")]
+    )
     assert state.status == StatusCode.DISMISSED
     assert state.results is None
     assert state.message == "no longer needed"
@@ -388,14 +406,16 @@ def test_the_first_final_event_stands_whatever_its_attempt():
     # Executors append a final event only onto the history they know, so a stream holds at
     # most one; if an older attempt's executor wrote it, it still ends the job (a fold that
     # dropped it would leave the job running forever).
-    state = fold([
-        submitted(), started(t=1, attempt=1), started(t=5, attempt=2),
-        succeeded(t=6, attempt=1, results={"y": "first"}),
-        succeeded(t=7, attempt=2, results={"y": "second"}),
-    ])
+    state = fold(
+        [
+            submitted(),
+            started(t=1, attempt=1),
+            started(t=5, attempt=2),
+            succeeded(t=6, attempt=1, results={"y": "first"}),
+            succeeded(t=7, attempt=2, results={"y": "second"}),
+        ]
+    )
     assert state.status == StatusCode.SUCCESSFUL
     assert state.results == {"y": "first"}
     assert state.finished == at(6)
     assert state.attempt == 2
-
-

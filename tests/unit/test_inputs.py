@@ -29,7 +29,9 @@ def rejection(description: ProcessDescription, inputs: dict) -> OGCError:
 
 
 def test_valid_inputs_are_returned_unchanged():
-    description = process(name=InputDescription(schema=STRING), count=InputDescription(schema=INTEGER))
+    description = process(
+        name=InputDescription(schema=STRING), count=InputDescription(schema=INTEGER)
+    )
     assert validate_inputs(description, {"name": "ada", "count": 3}) == {"name": "ada", "count": 3}
 
 
@@ -38,7 +40,9 @@ def test_a_process_without_inputs_accepts_no_inputs():
 
 
 def test_an_unknown_input_is_a_400_naming_it():
-    error = rejection(process(name=InputDescription(schema=STRING)), {"name": "ada", "colour": "red"})
+    error = rejection(
+        process(name=InputDescription(schema=STRING)), {"name": "ada", "colour": "red"}
+    )
     assert error.status == 400
     assert error.type == ExceptionType.INVALID_INPUT
     assert error.title == "Invalid input"
@@ -101,7 +105,10 @@ def test_a_violation_deep_inside_an_object_names_the_full_path():
         "type": "object",
         "properties": {"corners": {"type": "array", "items": POINT}},
     }
-    error = rejection(process(shape=InputDescription(schema=schema)), {"shape": {"corners": [{"x": 1, "y": 2}, {"x": 1, "y": None}]}})
+    error = rejection(
+        process(shape=InputDescription(schema=schema)),
+        {"shape": {"corners": [{"x": 1, "y": 2}, {"x": 1, "y": None}]}},
+    )
     assert error.detail == "inputs.shape.corners.1.y: None is not of type 'number'"
 
 
@@ -204,7 +211,9 @@ def test_without_max_occurs_a_list_is_checked_as_one_value():
 
 
 def test_an_array_schema_with_max_occurs_checks_the_list_as_one_value():
-    description = process(v=InputDescription(schema={"type": "array", "items": INTEGER}, maxOccurs=2))
+    description = process(
+        v=InputDescription(schema={"type": "array", "items": INTEGER}, maxOccurs=2)
+    )
     assert validate_inputs(description, {"v": [1, 2, 3]}) == {"v": [1, 2, 3]}
 
 

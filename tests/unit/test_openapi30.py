@@ -1,6 +1,6 @@
 """OpenAPI 3.1 / JSON Schema 2020-12 rewritten as OpenAPI 3.0."""
 
-from typing import Literal, Optional
+from typing import Literal
 
 import pytest
 from fastapi import FastAPI
@@ -83,7 +83,10 @@ def test_a_schema_of_only_null_does_not_become_an_empty_any_of(schema):
 
 
 def test_const_becomes_a_one_value_enum():
-    assert schema_30({"type": "string", "const": "process"}) == {"type": "string", "enum": ["process"]}
+    assert schema_30({"type": "string", "const": "process"}) == {
+        "type": "string",
+        "enum": ["process"],
+    }
 
 
 def test_const_null_becomes_an_enum_of_null():
@@ -143,7 +146,10 @@ def test_a_ref_alone_is_kept():
     assert schema_30(dict(REF)) == REF
 
 
-@pytest.mark.parametrize("keyword", ["$schema", "$id", "prefixItems", "propertyNames", "contentMediaType", "unevaluatedProperties"])
+@pytest.mark.parametrize(
+    "keyword",
+    ["$schema", "$id", "prefixItems", "propertyNames", "contentMediaType", "unevaluatedProperties"],
+)
 def test_keywords_3_0_does_not_know_are_dropped(keyword):
     assert schema_30({"type": "string", keyword: "anything"}) == {"type": "string"}
 
@@ -156,7 +162,11 @@ def test_a_value_that_is_not_a_schema_object_is_returned_as_is(value):
 def test_the_input_schema_is_not_modified():
     schema = {"type": ["string", "null"], "const": "a", "properties": {"p": {"examples": [1]}}}
     schema_30(schema)
-    assert schema == {"type": ["string", "null"], "const": "a", "properties": {"p": {"examples": [1]}}}
+    assert schema == {
+        "type": ["string", "null"],
+        "const": "a",
+        "properties": {"p": {"examples": [1]}},
+    }
 
 
 # --- nesting --------------------------------------------------------------------------------
@@ -198,7 +208,10 @@ def test_all_of_options_are_converted():
 
 
 def test_deeply_nested_schemas_are_converted():
-    schema = {"type": "array", "items": {"type": "object", "properties": {"x": {"exclusiveMinimum": 0}}}}
+    schema = {
+        "type": "array",
+        "items": {"type": "object", "properties": {"x": {"exclusiveMinimum": 0}}},
+    }
     assert schema_30(schema)["items"]["properties"]["x"] == {"minimum": 0, "exclusiveMinimum": True}
 
 
@@ -227,8 +240,8 @@ class Point(BaseModel):
 class Shape(BaseModel):
     kind: Literal["shape"] = "shape"
     style: Literal["solid", "dashed"] = "solid"
-    name: Optional[str] = None
-    centre: Optional[Point] = None
+    name: str | None = None
+    centre: Point | None = None
     sides: int = Field(default=3, gt=2, examples=[4])
     scale: float | None = Field(default=None, lt=10)
 
@@ -237,7 +250,7 @@ def make_app() -> FastAPI:
     app = FastAPI(title="shapes", version="1.0")
 
     @app.post("/shapes", response_model=Shape)
-    def create(shape: Shape, limit: Optional[int] = None) -> Shape:
+    def create(shape: Shape, limit: int | None = None) -> Shape:
         return shape
 
     return app

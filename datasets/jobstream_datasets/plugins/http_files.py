@@ -62,8 +62,13 @@ from ..grid import GridSpec
 from ..periods import period_id, period_of
 from ..plugin import Bbox, Plugin
 
-_FORMAT_OF_SUFFIX = {".tif": "geotiff", ".tiff": "geotiff", ".cog": "geotiff",
-                     ".nc": "netcdf", ".nc4": "netcdf"}
+_FORMAT_OF_SUFFIX = {
+    ".tif": "geotiff",
+    ".tiff": "geotiff",
+    ".cog": "geotiff",
+    ".nc": "netcdf",
+    ".nc4": "netcdf",
+}
 _GDAL_DRIVER = {"geotiff": "GTiff", "netcdf": "netCDF"}
 # A bbox edge within this fraction of a cell of a cell edge lies on it: bboxes like 0.05 * k
 # never land exactly on a grid edge in floating point.
@@ -93,8 +98,9 @@ class HttpFilesParams(BaseModel):
         if isinstance(raw, dict) and raw.get("format") is None and "url_template" in raw:
             suffix = PurePosixPath(urlsplit(str(raw["url_template"])).path).suffix.lower()
             if suffix not in _FORMAT_OF_SUFFIX:
-                raise ValueError(f"set format (geotiff or netcdf): the URL's suffix "
-                                 f"{suffix!r} does not tell")
+                raise ValueError(
+                    f"set format (geotiff or netcdf): the URL's suffix {suffix!r} does not tell"
+                )
             raw = {**raw, "format": _FORMAT_OF_SUFFIX[suffix]}
         return raw
 
@@ -111,8 +117,10 @@ class HttpFileSource(Plugin):
         if head.status >= 400:
             if head.status == 429 or head.status >= 500:
                 raise DownloadError(f"period {first}: {url}: HTTP {head.status}")
-            raise PermanentError(f"dataset {self.template.id}: its first period {first} is not "
-                                 f"at {url} (HTTP {head.status}); check url_template")
+            raise PermanentError(
+                f"dataset {self.template.id}: its first period {first} is not "
+                f"at {url} (HTTP {head.status}); check url_template"
+            )
         with rasterio.Env(**_gdal_http_options(source.timeout)):
             try:
                 with self._band(f"/vsicurl/{url}", source) as band:
@@ -123,8 +131,9 @@ class HttpFileSource(Plugin):
             except SourceMismatch as exc:
                 raise PermanentError(f"dataset {self.template.id}: {url}: {exc}") from None
             except rasterio.errors.RasterioError as exc:
-                raise DownloadError(f"period {first}: {url}: the header could not be read: "
-                                    f"{exc}") from exc
+                raise DownloadError(
+                    f"period {first}: {url}: the header could not be read: {exc}"
+                ) from exc
         floating = np.dtype(dtype).kind == "f"
         return GridSpec(y=y, x=x, dtype=dtype, crs=crs, nodata=None if floating else nodata)
 
@@ -134,19 +143,19 @@ class HttpFileSource(Plugin):
         body = _download(url, source.timeout, where=f"period {period_id}: {url}")
         suffix = ".nc" if source.format == "netcdf" else ".tif"
         try:
-            with MemoryFile(body, ext=suffix) as memfile, \
-                    self._band(memfile.name, source) as band:
+            with MemoryFile(body, ext=suffix) as memfile, self._band(memfile.name, source) as band:
                 rows, cols = _cells(band, bbox)
                 y, x = _centres(band, rows, cols)
                 values = band.read(1, window=Window.from_slices(rows, cols))
                 nodata = _nodata(band, source)
         except Exception as exc:
-            raise DownloadError(f"period {period_id}: {url}: the {len(body)} bytes downloaded "
-                                f"are not a usable {source.format} file: {exc}") from exc
+            raise DownloadError(
+                f"period {period_id}: {url}: the {len(body)} bytes downloaded "
+                f"are not a usable {source.format} file: {exc}"
+            ) from exc
         if nodata is not None and values.dtype.kind == "f":
             values[values == nodata] = np.nan
-        return xr.Dataset({self.variable: (("lat", "lon"), values)},
-                          coords={"lat": y, "lon": x})
+        return xr.Dataset({self.variable: (("lat", "lon"), values)}, coords={"lat": y, "lon": x})
 
     def size_of(self, period_id: str, bbox: Bbox, **params: Any) -> int | None:
         source = self._params(params)
@@ -158,19 +167,23 @@ class HttpFileSource(Plugin):
         try:
             return HttpFilesParams.model_validate(params)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}"
-                                 for e in exc.errors())
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors()
+            )
             raise PermanentError(f"dataset {self.template.id}: source.params: {problems}") from None
 
     def _url(self, source: HttpFilesParams, period: str) -> str:
         start = period_of(period, self.period_type).start_time
         try:
-            return source.url_template.format(year=start.year, month=start.month, day=start.day,
-                                              hour=start.hour, period=period)
+            return source.url_template.format(
+                year=start.year, month=start.month, day=start.day, hour=start.hour, period=period
+            )
         except (KeyError, IndexError, ValueError) as exc:
-            raise PermanentError(f"dataset {self.template.id}: url_template "
-                                 f"{source.url_template!r} cannot be filled for period "
-                                 f"{period}: {exc!r}") from None
+            raise PermanentError(
+                f"dataset {self.template.id}: url_template "
+                f"{source.url_template!r} cannot be filled for period "
+                f"{period}: {exc!r}"
+            ) from None
 
     @contextmanager
     def _band(self, location: str, source: HttpFilesParams) -> Iterator[Any]:
@@ -184,8 +197,9 @@ class HttpFileSource(Plugin):
             location = f'NETCDF:"{location}":{variable}'
         with rasterio.open(location, driver=_GDAL_DRIVER[source.format]) as band:
             if band.scales[0] != 1 or band.offsets[0] != 0:
-                raise SourceMismatch("its values are packed (scale_factor, add_offset); "
-                                     "unpacking is not supported")
+                raise SourceMismatch(
+                    "its values are packed (scale_factor, add_offset); unpacking is not supported"
+                )
             yield band
 
 
@@ -208,8 +222,9 @@ def _answered(response: _Response, where: str) -> _Response:
 def _download(url: str, timeout: float, where: str) -> bytes:
     response = _answered(_request("GET", url, timeout, where), where)
     if response.length is not None and len(response.body) != response.length:
-        raise DownloadError(f"{where}: got {len(response.body)} of the {response.length} bytes "
-                            f"announced")
+        raise DownloadError(
+            f"{where}: got {len(response.body)} of the {response.length} bytes announced"
+        )
     return response.body
 
 
@@ -228,8 +243,9 @@ async def _send(http: Any, method: str, url: str, timeout: float) -> _Response:
     session = await http.set_session()
     # A stall limit, not a total one: a slow but steady download of a big file may go on.
     limits = aiohttp.ClientTimeout(sock_connect=timeout, sock_read=timeout)
-    async with session.request(method, url, timeout=limits,
-                               headers={"Accept-Encoding": "identity"}) as response:
+    async with session.request(
+        method, url, timeout=limits, headers={"Accept-Encoding": "identity"}
+    ) as response:
         wanted = method == "GET" and response.status < 400
         body = await response.read() if wanted else b""
         encoded = response.headers.get("Content-Encoding", "identity") != "identity"
@@ -238,9 +254,13 @@ async def _send(http: Any, method: str, url: str, timeout: float) -> _Response:
 
 def _gdal_http_options(timeout: float) -> dict[str, str]:
     seconds = str(math.ceil(timeout))
-    return {"GDAL_HTTP_TIMEOUT": seconds, "GDAL_HTTP_CONNECTTIMEOUT": seconds,
-            # Only the file itself: no directory listing, no .aux.xml side files.
-            "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR", "GDAL_PAM_ENABLED": "NO"}
+    return {
+        "GDAL_HTTP_TIMEOUT": seconds,
+        "GDAL_HTTP_CONNECTTIMEOUT": seconds,
+        # Only the file itself: no directory listing, no .aux.xml side files.
+        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+        "GDAL_PAM_ENABLED": "NO",
+    }
 
 
 def _netcdf_variables(container: Any) -> list[str]:
@@ -269,8 +289,10 @@ def _span(low: float, high: float, origin: float, step: float, count: int, axis:
     start, stop = math.floor(first + _ON_EDGE), math.ceil(last - _ON_EDGE)
     if start < 0 or stop > count:
         edges = sorted((origin, origin + count * step))
-        raise SourceMismatch(f"the bbox's {axis} range {low}..{high} reaches outside the "
-                             f"file's {edges[0]}..{edges[1]}")
+        raise SourceMismatch(
+            f"the bbox's {axis} range {low}..{high} reaches outside the "
+            f"file's {edges[0]}..{edges[1]}"
+        )
     return slice(start, stop)
 
 

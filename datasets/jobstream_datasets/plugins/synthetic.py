@@ -25,11 +25,22 @@ class SyntheticSource(Plugin):
     def probe(self, bbox: Bbox, resolution: float = 0.25, **params: Any) -> GridSpec:
         west, south, east, north = bbox
         # North-up, as most gridded products arrive.
-        return GridSpec(y=cell_centres(south, north, resolution)[::-1],
-                        x=cell_centres(west, east, resolution), dtype="float32", nodata=None)
+        return GridSpec(
+            y=cell_centres(south, north, resolution)[::-1],
+            x=cell_centres(west, east, resolution),
+            dtype="float32",
+            nodata=None,
+        )
 
-    def fetch_period(self, period_id: str, bbox: Bbox, resolution: float = 0.25, seed: int = 0,
-                     latency: float = 0.0, **params: Any) -> xr.Dataset:
+    def fetch_period(
+        self,
+        period_id: str,
+        bbox: Bbox,
+        resolution: float = 0.25,
+        seed: int = 0,
+        latency: float = 0.0,
+        **params: Any,
+    ) -> xr.Dataset:
         grid = self.probe(bbox, resolution)
         if latency:
             time.sleep(latency)

@@ -81,19 +81,30 @@ class _Crop:
     x: np.ndarray  # in the bbox's frame of longitudes
 
 
-def _open(url: str, source_variable: str, time_name: str = "time", y_name: str = "latitude",
-          x_name: str = "longitude", storage_options: dict[str, Any] | None = None) -> _Source:
+def _open(
+    url: str,
+    source_variable: str,
+    time_name: str = "time",
+    y_name: str = "latitude",
+    x_name: str = "longitude",
+    storage_options: dict[str, Any] | None = None,
+) -> _Source:
     group = zarr.open_group(url, mode="r", storage_options=storage_options or None)
-    dataset = xr.open_zarr(group.store, chunks=None,
-                           consolidated=group.metadata.consolidated_metadata is not None)
+    dataset = xr.open_zarr(
+        group.store, chunks=None, consolidated=group.metadata.consolidated_metadata is not None
+    )
     if source_variable not in dataset.data_vars:
-        raise PermanentError(f"{url} has no variable {source_variable!r} "
-                             f"(it has {sorted(map(str, dataset.data_vars))})")
+        raise PermanentError(
+            f"{url} has no variable {source_variable!r} "
+            f"(it has {sorted(map(str, dataset.data_vars))})"
+        )
     data = dataset[source_variable]
     dims = (time_name, y_name, x_name)
     if set(data.dims) != set(dims) or not set(dims) <= set(dataset.indexes):
-        raise PermanentError(f"{source_variable} in {url} has dimensions {data.dims}; expected "
-                             f"{dims}, each with a coordinate (params time_name, y_name, x_name)")
+        raise PermanentError(
+            f"{source_variable} in {url} has dimensions {data.dims}; expected "
+            f"{dims}, each with a coordinate (params time_name, y_name, x_name)"
+        )
     times = dataset.indexes[time_name]
     if not isinstance(times, pd.DatetimeIndex):
         raise PermanentError(f"{time_name} in {url} does not decode to dates: {times.dtype}")
@@ -118,8 +129,12 @@ def _crop(source: _Source, bbox: Bbox) -> _Crop:
 
 def _grid(source: _Source, crop: _Crop) -> GridSpec:
     chunks = dict(zip(source.data.dims, source.array.chunks))
-    return GridSpec(y=crop.y, x=crop.x, dtype=str(source.data.dtype),
-                    chunks=(chunks[source.y_name], chunks[source.x_name]))
+    return GridSpec(
+        y=crop.y,
+        x=crop.x,
+        dtype=str(source.data.dtype),
+        chunks=(chunks[source.y_name], chunks[source.x_name]),
+    )
 
 
 def _stored_size(fs: fsspec.AbstractFileSystem, path: str) -> int | None:
@@ -132,8 +147,12 @@ def _stored_size(fs: fsspec.AbstractFileSystem, path: str) -> int | None:
 def _joins_block(step: int | None, first: int | None, span: int, chunk: int) -> bool:
     """Whether a step is read with the block whose first step is ``first``: in the same time
     chunk and fewer than ``span`` steps on. A step the source lacks (None) joins nothing."""
-    return (step is not None and first is not None and first <= step < first + span
-            and step // chunk == first // chunk)
+    return (
+        step is not None
+        and first is not None
+        and first <= step < first + span
+        and step // chunk == first // chunk
+    )
 
 
 class ZarrSource(Plugin):
@@ -179,13 +198,22 @@ class ZarrSource(Plugin):
         grid = _grid(source, crop)
         steps = [self._time_step(source, name) for name in period_ids]
         first = min(steps)
-        field = source.data.isel({source.time_name: slice(first, max(steps) + 1),
-                                  source.y_name: crop.y_index, source.x_name: crop.x_index})
+        field = source.data.isel(
+            {
+                source.time_name: slice(first, max(steps) + 1),
+                source.y_name: crop.y_index,
+                source.x_name: crop.x_index,
+            }
+        )
         # The only remote read: each chunk the block touches is fetched and decoded once.
         values = field.transpose(source.time_name, source.y_name, source.x_name).values
-        return [xr.Dataset({self.variable: ((grid.y_name, grid.x_name), values[step - first])},
-                           coords={grid.y_name: grid.y, grid.x_name: grid.x})
-                for step in steps]
+        return [
+            xr.Dataset(
+                {self.variable: ((grid.y_name, grid.x_name), values[step - first])},
+                coords={grid.y_name: grid.y, grid.x_name: grid.x},
+            )
+            for step in steps
+        ]
 
     def size_of(self, period_id: str, bbox: Bbox, **params: Any) -> int | None:
         return self.size_of_block([period_id], bbox, **params)
@@ -195,10 +223,15 @@ class ZarrSource(Plugin):
         if source.array.shards is not None:
             return None
         crop = _crop(source, bbox)
-        touched = {source.time_name: [self._time_step(source, name) for name in period_ids],
-                   source.y_name: crop.y_index, source.x_name: crop.x_index}
-        chunk_indices = [np.unique(np.asarray(touched[dim]) // size)
-                         for dim, size in zip(source.data.dims, source.array.chunks)]
+        touched = {
+            source.time_name: [self._time_step(source, name) for name in period_ids],
+            source.y_name: crop.y_index,
+            source.x_name: crop.x_index,
+        }
+        chunk_indices = [
+            np.unique(np.asarray(touched[dim]) // size)
+            for dim, size in zip(source.data.dims, source.array.chunks)
+        ]
         total = 0
         for chunk in product(*chunk_indices):
             key = source.array.metadata.encode_chunk_key(tuple(int(i) for i in chunk))
@@ -231,9 +264,15 @@ class ZarrSource(Plugin):
         start = period_of(period_id, self.period_type).start_time
         times = source.times
         if times.size and start < times[0]:
-            raise PermanentError(f"period {period_id} is before the source's first time "
-                                 f"{times[0].isoformat()}")
-        held = (f"it holds {times[0].isoformat()} .. {times[-1].isoformat()}" if times.size
-                else "it holds no time yet")
-        raise PeriodUnavailable(f"period {period_id}: the source has no time "
-                                f"{start.isoformat()} ({held}); it may not be published yet")
+            raise PermanentError(
+                f"period {period_id} is before the source's first time {times[0].isoformat()}"
+            )
+        held = (
+            f"it holds {times[0].isoformat()} .. {times[-1].isoformat()}"
+            if times.size
+            else "it holds no time yet"
+        )
+        raise PeriodUnavailable(
+            f"period {period_id}: the source has no time "
+            f"{start.isoformat()} ({held}); it may not be published yet"
+        )

@@ -45,8 +45,11 @@ def create_view(engine: Engine, migrate: bool = True) -> None:
             return
         empty = session.exec(select(func.count()).select_from(Checkpoint)).one() == 0
     if not empty:
-        log.warning("view written by another version; dropping it to replay the stream",
-                    found=meta.version if meta else None, expected=VIEW_VERSION)
+        log.warning(
+            "view written by another version; dropping it to replay the stream",
+            found=meta.version if meta else None,
+            expected=VIEW_VERSION,
+        )
         drop_view(engine)
         create_tables(engine)
     with Session(engine) as session, session.begin():

@@ -32,7 +32,9 @@ class JobRow(SQLModel, table=True):
     response: str = "raw"
     results: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    errors: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    errors: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     caused_by: str | None = None
     estimate: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 

@@ -50,10 +50,13 @@ def apply_batch(
         for _, ev in fresh:
             states[ev.job_id] = apply(states.get(ev.job_id), ev)
         if states:
-            connection.execute(_upsert(engine, jobs, ["job_id"]),
-                               [state_values(state) for state in states.values()])
-        _fold_datasets(engine, connection, [ev for _, ev in fresh
-                                            if isinstance(ev, DatasetCommitted)])
+            connection.execute(
+                _upsert(engine, jobs, ["job_id"]),
+                [state_values(state) for state in states.values()],
+            )
+        _fold_datasets(
+            engine, connection, [ev for _, ev in fresh if isinstance(ev, DatasetCommitted)]
+        )
         new_parked = [p.model_dump() for p in parked if p.sequence > expected_checkpoint]
         if new_parked:
             connection.execute(_upsert(engine, ParkedEvent.__table__, ["sequence"]), new_parked)
@@ -70,12 +73,15 @@ def _fold_datasets(engine: Engine, connection, commits: list[DatasetCommitted]) 
         return
     table = DatasetRow.__table__
     ids = list({commit.dataset_id: None for commit in commits})
-    states = {row.dataset_id: row_to_dataset(row)
-              for row in connection.execute(select(table).where(table.c.dataset_id.in_(ids)))}
+    states = {
+        row.dataset_id: row_to_dataset(row)
+        for row in connection.execute(select(table).where(table.c.dataset_id.in_(ids)))
+    }
     for commit in commits:
         states[commit.dataset_id] = apply_commit(states.get(commit.dataset_id), commit)
-    connection.execute(_upsert(engine, table, ["dataset_id"]),
-                       [dataset_values(state) for state in states.values()])
+    connection.execute(
+        _upsert(engine, table, ["dataset_id"]), [dataset_values(state) for state in states.values()]
+    )
 
 
 def _upsert(engine: Engine, table, keys: list[str]):
@@ -85,7 +91,7 @@ def _upsert(engine: Engine, table, keys: list[str]):
 
 # Built once per table: constructing the statement (its `excluded` columns above all) cost
 # more than executing it for the small batches of a projector following the stream live.
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _upsert_statement(dialect: str, table, keys: tuple[str, ...]):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
