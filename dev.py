@@ -3,6 +3,7 @@
 
     python3 dev.py up      install (first time) and start jobstream on http://127.0.0.1:8000
     python3 dev.py test    install (first time) and run the test suite
+    python3 dev.py check   install (first time) and run ruff and pyright
 
 Installs uv into .uv/ (a private virtual environment), then the locked workspace into .venv/.
 Extra arguments go to `jobstream up` or to pytest.
@@ -41,17 +42,31 @@ def sync() -> None:
     )
 
 
+def check() -> int:
+    """ruff (lint and format) and pyright, with the settings in pyproject.toml."""
+    tools = ROOT / ".venv" / BIN
+    commands = [
+        [str(tools / "ruff"), "check", "."],
+        [str(tools / "ruff"), "format", "--check", "."],
+        [str(tools / "pyright")],
+    ]
+    # Every check runs, so one run shows every finding.
+    failed = [c for c in commands if subprocess.run(c, cwd=ROOT).returncode != 0]
+    return 1 if failed else 0
+
+
 def main() -> None:
     if sys.version_info < (3, 11):
         sys.exit("jobstream needs Python 3.11 or newer")
-    if len(sys.argv) < 2 or sys.argv[1] not in ("up", "test"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("up", "test", "check"):
         sys.exit(__doc__)
     action, extra = sys.argv[1], sys.argv[2:]
+    sync()
+    if action == "check":
+        sys.exit(check())
     if action == "up":
-        sync()
         command = [str(ROOT / ".venv" / BIN / "jobstream"), "up", *extra]
     else:
-        sync()
         command = [str(ROOT / ".venv" / BIN / "pytest"), *extra]
     os.chdir(ROOT)
     os.execv(command[0], command)

@@ -94,7 +94,7 @@ def run_all(settings: Settings) -> int:
             log.error("jobstream did not come up")
             code = 1
         while not stopping and code == 0:
-            for name, child in zip(COMPONENTS, children):
+            for name, child in zip(COMPONENTS, children, strict=True):
                 if child.poll() is not None:
                     log.error(
                         "component exited; stopping everything",

@@ -45,7 +45,7 @@ def apply_commit(state: DatasetState | None, event: DatasetCommitted) -> Dataset
         store=event.store,
         snapshot_id=event.snapshot_id,
         updated=event.time,
-        coverage=[tuple(run) for run in event.coverage],
+        coverage=[(first, last) for first, last in event.coverage],
         stored=event.stored,
         process_id=event.process_id,
         process_version=event.process_version,

@@ -112,15 +112,15 @@ class RetryPolicy(Model):
         return self.backoff[min(failures, len(self.backoff)) - 1]
 
 
+# What a process offers when its description says nothing.
+DEFAULT_JOB_CONTROL = (JobControlOption.ASYNC, JobControlOption.SYNC, JobControlOption.DISMISS)
+
+
 class ProcessSummary(DescriptionType):
     id: str
     version: str
     jobControlOptions: list[JobControlOption] = Field(
-        default_factory=lambda: [
-            JobControlOption.ASYNC,
-            JobControlOption.SYNC,
-            JobControlOption.DISMISS,
-        ]
+        default_factory=lambda: list(DEFAULT_JOB_CONTROL)
     )
     outputTransmission: list[TransmissionMode] = Field(
         default_factory=lambda: [TransmissionMode.VALUE]

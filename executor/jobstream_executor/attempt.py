@@ -68,7 +68,7 @@ async def handle(runtime: Runtime, process: Process, msg: Msg) -> None:
 async def _history_of(runtime: Runtime, msg: Msg) -> list[tuple[int, Event]]:
     submitted = decode_event(msg.data)
     if not isinstance(submitted, JobSubmitted):
-        raise EventDecodeError(f"{submitted.type} on a submission subject")
+        raise EventDecodeError(f"{type(submitted).__name__} on a submission subject")
     # The submission is the job's first event (nothing is written to a job before it): read
     # only what follows it, one direct get for a fresh job instead of two.
     submitted_seq = msg.metadata.sequence.stream
@@ -224,7 +224,7 @@ class Attempt:
             except HistoryChanged:
                 newer = await read_job_history(self.runtime.js, job.job_id, after=job.last_seq)
             if any(e.token in TERMINAL_TOKENS for _, e in newer):
-                log.info("job is final; not writing to it", kind=event.type)
+                log.info("job is final; not writing to it", kind=type(event).__name__)
                 job.cancel()
                 return False
             if any(isinstance(e, JobStarted) and e.attempt > job.attempt for _, e in newer):
@@ -286,5 +286,5 @@ class Attempt:
                     log.warning("heartbeat failed", error=str(exc))
             try:
                 await self._flush_progress()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - the next tick publishes it again
                 log.warning("progress publish failed", error=str(exc))

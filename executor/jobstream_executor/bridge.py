@@ -29,7 +29,7 @@ CAUSED_JOBS = uuid.UUID("6f2b1c7e-3d4a-4e0b-9a51-2c8d7e6f5a40")
 LOOP_TIMEOUT = 60.0
 
 # write(job, event) -> whether it was appended (see Attempt.write).
-Writer = Callable[[RunningJob, Event], Awaitable[bool]]
+Writer = Callable[[RunningJob, Event], Coroutine[Any, Any, bool]]
 
 
 class Bridge:

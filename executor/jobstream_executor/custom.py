@@ -31,11 +31,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jobstream_contracts.ogc import (
+    DEFAULT_JOB_CONTROL,
     InputDescription,
     JobControlOption,
     OutputDescription,
     ProcessDescription,
-    ProcessSummary,
     RetryPolicy,
 )
 from jobstream_contracts.process import Process
@@ -46,7 +46,6 @@ from .yaml_files import load_yaml_model
 # Parameters the executor passes itself; no input may take their names.
 RESERVED_PARAMETERS = ("on_progress", "job")
 _REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
-_DEFAULT_CONTROL = ProcessSummary.model_fields["jobControlOptions"].default_factory()
 
 
 class ProcessFileError(ValueError):
@@ -122,7 +121,7 @@ class ProcessFile(_Strict):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     outputs: dict[str, OutputSpec] = Field(min_length=1)
     jobControlOptions: list[JobControlOption] = Field(
-        default_factory=lambda: list(_DEFAULT_CONTROL), min_length=1
+        default_factory=lambda: list(DEFAULT_JOB_CONTROL), min_length=1
     )
     retryPolicy: RetrySpec = Field(default_factory=RetrySpec)
     execution: Execution
@@ -264,6 +263,7 @@ def load_process_file(path: Path) -> Process:
     """The process one file declares; raises ProcessFileError naming the file and field."""
     spec = load_yaml_model(path, ProcessFile, ProcessFileError, "a process file")
     problems = _schema_problems(spec)
+    function = None
     try:
         function = _resolve(spec.execution.function)
     except ProcessFileError as exc:
@@ -271,7 +271,7 @@ def load_process_file(path: Path) -> Process:
     else:
         if (problem := _signature_problem(function, spec)) is not None:
             problems.append(f"execution.function: {spec.execution.function} {problem}")
-    if problems:
+    if problems or function is None:
         raise ProcessFileError(f"{path}: {'; '.join(problems)}")
     return Process(spec.to_description(), function, exposed=spec.ogcapi.expose)
 

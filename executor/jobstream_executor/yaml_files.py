@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -31,5 +32,5 @@ def load_yaml_model(path: Path, model: type[Model], error: type[Exception], what
         raise error(f"{path}: {problems}") from None
 
 
-def _location(error: dict) -> str:
+def _location(error: ErrorDetails) -> str:
     return ".".join(str(part) for part in error["loc"]) or "(top level)"

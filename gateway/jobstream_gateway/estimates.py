@@ -35,13 +35,13 @@ def _convert(name: str, text: str, schema: dict[str, Any]) -> Any:
     kind = schema.get("type")
     try:
         if kind == "array":
-            item = _SCALARS.get(schema.get("items", {}).get("type"), str)
+            item = _SCALARS.get(str(schema.get("items", {}).get("type")), str)
             return [item(part.strip()) for part in text.split(",")]
         if kind == "boolean":
             if text.lower() not in ("true", "false"):
                 raise ValueError("expected true or false")
             return text.lower() == "true"
-        return _SCALARS.get(kind, str)(text)
+        return _SCALARS.get(str(kind), str)(text)
     except ValueError as exc:
         raise _invalid(name, f"{text!r} is not a valid {kind}: {exc}") from None
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from jobstream_contracts.events import TERMINAL_TOKENS, JobSubmitted
-from jobstream_contracts.fold import JobState, fold
+from jobstream_contracts.fold import JobState, apply, fold
 from jobstream_contracts.ogc import (
     ExceptionType,
     Execute,
@@ -213,7 +213,7 @@ async def _submit(ctx: Context, event: JobSubmitted) -> JobSubmitted:
 def _created(
     event: JobSubmitted, url: str, preferences: set[str], state: JobState | None = None
 ) -> JSONResponse:
-    state = state or fold([event])
+    state = state or apply(None, event)
     headers = {"Location": f"{url}/jobs/{event.job_id}"}
     if "respond-async" in preferences:
         headers["Preference-Applied"] = "respond-async"

@@ -51,6 +51,7 @@ async def read_job_history(
             msg = await js.get_msg(STREAM, seq=seq, subject=subject, next=True, direct=True)
         except NotFoundError:
             return history
+        assert msg.seq is not None  # a stored message always has its sequence
         history.append((msg.seq, decode_event(msg.data or b"")))
         seq = msg.seq + 1
 

@@ -7,11 +7,12 @@ import sys
 import threading
 
 import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 from .settings import Settings
 
 # Added to every line, whether it comes from structlog or from the standard library.
-_SHARED = [
+_SHARED: list[Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_logger_name,
     structlog.stdlib.add_log_level,
@@ -32,9 +33,12 @@ class _LineWriter:
         self.name = name  # for add_logger_name
 
     def msg(self, line: str) -> None:
-        with self._handler.lock:
+        self._handler.acquire()
+        try:
             self._handler.stream.write(line + "\n")
             self._handler.stream.flush()
+        finally:
+            self._handler.release()
 
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
@@ -51,7 +55,9 @@ def _renderers(as_json: bool) -> list:
     return [structlog.processors.StackInfoRenderer(), structlog.dev.ConsoleRenderer(colors=False)]
 
 
-def _strip_trailing_newline(_logger, _method, event_dict: dict) -> dict:
+def _strip_trailing_newline(
+    _logger: WrappedLogger, _method: str, event_dict: EventDict
+) -> EventDict:
     # Captured warnings end in one, which splits a console line in two.
     if isinstance(event := event_dict.get("event"), str):
         event_dict["event"] = event.rstrip("\n")
@@ -84,7 +90,7 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     logging.getLogger("jobstream").error(
         "uncaught exception in thread %s",
         args.thread.name if args.thread else "?",
-        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        exc_info=args.exc_value,
     )
 
 

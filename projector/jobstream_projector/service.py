@@ -157,7 +157,7 @@ class Projector:
         while True:
             try:
                 return await self._subscribe()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - NATS may still be down
                 log.info("waiting to resubscribe", error=repr(exc))
                 await asyncio.sleep(0.5)
 

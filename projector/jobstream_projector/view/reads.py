@@ -12,7 +12,7 @@ from jobstream_contracts.fold import JobState
 from jobstream_contracts.ogc import StatusCode
 
 from .rows import row_to_dataset, row_to_state
-from .tables import CHECKPOINT, Checkpoint, DatasetRow, JobRow, ParkedEvent
+from .tables import CHECKPOINT, CHECKPOINTS, JOBS, DatasetRow, JobRow, ParkedEvent
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,8 @@ class JobQuery:
     offset: int = 0
 
 
-_JOBS = JobRow.__table__
-_CHECKPOINTS = Checkpoint.__table__
-_CHECKPOINT_QUERY = core_select(_CHECKPOINTS.c.sequence).where(_CHECKPOINTS.c.name == CHECKPOINT)
-_JOB_QUERY = core_select(_JOBS).where(_JOBS.c.job_id == bindparam("job_id"))
+_CHECKPOINT_QUERY = core_select(CHECKPOINTS.c.sequence).where(CHECKPOINTS.c.name == CHECKPOINT)
+_JOB_QUERY = core_select(JOBS).where(JOBS.c.job_id == bindparam("job_id"))
 
 
 def get_job(engine: Engine, job_id: str) -> tuple[JobState | None, int]:

@@ -43,15 +43,15 @@ def row_to_dataset(row: Any) -> DatasetState:
     return DatasetState(**values)
 
 
-def storable_text(text: str | None) -> str | None:
+def storable_text(text: str) -> str:
     """PostgreSQL text cannot hold NUL characters; SQLite can. Keep both views equal."""
-    return None if text is None else text.replace("\x00", "\ufffd")
+    return text.replace("\x00", "\ufffd")
 
 
 def state_values(state: JobState) -> dict[str, Any]:
     values = {name: getattr(state, name) for name in JOB_FIELDS}
     values["status"] = state.status.value
-    values["message"] = storable_text(state.message)
+    values["message"] = None if state.message is None else storable_text(state.message)
     return values
 
 

@@ -3,8 +3,14 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text
+from sqlalchemy import JSON, Column, DateTime, Table, Text, inspect
 from sqlmodel import Field, SQLModel
+
+
+def _named(name: str) -> Any:
+    # SQLModel's stubs declare __tablename__ as a declared_attr, which a plain name (what
+    # SQLModel's documentation and runtime take) does not satisfy.
+    return name
 
 
 def _utc_column(index: bool = False, nullable: bool = True) -> Any:
@@ -14,7 +20,7 @@ def _utc_column(index: bool = False, nullable: bool = True) -> Any:
 
 
 class JobRow(SQLModel, table=True):
-    __tablename__ = "jobs"
+    __tablename__ = _named("jobs")
 
     job_id: str = Field(primary_key=True)
     process_id: str = Field(index=True)
@@ -42,7 +48,7 @@ class JobRow(SQLModel, table=True):
 class DatasetRow(SQLModel, table=True):
     """What a dataset's repository holds, as of the newest commit a job recorded."""
 
-    __tablename__ = "datasets"
+    __tablename__ = _named("datasets")
 
     dataset_id: str = Field(primary_key=True)
     store: str
@@ -62,7 +68,7 @@ VIEW_VERSION = 3
 
 
 class ViewMeta(SQLModel, table=True):
-    __tablename__ = "view_meta"
+    __tablename__ = _named("view_meta")
 
     name: str = Field(primary_key=True)
     version: int
@@ -75,7 +81,7 @@ CHECKPOINT = "jobs"
 class Checkpoint(SQLModel, table=True):
     """The last stream sequence folded into the view, committed with the rows it produced."""
 
-    __tablename__ = "projector_checkpoint"
+    __tablename__ = _named("projector_checkpoint")
 
     name: str = Field(primary_key=True)
     sequence: int = 0
@@ -84,10 +90,23 @@ class Checkpoint(SQLModel, table=True):
 class ParkedEvent(SQLModel, table=True):
     """A stream message the projector could not apply, kept for an operator to look at."""
 
-    __tablename__ = "parked_events"
+    __tablename__ = _named("parked_events")
 
     sequence: int = Field(primary_key=True)
     subject: str
     error: str = Field(sa_column=Column(Text, nullable=False))
     data: str = Field(sa_column=Column(Text, nullable=False))
     parked_at: datetime = _utc_column(nullable=False)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table class's Core table, for the Core statements on the hot paths."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table
+
+
+JOBS = table_of(JobRow)
+DATASETS = table_of(DatasetRow)
+CHECKPOINTS = table_of(Checkpoint)
+PARKED = table_of(ParkedEvent)

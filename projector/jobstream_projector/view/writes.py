@@ -3,15 +3,14 @@
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import Engine
-from sqlmodel import select
+from sqlalchemy import Engine, select
 
 from jobstream_contracts.dataset_fold import apply_commit
 from jobstream_contracts.events import DatasetCommitted, Event
 from jobstream_contracts.fold import JobState, apply
 
 from .rows import dataset_values, row_to_dataset, row_to_state, state_values
-from .tables import CHECKPOINT, Checkpoint, DatasetRow, JobRow, ParkedEvent
+from .tables import CHECKPOINT, CHECKPOINTS, DATASETS, JOBS, PARKED, ParkedEvent
 
 
 class CheckpointMoved(RuntimeError):
@@ -32,26 +31,25 @@ def apply_batch(
     """
     batch = list(batch)
     parked = list(parked)
-    jobs = JobRow.__table__
     # SQLAlchemy Core, not the ORM unit of work: the ORM's per-attribute bookkeeping cost
     # ~200 µs an event, five times the rest of the projection together.
     with engine.begin() as connection:
         stored = connection.execute(
-            select(Checkpoint.sequence).where(Checkpoint.name == CHECKPOINT).with_for_update()
+            select(CHECKPOINTS.c.sequence).where(CHECKPOINTS.c.name == CHECKPOINT).with_for_update()
         ).scalar()
         if (stored or 0) != expected_checkpoint:
             raise CheckpointMoved(f"checkpoint is {stored or 0}, expected {expected_checkpoint}")
         fresh = [(seq, ev) for seq, ev in batch if seq > expected_checkpoint]
         job_ids = list({ev.job_id: None for _, ev in fresh})
-        states: dict[str, JobState | None] = {}
+        states: dict[str, JobState] = {}
         if job_ids:
-            for row in connection.execute(select(jobs).where(jobs.c.job_id.in_(job_ids))):
+            for row in connection.execute(select(JOBS).where(JOBS.c.job_id.in_(job_ids))):
                 states[row.job_id] = row_to_state(row)
         for _, ev in fresh:
             states[ev.job_id] = apply(states.get(ev.job_id), ev)
         if states:
             connection.execute(
-                _upsert(engine, jobs, ["job_id"]),
+                _upsert(engine, JOBS, ["job_id"]),
                 [state_values(state) for state in states.values()],
             )
         _fold_datasets(
@@ -59,10 +57,10 @@ def apply_batch(
         )
         new_parked = [p.model_dump() for p in parked if p.sequence > expected_checkpoint]
         if new_parked:
-            connection.execute(_upsert(engine, ParkedEvent.__table__, ["sequence"]), new_parked)
+            connection.execute(_upsert(engine, PARKED, ["sequence"]), new_parked)
         last = max([seq for seq, _ in batch] + [p.sequence for p in parked] + [expected_checkpoint])
         connection.execute(
-            _upsert(engine, Checkpoint.__table__, ["name"]),
+            _upsert(engine, CHECKPOINTS, ["name"]),
             [{"name": CHECKPOINT, "sequence": last}],
         )
     return last
@@ -71,7 +69,7 @@ def apply_batch(
 def _fold_datasets(engine: Engine, connection, commits: list[DatasetCommitted]) -> None:
     if not commits:
         return
-    table = DatasetRow.__table__
+    table = DATASETS
     ids = list({commit.dataset_id: None for commit in commits})
     states = {
         row.dataset_id: row_to_dataset(row)
