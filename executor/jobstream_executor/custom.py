@@ -1,6 +1,6 @@
 """Custom processes: YAML files declaring a process and the Python function that runs it.
 
-An operator's live in ``<plugins_dir>/processes/*.yaml``; ``loading.load_processes`` merges
+An operator's live in ``<plugins_dir>/processes/*.yaml``; ``loading.load_processes`` merges them
 over the modules' processes, so a file replaces a built-in of its id. ``ogcapi.expose: false``
 keeps a process off the HTTP API while executors still run it for server-side submitters
 (derived datasets, ``JobContext.submit``). Every file is validated whole, its function
