@@ -62,8 +62,9 @@ def _bytes(plugin: Plugin, todo: list[str], bbox: Bbox, params: dict) -> dict[st
     blocks = plugin.blocks_of(todo, bbox, **params)
     picks = sorted({int(i) for i in np.linspace(0, len(blocks) - 1, min(SIZE_SAMPLE, len(blocks)))})
     with ThreadPoolExecutor(max(1, plugin.max_concurrency)) as pool:
-        sizes = list(pool.map(lambda i: plugin.size_of_block(blocks[i], bbox, **params), picks))
-    if any(size is None for size in sizes):
+        answers = list(pool.map(lambda i: plugin.size_of_block(blocks[i], bbox, **params), picks))
+    sizes = [size for size in answers if size is not None]
+    if len(sizes) < len(answers):
         return {"bytes": None, "bytes_basis": "unknown: the source does not tell sizes"}
     what = "periods" if len(blocks) == len(todo) else "fetches (blocks of periods read at once)"
     if len(picks) == len(blocks):
@@ -87,7 +88,7 @@ def estimate_ingest(
     first, last = plan_periods(template, start, end)
     kind = template.period_type
     params = dict(template.source.params) if template.source else {}
-    bbox = tuple(bbox) if bbox is not None else template.extent.bbox
+    bbox = bbox if bbox is not None else template.extent.bbox
     wanted = plugin.periods(period_id(first, kind), period_id(last, kind))
     committed = store.read().committed if store.exists() else frozenset()
     todo = [

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from jobstream_contracts.events import DatasetCommitted, SnapshotRef
@@ -27,7 +28,7 @@ from jobstream_contracts.process import (
 )
 
 from .grid import GridSpec
-from .periods import PeriodError, period_id, period_of
+from .periods import PeriodError, before, period_id, period_of
 from .plugin import Bbox, Plugin
 from .store import DatasetStore, Writer, runs
 from .templates import DatasetTemplate
@@ -160,26 +161,26 @@ def fetch_in_order(
                 block, future = pending.popleft()
                 datasets = future.result()
                 submit_next_block()
-                yield from zip(block, datasets)
+                yield from zip(block, datasets, strict=True)  # fetch_block checked the count
         finally:
             for _, future in pending:
                 future.cancel()
 
 
-def plan_periods(template: DatasetTemplate, start: str, end: str) -> tuple[Any, Any]:
+def plan_periods(template: DatasetTemplate, start: str, end: str) -> tuple[pd.Period, pd.Period]:
     """The first and last period of a request, checked against the dataset's extent."""
     kind = template.period_type
     try:
         first, last = period_of(start, kind), period_of(end, kind)
     except PeriodError as exc:
         raise PermanentError(str(exc)) from None
-    if last < first:
+    if before(last, first):
         raise PermanentError(f"end {end} is before start {start}")
-    if first < template.origin:
+    if before(first, template.origin):
         raise PermanentError(
             f"start {start} is before the dataset's first period {period_id(template.origin, kind)}"
         )
-    if template.extent.end is not None and last > period_of(template.extent.end, kind):
+    if template.extent.end is not None and before(period_of(template.extent.end, kind), last):
         raise PermanentError(f"end {end} is after the dataset's last period {template.extent.end}")
     return first, last
 
@@ -200,10 +201,10 @@ def ingest_periods(
 ) -> dict[str, Any]:
     first, last = plan_periods(template, start, end)
     params = dict(template.source.params) if template.source else {}
-    bbox = tuple(bbox) if bbox is not None else template.extent.bbox
+    bbox = bbox if bbox is not None else template.extent.bbox
     grid = plugin.probe(bbox, **params)
     stored = store.read()
-    if not stored.empty and not grid.same_cells(stored.y, stored.x):
+    if stored.on_other_cells(grid):
         raise PermanentError(
             f"bbox {list(bbox)} gives a grid other than the one dataset {template.id} is stored "
             f"on; ingest into it with the bbox it was created with"

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import pandas as pd
+from pandas.tseries.offsets import BaseOffset
 
 _ISO_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ]\d{2}(:\d{2}(:\d{2})?)?Z?)?)?)?$")
 # A JSON schema pattern for period inputs: checked by the gateway before a job exists.
@@ -46,6 +47,15 @@ class PeriodError(ValueError):
     """A text that names no period."""
 
 
+def timestamp_of(moment: datetime) -> pd.Timestamp:
+    """``moment`` as a pandas Timestamp."""
+    timestamp = pd.Timestamp(moment)
+    # pandas types its constructor as giving Timestamp or NaT; NaT comes of null-like inputs
+    # only, never of a datetime.
+    assert isinstance(timestamp, pd.Timestamp)
+    return timestamp
+
+
 def parse_instant(text: str) -> pd.Timestamp:
     if not isinstance(text, str) or not _ISO_PREFIX.match(text.strip()):
         raise PeriodError(
@@ -59,7 +69,7 @@ def parse_instant(text: str) -> pd.Timestamp:
     elif len(value) == 13:  # 2020-01-31T06
         value += ":00"
     try:
-        return pd.Timestamp(datetime.fromisoformat(value))
+        return timestamp_of(datetime.fromisoformat(value))
     except ValueError as exc:
         raise PeriodError(f"{text!r} is not a valid date: {exc}") from None
 
@@ -74,11 +84,45 @@ def period_id(period: pd.Period, kind: PeriodType) -> str:
 
 
 def period_range(start: pd.Period, end: pd.Period) -> list[pd.Period]:
-    if end < start:
+    if before(end, start):
         return []
     return list(pd.period_range(start, end))
 
 
+# pandas' types give Period no comparison operators and type a difference of periods as
+# Period | BaseOffset. The helpers below compare, count and shift periods with pandas' own
+# arithmetic, typed: periods of different types raise IncompatibleFrequency, as comparing
+# them does.
+
+
+def periods_between(start: pd.Period, end: pd.Period) -> int:
+    """How many periods ``end`` comes after ``start``; negative when it comes before."""
+    offset = end - start
+    # A period minus a period is an offset of that many periods, never a period.
+    assert isinstance(offset, BaseOffset)
+    return offset.n
+
+
+def before(period: pd.Period, other: pd.Period) -> bool:
+    """Whether ``period`` comes before ``other`` (``period < other``)."""
+    return periods_between(period, other) > 0
+
+
+def earlier(period: pd.Period, other: pd.Period) -> pd.Period:
+    """The earlier of two periods, the first when they are equal (``min``)."""
+    return other if before(other, period) else period
+
+
+def later(period: pd.Period, other: pd.Period) -> pd.Period:
+    """The later of two periods, the first when they are equal (``max``)."""
+    return other if before(period, other) else period
+
+
+def shifted(period: pd.Period, steps: int) -> pd.Period:
+    """The period ``steps`` periods after ``period`` (before it when negative)."""
+    return period + steps
+
+
 def index_of(period: pd.Period, origin: pd.Period) -> int:
     """Position of ``period`` on a time axis whose first period is ``origin``."""
-    return (period - origin).n
+    return periods_between(origin, period)

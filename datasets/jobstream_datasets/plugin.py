@@ -22,15 +22,13 @@ import xarray as xr
 
 from .grid import GridSpec
 from .periods import period_id, period_of, period_range
-from .templates import DatasetTemplate
+from .templates import Bbox, DatasetTemplate
 
 BUILTIN_PLUGINS = {
     "synthetic": "jobstream_datasets.plugins.synthetic:SyntheticSource",
     "http-files": "jobstream_datasets.plugins.http_files:HttpFileSource",
     "zarr": "jobstream_datasets.plugins.zarr_source:ZarrSource",
 }
-
-Bbox = tuple[float, float, float, float]
 
 
 class Plugin:
@@ -72,7 +70,8 @@ class Plugin:
     def size_of_block(self, period_ids: list[str], bbox: Bbox, **params: Any) -> int | None:
         """Bytes ``fetch_block`` downloads for a block of ``blocks_of``, or None."""
         sizes = [self.size_of(name, bbox, **params) for name in period_ids]
-        return None if any(size is None for size in sizes) else sum(sizes)
+        known = [size for size in sizes if size is not None]
+        return sum(known) if len(known) == len(sizes) else None
 
 
 def plugin_for(template: DatasetTemplate) -> Plugin:

@@ -27,8 +27,17 @@ from jobstream_contracts.process import (
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PATTERN
 from jobstream_infra.settings import Settings
 
-from .periods import PERIOD_PATTERN, period_id, period_of
-from .templates import DatasetTemplate, load_templates
+from .periods import (
+    PERIOD_PATTERN,
+    before,
+    earlier,
+    period_id,
+    period_of,
+    periods_between,
+    shifted,
+    timestamp_of,
+)
+from .templates import Bbox, DatasetTemplate, load_templates
 
 # The work itself (xarray, zarr, icechunk: seconds of imports) is imported when a job or an
 # estimate first needs it, so an executor starts and announces its processes quickly.
@@ -64,6 +73,14 @@ class Datasets:
         return template
 
 
+def _bbox_input(bbox: list[float] | None) -> Bbox | None:
+    """The ``bbox`` input (a JSON array of four numbers, as its schema says) as a Bbox."""
+    if bbox is None:
+        return None
+    west, south, east, north = bbox
+    return (west, south, east, north)
+
+
 @contextmanager
 def writing(job: JobContext | None, dataset_id: str) -> Iterator[Any]:
     """The one-writer lease on a dataset for the length of a job's writes."""
@@ -88,7 +105,13 @@ def estimate(
 
     template = datasets.source(dataset_id)
     return estimate_ingest(
-        template, datasets.store(template), plugin_for(template), start, end, bbox, overwrite
+        template,
+        datasets.store(template),
+        plugin_for(template),
+        start,
+        end,
+        _bbox_input(bbox),
+        overwrite,
     )
 
 
@@ -121,7 +144,7 @@ def ingest(
             plugin_for(template),
             start,
             end,
-            bbox,
+            _bbox_input(bbox),
             overwrite,
             process_version=VERSION,
             on_progress=on_progress,
@@ -132,13 +155,13 @@ def ingest(
 
 def newest_available(template: DatasetTemplate, now: datetime | None = None) -> pd.Period:
     """The newest period the source has published: periods appear `lag` after they end."""
-    instant = pd.Timestamp(now or datetime.now(UTC))
+    instant = timestamp_of(now or datetime.now(UTC))
     if instant.tzinfo is not None:
         instant = instant.tz_convert("UTC").tz_localize(None)
     # The period containing `now - lag` has not ended `lag` ago: the one before it has.
-    newest = (instant - template.sync.lag_delta).to_period(template.period_type.freq) - 1
+    newest = shifted((instant - template.sync.lag_delta).to_period(template.period_type.freq), -1)
     if template.extent.end is not None:
-        newest = min(newest, period_of(template.extent.end, template.period_type))
+        newest = earlier(newest, period_of(template.extent.end, template.period_type))
     return newest
 
 
@@ -157,7 +180,7 @@ def sync(
     kind = template.period_type
     store = datasets.store(template)
     newest = newest_available(template)
-    target = min(newest, period_of(end, kind)) if end is not None else newest
+    target = earlier(newest, period_of(end, kind)) if end is not None else newest
     stored = store.read()
     if stored.empty:
         raise PermanentError(
@@ -166,15 +189,16 @@ def sync(
         )
     last = store.origin + max(stored.committed)
     first = last + 1
+    pending = not before(target, first)
     plan = {
         "dataset_id": dataset_id,
         "last_stored": period_id(last, kind),
         "newest_available": period_id(newest, kind),
-        "first": period_id(first, kind) if first <= target else None,
-        "last": period_id(target, kind) if first <= target else None,
-        "periods": max(0, (target - first).n + 1),
+        "first": period_id(first, kind) if pending else None,
+        "last": period_id(target, kind) if pending else None,
+        "periods": max(0, periods_between(first, target) + 1),
     }
-    if first > target:
+    if not pending:
         on_progress(
             1,
             1,
@@ -189,8 +213,8 @@ def sync(
             template,
             store,
             plugin_for(template),
-            plan["first"],
-            plan["last"],
+            period_id(first, kind),
+            period_id(target, kind),
             process_version=VERSION,
             on_progress=on_progress,
             job=job,

@@ -16,7 +16,7 @@ from jobstream_contracts.process import JobContext, PermanentError, ProgressCall
 
 from .grid import GridSpec
 from .ingest import Committer, plan_periods
-from .periods import PeriodType, period_id
+from .periods import PeriodType, before, earlier, later, period_id
 from .store import BRANCH, DatasetStore
 from .templates import DatasetTemplate
 
@@ -102,6 +102,8 @@ def resample_dataset(
     stored = source_store.read()
     if stored.empty:
         raise PermanentError(f"source dataset {source.id} has nothing stored yet")
+    # A store with periods has its grid's coordinates.
+    assert stored.y is not None and stored.x is not None
     ds = xr.open_zarr(session.store, consolidated=False)
     committed = ds["committed"].values.astype(bool)
 
@@ -114,11 +116,11 @@ def resample_dataset(
         lower, upper = plan_periods(
             target, start or period_id(first, kind), end or period_id(last, kind)
         )
-        first, last = max(first, lower), min(last, upper)
+        first, last = later(first, lower), earlier(last, upper)
 
     complete, dropped = [], []
     period = first
-    while period <= last:
+    while not before(last, period):
         begin = source_store.index(period.start_time.to_period(source.period_type.freq))
         stop = source_store.index(period.end_time.to_period(source.period_type.freq))
         covered = committed[max(begin, 0) : stop + 1]
@@ -149,7 +151,7 @@ def resample_dataset(
         chunks=values.encoding.get("chunks", (1, *stored.y.shape, *stored.x.shape))[1:],
     )
     target_stored = target_store.read()
-    if not target_stored.empty and not grid.same_cells(target_stored.y, target_stored.x):
+    if target_stored.on_other_cells(grid):
         raise PermanentError(f"dataset {target.id} is stored on another grid than its source")
     source_ref = SnapshotRef(dataset_id=source.id, snapshot_id=session.snapshot_id)
     committer = Committer(

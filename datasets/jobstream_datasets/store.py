@@ -17,6 +17,7 @@ import icechunk
 import numpy as np
 import pandas as pd
 import zarr
+from zarr.errors import GroupNotFoundError
 
 from .grid import GridSpec
 from .periods import index_of, period_id
@@ -68,6 +69,10 @@ class Stored:
     def empty(self) -> bool:
         return self.y is None
 
+    def on_other_cells(self, grid: GridSpec) -> bool:
+        """Whether the repository holds periods on cells other than ``grid``'s."""
+        return self.y is not None and self.x is not None and not grid.same_cells(self.y, self.x)
+
 
 class DatasetStore:
     def __init__(self, template: DatasetTemplate, location: str) -> None:
@@ -89,16 +94,18 @@ class DatasetStore:
         session = self.repo.readonly_session(branch=BRANCH)
         try:
             root = zarr.open_group(session.store, mode="r")
-        except zarr.errors.GroupNotFoundError:  # a new repository: nothing written yet
+        except GroupNotFoundError:  # a new repository: nothing written yet
             return Stored(session.snapshot_id, frozenset())
         if COMMITTED not in root:
             return Stored(session.snapshot_id, frozenset())
-        attrs = root.attrs
+        y_name, x_name = root.attrs["y_name"], root.attrs["x_name"]
+        # Written by Writer._ensure_layout, with the arrays, as the names of the coordinates.
+        assert isinstance(y_name, str) and isinstance(x_name, str)
         return Stored(
             snapshot_id=session.snapshot_id,
-            committed=frozenset(np.flatnonzero(root[COMMITTED][:]).tolist()),
-            y=root[attrs["y_name"]][:],
-            x=root[attrs["x_name"]][:],
+            committed=frozenset(np.flatnonzero(_values(root, COMMITTED)).tolist()),
+            y=_values(root, y_name),
+            x=_values(root, x_name),
         )
 
     def index(self, period: pd.Period) -> int:
@@ -109,6 +116,18 @@ class DatasetStore:
 
     def writer(self, grid: GridSpec) -> "Writer":
         return Writer(self, grid)
+
+
+def _array(root: zarr.Group, name: str) -> zarr.Array:
+    """One of the layout's arrays (zarr types a group's member as an array or a group)."""
+    array = root[name]
+    assert isinstance(array, zarr.Array), f"{name} is a group, not an array"
+    return array
+
+
+def _values(root: zarr.Group, name: str) -> np.ndarray:
+    """All values of one of the layout's one-dimensional arrays."""
+    return np.asarray(_array(root, name)[:])
 
 
 def runs(indices: list[int] | frozenset[int]) -> list[tuple[int, int]]:
@@ -148,8 +167,8 @@ class Writer:
         """
         root = zarr.open_group(self.session.store, mode="a")
         self._ensure_layout(root, max(self.pending) + 1)
-        data = root[self.template.variable]
-        flags = root[COMMITTED]
+        data = _array(root, self.template.variable)
+        flags = _array(root, COMMITTED)
         for first, last in runs(list(self.pending)):
             data[first : last + 1] = np.stack([self.pending[i] for i in range(first, last + 1)])
             flags[first : last + 1] = 1
@@ -213,12 +232,12 @@ class Writer:
                 dimension_names=["time", grid.y_name, grid.x_name],
                 attributes={"units": template.units, "long_name": template.name},
             )
-        time = root["time"]
+        time = _array(root, "time")
         current = time.shape[0]
         if length <= current:
             return
         time.resize((length,))
-        root[COMMITTED].resize((length,))
-        root[template.variable].resize((length, *grid.shape))
+        _array(root, COMMITTED).resize((length,))
+        _array(root, template.variable).resize((length, *grid.shape))
         starts = pd.period_range(self.store.origin + current, periods=length - current)
         time[current:] = ((starts.start_time - _EPOCH) // pd.Timedelta(seconds=1)).to_numpy()

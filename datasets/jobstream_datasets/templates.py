@@ -19,6 +19,9 @@ from .periods import PeriodError, PeriodType, period_of
 
 BUILTIN_DIR = Path(__file__).parent / "templates"
 
+# west, south, east, north.
+Bbox = tuple[float, float, float, float]
+
 
 class TemplateError(ValueError):
     """A template file that cannot be used, with the file and field at fault."""
@@ -30,7 +33,7 @@ class _Strict(BaseModel):
 
 class Extent(_Strict):
     # west, south, east, north in the dataset's CRS.
-    bbox: tuple[float, float, float, float]
+    bbox: Bbox
     # The first period the source has; the stored time axis starts here.
     start: str
     # The last period the source will ever have; None while it is still published.
@@ -56,6 +59,14 @@ class Source(_Strict):
     commit_batch_size: int | None = Field(default=None, ge=1)
 
 
+def _parse_duration(text: str) -> pd.Timedelta:
+    """A pandas duration (2D, 6h, 30min); ValueError for other texts, NaT among them."""
+    duration = pd.Timedelta(text)
+    if not isinstance(duration, pd.Timedelta):  # "NaT" parses, to no duration
+        raise ValueError(f"{text!r} is no duration")
+    return duration
+
+
 class SyncRule(_Strict):
     # A period is published this long after it ends (a pandas duration: 2D, 6h, 30min).
     lag: str = "0D"
@@ -64,14 +75,14 @@ class SyncRule(_Strict):
     @classmethod
     def _duration(cls, value: str) -> str:
         try:
-            pd.Timedelta(value)
+            _parse_duration(value)
         except ValueError:
             raise ValueError(f"{value!r} is not a duration like 2D, 6h or 30min") from None
         return value
 
     @property
     def lag_delta(self) -> pd.Timedelta:
-        return pd.Timedelta(self.lag)
+        return _parse_duration(self.lag)
 
 
 class Processing(_Strict):
@@ -117,7 +128,7 @@ class DatasetTemplate(_Strict):
         return self
 
     @property
-    def origin(self):
+    def origin(self) -> pd.Period:
         """The first period of the stored time axis."""
         return period_of(self.extent.start, self.period_type)
 

@@ -42,7 +42,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, cast
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -232,7 +232,9 @@ def _request(method: str, url: str, timeout: float, where: str) -> _Response:
     # fsspec's shared filesystem: one aiohttp session and event loop for every thread.
     http = fsspec.filesystem("http")
     try:
-        return fsspec.asyn.sync(http.loop, _send, http, method, url, timeout)
+        # fsspec's sync is unannotated, and pyright infers None, the placeholder it starts its
+        # result with: it returns what the coroutine returns, here _send's _Response.
+        return cast(_Response, fsspec.asyn.sync(http.loop, _send, http, method, url, timeout))
     except TimeoutError as exc:
         raise DownloadError(f"{where}: nothing came from the server for {timeout} s") from exc
     except aiohttp.ClientError as exc:
@@ -252,7 +254,15 @@ async def _send(http: Any, method: str, url: str, timeout: float) -> _Response:
         return _Response(response.status, None if encoded else response.content_length, body)
 
 
-def _gdal_http_options(timeout: float) -> dict[str, str]:
+class _GdalHttpOptions(TypedDict):
+    # GDAL configuration options, passed to rasterio.Env as keywords.
+    GDAL_HTTP_TIMEOUT: str
+    GDAL_HTTP_CONNECTTIMEOUT: str
+    GDAL_DISABLE_READDIR_ON_OPEN: str
+    GDAL_PAM_ENABLED: str
+
+
+def _gdal_http_options(timeout: float) -> _GdalHttpOptions:
     seconds = str(math.ceil(timeout))
     return {
         "GDAL_HTTP_TIMEOUT": seconds,

@@ -25,14 +25,16 @@ Decisions:
   crop takes several blocks per chunk. A period the source lacks is a block of its own, so
   the periods before it are still kept when it fails.
 - size_of (size_of_block) is what the store reports for the chunk objects a fetch of the
-  period (the block) touches, each counted once, their compressed size; a chunk never written costs nothing. None when the store reports no sizes, or when the
-  array is sharded: a fetch reads parts of a shard and the store only knows whole shards. A
-  period the source lacks raises as in fetch_period.
+  period (the block) touches, each counted once, their compressed size; a chunk never
+  written costs nothing. None when the store reports no sizes, or when the array is sharded:
+  a fetch reads parts of a shard and the store only knows whole shards. A period the source
+  lacks raises as in fetch_period.
 """
 
 import inspect
 import json
 import threading
+from collections.abc import Hashable
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -109,8 +111,12 @@ def _open(
     if not isinstance(times, pd.DatetimeIndex):
         raise PermanentError(f"{time_name} in {url} does not decode to dates: {times.dtype}")
     fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
-    steps = pd.Series(np.arange(times.size), index=times)[~times.duplicated()]
-    return _Source(data, group[source_variable], fs, root.rstrip("/"), times, steps, *dims)
+    first_steps = ~times.duplicated()
+    steps = pd.Series(np.flatnonzero(first_steps), index=times[first_steps])
+    array = group[source_variable]
+    # xarray has just read the variable from this group as an array.
+    assert isinstance(array, zarr.Array)
+    return _Source(data, array, fs, root.rstrip("/"), times, steps, *dims)
 
 
 def _crop(source: _Source, bbox: Bbox) -> _Crop:
@@ -127,8 +133,14 @@ def _crop(source: _Source, bbox: Bbox) -> _Crop:
     return _Crop(y_index, x_index, y[y_index], framed[x_index])
 
 
+def _chunks(source: _Source) -> dict[Hashable, int]:
+    """The source's chunk length along each of its dimensions."""
+    # The variable and its Zarr array are one array: a chunk length per dimension.
+    return dict(zip(source.data.dims, source.array.chunks, strict=True))
+
+
 def _grid(source: _Source, crop: _Crop) -> GridSpec:
-    chunks = dict(zip(source.data.dims, source.array.chunks))
+    chunks = _chunks(source)
     return GridSpec(
         y=crop.y,
         x=crop.x,
@@ -180,7 +192,7 @@ class ZarrSource(Plugin):
         crop = _crop(source, bbox)
         step_bytes = crop.y.size * crop.x.size * source.data.dtype.itemsize
         span = max(1, self.block_bytes // step_bytes)
-        chunk = dict(zip(source.data.dims, source.array.chunks))[source.time_name]
+        chunk = _chunks(source)[source.time_name]
         blocks: list[list[str]] = []
         first = None  # the first step of the last block; None when it takes no more periods
         for name in period_ids:
@@ -223,14 +235,13 @@ class ZarrSource(Plugin):
         if source.array.shards is not None:
             return None
         crop = _crop(source, bbox)
-        touched = {
+        touched: dict[Hashable, list[int] | np.ndarray] = {
             source.time_name: [self._time_step(source, name) for name in period_ids],
             source.y_name: crop.y_index,
             source.x_name: crop.x_index,
         }
         chunk_indices = [
-            np.unique(np.asarray(touched[dim]) // size)
-            for dim, size in zip(source.data.dims, source.array.chunks)
+            np.unique(np.asarray(touched[dim]) // size) for dim, size in _chunks(source).items()
         ]
         total = 0
         for chunk in product(*chunk_indices):
@@ -263,15 +274,18 @@ class ZarrSource(Plugin):
             return step
         start = period_of(period_id, self.period_type).start_time
         times = source.times
-        if times.size and start < times[0]:
-            raise PermanentError(
-                f"period {period_id} is before the source's first time {times[0].isoformat()}"
-            )
-        held = (
-            f"it holds {times[0].isoformat()} .. {times[-1].isoformat()}"
-            if times.size
-            else "it holds no time yet"
-        )
+        if times.size:
+            first, last = times[0], times[-1]
+            # pandas types an item of an index as an index or anything; a DatetimeIndex's
+            # items are Timestamps.
+            assert isinstance(first, pd.Timestamp) and isinstance(last, pd.Timestamp)
+            if start < first:
+                raise PermanentError(
+                    f"period {period_id} is before the source's first time {first.isoformat()}"
+                )
+            held = f"it holds {first.isoformat()} .. {last.isoformat()}"
+        else:
+            held = "it holds no time yet"
         raise PeriodUnavailable(
             f"period {period_id}: the source has no time "
             f"{start.isoformat()} ({held}); it may not be published yet"
