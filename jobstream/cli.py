@@ -1,4 +1,4 @@
-"""`jobstream up | gateway | executor | projector [rebuild]`."""
+"""`jobstream up | gateway | executor | projector [rebuild] | events export`."""
 
 import argparse
 import asyncio
@@ -53,20 +53,45 @@ def _executor(settings: Settings) -> None:
     os._exit(0)
 
 
-def _projector(settings: Settings, action: str) -> None:
+def _projector(settings: Settings, args: argparse.Namespace) -> None:
     from jobstream_projector.service import rebuild_view, run_projector
 
-    if action == "rebuild":
-        checkpoint = asyncio.run(rebuild_view(settings))
+    if args.action == "rebuild":
+        if args.database_url:
+            settings = settings.model_copy(update={"database_url": args.database_url})
+        elif args.until is not None:
+            sys.exit(
+                "--until rebuilds a view as it was: give it its own --database-url, "
+                "so the live view is left alone"
+            )
+        checkpoint = asyncio.run(rebuild_view(settings, args.until))
         log.info("view rebuilt", checkpoint=checkpoint, view=settings.view_url)
         return
     asyncio.run(_until_signalled(lambda stop: run_projector(settings, stop)))
+
+
+def _events(settings: Settings, args: argparse.Namespace) -> None:
+    from .export import export_events
+
+    written = asyncio.run(export_events(settings, sys.stdout, args.since, args.until, args.job))
+    log.info("events exported", events=written)
 
 
 def _up(settings: Settings) -> None:
     from .supervisor import run_all
 
     sys.exit(run_all(settings))
+
+
+def _bound(text: str):
+    from .export import parse_bound
+
+    try:
+        return parse_bound(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a stream sequence nor an RFC 3339 instant"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -84,13 +109,40 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("executor", help="run an executor")
     projector = commands.add_parser("projector", help="run the projector, or rebuild the view")
     projector.add_argument("action", nargs="?", choices=["run", "rebuild"], default="run")
+    projector.add_argument(
+        "--until",
+        type=_bound,
+        metavar="INSTANT|SEQUENCE",
+        help="rebuild: the view as it was at this instant or sequence",
+    )
+    projector.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="rebuild: into this database instead of JOBSTREAM_DATABASE_URL",
+    )
+    events = commands.add_parser("events", help="the stream's events")
+    events.add_argument("action", choices=["export"])
+    events.add_argument(
+        "--since",
+        type=_bound,
+        metavar="INSTANT|SEQUENCE",
+        help="from this instant (RFC 3339) or stream sequence",
+    )
+    events.add_argument(
+        "--until",
+        type=_bound,
+        metavar="INSTANT|SEQUENCE",
+        help="up to this instant or sequence, inclusive",
+    )
+    events.add_argument("--job", metavar="JOB_ID", help="only this job's events")
     args = parser.parse_args(argv)
 
     overrides = {
         key: value for key in ("host", "port") if (value := getattr(args, key, None)) is not None
     }
     settings = Settings(**overrides)
-    configure_logging(settings)
+    # `events export` writes the events to stdout: its log lines go to stderr.
+    configure_logging(settings, sys.stderr if args.command == "events" else None)
     # `kill -USR1 <pid>` prints every thread's stack to stderr: how to see where a stuck job
     # (or component) is without stopping it.
     if hasattr(signal, "SIGUSR1"):
@@ -101,5 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         _gateway(settings)
     elif args.command == "executor":
         _executor(settings)
+    elif args.command == "events":
+        _events(settings, args)
     else:
-        _projector(settings, args.action)
+        _projector(settings, args)

@@ -12,10 +12,11 @@ from jobstream_infra.provisioning import ensure_process_registry, ensure_registr
 from jobstream_infra.settings import Settings
 from jobstream_projector.view import create_view, create_view_engine
 
-from . import datasets, estimates, jobs, landing, processes
+from . import datasets, estimates, history, jobs, landing, processes
 from .catalog import DatasetCatalog, ProcessCatalog
 from .context import Context
 from .errors import install_error_handlers
+from .slots import StreamSlots
 
 log = structlog.get_logger(__name__)
 
@@ -33,7 +34,15 @@ def create_app(settings: Settings) -> FastAPI:
         await catalog.start(await ensure_process_registry(js))
         dataset_templates = DatasetCatalog()
         await dataset_templates.start(await ensure_registry(js, DATASET_REGISTRY_BUCKET))
-        app.state.context = Context(settings, nc, js, engine, catalog, dataset_templates)
+        app.state.context = Context(
+            settings,
+            nc,
+            js,
+            engine,
+            catalog,
+            dataset_templates,
+            StreamSlots(settings.max_event_streams),
+        )
         log.info("gateway ready", url=settings.base_url, processes=sorted(catalog.processes))
         try:
             yield
@@ -58,5 +67,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(processes.router)
     app.include_router(estimates.router)
     app.include_router(jobs.router)
+    app.include_router(history.router)
     app.include_router(datasets.router)
     return app

@@ -18,6 +18,7 @@ from jobstream_projector import view
 
 from .catalog import DatasetCatalog, ProcessCatalog
 from .errors import OGCError
+from .slots import StreamSlots
 
 # What NATS raises when it cannot be reached or does not answer in time.
 UNREACHABLE = (NatsError, asyncio.TimeoutError, OSError)
@@ -42,6 +43,7 @@ class Context:
     engine: Engine
     catalog: ProcessCatalog
     datasets: DatasetCatalog
+    streams: StreamSlots
 
     async def publish(self, event: Event, expect_last: int | None = None) -> None:
         """Publish or raise 503: a request never succeeds for an event that was not stored."""

@@ -4,7 +4,8 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from jobstream_contracts.events import JobDismissed
 from jobstream_contracts.fold import JobState, apply
@@ -14,7 +15,9 @@ from jobstream_projector import view
 
 from .context import Context, base_url, context
 from .errors import OGCError
+from .following import document_of, etag, matches, next_document, state_at
 from .pages import page_links
+from .prefer import preferences, wait_seconds
 from .status import results_response, status_info
 
 router = APIRouter(tags=["Jobs"])
@@ -124,9 +127,53 @@ async def _job(ctx: Context, job_id: str) -> JobState:
     return state
 
 
-@router.get("/jobs/{job_id}", response_model=StatusInfo, response_model_exclude_none=True)
-async def job_status(job_id: str, request: Request, ctx: Context = Depends(context)) -> StatusInfo:
-    return status_info(await _job(ctx, job_id), base_url(request))
+@router.get(
+    "/jobs/{job_id}",
+    response_model=StatusInfo,
+    response_model_exclude_none=True,
+    responses={304: {"description": "not modified: the job has not changed (If-None-Match)"}},
+)
+async def job_status(
+    job_id: str,
+    request: Request,
+    at: Annotated[str | None, Query(description="the status as of this RFC 3339 instant")] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+    prefer: Annotated[str | None, Header()] = None,
+    ctx: Context = Depends(context),
+) -> Response:
+    """The job's status. Its ETag changes with every event that changes it: with
+    ``If-None-Match`` and ``Prefer: wait=<seconds>`` the answer comes when it changes, or 304."""
+    url = base_url(request)
+    if at is not None:
+        return _tagged(document_of(await _job_at(ctx, job_id, at), url))
+    document = document_of(await _job(ctx, job_id), url)
+    if not matches(if_none_match, etag(document)):
+        return _tagged(document)
+    wait = wait_seconds(preferences(prefer))
+    applied = {"Preference-Applied": f"wait={wait:g}"} if wait else {}
+    newer = await next_document(ctx, job_id, url, etag(document), wait) if wait else None
+    if newer is not None:
+        return _tagged(newer, applied)
+    return Response(status_code=304, headers={"ETag": etag(document), **applied})
+
+
+def _tagged(document: dict, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(document, headers={"ETag": etag(document), **(headers or {})})
+
+
+async def _job_at(ctx: Context, job_id: str, at: str) -> JobState:
+    instant = _instant("at", at)
+    if instant is None:
+        raise _bad("at", "give an instant, such as 2026-01-01T00:00:00Z")
+    state = await state_at(ctx, job_id, instant) if is_valid_token(job_id) else None
+    if state is None:
+        raise OGCError(
+            404,
+            ExceptionType.NO_SUCH_JOB,
+            f"no job with id {job_id!r} at {instant.isoformat()}",
+            "No such job",
+        )
+    return state
 
 
 @router.get("/jobs/{job_id}/results")

@@ -1,19 +1,25 @@
 """Landing page, conformance, the API definition (OpenAPI 3.0) and health."""
 
 import asyncio
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from jobstream_contracts.asyncapi import asyncapi_document
 from jobstream_contracts.ogc import CONFORMANCE_CLASSES, ConfClasses, LandingPage, Link
 from jobstream_contracts.subjects import STREAM
 from jobstream_projector.view import count_parked, read_checkpoint
 
 from .context import Context, base_url, context
 from .openapi30 import OPENAPI_30_MEDIA_TYPE, openapi_30
+from .status import HISTORY_REL
 
 router = APIRouter()
+
+# AsyncAPI registers no media type; its documents are JSON.
+ASYNCAPI_MEDIA_TYPE = "application/json"
 
 
 @router.get(
@@ -56,8 +62,28 @@ async def landing_page(request: Request) -> LandingPage:
                 type="application/json",
                 title="jobs",
             ),
+            Link(
+                href=f"{url}/asyncapi",
+                rel="service-desc",
+                type=ASYNCAPI_MEDIA_TYPE,
+                title="the job events: NATS subjects and event streams (AsyncAPI 3.0)",
+            ),
+            Link(
+                href=f"{url}/events",
+                rel=HISTORY_REL,
+                type="text/event-stream",
+                title="every job's events, live",
+            ),
         ],
     )
+
+
+@router.get("/asyncapi", tags=["Capabilities"], response_class=JSONResponse)
+async def asyncapi(request: Request) -> JSONResponse:
+    """The AsyncAPI 3.0 document of the job events."""
+    url = urlsplit(base_url(request))
+    document = asyncapi_document(url.netloc, url.scheme, request.app.version)
+    return JSONResponse(document, media_type=ASYNCAPI_MEDIA_TYPE)
 
 
 @router.get("/conformance", response_model=ConfClasses, tags=["Capabilities"])

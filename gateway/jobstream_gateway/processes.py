@@ -25,6 +25,7 @@ from .context import UNREACHABLE, Context, base_url, context, unavailable
 from .errors import OGCError
 from .inputs import validate_inputs
 from .pages import page_links
+from .prefer import preferences as parse_preferences
 from .status import results_response, status_info
 
 log = structlog.get_logger(__name__)
@@ -89,13 +90,6 @@ async def describe_process(
     return process
 
 
-def _preferences(prefer: str | None) -> set[str]:
-    # Prefer: respond-async, wait=10 — unknown tokens (OWSLib's respond-sync) are ignored.
-    if not prefer:
-        return set()
-    return {token.split("=")[0].strip().lower() for token in prefer.replace(";", ",").split(",")}
-
-
 def _wants_async(process: ProcessDescription, preferences: set[str]) -> bool:
     options = set(process.jobControlOptions)
     if JobControlOption.SYNC not in options:
@@ -140,7 +134,7 @@ async def execute(
     process = process_or_404(ctx, process_id)
     inputs = validate_inputs(process, body.inputs)
     _check_outputs(process, body)
-    preferences = _preferences(prefer)
+    preferences = set(parse_preferences(prefer))
     asynchronous = _wants_async(process, preferences)
     event = JobSubmitted(
         job_id=_job_id(idempotency_key),

@@ -9,6 +9,9 @@ from jobstream_contracts.ogc import ExceptionType, Link, StatusCode, StatusInfo
 
 from .errors import OGCError
 
+# No registered relation names a resource's event history; RFC 8288 extension relations are URIs.
+HISTORY_REL = "https://jobstream.dev/rel/history"
+
 
 def status_info(state: JobState, base_url: str) -> StatusInfo:
     job_url = f"{base_url}/jobs/{state.job_id}"
@@ -19,6 +22,12 @@ def status_info(state: JobState, base_url: str) -> StatusInfo:
             rel="process",
             type="application/json",
             title="the process this job runs",
+        ),
+        Link(
+            href=f"{job_url}/events",
+            rel=HISTORY_REL,
+            type="application/json",
+            title="this job's events, in stream order (text/event-stream: live)",
         ),
     ]
     if state.caused_by:

@@ -5,6 +5,7 @@ collectors (JOBSTREAM_LOG_FORMAT=json), for structlog's lines and the standard l
 import logging
 import sys
 import threading
+from typing import TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -64,8 +65,8 @@ def _strip_trailing_newline(
     return event_dict
 
 
-def _root_handler(renderers: list, level: int) -> logging.StreamHandler:
-    handler = logging.StreamHandler(sys.stdout)
+def _root_handler(renderers: list, level: int, stream: TextIO) -> logging.StreamHandler:
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*_SHARED, _strip_trailing_newline],
@@ -110,11 +111,12 @@ def _route_tracebacks() -> None:
     sys.unraisablehook = _log_unraisable
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
+    """Every line to ``stream``: stdout by default, stderr for commands whose stdout is data."""
     level = logging.getLevelName(settings.log_level.upper())
     as_json = settings.log_format == "json"
     renderers = _renderers(as_json)
-    handler = _root_handler(renderers, level)
+    handler = _root_handler(renderers, level, stream or sys.stdout)
     structlog.configure(
         processors=[*_SHARED, *renderers],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     shutdown_grace: float = Field(default=10.0, ge=0)
     # A synchronous execute waits this long for the job to end, then answers like an async one.
     sync_timeout: float = Field(default=60.0, gt=0)
+    # Server-sent event streams one gateway keeps open at once; past it, 503 with Retry-After.
+    max_event_streams: int = Field(default=200, ge=1)
+    # A stream with nothing to say sends a comment this often, so proxies keep it open.
+    stream_keepalive: float = Field(default=15.0, gt=0)
     # Modules whose PROCESSES list the executor serves; later ones override earlier ids.
     process_modules: list[str] = ["jobstream_executor.builtin", "jobstream_datasets.processes"]
     # User dataset templates in <plugins_dir>/datasets/*.yaml (replacing built-ins of their id).

@@ -1,0 +1,80 @@
+"""Following one job with one request at a time: ETags, conditional and long-poll GETs, and the
+status as of an instant.
+
+The ETag is a digest of the status document, so it changes whenever an event changes what the
+client would see. With ``If-None-Match`` and ``Prefer: wait=<seconds>`` the request waits for
+the job's next event (a core-NATS wake-up; the stream, read again, decides) and answers with the
+new document, or 304 when the wait runs out.
+"""
+
+import asyncio
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from jobstream_contracts.fold import JobState, fold
+from jobstream_contracts.subjects import job_filter
+from jobstream_infra.journal import read_job_records
+
+from .context import UNREACHABLE, Context, unavailable
+from .status import status_info
+
+Document = dict[str, Any]
+
+
+def etag(document: Document) -> str:
+    digest = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def matches(if_none_match: str | None, tag: str) -> bool:
+    if if_none_match is None:
+        return False
+    tags = [part.strip().removeprefix("W/") for part in if_none_match.split(",")]
+    return "*" in tags or tag in tags
+
+
+def document_of(state: JobState, url: str) -> Document:
+    return status_info(state, url).to_json()
+
+
+async def state_at(ctx: Context, job_id: str, instant: datetime) -> JobState | None:
+    """The job as the stream recorded it at ``instant``: the fold of the events stored by then."""
+    try:
+        records = await read_job_records(ctx.js, job_id)
+    except UNREACHABLE as exc:
+        raise unavailable(exc) from exc
+    return fold(record.event for record in records if record.time <= instant)
+
+
+async def next_document(
+    ctx: Context, job_id: str, url: str, known: str, wait: float
+) -> Document | None:
+    """The job's status document once it differs from the one tagged ``known``, or None when
+    ``wait`` seconds pass first."""
+    changed = asyncio.Event()
+
+    async def wake(_msg: Any) -> None:
+        changed.set()
+
+    try:
+        subscription = await ctx.nc.subscribe(job_filter(job_id), cb=wake)
+    except UNREACHABLE as exc:
+        raise unavailable(exc) from exc
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    try:
+        while True:
+            state = await ctx.job(job_id)
+            if state is not None and etag(document := document_of(state, url)) != known:
+                return document
+            if (left := deadline - loop.time()) <= 0:
+                return None
+            try:
+                await asyncio.wait_for(changed.wait(), left)
+            except TimeoutError:
+                pass  # one last look: an event stored while our connection was down
+            changed.clear()
+    finally:
+        await subscription.unsubscribe()

@@ -1,0 +1,148 @@
+"""A job's history, and live event streams: the record as auditors and subscribers read it.
+
+``GET /jobs/{id}/events`` pages through a job's events as CloudEvents (JSON), or streams them,
+history first and then live, as server-sent events until the job's final event.
+``GET /events`` streams every job's events from now (or after ``Last-Event-ID``).
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from jobstream_contracts.cloudevents import TYPE_PREFIX, to_cloudevent
+from jobstream_contracts.events import EVENT_TYPES, TERMINAL_TOKENS, Event
+from jobstream_contracts.ogc import ExceptionType, Link
+from jobstream_contracts.subjects import (
+    ALL_EVENTS,
+    SUBJECT_ROOT,
+    is_valid_token,
+    job_filter,
+)
+from jobstream_infra.journal import read_job_records
+
+from .context import UNREACHABLE, Context, base_url, context, unavailable
+from .errors import OGCError
+from .streams import MEDIA_TYPE, event_stream, resume_point, wants_stream
+
+router = APIRouter(tags=["Events"])
+
+PAGE_MAX = 1000
+ListParam = Annotated[list[str] | None, Query()]
+_STREAMED: dict[int | str, dict[str, Any]] = {
+    200: {"content": {MEDIA_TYPE: {}}, "description": "server-sent events"}
+}
+
+
+def _no_such_job(job_id: str) -> OGCError:
+    return OGCError(404, ExceptionType.NO_SUCH_JOB, f"no job with id {job_id!r}", "No such job")
+
+
+def _is_final(event: Event) -> bool:
+    return event.token in TERMINAL_TOKENS
+
+
+@router.get("/jobs/{job_id}/events", responses=_STREAMED)
+async def job_events(
+    job_id: str,
+    request: Request,
+    after: Annotated[int, Query(ge=0, le=2**63, description="the sequence to start after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
+    accept: Annotated[str | None, Header()] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+    ctx: Context = Depends(context),
+) -> Response:
+    """The job's events in stream order as CloudEvents; with ``Accept: text/event-stream``,
+    its history and then its live events until its final one."""
+    if not is_valid_token(job_id):
+        raise _no_such_job(job_id)
+    try:
+        records = await read_job_records(ctx.js, job_id, after=0, limit=1)
+        if not records:
+            raise _no_such_job(job_id)
+        if wants_stream(accept):
+            return event_stream(
+                ctx, [job_filter(job_id)], resume_point(last_event_id, after), ends_with=_is_final
+            )
+        page = await read_job_records(ctx.js, job_id, after=after, limit=limit + 1)
+    except UNREACHABLE as exc:
+        raise unavailable(exc) from exc
+    url = base_url(request)
+    own = f"{url}/jobs/{job_id}/events"
+    links = [
+        Link(href=f"{own}?after={after}&limit={limit}", rel="self", type="application/json"),
+        Link(
+            href=f"{url}/jobs/{job_id}", rel="up", type="application/json", title="the job's status"
+        ),
+    ]
+    if len(page) > limit:
+        page = page[:limit]
+        links.append(
+            Link(
+                href=f"{own}?after={page[-1].sequence}&limit={limit}",
+                rel="next",
+                type="application/json",
+            )
+        )
+    return JSONResponse(
+        {
+            "events": [to_cloudevent(r.event, r.sequence, r.time) for r in page],
+            "links": [link.to_json() for link in links],
+        }
+    )
+
+
+def _event_tokens(types: list[str]) -> list[str]:
+    tokens = []
+    for name in types:
+        kind = EVENT_TYPES.get(name.removeprefix(TYPE_PREFIX))
+        if kind is None:
+            raise OGCError(
+                400,
+                ExceptionType.INVALID_PARAMETER,
+                f"type: {name!r} is not an event type (one of {', '.join(sorted(EVENT_TYPES))})",
+                "Invalid parameter",
+            )
+        tokens.append(kind.token)
+    return tokens
+
+
+def _values(raw: list[str] | None) -> list[str]:
+    return [part.strip() for item in raw or [] for part in item.split(",") if part.strip()]
+
+
+def event_filters(process_ids: list[str], types: list[str]) -> list[str]:
+    """The subject filters of the events of these processes and types (all when empty)."""
+    for process_id in process_ids:
+        if not is_valid_token(process_id):
+            raise OGCError(
+                400,
+                ExceptionType.INVALID_PARAMETER,
+                f"processID: {process_id!r} is not a process id",
+                "Invalid parameter",
+            )
+    tokens = _event_tokens(types)
+    if not process_ids and not tokens:
+        return [ALL_EVENTS]
+    return [
+        f"{SUBJECT_ROOT}.{process}.*.{token}"
+        for process in process_ids or ["*"]
+        for token in tokens or ["*"]
+    ]
+
+
+@router.get("/events", responses=_STREAMED, response_class=Response)
+async def all_events(
+    processID: ListParam = None,
+    type: ListParam = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63)] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+    ctx: Context = Depends(context),
+) -> Response:
+    """Server-sent events of every job (of the given processes and event types), from now on,
+    or after ``Last-Event-ID`` (or ``after``) to resume."""
+    filters = event_filters(_values(processID), _values(type))
+    try:
+        return event_stream(ctx, filters, resume_point(last_event_id, after))
+    except UNREACHABLE as exc:
+        raise unavailable(exc) from exc

@@ -1,0 +1,95 @@
+"""Server-sent event streams of job events: the format, the per-gateway cap, the keep-alives.
+
+Each stream reads the stream a batch at a time and only as fast as the client takes what it
+sends (the server's write waits for a slow reader), so a gateway holds at most one batch per
+open stream whatever its clients do.
+"""
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from typing import Any
+
+from fastapi.responses import StreamingResponse
+
+from jobstream_contracts.cloudevents import to_cloudevent
+from jobstream_contracts.events import Event
+from jobstream_contracts.ogc import ExceptionType
+from jobstream_infra.journal import Recorded
+from jobstream_infra.reader import read_batches
+
+from .context import Context
+from .errors import OGCError
+from .slots import StreamSlots
+
+MEDIA_TYPE = "text/event-stream"
+
+
+def wants_stream(accept: str | None) -> bool:
+    return MEDIA_TYPE in (accept or "")
+
+
+def resume_point(last_event_id: str | None, after: int | None) -> int | None:
+    """Where a stream starts: after the client's Last-Event-ID, else after ``after``."""
+    if last_event_id is None or not last_event_id.strip():
+        return after
+    try:
+        return max(int(last_event_id), after or 0)
+    except ValueError:
+        raise OGCError(
+            400,
+            ExceptionType.INVALID_PARAMETER,
+            f"Last-Event-ID: {last_event_id!r} is not a stream sequence",
+            "Invalid parameter",
+        ) from None
+
+
+def frame(record: Recorded) -> str:
+    cloudevent = to_cloudevent(record.event, record.sequence, record.time)
+    return (
+        f"id: {record.sequence}\nevent: {cloudevent['type']}\n"
+        f"data: {json.dumps(cloudevent, separators=(',', ':'))}\n\n"
+    )
+
+
+class EventStreamResponse(StreamingResponse):
+    """A stream that holds one of the gateway's slots for as long as it is served."""
+
+    def __init__(self, frames: AsyncIterator[str], slots: StreamSlots) -> None:
+        slots.take()
+        self.slots = slots
+        super().__init__(
+            frames,
+            media_type=MEDIA_TYPE,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:  # the client hung up, or the stream ended
+            self.slots.give()
+
+
+def event_stream(
+    ctx: Context,
+    filters: list[str],
+    after: int | None,
+    ends_with: Callable[[Event], bool] = lambda event: False,
+) -> EventStreamResponse:
+    """A streaming response of the events matching ``filters`` after sequence ``after``
+    (``None``: only new ones), which ends after the first event ``ends_with`` accepts."""
+
+    async def frames() -> AsyncIterator[str]:
+        yield ": stream open\n\n"
+        batches = read_batches(ctx.js, filters, after, wait=ctx.settings.stream_keepalive)
+        async with aclosing(batches):
+            async for batch in batches:
+                if not batch:
+                    yield ": keep-alive\n\n"
+                for record in batch:
+                    yield frame(record)
+                    if ends_with(record.event):
+                        return
+
+    return EventStreamResponse(frames(), ctx.streams)

@@ -1,0 +1,67 @@
+"""`jobstream events export`: the stream's events as CloudEvents JSON lines, for auditors.
+
+Each line is one event (``jobstream_contracts.cloudevents``), in stream order; folding an export
+with the contracts' fold gives the statuses the view holds. Bounds are instants (RFC 3339) or
+stream sequences; the export ends at the stream's end as of its start.
+"""
+
+import json
+from contextlib import aclosing
+from datetime import UTC, datetime
+from typing import TextIO
+
+from jobstream_contracts.cloudevents import to_cloudevent
+from jobstream_contracts.subjects import STREAM, job_filter
+from jobstream_infra.connection import connect_nats
+from jobstream_infra.journal import Recorded
+from jobstream_infra.reader import read_batches
+from jobstream_infra.settings import Settings
+
+Bound = int | datetime
+
+
+def parse_bound(text: str) -> Bound:
+    """A stream sequence, or an RFC 3339 instant (UTC when it names no zone)."""
+    if text.isdigit():
+        return int(text)
+    instant = datetime.fromisoformat(text)
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def _within(record: Recorded, until: Bound | None) -> bool:
+    if until is None:
+        return True
+    if isinstance(until, int):
+        return record.sequence <= until
+    return record.time <= until
+
+
+async def export_events(
+    settings: Settings,
+    out: TextIO,
+    since: Bound | None = None,
+    until: Bound | None = None,
+    job_id: str | None = None,
+) -> int:
+    """Write the events to ``out``; returns how many were written."""
+    nc = await connect_nats(settings, "export")
+    js = nc.jetstream()
+    written = 0
+    try:
+        end = (await js.stream_info(STREAM)).state.last_seq
+        after = since - 1 if isinstance(since, int) else 0
+        start = since if isinstance(since, datetime) else None
+        filters = [job_filter(job_id)] if job_id else None
+        async with aclosing(read_batches(js, filters, after, start, batch=500)) as batches:
+            async for batch in batches:
+                # Nothing more arrived within the wait: every event up to `end` was read.
+                records = [r for r in batch if r.sequence <= end and _within(r, until)]
+                for record in records:
+                    cloudevent = to_cloudevent(record.event, record.sequence, record.time)
+                    out.write(json.dumps(cloudevent, separators=(",", ":")) + "\n")
+                written += len(records)
+                if not batch or len(records) < len(batch) or batch[-1].sequence >= end:
+                    break
+    finally:
+        await nc.close()
+    return written
