@@ -12,12 +12,33 @@ import platform
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TypedDict
 
 from . import scenarios
 from .report import write_markdown, write_plot
 
 RESULTS = Path(__file__).parent / "results"
-FULL = dict(
+
+
+class Sizes(TypedDict):
+    """Each scenario's sizes: s<n>_ for scenario n; rounds is scenario 1's."""
+
+    s1_jobs: int
+    s1_clients: int
+    rounds: int
+    s2_sizes: list[int]
+    s2_requests: int
+    s3_jobs: int
+    s3_rounds: int
+    s4_levels: list[int]
+    s4_executors: list[int]
+    s4_per_slot: int
+    s5_periods: int
+    s5_rounds: int
+    s6_checkpoints: list[int]
+
+
+FULL = Sizes(
     s1_jobs=300,
     s1_clients=8,
     rounds=3,
@@ -32,7 +53,7 @@ FULL = dict(
     s5_rounds=7,
     s6_checkpoints=[1_000, 10_000],
 )
-SMOKE = dict(
+SMOKE = Sizes(
     s1_jobs=10,
     s1_clients=2,
     rounds=1,

@@ -36,6 +36,7 @@ if "ICECHUNK_LOG" not in os.environ:  # silence the local-storage warning, as th
 
 def ingest(template: DatasetTemplate, location: str, start: str, end: str) -> int:
     plugin = plugin_for(template)
+    assert template.source is not None  # plugin_for refuses a derived template
     params = dict(template.source.params)
     bbox = template.extent.bbox
     grid = plugin.probe(bbox, **params)
@@ -92,6 +93,8 @@ def main() -> None:
     parser.add_argument("--warmup-end", help="the warm-up ingests START..WARMUP_END")
     args = parser.parse_args()
     template = load_template(args.template)
+    if template.source is None:
+        raise SystemExit(f"{args.template}: a derived dataset has no source to ingest from")
     if args.warmup:  # first-call costs (xarray's backends, zarr's codecs), which the
         ingest(template, args.warmup, args.start, args.warmup_end)  # service's warm-up pays
     began = time.perf_counter()

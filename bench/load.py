@@ -75,11 +75,11 @@ async def fill_stream(
     await ensure_stream(js)
     events = []
     for i in range(jobs):
-        job = dict(job_id=f"bench-{i:07d}", process_id=process_id)
+        job_id = f"bench-{i:07d}"
         events += [
-            JobSubmitted(inputs={"message": str(i)}, **job),
-            JobStarted(executor="bench", attempt=1, **job),
-            JobSucceeded(results={"echo": str(i)}, attempt=1, **job),
+            JobSubmitted(job_id=job_id, process_id=process_id, inputs={"message": str(i)}),
+            JobStarted(job_id=job_id, process_id=process_id, executor="bench", attempt=1),
+            JobSucceeded(job_id=job_id, process_id=process_id, results={"echo": str(i)}, attempt=1),
         ]
     for start in range(0, len(events), in_flight):
         await asyncio.gather(*(publish_event(js, e) for e in events[start : start + in_flight]))

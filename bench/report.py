@@ -287,8 +287,8 @@ def write_plot(path: Path, results: dict) -> None:
         rows = results["ingest"]["rows"]
         medians = [r["periods_per_s"].median for r in rows]
         spread = [
-            [m - r["periods_per_s"].min for m, r in zip(medians, rows)],
-            [r["periods_per_s"].max - m for m, r in zip(medians, rows)],
+            [m - r["periods_per_s"].min for m, r in zip(medians, rows, strict=True)],
+            [r["periods_per_s"].max - m for m, r in zip(medians, rows, strict=True)],
         ]
         ax.barh([r["system"].split(" (")[0] for r in rows], medians, xerr=spread, capsize=4)
         ax.set_xlabel("periods/s (median, min–max)")

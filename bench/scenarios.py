@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -45,7 +46,7 @@ def _stack(workdir: Path, nats_url: str, **settings) -> Stack:
     return stack
 
 
-def _latency_row(name: str, runs: list[tuple], jobs: int) -> dict:
+def _latency_row(name: str, runs: Sequence[tuple], jobs: int) -> dict:
     """`runs`: (seconds, submit latencies, …) of each round."""
     rates = [jobs / run[0] for run in runs]
     submit = [lat for run in runs for lat in run[1]]
@@ -64,6 +65,7 @@ def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: boo
         stack = _stack(work / "s1", server.url).start()
         try:
             parts = {name: psutil.Process(ps[0].pid) for name, ps in stack.processes.items()}
+            assert server.process is not None  # started by the with
             parts["nats-server"] = psutil.Process(server.process.pid)
             before = _cpu_seconds(parts)
             runs = [
@@ -106,7 +108,7 @@ def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: boo
     }
 
 
-def _cpu_seconds(processes: dict[str, psutil.Process | None]) -> dict[str, float]:
+def _cpu_seconds(processes: Mapping[str, psutil.Process | None]) -> dict[str, float]:
     """User + system CPU seconds each process and its live children have used so far."""
 
     def used(process: psutil.Process) -> float:
@@ -156,7 +158,7 @@ async def _raw_floor(nats_url: str, jobs: int, clients: int) -> tuple[float, lis
     latencies: list[float] = []
 
     async def client(count: int) -> None:
-        for i in range(count):
+        for _ in range(count):
             began = time.perf_counter()
             await js.publish(f"{stream}.submit", b"x")
             latencies.append(time.perf_counter() - began)
@@ -240,6 +242,7 @@ class _Pygeoapi:
 def _pygeoapi_noop(work: Path, jobs: int, clients: int, rounds: int):
     server = _Pygeoapi(work).start()
     try:
+        assert server.process is not None  # start() returns it running
         parts = {"pygeoapi": psutil.Process(server.process.pid)}
         before = _cpu_seconds(parts)
         runs = [
@@ -551,12 +554,13 @@ def ingest(work: Path, periods: int, rounds: int) -> dict:
         )
     template_file = plugins / "datasets" / f"{ids[1]}.yaml"
     template = load_template(template_file)
+    assert template.source is not None  # INGEST_TEMPLATE has a source
     ny, nx = plugin_for(template).probe(template.extent.bbox, **template.source.params).shape
     period_bytes = ny * nx * 4
     kind = template.period_type
     start = period_id(template.origin, kind)
-    end = period_id(template.origin + periods - 1, kind)
-    warm_end = period_id(template.origin + min(periods, INGEST_BATCH + 2) - 1, kind)
+    end = period_id(template.origin + (periods - 1), kind)
+    warm_end = period_id(template.origin + (min(periods, INGEST_BATCH + 2) - 1), kind)
 
     mine, executor_peaks, bare, bare_peaks, bare_hwm = [], [], [], [], []
     with EmbeddedNats(work / "nats-s5") as server:
@@ -571,6 +575,7 @@ def ingest(work: Path, periods: int, rounds: int) -> dict:
             executor = psutil.Process(stack.processes["executor"][0].pid)
             executor_idle = executor.memory_info().rss
             services = [psutil.Process(p.pid) for ps in stack.processes.values() for p in ps]
+            assert server.process is not None  # started by the with
             services.append(psutil.Process(server.process.pid))
             idle_cpu = 0.0
             # The arms alternate round by round, so a drift of the machine's speed hits both.
@@ -624,7 +629,7 @@ def ingest(work: Path, periods: int, rounds: int) -> dict:
         "concurrency": INGEST_CONCURRENCY,
         "idle_cpu_s": idle_cpu / rounds,
         # Round by round (the arms run back to back): how much the machine's noise moves it.
-        "paired_ratio": Summary.of([b / m for m, b in zip(mine, bare)]),
+        "paired_ratio": Summary.of([b / m for m, b in zip(mine, bare, strict=True)]),
         "ratio": ratio(rows[0]["periods_per_s"].median, rows[1]["periods_per_s"].median),
     }
 

@@ -48,6 +48,7 @@ def stack(tmp_path_factory):
 def postgres_url():
     """A fresh PostgreSQL database for one test, dropped afterwards."""
     import sqlalchemy
+    import sqlalchemy.exc
 
     admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"jobstream_test_{uuid.uuid4().hex[:12]}"

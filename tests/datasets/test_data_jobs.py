@@ -1,6 +1,5 @@
 """Ingest and sync as jobs: through HTTP, the executor and the stream, into Icechunk."""
 
-
 import pytest
 
 from jobstream_contracts.events import DatasetCommitted
@@ -118,9 +117,9 @@ def test_two_ingests_of_one_dataset_never_interleave_their_commits(stack):
     assert [s["status"] for s in statuses] == ["successful", "successful"]
     # Oldest first: the writers of the commits, each job's commits in one unbroken run.
     writers = [
-        s.metadata.get("job_id")
+        job_id
         for s in repository(stack, "demo").ancestry(branch="main")
-        if s.metadata.get("job_id")
+        if (job_id := s.metadata.get("job_id"))
     ][::-1]
     runs = [job for i, job in enumerate(writers) if i == 0 or writers[i - 1] != job]
     assert sorted(runs) == sorted(jobs), writers

@@ -16,6 +16,7 @@ from jobstream_datasets.plugins.http_files import DownloadError
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import BUILTIN_DIR, DatasetTemplate, load_template
 
+from ..support.datasets import source_params
 from ..support.fixture_server import (
     STUB_SIZE,
     Delay,
@@ -102,15 +103,15 @@ def template(server: FixtureServer, file_format: str = "geotiff", **params) -> D
 
 
 def fetch(plugin, day: str) -> np.ndarray:
-    ds = plugin.fetch_period(day, BBOX, **plugin.template.source.params)
+    ds = plugin.fetch_period(day, BBOX, **source_params(plugin.template))
     return ds["precipitation"].transpose("lat", "lon").values
 
 
 @pytest.mark.parametrize("file_format", ["geotiff", "netcdf"])
 def test_a_period_is_the_files_values_on_the_cells_the_bbox_overlaps(server, file_format):
     plugin = plugin_for(template(server, file_format))
-    grid = plugin.probe(BBOX, **plugin.template.source.params)
-    ds = plugin.fetch_period(DAYS[3], BBOX, **plugin.template.source.params)
+    grid = plugin.probe(BBOX, **source_params(plugin.template))
+    ds = plugin.fetch_period(DAYS[3], BBOX, **source_params(plugin.template))
 
     assert grid.shape == (80, 102)
     assert grid.same_cells(ds["lat"].values, ds["lon"].values)
@@ -125,7 +126,7 @@ def test_probe_reads_a_header_not_a_file(server, files, file_format):
     plugin = plugin_for(template(server, file_format))
     first = path_of(GEOTIFF_PATH if file_format == "geotiff" else NETCDF_PATH, DAYS[0])
 
-    grid = plugin.probe(BBOX, **plugin.template.source.params)
+    grid = plugin.probe(BBOX, **source_params(plugin.template))
 
     assert (grid.dtype, grid.crs, grid.nodata) == ("float32", "EPSG:4326", None)
     assert server.downloads(first) == 0
@@ -185,7 +186,7 @@ def test_a_period_not_on_the_server_is_retryable(server):
 def test_size_of_is_the_files_size_from_a_head_request(server, files, file_format):
     plugin = plugin_for(template(server, file_format))
     pattern = GEOTIFF_PATH if file_format == "geotiff" else NETCDF_PATH
-    params = plugin.template.source.params
+    params = source_params(plugin.template)
 
     sizes = [plugin.size_of(day, BBOX, **params) for day in DAYS[:3]]
 
@@ -224,7 +225,7 @@ def test_a_template_error_found_by_probe_is_permanent(server, file_format, param
     plugin = plugin_for(template(server, file_format, **params))
 
     with pytest.raises(PermanentError, match=complaint):
-        plugin.probe(bbox, **plugin.template.source.params)
+        plugin.probe(bbox, **source_params(plugin.template))
 
 
 def test_an_ingest_cut_by_a_truncated_download_resumes_with_the_missing_periods_only(
@@ -243,7 +244,9 @@ def test_an_ingest_cut_by_a_truncated_download_resumes_with_the_missing_periods_
     result = ingest_periods(dataset, store, plugin, DAYS[0], DAYS[-1])
 
     assert kept == list(range(6))  # the periods before the failure were committed
-    again = [server.downloads(path) - before for path, before in zip(paths, first_attempt)]
+    again = [
+        server.downloads(path) - before for path, before in zip(paths, first_attempt, strict=True)
+    ]
     assert again == [0] * 6 + [1] * 4
     assert result["periods"] == {
         "requested": 10,
@@ -256,13 +259,13 @@ def test_an_ingest_cut_by_a_truncated_download_resumes_with_the_missing_periods_
     np.testing.assert_array_equal(
         stored["precipitation"].values, np.stack([expected(day) for day in DAYS])
     )
-    np.testing.assert_allclose(stored["lat"].values, plugin.probe(BBOX, **dataset.source.params).y)
+    np.testing.assert_allclose(stored["lat"].values, plugin.probe(BBOX, **source_params(dataset)).y)
 
 
 def test_the_chirps_template_names_a_daily_file_for_each_period():
     chirps = load_template(BUILTIN_DIR / "chirps3-daily.yaml")
 
-    url = chirps.source.params["url_template"].format(
+    url = source_params(chirps)["url_template"].format(
         year=1981, month=1, day=1, hour=0, period="1981-01-01"
     )
 

@@ -1,10 +1,12 @@
 """Ingest into real Icechunk repositories, no broker: resume, skipping, overwrite, grids."""
 
+from collections.abc import Set
+
 import numpy as np
 import pytest
 import xarray as xr
 
-from jobstream_contracts.process import PermanentError
+from jobstream_contracts.process import PermanentError, ProgressCallback
 from jobstream_datasets.ingest import ingest_periods
 from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.plugins.synthetic import SyntheticSource
@@ -38,18 +40,18 @@ class FailingAt(SyntheticSource):
         self.fetched: list[str] = []
         self.commit_batch_size = 4
 
-    def fetch_period(self, period_id, bbox, **params):
+    def fetch_period(self, period_id, bbox, *args, **params):
         if period_id in self.failing:
             self.failing.discard(period_id)
             raise ConnectionResetError(f"connection reset while fetching {period_id}")
         self.fetched.append(period_id)
-        return super().fetch_period(period_id, bbox, **params)
+        return super().fetch_period(period_id, bbox, *args, **params)
 
 
 class InBlocksOfThree(SyntheticSource):
     """The synthetic source fetching three periods at a time, failing once at chosen blocks."""
 
-    def __init__(self, template, failing_from: set[str] = frozenset()) -> None:
+    def __init__(self, template, failing_from: Set[str] = frozenset()) -> None:
         super().__init__(template)
         self.failing_from = set(failing_from)  # the first periods of the blocks that fail
         self.fetched: list[list[str]] = []
@@ -64,6 +66,15 @@ class InBlocksOfThree(SyntheticSource):
             raise ConnectionResetError(f"connection reset while fetching {period_ids}")
         self.fetched.append(period_ids)
         return super().fetch_block(period_ids, bbox, **params)
+
+
+def recorder(reports: list) -> ProgressCallback:
+    """An ``on_progress`` that keeps each report as a (done, total, message) tuple."""
+
+    def record(done: float, total: float | None = None, message: str | None = None) -> None:
+        reports.append((done, total, message))
+
+    return record
 
 
 def days(first: int, last: int) -> list[str]:
@@ -86,7 +97,7 @@ def test_an_ingest_stores_every_period_with_the_sources_values(tmp_path):
         plugin,
         "2020-01-01",
         "2020-01-10",
-        on_progress=lambda *report: progress.append(report),
+        on_progress=recorder(progress),
     )
     assert result["periods"] == {
         "requested": 10,
@@ -222,7 +233,7 @@ def test_a_plugin_fetching_in_blocks_stores_what_one_fetching_period_by_period_d
             plugin,
             "2020-01-01",
             "2020-01-10",
-            on_progress=lambda *report: progress.append(report),
+            on_progress=recorder(progress),
         )
         runs[name] = (opened(store), result["periods"], result["commits"], progress)
     xr.testing.assert_identical(runs["periods"][0], runs["blocks"][0])

@@ -114,5 +114,6 @@ def test_the_newest_available_period_is_the_last_one_ended_a_lag_ago():
         update={"sync": load_templates()["synthetic-daily"].sync.model_copy(update={"lag": "2D"})}
     )
     now = pd.Timestamp("2024-03-10T12:00Z")
+    assert isinstance(now, pd.Timestamp)  # not NaT
     # 2024-03-07 ended on the 8th at 00:00, two days before the 10th at 00:00 <= now.
     assert period_id(newest_available(template, now), PeriodType.daily) == "2024-03-07"

@@ -24,6 +24,8 @@ from jobstream_datasets.plugins.zarr_source import PeriodUnavailable, ZarrSource
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import BUILTIN_DIR, DatasetTemplate, load_template
 
+from ..support.datasets import source_params
+
 TIMES = pd.date_range("2020-01-01T00", periods=72, freq="h")
 CHUNKS = {"time": 24, "latitude": 10, "longitude": 10}
 STORES = {
@@ -89,6 +91,7 @@ def root(tmp_path_factory, field) -> Path:
 
 class Handler(SimpleHTTPRequestHandler):
     def log_request(self, code="-", size="-") -> None:
+        assert isinstance(self.server, Server)
         self.server.paths.append(self.path)
 
     def log_message(self, format, *args) -> None:
@@ -100,6 +103,8 @@ class Server(ThreadingHTTPServer):
     # every dropped one waits a second for the client to try again.
     request_queue_size = 128
     daemon_threads = True
+    # Every request's path, in the order the handlers logged them.
+    paths: list[str]
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +195,7 @@ def test_size_of_is_the_size_of_the_chunk_files_the_period_touches(
     rows = np.flatnonzero(np.isin(latitudes, list(lats)))
     columns = np.flatnonzero(np.isin(longitudes, [(lon - west) % 360 + west for lon in lons]))
     step = TIMES.get_loc(pd.Timestamp(period))
+    assert isinstance(step, int)  # a unique index: one position, not a slice or a mask
     chunks = {
         (step // CHUNKS["time"], row // CHUNKS["latitude"], column // CHUNKS["longitude"])
         for row in rows
@@ -255,7 +261,7 @@ def test_threads_fetching_at_once_open_the_store_once(server, field):
             )
         )
     assert one > 0 and many == one
-    for period, ds in zip(periods, fetched):
+    for period, ds in zip(periods, fetched, strict=True):
         np.testing.assert_array_equal(ds.air_temperature.values, expected(field, period, "inside"))
 
 
@@ -284,14 +290,14 @@ def test_an_ingest_within_one_time_chunk_reads_each_chunk_once(store, server, tm
     before = len(server.paths)
     plugin = ZarrSource(template())
     one_at_a_time = [
-        plugin.fetch_period(period, dataset.extent.bbox, **dataset.source.params)
+        plugin.fetch_period(period, dataset.extent.bbox, **source_params(dataset))
         for period in periods
     ]
     assert sorted(chunk_reads(server, store, before).values()) == [24, 24, 24, 24]
     stored = xr.open_zarr(
         repo.repo.readonly_session(branch="main").store, consolidated=False
     ).load()
-    for period, ds in zip(periods, one_at_a_time):
+    for period, ds in zip(periods, one_at_a_time, strict=True):
         np.testing.assert_array_equal(
             stored.air_temperature.sel(time=period).values, ds.air_temperature.values
         )
@@ -359,7 +365,7 @@ def test_the_era5_land_template_is_valid_and_names_this_plugin():
     assert era5_land.period_type == "hourly"
     assert era5_land.origin == pd.Period("1950-01-01T00", "h")
     assert isinstance(plugin_for(era5_land), ZarrSource)
-    assert {"url", "source_variable"} <= set(era5_land.source.params)
+    assert {"url", "source_variable"} <= set(source_params(era5_land))
 
 
 def test_an_estimate_counts_each_chunk_a_block_reads_once(root, tmp_path):
@@ -375,7 +381,7 @@ def test_an_estimate_counts_each_chunk_a_block_reads_once(root, tmp_path):
         plugin_for(dataset),
         "2020-01-01T12",
         "2020-01-02T11",
-        list(bbox),
+        bbox,
     )
     touched = {
         path

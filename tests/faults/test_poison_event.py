@@ -3,7 +3,7 @@
 import asyncio
 
 import nats
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from jobstream_contracts.subjects import event_subject
 from jobstream_projector.view import ParkedEvent, create_view_engine
@@ -30,7 +30,7 @@ def test_a_poison_event_is_parked_and_the_view_keeps_moving(make_stack):
     assert ready["parked_events"] == 2 and ready["projector_lag"] == 0, ready
     engine = create_view_engine(stack.database_url)
     with Session(engine) as session:
-        parked = session.exec(select(ParkedEvent).order_by(ParkedEvent.sequence)).all()
+        parked = session.exec(select(ParkedEvent).order_by(col(ParkedEvent.sequence))).all()
     assert [p.subject.split(".")[3] for p in parked] == ["poison", "future"]
     assert "not JSON" in parked[0].error and "newer than this reader" in parked[1].error
     assert parked[0].data == "{not json"

@@ -22,7 +22,7 @@ def _rows(url: str) -> list[dict]:
 def test_a_sigkilled_projector_catches_up_to_what_a_rebuild_gives(make_stack, tmp_path):
     stack = make_stack(projector_batch=20).start()
     ids = []
-    for round_ in range(4):
+    for _ in range(4):
         ids += [stack.submit("count", {"n": 3, "interval": 0.01}) for _ in range(40)]
         time.sleep(0.3)
         stack.kill_one("projector")

@@ -16,7 +16,7 @@ def test_a_transient_failure_is_retried_on_the_policys_schedule(make_stack, tmp_
     starts = [e for e in events if isinstance(e, JobStarted)]
     assert [(r.attempt, r.delay) for r in retries] == [(1, 0.5), (2, 1.0)]
     assert [s.attempt for s in starts] == [1, 2, 3]
-    for retry, next_start in zip(retries, starts[1:]):
+    for retry, next_start in zip(retries, starts[1:], strict=True):
         waited = (next_start.time - retry.time).total_seconds()
         # Redelivered no sooner than the backoff, and without a long stall after it.
         assert retry.delay <= waited < retry.delay + 1.5, (retry.delay, waited)

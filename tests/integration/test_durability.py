@@ -86,7 +86,10 @@ def test_view_on_postgresql_equals_the_view_on_sqlite(make_stack, postgres_url):
     for job_id in ids:
         pg_stack.wait_view(job_id, statuses=(expected[job_id]["status"],))
     actual = _snapshot(pg_stack, ids)
-    strip = lambda jobs: {k: {f: v for f, v in j.items() if f != "links"} for k, j in jobs.items()}
+
+    def strip(jobs: dict) -> dict:
+        return {k: {f: v for f, v in j.items() if f != "links"} for k, j in jobs.items()}
+
     assert strip(actual) == strip(expected)
     # And the PostgreSQL view serves every query the SQLite one does.
     durations = pg_stack.http.get("/jobs", params={"minDuration": 0, "limit": 1000})

@@ -177,6 +177,7 @@ def test_async_only_process_runs_async_without_prefer(stack):
 def test_progress_is_visible_while_running(stack):
     job_id = stack.submit("count", {"n": 30, "interval": 0.05})
     seen = []
+    status: dict = {}
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         status = stack.http.get(f"/jobs/{job_id}").json()
@@ -313,7 +314,9 @@ def test_job_list_filters_and_pages(stack):
         assert job["processID"]  # mandatory with job-list
     created = [job["created"] for job in body["jobs"]]
     assert created == sorted(created, reverse=True)
-    next_page = stack.http.get(next(l["href"] for l in body["links"] if l["rel"] == "next")).json()
+    next_page = stack.http.get(
+        next(link["href"] for link in body["links"] if link["rel"] == "next")
+    ).json()
     assert not {j["jobID"] for j in next_page["jobs"]} & {j["jobID"] for j in body["jobs"]}
 
     failed_jobs = stack.http.get("/jobs", params={"status": "failed", "limit": 1000}).json()["jobs"]

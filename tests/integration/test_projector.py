@@ -1,10 +1,11 @@
 """The projector against a real SQLite file and a real stream."""
 
 import asyncio
+from typing import TypedDict
 
 import nats
 import pytest
-import sqlalchemy
+import sqlalchemy.event
 from sqlmodel import Session, select
 
 from jobstream_contracts.events import JobProgressed, JobStarted, JobSubmitted, JobSucceeded
@@ -26,8 +27,13 @@ def _rows(engine) -> list[dict]:
         return [row.model_dump() for row in session.exec(select(JobRow).order_by(JobRow.job_id))]
 
 
+class _Job(TypedDict):
+    job_id: str
+    process_id: str
+
+
 def _history(job_id: str):
-    base = dict(job_id=job_id, process_id="echo")
+    base: _Job = {"job_id": job_id, "process_id": "echo"}
     return [
         JobSubmitted(inputs={"message": job_id}, **base),
         JobStarted(executor="e1", attempt=1, **base),

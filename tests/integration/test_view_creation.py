@@ -6,6 +6,7 @@ processes hit "table jobs already exists" and the gateway exited.
 """
 
 import multiprocessing
+import multiprocessing.synchronize
 
 from sqlalchemy import inspect, text
 
@@ -15,7 +16,7 @@ RACERS = 3
 ROUNDS = 5
 
 
-def _create(url: str, migrate: bool, start: multiprocessing.Barrier, errors) -> None:
+def _create(url: str, migrate: bool, start: multiprocessing.synchronize.Barrier, errors) -> None:
     engine = create_view_engine(url)
     start.wait()
     try:

@@ -2,14 +2,23 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import icechunk
 import xarray as xr
+
+from jobstream_datasets.templates import DatasetTemplate
 
 from .stack import TEST_PROCESSES
 
 PLUGINS = Path(__file__).parent / "plugins"
 DATA_PROCESSES = json.dumps([*TEST_PROCESSES, "jobstream_datasets.processes"])
+
+
+def source_params(template: DatasetTemplate) -> dict[str, Any]:
+    """The plugin params of a template that ingests from a source (not a derived one)."""
+    assert template.source is not None, f"{template.id} is derived: it has no source"
+    return template.source.params
 
 
 def data_stack(make_stack, **settings):

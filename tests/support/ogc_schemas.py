@@ -38,7 +38,9 @@ def _relax(node, in_properties: bool = False):
 
 @cache
 def _load(path: str) -> dict:
-    return _relax(yaml.safe_load(Path(path).read_text()))
+    schema = _relax(yaml.safe_load(Path(path).read_text()))
+    assert isinstance(schema, dict), path
+    return schema
 
 
 def _retrieve(uri: str) -> Resource:

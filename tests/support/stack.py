@@ -130,7 +130,9 @@ class Stack:
             if status.get("status") in statuses:
                 return status
             if time.monotonic() > deadline:
-                history = [(e.type, getattr(e, "message", None)) for e in self.events(job_id)]
+                history = [
+                    (type(e).__name__, getattr(e, "message", None)) for e in self.events(job_id)
+                ]
                 raise AssertionError(
                     f"{status}\nin the stream: {history}\n{self.executor_stacks()}"
                 )

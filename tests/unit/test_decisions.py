@@ -1,6 +1,7 @@
 """The executor's decisions, as pure functions of history, delivery and policy: no broker."""
 
 from datetime import UTC, datetime
+from typing import TypedDict
 
 import pytest
 
@@ -27,7 +28,14 @@ from jobstream_executor.decisions import (
 )
 
 POLICY = RetryPolicy(maxAttempts=3, backoff=[5.0, 10.0])
-JOB = dict(job_id="j", process_id="p")
+
+
+class _Job(TypedDict):
+    job_id: str
+    process_id: str
+
+
+JOB: _Job = {"job_id": "j", "process_id": "p"}
 
 
 def _submitted():
@@ -95,7 +103,13 @@ def test_a_retryable_error_is_retried_on_the_policys_schedule_until_attempts_run
 
 def test_the_last_backoff_repeats():
     policy = RetryPolicy(maxAttempts=10, backoff=[1.0, 2.0])
-    assert [on_error(ValueError("x"), n, policy).delay for n in range(4)] == [1.0, 2.0, 2.0, 2.0]
+
+    def delay(failures: int) -> float:
+        decision = on_error(ValueError("x"), failures, policy)
+        assert isinstance(decision, Retry)
+        return decision.delay
+
+    assert [delay(n) for n in range(4)] == [1.0, 2.0, 2.0, 2.0]
 
 
 def test_a_permanent_error_fails_at_once():

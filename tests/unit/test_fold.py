@@ -1,6 +1,7 @@
 """The job fold: (state, event) -> state, and the rules that make replays safe."""
 
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 import pytest
 
@@ -17,7 +18,14 @@ from jobstream_contracts.fold import JobState, apply, fold
 from jobstream_contracts.ogc import StatusCode
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-JOB = {"job_id": "job-1", "process_id": "echo"}
+
+
+class _Job(TypedDict):
+    job_id: str
+    process_id: str
+
+
+JOB: _Job = {"job_id": "job-1", "process_id": "echo"}
 
 
 def at(seconds: float) -> datetime:
@@ -32,7 +40,13 @@ def started(t=1, attempt=1):
     return JobStarted(time=at(t), attempt=attempt, executor="executor-a", **JOB)
 
 
-def progressed(t=2, attempt=1, done=3.0, total=4.0, message="3 of 4"):
+def progressed(
+    t=2,
+    attempt=1,
+    done: float | None = 3.0,
+    total: float | None = 4.0,
+    message: str | None = "3 of 4",
+):
     return JobProgressed(
         time=at(t), attempt=attempt, done=done, total=total, message=message, **JOB
     )
@@ -80,6 +94,7 @@ def test_fold_of_no_events_keeps_the_given_state():
 
 def test_a_submission_creates_an_accepted_job():
     state = fold([submitted()])
+    assert state is not None
     assert state.job_id == "job-1"
     assert state.process_id == "echo"
     assert state.status == StatusCode.ACCEPTED
@@ -99,6 +114,7 @@ def test_a_submission_creates_an_accepted_job():
 
 def test_a_start_makes_the_job_running():
     state = fold([submitted(), started(t=1)])
+    assert state is not None
     assert state.status == StatusCode.RUNNING
     assert state.started == at(1)
     assert state.updated == at(1)
@@ -110,6 +126,7 @@ def test_a_start_makes_the_job_running():
 
 def test_a_full_lifecycle_ends_successful_with_results():
     state = fold([submitted(), started(t=1), progressed(t=2), succeeded(t=3)])
+    assert state is not None
     assert state.status == StatusCode.SUCCESSFUL
     assert state.created == at(0)
     assert state.started == at(1)
@@ -123,12 +140,14 @@ def test_a_full_lifecycle_ends_successful_with_results():
 
 def test_success_without_a_start_event_sets_started_to_the_finish_time():
     state = fold([submitted(), succeeded(t=3)])
+    assert state is not None
     assert state.started == at(3)
     assert state.finished == at(3)
 
 
 def test_a_first_event_other_than_submitted_still_creates_the_job():
     state = fold([started(t=1)])
+    assert state is not None
     assert state.status == StatusCode.RUNNING
     assert state.created == at(1)
     assert state.inputs == {}
@@ -136,6 +155,7 @@ def test_a_first_event_other_than_submitted_still_creates_the_job():
 
 def test_a_late_submission_event_does_not_reset_a_running_job():
     state = fold([started(t=1), submitted(t=0)])
+    assert state is not None
     assert state.status == StatusCode.RUNNING
     assert state.created == at(0)
     assert state.inputs == {"x": 1}
@@ -144,6 +164,7 @@ def test_a_late_submission_event_does_not_reset_a_running_job():
 
 def test_apply_does_not_change_the_state_it_is_given():
     before = fold([submitted()])
+    assert before is not None
     apply(before, started())
     assert before.status == StatusCode.ACCEPTED
     assert before.started is None
@@ -154,6 +175,7 @@ def test_apply_does_not_change_the_state_it_is_given():
 
 def test_progress_records_done_total_and_message():
     state = fold([submitted(), started(t=1), progressed(t=2, done=3, total=4, message="3 of 4")])
+    assert state is not None
     assert state.status == StatusCode.RUNNING
     assert state.done == 3.0
     assert state.total == 4.0
@@ -165,6 +187,7 @@ def test_progress_records_done_total_and_message():
 
 def test_progress_before_a_start_event_starts_the_job():
     state = fold([submitted(), progressed(t=2)])
+    assert state is not None
     assert state.status == StatusCode.RUNNING
     assert state.started == at(2)
 
@@ -178,6 +201,7 @@ def test_a_later_progress_replaces_the_earlier_one():
             progressed(t=3, done=None, total=None, message=None),
         ]
     )
+    assert state is not None
     assert state.done is None
     assert state.total is None
     assert state.message is None
@@ -207,6 +231,7 @@ def test_percent_and_integer_progress_follow_done_over_total(done, total, percen
 
 def test_percent_is_100_when_successful_even_without_progress_reports():
     state = fold([submitted(), started(), succeeded()])
+    assert state is not None
     assert state.done is None
     assert state.percent == 100.0
     assert state.progress == 100
@@ -214,11 +239,13 @@ def test_percent_is_100_when_successful_even_without_progress_reports():
 
 def test_percent_is_100_when_successful_even_if_progress_stopped_short():
     state = fold([submitted(), started(), progressed(done=1, total=4), succeeded()])
+    assert state is not None
     assert state.percent == 100.0
 
 
 def test_percent_of_a_failed_job_stays_where_progress_stopped():
     state = fold([submitted(), started(), progressed(done=1, total=4), failed()])
+    assert state is not None
     assert state.percent == 25.0
 
 
@@ -290,6 +317,7 @@ def test_folding_the_history_twice_gives_the_same_state(name):
 
 def test_failure_after_success_is_ignored():
     state = fold([submitted(), started(), succeeded(t=3), failed(t=5)])
+    assert state is not None
     assert state.status == StatusCode.SUCCESSFUL
     assert state.results == {"y": 42}
     assert state.error is None
@@ -299,6 +327,7 @@ def test_failure_after_success_is_ignored():
 
 def test_success_after_failure_is_ignored():
     state = fold([submitted(), started(), failed(t=3), succeeded(t=5)])
+    assert state is not None
     assert state.status == StatusCode.FAILED
     assert state.results is None
     assert state.error == {"type": "ValueError", "detail": "boom"}
@@ -327,6 +356,7 @@ def test_events_after_failure_are_ignored(late):
 
 def test_a_failed_job_keeps_the_error_and_its_detail_as_message():
     state = fold([submitted(), started(t=1), failed(t=3, detail="division by zero")])
+    assert state is not None
     assert state.status == StatusCode.FAILED
     assert state.error == {"type": "ValueError", "detail": "division by zero"}
     assert state.message == "division by zero"
@@ -343,6 +373,7 @@ def test_dismissal_after_success_withdraws_the_results():
     state = fold(
         [submitted(), started(t=1), succeeded(t=3), dismissed(t=4, reason="no longer needed")]
     )
+    assert state is not None
     assert state.status == StatusCode.DISMISSED
     assert state.results is None
     assert state.message == "no longer needed"
@@ -353,6 +384,7 @@ def test_dismissal_after_success_withdraws_the_results():
 
 def test_dismissal_after_failure_keeps_the_error():
     state = fold([submitted(), started(), failed(t=3), dismissed(t=4)])
+    assert state is not None
     assert state.status == StatusCode.DISMISSED
     assert state.error == {"type": "ValueError", "detail": "boom"}
     assert state.message == "dismissed by request"
@@ -360,6 +392,7 @@ def test_dismissal_after_failure_keeps_the_error():
 
 def test_dismissal_of_an_accepted_job_finishes_it_at_the_dismissal_time():
     state = fold([submitted(), dismissed(t=4)])
+    assert state is not None
     assert state.status == StatusCode.DISMISSED
     assert state.finished == at(4)
     assert state.updated == at(4)
@@ -396,6 +429,7 @@ def test_non_final_events_of_an_older_attempt_are_ignored(zombie):
 
 def test_a_redelivery_raises_the_attempt_but_keeps_the_first_start_time():
     state = fold([submitted(), started(t=1, attempt=1), started(t=5, attempt=2)])
+    assert state is not None
     assert state.status == StatusCode.RUNNING
     assert state.attempt == 2
     assert state.started == at(1)
@@ -415,6 +449,7 @@ def test_the_first_final_event_stands_whatever_its_attempt():
             succeeded(t=7, attempt=2, results={"y": "second"}),
         ]
     )
+    assert state is not None
     assert state.status == StatusCode.SUCCESSFUL
     assert state.results == {"y": "first"}
     assert state.finished == at(6)

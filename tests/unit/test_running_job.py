@@ -1,5 +1,7 @@
 """The progress slot a process writes to, from its own thread."""
 
+from typing import Any
+
 import pytest
 
 from jobstream_contracts.process import JobCancelled
@@ -8,10 +10,14 @@ from jobstream_executor.running import Progress, RunningJob
 
 def test_reports_are_coerced_in_the_callers_thread():
     job = RunningJob("j", "p", 1)
-    job.report(3, 10, 5)  # a number as message: stored as text, not failed on publish
+    # Processes are untyped callers: a number as message is stored as text, not failed on
+    # publish, and a done that is no number fails in the caller's thread.
+    number_message: Any = 5
+    job.report(3, 10, number_message)
     assert job.unpublished() == Progress(3.0, 10.0, "5")
+    not_a_number: Any = "three"
     with pytest.raises((TypeError, ValueError)):
-        job.report("three")
+        job.report(not_a_number)
 
 
 def test_only_the_latest_unpublished_report_is_returned_once():
