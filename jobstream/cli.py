@@ -1,4 +1,4 @@
-"""`jobstream up | gateway | executor | projector [rebuild] | events export`."""
+"""`jobstream up | gateway | executor | projector [rebuild] | notifier | events export`."""
 
 import argparse
 import asyncio
@@ -70,6 +70,12 @@ def _projector(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_until_signalled(lambda stop: run_projector(settings, stop)))
 
 
+def _notifier(settings: Settings) -> None:
+    from jobstream_notifier.service import run_notifier
+
+    asyncio.run(_until_signalled(lambda stop: run_notifier(settings, stop)))
+
+
 def _events(settings: Settings, args: argparse.Namespace) -> None:
     from .export import export_events
 
@@ -103,10 +109,11 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "up",
         parents=[http],
-        help="start everything: embedded nats-server, projector, executor, gateway",
+        help="start everything: embedded nats-server, projector, executor, notifier, gateway",
     )
     commands.add_parser("gateway", parents=[http], help="run the HTTP gateway")
     commands.add_parser("executor", help="run an executor")
+    commands.add_parser("notifier", help="deliver callbacks (subscriber URIs of execute requests)")
     projector = commands.add_parser("projector", help="run the projector, or rebuild the view")
     projector.add_argument("action", nargs="?", choices=["run", "rebuild"], default="run")
     projector.add_argument(
@@ -153,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
         _gateway(settings)
     elif args.command == "executor":
         _executor(settings)
+    elif args.command == "notifier":
+        _notifier(settings)
     elif args.command == "events":
         _events(settings, args)
     else:

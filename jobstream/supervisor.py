@@ -19,7 +19,7 @@ from jobstream_infra.settings import Settings
 
 log = structlog.get_logger("jobstream.up")
 
-COMPONENTS = ("projector", "executor", "gateway")
+COMPONENTS = ("projector", "executor", "notifier", "gateway")
 
 
 def _wait_for_gateway(settings: Settings, children: list[subprocess.Popen], timeout: float) -> bool:

@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from .ogc import Subscriber
 from .subjects import event_subject
 
 
@@ -66,6 +67,8 @@ class JobSubmitted(Event):
     mode: Literal["async", "sync"] = "async"
     # The job whose run submitted this one (a derived dataset recomputed after a sync).
     caused_by: str | None = None
+    # Callback URIs of the execute request (OGC subscriber); the notifier POSTs to them.
+    subscriber: Subscriber | None = None
 
 
 class JobStarted(Event):
@@ -114,6 +117,37 @@ class JobDismissed(Event):
     token: ClassVar[str] = "dismissed"
     type: Literal["JobDismissed"] = "JobDismissed"
     reason: str = "dismissed by request"
+
+
+CallbackKind = Literal["success", "in-progress", "failed"]
+
+
+class CallbackDelivered(Event):
+    """The notifier POSTed a document to one of the job's subscriber URIs and was answered 2xx.
+
+    ``for_event`` is the event the callback reports (the ``webhook-id`` the receiver saw);
+    ``tries`` counts this callback's delivery attempts. Not a change of the job's state.
+    """
+
+    token: ClassVar[str] = "callback-delivered"
+    type: Literal["CallbackDelivered"] = "CallbackDelivered"
+    kind: CallbackKind
+    uri: str
+    for_event: UUID
+    status_code: int
+    tries: int
+
+
+class CallbackAbandoned(Event):
+    """The notifier gave up on a callback: refused, failed or unanswered ``tries`` times."""
+
+    token: ClassVar[str] = "callback-abandoned"
+    type: Literal["CallbackAbandoned"] = "CallbackAbandoned"
+    kind: CallbackKind
+    uri: str
+    for_event: UUID
+    error: str
+    tries: int
 
 
 class JobEstimated(Event):
@@ -166,6 +200,8 @@ _CLASSES = (
     JobDismissed,
     DatasetCommitted,
     JobEstimated,
+    CallbackDelivered,
+    CallbackAbandoned,
 )
 AnyEvent = Annotated[
     JobSubmitted
@@ -176,7 +212,9 @@ AnyEvent = Annotated[
     | JobFailed
     | JobDismissed
     | DatasetCommitted
-    | JobEstimated,
+    | JobEstimated
+    | CallbackDelivered
+    | CallbackAbandoned,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: dict[str, type[Event]] = {cls.model_fields["type"].default: cls for cls in _CLASSES}

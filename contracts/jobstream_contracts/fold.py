@@ -8,7 +8,8 @@ Rules that make replays safe:
 - every event sets fields to values it carries, so applying it twice changes nothing;
 - the first final event stands, whatever its attempt; only a dismissal may follow success or
   failure (it withdraws results);
-- other events of an attempt older than the one in progress are ignored (a zombie executor's).
+- other events of an attempt older than the one in progress are ignored (a zombie executor's);
+- the notifier's reports on callbacks change nothing of the job.
 """
 
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from .events import (
+    CallbackAbandoned,
+    CallbackDelivered,
     DatasetCommitted,
     Event,
     JobDismissed,
@@ -86,6 +89,8 @@ def apply(state: JobState | None, event: Event) -> JobState:
             created=event.time,
             updated=event.time,
         )
+    if isinstance(event, CallbackDelivered | CallbackAbandoned):
+        return state  # a report about the job's notifications, not a change of the job
     if isinstance(event, JobDismissed):
         if state.status == StatusCode.DISMISSED:
             return state

@@ -7,8 +7,9 @@ absent and null differently, and absent is what they expect.
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SPEC = "http://www.opengis.net/spec/ogcapi-processes-1/1.0"
 EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
@@ -20,6 +21,7 @@ CONFORMANCE_CLASSES = [
     f"{SPEC}/conf/oas30",
     f"{SPEC}/conf/job-list",
     f"{SPEC}/conf/dismiss",
+    f"{SPEC}/conf/callback",
 ]
 
 
@@ -148,13 +150,41 @@ class OutputRequest(Model):
     transmissionMode: TransmissionMode = TransmissionMode.VALUE
 
 
+def _callback_uri(uri: str | None) -> str | None:
+    if uri is None:
+        return None
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{uri!r} is not an http or https URL")
+    return uri
+
+
+class Subscriber(Model):
+    """Where a job's outcome is POSTed (the OGC callback requirement class): the results
+    document on success, the status document on progress and on failure."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    successUri: str
+    inProgressUri: str | None = None
+    failedUri: str | None = None
+
+    @field_validator("successUri", "inProgressUri", "failedUri")
+    @classmethod
+    def _http(cls, uri: str | None) -> str | None:
+        return _callback_uri(uri)
+
+    def uris(self) -> list[str]:
+        return [uri for uri in (self.successUri, self.inProgressUri, self.failedUri) if uri]
+
+
 class Execute(Model):
     """The body of ``POST /processes/{id}/execution``."""
 
     inputs: dict[str, Any] = Field(default_factory=dict)
     outputs: dict[str, OutputRequest] = Field(default_factory=dict)
     response: Literal["raw", "document"] = "raw"
-    subscriber: dict[str, Any] | None = None
+    subscriber: Subscriber | None = None
 
 
 class StatusCode(StrEnum):

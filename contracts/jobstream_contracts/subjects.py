@@ -52,6 +52,15 @@ def estimate_subject(process_id: str) -> str:
     return f"jobstream.estimates.{process_id}"
 
 
+# The durable consumer that all notifiers share: each event is delivered to one of them.
+NOTIFIER_CONSUMER = "notifier"
+
+
+def notified_filters(tokens: list[str]) -> list[str]:
+    """The events of these kinds, of every job of every process."""
+    return [f"{SUBJECT_ROOT}.*.*.{token}" for token in tokens]
+
+
 # Executors answering estimate requests share this queue group: one answers each request.
 ESTIMATORS_QUEUE = "jobstream-estimators"
 

@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from jobstream_contracts.fold import JobState, fold
+from jobstream_contracts.status import status_info
 from jobstream_contracts.subjects import job_filter
 from jobstream_infra.journal import read_job_records
 
 from .context import UNREACHABLE, Context, unavailable
-from .status import status_info
 
 Document = dict[str, Any]
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from jobstream_contracts.events import JobDismissed
 from jobstream_contracts.fold import JobState, apply
 from jobstream_contracts.ogc import ExceptionType, JobList, StatusCode, StatusInfo
+from jobstream_contracts.status import status_info
 from jobstream_contracts.subjects import is_valid_token
 from jobstream_projector import view
 
@@ -18,7 +19,7 @@ from .errors import OGCError
 from .following import document_of, etag, matches, next_document, state_at
 from .pages import page_links
 from .prefer import preferences, wait_seconds
-from .status import results_response, status_info
+from .status import results_response
 
 router = APIRouter(tags=["Jobs"])
 

@@ -9,12 +9,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from jobstream_contracts.asyncapi import asyncapi_document
 from jobstream_contracts.ogc import CONFORMANCE_CLASSES, ConfClasses, LandingPage, Link
+from jobstream_contracts.status import HISTORY_REL
 from jobstream_contracts.subjects import STREAM
 from jobstream_projector.view import count_parked, read_checkpoint
 
 from .context import Context, base_url, context
 from .openapi30 import OPENAPI_30_MEDIA_TYPE, openapi_30
-from .status import HISTORY_REL
 
 router = APIRouter()
 

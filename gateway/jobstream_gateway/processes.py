@@ -17,8 +17,11 @@ from jobstream_contracts.ogc import (
     Link,
     ProcessDescription,
     ProcessList,
+    Subscriber,
 )
+from jobstream_contracts.status import status_info
 from jobstream_contracts.subjects import job_filter, parse_subject
+from jobstream_infra.callbacks import CallbackRefused, check_callback
 from jobstream_infra.journal import HistoryChanged, read_job_events
 
 from .context import UNREACHABLE, Context, base_url, context, unavailable
@@ -26,7 +29,7 @@ from .errors import OGCError
 from .inputs import validate_inputs
 from .pages import page_links
 from .prefer import preferences as parse_preferences
-from .status import results_response, status_info
+from .status import results_response
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["Processes"])
@@ -134,6 +137,8 @@ async def execute(
     process = process_or_404(ctx, process_id)
     inputs = validate_inputs(process, body.inputs)
     _check_outputs(process, body)
+    if body.subscriber is not None:
+        await _check_subscriber(body.subscriber, ctx.settings.callback_allowed_networks)
     preferences = set(parse_preferences(prefer))
     asynchronous = _wants_async(process, preferences)
     event = JobSubmitted(
@@ -145,6 +150,7 @@ async def execute(
         response=body.response,
         mode="async" if asynchronous else "sync",
         trace={"traceparent": traceparent} if traceparent else {},
+        subscriber=body.subscriber,
     )
     url = base_url(request)
     if asynchronous:
@@ -170,8 +176,24 @@ def _job_id(idempotency_key: str | None) -> str:
     return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, idempotency_key))
 
 
+async def _check_subscriber(subscriber: Subscriber, allowed_networks: list[str]) -> None:
+    for name in ("successUri", "inProgressUri", "failedUri"):
+        uri = getattr(subscriber, name)
+        if uri is None:
+            continue
+        try:
+            await check_callback(uri, allowed_networks)
+        except CallbackRefused as exc:
+            raise OGCError(
+                400,
+                ExceptionType.INVALID_PARAMETER,
+                f"subscriber.{name}: {exc}",
+                "Invalid parameter",
+            ) from None
+
+
 def _same_request(a: JobSubmitted, b: JobSubmitted) -> bool:
-    fields = ("process_id", "inputs", "outputs", "response")
+    fields = ("process_id", "inputs", "outputs", "response", "subscriber")
     return all(getattr(a, name) == getattr(b, name) for name in fields)
 
 

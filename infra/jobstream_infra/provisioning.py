@@ -18,6 +18,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 from jobstream_contracts.subjects import (
     ALL_EVENTS,
     LEASE_BUCKET,
+    NOTIFIER_CONSUMER,
     PROCESS_REGISTRY_BUCKET,
     STREAM,
     executor_consumer,
@@ -72,14 +73,36 @@ async def ensure_executor_consumer(
         ack_wait=settings.ack_wait,
         max_ack_pending=-1,
     )
+    return await _ensure_durable(js, config)
+
+
+async def ensure_notifier_consumer(
+    js: JetStreamContext, filters: list[str], settings: Settings
+) -> str:
+    config = ConsumerConfig(
+        durable_name=NOTIFIER_CONSUMER,
+        filter_subjects=filters,
+        # From the start: a notifier first started after jobs were submitted still calls them
+        # back; events of jobs without a subscriber are acked at once.
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.EXPLICIT,
+        # A delivery may take the whole callback timeout; past twice that it is redelivered.
+        ack_wait=2 * settings.callback_timeout + 5,
+        max_ack_pending=-1,
+    )
+    return await _ensure_durable(js, config)
+
+
+async def _ensure_durable(js: JetStreamContext, config: ConsumerConfig) -> str:
+    """Create a durable consumer, or bring an existing one's ack wait up to date."""
+    assert config.durable_name is not None
     try:
         await js.add_consumer(STREAM, config)
     except BadRequestError:
-        # Exists with older settings (say another ack_wait): bring it up to date.
-        info = await js.consumer_info(STREAM, durable)
+        info = await js.consumer_info(STREAM, config.durable_name)
         if info.config.ack_wait != config.ack_wait:
             await js.add_consumer(STREAM, config)
-    return durable
+    return config.durable_name
 
 
 async def ensure_registry(

@@ -52,6 +52,18 @@ class Settings(BaseSettings):
     embedded_nats_port: int = 0
     # JetStream's fsync interval for the embedded server: "always" or a Go duration like "2m".
     embedded_sync_interval: str = "always"
+    # Callbacks (OGC subscriber URIs). Hosts resolving to loopback, private, link-local or
+    # other non-public addresses are refused unless inside one of these networks (CIDR).
+    callback_allowed_networks: list[str] = []
+    # "whsec_<base64>": deliveries carry a Standard Webhooks signature; None: unsigned.
+    callback_secret: str | None = None
+    callback_timeout: float = Field(default=10.0, gt=0)
+    # Seconds before redelivering a refused callback: try n waits backoff[n - 1] (last repeats).
+    callback_backoff: list[float] = Field(default=[2.0, 10.0, 60.0, 300.0, 900.0], min_length=1)
+    callback_max_attempts: int = Field(default=8, ge=1)
+    # At most one in-progress callback per job this often.
+    callback_progress_interval: float = Field(default=5.0, ge=0)
+    notifier_concurrency: int = Field(default=16, ge=1)
     log_level: str = "info"
     log_format: str = "console"
 

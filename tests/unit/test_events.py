@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from jobstream_contracts.events import (
     EVENT_TYPES,
     UPCASTERS,
+    CallbackAbandoned,
+    CallbackDelivered,
     DatasetCommitted,
     ErrorInfo,
     EventDecodeError,
@@ -65,6 +67,22 @@ EVENTS = [
         **COMMON,
     ),
     JobEstimated(estimate={"periods": 10, "bytes": None}, **COMMON),
+    CallbackDelivered(
+        kind="success",
+        uri="https://example.org/done",
+        for_event=UUID(int=7),
+        status_code=204,
+        tries=2,
+        **COMMON,
+    ),
+    CallbackAbandoned(
+        kind="failed",
+        uri="https://example.org/failed",
+        for_event=UUID(int=8),
+        error="503 Service Unavailable",
+        tries=8,
+        **COMMON,
+    ),
 ]
 
 
@@ -82,6 +100,20 @@ def valid(type_name: str, **fields) -> dict:
             "error": {"type": "E", "detail": "d"},
             "delay": 1.5,
             "retry_at": "2024-05-01T12:30:16Z",
+        },
+        "CallbackDelivered": {
+            "kind": "success",
+            "uri": "http://x/",
+            "for_event": str(UUID(int=1)),
+            "status_code": 200,
+            "tries": 1,
+        },
+        "CallbackAbandoned": {
+            "kind": "success",
+            "uri": "http://x/",
+            "for_event": str(UUID(int=1)),
+            "error": "e",
+            "tries": 1,
         },
         "DatasetCommitted": {
             "dataset_id": "d",
@@ -130,7 +162,9 @@ def test_events_get_distinct_ids_and_a_utc_time_by_default():
     first = JobStarted(job_id="j", process_id="p", executor="e")
     second = JobStarted(job_id="j", process_id="p", executor="e")
     assert first.event_id != second.event_id
-    assert first.time.utcoffset().total_seconds() == 0
+    offset = first.time.utcoffset()
+    assert offset is not None
+    assert offset.total_seconds() == 0
     assert first.attempt == 0
     assert first.trace == {}
 
@@ -159,6 +193,8 @@ TOKENS = {
     JobDismissed: "dismissed",
     DatasetCommitted: "committed",
     JobEstimated: "estimated",
+    CallbackDelivered: "callback-delivered",
+    CallbackAbandoned: "callback-abandoned",
 }
 
 
@@ -311,13 +347,16 @@ def test_a_version_one_event_is_upcast_before_validation(progressed_v2):
 
 def test_an_event_without_a_schema_version_counts_as_version_one(progressed_v2):
     raw = valid("JobProgressed", note="from the old days")
-    assert decode_event(encode(raw)).message == "from the old days"
+    event = decode_event(encode(raw))
+    assert isinstance(event, JobProgressed)
+    assert event.message == "from the old days"
     assert len(progressed_v2) == 1
 
 
 def test_a_current_version_event_is_not_upcast(progressed_v2):
     raw = valid("JobProgressed", schema_version=2, message="fresh")
     event = decode_event(encode(raw))
+    assert isinstance(event, JobProgressed)
     assert event.message == "fresh"
     assert event.schema_version == 2
     assert progressed_v2 == []
@@ -340,7 +379,9 @@ def test_upcasting_only_applies_to_its_own_event_type(progressed_v2):
 def test_a_new_event_is_written_at_its_class_version(progressed_v2):
     event = JobProgressed(job_id="job-1", process_id="echo", message="fresh")
     assert event.schema_version == 2
-    assert decode_event(event.encode()).message == "fresh"
+    decoded = decode_event(event.encode())
+    assert isinstance(decoded, JobProgressed)
+    assert decoded.message == "fresh"
 
 
 def test_the_version_bump_is_undone_after_the_test():

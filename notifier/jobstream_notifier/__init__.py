@@ -1,0 +1,1 @@
+"""Delivers OGC API - Processes callbacks: the subscriber URIs of execute requests."""

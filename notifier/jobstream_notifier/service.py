@@ -1,0 +1,184 @@
+"""The notifier: reads job events through one durable consumer that every notifier shares, and
+POSTs the callbacks their jobs' subscribers asked for.
+
+At least once: an event is acked only once its callback was answered 2xx (or given up on), so
+a notifier killed mid-delivery leaves it to be redelivered. A refused delivery is nak'ed with
+the backoff's delay: the redelivery is the retry, nothing sleeps. Each delivery and each
+give-up is recorded as an event in the job's history.
+"""
+
+import asyncio
+from collections import OrderedDict
+from typing import Any
+
+import httpx
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from jobstream_contracts.events import (
+    CallbackAbandoned,
+    CallbackDelivered,
+    Event,
+    EventDecodeError,
+    JobSubmitted,
+    decode_event,
+)
+from jobstream_contracts.fold import fold
+from jobstream_contracts.ogc import Subscriber
+from jobstream_contracts.status import results_document, status_info
+from jobstream_contracts.subjects import STREAM, notified_filters
+from jobstream_infra.callbacks import CallbackRefused, check_callback
+from jobstream_infra.connection import connect_nats
+from jobstream_infra.journal import publish_event, read_job_records, stream_sequence
+from jobstream_infra.provisioning import ensure_notifier_consumer, ensure_stream
+from jobstream_infra.settings import Settings
+
+from .decisions import NOTIFIED, Callback, GiveUp, after_failure, callback_for, progress_due
+from .delivery import DeliveryFailed, post
+
+log = structlog.get_logger(__name__)
+
+# Jobs whose subscriber (or lack of one) and last progress callback are remembered.
+REMEMBERED_JOBS = 10_000
+
+
+class Remembered(OrderedDict):
+    """A bounded map, oldest entries dropped first."""
+
+    def remember(self, key, value) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > REMEMBERED_JOBS:
+            self.popitem(last=False)
+
+
+class Notifier:
+    def __init__(self, settings: Settings, js: JetStreamContext, client: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.js = js
+        self.client = client
+        self.subscribers: Remembered = Remembered()
+        self.progress_sent: Remembered = Remembered()
+        self.tasks: set[asyncio.Task] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        filters = notified_filters([kind.token for kind in NOTIFIED])
+        durable = await ensure_notifier_consumer(self.js, filters, self.settings)
+        sub = await self.js.pull_subscribe_bind(durable=durable, stream=STREAM)
+        log.info("notifier running")
+        while not stop.is_set():
+            free = self.settings.notifier_concurrency - len(self.tasks)
+            if free <= 0:
+                await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            try:
+                msgs = await sub.fetch(free, timeout=1.0)
+            except TimeoutError:
+                continue
+            except Exception as exc:  # noqa: BLE001 - NATS may be reconnecting
+                log.warning("fetch failed", error=repr(exc))
+                await asyncio.sleep(0.5)
+                continue
+            for msg in msgs:
+                task = asyncio.create_task(self.handle(msg))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+        # Deliveries in flight are not acked: they are redelivered to another notifier.
+        for task in self.tasks:
+            task.cancel()
+
+    async def handle(self, msg: Msg) -> None:
+        try:
+            event = decode_event(msg.data)
+        except EventDecodeError as exc:
+            log.error("unreadable event; not notified", error=str(exc))
+            await msg.term()
+            return
+        callback = callback_for(event, await self.subscriber_of(event.job_id))
+        if callback is None or not self._due(callback, event):
+            await msg.ack()
+            return
+        with structlog.contextvars.bound_contextvars(job_id=event.job_id, kind=callback.kind):
+            await self.deliver(msg, event, callback)
+
+    def _due(self, callback: Callback, event: Event) -> bool:
+        if callback.kind != "in-progress":
+            return True
+        interval = self.settings.callback_progress_interval
+        if not progress_due(self.progress_sent.get(event.job_id), event.time, interval):
+            return False
+        self.progress_sent.remember(event.job_id, event.time)
+        return True
+
+    async def subscriber_of(self, job_id: str) -> Subscriber | None:
+        if job_id not in self.subscribers:
+            first = await read_job_records(self.js, job_id, limit=1)
+            submitted = first[0].event if first else None
+            subscriber = submitted.subscriber if isinstance(submitted, JobSubmitted) else None
+            self.subscribers.remember(job_id, subscriber)
+        return self.subscribers[job_id]
+
+    async def deliver(self, msg: Msg, event: Event, callback: Callback) -> None:
+        tries = msg.metadata.num_delivered
+        report: dict[str, Any] = dict(
+            job_id=event.job_id,
+            process_id=event.process_id,
+            attempt=event.attempt,
+            kind=callback.kind,
+            uri=callback.uri,
+            for_event=event.event_id,
+            tries=tries,
+        )
+        try:
+            await check_callback(callback.uri, self.settings.callback_allowed_networks)
+            document = await self.document(event, stream_sequence(msg), callback)
+            status = await post(
+                self.client,
+                callback.uri,
+                document,
+                str(event.event_id),
+                self.settings.callback_secret,
+            )
+        except CallbackRefused as exc:
+            await self._give_up(msg, CallbackAbandoned(error=str(exc), **report))
+            return
+        except DeliveryFailed as exc:
+            decision = after_failure(
+                tries, self.settings.callback_backoff, self.settings.callback_max_attempts, str(exc)
+            )
+            if isinstance(decision, GiveUp):
+                await self._give_up(msg, CallbackAbandoned(error=decision.reason, **report))
+            else:
+                log.info("callback refused; retrying", error=str(exc), delay=decision.delay)
+                await msg.nak(delay=decision.delay)
+            return
+        await publish_event(self.js, CallbackDelivered(status_code=status, **report))
+        await msg.ack()
+        log.info("callback delivered", status=status, tries=tries)
+
+    async def _give_up(self, msg: Msg, abandoned: CallbackAbandoned) -> None:
+        log.warning("callback abandoned", error=abandoned.error)
+        await publish_event(self.js, abandoned)
+        await msg.term()
+
+    async def document(self, event: Event, sequence: int, callback: Callback) -> dict:
+        """The results document (success) or the status document, as of the event."""
+        records = await read_job_records(self.js, event.job_id)
+        state = fold(record.event for record in records if record.sequence <= sequence)
+        assert state is not None  # the event itself is in the history
+        if callback.kind == "success":
+            return results_document(state)
+        return status_info(state, self.settings.base_url).to_json()
+
+
+async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
+    nc = await connect_nats(settings, "notifier")
+    js = nc.jetstream()
+    await ensure_stream(js)
+    timeout = httpx.Timeout(settings.callback_timeout)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        try:
+            await Notifier(settings, js, client).run(stop)
+        finally:
+            await nc.close()

@@ -1,0 +1,80 @@
+"""A callback receiver on loopback: a real HTTP server that records every POST and answers as
+a test tells it to (fail the first requests, answer slowly, or not be there at all yet)."""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from jobstream_infra.embedded import free_port
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def document(self) -> Any:
+        return json.loads(self.body)
+
+
+class Receiver:
+    """``answer(n)`` gives the status for the n-th request (1-based); ``delay`` slows each."""
+
+    def __init__(
+        self,
+        answer: Callable[[int], int] = lambda n: 204,
+        delay: float = 0.0,
+        port: int | None = None,
+    ) -> None:
+        self.answer = answer
+        self.delay = delay
+        self.port = port or free_port()
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> "Receiver":
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.received.append(Received(self.path, dict(self.headers), body))
+                    count = len(receiver.received)
+                time.sleep(receiver.delay)
+                self.send_response(receiver.answer(count))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def at(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.path == path]
+
+    def wait_for(self, path: str, count: int = 1, timeout: float = 30) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(found := self.at(path)) < count:
+            assert time.monotonic() < deadline, f"{len(found)} of {count} callbacks at {path}"
+            time.sleep(0.02)
+        return found
