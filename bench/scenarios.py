@@ -19,6 +19,7 @@ import nats
 import psutil
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from jobstream.supervisor import COMPONENTS
 from jobstream_contracts.events import JobSubmitted
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 from jobstream_datasets.periods import period_id
@@ -62,7 +63,8 @@ def _latency_row(name: str, runs: Sequence[tuple], jobs: int) -> dict:
 def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: bool) -> dict:
     rows, notes = [], []
     with EmbeddedNats(work / "nats-s1") as server:
-        stack = _stack(work / "s1", server.url).start()
+        # Every component jobstream up runs, the notifier included.
+        stack = _stack(work / "s1", server.url).start(*COMPONENTS)
         try:
             parts = {name: psutil.Process(ps[0].pid) for name, ps in stack.processes.items()}
             assert server.process is not None  # started by the with

@@ -68,7 +68,8 @@ class Stack:
         return process
 
     def stop(self, *names: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
-        for name in names or ("gateway", "executor", "projector"):
+        # By default every component started, the gateway first, as jobstream up stops them.
+        for name in names or sorted(self.processes, key=lambda n: n != "gateway"):
             for process in self.processes.pop(name, []):
                 if process.poll() is None:
                     process.send_signal(sig)
