@@ -9,10 +9,14 @@ import sys
 
 import structlog
 
+from jobstream_infra.connection import StopRequested
 from jobstream_infra.logging import configure_logging
 from jobstream_infra.settings import Settings
 
 log = structlog.get_logger("jobstream")
+
+# Seconds a stopping gateway lets requests in flight finish (event streams end then).
+GATEWAY_GRACE = 3
 
 
 async def _until_signalled(run) -> None:
@@ -20,7 +24,10 @@ async def _until_signalled(run) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await run(stop)
+    try:
+        await run(stop)
+    except StopRequested:
+        pass  # stopped before NATS ever answered: nothing was taken, nothing to hand back
 
 
 def _gateway(settings: Settings) -> None:
@@ -28,6 +35,10 @@ def _gateway(settings: Settings) -> None:
 
     from jobstream_gateway.app import create_app
 
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again for the
+    # handler it found: this one, so a graceful stop exits 0 rather than "killed by SIGTERM".
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit_cleanly)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -38,7 +49,13 @@ def _gateway(settings: Settings) -> None:
         log_config=None,
         # Off: a line per request costs CPU on the hottest path (status polls).
         access_log=False,
+        # Open event streams and long-polls would otherwise hold a stop up for ever.
+        timeout_graceful_shutdown=GATEWAY_GRACE,
     )
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    sys.exit(0)
 
 
 def _executor(settings: Settings) -> None:

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from jobstream_contracts.cloudevents import to_cloudevent
 from jobstream_contracts.subjects import STREAM, job_filter
-from jobstream_infra.connection import connect_nats
+from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.journal import Recorded
 from jobstream_infra.reader import read_batches
 from jobstream_infra.settings import Settings
@@ -63,5 +63,5 @@ async def export_events(
                 if not batch or len(records) < len(batch) or batch[-1].sequence >= end:
                     break
     finally:
-        await nc.close()
+        await close_nats(nc, "export")
     return written

@@ -11,7 +11,7 @@ from nats.aio.msg import Msg
 
 from jobstream_contracts.process import Process
 from jobstream_contracts.subjects import STREAM, job_event_filter, parse_subject
-from jobstream_infra.connection import connect_nats
+from jobstream_infra.connection import CLOSE_TIMEOUT, close_nats, connect_nats
 from jobstream_infra.journal import is_dismissed
 from jobstream_infra.provisioning import (
     ensure_executor_consumer,
@@ -41,8 +41,8 @@ class Executor:
         self.tasks: set[asyncio.Task] = set()
         self.runtime: Runtime | None = None
 
-    async def start(self) -> None:
-        nc = await connect_nats(self.settings, "executor")
+    async def start(self, stop: asyncio.Event | None = None) -> None:
+        nc = await connect_nats(self.settings, "executor", stop=stop)
         js = nc.jetstream()
         await ensure_stream(js)
         leases = Leases(await ensure_lease_bucket(js, self.settings.lease_ttl))
@@ -84,7 +84,9 @@ class Executor:
         for job in self.runtime.running.values():
             job.release()
         if self.tasks:
-            _, pending = await asyncio.wait(self.tasks, timeout=self.settings.shutdown_grace)
+            # The grace covers closing the connection too, which may wait CLOSE_TIMEOUT.
+            grace = max(0.0, self.settings.shutdown_grace - CLOSE_TIMEOUT)
+            _, pending = await asyncio.wait(self.tasks, timeout=grace)
             if pending:
                 log.warning(
                     "jobs did not stop in time; AckWait will redeliver them", jobs=len(pending)
@@ -96,7 +98,7 @@ class Executor:
         # Threads of processes that ignored the grace period are abandoned, not awaited:
         # their messages were not acked and will be redelivered.
         self.runtime.pool.shutdown(wait=False, cancel_futures=True)
-        await self.runtime.nc.close()
+        await close_nats(self.runtime.nc, "executor")
 
     async def _fetch_loop(self, process: Process, sub, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -136,7 +138,7 @@ async def run_executor(
     settings: Settings, processes: dict[str, Process], stop: asyncio.Event
 ) -> None:
     executor = Executor(settings, processes)
-    await executor.start()
+    await executor.start(stop)
     try:
         await executor.run(stop)
     finally:

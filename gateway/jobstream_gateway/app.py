@@ -7,7 +7,7 @@ import structlog
 from fastapi import FastAPI
 
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
-from jobstream_infra.connection import connect_nats
+from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
 from jobstream_infra.settings import Settings
 from jobstream_projector.view import create_view, create_view_engine
@@ -49,7 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await catalog.stop()
             await dataset_templates.stop()
-            await nc.close()
+            await close_nats(nc, "gateway")
             engine.dispose()
 
     app = FastAPI(

@@ -5,6 +5,7 @@ import asyncio
 import nats
 import structlog
 from nats.aio.client import Client as NATS
+from nats.errors import Error as NatsError
 from nats.errors import NoServersError
 
 from .settings import Settings
@@ -16,8 +17,19 @@ class NatsNotConfigured(RuntimeError):
     pass
 
 
-async def connect_nats(settings: Settings, name: str, wait: float = 30.0) -> NATS:
-    """Connect, retrying for up to ``wait`` seconds while the server comes up."""
+class StopRequested(Exception):
+    """The component was asked to stop while it waited for NATS."""
+
+
+# Closing flushes what is buffered; with the server gone that never ends, or fails.
+CLOSE_TIMEOUT = 2.0
+
+
+async def connect_nats(
+    settings: Settings, name: str, wait: float = 30.0, stop: asyncio.Event | None = None
+) -> NATS:
+    """Connect, retrying for up to ``wait`` seconds while the server comes up; raises
+    StopRequested once ``stop`` is set."""
     if not settings.nats_url:
         raise NatsNotConfigured(
             "JOBSTREAM_NATS_URL is not set: point it at a nats-server with JetStream, "
@@ -53,4 +65,26 @@ async def connect_nats(settings: Settings, name: str, wait: float = 30.0) -> NAT
             if asyncio.get_running_loop().time() > deadline:
                 raise
             log.info("waiting for nats", url=settings.nats_url, error=str(exc))
-            await asyncio.sleep(0.5)
+            if await stopped_within(stop, 0.5):
+                log.info("stopped while waiting for nats", component=name)
+                raise StopRequested from exc
+
+
+async def stopped_within(stop: asyncio.Event | None, seconds: float) -> bool:
+    """Wait ``seconds``, or less if ``stop`` is set meanwhile; whether it is set."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return False
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def close_nats(nc: NATS, name: str) -> None:
+    """Close the connection, giving up after CLOSE_TIMEOUT when the server is unreachable."""
+    try:
+        await asyncio.wait_for(nc.close(), CLOSE_TIMEOUT)
+    except (OSError, TimeoutError, NatsError) as exc:
+        log.warning("closed without flushing: nats unreachable", component=name, error=repr(exc))

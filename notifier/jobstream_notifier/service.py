@@ -29,7 +29,7 @@ from jobstream_contracts.ogc import Subscriber
 from jobstream_contracts.status import results_document, status_info
 from jobstream_contracts.subjects import STREAM, notified_filters
 from jobstream_infra.callbacks import CallbackRefused, check_callback
-from jobstream_infra.connection import connect_nats
+from jobstream_infra.connection import close_nats, connect_nats, stopped_within
 from jobstream_infra.journal import publish_event, read_job_records, stream_sequence
 from jobstream_infra.provisioning import ensure_notifier_consumer, ensure_stream
 from jobstream_infra.settings import Settings
@@ -78,7 +78,7 @@ class Notifier:
                 continue
             except Exception as exc:  # noqa: BLE001 - NATS may be reconnecting
                 log.warning("fetch failed", error=repr(exc))
-                await asyncio.sleep(0.5)
+                await stopped_within(stop, 0.5)
                 continue
             for msg in msgs:
                 task = asyncio.create_task(self.handle(msg))
@@ -173,7 +173,7 @@ class Notifier:
 
 
 async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
-    nc = await connect_nats(settings, "notifier")
+    nc = await connect_nats(settings, "notifier", stop=stop)
     js = nc.jetstream()
     await ensure_stream(js)
     timeout = httpx.Timeout(settings.callback_timeout)
@@ -181,4 +181,4 @@ async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
         try:
             await Notifier(settings, js, client).run(stop)
         finally:
-            await nc.close()
+            await close_nats(nc, "notifier")

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
-from jobstream_infra.connection import connect_nats
+from jobstream_infra.connection import close_nats, connect_nats, stopped_within
 from jobstream_infra.journal import stream_sequence
 from jobstream_infra.provisioning import ensure_stream
 from jobstream_infra.reader import last_sequence_at
@@ -124,7 +124,7 @@ class Projector:
                     await asyncio.sleep(self.linger)
             except CheckpointMoved as exc:
                 log.warning("checkpoint moved, resuming from the view", reason=str(exc))
-                sub = await self._resubscribe(sub)
+                sub = await self._resubscribe(sub, stop)
             except Exception as exc:  # noqa: BLE001 - NATS restarts must not end the projector
                 # Our ephemeral consumer is gone (a server restart) or the connection is
                 # down: start again from the view's checkpoint once NATS answers.
@@ -133,21 +133,24 @@ class Projector:
                     error=repr(exc),
                     checkpoint=self.checkpoint,
                 )
-                await asyncio.sleep(0.5)
-                sub = await self._resubscribe(sub)
-        await sub.unsubscribe()
+                sub = await self._resubscribe(sub, stop)
+            if sub is None:
+                log.info(
+                    "stopped while waiting for nats; the view is at its checkpoint",
+                    checkpoint=self.checkpoint,
+                )
+                return
+        await _unsubscribe(sub)
 
-    async def _resubscribe(self, old):
-        try:
-            await old.unsubscribe()
-        except Exception:  # noqa: BLE001 - the old subscription may be long gone
-            pass
-        while True:
+    async def _resubscribe(self, old, stop: asyncio.Event):
+        """A new consumer from the checkpoint once NATS answers; None once ``stop`` is set."""
+        await _unsubscribe(old)
+        while not await stopped_within(stop, 0.5):
             try:
                 return await self._subscribe()
             except Exception as exc:  # noqa: BLE001 - NATS may still be down
                 log.info("waiting to resubscribe", error=repr(exc))
-                await asyncio.sleep(0.5)
+        return None
 
     async def _consumer_alive(self, sub) -> bool:
         try:
@@ -170,17 +173,24 @@ class Projector:
         return self.checkpoint
 
 
-async def _open(settings: Settings):
+async def _unsubscribe(sub) -> None:
+    try:
+        await sub.unsubscribe()
+    except Exception:  # noqa: BLE001 - the subscription may be long gone with its server
+        pass
+
+
+async def _open(settings: Settings, stop: asyncio.Event | None = None):
     engine = create_view_engine(settings.view_url)
     await asyncio.to_thread(create_view, engine)
-    nc = await connect_nats(settings, "projector")
+    nc = await connect_nats(settings, "projector", stop=stop)
     js = nc.jetstream()
     await ensure_stream(js)
     return nc, Projector(js, engine, settings.projector_batch, settings.projector_linger)
 
 
 async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
-    nc, projector = await _open(settings)
+    nc, projector = await _open(settings, stop)
     log.info(
         "projector running",
         view=projector.engine.url.render_as_string(),
@@ -189,7 +199,7 @@ async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
     try:
         await projector.run(stop)
     finally:
-        await nc.close()
+        await close_nats(nc, "projector")
         projector.engine.dispose()
 
 
@@ -205,5 +215,5 @@ async def rebuild_view(settings: Settings, until: int | datetime | None = None) 
             until = await last_sequence_at(projector.js, until)
         return await projector.catch_up(until)
     finally:
-        await nc.close()
+        await close_nats(nc, "projector")
         projector.engine.dispose()

@@ -1,0 +1,103 @@
+"""SIGTERM ends every component within its grace, whether NATS is up or down: real processes,
+a real nats-server SIGKILLed under them, real signals."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import psutil
+import pytest
+
+from jobstream_infra.embedded import free_port
+
+from ..support.stack import ROOT
+from .conftest import final_events
+
+GRACE = 3.0  # the executor's SHUTDOWN_GRACE here; the others must stop within a few seconds
+COMPONENTS = ["projector", "executor", "notifier", "gateway"]
+
+
+def stop_timed(process: subprocess.Popen, sig: int = signal.SIGTERM, limit: float = 20) -> float:
+    started = time.monotonic()
+    process.send_signal(sig)
+    try:
+        process.wait(limit)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        pytest.fail(f"still running {limit} s after {signal.Signals(sig).name}")
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_sigterm_ends_a_component_whose_nats_server_is_gone(make_stack, nats_server, component):
+    stack = make_stack(shutdown_grace=GRACE).start(*COMPONENTS)
+    nats_server.kill()
+    time.sleep(3.0)  # the component notices: disconnected, reconnecting, resubscribing
+    (process,) = stack.processes.pop(component)
+    took = stop_timed(process)
+    print(f"{component}: exited {process.returncode} {took:.2f} s after SIGTERM, NATS down")
+    assert process.returncode == 0, stack.log(component)[-3000:]
+    assert took < (GRACE + 2 if component == "executor" else 5.0)
+
+
+def test_an_executor_stopped_during_an_outage_hands_its_job_over_exactly_once(
+    make_stack, nats_server
+):
+    stack = make_stack(shutdown_grace=GRACE, ack_wait=4).start()
+    job_id = stack.submit("count", {"n": 40, "interval": 0.1})
+    stack.wait_job(job_id, statuses={"running"})
+    nats_server.kill()
+    (first,) = stack.processes.pop("executor")
+    took = stop_timed(first)
+    print(f"executor with a running job: exited {first.returncode} {took:.2f} s after SIGTERM")
+    assert first.returncode == 0 and took < GRACE + 2, stack.log("executor")[-3000:]
+    nats_server.start()
+    stack.start_component("executor")
+    status = stack.wait_job(job_id, timeout=60)
+    assert status["status"] == "successful"
+    assert final_events(stack.events(job_id)) == {job_id: 1}
+
+
+def test_jobstream_up_exits_in_seconds_when_its_nats_server_is_gone(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "JOBSTREAM_DATA_DIR": str(tmp_path / "data"),
+        "JOBSTREAM_PORT": str(port),
+        "JOBSTREAM_SHUTDOWN_GRACE": str(GRACE),
+        "JOBSTREAM_PROCESS_MODULES": '["jobstream_executor.builtin"]',
+    }
+    env.pop("JOBSTREAM_NATS_URL", None)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "jobstream", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert up.poll() is None and time.monotonic() < deadline, "jobstream up did not start"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        children = psutil.Process(up.pid).children(recursive=True)
+        (server,) = [c for c in children if "nats-server" in c.name()]
+        server.kill()  # a grandchild: the supervisor reaps it, not this test
+        time.sleep(2.0)
+        took = stop_timed(up, signal.SIGINT)
+        print(f"jobstream up: exited {up.returncode} {took:.2f} s after SIGINT, NATS gone")
+        assert took < GRACE + 5
+        left = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        assert not left, [c.cmdline() for c in left]
+    finally:
+        if up.poll() is None:
+            up.kill()
