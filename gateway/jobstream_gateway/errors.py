@@ -30,6 +30,11 @@ class OGCError(Exception):
         self.headers = headers or {}
 
 
+def invalid_parameter(name: str, detail: str) -> OGCError:
+    """400 for a request parameter, header or member, naming it first."""
+    return OGCError(400, ExceptionType.INVALID_PARAMETER, f"{name}: {detail}", "Invalid parameter")
+
+
 def error_response(
     status: int,
     type: str,

@@ -16,7 +16,7 @@ from jobstream_contracts.ogc import ExceptionType, ProcessDescription
 from jobstream_contracts.subjects import estimate_subject
 
 from .context import UNREACHABLE, Context, context, unavailable
-from .errors import OGCError
+from .errors import OGCError, invalid_parameter
 from .inputs import validate_inputs
 from .processes import process_or_404
 
@@ -25,10 +25,6 @@ router = APIRouter(tags=["Processes"])
 # Sources may be slow to answer HEAD requests; past this the client is told to retry.
 ESTIMATE_TIMEOUT = 30.0
 _SCALARS = {"number": float, "integer": int, "string": str}
-
-
-def _invalid(name: str, detail: str) -> OGCError:
-    return OGCError(400, ExceptionType.INVALID_PARAMETER, f"{name}: {detail}", "Invalid parameter")
 
 
 def _convert(name: str, text: str, schema: dict[str, Any]) -> Any:
@@ -43,7 +39,7 @@ def _convert(name: str, text: str, schema: dict[str, Any]) -> Any:
             return text.lower() == "true"
         return _SCALARS.get(str(kind), str)(text)
     except ValueError as exc:
-        raise _invalid(name, f"{text!r} is not a valid {kind}: {exc}") from None
+        raise invalid_parameter(name, f"{text!r} is not a valid {kind}: {exc}") from None
 
 
 def query_inputs(process: ProcessDescription, params) -> dict[str, Any]:
@@ -51,11 +47,11 @@ def query_inputs(process: ProcessDescription, params) -> dict[str, Any]:
     for name, text in params.multi_items():
         description = process.inputs.get(name)
         if description is None:
-            raise _invalid(
+            raise invalid_parameter(
                 name, f"not an input of {process.id} (inputs: {', '.join(sorted(process.inputs))})"
             )
         if name in inputs:
-            raise _invalid(name, "given twice; give arrays comma-separated")
+            raise invalid_parameter(name, "given twice; give arrays comma-separated")
         inputs[name] = _convert(name, text, description.schema_ or {})
     return inputs
 

@@ -22,7 +22,8 @@ from jobstream_contracts.subjects import (
 from jobstream_infra.journal import read_job_records
 
 from .context import UNREACHABLE, Context, base_url, context, unavailable
-from .errors import OGCError
+from .errors import OGCError, invalid_parameter
+from .pages import list_values
 from .streams import MEDIA_TYPE, event_stream, resume_point, wants_stream
 
 router = APIRouter(tags=["Events"])
@@ -97,30 +98,18 @@ def _event_tokens(types: list[str]) -> list[str]:
     for name in types:
         kind = EVENT_TYPES.get(name.removeprefix(TYPE_PREFIX))
         if kind is None:
-            raise OGCError(
-                400,
-                ExceptionType.INVALID_PARAMETER,
-                f"type: {name!r} is not an event type (one of {', '.join(sorted(EVENT_TYPES))})",
-                "Invalid parameter",
+            raise invalid_parameter(
+                "type", f"{name!r} is not an event type (one of {', '.join(sorted(EVENT_TYPES))})"
             )
         tokens.append(kind.token)
     return tokens
-
-
-def _values(raw: list[str] | None) -> list[str]:
-    return [part.strip() for item in raw or [] for part in item.split(",") if part.strip()]
 
 
 def event_filters(process_ids: list[str], types: list[str]) -> list[str]:
     """The subject filters of the events of these processes and types (all when empty)."""
     for process_id in process_ids:
         if not is_valid_token(process_id):
-            raise OGCError(
-                400,
-                ExceptionType.INVALID_PARAMETER,
-                f"processID: {process_id!r} is not a process id",
-                "Invalid parameter",
-            )
+            raise invalid_parameter("processID", f"{process_id!r} is not a process id")
     tokens = _event_tokens(types)
     if not process_ids and not tokens:
         return [ALL_EVENTS]
@@ -141,7 +130,7 @@ async def all_events(
 ) -> Response:
     """Server-sent events of every job (of the given processes and event types), from now on,
     or after ``Last-Event-ID`` (or ``after``) to resume."""
-    filters = event_filters(_values(processID), _values(type))
+    filters = event_filters(list_values(processID), list_values(type))
     try:
         return event_stream(ctx, filters, resume_point(last_event_id, after))
     except UNREACHABLE as exc:

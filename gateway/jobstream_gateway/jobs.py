@@ -15,9 +15,9 @@ from jobstream_contracts.subjects import is_valid_token
 from jobstream_projector import view
 
 from .context import Context, base_url, context
-from .errors import OGCError
+from .errors import OGCError, invalid_parameter
 from .following import document_of, etag, matches, next_document, state_at
-from .pages import page_links
+from .pages import list_values, page_links
 from .prefer import preferences, wait_seconds
 from .status import results_response
 
@@ -27,22 +27,13 @@ ListParam = Annotated[list[str] | None, Query()]
 MAX_SECONDS = 10**9  # ~31 years: anything larger overflows SQL integers and means nothing
 
 
-def _bad(name: str, detail: str) -> OGCError:
-    return OGCError(400, ExceptionType.INVALID_PARAMETER, f"{name}: {detail}", "Invalid parameter")
-
-
-def _values(raw: list[str] | None) -> list[str]:
-    """Accept both `status=a&status=b` and `status=a,b`."""
-    return [part.strip() for item in raw or [] for part in item.split(",") if part.strip()]
-
-
 def _instant(name: str, text: str) -> datetime | None:
     if text in ("", ".."):
         return None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise _bad(name, f"{text!r} is not an RFC 3339 date-time") from None
+        raise invalid_parameter(name, f"{text!r} is not an RFC 3339 date-time") from None
     # The view keeps UTC; SQLite compares the text, so convert before comparing.
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -53,29 +44,29 @@ def _interval(text: str | None) -> tuple[datetime | None, datetime | None]:
     if "/" not in text:
         instant = _instant("datetime", text)
         if instant is None:
-            raise _bad(
+            raise invalid_parameter(
                 "datetime", "an open instant '..' needs an interval like '../2026-01-01T00:00:00Z'"
             )
         return instant, instant
     start, _, end = text.partition("/")
     lower, upper = _instant("datetime", start), _instant("datetime", end)
     if lower and upper and lower > upper:
-        raise _bad("datetime", "the interval's start is after its end")
+        raise invalid_parameter("datetime", "the interval's start is after its end")
     return lower, upper
 
 
 def _seconds(name: str, raw: list[str] | None) -> float | None:
-    values = _values(raw)
+    values = list_values(raw)
     if not values:
         return None
     if len(values) > 1:
-        raise _bad(name, "give one value")
+        raise invalid_parameter(name, "give one value")
     try:
         seconds = int(values[0])
     except ValueError:
-        raise _bad(name, f"{values[0]!r} is not a whole number of seconds") from None
+        raise invalid_parameter(name, f"{values[0]!r} is not a whole number of seconds") from None
     if not 0 <= seconds <= MAX_SECONDS:
-        raise _bad(name, f"must be between 0 and {MAX_SECONDS} seconds")
+        raise invalid_parameter(name, f"must be between 0 and {MAX_SECONDS} seconds")
     return seconds
 
 
@@ -93,19 +84,19 @@ async def list_jobs(
     ctx: Context = Depends(context),
 ) -> JobList:
     url = base_url(request)
-    types = _values(type)
+    types = list_values(type)
     if any(value != "process" for value in types):
-        raise _bad("type", "the only job type is 'process'")
+        raise invalid_parameter("type", "the only job type is 'process'")
     statuses = []
-    for value in _values(status):
+    for value in list_values(status):
         try:
             statuses.append(StatusCode(value))
         except ValueError:
             allowed = ", ".join(code.value for code in StatusCode)
-            raise _bad("status", f"{value!r} is not one of {allowed}") from None
+            raise invalid_parameter("status", f"{value!r} is not one of {allowed}") from None
     created_from, created_to = _interval(datetime_)
     query = view.JobQuery(
-        process_ids=_values(processID),
+        process_ids=list_values(processID),
         statuses=statuses,
         created_from=created_from,
         created_to=created_to,
@@ -165,7 +156,7 @@ def _tagged(document: dict, headers: dict[str, str] | None = None) -> JSONRespon
 async def _job_at(ctx: Context, job_id: str, at: str) -> JobState:
     instant = _instant("at", at)
     if instant is None:
-        raise _bad("at", "give an instant, such as 2026-01-01T00:00:00Z")
+        raise invalid_parameter("at", "give an instant, such as 2026-01-01T00:00:00Z")
     state = await state_at(ctx, job_id, instant) if is_valid_token(job_id) else None
     if state is None:
         raise OGCError(

@@ -1,4 +1,4 @@
-"""next/prev links for offset-paged collections."""
+"""Query parameters of collections: list values, and next/prev links for offset paging."""
 
 from urllib.parse import urlencode
 
@@ -23,3 +23,8 @@ def page_links(
     if offset > 0:
         links.append(Link(href=href(max(0, offset - limit)), rel="prev", type="application/json"))
     return links
+
+
+def list_values(raw: list[str] | None) -> list[str]:
+    """A list parameter given as `status=a&status=b` or as `status=a,b`."""
+    return [part.strip() for item in raw or [] for part in item.split(",") if part.strip()]

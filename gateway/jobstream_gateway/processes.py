@@ -25,7 +25,7 @@ from jobstream_infra.callbacks import CallbackRefused, check_callback
 from jobstream_infra.journal import HistoryChanged, read_job_events
 
 from .context import UNREACHABLE, Context, base_url, context, unavailable
-from .errors import OGCError
+from .errors import OGCError, invalid_parameter
 from .inputs import validate_inputs
 from .pages import page_links
 from .prefer import preferences as parse_preferences
@@ -184,12 +184,7 @@ async def _check_subscriber(subscriber: Subscriber, allowed_networks: list[str])
         try:
             await check_callback(uri, allowed_networks)
         except CallbackRefused as exc:
-            raise OGCError(
-                400,
-                ExceptionType.INVALID_PARAMETER,
-                f"subscriber.{name}: {exc}",
-                "Invalid parameter",
-            ) from None
+            raise invalid_parameter(f"subscriber.{name}", str(exc)) from None
 
 
 def _same_request(a: JobSubmitted, b: JobSubmitted) -> bool:

@@ -14,12 +14,11 @@ from fastapi.responses import StreamingResponse
 
 from jobstream_contracts.cloudevents import to_cloudevent
 from jobstream_contracts.events import Event
-from jobstream_contracts.ogc import ExceptionType
 from jobstream_infra.journal import Recorded
 from jobstream_infra.reader import read_batches
 
 from .context import Context
-from .errors import OGCError
+from .errors import invalid_parameter
 from .slots import StreamSlots
 
 MEDIA_TYPE = "text/event-stream"
@@ -36,11 +35,8 @@ def resume_point(last_event_id: str | None, after: int | None) -> int | None:
     try:
         return max(int(last_event_id), after or 0)
     except ValueError:
-        raise OGCError(
-            400,
-            ExceptionType.INVALID_PARAMETER,
-            f"Last-Event-ID: {last_event_id!r} is not a stream sequence",
-            "Invalid parameter",
+        raise invalid_parameter(
+            "Last-Event-ID", f"{last_event_id!r} is not a stream sequence"
         ) from None
 
 
