@@ -203,6 +203,7 @@ def ingest_periods(
     params = dict(template.source.params) if template.source else {}
     bbox = bbox if bbox is not None else template.extent.bbox
     grid = plugin.probe(bbox, **params)
+    store.check_definition()
     stored = store.read()
     if stored.on_other_cells(grid):
         raise PermanentError(

@@ -98,6 +98,7 @@ def resample_dataset(
             f"dataset {target.id} holds {target.period_type} periods; "
             f"frequency {frequency} gives {kind}"
         )
+    target_store.check_definition()
     session = source_store.repo.readonly_session(branch=BRANCH)
     stored = source_store.read()
     if stored.empty:

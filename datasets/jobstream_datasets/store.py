@@ -19,6 +19,8 @@ import pandas as pd
 import zarr
 from zarr.errors import GroupNotFoundError
 
+from jobstream_contracts.process import PermanentError
+
 from .grid import GridSpec
 from .periods import index_of, period_id
 from .templates import DatasetTemplate
@@ -108,6 +110,27 @@ class DatasetStore:
             x=_values(root, x_name),
         )
 
+    def check_definition(self) -> None:
+        """Refuse to write a repository whose data was defined otherwise than the template."""
+        session = self.repo.readonly_session(branch=BRANCH)
+        try:
+            stored = zarr.open_group(session.store, mode="r").attrs.get("definition")
+        except GroupNotFoundError:
+            return  # nothing written yet
+        if not isinstance(stored, dict):
+            return  # written before definitions were kept
+        wanted = self.template.definition()
+        differing = [
+            f"{key}: {stored.get(key)!r}, not {wanted.get(key)!r}"
+            for key in sorted(wanted.keys() | stored.keys())
+            if wanted.get(key) != stored.get(key)
+        ]
+        if differing:
+            raise PermanentError(
+                f"dataset {self.template.id} is stored with another definition "
+                f"({'; '.join(differing)}); write it under a new id"
+            )
+
     def index(self, period: pd.Period) -> int:
         return index_of(period, self.origin)
 
@@ -189,6 +212,7 @@ class Writer:
                     "origin": period_id(self.store.origin, template.period_type),
                     "y_name": grid.y_name,
                     "x_name": grid.x_name,
+                    "definition": template.definition(),
                 }
             )
             for name, values in ((grid.y_name, grid.y), (grid.x_name, grid.x)):

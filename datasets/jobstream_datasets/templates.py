@@ -23,6 +23,21 @@ BUILTIN_DIR = Path(__file__).parent / "templates"
 Bbox = tuple[float, float, float, float]
 
 
+# What /datasets shows of a template; source and processing are reduced to their names.
+ANNOUNCED = {
+    "id",
+    "name",
+    "description",
+    "variable",
+    "units",
+    "period_type",
+    "extent",
+    "sync",
+    "sync_kind",
+    "source_dataset",
+}
+
+
 class TemplateError(ValueError):
     """A template file that cannot be used, with the file and field at fault."""
 
@@ -132,9 +147,29 @@ class DatasetTemplate(_Strict):
         """The first period of the stored time axis."""
         return period_of(self.extent.start, self.period_type)
 
+    def definition(self) -> dict[str, Any]:
+        """What the stored data is: kept in the repository, so a job whose template says
+        otherwise (another frequency, method, source or variable) cannot overwrite it."""
+        return {
+            "variable": self.variable,
+            "period_type": self.period_type.value,
+            "sync_kind": self.sync_kind,
+            "source_plugin": self.source.plugin if self.source else None,
+            "source_dataset": self.source_dataset,
+            "processing": self.processing.model_dump(mode="json") if self.processing else None,
+        }
+
     def announcement(self) -> DatasetAnnouncement:
-        """The template as executors announce it to the gateways."""
-        return DatasetAnnouncement.model_validate(self.model_dump(mode="json", exclude_none=True))
+        """The template as executors announce it to the gateways: an allow-listed summary.
+
+        Never the source's params: operators put URLs with tokens and storage options there.
+        """
+        summary = self.model_dump(mode="json", exclude_none=True, include=ANNOUNCED)
+        if self.source is not None:
+            summary["source"] = {"plugin": self.source.plugin}
+        if self.processing is not None:
+            summary["processing"] = {"process_id": self.processing.process_id}
+        return DatasetAnnouncement.model_validate(summary)
 
 
 def load_template(path: Path) -> DatasetTemplate:

@@ -99,3 +99,27 @@ def test_the_process_description_offers_exactly_the_frequencies_and_methods_resa
 
     assert tuple(resample.FREQUENCIES) == processes.FREQUENCIES
     assert resample.METHODS == processes.METHODS
+
+
+def test_resampling_into_a_dataset_of_another_definition_fails_and_writes_nothing(tmp_path, source):
+    template, store = source
+    monthly = derived_template(template, "demo-derived", "MS", "mean")
+    target_store = DatasetStore(monthly, str(tmp_path / "demo-derived"))
+    resample_dataset(template, store, monthly, target_store, "MS", "mean")
+    before = opened(target_store).t2m.values.copy()
+    snapshot = target_store.read().snapshot_id
+    for frequency, method in (("MS", "sum"), ("YS", "mean")):
+        other = derived_template(template, "demo-derived", frequency, method)
+        with pytest.raises(PermanentError, match="stored with another definition"):
+            resample_dataset(
+                template,
+                store,
+                other,
+                DatasetStore(other, str(tmp_path / "demo-derived")),
+                frequency,
+                method,
+            )
+    assert target_store.read().snapshot_id == snapshot
+    np.testing.assert_array_equal(opened(target_store).t2m.values, before)
+    # The same definition again is a recomputation, not an overwrite: allowed.
+    resample_dataset(template, store, monthly, target_store, "MS", "mean")

@@ -5,7 +5,7 @@ import pytest
 
 from jobstream_datasets.periods import PeriodType, period_id, period_of
 from jobstream_datasets.processes import newest_available
-from jobstream_datasets.templates import TemplateError, load_templates
+from jobstream_datasets.templates import TemplateError, load_template, load_templates
 
 GOOD = """
 id: {id}
@@ -117,3 +117,17 @@ def test_the_newest_available_period_is_the_last_one_ended_a_lag_ago():
     assert isinstance(now, pd.Timestamp)  # not NaT
     # 2024-03-07 ended on the 8th at 00:00, two days before the 10th at 00:00 <= now.
     assert period_id(newest_available(template, now), PeriodType.daily) == "2024-03-07"
+
+
+def test_an_announcement_never_carries_the_source_params(tmp_path):
+    path = tmp_path / "secret.yaml"
+    path.write_text(
+        "id: secret\nname: Secret\nvariable: t2m\nperiod_type: daily\n"
+        "extent: {bbox: [0, 0, 1, 1], start: '2020-01-01'}\n"
+        "source: {plugin: http-files, params: {url: 'https://u:hunter2@x.example/{period}.tif?"
+        "token=abc123', storage_options: {key: AKIA123}}}\n"
+    )
+    announced = load_template(path).announcement().encode().decode()
+    assert '"source":{"plugin":"http-files"}' in announced
+    for secret in ("hunter2", "abc123", "AKIA123", "params", "storage_options"):
+        assert secret not in announced
