@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
 from jobstream_infra.connection import close_nats, connect_nats
@@ -16,12 +17,13 @@ from . import datasets, estimates, history, jobs, landing, processes
 from .catalog import DatasetCatalog, ProcessCatalog
 from .context import Context
 from .errors import install_error_handlers
+from .limits import DeclaredBodyLimit
 from .slots import StreamSlots
 
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         engine = create_view_engine(settings.view_url)
@@ -57,6 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="OGC API - Processes - Part 1: Core 1.0 on an event-sourced job log.",
         lifespan=lifespan,
+        # Counted while the body streams in: 413 before it is buffered.
+        max_body_size=settings.max_request_bytes,
         # The OGC API definition is served at /api (OpenAPI 3.0); FastAPI's 3.1 stays internal.
         openapi_url=None,
         docs_url=None,
@@ -69,4 +73,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(history.router)
     app.include_router(datasets.router)
-    return app
+    # Outside FastAPI's own body limit, which answers a declared oversize in plain text.
+    return DeclaredBodyLimit(app, settings.max_request_bytes)

@@ -56,6 +56,16 @@ def _location(loc: tuple) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
 
+def too_large(max_bytes: int, path: str | None) -> JSONResponse:
+    return error_response(
+        413,
+        ExceptionType.INVALID_INPUT,
+        f"the request body is over {max_bytes} bytes (JOBSTREAM_MAX_REQUEST_BYTES)",
+        "Request too large",
+        path,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OGCError)
     async def _ogc(request: Request, exc: OGCError) -> JSONResponse:
@@ -81,6 +91,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 413:  # the body limit, counted while the body streams in
+            return too_large(request.app.max_body_size, request.url.path)
         kind = ExceptionType.NOT_ALLOWED if exc.status_code == 405 else "about:blank"
         return error_response(exc.status_code, kind, str(exc.detail), None, request.url.path)
 

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     shutdown_grace: float = Field(default=10.0, ge=0)
     # A synchronous execute waits this long for the job to end, then answers like an async one.
     sync_timeout: float = Field(default=60.0, gt=0)
+    # Request bodies over this many bytes are refused (413) while they stream in; an event
+    # must fit in a NATS message anyway (1 MiB by default).
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
     # Server-sent event streams one gateway keeps open at once; past it, 503 with Retry-After.
     max_event_streams: int = Field(default=200, ge=1)
     # A stream with nothing to say sends a comment this often, so proxies keep it open.
