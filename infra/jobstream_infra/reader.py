@@ -8,7 +8,7 @@ and the reader holds at most one batch, however slowly it is consumed.
 import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -80,7 +80,10 @@ async def read_batches(
 
 async def last_sequence_at(js: JetStreamContext, instant: datetime) -> int:
     """The sequence of the last event the stream had stored at ``instant``."""
-    async with aclosing(read_batches(js, since=instant, batch=1)) as batches:
+    # Stored times have nanoseconds, instants (and what the stream reports) microseconds: an
+    # event stored within the instant's microsecond was stored "at" it.
+    after = instant + timedelta(microseconds=1)
+    async with aclosing(read_batches(js, since=after, batch=1)) as batches:
         async for batch in batches:
             if batch:
                 return batch[0].sequence - 1
