@@ -17,17 +17,31 @@ log = structlog.get_logger("jobstream")
 
 # Seconds a stopping gateway lets requests in flight finish (event streams end then).
 GATEWAY_GRACE = 3
+# Seconds a stopping projector or notifier may take before its work is cancelled.
+STOP_GRACE = 2.0
 
 
-async def _until_signalled(run) -> None:
+async def _until_signalled(run, grace: float = STOP_GRACE) -> None:
+    """Run ``run(stop)`` until it returns; once SIGINT or SIGTERM sets ``stop``, give it
+    ``grace`` seconds to finish, then cancel it (a request to an unreachable NATS may wait
+    out its own timeout otherwise)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    task = asyncio.create_task(run(stop))
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not task.done():
+        _, pending = await asyncio.wait({task}, timeout=grace)
+        if pending:
+            log.warning("did not stop within its grace; cancelled", grace=grace)
+            task.cancel()
     try:
-        await run(stop)
-    except StopRequested:
-        pass  # stopped before NATS ever answered: nothing was taken, nothing to hand back
+        await task
+    except (StopRequested, asyncio.CancelledError):
+        pass  # stopped before NATS answered, or cut short: nothing acked is lost
 
 
 def _gateway(settings: Settings) -> None:
@@ -63,7 +77,12 @@ def _executor(settings: Settings) -> None:
     from jobstream_executor.loading import load_processes
 
     processes = load_processes(settings.process_modules, settings)
-    asyncio.run(_until_signalled(lambda stop: run_executor(settings, processes, stop)))
+    # Its own grace hands running jobs back; the margin covers closing the connection.
+    asyncio.run(
+        _until_signalled(
+            lambda stop: run_executor(settings, processes, stop), settings.shutdown_grace + 1
+        )
+    )
     # A process that ignored the grace period still holds a worker thread, which the
     # interpreter would wait for; its job was not acked and will be redelivered.
     sys.stdout.flush()

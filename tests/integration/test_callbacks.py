@@ -118,7 +118,10 @@ def test_a_receiver_that_is_down_gets_the_callback_once_it_is_up(notified):
     later = receiver()
     job_id = submit(stack, "echo", {"message": "wait for me"}, successUri=later.url("/done"))
     stack.wait_job(job_id)
-    time.sleep(0.5)  # the first delivery finds nothing listening
+    deadline = time.monotonic() + 30
+    while "callback refused; retrying" not in stack.log("notifier"):
+        assert time.monotonic() < deadline, "the notifier never tried the absent receiver"
+        time.sleep(0.1)
     later.start()
     (delivered,) = recorded(stack, job_id, CallbackDelivered)
     assert delivered.tries >= 2
