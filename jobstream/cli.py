@@ -44,8 +44,19 @@ async def _until_signalled(run, grace: float = STOP_GRACE) -> None:
         pass  # stopped before NATS answered, or cut short: nothing acked is lost
 
 
+def _refuse_an_open_gateway(settings: Settings) -> None:
+    if not settings.loopback_only and not settings.insecure:
+        sys.exit(
+            f"refusing to serve on {settings.host}: the gateway has no authentication, so "
+            "anyone who reaches that address could read and dismiss every job. Serve on "
+            "127.0.0.1 (the default), or give --insecure (JOBSTREAM_INSECURE=true) to accept that."
+        )
+
+
 def _gateway(settings: Settings) -> None:
     import uvicorn
+
+    _refuse_an_open_gateway(settings)
 
     from jobstream_gateway.app import create_app
 
@@ -122,6 +133,7 @@ def _events(settings: Settings, args: argparse.Namespace) -> None:
 def _up(settings: Settings) -> None:
     from .supervisor import run_all
 
+    _refuse_an_open_gateway(settings)
     sys.exit(run_all(settings))
 
 
@@ -141,6 +153,12 @@ def main(argv: list[str] | None = None) -> None:
     http = argparse.ArgumentParser(add_help=False)
     http.add_argument("--host", help="gateway address (JOBSTREAM_HOST)")
     http.add_argument("--port", type=int, help="gateway port (JOBSTREAM_PORT)")
+    http.add_argument(
+        "--insecure",
+        action="store_true",
+        default=None,
+        help="serve on a non-loopback address without authentication (JOBSTREAM_INSECURE)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "up",
@@ -181,7 +199,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     overrides = {
-        key: value for key in ("host", "port") if (value := getattr(args, key, None)) is not None
+        key: value
+        for key in ("host", "port", "insecure")
+        if (value := getattr(args, key, None)) is not None
     }
     settings = Settings(**overrides)
     # `events export` writes the events to stdout: its log lines go to stderr.

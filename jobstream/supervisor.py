@@ -65,6 +65,7 @@ def run_all(settings: Settings) -> int:
         env["JOBSTREAM_NATS_URL"] = server.url
     env["JOBSTREAM_HOST"] = settings.host
     env["JOBSTREAM_PORT"] = str(settings.port)
+    env["JOBSTREAM_INSECURE"] = str(settings.insecure).lower()
 
     stopping = False
 

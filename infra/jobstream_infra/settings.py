@@ -1,5 +1,6 @@
 """The one settings object. Every value can be set as ``JOBSTREAM_<NAME>`` in the environment."""
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 
@@ -17,6 +18,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
 
     host: str = "127.0.0.1"
+    # The gateway has no authentication yet: it serves only on a loopback address unless this
+    # says that whoever can reach the address may do anything (`--insecure`).
+    insecure: bool = False
     port: int = 8000
     # The URL clients reach the gateway at, for links; derived from host and port when unset.
     public_url: str | None = None
@@ -90,6 +94,16 @@ class Settings(BaseSettings):
     @property
     def datasets_location(self) -> str:
         return self.datasets_root or str((self.data_dir / "datasets").resolve())
+
+    @property
+    def loopback_only(self) -> bool:
+        """Whether the gateway's address is reachable from this machine only."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False  # a host name: it may resolve to anything
 
     @property
     def base_url(self) -> str:
