@@ -1,10 +1,8 @@
 """SIGTERM ends every component within its grace, whether NATS is up or down: real processes,
 a real nats-server SIGKILLed under them, real signals."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import httpx
@@ -13,7 +11,7 @@ import pytest
 
 from jobstream_infra.embedded import free_port
 
-from ..support.stack import ROOT
+from ..support.up import start_up
 from .conftest import final_events
 
 GRACE = 3.0  # the executor's SHUTDOWN_GRACE here; the others must stop within a few seconds
@@ -64,21 +62,12 @@ def test_an_executor_stopped_during_an_outage_hands_its_job_over_exactly_once(
 
 def test_jobstream_up_exits_in_seconds_when_its_nats_server_is_gone(tmp_path):
     port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "JOBSTREAM_DATA_DIR": str(tmp_path / "data"),
-        "JOBSTREAM_PORT": str(port),
-        "JOBSTREAM_SHUTDOWN_GRACE": str(GRACE),
-        "JOBSTREAM_PROCESS_MODULES": '["jobstream_executor.builtin"]',
-    }
-    env.pop("JOBSTREAM_NATS_URL", None)
-    up = subprocess.Popen(
-        [sys.executable, "-m", "jobstream", "up"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    up = start_up(
+        tmp_path,
+        port,
+        subprocess.DEVNULL,
+        JOBSTREAM_SHUTDOWN_GRACE=str(GRACE),
+        JOBSTREAM_PROCESS_MODULES='["jobstream_executor.builtin"]',
     )
     try:
         deadline = time.monotonic() + 60

@@ -2,10 +2,7 @@
 object a collector can read, the standard library's (uvicorn, nats-py, warnings) included."""
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import httpx
@@ -13,15 +10,16 @@ import pytest
 
 from jobstream_infra.embedded import free_port
 
-from ..support.stack import ROOT, TEST_PROCESSES
+from ..support.stack import TEST_PROCESSES
+from ..support.up import kill, start_up
 
 
 @pytest.fixture
 def json_up(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSTREAM_")}
-    env.update(
-        JOBSTREAM_DATA_DIR=str(tmp_path / "data"),
+    process = start_up(
+        tmp_path,
+        port,
         JOBSTREAM_LOG_FORMAT="json",
         # Debug: the most lines from the most libraries (uvicorn's connection lines among them).
         JOBSTREAM_LOG_LEVEL="debug",
@@ -29,20 +27,9 @@ def json_up(tmp_path):
         JOBSTREAM_PROCESS_MODULES=json.dumps(TEST_PROCESSES),
         # Warnings the default filters hide must be JSON too once shown.
         PYTHONWARNINGS="default",
-        PYTHONPATH=str(ROOT),
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jobstream", "up", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
     )
     yield process, f"http://127.0.0.1:{port}"
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    kill(process)
 
 
 def _wait_until_up(url: str, timeout: float = 20) -> None:

@@ -1,9 +1,6 @@
 """`jobstream up`: one command starts everything; Ctrl-C (SIGINT) stops everything."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import httpx
@@ -12,26 +9,15 @@ import pytest
 
 from jobstream_infra.embedded import free_port
 
-from ..support.stack import ROOT
+from ..support.up import kill, start_up
 
 
 @pytest.fixture
 def up(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSTREAM_")}
-    env.update(JOBSTREAM_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jobstream", "up", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_up(tmp_path, port)
     yield process, f"http://127.0.0.1:{port}", tmp_path / "data"
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    kill(process)
 
 
 def _wait_for_processes(url: str, timeout: float = 60) -> None:

@@ -1,0 +1,32 @@
+"""`jobstream up` started as a user starts it, for the tests of the whole service."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .stack import ROOT
+
+
+def start_up(
+    workdir: Path, port: int, output: int = subprocess.PIPE, **env: str
+) -> subprocess.Popen:
+    """`jobstream up` in ``workdir`` (its data under workdir/data), with no JOBSTREAM_*
+    setting from the calling environment but ``env``; stdout and stderr together in
+    ``output`` (text when piped: read it, or the pipe fills and the service blocks)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("JOBSTREAM_")}
+    environment.update(JOBSTREAM_DATA_DIR=str(workdir / "data"), PYTHONPATH=str(ROOT), **env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "jobstream", "up", "--port", str(port)],
+        env=environment,
+        cwd=workdir,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def kill(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
