@@ -15,6 +15,8 @@ PROCESS_REGISTRY_BUCKET = "jobstream_processes"
 DATASET_REGISTRY_BUCKET = "jobstream_datasets"
 # Leases on shared resources (one writer per dataset); entries expire unless renewed.
 LEASE_BUCKET = "jobstream_leases"
+# API keys, keyed by name; each entry holds the key's hash and role, never the key.
+APIKEYS_BUCKET = "jobstream_apikeys"
 
 # Process ids become subject tokens, so they may not contain dots, wildcards or spaces.
 PROCESS_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
