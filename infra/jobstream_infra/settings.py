@@ -18,9 +18,18 @@ class Settings(BaseSettings):
     database_url: str | None = None
 
     host: str = "127.0.0.1"
-    # The gateway has no authentication yet: it serves only on a loopback address unless this
-    # says that whoever can reach the address may do anything (`--insecure`).
+    # How callers prove who they are: "none", "apikey", "oidc" or "apikey,oidc". With "none"
+    # the gateway serves only on a loopback address unless `insecure` says that whoever can
+    # reach the address may do anything (`--insecure`).
+    auth: str = "none"
     insecure: bool = False
+    # OIDC: bearer JWTs signed by this issuer (its discovery document names the JWKS), for
+    # this audience; roles come from this claim (a dotted path such as "realm_access.roles").
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_roles_claim: str = "roles"
+    # A caller's queued plus running jobs; past it, 429 with Retry-After.
+    max_jobs_per_caller: int = Field(default=100, ge=1)
     port: int = 8000
     # The URL clients reach the gateway at, for links; derived from host and port when unset.
     public_url: str | None = None
