@@ -9,6 +9,7 @@ import sys
 
 import structlog
 
+from jobstream_contracts.access import Role
 from jobstream_infra.connection import StopRequested
 from jobstream_infra.logging import configure_logging
 from jobstream_infra.settings import Settings
@@ -45,11 +46,12 @@ async def _until_signalled(run, grace: float = STOP_GRACE) -> None:
 
 
 def _refuse_an_open_gateway(settings: Settings) -> None:
-    if not settings.loopback_only and not settings.insecure:
+    if not settings.authenticates and not settings.loopback_only and not settings.insecure:
         sys.exit(
-            f"refusing to serve on {settings.host}: the gateway has no authentication, so "
-            "anyone who reaches that address could read and dismiss every job. Serve on "
-            "127.0.0.1 (the default), or give --insecure (JOBSTREAM_INSECURE=true) to accept that."
+            f"refusing to serve on {settings.host}: JOBSTREAM_AUTH is none, so anyone who "
+            "reaches that address could read and dismiss every job. Serve on 127.0.0.1 (the "
+            "default), set JOBSTREAM_AUTH=apikey or oidc, or give --insecure "
+            "(JOBSTREAM_INSECURE=true) to accept that."
         )
 
 
@@ -130,6 +132,24 @@ def _events(settings: Settings, args: argparse.Namespace) -> None:
     log.info("events exported", events=written)
 
 
+def _apikey(settings: Settings, args: argparse.Namespace) -> None:
+    from .keys import manage_keys
+
+    sys.exit(asyncio.run(manage_keys(settings, args.action, args.name, args.role, sys.stdout)))
+
+
+def _add_apikey_parser(commands) -> None:
+    apikey = commands.add_parser("apikey", help="create, list or revoke API keys (admin)")
+    actions = apikey.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="make a key; it is printed once, never stored")
+    create.add_argument("--name", required=True, help="the key's name: who or what holds it")
+    create.add_argument("--role", required=True, choices=[role.value for role in Role])
+    actions.add_parser("list", help="the keys' names, roles and creation times (JSON lines)")
+    revoke = actions.add_parser("revoke", help="refuse a key from now on, on every gateway")
+    revoke.add_argument("name")
+    apikey.set_defaults(name=None, role=None)
+
+
 def _up(settings: Settings) -> None:
     from .supervisor import run_all
 
@@ -196,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
         help="up to this instant or sequence, inclusive",
     )
     events.add_argument("--job", metavar="JOB_ID", help="only this job's events")
+    _add_apikey_parser(commands)
     args = parser.parse_args(argv)
 
     overrides = {
@@ -204,8 +225,8 @@ def main(argv: list[str] | None = None) -> None:
         if (value := getattr(args, key, None)) is not None
     }
     settings = Settings(**overrides)
-    # `events export` writes the events to stdout: its log lines go to stderr.
-    configure_logging(settings, sys.stderr if args.command == "events" else None)
+    # `events export` and `apikey` write their answer to stdout: log lines go to stderr.
+    configure_logging(settings, sys.stderr if args.command in ("events", "apikey") else None)
     # `kill -USR1 <pid>` prints every thread's stack to stderr: how to see where a stuck job
     # (or component) is without stopping it.
     if hasattr(signal, "SIGUSR1"):
@@ -220,5 +241,7 @@ def main(argv: list[str] | None = None) -> None:
         _notifier(settings)
     elif args.command == "events":
         _events(settings, args)
+    elif args.command == "apikey":
+        _apikey(settings, args)
     else:
         _projector(settings, args)

@@ -8,8 +8,13 @@ A job belongs to the principal that submitted it. Whoever may not read a job is 
 not exist (404, never 403), so job ids cannot be probed; a role too low for an act is 403.
 """
 
+import hashlib
+import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
 
 
 class Role(StrEnum):
@@ -57,3 +62,29 @@ class Principal:
 
 # With authentication off, every caller is this one: the service trusts its network.
 ANONYMOUS = Principal(id="anonymous", roles=frozenset({Role.ADMIN}))
+
+
+class ApiKey(BaseModel):
+    """An API key as the key bucket stores it (keyed by name): its hash, never the key.
+
+    Keys are 256 random bits, so one SHA-256 is as strong as a slow password hash and costs
+    microseconds per request.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    role: Role
+    digest: str
+    created: datetime
+
+
+API_KEY_PREFIX = "jsk_"
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def digest_of(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()

@@ -69,6 +69,9 @@ class JobSubmitted(Event):
     caused_by: str | None = None
     # Callback URIs of the execute request (OGC subscriber); the notifier POSTs to them.
     subscriber: Subscriber | None = None
+    # The principal that submitted the job (its id, never a credential); None for jobs
+    # submitted by the service itself (derived datasets) or before owners were recorded.
+    owner: str | None = None
 
 
 class JobStarted(Event):
@@ -117,6 +120,8 @@ class JobDismissed(Event):
     token: ClassVar[str] = "dismissed"
     type: Literal["JobDismissed"] = "JobDismissed"
     reason: str = "dismissed by request"
+    # The principal that asked (its id), for the auditors; None when the service did.
+    by: str | None = None
 
 
 CallbackKind = Literal["success", "in-progress", "failed"]

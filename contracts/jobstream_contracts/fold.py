@@ -55,6 +55,7 @@ class JobState:
     errors: list[dict[str, Any]] = field(default_factory=list)
     caused_by: str | None = None
     estimate: dict[str, Any] | None = None
+    owner: str | None = None
 
     @property
     def percent(self) -> float | None:
@@ -112,6 +113,7 @@ def apply(state: JobState | None, event: Event) -> JobState:
             outputs=event.outputs,
             response=event.response,
             caused_by=event.caused_by,
+            owner=event.owner,
         )
     if isinstance(event, JobSucceeded):
         return replace(

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .access import Role
+
 SPEC = "http://www.opengis.net/spec/ogcapi-processes-1/1.0"
 EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
 
@@ -38,6 +40,9 @@ class ExceptionType(StrEnum):
     NOT_ALLOWED = "https://jobstream.dev/errors/not-allowed"
     IDEMPOTENCY_KEY_REUSED = "https://jobstream.dev/errors/idempotency-key-reused"
     SERVICE_UNAVAILABLE = "https://jobstream.dev/errors/service-unavailable"
+    UNAUTHENTICATED = "https://jobstream.dev/errors/unauthenticated"
+    FORBIDDEN = "https://jobstream.dev/errors/forbidden"
+    TOO_MANY_JOBS = "https://jobstream.dev/errors/too-many-jobs"
 
 
 class Model(BaseModel):
@@ -130,6 +135,8 @@ class ProcessSummary(DescriptionType):
     links: list[Link] | None = None
     # Extension member: the standard's schema allows additional members.
     retryPolicy: RetryPolicy = Field(default_factory=RetryPolicy)
+    # Extension member: the least role that may execute the process.
+    role: Role = Role.SUBMITTER
 
 
 class ProcessDescription(ProcessSummary):

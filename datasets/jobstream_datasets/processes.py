@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from jobstream_contracts.access import Role
 from jobstream_contracts.events import JobEstimated
 from jobstream_contracts.messages import Message
 from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
@@ -309,6 +310,8 @@ def processes(settings: Settings) -> list[Process]:
     ingest_description = ProcessDescription(
         id="ingest",
         version=VERSION,
+        # Data jobs write shared datasets: operators only, by default.
+        role=Role.OPERATOR,
         title="Ingest a dataset",
         description="Fetches the periods from `start` to `end` (inclusive) of a dataset into its "
         "Icechunk repository, skipping periods already stored, committing in batches.",
@@ -339,6 +342,8 @@ def processes(settings: Settings) -> list[Process]:
     sync_description = ProcessDescription(
         id="sync",
         version=VERSION,
+        # Data jobs write shared datasets: operators only, by default.
+        role=Role.OPERATOR,
         title="Sync a dataset",
         description="Appends the periods published since the last stored one, up to the newest "
         "available (or `end`). `plan_only` answers with the plan and fetches nothing.",
@@ -357,6 +362,8 @@ def processes(settings: Settings) -> list[Process]:
     resample_description = ProcessDescription(
         id="resample",
         version=VERSION,
+        # Data jobs write shared datasets: operators only, by default.
+        role=Role.OPERATOR,
         title="Resample a dataset",
         description="Computes a derived dataset of coarser periods (`frequency`, a pandas "
         "alias) by `method` over each period's source periods. Periods the source does not "

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from jobstream_contracts.access import Role
 from jobstream_contracts.ogc import (
     DEFAULT_JOB_CONTROL,
     InputDescription,
@@ -99,6 +100,8 @@ class ProcessFile(_Strict):
         default_factory=lambda: list(DEFAULT_JOB_CONTROL), min_length=1
     )
     retryPolicy: RetrySpec = Field(default_factory=RetrySpec)
+    # The least role that may run it over HTTP (reader, submitter, operator, auditor, admin).
+    role: Role = Role.SUBMITTER
     execution: Execution
     ogcapi: OgcApi = Field(default_factory=OgcApi)
 
@@ -138,6 +141,7 @@ class ProcessFile(_Strict):
             keywords=self.keywords,
             jobControlOptions=self.jobControlOptions,
             retryPolicy=RetryPolicy(**self.retryPolicy.model_dump()),
+            role=self.role,
             inputs={
                 name: InputDescription.model_validate(spec.model_dump(by_alias=True))
                 for name, spec in self.inputs.items()

@@ -4,23 +4,38 @@ import asyncio
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from nats.js import JetStreamContext
 from starlette.types import ASGIApp
 
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
+from jobstream_infra.apikeys import api_key_bucket
 from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
 from jobstream_infra.settings import Settings
 from jobstream_projector.view import create_view, create_view_engine
 
 from . import datasets, estimates, history, jobs, landing, processes
+from .callers import caller, sees_everything
 from .catalog import DatasetCatalog, ProcessCatalog
 from .context import Context
 from .errors import install_error_handlers
+from .identity import ApiKeys, Identity
 from .limits import DeclaredBodyLimit
+from .oidc import OidcVerifier
 from .slots import StreamSlots
 
 log = structlog.get_logger(__name__)
+
+
+async def _identity(settings: Settings, js: JetStreamContext) -> Identity:
+    api_keys = oidc = None
+    if "apikey" in settings.auth_methods:
+        api_keys = ApiKeys()
+        await api_keys.start(await api_key_bucket(js))
+    if "oidc" in settings.auth_methods:
+        oidc = OidcVerifier(settings)
+    return Identity(api_keys, oidc)
 
 
 def create_app(settings: Settings) -> ASGIApp:
@@ -36,6 +51,7 @@ def create_app(settings: Settings) -> ASGIApp:
         await catalog.start(await ensure_process_registry(js))
         dataset_templates = DatasetCatalog()
         await dataset_templates.start(await ensure_registry(js, DATASET_REGISTRY_BUCKET))
+        identity = await _identity(settings, js)
         app.state.context = Context(
             settings,
             nc,
@@ -44,6 +60,7 @@ def create_app(settings: Settings) -> ASGIApp:
             catalog,
             dataset_templates,
             StreamSlots(settings.max_event_streams),
+            identity,
         )
         log.info("gateway ready", url=settings.base_url, processes=sorted(catalog.processes))
         try:
@@ -51,6 +68,8 @@ def create_app(settings: Settings) -> ASGIApp:
         finally:
             await catalog.stop()
             await dataset_templates.stop()
+            if identity.api_keys is not None:
+                await identity.api_keys.stop()
             await close_nats(nc, "gateway")
             engine.dispose()
 
@@ -68,10 +87,8 @@ def create_app(settings: Settings) -> ASGIApp:
     )
     install_error_handlers(app)
     app.include_router(landing.router)
-    app.include_router(processes.router)
-    app.include_router(estimates.router)
-    app.include_router(jobs.router)
-    app.include_router(history.router)
-    app.include_router(datasets.router)
+    for module in (processes, estimates, jobs, history):
+        app.include_router(module.router, dependencies=[Depends(caller)])
+    app.include_router(datasets.router, dependencies=[Depends(sees_everything)])
     # Outside FastAPI's own body limit, which answers a declared oversize in plain text.
     return DeclaredBodyLimit(app, settings.max_request_bytes)

@@ -18,6 +18,7 @@ from jobstream_projector import view
 
 from .catalog import DatasetCatalog, ProcessCatalog
 from .errors import OGCError
+from .identity import Identity
 from .slots import StreamSlots
 
 # What NATS raises when it cannot be reached or does not answer in time.
@@ -44,6 +45,7 @@ class Context:
     catalog: ProcessCatalog
     datasets: DatasetCatalog
     streams: StreamSlots
+    identity: Identity
 
     async def publish(self, event: Event, expect_last: int | None = None) -> None:
         """Publish or raise 503: a request never succeeds for an event that was not stored."""

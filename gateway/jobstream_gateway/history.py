@@ -10,9 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from jobstream_contracts.access import Principal
 from jobstream_contracts.cloudevents import TYPE_PREFIX, to_cloudevent
-from jobstream_contracts.events import EVENT_TYPES, TERMINAL_TOKENS, Event
-from jobstream_contracts.ogc import ExceptionType, Link
+from jobstream_contracts.events import EVENT_TYPES, TERMINAL_TOKENS, Event, JobSubmitted
+from jobstream_contracts.ogc import Link
 from jobstream_contracts.subjects import (
     ALL_EVENTS,
     SUBJECT_ROOT,
@@ -21,8 +22,10 @@ from jobstream_contracts.subjects import (
 )
 from jobstream_infra.journal import read_job_records
 
+from .callers import caller, no_such_job
 from .context import UNREACHABLE, Context, base_url, context, unavailable
-from .errors import OGCError, invalid_parameter
+from .errors import invalid_parameter
+from .owners import Owners
 from .pages import list_values
 from .streams import MEDIA_TYPE, event_stream, resume_point, wants_stream
 
@@ -35,8 +38,8 @@ _STREAMED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _no_such_job(job_id: str) -> OGCError:
-    return OGCError(404, ExceptionType.NO_SUCH_JOB, f"no job with id {job_id!r}", "No such job")
+def _owner(first: Event) -> str | None:
+    return first.owner if isinstance(first, JobSubmitted) else None
 
 
 def _is_final(event: Event) -> bool:
@@ -52,15 +55,16 @@ async def job_events(
     accept: Annotated[str | None, Header()] = None,
     last_event_id: Annotated[str | None, Header()] = None,
     ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
 ) -> Response:
     """The job's events in stream order as CloudEvents; with ``Accept: text/event-stream``,
     its history and then its live events until its final one."""
     if not is_valid_token(job_id):
-        raise _no_such_job(job_id)
+        raise no_such_job(job_id)
     try:
         records = await read_job_records(ctx.js, job_id, after=0, limit=1)
-        if not records:
-            raise _no_such_job(job_id)
+        if not records or not principal.may_read(_owner(records[0].event)):
+            raise no_such_job(job_id)
         if wants_stream(accept):
             return event_stream(
                 ctx, [job_filter(job_id)], resume_point(last_event_id, after), ends_with=_is_final
@@ -127,11 +131,14 @@ async def all_events(
     after: Annotated[int | None, Query(ge=0, le=2**63)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
     ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
 ) -> Response:
     """Server-sent events of every job (of the given processes and event types), from now on,
-    or after ``Last-Event-ID`` (or ``after``) to resume."""
+    or after ``Last-Event-ID`` (or ``after``) to resume. Callers who may not read every job
+    see their own jobs' events only."""
     filters = event_filters(list_values(processID), list_values(type))
     try:
-        return event_stream(ctx, filters, resume_point(last_event_id, after))
+        shown = None if principal.reads_everything else Owners(ctx).owned_by(principal.id)
+        return event_stream(ctx, filters, resume_point(last_event_id, after), shown=shown)
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from jobstream_contracts.access import Principal
 from jobstream_contracts.events import JobDismissed
 from jobstream_contracts.fold import JobState, apply
 from jobstream_contracts.ogc import ExceptionType, JobList, StatusCode, StatusInfo
@@ -14,6 +15,7 @@ from jobstream_contracts.status import status_info
 from jobstream_contracts.subjects import is_valid_token
 from jobstream_projector import view
 
+from .callers import caller, forbidden, readable
 from .context import Context, base_url, context
 from .errors import OGCError, invalid_parameter
 from .following import document_of, etag, matches, next_document, state_at
@@ -82,6 +84,7 @@ async def list_jobs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
 ) -> JobList:
     url = base_url(request)
     types = list_values(type)
@@ -104,6 +107,7 @@ async def list_jobs(
         max_duration=_seconds("maxDuration", maxDuration),
         limit=limit,
         offset=offset,
+        owner=None if principal.reads_everything else principal.id,
     )
     states, has_more = await asyncio.to_thread(view.list_jobs, ctx.engine, query)
     return JobList(
@@ -112,11 +116,9 @@ async def list_jobs(
     )
 
 
-async def _job(ctx: Context, job_id: str) -> JobState:
+async def _job(ctx: Context, job_id: str, principal: Principal) -> JobState:
     state = await ctx.job(job_id) if is_valid_token(job_id) else None
-    if state is None:
-        raise OGCError(404, ExceptionType.NO_SUCH_JOB, f"no job with id {job_id!r}", "No such job")
-    return state
+    return readable(principal, state, job_id)
 
 
 @router.get(
@@ -132,13 +134,14 @@ async def job_status(
     if_none_match: Annotated[str | None, Header()] = None,
     prefer: Annotated[str | None, Header()] = None,
     ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
 ) -> Response:
     """The job's status. Its ETag changes with every event that changes it: with
     ``If-None-Match`` and ``Prefer: wait=<seconds>`` the answer comes when it changes, or 304."""
     url = base_url(request)
     if at is not None:
-        return _tagged(document_of(await _job_at(ctx, job_id, at), url))
-    document = document_of(await _job(ctx, job_id), url)
+        return _tagged(document_of(await _job_at(ctx, job_id, at, principal), url))
+    document = document_of(await _job(ctx, job_id, principal), url)
     if not matches(if_none_match, etag(document)):
         return _tagged(document)
     wait = wait_seconds(preferences(prefer))
@@ -153,12 +156,12 @@ def _tagged(document: dict, headers: dict[str, str] | None = None) -> JSONRespon
     return JSONResponse(document, headers={"ETag": etag(document), **(headers or {})})
 
 
-async def _job_at(ctx: Context, job_id: str, at: str) -> JobState:
+async def _job_at(ctx: Context, job_id: str, at: str, principal: Principal) -> JobState:
     instant = _instant("at", at)
     if instant is None:
         raise invalid_parameter("at", "give an instant, such as 2026-01-01T00:00:00Z")
     state = await state_at(ctx, job_id, instant) if is_valid_token(job_id) else None
-    if state is None:
+    if state is None or not principal.may_read(state.owner):
         raise OGCError(
             404,
             ExceptionType.NO_SUCH_JOB,
@@ -169,18 +172,27 @@ async def _job_at(ctx: Context, job_id: str, at: str) -> JobState:
 
 
 @router.get("/jobs/{job_id}/results")
-async def job_results(job_id: str, ctx: Context = Depends(context)) -> Response:
-    return results_response(await _job(ctx, job_id))
+async def job_results(
+    job_id: str, ctx: Context = Depends(context), principal: Principal = Depends(caller)
+) -> Response:
+    return results_response(await _job(ctx, job_id, principal))
 
 
 @router.delete("/jobs/{job_id}", response_model=StatusInfo, response_model_exclude_none=True)
-async def dismiss_job(job_id: str, request: Request, ctx: Context = Depends(context)) -> StatusInfo:
+async def dismiss_job(
+    job_id: str,
+    request: Request,
+    ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
+) -> StatusInfo:
     """Dismiss a job: a queued one never starts, a running one stops at its next progress
     report, a finished one has its results withdrawn. Dismissing twice is harmless."""
-    state = await _job(ctx, job_id)
+    state = await _job(ctx, job_id, principal)
+    if not principal.may_change(state.owner):
+        raise forbidden(f"{principal.id} may read job {job_id} but not dismiss it")
     if state.status != StatusCode.DISMISSED:
         event = JobDismissed(
-            job_id=state.job_id, process_id=state.process_id, attempt=state.attempt
+            job_id=state.job_id, process_id=state.process_id, attempt=state.attempt, by=principal.id
         )
         await ctx.publish(event)
         state = apply(state, event)

@@ -8,6 +8,7 @@ import structlog
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from jobstream_contracts.access import ANONYMOUS, Principal
 from jobstream_contracts.events import TERMINAL_TOKENS, JobSubmitted
 from jobstream_contracts.fold import JobState, apply, fold
 from jobstream_contracts.ogc import (
@@ -23,7 +24,9 @@ from jobstream_contracts.status import status_info
 from jobstream_contracts.subjects import job_filter, parse_subject
 from jobstream_infra.callbacks import CallbackRefused, check_callback
 from jobstream_infra.journal import HistoryChanged, read_job_events
+from jobstream_projector import view
 
+from .callers import caller, require
 from .context import UNREACHABLE, Context, base_url, context, unavailable
 from .errors import OGCError, invalid_parameter
 from .inputs import validate_inputs
@@ -133,17 +136,21 @@ async def execute(
     traceparent: Annotated[str | None, Header()] = None,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
 ) -> Response:
     process = process_or_404(ctx, process_id)
+    require(principal, process.role, f"running {process.id}")
     inputs = validate_inputs(process, body.inputs)
     _check_outputs(process, body)
     if body.subscriber is not None:
         await _check_subscriber(body.subscriber, ctx.settings.callback_allowed_networks)
     preferences = set(parse_preferences(prefer))
     asynchronous = _wants_async(process, preferences)
+    await _check_job_cap(ctx, principal)
     event = JobSubmitted(
-        job_id=_job_id(idempotency_key),
+        job_id=_job_id(idempotency_key, principal),
         idempotency_key=idempotency_key,
+        owner=principal.id,
         process_id=process.id,
         inputs=inputs,
         outputs={name: out.to_json() for name, out in body.outputs.items()},
@@ -170,10 +177,34 @@ async def execute(
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("5d0e43c4-4f06-4a38-9b4b-1f3a4c2b8e11")
 
 
-def _job_id(idempotency_key: str | None) -> str:
+def _job_id(idempotency_key: str | None, principal: Principal) -> str:
+    """A new id; for an Idempotency-Key, the same id whenever this caller sends that key.
+
+    Keys are per caller: two callers choosing the same key get two jobs. (Without
+    authentication every caller is the one anonymous principal, as before owners existed.)
+    """
     if idempotency_key is None:
         return str(uuid.uuid4())
-    return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, idempotency_key))
+    scoped = idempotency_key if principal == ANONYMOUS else f"{principal.id}\n{idempotency_key}"
+    return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, scoped))
+
+
+async def _check_job_cap(ctx: Context, principal: Principal) -> None:
+    """429 once the caller has max_jobs_per_caller jobs queued or running (as the view sees
+    them, so a burst faster than the projector may pass the cap by that burst)."""
+    if principal == ANONYMOUS:
+        return  # no authentication: one trusted caller, bounded by the stream alone
+    cap = ctx.settings.max_jobs_per_caller
+    active = await asyncio.to_thread(view.count_active, ctx.engine, principal.id)
+    if active >= cap:
+        raise OGCError(
+            429,
+            ExceptionType.TOO_MANY_JOBS,
+            f"{principal.id} has {active} jobs queued or running; at most {cap} "
+            "(JOBSTREAM_MAX_JOBS_PER_CALLER). Retry when some have finished",
+            "Too many jobs",
+            headers={"Retry-After": "10"},
+        )
 
 
 async def _check_subscriber(subscriber: Subscriber, allowed_networks: list[str]) -> None:
@@ -188,7 +219,7 @@ async def _check_subscriber(subscriber: Subscriber, allowed_networks: list[str])
 
 
 def _same_request(a: JobSubmitted, b: JobSubmitted) -> bool:
-    fields = ("process_id", "inputs", "outputs", "response", "subscriber")
+    fields = ("process_id", "inputs", "outputs", "response", "subscriber", "owner")
     return all(getattr(a, name) == getattr(b, name) for name in fields)
 
 

@@ -6,7 +6,8 @@ open stream whatever its clients do.
 """
 
 import json
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -72,20 +73,29 @@ def event_stream(
     filters: list[str],
     after: int | None,
     ends_with: Callable[[Event], bool] = lambda event: False,
+    shown: Callable[[Event], Awaitable[bool]] | None = None,
 ) -> EventStreamResponse:
     """A streaming response of the events matching ``filters`` after sequence ``after``
-    (``None``: only new ones), which ends after the first event ``ends_with`` accepts."""
+    (``None``: only new ones) that ``shown`` accepts, which ends after the first event
+    ``ends_with`` accepts."""
+    keepalive = ctx.settings.stream_keepalive
 
     async def frames() -> AsyncIterator[str]:
         yield ": stream open\n\n"
-        batches = read_batches(ctx.js, filters, after, wait=ctx.settings.stream_keepalive)
+        quiet_since = time.monotonic()
+        batches = read_batches(ctx.js, filters, after, wait=keepalive)
         async with aclosing(batches):
             async for batch in batches:
-                if not batch:
-                    yield ": keep-alive\n\n"
                 for record in batch:
+                    if shown is not None and not await shown(record.event):
+                        continue
                     yield frame(record)
+                    quiet_since = time.monotonic()
                     if ends_with(record.event):
                         return
+                # Other callers' events do not keep a stream open: the comments do.
+                if not batch or time.monotonic() - quiet_since >= keepalive:
+                    yield ": keep-alive\n\n"
+                    quiet_since = time.monotonic()
 
     return EventStreamResponse(frames(), ctx.streams)

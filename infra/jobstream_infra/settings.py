@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+AUTH_METHODS = frozenset({"none", "apikey", "oidc"})
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JOBSTREAM_", frozen=True)
@@ -93,6 +95,24 @@ class Settings(BaseSettings):
                 f"ack_wait ({self.ack_wait})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _auth_is_complete(self) -> "Settings":
+        unknown = self.auth_methods - AUTH_METHODS
+        if unknown or ("none" in self.auth_methods and len(self.auth_methods) > 1):
+            raise ValueError(f"auth is {self.auth!r}: give none, apikey, oidc or apikey,oidc")
+        if "oidc" in self.auth_methods and not (self.oidc_issuer and self.oidc_audience):
+            raise ValueError("auth oidc needs oidc_issuer and oidc_audience")
+        return self
+
+    @property
+    def auth_methods(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.auth.split(",") if part.strip())
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether callers must prove who they are."""
+        return self.auth_methods != {"none"}
 
     @cached_property
     def view_url(self) -> str:

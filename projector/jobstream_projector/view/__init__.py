@@ -6,7 +6,15 @@ the same view.
 """
 
 from .engine import create_tables, create_view, create_view_engine, drop_view
-from .reads import JobQuery, count_parked, get_job, list_jobs, read_checkpoint, stored_datasets
+from .reads import (
+    JobQuery,
+    count_active,
+    count_parked,
+    get_job,
+    list_jobs,
+    read_checkpoint,
+    stored_datasets,
+)
 from .rows import row_to_dataset, row_to_state, storable_text
 from .tables import VIEW_VERSION, Checkpoint, DatasetRow, JobRow, ParkedEvent, ViewMeta
 from .writes import CheckpointMoved, apply_batch
@@ -21,6 +29,7 @@ __all__ = [
     "ParkedEvent",
     "ViewMeta",
     "apply_batch",
+    "count_active",
     "count_parked",
     "create_tables",
     "create_view",

@@ -25,6 +25,8 @@ class JobQuery:
     max_duration: float | None = None
     limit: int = 10
     offset: int = 0
+    # Only jobs this principal owns; None: every job.
+    owner: str | None = None
 
 
 _CHECKPOINT_QUERY = core_select(CHECKPOINTS.c.sequence).where(CHECKPOINTS.c.name == CHECKPOINT)
@@ -46,6 +48,8 @@ def get_job(engine: Engine, job_id: str) -> tuple[JobState | None, int]:
 def list_jobs(engine: Engine, query: JobQuery) -> tuple[list[JobState], bool]:
     """A page of jobs, newest first, and whether more follow."""
     statement = select(JobRow)
+    if query.owner is not None:
+        statement = statement.where(JobRow.owner == query.owner)
     if query.process_ids:
         statement = statement.where(col(JobRow.process_id).in_(query.process_ids))
     if query.statuses:
@@ -77,6 +81,20 @@ def _duration_seconds(dialect: str, now: datetime):
         return (func.julianday(end) - func.julianday(JobRow.started)) * 86400.0
     end = func.coalesce(JobRow.finished, now)
     return func.extract("epoch", end - JobRow.started)
+
+
+_ACTIVE = (StatusCode.ACCEPTED.value, StatusCode.RUNNING.value)
+
+
+def count_active(engine: Engine, owner: str) -> int:
+    """How many of ``owner``'s jobs are queued or running."""
+    statement = (
+        select(func.count())
+        .select_from(JobRow)
+        .where(JobRow.owner == owner, col(JobRow.status).in_(_ACTIVE))
+    )
+    with Session(engine) as session:
+        return session.exec(statement).one()
 
 
 def stored_datasets(engine: Engine) -> dict[str, DatasetState]:

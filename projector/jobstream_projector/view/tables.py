@@ -43,6 +43,7 @@ class JobRow(SQLModel, table=True):
     )
     caused_by: str | None = None
     estimate: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    owner: str | None = Field(default=None, index=True)
 
 
 class DatasetRow(SQLModel, table=True):
@@ -64,7 +65,7 @@ class DatasetRow(SQLModel, table=True):
 
 
 # Bump when the tables change: a view of another version is dropped and rebuilt from the stream.
-VIEW_VERSION = 3
+VIEW_VERSION = 4
 
 
 class ViewMeta(SQLModel, table=True):

@@ -1,0 +1,170 @@
+"""Who an OIDC bearer token names: a JWT checked against its issuer's published keys.
+
+Decisions:
+- One issuer, found once by discovery (``{issuer}/.well-known/openid-configuration``). The
+  document must name exactly the configured issuer, as OIDC Discovery requires, so a mistyped
+  setting fails loudly instead of trusting whatever answers at that address.
+- Keys come from the document's ``jwks_uri`` through PyJWKClient: it caches the set for five
+  minutes and refetches once for a ``kid`` it does not know (key rotation), at most once per
+  ``refetch_cooldown``, so tokens with made-up kids cannot make us hammer the issuer. A token
+  without a ``kid`` is refused before any fetch.
+- The algorithm is the key's, never the token's, and only an asymmetric one: ``none`` and HS256
+  signed with the public key (the classic confusion) cannot verify.
+- ``exp`` and ``sub`` are required; ``iss``, ``aud``, ``exp``, ``nbf`` and ``iat`` are checked
+  with 30 s of leeway for clock skew. The principal is ``oidc:<sub>``.
+- Roles are the names in the roles claim (a dotted path; a list or a space-separated string)
+  that are Roles; other names are ignored, and a token with none is a principal without roles
+  (403 wherever a role is needed, rather than 401: the caller is known).
+- Fetches are blocking (urllib) and run in a thread. A failed fetch is the issuer's fault, not
+  the caller's: ``IssuerUnreachable`` (503), never ``Unauthenticated`` (401).
+- Reasons for refusal are fixed sentences: they never quote the token.
+"""
+
+import asyncio
+import http.client
+import json
+import urllib.request
+from typing import Any
+from urllib.parse import urlparse
+
+import jwt
+
+from jobstream_contracts.access import Principal, Role
+from jobstream_infra.settings import Settings
+
+from .identity import Unauthenticated
+
+LEEWAY_SECONDS = 30
+FETCH_TIMEOUT_SECONDS = 5.0
+
+_ASYMMETRIC = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+    | {"ES256", "ES256K", "ES384", "ES512", "EdDSA"}
+)
+_ROLES = {role.value: role for role in Role}
+
+# Most specific first: ExpiredSignatureError and the others are also InvalidTokenErrors.
+_REASONS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
+    (jwt.ExpiredSignatureError, "the token has expired"),
+    (jwt.ImmatureSignatureError, "the token is not valid yet"),
+    (jwt.InvalidAudienceError, "the token is meant for another audience"),
+    (jwt.InvalidIssuerError, "the token comes from another issuer"),
+    (jwt.InvalidAlgorithmError, "the token's algorithm is not the issuer key's"),
+    (jwt.InvalidSignatureError, "the token's signature does not verify"),
+    (jwt.DecodeError, "the token is malformed"),
+)
+
+
+class IssuerUnreachable(Exception):
+    """The issuer's discovery document or keys could not be fetched or used; the gateway
+    answers 503, since the caller's credential may well be good."""
+
+
+class OidcVerifier:
+    def __init__(self, settings: Settings, *, refetch_cooldown: float = 30.0) -> None:
+        if not settings.oidc_issuer or not settings.oidc_audience:
+            raise ValueError("OIDC needs JOBSTREAM_OIDC_ISSUER and JOBSTREAM_OIDC_AUDIENCE")
+        if urlparse(settings.oidc_issuer).scheme not in ("https", "http"):
+            raise ValueError("JOBSTREAM_OIDC_ISSUER must be an https:// (or http://) URL")
+        self.issuer = settings.oidc_issuer
+        self.audience = settings.oidc_audience
+        self.roles_claim = settings.oidc_roles_claim
+        self._refetch_cooldown = refetch_cooldown
+        self._keys: jwt.PyJWKClient | None = None
+        self._discovering = asyncio.Lock()
+
+    async def principal(self, token: str) -> Principal:
+        """The principal ``token`` names; Unauthenticated when it is not a good token of ours."""
+        kid = _key_id(token)
+        keys = await self._key_client()
+        key = await asyncio.to_thread(_signing_key, keys, kid)
+        claims = self._verified_claims(token, key)
+        return Principal(id=f"oidc:{claims['sub']}", roles=roles_in(claims, self.roles_claim))
+
+    async def _key_client(self) -> jwt.PyJWKClient:
+        # One discovery at a time; a failed one is retried by the next request.
+        async with self._discovering:
+            if self._keys is None:
+                self._keys = await asyncio.to_thread(self._discover)
+        return self._keys
+
+    def _discover(self) -> jwt.PyJWKClient:
+        url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+        document = _fetch_json(url)
+        if document.get("issuer") != self.issuer:
+            raise IssuerUnreachable(f"{url} names another issuer than {self.issuer}")
+        jwks_uri = document.get("jwks_uri")
+        if not isinstance(jwks_uri, str):
+            raise IssuerUnreachable(f"{url} names no jwks_uri")
+        try:
+            return jwt.PyJWKClient(
+                jwks_uri,
+                timeout=FETCH_TIMEOUT_SECONDS,
+                cooldown_duration=self._refetch_cooldown,
+            )
+        except jwt.PyJWKClientError as exc:
+            raise IssuerUnreachable(f"{url} names a jwks_uri that is not http(s)") from exc
+
+    def _verified_claims(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
+        if key.algorithm_name not in _ASYMMETRIC:
+            raise Unauthenticated("the token's key is not an asymmetric signing key")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[key.algorithm_name],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "sub"]},
+            )
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(_reason(exc)) from None
+        if not claims["sub"]:
+            raise Unauthenticated("the token's subject (sub) is empty")
+        return claims
+
+
+def roles_in(claims: dict[str, Any], path: str) -> frozenset[Role]:
+    """The Roles named at ``path`` (dotted) in ``claims``: a list or a space-separated string."""
+    value: Any = claims
+    for step in path.split("."):
+        value = value.get(step) if isinstance(value, dict) else None
+    names = value.split() if isinstance(value, str) else value if isinstance(value, list) else []
+    return frozenset(_ROLES[name] for name in names if isinstance(name, str) and name in _ROLES)
+
+
+def _key_id(token: str) -> str:
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.InvalidTokenError:
+        raise Unauthenticated("the token is malformed") from None
+    if not isinstance(kid, str) or not kid:
+        raise Unauthenticated("the token names no signing key (kid)")
+    return kid
+
+
+def _signing_key(keys: jwt.PyJWKClient, kid: str) -> jwt.PyJWK:
+    try:
+        return keys.get_signing_key(kid)
+    except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError) as exc:
+        raise IssuerUnreachable(f"the issuer's keys could not be fetched: {exc}") from exc
+    except jwt.PyJWKClientError:
+        raise Unauthenticated("the token is signed by a key the issuer does not publish") from None
+
+
+def _fetch_json(url: str) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response:
+            document = json.load(response)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise IssuerUnreachable(f"{url} could not be fetched: {exc}") from exc
+    if not isinstance(document, dict):
+        raise IssuerUnreachable(f"{url} is not a JSON object")
+    return document
+
+
+def _reason(exc: jwt.InvalidTokenError) -> str:
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"the token lacks the {exc.claim!r} claim"
+    return next((reason for kind, reason in _REASONS if isinstance(exc, kind)), "invalid token")
