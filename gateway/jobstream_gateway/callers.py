@@ -12,6 +12,7 @@ from jobstream_contracts.ogc import ExceptionType
 
 from .errors import OGCError
 from .identity import Unauthenticated
+from .oidc import IssuerUnreachable
 
 REALM = 'Bearer realm="jobstream"'
 
@@ -44,6 +45,14 @@ async def caller(request: Request) -> Principal:
         principal = await identity.principal(request.headers.get("authorization"))
     except Unauthenticated as exc:
         raise unauthenticated(exc) from None
+    except IssuerUnreachable as exc:  # not the caller's fault: they may retry
+        raise OGCError(
+            503,
+            ExceptionType.SERVICE_UNAVAILABLE,
+            f"the identity provider did not answer ({exc}); retry later",
+            "Service unavailable",
+            headers={"Retry-After": "5"},
+        ) from None
     if not principal.roles:
         raise forbidden(f"{principal.id} has no jobstream role")
     return principal

@@ -6,10 +6,14 @@ JWT for the OIDC verifier, when OIDC is on.
 """
 
 import hmac
+from typing import TYPE_CHECKING
 
 from jobstream_contracts.access import ANONYMOUS, API_KEY_PREFIX, ApiKey, Principal, digest_of
 
 from .catalog import Registry
+
+if TYPE_CHECKING:
+    from .oidc import OidcVerifier
 
 
 class Unauthenticated(Exception):
@@ -47,7 +51,7 @@ def bearer_token(authorization: str | None) -> str:
 class Identity:
     """Turns a request's Authorization header into a Principal."""
 
-    def __init__(self, api_keys: ApiKeys | None = None, oidc=None) -> None:
+    def __init__(self, api_keys: ApiKeys | None = None, oidc: OidcVerifier | None = None) -> None:
         self.api_keys = api_keys
         self.oidc = oidc
 

@@ -1,0 +1,166 @@
+"""A real OIDC issuer on 127.0.0.1 for tests: a discovery document, a JWKS, and tokens signed
+with RSA keys made by ``cryptography``.
+
+    with LocalIssuer() as issuer:
+        token = issuer.mint("alice", ["submitter"])
+        issuer.rotate()          # a new key: published, and signing from now on
+        issuer.jwks_fetches      # how often the JWKS was asked for
+
+Keys stay published after a rotation, as real issuers keep them while older tokens live.
+``claims()`` is the payload ``mint`` signs, for tests that sign it some other way; setting
+``jwks_status`` (say to 503) makes the JWKS endpoint fail until it is set back to 200.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+AUDIENCE = "jobstream"
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+JWKS_PATH = "/jwks"
+
+
+class LocalIssuer:
+    def __init__(self, audience: str = AUDIENCE) -> None:
+        self.audience = audience
+        self.keys: dict[str, rsa.RSAPrivateKey] = {}
+        self.kid: str = self.rotate()
+        self.jwks_status = 200
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, daemon=True, kwargs={"poll_interval": 0.05}
+        )
+
+    @property
+    def url(self) -> str:
+        """The issuer's identifier, which is also where it serves its discovery document."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def jwks_fetches(self) -> int:
+        return self.requests.count(JWKS_PATH)
+
+    @property
+    def discoveries(self) -> int:
+        return self.requests.count(DISCOVERY_PATH)
+
+    def rotate(self) -> str:
+        """Publish a new key and sign with it from now on; its kid."""
+        kid = f"key-{len(self.keys) + 1}"
+        # A new dict, not an update: the server thread may be reading the old one.
+        self.keys = {
+            **self.keys,
+            kid: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        }
+        self.kid = kid
+        return kid
+
+    def claims(
+        self,
+        sub: str | None = "alice",
+        roles: Sequence[str] | str | None = (),
+        *,
+        audience: str | None = None,
+        expires_in: int = 300,
+        **claims: Any,
+    ) -> dict[str, Any]:
+        """A token's payload; a claim given as None is left out."""
+        now = int(time.time())
+        payload = {
+            "iss": self.url,
+            "sub": sub,
+            "aud": audience or self.audience,
+            "iat": now,
+            "exp": now + expires_in,
+            "roles": roles if isinstance(roles, str | None) else list(roles),
+        }
+        payload.update(claims)
+        return {name: value for name, value in payload.items() if value is not None}
+
+    def mint(
+        self,
+        sub: str | None = "alice",
+        roles: Sequence[str] | str | None = (),
+        *,
+        audience: str | None = None,
+        expires_in: int = 300,
+        kid: str | None = None,
+        **claims: Any,
+    ) -> str:
+        """A token signed with key ``kid`` (the newest by default), as the issuer would sign it."""
+        kid = kid or self.kid
+        payload = self.claims(sub, roles, audience=audience, expires_in=expires_in, **claims)
+        return jwt.encode(payload, self.keys[kid], algorithm="RS256", headers={"kid": kid})
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "issuer": self.url,
+            "jwks_uri": self.url + JWKS_PATH,
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "subject_types_supported": ["public"],
+            "response_types_supported": ["code"],
+        }
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [_public_jwk(kid, key) for kid, key in self.keys.items()]}
+
+    def __enter__(self) -> "LocalIssuer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+    def _record(self, path: str) -> None:
+        with self._lock:
+            self.requests.append(path)
+
+
+def _public_jwk(kid: str, key: rsa.RSAPrivateKey) -> dict[str, Any]:
+    public = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    assert isinstance(public, dict)
+    return {**public, "kid": kid, "use": "sig", "alg": "RS256"}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+def _handler_for(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.0: one request per connection, so no handler thread outlives the server.
+        protocol_version = "HTTP/1.0"
+
+        def log_message(self, format, *args):
+            pass
+
+        def do_GET(self):
+            path = self.path.split("?", 1)[0]
+            issuer._record(path)
+            if path == DISCOVERY_PATH:
+                return self._answer(200, issuer.discovery())
+            if path == JWKS_PATH:
+                return self._answer(issuer.jwks_status, issuer.jwks())
+            return self._answer(404, {"error": "not found"})
+
+        def _answer(self, status: int, document: dict[str, Any]) -> None:
+            body = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
