@@ -51,7 +51,7 @@ def bearer_token(authorization: str | None) -> str:
 class Identity:
     """Turns a request's Authorization header into a Principal."""
 
-    def __init__(self, api_keys: ApiKeys | None = None, oidc: OidcVerifier | None = None) -> None:
+    def __init__(self, api_keys: ApiKeys | None = None, oidc: "OidcVerifier | None" = None) -> None:
         self.api_keys = api_keys
         self.oidc = oidc
 

@@ -1,0 +1,240 @@
+"""Who may do what, over real HTTP: API keys from the real CLI in the real key bucket, OIDC
+tokens from a real issuer on loopback, roles and owners enforced by real gateways."""
+
+import json
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from jobstream_infra.embedded import EmbeddedNats
+from tests.support.issuer import LocalIssuer
+from tests.support.sse import frames
+from tests.support.stack import TEST_PROCESSES, Stack
+
+ERRORS = "https://jobstream.dev/errors"
+DATA_PROCESSES = [*TEST_PROCESSES, "jobstream_datasets.processes"]
+
+
+def apikey(stack: Stack, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "jobstream", "apikey", *args],
+        env=stack.env,
+        cwd=stack.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def new_key(stack: Stack, name: str, role: str) -> str:
+    made = apikey(stack, "create", "--name", name, "--role", role)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    assert key.startswith("jsk_") and len(key) > 40
+    return key
+
+
+def client(stack: Stack, token: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=stack.url, headers=headers, timeout=30)
+
+
+def submit(http: httpx.Client, process: str, inputs: dict, **headers: str) -> httpx.Response:
+    return http.post(
+        f"/processes/{process}/execution",
+        json={"inputs": inputs},
+        headers={"Prefer": "respond-async", **headers},
+    )
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory):
+    """A stack with API keys on, and a key for each role (the admin's is the stack's own)."""
+    workdir = tmp_path_factory.mktemp("access")
+    with EmbeddedNats(workdir / "nats") as server:
+        stack = Stack(
+            workdir, server.url, auth="apikey", process_modules=json.dumps(DATA_PROCESSES)
+        )
+        stack.start(wait=False)
+        keys = {role: new_key(stack, role, role) for role in ("admin", "reader", "auditor")}
+        keys["alice"] = new_key(stack, "alice", "submitter")
+        keys["bob"] = new_key(stack, "bob", "submitter")
+        stack.http.headers["Authorization"] = f"Bearer {keys['admin']}"
+        stack.wait_ready(("echo", "spin", "ingest"))
+        yield stack, keys
+        stack.close()
+
+
+def _exception(response: httpx.Response, status: int, kind: str) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["type"] == f"{ERRORS}/{kind}" and body["status"] == status
+    return body
+
+
+def test_no_credential_or_an_unknown_key_is_401_with_a_bearer_challenge(keyed):
+    stack, _ = keyed
+    with client(stack, None) as anonymous:
+        refused = anonymous.get("/jobs")
+        body = _exception(refused, 401, "unauthenticated")
+        assert refused.headers["WWW-Authenticate"] == 'Bearer realm="jobstream"'
+        assert "Authorization: Bearer" in body["detail"]
+        # The public documents stay public: clients discover the service before signing in.
+        for path in ("/", "/conformance", "/api", "/health"):
+            assert anonymous.get(path).status_code == 200, path
+    with client(stack, "jsk_" + "x" * 43) as forged:
+        refused = forged.get("/processes")
+        _exception(refused, 401, "unauthenticated")
+        assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+        assert "x" * 43 not in refused.text  # a credential is never echoed
+
+
+def test_a_revoked_key_is_refused_by_every_gateway_within_seconds(keyed):
+    stack, keys = keyed
+    second = stack.start_component("gateway", port=(port := _free_port()))
+    other_url = f"http://127.0.0.1:{port}"
+    _wait_up(other_url, second)
+    with client(stack, new_key(stack, "carl", "submitter")) as carl:
+        assert carl.get("/processes").status_code == 200
+        with httpx.Client(base_url=other_url, headers=carl.headers, timeout=30) as elsewhere:
+            assert elsewhere.get("/processes").status_code == 200
+            revoked = apikey(stack, "revoke", "carl")
+            assert revoked.returncode == 0, revoked.stderr
+            start = time.monotonic()
+            for http in (carl, elsewhere):
+                while http.get("/processes").status_code != 401:
+                    assert time.monotonic() - start < 5, "a revoked key still let in"
+                    time.sleep(0.05)
+    listed = apikey(stack, "list")
+    names = [json.loads(line)["name"] for line in listed.stdout.splitlines()]
+    assert "carl" not in names and "bob" in names
+    assert "digest" not in listed.stdout and keys["bob"] not in listed.stdout
+
+
+def test_someone_elses_job_does_not_exist_for_a_submitter(keyed):
+    stack, keys = keyed
+    with client(stack, keys["alice"]) as alice, client(stack, keys["bob"]) as bob:
+        created = submit(alice, "echo", {"message": "mine"})
+        assert created.status_code == 201, created.text
+        job_id = created.json()["jobID"]
+        stack.wait_job(job_id)  # as admin
+        assert alice.get(f"/jobs/{job_id}").json()["status"] == "successful"
+        for path in (f"/jobs/{job_id}", f"/jobs/{job_id}/results", f"/jobs/{job_id}/events"):
+            missing = bob.get(path)
+            assert missing.status_code == 404, (path, missing.text)
+            assert missing.json()["type"].endswith("/no-such-job")
+        assert bob.delete(f"/jobs/{job_id}").status_code == 404
+        stack.wait_view(job_id)
+        assert job_id in {job["jobID"] for job in alice.get("/jobs").json()["jobs"]}
+        assert job_id not in {job["jobID"] for job in bob.get("/jobs").json()["jobs"]}
+    owner = stack.events(job_id)[0]
+    assert owner.owner == "key:alice"  # type: ignore[attr-defined]
+
+
+def test_roles_bound_what_each_caller_may_do(keyed):
+    stack, keys = keyed
+    with client(stack, keys["alice"]) as alice:
+        refused = submit(alice, "ingest", {"dataset_id": "anything"})
+        body = _exception(refused, 403, "forbidden")
+        assert "operator" in body["detail"]
+        job_id = submit(alice, "spin", {"n": 2}).json()["jobID"]
+    stack.wait_job(job_id)
+    with client(stack, keys["auditor"]) as auditor:
+        assert auditor.get(f"/jobs/{job_id}").status_code == 200
+        assert auditor.get(f"/jobs/{job_id}/events").status_code == 200
+        assert auditor.get("/datasets").status_code == 200
+        _exception(auditor.delete(f"/jobs/{job_id}"), 403, "forbidden")
+        _exception(submit(auditor, "echo", {"message": "no"}), 403, "forbidden")
+    with client(stack, keys["reader"]) as reader:
+        _exception(submit(reader, "echo", {"message": "no"}), 403, "forbidden")
+        assert reader.get(f"/jobs/{job_id}").status_code == 404
+        _exception(reader.get("/datasets"), 403, "forbidden")
+    assert stack.http.get(f"/jobs/{job_id}").json()["status"] == "successful"
+    assert all(type(e).__name__ != "JobDismissed" for e in stack.events(job_id))
+
+
+def test_idempotency_keys_belong_to_their_caller(keyed):
+    stack, keys = keyed
+    with client(stack, keys["alice"]) as alice, client(stack, keys["bob"]) as bob:
+        first = submit(alice, "echo", {"message": "a"}, **{"Idempotency-Key": "nightly"})
+        again = submit(alice, "echo", {"message": "a"}, **{"Idempotency-Key": "nightly"})
+        theirs = submit(bob, "echo", {"message": "b"}, **{"Idempotency-Key": "nightly"})
+    assert first.status_code == again.status_code == theirs.status_code == 201
+    assert first.json()["jobID"] == again.json()["jobID"] != theirs.json()["jobID"]
+
+
+def test_a_callers_queued_and_running_jobs_are_capped(make_stack):
+    stack = make_stack(auth="apikey", max_jobs_per_caller=2, executor_concurrency=1)
+    stack.start(wait=False)
+    admin = new_key(stack, "admin", "admin")
+    alice_key = new_key(stack, "alice", "submitter")
+    stack.http.headers["Authorization"] = f"Bearer {admin}"
+    stack.wait_ready(("hold",))
+    with client(stack, alice_key) as alice:
+        held = [submit(alice, "hold", {"seconds": 3}).json()["jobID"] for _ in range(2)]
+        for job_id in held:
+            stack.wait_view(job_id, statuses=("accepted", "running"))
+        refused = submit(alice, "hold", {"seconds": 3})
+        body = _exception(refused, 429, "too-many-jobs")
+        assert refused.headers["Retry-After"].isdigit() and "2" in body["detail"]
+        # Another caller is not held up by alice's jobs.
+        assert submit(stack.http, "echo", {"message": "admin"}).status_code == 201
+        stack.wait_view(held[0])
+        stack.wait_view(held[1])
+        assert submit(alice, "hold", {"seconds": 0}).status_code == 201
+
+
+def test_a_callers_event_stream_shows_only_their_jobs(keyed):
+    stack, keys = keyed
+    with client(stack, keys["alice"]) as alice, client(stack, keys["bob"]) as bob:
+        with alice.stream("GET", "/events", timeout=30) as live:
+            theirs = submit(bob, "echo", {"message": "bob's"}).json()["jobID"]
+            stack.wait_job(theirs)  # bob's job is over before alice's starts
+            mine = submit(alice, "echo", {"message": "alice's"}).json()["jobID"]
+            seen = []
+            for frame in frames(live):
+                seen.append((frame.data["subject"], frame.event))
+                if frame.event == "dev.jobstream.JobSucceeded":
+                    break
+    assert {job for job, _ in seen} == {mine}, seen
+    assert seen[0][1] == "dev.jobstream.JobSubmitted"
+
+
+def test_oidc_tokens_carry_the_principal_and_its_roles(make_stack):
+    with LocalIssuer() as issuer:
+        stack = make_stack(auth="oidc", oidc_issuer=issuer.url, oidc_audience=issuer.audience)
+        stack.start(wait=False)
+        stack.http.headers["Authorization"] = f"Bearer {issuer.mint('ops', ['operator'])}"
+        stack.wait_ready(("echo",))
+        with client(stack, issuer.mint("carol", ["submitter"])) as carol:
+            created = submit(carol, "echo", {"message": "hi"})
+            assert created.status_code == 201, created.text
+        with client(stack, issuer.mint("carol", ["submitter"], expires_in=-60)) as stale:
+            _exception(stale.get("/jobs"), 401, "unauthenticated")
+        with client(stack, issuer.mint("dave", [])) as roleless:
+            _exception(roleless.get("/jobs"), 403, "forbidden")
+        with client(stack, issuer.mint("erin", ["submitter"])) as erin:
+            assert erin.get(f"/jobs/{created.json()['jobID']}").status_code == 404
+        assert stack.events(created.json()["jobID"])[0].owner == "oidc:carol"  # type: ignore[attr-defined]
+
+
+def _free_port() -> int:
+    from jobstream_infra.embedded import free_port
+
+    return free_port()
+
+
+def _wait_up(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the second gateway exited"
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("the second gateway did not come up")
