@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .subjects import PROCESS_ID_PATTERN
+
 
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -25,16 +27,30 @@ class EstimateRequest(Message):
     """Gateway to executor (request-reply on ``subjects.estimate_subject``): validated inputs."""
 
     inputs: dict[str, Any] = Field(default_factory=dict)
+    # Only the plan's size against the limits (periods, cells, bytes), by arithmetic, with no
+    # request to the source: what the gateway asks before it publishes a job.
+    size_only: bool = False
+    # Seconds the asker waits: the estimate stops when they run out.
+    budget_seconds: float | None = Field(default=None, gt=0)
+    # Names the request in ``subjects.estimate_cancel_subject``, where the asker publishes
+    # when it stops waiting (its HTTP client went away).
+    request_id: str | None = Field(default=None, pattern=PROCESS_ID_PATTERN)
+
+
+# invalid-input: the inputs cannot be run (400); too-large: the planned work is over a limit
+# (413, the reply's estimate says by how much); timed-out: the budget ran out (503); failed:
+# the estimate broke (502).
+EstimateErrorKind = Literal["invalid-input", "too-large", "timed-out", "failed"]
 
 
 class EstimateError(Message):
-    # invalid-input: the inputs cannot be run (a 400); failed: the estimate broke (a 502).
-    kind: Literal["invalid-input", "failed"]
+    kind: EstimateErrorKind
     detail: str
 
 
 class EstimateReply(Message):
-    """Executor to gateway: the figures of a run, or why there are none."""
+    """Executor to gateway: the figures of a run, or why there are none (or both, for a run
+    over a limit)."""
 
     estimate: dict[str, Any] | None = None
     error: EstimateError | None = None

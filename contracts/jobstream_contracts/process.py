@@ -44,6 +44,15 @@ class PermanentError(Exception):
     """
 
 
+class TooMuchWork(PermanentError):
+    """Raise when the work a request plans is over a limit: a job fails at once, and an
+    estimate (or the check before an execute) is refused with 413 and ``estimate``."""
+
+    def __init__(self, detail: str, estimate: dict[str, Any]) -> None:
+        super().__init__(detail)
+        self.estimate = estimate
+
+
 @dataclass(frozen=True)
 class JobContext:
     job_id: str

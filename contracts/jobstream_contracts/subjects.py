@@ -54,6 +54,11 @@ def estimate_subject(process_id: str) -> str:
     return f"jobstream.estimates.{process_id}"
 
 
+def estimate_cancel_subject(request_id: str) -> str:
+    """Core NATS: the asker of an estimate stopped waiting; its executor stops working."""
+    return f"jobstream.estimates-cancelled.{request_id}"
+
+
 # The durable consumer that all notifiers share: each event is delivered to one of them.
 NOTIFIER_CONSUMER = "notifier"
 

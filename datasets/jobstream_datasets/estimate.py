@@ -4,12 +4,19 @@ Bytes come from the plugin (HEAD requests, Zarr chunk sizes). Over many periods 
 asked and scaled, and the answer says so. The duration comes from the throughput earlier jobs
 achieved on the same dataset, read from the commit history of its repository (each commit
 names its job and period count): no separate record to keep in step.
+
+The caller has checked the plan against the limits (limits.py), so the periods listed here
+are bounded. Under an executor the estimate has a budget: it checks it between steps and
+stops waiting for size requests when it runs out (those threads are left to their own
+timeouts; no new one starts).
 """
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
+
+from jobstream_executor.announce import Budget
 
 from .ingest import plan_periods
 from .periods import period_id, period_of
@@ -21,9 +28,18 @@ from .templates import DatasetTemplate
 SIZE_SAMPLE = 24
 # Commits read back for the throughput of earlier jobs.
 HISTORY_COMMITS = 500
+# Seconds between looks at the budget while sizes are being asked.
+BUDGET_POLL = 0.1
 
 
-def observed_throughput(store: DatasetStore) -> tuple[float, int] | None:
+def _check(budget: Budget | None) -> None:
+    if budget is not None:
+        budget.check()
+
+
+def observed_throughput(
+    store: DatasetStore, budget: Budget | None = None
+) -> tuple[float, int] | None:
     """Periods per second over earlier jobs' runs, and how many jobs that rests on.
 
     A job's first commit only marks its start (its fetch time is unknown), so each job with
@@ -35,6 +51,7 @@ def observed_throughput(store: DatasetStore) -> tuple[float, int] | None:
     for count, snapshot in enumerate(store.repo.ancestry(branch=BRANCH)):
         if count >= HISTORY_COMMITS:
             break
+        _check(budget)
         meta = snapshot.metadata or {}
         if "job_id" in meta and "count" in meta:
             runs.setdefault((meta["job_id"], meta.get("attempt")), []).append(
@@ -54,15 +71,36 @@ def observed_throughput(store: DatasetStore) -> tuple[float, int] | None:
     return (periods / seconds, jobs) if seconds > 0 else None
 
 
-def _bytes(plugin: Plugin, todo: list[str], bbox: Bbox, params: dict) -> dict[str, Any]:
+def _sizes(
+    plugin: Plugin, blocks: list[list[str]], bbox: Bbox, params: dict, budget: Budget | None
+) -> list[int | None]:
+    """The sizes of ``blocks``, ``max_concurrency`` asked at a time, while the budget lasts:
+    when it runs out the queued requests are dropped and the running ones left to finish."""
+    pool = ThreadPoolExecutor(max(1, plugin.max_concurrency), thread_name_prefix="size")
+    try:
+        futures = [pool.submit(plugin.size_of_block, block, bbox, **params) for block in blocks]
+        pending = set(futures)
+        while pending:
+            _check(budget)
+            done, pending = wait(pending, timeout=BUDGET_POLL, return_when=FIRST_EXCEPTION)
+            for future in done:
+                if (error := future.exception()) is not None:
+                    raise error
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _bytes(
+    plugin: Plugin, todo: list[str], bbox: Bbox, params: dict, budget: Budget | None = None
+) -> dict[str, Any]:
     """Bytes the fetches of ``todo`` download, asked per block: a source that reads many
     periods at once (a Zarr chunk along time) downloads each of its objects once."""
     if not todo:
         return {"bytes": 0, "bytes_basis": "nothing to fetch"}
     blocks = plugin.blocks_of(todo, bbox, **params)
     picks = sorted({int(i) for i in np.linspace(0, len(blocks) - 1, min(SIZE_SAMPLE, len(blocks)))})
-    with ThreadPoolExecutor(max(1, plugin.max_concurrency)) as pool:
-        answers = list(pool.map(lambda i: plugin.size_of_block(blocks[i], bbox, **params), picks))
+    answers = _sizes(plugin, [blocks[i] for i in picks], bbox, params, budget)
     sizes = [size for size in answers if size is not None]
     if len(sizes) < len(answers):
         return {"bytes": None, "bytes_basis": "unknown: the source does not tell sizes"}
@@ -76,6 +114,20 @@ def _bytes(plugin: Plugin, todo: list[str], bbox: Bbox, params: dict) -> dict[st
     }
 
 
+def _to_fetch(
+    store: DatasetStore, wanted: list[str], overwrite: bool, budget: Budget | None
+) -> list[str]:
+    kind = store.template.period_type
+    committed = store.read().committed if store.exists() else frozenset()
+    todo = []
+    for count, name in enumerate(wanted):
+        if count % 1000 == 0:
+            _check(budget)
+        if overwrite or store.index(period_of(name, kind)) not in committed:
+            todo.append(name)
+    return todo
+
+
 def estimate_ingest(
     template: DatasetTemplate,
     store: DatasetStore,
@@ -84,27 +136,26 @@ def estimate_ingest(
     end: str,
     bbox: Bbox | None = None,
     overwrite: bool = False,
+    budget: Budget | None = None,
 ) -> dict[str, Any]:
     first, last = plan_periods(template, start, end)
     kind = template.period_type
     params = dict(template.source.params) if template.source else {}
-    bbox = bbox if bbox is not None else template.extent.bbox
+    if bbox is None:  # what the ingest fetches: the stored dataset's bbox, or the extent
+        bbox = (store.read().bbox if store.exists() else None) or template.extent.bbox
     wanted = plugin.periods(period_id(first, kind), period_id(last, kind))
-    committed = store.read().committed if store.exists() else frozenset()
-    todo = [
-        name for name in wanted if overwrite or store.index(period_of(name, kind)) not in committed
-    ]
+    todo = _to_fetch(store, wanted, overwrite, budget)
     estimate: dict[str, Any] = {
         "dataset_id": template.id,
         "periods": len(wanted),
         "stored": len(wanted) - len(todo),
         "to_fetch": len(todo),
-        **_bytes(plugin, todo, bbox, params),
+        **_bytes(plugin, todo, bbox, params, budget),
         "duration_seconds": None,
         "throughput_periods_per_second": None,
         "duration_basis": "unknown: no earlier job of this dataset to learn from",
     }
-    observed = observed_throughput(store)
+    observed = observed_throughput(store, budget)
     if observed is not None:
         rate, jobs = observed
         estimate |= {

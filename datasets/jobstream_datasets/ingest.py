@@ -28,7 +28,8 @@ from jobstream_contracts.process import (
 )
 
 from .grid import GridSpec
-from .periods import PeriodError, before, period_id, period_of
+from .limits import planned_range
+from .periods import period_id, period_of
 from .plugin import Bbox, Plugin
 from .store import DatasetStore, Writer, runs
 from .templates import DatasetTemplate
@@ -168,20 +169,9 @@ def fetch_in_order(
 
 
 def plan_periods(template: DatasetTemplate, start: str, end: str) -> tuple[pd.Period, pd.Period]:
-    """The first and last period of a request, checked against the dataset's extent."""
-    kind = template.period_type
-    try:
-        first, last = period_of(start, kind), period_of(end, kind)
-    except PeriodError as exc:
-        raise PermanentError(str(exc)) from None
-    if before(last, first):
-        raise PermanentError(f"end {end} is before start {start}")
-    if before(first, template.origin):
-        raise PermanentError(
-            f"start {start} is before the dataset's first period {period_id(template.origin, kind)}"
-        )
-    if template.extent.end is not None and before(period_of(template.extent.end, kind), last):
-        raise PermanentError(f"end {end} is after the dataset's last period {template.extent.end}")
+    """The first and last period of a request, checked against the dataset's extent; an end
+    past the newest available period is clipped to it (see limits.py)."""
+    first, last, _ = planned_range(template, start, end)
     return first, last
 
 
@@ -201,10 +191,11 @@ def ingest_periods(
 ) -> dict[str, Any]:
     first, last = plan_periods(template, start, end)
     params = dict(template.source.params) if template.source else {}
-    bbox = bbox if bbox is not None else template.extent.bbox
-    grid = plugin.probe(bbox, **params)
     store.check_definition()
     stored = store.read()
+    # Without a bbox, a stored dataset goes on over the bbox it was created with.
+    bbox = bbox or stored.bbox or template.extent.bbox
+    grid = plugin.probe(bbox, **params)
     if stored.on_other_cells(grid):
         raise PermanentError(
             f"bbox {list(bbox)} gives a grid other than the one dataset {template.id} is stored "
@@ -220,7 +211,7 @@ def ingest_periods(
         on_progress(total, total, f"all {total} periods already stored")
         return _result(template, store, wanted, fetched=0, skipped=done, commits=0)
     on_progress(done, total, f"{done} of {total} periods already stored; fetching {len(todo)}")
-    committer = Committer(store, store.writer(grid), job, process_version, lease)
+    committer = Committer(store, store.writer(grid, bbox), job, process_version, lease)
     batch = max(1, plugin.commit_batch_size)
     try:
         for name, ds in fetch_in_order(plugin, todo, bbox, params):

@@ -2,17 +2,17 @@
 executor loads.
 
 The descriptions list the known dataset ids and the accepted period forms as JSON schema, so
-the gateway rejects an unknown dataset or a malformed date before a job exists.
+the gateway rejects an unknown dataset or a malformed date before a job exists. Ingest and
+sync offer estimates; asked for the size only, they answer from the plan's arithmetic
+(limits.py), which the gateway checks before it publishes a job and every job checks again.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
+from threading import Thread
 from typing import Any
-
-import pandas as pd
 
 from jobstream_contracts.access import Role
 from jobstream_contracts.events import JobEstimated
@@ -25,19 +25,13 @@ from jobstream_contracts.process import (
     ProgressCallback,
     no_progress,
 )
+from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PATTERN
+from jobstream_executor.announce import Budget
 from jobstream_infra.settings import Settings
 
-from .periods import (
-    PERIOD_PATTERN,
-    before,
-    earlier,
-    period_id,
-    period_of,
-    periods_between,
-    shifted,
-    timestamp_of,
-)
+from .limits import Limits, newest_available, plan_ingest, plan_sync, whole_range
+from .periods import PERIOD_PATTERN, before, period_id, shifted
 from .templates import Bbox, DatasetTemplate, load_templates
 
 # The work itself (xarray, zarr, icechunk: seconds of imports) is imported when a job or an
@@ -52,6 +46,9 @@ VERSION = "1.0.0"
 class Datasets:
     templates: dict[str, DatasetTemplate]
     root: str
+    limits: Limits
+    # Seconds the estimate a job records before it starts may take.
+    estimate_budget: float
 
     def template(self, dataset_id: str) -> DatasetTemplate:
         try:
@@ -100,12 +97,19 @@ def estimate(
     end: str,
     bbox: list[float] | None = None,
     overwrite: bool = False,
+    *,
+    size_only: bool = False,
+    budget: Budget | None = None,
 ) -> dict:
+    """The plan's figures; unless ``size_only``, also bytes to download and the duration."""
+    template = datasets.source(dataset_id)
+    plan = plan_ingest(template, start, end, _bbox_input(bbox)).check(datasets.limits)
+    if size_only:
+        return plan.figures()
     from .estimate import estimate_ingest
     from .plugin import plugin_for
 
-    template = datasets.source(dataset_id)
-    return estimate_ingest(
+    figures = estimate_ingest(
         template,
         datasets.store(template),
         plugin_for(template),
@@ -113,7 +117,9 @@ def estimate(
         end,
         _bbox_input(bbox),
         overwrite,
+        budget,
     )
+    return {**plan.figures(), **figures}
 
 
 def ingest(
@@ -130,13 +136,15 @@ def ingest(
     from .plugin import plugin_for
 
     template = datasets.source(dataset_id)
+    plan_ingest(template, start, end, _bbox_input(bbox)).check(datasets.limits)
     if job is not None:
+        budget = Budget(datasets.estimate_budget)
         try:
-            figures = estimate(datasets, dataset_id, start, end, bbox, overwrite)
+            figures = estimate(datasets, dataset_id, start, end, bbox, overwrite, budget=budget)
         except PermanentError:
             raise
         except Exception as exc:  # noqa: BLE001 - an estimate must never stop the ingest
-            figures = {"error": f"{type(exc).__name__}: {exc}"}
+            figures = {"error": strip_url_secrets(f"{type(exc).__name__}: {exc}")}
         job.record(JobEstimated, estimate=figures)
     with writing(job, dataset_id) as lease:
         return ingest_periods(
@@ -154,16 +162,45 @@ def ingest(
         )
 
 
-def newest_available(template: DatasetTemplate, now: datetime | None = None) -> pd.Period:
-    """The newest period the source has published: periods appear `lag` after they end."""
-    instant = timestamp_of(now or datetime.now(UTC))
-    if instant.tzinfo is not None:
-        instant = instant.tz_convert("UTC").tz_localize(None)
-    # The period containing `now - lag` has not ended `lag` ago: the one before it has.
-    newest = shifted((instant - template.sync.lag_delta).to_period(template.period_type.freq), -1)
-    if template.extent.end is not None:
-        newest = earlier(newest, period_of(template.extent.end, template.period_type))
-    return newest
+def _nothing_stored(dataset_id: str) -> PermanentError:
+    return PermanentError(
+        f"dataset {dataset_id} has nothing stored yet: run ingest first "
+        f"(sync appends after the last stored period)"
+    )
+
+
+def estimate_sync(
+    datasets: Datasets,
+    dataset_id: str,
+    end: str | None = None,
+    plan_only: bool = False,
+    *,
+    size_only: bool = False,
+    budget: Budget | None = None,
+) -> dict:
+    """The plan's figures (a plan-only sync does no work: no limit applies); unless
+    ``size_only``, also bytes to download and the duration."""
+    template = datasets.source(dataset_id)
+    if size_only and whole_range(template).fits(datasets.limits):
+        return {}  # within the limits whatever is stored: no need to read the store
+    plan = plan_sync(template, datasets.store(template), end)
+    if plan is None:
+        if size_only:
+            return {}  # nothing to check: the job fails, saying to ingest first
+        raise _nothing_stored(dataset_id)
+    if not plan_only:
+        plan.check(datasets.limits)
+    if size_only or plan_only or plan.periods == 0:
+        return plan.figures()
+    from .estimate import estimate_ingest
+    from .plugin import plugin_for
+
+    kind = template.period_type
+    first, last = period_id(plan.first, kind), period_id(plan.last, kind)
+    figures = estimate_ingest(
+        template, datasets.store(template), plugin_for(template), first, last, budget=budget
+    )
+    return {**plan.figures(), **figures}
 
 
 def sync(
@@ -180,24 +217,18 @@ def sync(
     template = datasets.source(dataset_id)
     kind = template.period_type
     store = datasets.store(template)
-    newest = newest_available(template)
-    target = earlier(newest, period_of(end, kind)) if end is not None else newest
-    stored = store.read()
-    if stored.empty:
-        raise PermanentError(
-            f"dataset {dataset_id} has nothing stored yet: run ingest first "
-            f"(sync appends after the last stored period)"
-        )
-    last = store.origin + max(stored.committed)
-    first = last + 1
+    plan = plan_sync(template, store, end)
+    if plan is None:
+        raise _nothing_stored(dataset_id)
+    first, target, last = plan.first, plan.last, shifted(plan.first, -1)
     pending = not before(target, first)
-    plan = {
+    summary = {
         "dataset_id": dataset_id,
         "last_stored": period_id(last, kind),
-        "newest_available": period_id(newest, kind),
+        "newest_available": period_id(newest_available(template), kind),
         "first": period_id(first, kind) if pending else None,
         "last": period_id(target, kind) if pending else None,
-        "periods": max(0, periods_between(first, target) + 1),
+        "periods": plan.periods,
     }
     if not pending:
         on_progress(
@@ -206,9 +237,10 @@ def sync(
             f"up to date: {period_id(last, kind)} is stored and "
             f"{period_id(target, kind)} is the newest to fetch",
         )
-        return {**plan, "status": "up to date"}
+        return {**summary, "status": "up to date"}
     if plan_only:
-        return {**plan, "status": "planned"}
+        return {**summary, "status": "planned"}
+    plan.check(datasets.limits)
     with writing(job, dataset_id) as lease:
         result = ingest_periods(
             template,
@@ -222,7 +254,7 @@ def sync(
             lease=lease,
         )
     return {
-        **plan,
+        **summary,
         "status": "synced",
         **result,
         "derived_jobs": recompute_derived(datasets, dataset_id, job),
@@ -284,6 +316,16 @@ def resample(
         )
 
 
+def _import_the_work_in_the_background() -> None:
+    """Import the store and the estimates on a thread, so the first size check of a sync,
+    which reads the store, is not refused for want of time while Icechunk imports."""
+
+    def work() -> None:
+        from . import estimate, store  # noqa: F401
+
+    Thread(target=work, name="import-datasets", daemon=True).start()
+
+
 def _dataset_input(datasets: Datasets, kind: str | None) -> InputDescription:
     ids = sorted(t.id for t in datasets.templates.values() if kind in (None, t.sync_kind))
     return InputDescription(
@@ -306,7 +348,13 @@ _RESULT = {"result": OutputDescription(title="Result", schema={"type": "object"}
 
 
 def processes(settings: Settings) -> list[Process]:
-    datasets = Datasets(load_templates(settings.plugins_dir), settings.datasets_location)
+    datasets = Datasets(
+        load_templates(settings.plugins_dir),
+        settings.datasets_location,
+        Limits.of(settings),
+        settings.estimate_budget,
+    )
+    _import_the_work_in_the_background()
     ingest_description = ProcessDescription(
         id="ingest",
         version=VERSION,
@@ -401,6 +449,8 @@ def processes(settings: Settings) -> list[Process]:
             announces=templates,
             estimate=partial(estimate, datasets),
         ),
-        Process(sync_description, partial(sync, datasets)),
+        Process(
+            sync_description, partial(sync, datasets), estimate=partial(estimate_sync, datasets)
+        ),
         Process(resample_description, partial(resample, datasets)),
     ]

@@ -23,7 +23,7 @@ from jobstream_contracts.process import PermanentError
 
 from .grid import GridSpec
 from .periods import index_of, period_id
-from .templates import DatasetTemplate
+from .templates import Bbox, DatasetTemplate
 
 if "ICECHUNK_LOG" not in os.environ:
     # Icechunk warns at every open that local storage is unsafe for concurrent commits; the
@@ -66,6 +66,8 @@ class Stored:
     committed: frozenset[int]
     y: np.ndarray | None = None
     x: np.ndarray | None = None
+    # The bbox the dataset was created with (None if written before bboxes were kept).
+    bbox: Bbox | None = None
 
     @property
     def empty(self) -> bool:
@@ -108,6 +110,7 @@ class DatasetStore:
             committed=frozenset(np.flatnonzero(_values(root, COMMITTED)).tolist()),
             y=_values(root, y_name),
             x=_values(root, x_name),
+            bbox=_bbox(root.attrs.get("bbox")),
         )
 
     def check_definition(self) -> None:
@@ -137,8 +140,15 @@ class DatasetStore:
     def period_id(self, index: int) -> str:
         return period_id(self.origin + index, self.template.period_type)
 
-    def writer(self, grid: GridSpec) -> "Writer":
-        return Writer(self, grid)
+    def writer(self, grid: GridSpec, bbox: Bbox | None = None) -> "Writer":
+        return Writer(self, grid, bbox)
+
+
+def _bbox(value: Any) -> Bbox | None:
+    if not isinstance(value, list) or len(value) != 4:
+        return None
+    west, south, east, north = (float(v) for v in value)
+    return (west, south, east, north)
 
 
 def _array(root: zarr.Group, name: str) -> zarr.Array:
@@ -167,9 +177,10 @@ def runs(indices: list[int] | frozenset[int]) -> list[tuple[int, int]]:
 class Writer:
     """Writes periods into a session and commits them; one writer per job attempt."""
 
-    def __init__(self, store: DatasetStore, grid: GridSpec) -> None:
+    def __init__(self, store: DatasetStore, grid: GridSpec, bbox: Bbox | None = None) -> None:
         self.store = store
         self.grid = grid
+        self.bbox = bbox
         self.template = store.template
         self.session = store.repo.writable_session(BRANCH)
         self.pending: dict[int, np.ndarray] = {}
@@ -215,6 +226,8 @@ class Writer:
                     "definition": template.definition(),
                 }
             )
+            if self.bbox is not None:
+                root.attrs["bbox"] = list(self.bbox)
             for name, values in ((grid.y_name, grid.y), (grid.x_name, grid.x)):
                 array = root.create_array(
                     name,

@@ -53,6 +53,9 @@ class Extent(_Strict):
     start: str
     # The last period the source will ever have; None while it is still published.
     end: str | None = None
+    # The source's cell size in the CRS's units: how planning counts a bbox's cells against
+    # JOBSTREAM_MAX_PLANNED_CELLS (the grid itself comes from the source). None: not counted.
+    resolution: float | None = Field(default=None, gt=0)
 
     @field_validator("bbox")
     @classmethod

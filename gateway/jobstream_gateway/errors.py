@@ -1,10 +1,14 @@
 """Every error leaves the gateway as an OGC exception body (RFC 7807 shape) with a type URI."""
 
+from typing import Any
+
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from jobstream_contracts.ogc import ExceptionType, OGCException
 
@@ -21,6 +25,7 @@ class OGCError(Exception):
         detail: str,
         title: str | None = None,
         headers: dict[str, str] | None = None,
+        members: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -28,6 +33,8 @@ class OGCError(Exception):
         self.detail = detail
         self.title = title
         self.headers = headers or {}
+        # Members of the body beyond RFC 7807's (a refused plan's estimate).
+        self.members = members or {}
 
 
 def invalid_parameter(name: str, detail: str) -> OGCError:
@@ -42,10 +49,13 @@ def error_response(
     title: str | None = None,
     instance: str | None = None,
     headers: dict[str, str] | None = None,
+    members: dict[str, Any] | None = None,
 ) -> JSONResponse:
     # Details quote client input, which may hold unpaired surrogates JSON cannot encode.
     detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
-    body = OGCException(type=type, title=title, status=status, detail=detail, instance=instance)
+    body = OGCException(
+        type=type, title=title, status=status, detail=detail, instance=instance, **members or {}
+    )
     return JSONResponse(body.to_json(), status_code=status, headers=headers)
 
 
@@ -66,11 +76,20 @@ def too_large(max_bytes: int, path: str | None) -> JSONResponse:
     )
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the path answers (RFC 9110 Allow), not only the first route's that matched."""
+    methods = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.matches(request.scope)[0] is Match.PARTIAL:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OGCError)
     async def _ogc(request: Request, exc: OGCError) -> JSONResponse:
         return error_response(
-            exc.status, exc.type, exc.detail, exc.title, request.url.path, exc.headers
+            exc.status, exc.type, exc.detail, exc.title, request.url.path, exc.headers, exc.members
         )
 
     @app.exception_handler(RequestValidationError)
@@ -93,8 +112,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 413:  # the body limit, counted while the body streams in
             return too_large(request.app.max_body_size, request.url.path)
-        kind = ExceptionType.NOT_ALLOWED if exc.status_code == 405 else "about:blank"
-        return error_response(exc.status_code, kind, str(exc.detail), None, request.url.path)
+        headers = dict(exc.headers or {})
+        kind = "about:blank"
+        if exc.status_code == 405:
+            kind = ExceptionType.NOT_ALLOWED
+            headers["Allow"] = allowed_methods(request)
+        return error_response(
+            exc.status_code, kind, str(exc.detail), None, request.url.path, headers
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,7 +1,8 @@
 """GET /processes/{id}/estimate: what a run would take, answered by an executor.
 
-The gateway holds no data libraries, so it asks over NATS request-reply; one executor of the
-process answers (a queue group). Inputs come as query parameters, converted by the type the
+The gateway holds no data libraries, so it asks over NATS request-reply (planning.py); one
+executor of the process answers (a queue group) within JOBSTREAM_ESTIMATE_BUDGET, and stops
+when the client goes away. Inputs come as query parameters, converted by the type the
 process's input schema gives (arrays comma-separated), then validated like an execute body.
 """
 
@@ -9,21 +10,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from nats.errors import NoRespondersError
-from nats.errors import TimeoutError as NatsTimeout
 
-from jobstream_contracts.messages import EstimateReply, EstimateRequest
+from jobstream_contracts.access import Principal
 from jobstream_contracts.ogc import ExceptionType, ProcessDescription
-from jobstream_contracts.subjects import estimate_subject
 
-from .context import UNREACHABLE, Context, context, unavailable
+from .callers import caller, require
+from .context import Context, context
 from .errors import OGCError, invalid_parameter
 from .inputs import validate_inputs
+from .planning import ask_estimate, figures_or_refusal
 from .processes import process_or_404
 
 router = APIRouter(tags=["Processes"])
 
-# Sources may be slow to answer HEAD requests; past this the client is told to retry.
-ESTIMATE_TIMEOUT = 30.0
 _SCALARS = {"number": float, "integer": int, "string": str}
 
 
@@ -57,14 +56,24 @@ def query_inputs(process: ProcessDescription, params) -> dict[str, Any]:
 
 
 @router.get("/processes/{process_id}/estimate")
-async def estimate(process_id: str, request: Request, ctx: Context = Depends(context)) -> dict:
+async def estimate(
+    process_id: str,
+    request: Request,
+    ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
+) -> dict:
     process = process_or_404(ctx, process_id)
+    # An estimate costs an executor real work: only those who may run the process ask.
+    require(principal, process.role, f"estimating {process.id}")
     inputs = validate_inputs(process, query_inputs(process, request.query_params))
     try:
-        reply = await ctx.nc.request(
-            estimate_subject(process_id),
-            EstimateRequest(inputs=inputs).encode(),
-            timeout=ESTIMATE_TIMEOUT,
+        reply = await ask_estimate(
+            ctx,
+            process_id,
+            inputs,
+            size_only=False,
+            budget=ctx.settings.estimate_budget,
+            caller=request,
         )
     except NoRespondersError:
         raise OGCError(
@@ -73,23 +82,4 @@ async def estimate(process_id: str, request: Request, ctx: Context = Depends(con
             f"process {process_id} offers no estimate (or no executor of it runs)",
             "No estimate",
         ) from None
-    except NatsTimeout:
-        raise OGCError(
-            503,
-            ExceptionType.SERVICE_UNAVAILABLE,
-            f"no estimate within {ESTIMATE_TIMEOUT:.0f} s; try again",
-            "Estimate timed out",
-        ) from None
-    except UNREACHABLE as exc:
-        raise unavailable(exc) from exc
-    answer = EstimateReply.decode(reply.data)
-    if answer.error is not None:
-        if answer.error.kind == "invalid-input":
-            raise OGCError(400, ExceptionType.INVALID_INPUT, answer.error.detail, "Invalid input")
-        raise OGCError(
-            502,
-            ExceptionType.SERVICE_UNAVAILABLE,
-            f"the estimate failed: {answer.error.detail}",
-            "Estimate failed",
-        )
-    return {"processID": process_id, "inputs": inputs, **(answer.estimate or {})}
+    return {"processID": process_id, "inputs": inputs, **figures_or_refusal(reply)}

@@ -31,6 +31,7 @@ from .context import UNREACHABLE, Context, base_url, context, unavailable
 from .errors import OGCError, invalid_parameter
 from .inputs import validate_inputs
 from .pages import page_links
+from .planning import check_planned_work
 from .prefer import preferences as parse_preferences
 from .status import results_response
 
@@ -141,6 +142,7 @@ async def execute(
     process = process_or_404(ctx, process_id)
     require(principal, process.role, f"running {process.id}")
     inputs = validate_inputs(process, body.inputs)
+    await check_planned_work(ctx, process, inputs)
     _check_outputs(process, body)
     if body.subscriber is not None:
         await _check_subscriber(body.subscriber, ctx.settings.callback_allowed_networks)

@@ -4,7 +4,7 @@ import ipaddress
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AUTH_METHODS = frozenset({"none", "apikey", "oidc"})
@@ -48,6 +48,19 @@ class Settings(BaseSettings):
     # Request bodies over this many bytes are refused (413) while they stream in; an event
     # must fit in a NATS message anyway (1 MiB by default).
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    # Limits on the work one ingest or sync (or its estimate) plans. Over one, the request is
+    # refused with 413 and the plan's figures before any job exists; an executor checks
+    # again before a job runs. Periods from start to end (end clipped to the newest
+    # available period):
+    max_planned_periods: int = Field(default=100_000, ge=1)
+    # Grid cells of one period: the bbox at the template's extent.resolution.
+    max_planned_cells: int = Field(default=25_000_000, ge=1)
+    # Periods x cells x 4 bytes: the float32 values written, uncompressed (100 GiB).
+    max_planned_bytes: int = Field(default=100 * 2**30, ge=1)
+    # Seconds an estimate may work (HEAD requests to the source, the commit history) before
+    # it stops and the client gets 503; the size check before an execute gets the second.
+    estimate_budget: float = Field(default=10.0, gt=0)
+    plan_check_budget: float = Field(default=3.0, gt=0)
     # Server-sent event streams one gateway keeps open at once; past it, 503 with Retry-After.
     max_event_streams: int = Field(default=200, ge=1)
     # A stream with nothing to say sends a comment this often, so proxies keep it open.
@@ -70,6 +83,15 @@ class Settings(BaseSettings):
     embedded_nats_port: int = 0
     # JetStream's fsync interval for the embedded server: "always" or a Go duration like "2m".
     embedded_sync_interval: str = "always"
+    # -- NATS users (README, Security) ----------------------------------------------------
+    # This component's NATS user and password, for a server with users. Unset: the embedded
+    # server's generated credentials (<data_dir>/nats/credentials.json) when connecting to
+    # it, else none.
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    # The embedded server's store takes no more writes past this size (nats-server units:
+    # 512M, 10G): publishes are refused and the gateway answers 503, no acknowledged event lost.
+    embedded_max_store: str = Field(default="10G", pattern=r"^[0-9]+[KMGT]?$")
     # Callbacks (OGC subscriber URIs). Hosts resolving to loopback, private, link-local or
     # other non-public addresses are refused unless inside one of these networks (CIDR).
     callback_allowed_networks: list[str] = []
@@ -133,6 +155,11 @@ class Settings(BaseSettings):
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False  # a host name: it may resolve to anything
+
+    @property
+    def embedded_nats_dir(self) -> Path:
+        """Where the embedded nats-server keeps its store, configuration and credentials."""
+        return self.data_dir / "nats"
 
     @property
     def base_url(self) -> str:

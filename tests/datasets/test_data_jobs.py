@@ -61,14 +61,16 @@ def test_an_unknown_dataset_or_a_malformed_date_is_refused_before_any_job_exists
     assert len(stack.events()) == before
 
 
-def test_a_range_the_dataset_does_not_have_fails_at_once_without_retrying(stack):
-    job_id = stack.submit(
-        "ingest", {"dataset_id": "demo", "start": "2019-06-01", "end": "2020-01-02"}
+def test_a_range_the_dataset_does_not_have_is_refused_before_any_job_exists(stack):
+    # The executor's plan check answers before the gateway publishes (see test_limits).
+    before = len(stack.events())
+    response = stack.http.post(
+        "/processes/ingest/execution",
+        json={"inputs": {"dataset_id": "demo", "start": "2019-06-01", "end": "2020-01-02"}},
     )
-    status = stack.wait_job(job_id, timeout=30)
-    assert status["status"] == "failed"
-    assert "before the dataset's first period 2020-01-01" in status["message"]
-    assert status["attempt"] == 1
+    assert response.status_code == 400, response.text
+    assert "before the dataset's first period 2020-01-01" in response.json()["detail"]
+    assert len(stack.events()) == before
 
 
 def test_sync_appends_only_the_missing_periods_and_then_is_a_no_op(stack):
