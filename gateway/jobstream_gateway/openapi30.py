@@ -2,13 +2,16 @@
 
 FastAPI writes OpenAPI 3.1 (JSON Schema 2020-12). This rewrites the few constructs 3.0 lacks:
 null types become ``nullable``, ``const`` an enum, numeric exclusive bounds the boolean form,
-``examples`` a single ``example``, and ``$ref`` with siblings an ``allOf``.
+``examples`` a single ``example``, and ``$ref`` with siblings an ``allOf``. The answers FastAPI
+cannot see (errors, security) are declared first (answers.py), then converted with the rest.
 """
 
 import copy
 from typing import Any
 
 from fastapi import FastAPI
+
+from .answers import declare_answers
 
 OPENAPI_30_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 _DROPPED = (
@@ -101,11 +104,21 @@ def _walk(node: Any) -> Any:
     }
 
 
+def _declare_own_media_type(document: dict[str, Any]) -> None:
+    """/api answers in the media type of OpenAPI 3.0, not the application/json FastAPI assumes."""
+    own = document.get("paths", {}).get("/api", {}).get("get")
+    if own is not None:
+        own["responses"]["200"]["content"] = {OPENAPI_30_MEDIA_TYPE: {"schema": {"type": "object"}}}
+
+
 def openapi_30(app: FastAPI) -> dict[str, Any]:
     cached = getattr(app.state, "openapi_30", None)
     if cached is not None:
         return cached
-    document = _walk(copy.deepcopy(app.openapi()))
+    document = copy.deepcopy(app.openapi())  # FastAPI keeps its own
+    declare_answers(document, app.routes)
+    _declare_own_media_type(document)
+    document = _walk(document)
     document["openapi"] = "3.0.3"
     schemas = document.get("components", {}).get("schemas", {})
     for name, schema in schemas.items():

@@ -1,0 +1,209 @@
+"""The API document tells the truth: schemathesis, driven by the service's own /api, finds
+nothing a running service answers that the document does not declare.
+
+The stack authenticates (API keys), so the security the document declares is tested too, and
+serves only the built-in processes: the test processes include ones made to fail, whose results
+are a 500 by the standard's design. A synchronous execution hands over its job after 2 s, so no
+request waits for a long job.
+
+Every check runs but those that cannot pass by design, where they cannot (see _CONFIG). The
+short pass runs with the suite; the long one with
+`python3 dev.py test -m slow tests/integration/test_api_document.py`.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jobstream_infra.embedded import EmbeddedNats
+
+from ..support.ogc_schemas import assert_valid
+from ..support.stack import Stack
+
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+KEY_VARIABLE = "JOBSTREAM_TEST_API_KEY"  # the admin key, named in _CONFIG
+
+# Deterministic generation: the same requests every run, so CI is stable.
+# Checks that cannot pass by design are off, where they cannot:
+# - positive_data_acceptance ("a schema-valid request is accepted") where OGC's request schemas
+#   are looser than the service: execute and estimate inputs are checked against each process's
+#   own description (subscriber URLs against the callback policy); the job list's `datetime`,
+#   the status's `at` and the `Last-Event-ID` of /events are strings whose grammar (an ordered
+#   RFC 3339 interval, an instant, a stream sequence) the document gives in prose. Those requests
+#   are rightly 400.
+# - use_after_free ("a deleted resource is 404"): DELETE /jobs/{id} dismisses a job; the job stays
+#   readable, with status "dismissed" and its history, as OGC's dismiss class and the audit trail
+#   want.
+# Event streams are read for one event or 2 s, whichever comes first.
+_CONFIG = """
+workers = 2
+request-timeout = 10
+max-stream-events = 1
+
+[generation]
+deterministic = true
+
+[auth.openapi.bearerAuth]
+bearer = "${JOBSTREAM_TEST_API_KEY}"
+
+[checks]
+use_after_free.enabled = false
+
+[[operations]]
+include-name = [
+  "GET /events",
+  "GET /jobs",
+  "GET /jobs/{job_id}",
+  "GET /processes/{process_id}/estimate",
+  "POST /processes/{process_id}/execution",
+]
+checks.positive_data_acceptance.enabled = false
+
+[[operations]]
+include-path = ["/events", "/jobs/{job_id}/events"]
+request-timeout = 2
+"""
+
+
+def _new_key(stack: Stack, name: str, role: str) -> str:
+    made = subprocess.run(
+        [sys.executable, "-m", "jobstream", "apikey", "create", "--name", name, "--role", role],
+        env=stack.env,
+        cwd=stack.workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def authenticating(tmp_path_factory):
+    """A stack that authenticates, and an admin's key for it."""
+    workdir = tmp_path_factory.mktemp("api-document")
+    with EmbeddedNats(workdir / "nats") as server:
+        stack = Stack(
+            workdir,
+            server.url,
+            auth="apikey",
+            sync_timeout=2,
+            process_modules=json.dumps(["jobstream_executor.builtin"]),
+        ).start(wait=False)
+        key = _new_key(stack, "fuzzer", "admin")
+        stack.http.headers["Authorization"] = f"Bearer {key}"
+        stack.wait_ready()
+        yield stack, key
+        stack.close()
+
+
+def _document(stack: Stack, workdir: Path) -> Path:
+    """The service's /api, plus what only the test knows: a request that runs (echo is built
+    in). Without it no generated request would create a job, and nothing that follows a job's
+    creation would be tested. From a file, /api itself is tested too (from its URL it is not)."""
+    document = stack.http.get("/api").json()
+    execute = document["paths"]["/processes/{process_id}/execution"]["post"]
+    (process_id,) = [p for p in execute["parameters"] if p["name"] == "process_id"]
+    process_id["schema"]["example"] = "echo"
+    body = execute["requestBody"]["content"]["application/json"]
+    body["example"] = {"inputs": {"message": "hello"}}
+    path = workdir / "api.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def _schemathesis(stack: Stack, key: str, seconds: int, workdir: Path) -> dict:
+    """Run schemathesis against the stack; its JSON report."""
+    config = workdir / "schemathesis.toml"
+    config.write_text(_CONFIG)
+    reports = workdir / "reports"
+    command = [str(SCHEMATHESIS), "--config-file", str(config), "run"]
+    command += [str(_document(stack, workdir)), "--url", stack.url]
+    # Every check is on unless _CONFIG turns it off (`--checks` would override _CONFIG).
+    options = ["--max-time", str(seconds), "--no-color"]
+    options += ["--report", "json", "--report-dir", str(reports)]
+    ran = subprocess.run(
+        [*command, *options],
+        env={**os.environ, KEY_VARIABLE: key},
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+    )
+    (report,) = reports.glob("json-*.json")
+    summary = json.loads(report.read_text())
+    summary["output"] = ran.stdout[-20_000:] + ran.stderr[-5_000:]
+    return summary
+
+
+def _assert_nothing_found(summary: dict) -> None:
+    assert summary["failures"] == [] and summary["errors"] == [], summary["output"]
+    assert summary["exit_code"] == 0, summary["output"]
+    operations = summary["operations"]
+    assert operations["tested"] == operations["total"] >= 18, operations
+    ran = {name for name, phase in summary["phases"].items() if phase["status"] == "success"}
+    assert ran == {"examples", "coverage", "fuzzing", "stateful"}, summary["phases"]
+
+
+def test_schemathesis_finds_nothing_in_a_short_pass(authenticating, tmp_path):
+    stack, key = authenticating
+    _assert_nothing_found(_schemathesis(stack, key, 30, tmp_path))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_schemathesis_finds_nothing_in_ten_minutes(authenticating, tmp_path):
+    stack, key = authenticating
+    summary = _schemathesis(stack, key, 600, tmp_path)
+    print(json.dumps({k: summary[k] for k in ("running_time", "test_cases", "warnings")}))
+    _assert_nothing_found(summary)
+
+
+def _operations(document: dict):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            yield method, path, operation
+
+
+def _as_anyone(stack: Stack, method: str, path: str) -> httpx.Response:
+    concrete = path.replace("{process_id}", "echo").replace("{job_id}", "0")
+    concrete = concrete.replace("{dataset_id}", "0")
+    body = {"inputs": {"message": "hi"}} if method == "post" else None
+    return httpx.request(method, f"{stack.url}{concrete}", json=body, timeout=30)
+
+
+def test_exactly_the_operations_declared_public_answer_without_credentials(authenticating):
+    stack, _ = authenticating
+    document = stack.http.get("/api").json()
+    assert document["security"] == [{"bearerAuth": []}]
+    public = set()
+    for method, path, operation in _operations(document):
+        answer = _as_anyone(stack, method, path)
+        if operation.get("security") == []:
+            public.add(path)
+            assert answer.status_code != 401, (method, path)
+            continue
+        assert answer.status_code == 401, (method, path, answer.text)
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+        assert_valid(answer.json(), "exception")
+    assert public == {"/", "/conformance", "/api", "/asyncapi", "/health", "/ready"}
+
+
+def test_every_error_answer_declared_is_an_ogc_exception(authenticating):
+    stack, _ = authenticating
+    document = stack.http.get("/api").json()
+    declared = document["components"]["responses"]
+    exception = {"$ref": "#/components/schemas/OGCException"}
+    assert document["components"]["schemas"]["OGCException"]["required"] == ["type"]
+    for _, path, operation in _operations(document):
+        for code, response in operation["responses"].items():
+            if int(code) < 400 or (path, code) == ("/ready", "503"):
+                continue  # readiness answers 503 with its report
+            response = declared[response["$ref"].rsplit("/", 1)[1]]
+            assert response["content"]["application/json"]["schema"] == exception, (path, code)
+    assert "HTTPValidationError" not in json.dumps(document)  # FastAPI's 422; the gateway says 400
