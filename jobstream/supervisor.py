@@ -2,9 +2,11 @@
 
 Components run as separate OS processes, exactly as they would be deployed, so what works
 under `up` works split across machines. If one exits, everything stops: a half-running
-service is worse than a clear failure.
+service is worse than a clear failure. Each component connects as its own NATS user, given in
+its environment; the stream is created or updated as the admin user before any starts.
 """
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -15,6 +17,7 @@ import urllib.request
 import structlog
 
 from jobstream_infra.embedded import EmbeddedNats
+from jobstream_infra.provisioning import provision
 from jobstream_infra.settings import Settings
 
 log = structlog.get_logger("jobstream.up")
@@ -51,18 +54,36 @@ def _stop(children: list[subprocess.Popen], timeout: float = 15.0) -> None:
             child.wait()
 
 
+def _start_server(settings: Settings) -> EmbeddedNats:
+    server = EmbeddedNats(
+        settings.embedded_nats_dir,
+        port=settings.embedded_nats_port,
+        sync_interval=settings.embedded_sync_interval,
+        max_store=settings.embedded_max_store,
+    ).start()
+    try:
+        asyncio.run(provision(settings))
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _component_env(env: dict[str, str], server: EmbeddedNats | None, name: str) -> dict[str, str]:
+    """The environment of one component: with the embedded server, its own NATS user."""
+    if server is None:
+        return env  # an external server: the credentials the settings give, if any
+    return {**env, **server.credentials.env_for(name)}
+
+
 def run_all(settings: Settings) -> int:
     started = time.monotonic()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     server = None
     if not settings.nats_url:
-        server = EmbeddedNats(
-            settings.data_dir / "nats",
-            port=settings.embedded_nats_port,
-            sync_interval=settings.embedded_sync_interval,
-        ).start()
-        env["JOBSTREAM_NATS_URL"] = server.url
+        server = _start_server(settings)
+        env["JOBSTREAM_NATS_URL"] = server.address
     env["JOBSTREAM_HOST"] = settings.host
     env["JOBSTREAM_PORT"] = str(settings.port)
     env["JOBSTREAM_INSECURE"] = str(settings.insecure).lower()
@@ -78,7 +99,11 @@ def run_all(settings: Settings) -> int:
     children = [
         # A session of their own: a terminal's Ctrl-C reaches only this supervisor, which
         # then stops the components in order and the nats-server last.
-        subprocess.Popen([sys.executable, "-m", "jobstream", name], env=env, start_new_session=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "jobstream", name],
+            env=_component_env(env, server, name),
+            start_new_session=True,
+        )
         for name in COMPONENTS
     ]
     code = 0

@@ -24,7 +24,8 @@ def make_stack(tmp_path, nats_server):
     stacks = []
 
     def make(**settings) -> Stack:
-        stack = Stack(tmp_path / f"stack-{len(stacks)}", nats_server.url, **settings)
+        workdir = tmp_path / f"stack-{len(stacks)}"
+        stack = Stack(workdir, nats_server.url, credentials=nats_server.credentials, **settings)
         stacks.append(stack)
         return stack
 
@@ -38,7 +39,9 @@ def stack(tmp_path_factory):
     """One running stack shared by the API tests."""
     workdir = tmp_path_factory.mktemp("api")
     with EmbeddedNats(workdir / "nats") as server:
-        running = Stack(workdir, server.url, progress_interval=0.1).start()
+        running = Stack(
+            workdir, server.url, credentials=server.credentials, progress_interval=0.1
+        ).start()
         running.wait_ready(("echo", "count", "spin", "fail", "hold", "async-only"))
         yield running
         running.close()

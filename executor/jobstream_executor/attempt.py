@@ -28,6 +28,7 @@ from jobstream_contracts.events import (
     utc_now,
 )
 from jobstream_contracts.process import JobCancelled, Process
+from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import parse_subject
 from jobstream_infra.journal import HistoryChanged, is_dismissed, publish_event, read_job_history
 
@@ -94,10 +95,16 @@ async def _reject_unreadable(
             job_id=job_id,
             process_id=process_id,
             attempt=attempt,
-            error=ErrorInfo(type="UnreadableSubmission", detail=str(exc)),
+            error=ErrorInfo(type="UnreadableSubmission", detail=strip_url_secrets(str(exc))),
         ),
     )
     await msg.term()
+
+
+def _cause_logged(exc: BaseException):
+    """The full error text on the log lines that report it; the event's copy is stripped of
+    URL secrets (decisions.error_of), the log's is masked (logging.py)."""
+    return structlog.contextvars.bound_contextvars(cause=f"{type(exc).__name__}: {exc}")
 
 
 class Attempt:
@@ -130,7 +137,8 @@ class Attempt:
         try:
             call = bridge.bind(self.process)
         except TypeError as exc:
-            await self._fail(error_of(exc))
+            with _cause_logged(exc):
+                await self._fail(error_of(exc))
             return
         self.runtime.running[self.job.job_id] = self.job
         log.info("job started")
@@ -140,7 +148,8 @@ class Attempt:
             await self._cancelled()
             return
         except Exception as exc:  # noqa: BLE001 - the policy decides: retry or fail
-            await self.carry_out(on_error(exc, failures, self.process.description.retryPolicy))
+            with _cause_logged(exc):
+                await self.carry_out(on_error(exc, failures, self.process.description.retryPolicy))
             return
         finally:
             self.runtime.running.pop(self.job.job_id, None)

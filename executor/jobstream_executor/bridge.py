@@ -93,9 +93,11 @@ class Bridge:
 
     @contextmanager
     def hold(self, resource: str, wait: bool = True) -> Iterator[Lease]:
-        """JobContext.hold: the lease on ``resource``, renewed on the loop while held."""
+        """JobContext.hold: the lease on ``resource``, renewed on the loop while held and
+        confirmed on it at each ``check`` (see lease.py)."""
         leases = self.runtime.leases
         lease = self._acquire(resource, wait)
+        lease.confirm = partial(self._confirm, lease)
         released = asyncio.Event()
         renewer = asyncio.run_coroutine_threadsafe(
             renew_until_released(leases, lease, released, self.runtime.settings.lease_ttl),
@@ -108,6 +110,11 @@ class Bridge:
             renewer.cancel()
             with suppress(Exception):
                 self._on_loop(leases.release(lease))
+
+    def _confirm(self, lease: Lease) -> None:
+        # Answered within a third of the TTL, or unconfirmed: at least two thirds of the TTL
+        # then remain for the write that follows the confirmation.
+        self._on_loop(self.runtime.leases.renew(lease), self.runtime.settings.lease_ttl / 3)
 
     def _acquire(self, resource: str, wait: bool) -> Lease:
         holder = {

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from jobstream_contracts.events import TERMINAL_TOKENS, ErrorInfo, Event, JobRetryScheduled
 from jobstream_contracts.ogc import RetryPolicy
 from jobstream_contracts.process import PermanentError
+from jobstream_contracts.redaction import strip_url_secrets
 
 # Deliveries beyond the retry policy's attempts that executors may lose to crashes or
 # shutdowns before the job is failed rather than tried forever.
@@ -65,7 +66,10 @@ def on_delivery(history: Sequence[Event], attempt: int, policy: RetryPolicy) -> 
 
 
 def error_of(exc: BaseException) -> ErrorInfo:
-    return ErrorInfo(type=type(exc).__name__, detail=str(exc) or type(exc).__name__)
+    """The error as events store it and clients see it: URLs in it lose their credentials and
+    query strings (the attempt logs the full text, masked)."""
+    detail = strip_url_secrets(str(exc)) or type(exc).__name__
+    return ErrorInfo(type=type(exc).__name__, detail=detail)
 
 
 def on_error(exc: Exception, failures: int, policy: RetryPolicy) -> Retry | Fail:

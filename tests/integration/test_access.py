@@ -56,7 +56,11 @@ def keyed(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("access")
     with EmbeddedNats(workdir / "nats") as server:
         stack = Stack(
-            workdir, server.url, auth="apikey", process_modules=json.dumps(DATA_PROCESSES)
+            workdir,
+            server.url,
+            credentials=server.credentials,
+            auth="apikey",
+            process_modules=json.dumps(DATA_PROCESSES),
         )
         stack.start(wait=False)
         keys = {role: new_key(stack, role, role) for role in ("admin", "reader", "auditor")}

@@ -14,6 +14,7 @@ import httpx
 from jobstream_contracts.events import Event, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 from jobstream_infra.embedded import free_port
+from jobstream_infra.nats_credentials import NatsCredentials
 
 ROOT = Path(__file__).resolve().parents[2]
 FINAL = ("successful", "failed", "dismissed")
@@ -21,11 +22,23 @@ TEST_PROCESSES = ["jobstream_executor.builtin", "tests.support.processes"]
 
 
 class Stack:
+    """Components on the nats-server at ``nats_url``, where the test side reads the stream.
+
+    With ``credentials`` (an embedded server's), each component connects as its own NATS user,
+    as under `jobstream up`; without, as whoever ``nats_url`` names.
+    """
+
     def __init__(
-        self, workdir: Path, nats_url: str, database_url: str | None = None, **settings: object
+        self,
+        workdir: Path,
+        nats_url: str,
+        database_url: str | None = None,
+        credentials: NatsCredentials | None = None,
+        **settings: object,
     ) -> None:
         self.workdir = workdir
         self.nats_url = nats_url
+        self.credentials = credentials
         self.port = free_port()
         self.database_url = database_url or f"sqlite:///{workdir / 'view.sqlite'}"
         self.env = {
@@ -55,7 +68,8 @@ class Stack:
 
     def start_component(self, name: str, **settings: object) -> subprocess.Popen:
         index = len(self.processes.get(name, []))
-        env = {**self.env, **{f"JOBSTREAM_{k.upper()}": str(v) for k, v in settings.items()}}
+        env = {**self.env, **(self.credentials.env_for(name) if self.credentials else {})}
+        env.update({f"JOBSTREAM_{k.upper()}": str(v) for k, v in settings.items()})
         with open(self.logs / f"{name}-{index}.log", "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "jobstream", name],

@@ -120,3 +120,13 @@ def test_a_permanent_error_fails_at_once():
 
 def test_an_error_without_a_message_is_named_by_its_type():
     assert error_of(TimeoutError()) == ErrorInfo(type="TimeoutError", detail="TimeoutError")
+
+
+def test_an_error_keeps_the_urls_it_names_but_not_their_credentials_or_queries():
+    error = OSError("period 2021-01-01: https://reader:pw@files.example/a.tif?token=t: HTTP 503")
+    assert on_error(error, 0, POLICY) == Retry(
+        ErrorInfo(
+            type="OSError", detail="period 2021-01-01: https://files.example/a.tif: HTTP 503"
+        ),
+        5.0,
+    )

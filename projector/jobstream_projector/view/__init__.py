@@ -17,7 +17,7 @@ from .reads import (
 )
 from .rows import row_to_dataset, row_to_state, storable_text
 from .tables import VIEW_VERSION, Checkpoint, DatasetRow, JobRow, ParkedEvent, ViewMeta
-from .writes import CheckpointMoved, apply_batch
+from .writes import CheckpointMoved, apply_batch, parked_event
 
 __all__ = [
     "VIEW_VERSION",
@@ -37,6 +37,7 @@ __all__ = [
     "drop_view",
     "get_job",
     "list_jobs",
+    "parked_event",
     "read_checkpoint",
     "row_to_dataset",
     "row_to_state",

@@ -1,20 +1,51 @@
-"""Writing the view: one transaction per batch, checkpoint included. Only the projector writes."""
+"""Writing the view: one transaction per batch, checkpoint included. Only the projector writes.
+
+An event that cannot be applied (the fold raises, or the database refuses the row it makes) is
+parked like one that cannot be decoded, and the view moves on: retrying it would fail the
+same way for ever. When a batch fails as a whole, its events are applied again one
+transaction each, so only the culprit is parked. A database that cannot be reached is not
+the event's fault: that error is raised, and the batch retried later.
+"""
 
 import functools
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
+import sqlalchemy.exc
+import structlog
 from sqlalchemy import Engine, select
 
 from jobstream_contracts.dataset_fold import apply_commit
 from jobstream_contracts.events import DatasetCommitted, Event
 from jobstream_contracts.fold import JobState, apply
 
-from .rows import dataset_values, row_to_dataset, row_to_state, state_values
+from .rows import dataset_values, row_to_dataset, row_to_state, state_values, storable_text
 from .tables import CHECKPOINT, CHECKPOINTS, DATASETS, JOBS, PARKED, ParkedEvent
+
+log = structlog.get_logger(__name__)
 
 
 class CheckpointMoved(RuntimeError):
     """Someone else (a rebuild, another projector) moved the checkpoint under us."""
+
+
+# Failures of the database or of the projector's position, not of the events in the batch.
+_NOT_THE_EVENTS = (
+    CheckpointMoved,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
+
+
+def parked_event(sequence: int, subject: str, error: str, data: str) -> ParkedEvent:
+    return ParkedEvent(
+        sequence=sequence,
+        subject=subject,
+        error=storable_text(error),
+        data=storable_text(data),
+        parked_at=datetime.now(UTC),
+    )
 
 
 def apply_batch(
@@ -27,10 +58,46 @@ def apply_batch(
 
     Events at or below the stored checkpoint are skipped, so a batch delivered twice changes
     nothing. Raises CheckpointMoved when the stored checkpoint is not the one the caller
-    read, so the caller can resume from the truth instead of leaving a gap.
+    read, so the caller can resume from the truth instead of leaving a gap. Events that
+    cannot be applied are parked (see above).
     """
-    batch = list(batch)
-    parked = list(parked)
+    batch, parked = list(batch), list(parked)
+    try:
+        return _apply(engine, batch, expected_checkpoint, parked)
+    except _NOT_THE_EVENTS:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one of the events: find it, park it
+        log.warning("a batch could not be applied; applying its events one by one", error=repr(exc))
+    return _apply_one_by_one(engine, batch, expected_checkpoint, parked)
+
+
+def _apply_one_by_one(
+    engine: Engine, batch: list[tuple[int, Event]], checkpoint: int, parked: list[ParkedEvent]
+) -> int:
+    items = sorted([*batch, *((p.sequence, p) for p in parked)], key=lambda item: item[0])
+    for seq, item in items:
+        if isinstance(item, ParkedEvent):
+            checkpoint = _apply(engine, [], checkpoint, [item])
+            continue
+        try:
+            checkpoint = _apply(engine, [(seq, item)], checkpoint, [])
+        except _NOT_THE_EVENTS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this event's own fault
+            log.error("parked an event the projector cannot apply", seq=seq, error=repr(exc))
+            unapplied = parked_event(
+                seq, item.subject, f"cannot be applied: {exc!r}", item.model_dump_json()
+            )
+            checkpoint = _apply(engine, [], checkpoint, [unapplied])
+    return checkpoint
+
+
+def _apply(
+    engine: Engine,
+    batch: list[tuple[int, Event]],
+    expected_checkpoint: int,
+    parked: list[ParkedEvent],
+) -> int:
     # SQLAlchemy Core, not the ORM unit of work: the ORM's per-attribute bookkeeping cost
     # ~200 µs an event, five times the rest of the projection together.
     with engine.begin() as connection:

@@ -1,0 +1,201 @@
+"""The NATS users jobstream's components connect as, and what each may do: the trust model.
+
+Decisions:
+- One user per component, allowed only the subjects and JetStream API calls its code makes. A
+  component's credentials, leaked or misused, cannot purge the log, rewrite it, or forge the
+  events of another: only the executor records a job's outcome, only the gateway (and an
+  executor, for jobs a job causes) submits, only the notifier records callbacks.
+- Creating the stream or a bucket is allowed to the components that need it, as before users:
+  JetStream refuses a create that differs from what exists. Changing a configuration is the
+  admin's: an update could shrink the stream's limits, a purge by other means.
+- Nobody deletes the stream over NATS, not even the admin; the stream itself refuses purges
+  and message deletes (deny_purge, deny_delete), whoever asks.
+- Each user has its own inbox prefix (``_INBOX.<user>``), so no component reads another's
+  replies. The executor answers estimate requests through ``allow_responses``, not a grant on
+  the gateway's inbox.
+- Limits that remain: a component that may read the stream may create consumers on it (a
+  durable one included), and one that acks may ack any consumer's message; neither loses an
+  event from the log.
+"""
+
+from dataclasses import dataclass
+
+from jobstream_contracts.events import (
+    CallbackAbandoned,
+    CallbackDelivered,
+    DatasetCommitted,
+    Event,
+    JobDismissed,
+    JobEstimated,
+    JobFailed,
+    JobProgressed,
+    JobRetryScheduled,
+    JobStarted,
+    JobSubmitted,
+    JobSucceeded,
+)
+from jobstream_contracts.subjects import (
+    APIKEYS_BUCKET,
+    DATASET_REGISTRY_BUCKET,
+    LEASE_BUCKET,
+    NOTIFIER_CONSUMER,
+    PROCESS_REGISTRY_BUCKET,
+    STREAM,
+    estimate_cancel_subject,
+    estimate_subject,
+    event_subject,
+    job_event_filter,
+)
+
+API = "$JS.API"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Subjects a user may publish to and subscribe to."""
+
+    publish: tuple[str, ...] = ()
+    subscribe: tuple[str, ...] = ()
+
+    def __add__(self, other: "Grant") -> "Grant":
+        return Grant(self.publish + other.publish, self.subscribe + other.subscribe)
+
+
+@dataclass(frozen=True)
+class Permissions:
+    grant: Grant
+    deny_publish: tuple[str, ...] = ()
+    # May answer requests it received (once each), whatever their reply subject.
+    allow_responses: bool = False
+
+
+def reads_stream(stream: str) -> Grant:
+    """Stream info, direct gets, and consumers of its own to read from."""
+    return Grant(
+        publish=(
+            f"{API}.STREAM.INFO.{stream}",
+            f"{API}.DIRECT.GET.{stream}",
+            f"{API}.DIRECT.GET.{stream}.>",
+            f"{API}.STREAM.MSG.GET.{stream}",
+            f"{API}.CONSUMER.CREATE.{stream}",
+            f"{API}.CONSUMER.CREATE.{stream}.>",
+            f"{API}.CONSUMER.INFO.{stream}.*",
+            f"{API}.CONSUMER.MSG.NEXT.{stream}.*",
+            # Flow-control answers of the ordered consumers that watch buckets.
+            f"$JS.FC.{stream}.>",
+        )
+    )
+
+
+def creates_stream(stream: str) -> Grant:
+    return Grant(publish=(f"{API}.STREAM.CREATE.{stream}",))
+
+
+def consumes(durable: str) -> Grant:
+    """A durable consumer of the job stream, kept up to date, its messages acked."""
+    return Grant(
+        publish=(f"{API}.CONSUMER.DURABLE.CREATE.{STREAM}.{durable}", f"$JS.ACK.{STREAM}.>")
+    )
+
+
+def records(*kinds: type[Event]) -> Grant:
+    return Grant(publish=tuple(event_subject("*", "*", kind.token) for kind in kinds))
+
+
+def _bucket_stream(bucket: str) -> str:
+    return f"KV_{bucket}"
+
+
+def reads_bucket(bucket: str) -> Grant:
+    """Get and watch its keys; create it when missing."""
+    stream = _bucket_stream(bucket)
+    return reads_stream(stream) + creates_stream(stream)
+
+
+def writes_bucket(bucket: str) -> Grant:
+    return reads_bucket(bucket) + Grant(publish=(f"$KV.{bucket}.>",))
+
+
+def inbox_prefix(user: str) -> str:
+    return f"_INBOX.{user}"
+
+
+def _member(user: str) -> Grant:
+    """What every component needs: its replies, and the stream created when missing."""
+    return Grant(subscribe=(f"{inbox_prefix(user)}.>",)) + creates_stream(STREAM)
+
+
+GATEWAY = (
+    _member("gateway")
+    + reads_stream(STREAM)
+    + records(JobSubmitted, JobDismissed)
+    # A job's events as they are published: what sync execution and event streams wait on.
+    + Grant(
+        publish=(estimate_subject("*"), estimate_cancel_subject("*")),
+        subscribe=(event_subject("*", "*", "*"),),
+    )
+    + reads_bucket(PROCESS_REGISTRY_BUCKET)
+    + reads_bucket(DATASET_REGISTRY_BUCKET)
+    + reads_bucket(APIKEYS_BUCKET)
+)
+
+EXECUTOR = (
+    _member("executor")
+    + reads_stream(STREAM)
+    + consumes("*")
+    + records(
+        JobStarted,
+        JobProgressed,
+        JobEstimated,
+        DatasetCommitted,
+        JobSucceeded,
+        JobFailed,
+        JobRetryScheduled,
+        # Jobs a job causes, and a submission it cannot read failed.
+        JobSubmitted,
+    )
+    + Grant(
+        subscribe=(
+            job_event_filter("*", JobDismissed.token),
+            estimate_subject("*"),
+            estimate_cancel_subject("*"),
+        )
+    )
+    + writes_bucket(PROCESS_REGISTRY_BUCKET)
+    + writes_bucket(DATASET_REGISTRY_BUCKET)
+    + writes_bucket(LEASE_BUCKET)
+    # The lease bucket's TTL follows the executor's setting.
+    + Grant(publish=(f"{API}.STREAM.UPDATE.{_bucket_stream(LEASE_BUCKET)}",))
+)
+
+PROJECTOR = _member("projector") + reads_stream(STREAM)
+
+NOTIFIER = (
+    _member("notifier")
+    + reads_stream(STREAM)
+    + consumes(NOTIFIER_CONSUMER)
+    + records(CallbackDelivered, CallbackAbandoned)
+)
+
+USERS: dict[str, Permissions] = {
+    "admin": Permissions(
+        Grant(publish=(">",), subscribe=(">",)),
+        deny_publish=(f"{API}.STREAM.DELETE.{STREAM}",),
+    ),
+    "gateway": Permissions(GATEWAY),
+    "executor": Permissions(EXECUTOR, allow_responses=True),
+    "projector": Permissions(PROJECTOR),
+    "notifier": Permissions(NOTIFIER),
+}
+
+# Commands that are not components connect as the user whose rights fit: the export reads
+# the stream as the projector does.
+_ACTS_AS = {"export": "projector"}
+
+
+def user_of(component: str) -> str:
+    """The NATS user a component (or command) connects as."""
+    user = _ACTS_AS.get(component, component)
+    if user not in USERS:
+        raise ValueError(f"{component!r} has no NATS user; the users are {', '.join(USERS)}")
+    return user

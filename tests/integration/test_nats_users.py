@@ -1,0 +1,216 @@
+"""The embedded nats-server's users: anonymous connections are refused, each component may do
+only what it needs, and the stream's history is beyond the reach of every one of them."""
+
+import asyncio
+import dataclasses
+import json
+import os
+import stat
+import subprocess
+import time
+from collections.abc import Awaitable, Callable
+
+import nats
+import nats.errors
+import pytest
+from nats.js import JetStreamContext
+from nats.js.errors import APIError
+from pydantic import SecretStr
+
+from jobstream_contracts.events import JobSucceeded
+from jobstream_contracts.subjects import STREAM
+from jobstream_infra.connection import NatsRefused, close_nats, connect_nats
+from jobstream_infra.embedded import EmbeddedNats, server_binary
+from jobstream_infra.nats_conf import external_server_block
+from jobstream_infra.nats_users import USERS, inbox_prefix
+from jobstream_infra.provisioning import (
+    StreamNeedsAdmin,
+    ensure_stream,
+    provision,
+    stream_config,
+)
+from jobstream_infra.settings import Settings
+
+from ..support.stack import Stack
+
+COMPONENTS = ("gateway", "executor", "projector", "notifier")
+Attempt = Callable[[JetStreamContext], Awaitable[object]]
+
+
+@pytest.fixture(scope="module")
+def finished_job(tmp_path_factory):
+    """A server with a stack that ran one job to the end, the stack, and that job's id. The
+    tests only try to destroy: what they share is unchanged unless one of them fails."""
+    workdir = tmp_path_factory.mktemp("users")
+    with EmbeddedNats(workdir / "nats") as server:
+        stack = Stack(workdir, server.url, credentials=server.credentials).start()
+        job_id = stack.submit("echo", {"message": "keep me"})
+        stack.wait_job(job_id)
+        yield server, stack, job_id
+        stack.close()
+
+
+async def _as_user(server: EmbeddedNats, user: str, attempts: list[Attempt]) -> list[str]:
+    """Make each attempt as ``user`` (an unanswered request gives up after a second); the
+    errors the server reported. The user's stream info must be answered, or nothing is shown."""
+    reported: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        reported.append(str(exc).lower())
+
+    nc = await nats.connect(
+        server.credentials.url_as(user),
+        inbox_prefix=inbox_prefix(user),
+        error_cb=on_error,
+        allow_reconnect=False,
+    )
+    try:
+        js = nc.jetstream(timeout=1)
+        assert (await js.stream_info(STREAM)).state.messages > 0
+        for attempt in attempts:
+            try:
+                await attempt(js)
+            except TimeoutError:
+                pass  # refused: the server does not answer what it does not let through
+    finally:
+        await nc.close()
+    return reported
+
+
+def _denied(reported: list[str], subject: str) -> bool:
+    """Whether the server reported refusing a publish to ``subject``."""
+    refusal = f'permissions violation for publish to "{subject}"'.lower()
+    return any(refusal in error for error in reported)
+
+
+def _destroying() -> list[Attempt]:
+    shrunk = dataclasses.replace(stream_config(), max_msgs=1)
+    return [
+        lambda js: js.purge_stream(STREAM),
+        lambda js: js.delete_stream(STREAM),
+        lambda js: js.delete_msg(STREAM, 1),
+        lambda js: js.update_stream(shrunk),
+    ]
+
+
+def _refused(attempt: Attempt) -> Attempt:
+    """The attempt, answered with a refusal by the stream itself."""
+
+    async def expect_refusal(js: JetStreamContext) -> None:
+        with pytest.raises(APIError):
+            await attempt(js)
+
+    return expect_refusal
+
+
+def test_an_anonymous_connection_is_refused(nats_server):
+    async def anonymous() -> None:
+        await nats.connect(nats_server.address, allow_reconnect=False, connect_timeout=2)
+
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        asyncio.run(anonymous())
+
+
+def test_a_refused_password_ends_a_components_start_at_once(nats_server):
+    settings = Settings(
+        nats_url=nats_server.address, nats_user="gateway", nats_password=SecretStr("no")
+    )
+    began = time.monotonic()
+    with pytest.raises(NatsRefused, match="'gateway'"):
+        asyncio.run(connect_nats(settings, "gateway"))
+    assert time.monotonic() - began < 5  # not retried until connect_nats's wait runs out
+
+
+@pytest.mark.parametrize("user", COMPONENTS)
+def test_a_components_user_cannot_purge_delete_or_shrink_the_stream(finished_job, user):
+    nats_server, stack, _ = finished_job
+    before = stack.events()
+    reported = asyncio.run(_as_user(nats_server, user, _destroying()))
+    for api in ("PURGE", "DELETE", "MSG.DELETE", "UPDATE"):
+        assert _denied(reported, f"$JS.API.STREAM.{api}.{STREAM}"), reported
+    assert stack.events() == before
+
+
+def test_the_stream_refuses_purges_and_deletes_even_the_admins(finished_job):
+    nats_server, stack, _ = finished_job
+    before = stack.events()
+
+    reopened = dataclasses.replace(stream_config(), deny_purge=False, deny_delete=False)
+    attempts = [
+        _refused(lambda js: js.purge_stream(STREAM)),
+        _refused(lambda js: js.delete_msg(STREAM, 1)),
+        _refused(lambda js: js.update_stream(reopened)),
+        lambda js: js.delete_stream(STREAM),  # not even asked: the admin may not
+    ]
+    reported = asyncio.run(_as_user(nats_server, "admin", attempts))
+    assert _denied(reported, f"$JS.API.STREAM.DELETE.{STREAM}"), reported
+    assert stack.events() == before
+
+
+@pytest.mark.parametrize("user", ["gateway", "projector", "notifier"])
+def test_only_the_executor_records_a_jobs_outcome(finished_job, user):
+    nats_server, stack, job_id = finished_job
+    before = stack.events(job_id)
+    forged = JobSucceeded(job_id=job_id, process_id="echo", attempt=1, results={"x": "forged"})
+
+    async def forge(js: JetStreamContext) -> None:
+        await js.publish(forged.subject, forged.encode(), stream=STREAM)
+
+    reported = asyncio.run(_as_user(nats_server, user, [forge]))
+    assert _denied(reported, forged.subject), reported
+    assert stack.events(job_id) == before
+
+
+def test_credentials_are_private_and_an_older_stream_is_updated_by_the_admin_only(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    with EmbeddedNats(settings.embedded_nats_dir) as server:
+        asyncio.run(_create_older_stream(server.url))
+        with pytest.raises(StreamNeedsAdmin):
+            asyncio.run(_ensure_stream_as(settings, "gateway"))
+        asyncio.run(provision(settings))  # found through the credentials file, as the admin
+        asyncio.run(_ensure_stream_as(settings, "gateway"))
+        assert asyncio.run(_deny_flags(server.url)) == (True, True)
+    for name in ("credentials.json", "nats-server.conf"):
+        assert stat.S_IMODE((settings.embedded_nats_dir / name).stat().st_mode) == 0o600
+    assert stat.S_IMODE(settings.embedded_nats_dir.stat().st_mode) == 0o700
+
+
+async def _create_older_stream(url: str) -> None:
+    nc = await nats.connect(url)
+    await nc.jetstream().add_stream(dataclasses.replace(stream_config(), deny_purge=False))
+    await nc.close()
+
+
+async def _ensure_stream_as(settings: Settings, component: str) -> None:
+    nc = await connect_nats(settings, component)
+    try:
+        await ensure_stream(nc.jetstream(timeout=1))
+    finally:
+        await close_nats(nc, component)
+
+
+async def _deny_flags(url: str) -> tuple[bool | None, bool | None]:
+    nc = await nats.connect(url)
+    config = (await nc.jetstream().stream_info(STREAM)).config
+    await nc.close()
+    return config.deny_purge, config.deny_delete
+
+
+def test_the_readmes_configuration_is_one_nats_server_accepts(tmp_path):
+    config = tmp_path / "external.conf"
+    store = json.dumps(str(tmp_path))
+    config.write_text(f"jetstream: {{store_dir: {store}}}\n{external_server_block()}")
+    passwords = {f"JOBSTREAM_NATS_{user.upper()}_PASSWORD": f"secret-{user}" for user in USERS}
+    assert _check_config(config, passwords).returncode == 0
+    # The passwords come from the server's environment, which must give them.
+    assert _check_config(config, {}).returncode != 0
+
+
+def _check_config(config, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(server_binary()), "-t", "-c", str(config)],
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("JOBSTREAM_")}, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
