@@ -34,6 +34,7 @@ from jobstream_contracts.messages import (
     EstimateRequest,
 )
 from jobstream_contracts.process import PermanentError, Process, TooMuchWork
+from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import (
     ESTIMATORS_QUEUE,
     estimate_cancel_subject,
@@ -140,7 +141,8 @@ async def _cancelled(budget: Budget, msg: Msg) -> None:
 
 
 def _failure(kind: EstimateErrorKind, detail: str) -> EstimateReply:
-    return EstimateReply(error=EstimateError(kind=kind, detail=detail))
+    # The detail reaches HTTP clients: source URLs lose their credentials and queries.
+    return EstimateReply(error=EstimateError(kind=kind, detail=strip_url_secrets(detail)))
 
 
 def _arguments(process: Process, request: EstimateRequest, budget: Budget) -> dict[str, Any]:
@@ -170,7 +172,8 @@ async def estimate_reply(
         return EstimateReply(estimate=_plain(figures))
     except TooMuchWork as exc:
         return EstimateReply(
-            estimate=_plain(exc.estimate), error=EstimateError(kind="too-large", detail=str(exc))
+            estimate=_plain(exc.estimate),
+            error=EstimateError(kind="too-large", detail=strip_url_secrets(str(exc))),
         )
     except (PermanentError, TypeError, ValueError) as exc:
         return _failure("invalid-input", str(exc))

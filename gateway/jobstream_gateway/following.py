@@ -13,12 +13,13 @@ import json
 from datetime import datetime
 from typing import Any
 
+from jobstream_contracts.events import EventDecodeError
 from jobstream_contracts.fold import JobState, fold
 from jobstream_contracts.status import status_info
 from jobstream_contracts.subjects import job_filter
 from jobstream_infra.journal import read_job_records
 
-from .context import UNREACHABLE, Context, unavailable
+from .context import UNREACHABLE, Context, unavailable, unreadable
 
 Document = dict[str, Any]
 
@@ -43,6 +44,8 @@ async def state_at(ctx: Context, job_id: str, instant: datetime) -> JobState | N
     """The job as the stream recorded it at ``instant``: the fold of the events stored by then."""
     try:
         records = await read_job_records(ctx.js, job_id)
+    except EventDecodeError as exc:
+        raise unreadable(job_id, exc) from exc
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc
     return fold(record.event for record in records if record.time <= instant)

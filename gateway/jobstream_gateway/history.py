@@ -12,7 +12,13 @@ from fastapi.responses import JSONResponse
 
 from jobstream_contracts.access import Principal
 from jobstream_contracts.cloudevents import TYPE_PREFIX, to_cloudevent
-from jobstream_contracts.events import EVENT_TYPES, TERMINAL_TOKENS, Event, JobSubmitted
+from jobstream_contracts.events import (
+    EVENT_TYPES,
+    TERMINAL_TOKENS,
+    Event,
+    EventDecodeError,
+    JobSubmitted,
+)
 from jobstream_contracts.ogc import Link
 from jobstream_contracts.subjects import (
     ALL_EVENTS,
@@ -23,7 +29,7 @@ from jobstream_contracts.subjects import (
 from jobstream_infra.journal import read_job_records
 
 from .callers import caller, no_such_job
-from .context import UNREACHABLE, Context, base_url, context, unavailable
+from .context import UNREACHABLE, Context, base_url, context, unavailable, unreadable
 from .errors import invalid_parameter
 from .owners import Owners
 from .pages import list_values
@@ -70,6 +76,8 @@ async def job_events(
                 ctx, [job_filter(job_id)], resume_point(last_event_id, after), ends_with=_is_final
             )
         page = await read_job_records(ctx.js, job_id, after=after, limit=limit + 1)
+    except EventDecodeError as exc:
+        raise unreadable(job_id, exc) from exc
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc
     url = base_url(request)

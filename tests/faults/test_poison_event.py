@@ -70,6 +70,8 @@ def test_an_event_of_a_newer_version_stops_the_projector_and_its_job_answers_503
     answer = stack.http.get(f"/jobs/{upgraded}")
     assert answer.status_code == 503 and answer.headers["Retry-After"], answer.text
     assert "newer jobstream version" in answer.json()["detail"]
+    for path in (f"/jobs/{upgraded}/events", f"/jobs/{upgraded}?at=2999-01-01T00:00:00Z"):
+        assert stack.http.get(path).status_code == 503, path
     # Other jobs are read from the stream past the view's checkpoint, as before.
     other = stack.submit("echo", {"message": "still served"})
     assert stack.wait_job(other)["status"] == "successful"
