@@ -26,7 +26,6 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -86,20 +85,6 @@ def _start_gateway(stack: Stack, kind: str, token: str | None, **settings: objec
     process = stack.start_component("gateway", port=port, auth=kind, **settings)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return Gateway(kind, f"http://127.0.0.1:{port}", headers, psutil.Process(process.pid))
-
-
-def _new_api_key(stack: Stack, name: str, role: str) -> str:
-    made = subprocess.run(
-        [sys.executable, "-m", "jobstream", "apikey", "create", "--name", name, "--role", role],
-        env=stack.env,
-        cwd=stack.workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if made.returncode != 0:
-        raise RuntimeError(f"jobstream apikey create failed: {made.stderr[-2000:]}")
-    return made.stdout.strip()
 
 
 def _wait_serving(http: httpx.Client, gateway: Gateway, timeout: float = 60) -> None:
@@ -225,7 +210,7 @@ def run(work: Path, sizes: Sizes) -> tuple[dict[str, list[Round]], dict[str, lis
         try:
             stack.start("projector", "executor")
             tokens = {
-                "apikey": _new_api_key(stack, "bench", "submitter"),
+                "apikey": stack.new_key("bench", "submitter"),
                 "oidc": issuer.mint("bench", ["submitter"], expires_in=6 * 3600),
             }
             gateways = [

@@ -3,7 +3,6 @@ tokens from a real issuer on loopback, roles and owners enforced by real gateway
 
 import json
 import subprocess
-import sys
 import time
 
 import httpx
@@ -16,25 +15,6 @@ from tests.support.stack import TEST_PROCESSES, Stack
 
 ERRORS = "https://jobstream.dev/errors"
 DATA_PROCESSES = [*TEST_PROCESSES, "jobstream_datasets.processes"]
-
-
-def apikey(stack: Stack, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "jobstream", "apikey", *args],
-        env=stack.env,
-        cwd=stack.workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def new_key(stack: Stack, name: str, role: str) -> str:
-    made = apikey(stack, "create", "--name", name, "--role", role)
-    assert made.returncode == 0, made.stderr
-    key = made.stdout.strip()
-    assert key.startswith("jsk_") and len(key) > 40
-    return key
 
 
 def client(stack: Stack, token: str | None) -> httpx.Client:
@@ -63,9 +43,10 @@ def keyed(tmp_path_factory):
             process_modules=json.dumps(DATA_PROCESSES),
         )
         stack.start(wait=False)
-        keys = {role: new_key(stack, role, role) for role in ("admin", "reader", "auditor")}
-        keys["alice"] = new_key(stack, "alice", "submitter")
-        keys["bob"] = new_key(stack, "bob", "submitter")
+        keys = {role: stack.new_key(role, role) for role in ("admin", "reader", "auditor")}
+        keys["alice"] = stack.new_key("alice", "submitter")
+        keys["bob"] = stack.new_key("bob", "submitter")
+        assert all(key.startswith("jsk_") and len(key) > 40 for key in keys.values())
         stack.http.headers["Authorization"] = f"Bearer {keys['admin']}"
         stack.wait_ready(("echo", "spin", "ingest"))
         yield stack, keys
@@ -101,18 +82,18 @@ def test_a_revoked_key_is_refused_by_every_gateway_within_seconds(keyed):
     second = stack.start_component("gateway", port=(port := _free_port()))
     other_url = f"http://127.0.0.1:{port}"
     _wait_up(other_url, second)
-    with client(stack, new_key(stack, "carl", "submitter")) as carl:
+    with client(stack, stack.new_key("carl", "submitter")) as carl:
         assert carl.get("/processes").status_code == 200
         with httpx.Client(base_url=other_url, headers=carl.headers, timeout=30) as elsewhere:
             assert elsewhere.get("/processes").status_code == 200
-            revoked = apikey(stack, "revoke", "carl")
+            revoked = stack.apikey("revoke", "carl")
             assert revoked.returncode == 0, revoked.stderr
             start = time.monotonic()
             for http in (carl, elsewhere):
                 while http.get("/processes").status_code != 401:
                     assert time.monotonic() - start < 5, "a revoked key still let in"
                     time.sleep(0.05)
-    listed = apikey(stack, "list")
+    listed = stack.apikey("list")
     names = [json.loads(line)["name"] for line in listed.stdout.splitlines()]
     assert "carl" not in names and "bob" in names
     assert "digest" not in listed.stdout and keys["bob"] not in listed.stdout
@@ -173,8 +154,8 @@ def test_idempotency_keys_belong_to_their_caller(keyed):
 def test_a_callers_queued_and_running_jobs_are_capped(make_stack):
     stack = make_stack(auth="apikey", max_jobs_per_caller=2, executor_concurrency=1)
     stack.start(wait=False)
-    admin = new_key(stack, "admin", "admin")
-    alice_key = new_key(stack, "alice", "submitter")
+    admin = stack.new_key("admin", "admin")
+    alice_key = stack.new_key("alice", "submitter")
     stack.http.headers["Authorization"] = f"Bearer {admin}"
     stack.wait_ready(("hold",))
     with client(stack, alice_key) as alice:

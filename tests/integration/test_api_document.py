@@ -70,19 +70,6 @@ request-timeout = 2
 """
 
 
-def _new_key(stack: Stack, name: str, role: str) -> str:
-    made = subprocess.run(
-        [sys.executable, "-m", "jobstream", "apikey", "create", "--name", name, "--role", role],
-        env=stack.env,
-        cwd=stack.workdir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert made.returncode == 0, made.stderr
-    return made.stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def authenticating(tmp_path_factory):
     """A stack that authenticates, and an admin's key for it."""
@@ -95,7 +82,7 @@ def authenticating(tmp_path_factory):
             sync_timeout=2,
             process_modules=json.dumps(["jobstream_executor.builtin"]),
         ).start(wait=False)
-        key = _new_key(stack, "fuzzer", "admin")
+        key = stack.new_key("fuzzer", "admin")
         stack.http.headers["Authorization"] = f"Bearer {key}"
         stack.wait_ready()
         yield stack, key

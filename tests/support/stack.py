@@ -128,6 +128,25 @@ class Stack:
             time.sleep(0.05)
         raise TimeoutError(f"gateway not ready:\n{self.log('gateway')}")
 
+    # -- API keys ------------------------------------------------------------------------
+    def apikey(self, *args: str) -> subprocess.CompletedProcess:
+        """`jobstream apikey …` as an admin runs it, against this stack's server."""
+        return subprocess.run(
+            [sys.executable, "-m", "jobstream", "apikey", *args],
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def new_key(self, name: str, role: str) -> str:
+        """A new API key, as `jobstream apikey create` prints it."""
+        made = self.apikey("create", "--name", name, "--role", role)
+        if made.returncode != 0:
+            raise RuntimeError(f"jobstream apikey create failed: {made.stderr[-2000:]}")
+        return made.stdout.strip()
+
     # -- jobs ----------------------------------------------------------------------------
     def submit(self, process: str, inputs: dict, **body: object) -> str:
         response = self.http.post(
