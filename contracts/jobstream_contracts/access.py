@@ -51,7 +51,9 @@ class Principal:
 
     def may_read(self, owner: str | None) -> bool:
         """Whether this principal may see a job owned by ``owner`` (None: no owner recorded)."""
-        return self.reads_everything or (owner is not None and owner == self.id)
+        if self.reads_everything:
+            return True
+        return self.has(Role.READER) and owner is not None and owner == self.id
 
     def may_change(self, owner: str | None) -> bool:
         """Whether this principal may dismiss a job owned by ``owner``."""

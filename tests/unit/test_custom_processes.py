@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from jobstream_contracts.access import Role
 from jobstream_contracts.ogc import JobControlOption, RetryPolicy
 from jobstream_executor.builtin import ECHO
 from jobstream_executor.custom import ProcessFileError, load_custom_processes
@@ -257,3 +258,17 @@ def test_a_bad_file_stops_load_processes(tmp_path):
     path = write(tmp_path / "processes", "bad.yaml", SHOUT + "colour: red\n")
     with pytest.raises(ProcessFileError, match=str(path)):
         load_processes(["jobstream_executor.builtin"], Settings(plugins_dir=tmp_path))
+
+
+def test_a_process_declares_the_least_role_that_may_run_it(tmp_path):
+    write(tmp_path / "open", "shout.yaml", SHOUT)
+    write(
+        tmp_path / "guarded",
+        "shout.yaml",
+        with_line("version: 1.0.0", "version: 1.0.0\nrole: operator"),
+    )
+    assert load_custom_processes(tmp_path / "open")["shout"].description.role == Role.SUBMITTER
+    assert load_custom_processes(tmp_path / "guarded")["shout"].description.role == Role.OPERATOR
+    write(tmp_path / "bad", "shout.yaml", with_line("version: 1.0.0", "version: 1.0.0\nrole: king"))
+    with pytest.raises(ProcessFileError, match="role"):
+        load_custom_processes(tmp_path / "bad")
