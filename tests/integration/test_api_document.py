@@ -78,6 +78,7 @@ def authenticating(tmp_path_factory):
         stack = Stack(
             workdir,
             server.url,
+            credentials=server.credentials,
             auth="apikey",
             sync_timeout=2,
             process_modules=json.dumps(["jobstream_executor.builtin"]),

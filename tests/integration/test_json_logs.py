@@ -32,7 +32,7 @@ def json_up(tmp_path):
     kill(process)
 
 
-def _wait_until_up(url: str, timeout: float = 20) -> None:
+def _wait_until_up(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

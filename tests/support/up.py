@@ -26,7 +26,14 @@ def start_up(
     )
 
 
-def kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
+def kill(process: subprocess.Popen, grace: float = 30) -> None:
+    """Stop `jobstream up` as a user would, so it stops its components and nats-server too;
+    SIGKILL only if that hangs (which would leave its children running)."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.communicate(timeout=grace)  # drains a piped output, which could block it
+    except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
