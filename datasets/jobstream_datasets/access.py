@@ -4,7 +4,8 @@ import xarray as xr
 
 from jobstream_infra.settings import Settings
 
-from .store import BRANCH, location_of, storage_for
+from .locations import storage_for
+from .store import BRANCH, location_of
 
 
 def open_dataset(

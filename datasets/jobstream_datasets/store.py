@@ -22,6 +22,7 @@ from zarr.errors import GroupNotFoundError
 from jobstream_contracts.process import PermanentError
 
 from .grid import GridSpec
+from .locations import storage_for
 from .periods import index_of, period_id
 from .templates import Bbox, DatasetTemplate
 
@@ -33,25 +34,6 @@ if "ICECHUNK_LOG" not in os.environ:
 COMMITTED = "committed"
 BRANCH = "main"
 _EPOCH = pd.Timestamp("1970-01-01")
-
-
-def storage_for(location: str) -> icechunk.Storage:
-    """Icechunk storage for a path or an object-store URL (credentials from the environment)."""
-    scheme, _, rest = location.partition("://")
-    if not rest:
-        return icechunk.local_filesystem_storage(location)
-    bucket, _, prefix = rest.partition("/")
-    if scheme == "s3":
-        return icechunk.s3_storage(bucket=bucket, prefix=prefix, from_env=True)
-    if scheme in ("gs", "gcs"):
-        return icechunk.gcs_storage(bucket=bucket, prefix=prefix, from_env=True)
-    if scheme in ("az", "azure"):
-        return icechunk.azure_storage(
-            account=bucket.split("@")[-1], container=bucket, prefix=prefix, from_env=True
-        )
-    if scheme == "file":
-        return icechunk.local_filesystem_storage(rest)
-    raise ValueError(f"no Icechunk storage for {location!r} (use a path, s3://, gs:// or az://)")
 
 
 def location_of(root: str, dataset_id: str) -> str:
