@@ -168,7 +168,8 @@ def _bound(text: str):
         ) from None
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; tests/deploy checks infra/compose.yaml's commands against it."""
     parser = argparse.ArgumentParser(prog="jobstream", description=__doc__)
     http = argparse.ArgumentParser(add_help=False)
     http.add_argument("--host", help="gateway address (JOBSTREAM_HOST)")
@@ -180,10 +181,17 @@ def main(argv: list[str] | None = None) -> None:
         help="serve on a non-loopback address without authentication (JOBSTREAM_INSECURE)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
+    up = commands.add_parser(
         "up",
         parents=[http],
         help="start everything: embedded nats-server, projector, executor, notifier, gateway",
+    )
+    up.add_argument(
+        "--nats-cluster",
+        type=int,
+        dest="embedded_nats_nodes",
+        metavar="N",
+        help="N embedded servers clustered on loopback (JOBSTREAM_EMBEDDED_NATS_NODES)",
     )
     commands.add_parser("gateway", parents=[http], help="run the HTTP gateway")
     commands.add_parser("executor", help="run an executor")
@@ -217,11 +225,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     events.add_argument("--job", metavar="JOB_ID", help="only this job's events")
     _add_apikey_parser(commands)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
 
     overrides = {
         key: value
-        for key in ("host", "port", "insecure")
+        for key in ("host", "port", "insecure", "embedded_nats_nodes")
         if (value := getattr(args, key, None)) is not None
     }
     settings = Settings(**overrides)

@@ -17,6 +17,7 @@ import urllib.request
 import structlog
 
 from jobstream_infra.embedded import EmbeddedNats
+from jobstream_infra.embedded_cluster import EmbeddedCluster
 from jobstream_infra.provisioning import provision
 from jobstream_infra.settings import Settings
 
@@ -54,13 +55,32 @@ def _stop(children: list[subprocess.Popen], timeout: float = 15.0) -> None:
             child.wait()
 
 
-def _start_server(settings: Settings) -> EmbeddedNats:
-    server = EmbeddedNats(
+def _embedded_server(settings: Settings) -> EmbeddedNats | EmbeddedCluster:
+    if settings.embedded_nats_nodes > 1:
+        return EmbeddedCluster(
+            settings.embedded_nats_dir,
+            size=settings.embedded_nats_nodes,
+            sync_interval=settings.embedded_sync_interval,
+            max_store=settings.embedded_max_store,
+        )
+    return EmbeddedNats(
         settings.embedded_nats_dir,
         port=settings.embedded_nats_port,
         sync_interval=settings.embedded_sync_interval,
         max_store=settings.embedded_max_store,
-    ).start()
+    )
+
+
+def with_cluster_replicas(settings: Settings) -> Settings:
+    """On an embedded cluster, replicas default to its node count: trying a cluster means
+    trying replication."""
+    if settings.nats_url or "replicas" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"replicas": settings.embedded_nats_nodes})
+
+
+def _start_server(settings: Settings) -> EmbeddedNats | EmbeddedCluster:
+    server = _embedded_server(settings).start()
     try:
         asyncio.run(provision(settings))
     except BaseException:
@@ -69,7 +89,9 @@ def _start_server(settings: Settings) -> EmbeddedNats:
     return server
 
 
-def _component_env(env: dict[str, str], server: EmbeddedNats | None, name: str) -> dict[str, str]:
+def _component_env(
+    env: dict[str, str], server: EmbeddedNats | EmbeddedCluster | None, name: str
+) -> dict[str, str]:
     """The environment of one component: with the embedded server, its own NATS user."""
     if server is None:
         return env  # an external server: the credentials the settings give, if any
@@ -78,12 +100,14 @@ def _component_env(env: dict[str, str], server: EmbeddedNats | None, name: str) 
 
 def run_all(settings: Settings) -> int:
     started = time.monotonic()
+    settings = with_cluster_replicas(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     server = None
     if not settings.nats_url:
         server = _start_server(settings)
         env["JOBSTREAM_NATS_URL"] = server.address
+    env["JOBSTREAM_REPLICAS"] = str(settings.replicas)
     env["JOBSTREAM_HOST"] = settings.host
     env["JOBSTREAM_PORT"] = str(settings.port)
     env["JOBSTREAM_INSECURE"] = str(settings.insecure).lower()

@@ -15,6 +15,9 @@ PROCESS_REGISTRY_BUCKET = "jobstream_processes"
 DATASET_REGISTRY_BUCKET = "jobstream_datasets"
 # Leases on shared resources (one writer per dataset); entries expire unless renewed.
 LEASE_BUCKET = "jobstream_leases"
+# The projectors' leases, one per view: the holder writes the view, the others stand by. Its
+# own bucket because a bucket's TTL is its entries' TTL, and the projector's is shorter.
+PROJECTOR_LEASE_BUCKET = "jobstream_projector_leases"
 # API keys, keyed by name; each entry holds the key's hash and role, never the key.
 APIKEYS_BUCKET = "jobstream_apikeys"
 
@@ -42,6 +45,11 @@ def job_event_filter(job_id: str, token: str) -> str:
 
 def submissions_filter(process_id: str) -> str:
     return f"{SUBJECT_ROOT}.{process_id}.*.submitted"
+
+
+def projector_lease_key(view: str) -> str:
+    """The lease that every projector of one view competes for (``view`` is a KV key token)."""
+    return f"projector.{view}"
 
 
 def executor_consumer(process_id: str) -> str:

@@ -18,8 +18,8 @@ from typing import Any
 from jobstream_contracts.events import Event, JobSubmitted
 from jobstream_contracts.process import JobCancelled, JobContext, PermanentError, Process
 from jobstream_infra.journal import HistoryChanged, publish_event
+from jobstream_infra.leases import Lease, LeaseBusy, renew_until_released
 
-from .lease import Lease, LeaseBusy, renew_until_released
 from .running import RunningJob
 from .runtime import Runtime
 
@@ -94,7 +94,7 @@ class Bridge:
     @contextmanager
     def hold(self, resource: str, wait: bool = True) -> Iterator[Lease]:
         """JobContext.hold: the lease on ``resource``, renewed on the loop while held and
-        confirmed on it at each ``check`` (see lease.py)."""
+        confirmed on it at each ``check`` (see jobstream_infra.leases)."""
         leases = self.runtime.leases
         lease = self._acquire(resource, wait)
         lease.confirm = partial(self._confirm, lease)

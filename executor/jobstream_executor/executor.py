@@ -13,6 +13,7 @@ from jobstream_contracts.process import Process
 from jobstream_contracts.subjects import STREAM, job_event_filter, parse_subject
 from jobstream_infra.connection import CLOSE_TIMEOUT, close_nats, connect_nats
 from jobstream_infra.journal import is_dismissed
+from jobstream_infra.leases import Leases
 from jobstream_infra.provisioning import (
     ensure_executor_consumer,
     ensure_lease_bucket,
@@ -23,7 +24,6 @@ from jobstream_infra.settings import Settings
 from .announce import announce, serve_estimates
 from .attempt import FETCH_WAIT, handle
 from .capacity import Capacity
-from .lease import Leases
 from .runtime import Runtime
 
 log = structlog.get_logger(__name__)

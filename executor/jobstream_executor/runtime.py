@@ -8,9 +8,9 @@ from nats.js import JetStreamContext
 
 from jobstream_contracts.events import Event
 from jobstream_contracts.process import PermanentError
+from jobstream_infra.leases import Leases
 from jobstream_infra.settings import Settings
 
-from .lease import Leases
 from .running import RunningJob
 
 # Room kept free in a NATS message for the headers around an event.

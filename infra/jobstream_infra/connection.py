@@ -39,6 +39,7 @@ CLOSE_TIMEOUT = 2.0
 
 @dataclass(frozen=True)
 class NatsLogin:
+    # One server's URL or several, comma-separated (a cluster's nodes).
     url: str
     user: str | None
     password: str | None
@@ -66,6 +67,12 @@ def _url(settings: Settings) -> str:
             "or use `jobstream up`, which starts an embedded one"
         )
     return settings.nats_url
+
+
+def servers_of(url: str) -> list[str]:
+    """The servers a comma-separated NATS URL names: nats-py tries them in turn and
+    reconnects to the next when one is lost."""
+    return [server.strip() for server in url.split(",") if server.strip()]
 
 
 def _refused(exc: Exception) -> bool:
@@ -96,7 +103,7 @@ async def connect_nats(
     while True:
         try:
             nc = await nats.connect(
-                servers=[login.url],
+                servers=servers_of(login.url),
                 user=login.user,
                 password=login.password,
                 inbox_prefix=login.inbox_prefix,

@@ -12,6 +12,7 @@ import subprocess
 import sysconfig
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -65,6 +66,21 @@ def server_binary() -> Path:
     return binary
 
 
+@dataclass(frozen=True)
+class ClusterSeat:
+    """One node's place in a cluster: its unique name (JetStream's Raft groups need it), the
+    address its routes listen on, and the other nodes' route URLs."""
+
+    server_name: str
+    cluster_name: str
+    listen: str
+    routes: tuple[str, ...]
+
+    def blocks(self) -> dict[str, object]:
+        cluster = {"name": self.cluster_name, "listen": self.listen, "routes": list(self.routes)}
+        return {"server_name": self.server_name, "cluster": cluster}
+
+
 class EmbeddedNats:
     def __init__(
         self,
@@ -73,6 +89,8 @@ class EmbeddedNats:
         host: str = "127.0.0.1",
         sync_interval: str = "always",
         max_store: str = "10G",
+        seat: ClusterSeat | None = None,
+        credentials: NatsCredentials | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.host = host
@@ -80,7 +98,11 @@ class EmbeddedNats:
         self.monitor_port = free_port(host)
         self.sync_interval = sync_interval
         self.max_store = max_store
-        self.credentials: NatsCredentials = ensure_credentials(self.store_dir, self.address)
+        self.seat = seat
+        # A cluster's nodes share one set of credentials, naming all their addresses.
+        self.credentials: NatsCredentials = credentials or ensure_credentials(
+            self.store_dir, self.address
+        )
         self.process: subprocess.Popen | None = None
 
     @property
@@ -91,7 +113,12 @@ class EmbeddedNats:
     @property
     def url(self) -> str:
         """The server's URL as the admin user: where tests and tools connect."""
-        return self.credentials.url_as("admin")
+        this_server = NatsCredentials(url=self.address, passwords=self.credentials.passwords)
+        return this_server.url_as("admin")
+
+    @property
+    def monitor_url(self) -> str:
+        return f"http://{self.host}:{self.monitor_port}"
 
     def _write_config(self) -> Path:
         config = self.store_dir / "nats-server.conf"
@@ -105,6 +132,7 @@ class EmbeddedNats:
                 "host": self.host,
                 "port": self.port,
                 "http": f"{self.host}:{self.monitor_port}",
+                **(self.seat.blocks() if self.seat else {}),
                 "jetstream": jetstream,
                 "authorization": authorization(self.credentials.passwords),
             }
@@ -113,6 +141,14 @@ class EmbeddedNats:
         return config
 
     def start(self, timeout: float = 20.0) -> "EmbeddedNats":
+        self.launch()
+        self.wait_healthy(timeout)
+        log.info("embedded nats-server started", url=self.address, store=str(self.store_dir))
+        return self
+
+    def launch(self) -> None:
+        """Start the process without waiting: a cluster's nodes come up together."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
         log_file = open(self.store_dir / "nats-server.log", "ab")
         self.process = subprocess.Popen(
@@ -125,12 +161,12 @@ class EmbeddedNats:
             start_new_session=True,
         )
         log_file.close()
-        self._wait_healthy(timeout)
-        log.info("embedded nats-server started", url=self.address, store=str(self.store_dir))
-        return self
 
-    def _wait_healthy(self, timeout: float) -> None:
-        health = f"http://{self.host}:{self.monitor_port}/healthz?js-enabled-only=true"
+    def wait_healthy(self, timeout: float) -> None:
+        """Until JetStream is enabled; a cluster's node, until it also knows a meta leader
+        and its streams are current (the full health check)."""
+        query = "" if self.seat else "?js-enabled-only=true"
+        health = f"{self.monitor_url}/healthz{query}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:

@@ -40,6 +40,7 @@ from jobstream_contracts.subjects import (
     LEASE_BUCKET,
     NOTIFIER_CONSUMER,
     PROCESS_REGISTRY_BUCKET,
+    PROJECTOR_LEASE_BUCKET,
     STREAM,
     estimate_cancel_subject,
     estimate_subject,
@@ -168,7 +169,13 @@ EXECUTOR = (
     + Grant(publish=(f"{API}.STREAM.UPDATE.{_bucket_stream(LEASE_BUCKET)}",))
 )
 
-PROJECTOR = _member("projector") + reads_stream(STREAM)
+PROJECTOR = (
+    _member("projector")
+    + reads_stream(STREAM)
+    # One active projector per view; its lease bucket's TTL follows the projector's setting.
+    + writes_bucket(PROJECTOR_LEASE_BUCKET)
+    + Grant(publish=(f"{API}.STREAM.UPDATE.{_bucket_stream(PROJECTOR_LEASE_BUCKET)}",))
+)
 
 NOTIFIER = (
     _member("notifier")

@@ -4,7 +4,14 @@ Every component calls these at start; running them concurrently or again is harm
 stream denies purges and message deletes: the log of record only grows. Creating it is allowed
 to every component, changing an existing one's configuration only to the admin NATS user
 (nats_users.py): `jobstream up` does that before it starts the components.
+
+Replicas: the admin's provisioning sets the stream's (and existing buckets') replica count to
+the ``replicas`` setting, raising a single-replica stream to R3; a component keeps the count
+it finds. Durable consumers inherit the stream's count (no num_replicas of their own, so they
+follow it when it changes) and buckets are created with it.
 """
+
+import asyncio
 
 from nats.js import JetStreamContext
 from nats.js.api import (
@@ -17,12 +24,16 @@ from nats.js.api import (
     StreamConfig,
 )
 from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.kv import KeyValue
 
 from jobstream_contracts.subjects import (
     ALL_EVENTS,
+    APIKEYS_BUCKET,
+    DATASET_REGISTRY_BUCKET,
     LEASE_BUCKET,
     NOTIFIER_CONSUMER,
     PROCESS_REGISTRY_BUCKET,
+    PROJECTOR_LEASE_BUCKET,
     STREAM,
     executor_consumer,
     submissions_filter,
@@ -31,11 +42,22 @@ from jobstream_contracts.subjects import (
 from .connection import close_nats, connect_nats
 from .settings import Settings
 
+_BUCKETS = (
+    PROCESS_REGISTRY_BUCKET,
+    DATASET_REGISTRY_BUCKET,
+    LEASE_BUCKET,
+    PROJECTOR_LEASE_BUCKET,
+    APIKEYS_BUCKET,
+)
+
+# Seconds a new replicated bucket may take to elect its leader.
+LEADER_WAIT = 10.0
+
 # JetStream answers this when a stream exists with another configuration.
 _STREAM_NAME_IN_USE = 10058
 
 
-def stream_config() -> StreamConfig:
+def stream_config(replicas: int = 1) -> StreamConfig:
     # LIMITS retention with no limits: acknowledging a job never deletes its history.
     return StreamConfig(
         name=STREAM,
@@ -49,6 +71,7 @@ def stream_config() -> StreamConfig:
         max_age=0,
         duplicate_window=120,
         allow_direct=True,
+        num_replicas=replicas,
         # Once set, JetStream refuses to unset these: no update can bring purges back.
         deny_delete=True,
         deny_purge=True,
@@ -59,14 +82,25 @@ class StreamNeedsAdmin(RuntimeError):
     """The stream exists with another configuration, which only the admin user may change."""
 
 
-async def ensure_stream(js: JetStreamContext) -> None:
-    config = stream_config()
+async def ensure_stream(js: JetStreamContext, replicas: int | None = None) -> None:
+    """The stream with ``replicas``; when None, with the count it has (1 when created)."""
+    # Adding a stream exactly as it is succeeds for any user: no update is asked for then.
+    config = stream_config(replicas or await stream_replicas(js))
     try:
         await js.add_stream(config)
     except BadRequestError as exc:
         if exc.err_code != _STREAM_NAME_IN_USE:
             raise
         await _update_stream(js, config)
+
+
+async def stream_replicas(js: JetStreamContext, stream: str = STREAM) -> int:
+    """The replica count of ``stream``; 1 when it does not exist (yet)."""
+    try:
+        info = await js.stream_info(stream)
+    except NotFoundError:
+        return 1
+    return info.config.num_replicas or 1
 
 
 async def _update_stream(js: JetStreamContext, config: StreamConfig) -> None:
@@ -82,12 +116,26 @@ async def _update_stream(js: JetStreamContext, config: StreamConfig) -> None:
 
 
 async def provision(settings: Settings) -> None:
-    """Create or update the stream as the admin user, before the components start."""
+    """Create or update the stream as the admin user, before the components start; bring
+    the stream and the existing buckets to the configured replicas."""
     nc = await connect_nats(settings, "admin")
     try:
-        await ensure_stream(nc.jetstream())
+        js = nc.jetstream()
+        await ensure_stream(js, settings.replicas)
+        await _replicate_buckets(js, settings.replicas)
     finally:
         await close_nats(nc, "admin")
+
+
+async def _replicate_buckets(js: JetStreamContext, replicas: int) -> None:
+    # A bucket is the stream KV_<bucket>; its other settings are left as they are.
+    for bucket in _BUCKETS:
+        try:
+            info = await js.stream_info(f"KV_{bucket}")
+        except NotFoundError:
+            continue
+        if info.config.num_replicas != replicas:
+            await js.update_stream(info.config, num_replicas=replicas)
 
 
 async def ensure_executor_consumer(
@@ -143,12 +191,27 @@ async def ensure_registry(
     try:
         return await js.key_value(bucket)
     except NotFoundError:
-        return await js.create_key_value(
-            bucket=bucket,
-            description=description,
-            history=1,
-            storage=StorageType.FILE,
-        )
+        return await _create_bucket(js, bucket=bucket, description=description, history=1)
+
+
+async def _create_bucket(js: JetStreamContext, bucket: str, **config) -> KeyValue:
+    """A file bucket with the stream's replicas, once its stream has a leader: until then a
+    put finds no responders."""
+    kv = await js.create_key_value(
+        bucket=bucket, storage=StorageType.FILE, replicas=await stream_replicas(js), **config
+    )
+    deadline = asyncio.get_running_loop().time() + LEADER_WAIT
+    while not await _has_leader(js, f"KV_{bucket}"):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"the bucket {bucket} has no leader after {LEADER_WAIT}s")
+        await asyncio.sleep(0.05)
+    return kv
+
+
+async def _has_leader(js: JetStreamContext, stream: str) -> bool:
+    cluster = (await js.stream_info(stream)).cluster
+    # A single server reports no cluster: its streams lead themselves.
+    return cluster is None or bool(cluster.leader)
 
 
 async def ensure_process_registry(js: JetStreamContext):
@@ -157,18 +220,18 @@ async def ensure_process_registry(js: JetStreamContext):
     )
 
 
-async def ensure_lease_bucket(js: JetStreamContext, ttl: float):
+async def ensure_lease_bucket(js: JetStreamContext, ttl: float, bucket: str = LEASE_BUCKET):
     """The lease bucket, its TTL brought to ``ttl``: holders renew on the rhythm of their own
     setting, and a bucket left at a shorter TTL would expire leases under live holders."""
     try:
-        kv = await js.key_value(LEASE_BUCKET)
+        kv = await js.key_value(bucket)
     except NotFoundError:
-        return await js.create_key_value(
-            bucket=LEASE_BUCKET,
+        return await _create_bucket(
+            js,
+            bucket=bucket,
             description="leases on shared resources; a holder that stops renewing loses its lease",
             history=1,
             ttl=ttl,
-            storage=StorageType.FILE,
         )
     status = await kv.status()
     if status.ttl != ttl:

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # A lease on a shared resource (a dataset being written) expires this long after its
     # holder last renewed it; holders renew every third of it.
     lease_ttl: float = Field(default=30.0, ge=1.0)
+    # The active projector's lease on its view expires this long after it last confirmed it;
+    # a standby polls every third of it, so it takes over within about 1.3 times this.
+    projector_lease_ttl: float = Field(default=10.0, ge=0.5)
     projector_batch: int = Field(default=500, ge=1)
     # Seconds the live projector waits after a short batch, so the next holds more events
     # and costs one transaction for them all.
@@ -83,6 +86,14 @@ class Settings(BaseSettings):
     embedded_nats_port: int = 0
     # JetStream's fsync interval for the embedded server: "always" or a Go duration like "2m".
     embedded_sync_interval: str = "always"
+    # -- Clustered NATS (README, Clustered NATS) ------------------------------------------
+    # nats_url may name several servers, comma-separated. Replicas of the stream, the KV
+    # buckets and (following the stream) the consumers; provisioning raises an existing
+    # stream's to it. At most the cluster's node count, and 1 for a single server.
+    replicas: int = Field(default=1, ge=1, le=5)
+    # Nodes of the embedded server `jobstream up` starts (`--nats-cluster`): 3 for a JetStream
+    # cluster on loopback, which then defaults the replicas to 3.
+    embedded_nats_nodes: int = Field(default=1, ge=1, le=5)
     # -- NATS users (README, Security) ----------------------------------------------------
     # This component's NATS user and password, for a server with users. Unset: the embedded
     # server's generated credentials (<data_dir>/nats/credentials.json) when connecting to

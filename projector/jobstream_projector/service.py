@@ -4,6 +4,9 @@ It never spins on an event: one it cannot decode or apply is parked (the view mo
 one written by a newer jobstream stops it, the view at the event before, with a message that
 says to upgrade. Parking that one would lose it from the view for good; a projector that can
 read it resumes from the checkpoint. Meanwhile the gateway answers 503 for that job only.
+
+Any number of projectors may run on one view: the holder of the view's lease writes it, the
+others stand by and take over from the checkpoint once it dies (standby.py).
 """
 
 import asyncio
@@ -19,12 +22,15 @@ from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
 from jobstream_infra.journal import stream_sequence
+from jobstream_infra.leases import Lease
 from jobstream_infra.provisioning import ensure_stream
 from jobstream_infra.reader import last_sequence_at
 from jobstream_infra.settings import Settings
 
+from .standby import ViewLease, view_lease_key
 from .view import (
     CheckpointMoved,
+    Fenced,
     ParkedEvent,
     apply_batch,
     create_view,
@@ -64,6 +70,9 @@ class Projector:
         self.batch_size = batch_size
         self.linger = linger
         self.checkpoint = 0
+        # The view's lease while this projector is the active one; None: it writes unfenced
+        # (a rebuild, which owns the view it drops).
+        self.lease: Lease | None = None
 
     async def _subscribe(self):
         self.checkpoint = await asyncio.to_thread(read_checkpoint, self.engine)
@@ -106,8 +115,9 @@ class Projector:
             msgs = [msg for msg in msgs if stream_sequence(msg) <= until]
         await self._check_contiguous([stream_sequence(msg) for msg in msgs])
         batch, parked, newer = self._decode(msgs)
+        fence = self.lease.check if self.lease is not None else None
         self.checkpoint = await asyncio.to_thread(
-            apply_batch, self.engine, batch, self.checkpoint, parked
+            apply_batch, self.engine, batch, self.checkpoint, parked, fence
         )
         if newer is not None:
             raise newer
@@ -132,6 +142,8 @@ class Projector:
         idle = 0
         while not stop.is_set():
             try:
+                if self.lease is not None and self.lease.lost:
+                    raise Fenced(f"the lease on the view ({self.lease.resource}) was lost")
                 count = await self.step(sub)
                 if not count:
                     idle += 1
@@ -144,7 +156,7 @@ class Projector:
             except CheckpointMoved as exc:
                 log.warning("checkpoint moved, resuming from the view", reason=str(exc))
                 sub = await self._resubscribe(sub, stop)
-            except NewerEvent:
+            except (NewerEvent, Fenced):
                 await _unsubscribe(sub)
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS restarts must not end the projector
@@ -213,19 +225,42 @@ async def _open(settings: Settings, stop: asyncio.Event | None = None):
 
 async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
     nc, projector = await _open(settings, stop)
+    view_lease = ViewLease(
+        projector.js, view_lease_key(projector.engine), settings.projector_lease_ttl
+    )
     log.info(
         "projector running",
         view=projector.engine.url.render_as_string(),
-        checkpoint=projector.checkpoint,
+        lease=view_lease.key,
     )
     try:
-        await projector.run(stop)
+        await _take_turns(projector, view_lease, stop)
     except NewerEvent as exc:
         log.error("projector stopped: upgrade needed", reason=str(exc), checkpoint=exc.sequence - 1)
         raise SystemExit(EXIT_NEWER_EVENT) from exc
     finally:
         await close_nats(nc, "projector")
         projector.engine.dispose()
+
+
+async def _take_turns(projector: Projector, view_lease: ViewLease, stop: asyncio.Event) -> None:
+    """Stand by until the view's lease is ours, project while it is, stand by again if it is
+    lost; until ``stop``."""
+    while (lease := await view_lease.wait(stop)) is not None:
+        async with view_lease.held(lease):
+            projector.lease = lease
+            log.info("projector active", lease=lease.resource)
+            try:
+                await projector.run(stop)
+                return
+            except Fenced as exc:
+                log.warning(
+                    "projector lease lost; standing by without writing",
+                    reason=str(exc),
+                    checkpoint=projector.checkpoint,
+                )
+            finally:
+                projector.lease = None
 
 
 async def rebuild_view(settings: Settings, until: int | datetime | None = None) -> int:

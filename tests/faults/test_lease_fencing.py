@@ -14,9 +14,9 @@ from nats.js.api import StorageType
 from jobstream_contracts.events import JobSubmitted
 from jobstream_contracts.subjects import LEASE_BUCKET
 from jobstream_executor.bridge import Bridge
-from jobstream_executor.lease import LeaseLost, Leases
 from jobstream_executor.running import RunningJob
 from jobstream_executor.runtime import Runtime
+from jobstream_infra.leases import LeaseLost, Leases
 from jobstream_infra.provisioning import ensure_lease_bucket
 from jobstream_infra.settings import Settings
 

@@ -17,13 +17,14 @@ from .reads import (
 )
 from .rows import row_to_dataset, row_to_state, storable_text
 from .tables import VIEW_VERSION, Checkpoint, DatasetRow, JobRow, ParkedEvent, ViewMeta
-from .writes import CheckpointMoved, apply_batch, parked_event
+from .writes import CheckpointMoved, Fenced, apply_batch, parked_event
 
 __all__ = [
     "VIEW_VERSION",
     "Checkpoint",
     "CheckpointMoved",
     "DatasetRow",
+    "Fenced",
     "JobQuery",
     "JobRow",
     "ParkedEvent",

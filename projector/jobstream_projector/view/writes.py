@@ -5,10 +5,15 @@ parked like one that cannot be decoded, and the view moves on: retrying it would
 same way for ever. When a batch fails as a whole, its events are applied again one
 transaction each, so only the culprit is parked. A database that cannot be reached is not
 the event's fault: that error is raised, and the batch retried later.
+
+Two writers are kept apart twice: the stored checkpoint must be the one the writer read
+(CheckpointMoved), and a writer given a ``fence`` (the projector's lease) confirms it inside
+the transaction, after locking the checkpoint row and before comparing it, so that a writer
+whose lease has passed to another stops (Fenced) before it writes anything.
 """
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy.exc
@@ -29,9 +34,17 @@ class CheckpointMoved(RuntimeError):
     """Someone else (a rebuild, another projector) moved the checkpoint under us."""
 
 
+class Fenced(RuntimeError):
+    """The writer could not confirm its fence (its lease): another may be writing the view."""
+
+
+# Confirms the writer's right to write; raises whatever it likes when it cannot.
+Fence = Callable[[], object]
+
 # Failures of the database or of the projector's position, not of the events in the batch.
 _NOT_THE_EVENTS = (
     CheckpointMoved,
+    Fenced,
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
     sqlalchemy.exc.TimeoutError,
@@ -53,34 +66,39 @@ def apply_batch(
     batch: Iterable[tuple[int, Event]],
     expected_checkpoint: int,
     parked: Iterable[ParkedEvent] = (),
+    fence: Fence | None = None,
 ) -> int:
     """Fold ``(sequence, event)`` pairs into the view; returns the new checkpoint.
 
     Events at or below the stored checkpoint are skipped, so a batch delivered twice changes
     nothing. Raises CheckpointMoved when the stored checkpoint is not the one the caller
     read, so the caller can resume from the truth instead of leaving a gap. Events that
-    cannot be applied are parked (see above).
+    cannot be applied are parked (see above). Raises Fenced when ``fence`` raises.
     """
     batch, parked = list(batch), list(parked)
     try:
-        return _apply(engine, batch, expected_checkpoint, parked)
+        return _apply(engine, batch, expected_checkpoint, parked, fence)
     except _NOT_THE_EVENTS:
         raise
     except Exception as exc:  # noqa: BLE001 - one of the events: find it, park it
         log.warning("a batch could not be applied; applying its events one by one", error=repr(exc))
-    return _apply_one_by_one(engine, batch, expected_checkpoint, parked)
+    return _apply_one_by_one(engine, batch, expected_checkpoint, parked, fence)
 
 
 def _apply_one_by_one(
-    engine: Engine, batch: list[tuple[int, Event]], checkpoint: int, parked: list[ParkedEvent]
+    engine: Engine,
+    batch: list[tuple[int, Event]],
+    checkpoint: int,
+    parked: list[ParkedEvent],
+    fence: Fence | None,
 ) -> int:
     items = sorted([*batch, *((p.sequence, p) for p in parked)], key=lambda item: item[0])
     for seq, item in items:
         if isinstance(item, ParkedEvent):
-            checkpoint = _apply(engine, [], checkpoint, [item])
+            checkpoint = _apply(engine, [], checkpoint, [item], fence)
             continue
         try:
-            checkpoint = _apply(engine, [(seq, item)], checkpoint, [])
+            checkpoint = _apply(engine, [(seq, item)], checkpoint, [], fence)
         except _NOT_THE_EVENTS:
             raise
         except Exception as exc:  # noqa: BLE001 - this event's own fault
@@ -88,7 +106,7 @@ def _apply_one_by_one(
             unapplied = parked_event(
                 seq, item.subject, f"cannot be applied: {exc!r}", item.model_dump_json()
             )
-            checkpoint = _apply(engine, [], checkpoint, [unapplied])
+            checkpoint = _apply(engine, [], checkpoint, [unapplied], fence)
     return checkpoint
 
 
@@ -97,6 +115,7 @@ def _apply(
     batch: list[tuple[int, Event]],
     expected_checkpoint: int,
     parked: list[ParkedEvent],
+    fence: Fence | None = None,
 ) -> int:
     # SQLAlchemy Core, not the ORM unit of work: the ORM's per-attribute bookkeeping cost
     # ~200 µs an event, five times the rest of the projection together.
@@ -104,6 +123,7 @@ def _apply(
         stored = connection.execute(
             select(CHECKPOINTS.c.sequence).where(CHECKPOINTS.c.name == CHECKPOINT).with_for_update()
         ).scalar()
+        _confirm(fence)
         if (stored or 0) != expected_checkpoint:
             raise CheckpointMoved(f"checkpoint is {stored or 0}, expected {expected_checkpoint}")
         fresh = [(seq, ev) for seq, ev in batch if seq > expected_checkpoint]
@@ -131,6 +151,15 @@ def _apply(
             [{"name": CHECKPOINT, "sequence": last}],
         )
     return last
+
+
+def _confirm(fence: Fence | None) -> None:
+    if fence is None:
+        return
+    try:
+        fence()
+    except Exception as exc:  # noqa: BLE001 - unconfirmed is fenced off, whatever the cause
+        raise Fenced(f"the writer's fence was not confirmed: {exc!r}") from exc
 
 
 def _fold_datasets(engine: Engine, connection, commits: list[DatasetCommitted]) -> None:

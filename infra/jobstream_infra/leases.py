@@ -1,4 +1,5 @@
-"""Leases: one holder at a time for a shared resource, such as a dataset's repository.
+"""Leases: one holder at a time for a shared resource, such as a dataset's repository or a
+projector's view. Shared by the executor and the projector, so it lives in infra.
 
 A lease is a key in a KV bucket whose entries expire after the bucket's TTL. The holder
 renews it (a conditional update on its own revision) while the job runs; a holder that
@@ -32,8 +33,8 @@ class LeaseBusy(Exception):
     def __init__(self, resource: str, holder: dict) -> None:
         self.resource = resource
         self.holder = holder
-        who = holder.get("job_id", "another job")
-        super().__init__(f"{resource} is busy: held by job {who} since {holder.get('since')}")
+        who = f"job {holder['job_id']}" if "job_id" in holder else holder.get("name", "another")
+        super().__init__(f"{resource} is busy: held by {who} since {holder.get('since')}")
 
 
 class LeaseLost(Exception):
@@ -125,4 +126,4 @@ async def renew_until_released(
             # Past the TTL the lease may have expired and passed to someone else.
             if loop.time() - renewed >= ttl:
                 lease.lost = True
-    log.warning("lease lost", resource=lease.resource, job_id=lease.holder.get("job_id"))
+    log.warning("lease lost", resource=lease.resource, holder=lease.holder)
