@@ -44,7 +44,7 @@ class Executor:
     async def start(self, stop: asyncio.Event | None = None) -> None:
         nc = await connect_nats(self.settings, "executor", stop=stop)
         js = nc.jetstream()
-        await ensure_stream(js)
+        await ensure_stream(js, new_replicas=self.settings.replicas)
         leases = Leases(await ensure_lease_bucket(js, self.settings.lease_ttl))
         pool = ThreadPoolExecutor(self.settings.executor_concurrency, thread_name_prefix="job")
         self.runtime = Runtime(self.settings, executor_name(), nc, js, leases, pool, running={})

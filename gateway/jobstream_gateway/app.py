@@ -46,7 +46,7 @@ def create_app(settings: Settings) -> ASGIApp:
         await asyncio.to_thread(create_view, engine, False)
         nc = await connect_nats(settings, "gateway")
         js = nc.jetstream()
-        await ensure_stream(js)
+        await ensure_stream(js, new_replicas=settings.replicas)
         catalog = ProcessCatalog()
         await catalog.start(await ensure_process_registry(js))
         dataset_templates = DatasetCatalog()

@@ -93,7 +93,11 @@ async def connect_nats(
             raise NatsRefused(f"nats-server refused NATS user {login.user!r} of {name}: {exc}")
         log.warning("nats error", component=name, error=str(exc))
 
+    connected: list[NATS] = []
+
     async def on_disconnected() -> None:
+        if connected and connected[0].is_closed:
+            return  # our own close, not a lost server
         log.warning("nats disconnected", component=name)
 
     async def on_reconnected() -> None:
@@ -118,6 +122,7 @@ async def connect_nats(
                 disconnected_cb=on_disconnected,
                 reconnected_cb=on_reconnected,
             )
+            connected.append(nc)
             connecting = False
             return nc
         except (TimeoutError, NoServersError, OSError) as exc:

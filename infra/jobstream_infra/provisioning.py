@@ -82,10 +82,13 @@ class StreamNeedsAdmin(RuntimeError):
     """The stream exists with another configuration, which only the admin user may change."""
 
 
-async def ensure_stream(js: JetStreamContext, replicas: int | None = None) -> None:
-    """The stream with ``replicas``; when None, with the count it has (1 when created)."""
+async def ensure_stream(
+    js: JetStreamContext, replicas: int | None = None, new_replicas: int = 1
+) -> None:
+    """The stream with ``replicas``; when None, with the count it has (``new_replicas`` when
+    it is created: a component may create a missing stream but not change an existing one)."""
     # Adding a stream exactly as it is succeeds for any user: no update is asked for then.
-    config = stream_config(replicas or await stream_replicas(js))
+    config = stream_config(replicas or await stream_replicas(js, missing=new_replicas))
     try:
         await js.add_stream(config)
     except BadRequestError as exc:
@@ -94,12 +97,12 @@ async def ensure_stream(js: JetStreamContext, replicas: int | None = None) -> No
         await _update_stream(js, config)
 
 
-async def stream_replicas(js: JetStreamContext, stream: str = STREAM) -> int:
-    """The replica count of ``stream``; 1 when it does not exist (yet)."""
+async def stream_replicas(js: JetStreamContext, stream: str = STREAM, missing: int = 1) -> int:
+    """The replica count of ``stream``; ``missing`` when it does not exist (yet)."""
     try:
         info = await js.stream_info(stream)
     except NotFoundError:
-        return 1
+        return missing
     return info.config.num_replicas or 1
 
 

@@ -175,7 +175,7 @@ class Notifier:
 async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
     nc = await connect_nats(settings, "notifier", stop=stop)
     js = nc.jetstream()
-    await ensure_stream(js)
+    await ensure_stream(js, new_replicas=settings.replicas)
     timeout = httpx.Timeout(settings.callback_timeout)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         try:

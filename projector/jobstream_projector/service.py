@@ -219,7 +219,7 @@ async def _open(settings: Settings, stop: asyncio.Event | None = None):
     await asyncio.to_thread(create_view, engine)
     nc = await connect_nats(settings, "projector", stop=stop)
     js = nc.jetstream()
-    await ensure_stream(js)
+    await ensure_stream(js, new_replicas=settings.replicas)
     return nc, Projector(js, engine, settings.projector_batch, settings.projector_linger)
 
 
