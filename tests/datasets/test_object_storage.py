@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from jobstream_contracts.events import DatasetCommitted
 from jobstream_datasets.access import open_dataset
 from jobstream_datasets.ingest import ingest_periods
 from jobstream_datasets.locations import ObjectLocation, parse_location, storage_for
@@ -22,7 +21,7 @@ from jobstream_datasets.templates import DatasetTemplate, load_template
 from jobstream_infra.settings import Settings
 
 from ..faults.conftest import final_events
-from ..support.datasets import PLUGINS, data_stack
+from ..support.datasets import PLUGINS, data_stack, kill_executor_after_first_commit
 from ..support.s3 import S3Server
 
 BUCKET = "datasets"
@@ -113,13 +112,7 @@ def test_an_ingest_into_s3_whose_executor_is_killed_resumes_on_another_host(
     stack.wait_ready(("ingest",))
     inputs = {"start": "2020-01-01", "end": "2020-03-10"}  # 70 periods, 14 commits
     job_id = stack.submit("ingest", {"dataset_id": "demo", **inputs})
-    deadline = time.monotonic() + 60
-    while not any(isinstance(e, DatasetCommitted) for e in stack.events(job_id)):
-        assert time.monotonic() < deadline, "no commit before the deadline"
-        time.sleep(0.05)
-    stack.kill_one("executor")
-    killed_at = max(e.stored for e in stack.events(job_id) if isinstance(e, DatasetCommitted))
-    assert killed_at < 70, "the ingest finished before the kill; the test proved nothing"
+    killed_at = kill_executor_after_first_commit(stack, job_id, 70)
 
     start_executor_on(stack, tmp_path / "host-b")
     status = stack.wait_job(job_id, timeout=90)

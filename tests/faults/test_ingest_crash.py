@@ -1,13 +1,9 @@
 """An executor SIGKILLed mid-ingest: the redelivered job resumes from the committed store and
 ends with exactly what an uninterrupted ingest stores."""
 
-import time
-
 import numpy as np
 
-from jobstream_contracts.events import DatasetCommitted
-
-from ..support.datasets import data_stack, stored
+from ..support.datasets import data_stack, kill_executor_after_first_commit, stored
 from .conftest import final_events
 
 
@@ -19,13 +15,7 @@ def test_an_ingest_killed_half_way_resumes_and_equals_an_uninterrupted_ingest(ma
     inputs = {"start": "2020-01-01", "end": "2020-03-10"}  # 70 periods, 14 commits
     job_id = stack.submit("ingest", {"dataset_id": "demo", **inputs})
 
-    deadline = time.monotonic() + 60
-    while not any(isinstance(e, DatasetCommitted) for e in stack.events(job_id)):
-        assert time.monotonic() < deadline, "no commit before the deadline"
-        time.sleep(0.05)
-    stack.kill_one("executor")
-    killed_at = max(e.stored for e in stack.events(job_id) if isinstance(e, DatasetCommitted))
-    assert killed_at < 70, "the ingest finished before the kill; the test proved nothing"
+    killed_at = kill_executor_after_first_commit(stack, job_id, 70)
     stack.start_component("executor")
     status = stack.wait_job(job_id, timeout=90)
     assert status["status"] == "successful", status

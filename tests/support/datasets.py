@@ -1,12 +1,14 @@
 """Stacks that run the data processes on the test templates, and readers of their stores."""
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import icechunk
 import xarray as xr
 
+from jobstream_contracts.events import DatasetCommitted
 from jobstream_datasets.templates import DatasetTemplate
 
 from .stack import TEST_PROCESSES
@@ -34,3 +36,16 @@ def repository(stack, dataset_id: str) -> icechunk.Repository:
 def stored(stack, dataset_id: str) -> xr.Dataset:
     session = repository(stack, dataset_id).readonly_session(branch="main")
     return xr.open_zarr(session.store, consolidated=False).load()
+
+
+def kill_executor_after_first_commit(stack, job_id: str, periods: int) -> int:
+    """SIGKILL the stack's executor once ``job_id`` has committed some of its ``periods``;
+    returns how many were stored then (fewer than all, or the kill proves nothing)."""
+    deadline = time.monotonic() + 60
+    while not any(isinstance(e, DatasetCommitted) for e in stack.events(job_id)):
+        assert time.monotonic() < deadline, "no commit before the deadline"
+        time.sleep(0.05)
+    stack.kill_one("executor")
+    killed_at = max(e.stored for e in stack.events(job_id) if isinstance(e, DatasetCommitted))
+    assert killed_at < periods, "the ingest finished before the kill; the test proved nothing"
+    return killed_at
