@@ -30,7 +30,7 @@ from jobstream_contracts.events import (
 from jobstream_contracts.process import JobCancelled, Process
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import parse_subject
-from jobstream_infra.journal import HistoryChanged, is_dismissed, publish_event, read_job_history
+from jobstream_infra.journal import HistoryChanged, publish_event
 
 from .bridge import Bridge
 from .decisions import Fail, Retry, Run, Skip, error_of, on_delivery, on_error
@@ -75,7 +75,7 @@ async def _history_of(runtime: Runtime, msg: Msg) -> list[tuple[int, Event]]:
     submitted_seq = msg.metadata.sequence.stream
     return [
         (submitted_seq, submitted),
-        *await read_job_history(runtime.js, submitted.job_id, after=submitted_seq),
+        *await runtime.history(submitted.job_id, after=submitted_seq),
     ]
 
 
@@ -162,7 +162,10 @@ class Attempt:
         # and the job is not run. One stored after it reaches the executor's dismissal
         # listener, as the job is in `running` already (or the keepalive's check, should the
         # connection be down).
-        if not await self.write(self.job, JobStarted(executor=self.runtime.name, **self.common)):
+        # Persistently: a publish that fails while NATS elects a leader or reconnects is no
+        # failure of the job's, and must not cost it an attempt and the policy's delay.
+        started = JobStarted(executor=self.runtime.name, **self.common)
+        if not await self._write_persistently(started):
             await self.msg.ack()
             return None
         call_returned = asyncio.Event()
@@ -231,7 +234,7 @@ class Attempt:
                 job.last_seq = ack.seq
                 return True
             except HistoryChanged:
-                newer = await read_job_history(self.runtime.js, job.job_id, after=job.last_seq)
+                newer = await self.runtime.history(job.job_id, after=job.last_seq)
             if any(e.token in TERMINAL_TOKENS for _, e in newer):
                 log.info("job is final; not writing to it", kind=type(event).__name__)
                 job.cancel()
@@ -256,25 +259,26 @@ class Attempt:
             except (TimeoutError, NatsError, OSError) as exc:
                 if loop.time() > deadline:
                     raise
-                log.warning("final publish failed; retrying", error=repr(exc))
+                log.warning("publish failed; retrying", kind=type(event).__name__, error=repr(exc))
                 await asyncio.sleep(1.0)
                 try:
                     await self.msg.in_progress()
                 except Exception:  # noqa: BLE001 - the connection may still be down
                     pass
 
-    async def _flush_progress(self) -> None:
+    async def _flush_progress(self, persistently: bool = True) -> None:
+        """Publish the latest unpublished progress; before a final event, riding out an outage
+        (the final event would wait for NATS anyway)."""
         progress = self.job.unpublished()
-        if progress is not None:
-            await self.write(
-                self.job,
-                JobProgressed(
-                    done=progress.done,
-                    total=progress.total,
-                    message=progress.message,
-                    **self.common,
-                ),
-            )
+        if progress is None:
+            return
+        event = JobProgressed(
+            done=progress.done, total=progress.total, message=progress.message, **self.common
+        )
+        if persistently:
+            await self._write_persistently(event)
+        else:
+            await self.write(self.job, event)
 
     async def _keepalive(self, call_returned: asyncio.Event) -> None:
         """Heartbeats, throttled progress and a dismissal check while the job runs."""
@@ -289,11 +293,11 @@ class Attempt:
                 try:
                     await self.msg.in_progress()
                     last_heartbeat = loop.time()
-                    if await is_dismissed(self.runtime.js, self.job.process_id, self.job.job_id):
+                    if await self.runtime.is_dismissed(self.job.process_id, self.job.job_id):
                         self.job.cancel()
                 except Exception as exc:  # noqa: BLE001 - NATS may be reconnecting
                     log.warning("heartbeat failed", error=str(exc))
             try:
-                await self._flush_progress()
+                await self._flush_progress(persistently=False)
             except Exception as exc:  # noqa: BLE001 - the next tick publishes it again
                 log.warning("progress publish failed", error=str(exc))

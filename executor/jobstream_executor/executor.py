@@ -12,7 +12,7 @@ from nats.aio.msg import Msg
 from jobstream_contracts.process import Process
 from jobstream_contracts.subjects import STREAM, job_event_filter, parse_subject
 from jobstream_infra.connection import CLOSE_TIMEOUT, close_nats, connect_nats
-from jobstream_infra.journal import is_dismissed
+from jobstream_infra.journal import direct_reads
 from jobstream_infra.leases import Leases
 from jobstream_infra.provisioning import (
     ensure_executor_consumer,
@@ -44,10 +44,12 @@ class Executor:
     async def start(self, stop: asyncio.Event | None = None) -> None:
         nc = await connect_nats(self.settings, "executor", stop=stop)
         js = nc.jetstream()
-        await ensure_stream(js, new_replicas=self.settings.replicas)
+        replicas = await ensure_stream(js, new_replicas=self.settings.replicas)
         leases = Leases(await ensure_lease_bucket(js, self.settings.lease_ttl))
         pool = ThreadPoolExecutor(self.settings.executor_concurrency, thread_name_prefix="job")
-        self.runtime = Runtime(self.settings, executor_name(), nc, js, leases, pool, running={})
+        self.runtime = Runtime(
+            self.settings, executor_name(), nc, js, leases, pool, {}, direct_reads(replicas)
+        )
         await announce(js, self.processes)
         await serve_estimates(nc, self.processes)
         # Dismissals reach every executor; the one running the job cancels it.
@@ -58,7 +60,7 @@ class Executor:
         process_id, job_id, _ = parse_subject(msg.subject)
         job = self.runtime.running.get(job_id)
         # Core subscribers also see publishes the stream refused: act only on a stored one.
-        if job is not None and await is_dismissed(self.runtime.js, process_id, job_id):
+        if job is not None and await self.runtime.is_dismissed(process_id, job_id):
             log.info("dismissal received", job_id=job_id)
             job.cancel()
 

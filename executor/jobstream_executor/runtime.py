@@ -8,6 +8,7 @@ from nats.js import JetStreamContext
 
 from jobstream_contracts.events import Event
 from jobstream_contracts.process import PermanentError
+from jobstream_infra.journal import is_dismissed, read_job_history
 from jobstream_infra.leases import Leases
 from jobstream_infra.settings import Settings
 
@@ -29,6 +30,8 @@ class Runtime:
     pool: ThreadPoolExecutor
     # The jobs running in this executor, by job id: where a dismissal finds its job.
     running: dict[str, RunningJob]
+    # Direct gets only where every replica holds every acknowledged write (journal.py).
+    direct_reads: bool = True
 
     def check_fits(self, event: Event) -> None:
         """An event must be storable: a PermanentError here, not a failed publish later."""
@@ -39,3 +42,9 @@ class Runtime:
                 f"results are {size} bytes; events carry at most {room} "
                 "(store large results and return a reference)"
             )
+
+    async def history(self, job_id: str, after: int) -> list[tuple[int, Event]]:
+        return await read_job_history(self.js, job_id, after, self.direct_reads)
+
+    async def is_dismissed(self, process_id: str, job_id: str) -> bool:
+        return await is_dismissed(self.js, process_id, job_id, self.direct_reads)

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
 from jobstream_infra.apikeys import api_key_bucket
 from jobstream_infra.connection import close_nats, connect_nats
+from jobstream_infra.journal import direct_reads
 from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
 from jobstream_infra.settings import Settings
 from jobstream_projector.view import create_view, create_view_engine
@@ -46,7 +47,7 @@ def create_app(settings: Settings) -> ASGIApp:
         await asyncio.to_thread(create_view, engine, False)
         nc = await connect_nats(settings, "gateway")
         js = nc.jetstream()
-        await ensure_stream(js, new_replicas=settings.replicas)
+        replicas = await ensure_stream(js, new_replicas=settings.replicas)
         catalog = ProcessCatalog()
         await catalog.start(await ensure_process_registry(js))
         dataset_templates = DatasetCatalog()
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> ASGIApp:
             dataset_templates,
             StreamSlots(settings.max_event_streams),
             identity,
+            direct_reads(replicas),
         )
         log.info("gateway ready", url=settings.base_url, processes=sorted(catalog.processes))
         try:

@@ -67,6 +67,8 @@ class Context:
     datasets: DatasetCatalog
     streams: StreamSlots
     identity: Identity
+    # Direct gets only where every replica holds every acknowledged write (journal.py).
+    direct_reads: bool = True
 
     async def publish(self, event: Event, expect_last: int | None = None) -> None:
         """Publish or raise 503: a request never succeeds for an event that was not stored."""
@@ -106,7 +108,7 @@ class Context:
         """
         state, checkpoint = await asyncio.to_thread(view.get_job, self.engine, job_id)
         try:
-            newer = await read_job_events(self.js, job_id, after=checkpoint)
+            newer = await read_job_events(self.js, job_id, checkpoint, self.direct_reads)
         except EventDecodeError as exc:
             raise unreadable(job_id, exc) from exc
         except UNREACHABLE as exc:

@@ -43,7 +43,7 @@ def document_of(state: JobState, url: str) -> Document:
 async def state_at(ctx: Context, job_id: str, instant: datetime) -> JobState | None:
     """The job as the stream recorded it at ``instant``: the fold of the events stored by then."""
     try:
-        records = await read_job_records(ctx.js, job_id)
+        records = await read_job_records(ctx.js, job_id, direct=ctx.direct_reads)
     except EventDecodeError as exc:
         raise unreadable(job_id, exc) from exc
     except UNREACHABLE as exc:

@@ -68,14 +68,16 @@ async def job_events(
     if not is_valid_token(job_id):
         raise no_such_job(job_id)
     try:
-        records = await read_job_records(ctx.js, job_id, after=0, limit=1)
+        records = await read_job_records(ctx.js, job_id, limit=1, direct=ctx.direct_reads)
         if not records or not principal.may_read(_owner(records[0].event)):
             raise no_such_job(job_id)
         if wants_stream(accept):
             return event_stream(
                 ctx, [job_filter(job_id)], resume_point(last_event_id, after), ends_with=_is_final
             )
-        page = await read_job_records(ctx.js, job_id, after=after, limit=limit + 1)
+        page = await read_job_records(
+            ctx.js, job_id, after=after, limit=limit + 1, direct=ctx.direct_reads
+        )
     except EventDecodeError as exc:
         raise unreadable(job_id, exc) from exc
     except UNREACHABLE as exc:

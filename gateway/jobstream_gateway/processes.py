@@ -239,7 +239,7 @@ async def _submit(ctx: Context, event: JobSubmitted) -> JobSubmitted:
     except HistoryChanged:
         pass
     try:
-        history = await read_job_events(ctx.js, event.job_id)
+        history = await read_job_events(ctx.js, event.job_id, direct=ctx.direct_reads)
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc
     earlier = history[0] if history else None
@@ -289,7 +289,7 @@ async def _run_synchronously(ctx: Context, event: JobSubmitted) -> JobState | No
             finished.clear()
             # Core subscribers also see publishes the stream refused: the stream decides.
             try:
-                state = fold(await read_job_events(ctx.js, event.job_id))
+                state = fold(await read_job_events(ctx.js, event.job_id, direct=ctx.direct_reads))
             except UNREACHABLE:
                 continue  # the job is recorded; keep waiting, or answer 201 at the deadline
             if state is not None and state.is_final:

@@ -1,4 +1,10 @@
-"""Writing events to the stream and reading them back."""
+"""Writing events to the stream and reading them back.
+
+Reads are direct gets by default: answered by any replica, cheaper than the leader's API. On a
+replicated stream a follower may not yet hold a write the leader just acknowledged, so a job
+answered 201 could read as missing; components reading a replicated stream pass
+``direct=False`` and ask the leader (``direct_reads``).
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,8 +58,18 @@ class Recorded:
     event: Event
 
 
+def direct_reads(replicas: int) -> bool:
+    """Whether reads of a stream with ``replicas`` may go to any replica and see every
+    acknowledged write."""
+    return replicas == 1
+
+
 async def read_job_records(
-    js: JetStreamContext, job_id: str, after: int = 0, limit: int | None = None
+    js: JetStreamContext,
+    job_id: str,
+    after: int = 0,
+    limit: int | None = None,
+    direct: bool = True,
 ) -> list[Recorded]:
     """One job's events above sequence ``after``, in stream order, at most ``limit``."""
     records: list[Recorded] = []
@@ -61,7 +77,7 @@ async def read_job_records(
     subject = job_filter(job_id)
     while limit is None or len(records) < limit:
         try:
-            msg = await js.get_msg(STREAM, seq=seq, subject=subject, next=True, direct=True)
+            msg = await js.get_msg(STREAM, seq=seq, subject=subject, next=True, direct=direct)
         except NotFoundError:
             break
         # A stored message always has its sequence and time.
@@ -72,21 +88,26 @@ async def read_job_records(
 
 
 async def read_job_history(
-    js: JetStreamContext, job_id: str, after: int = 0
+    js: JetStreamContext, job_id: str, after: int = 0, direct: bool = True
 ) -> list[tuple[int, Event]]:
     """``(sequence, event)`` of one job's events above ``after``, in stream order."""
-    return [(record.sequence, record.event) for record in await read_job_records(js, job_id, after)]
+    records = await read_job_records(js, job_id, after, direct=direct)
+    return [(record.sequence, record.event) for record in records]
 
 
-async def read_job_events(js: JetStreamContext, job_id: str, after: int = 0) -> list[Event]:
-    return [event for _, event in await read_job_history(js, job_id, after)]
+async def read_job_events(
+    js: JetStreamContext, job_id: str, after: int = 0, direct: bool = True
+) -> list[Event]:
+    return [event for _, event in await read_job_history(js, job_id, after, direct)]
 
 
-async def is_dismissed(js: JetStreamContext, process_id: str, job_id: str) -> bool:
-    """Whether the stream holds a dismissal of the job (one direct get, no history read)."""
+async def is_dismissed(
+    js: JetStreamContext, process_id: str, job_id: str, direct: bool = True
+) -> bool:
+    """Whether the stream holds a dismissal of the job (one get, no history read)."""
     subject = event_subject(process_id, job_id, JobDismissed.token)
     try:
-        await js.get_last_msg(STREAM, subject, direct=True)
+        await js.get_last_msg(STREAM, subject, direct=direct)
     except NotFoundError:
         return False
     return True

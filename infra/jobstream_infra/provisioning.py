@@ -84,9 +84,10 @@ class StreamNeedsAdmin(RuntimeError):
 
 async def ensure_stream(
     js: JetStreamContext, replicas: int | None = None, new_replicas: int = 1
-) -> None:
+) -> int:
     """The stream with ``replicas``; when None, with the count it has (``new_replicas`` when
-    it is created: a component may create a missing stream but not change an existing one)."""
+    it is created: a component may create a missing stream but not change an existing one).
+    Returns the stream's replica count."""
     # Adding a stream exactly as it is succeeds for any user: no update is asked for then.
     config = stream_config(replicas or await stream_replicas(js, missing=new_replicas))
     try:
@@ -95,6 +96,7 @@ async def ensure_stream(
         if exc.err_code != _STREAM_NAME_IN_USE:
             raise
         await _update_stream(js, config)
+    return config.num_replicas or 1
 
 
 async def stream_replicas(js: JetStreamContext, stream: str = STREAM, missing: int = 1) -> int:

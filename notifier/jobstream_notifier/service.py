@@ -30,7 +30,12 @@ from jobstream_contracts.status import results_document, status_info
 from jobstream_contracts.subjects import STREAM, notified_filters
 from jobstream_infra.callbacks import CallbackRefused, check_callback
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
-from jobstream_infra.journal import publish_event, read_job_records, stream_sequence
+from jobstream_infra.journal import (
+    direct_reads,
+    publish_event,
+    read_job_records,
+    stream_sequence,
+)
 from jobstream_infra.provisioning import ensure_notifier_consumer, ensure_stream
 from jobstream_infra.settings import Settings
 
@@ -54,9 +59,17 @@ class Remembered(OrderedDict):
 
 
 class Notifier:
-    def __init__(self, settings: Settings, js: JetStreamContext, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        js: JetStreamContext,
+        client: httpx.AsyncClient,
+        direct_reads: bool = True,
+    ) -> None:
         self.settings = settings
         self.js = js
+        # Direct gets only where every replica holds every acknowledged write (journal.py).
+        self.direct_reads = direct_reads
         self.client = client
         self.subscribers: Remembered = Remembered()
         self.progress_sent: Remembered = Remembered()
@@ -113,7 +126,7 @@ class Notifier:
 
     async def subscriber_of(self, job_id: str) -> Subscriber | None:
         if job_id not in self.subscribers:
-            first = await read_job_records(self.js, job_id, limit=1)
+            first = await read_job_records(self.js, job_id, limit=1, direct=self.direct_reads)
             submitted = first[0].event if first else None
             subscriber = submitted.subscriber if isinstance(submitted, JobSubmitted) else None
             self.subscribers.remember(job_id, subscriber)
@@ -164,7 +177,7 @@ class Notifier:
 
     async def document(self, event: Event, sequence: int, callback: Callback) -> dict:
         """The results document (success) or the status document, as of the event."""
-        records = await read_job_records(self.js, event.job_id)
+        records = await read_job_records(self.js, event.job_id, direct=self.direct_reads)
         state = fold(record.event for record in records if record.sequence <= sequence)
         assert state is not None  # the event itself is in the history
         if callback.kind == "success":
@@ -175,10 +188,10 @@ class Notifier:
 async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
     nc = await connect_nats(settings, "notifier", stop=stop)
     js = nc.jetstream()
-    await ensure_stream(js, new_replicas=settings.replicas)
+    replicas = await ensure_stream(js, new_replicas=settings.replicas)
     timeout = httpx.Timeout(settings.callback_timeout)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         try:
-            await Notifier(settings, js, client).run(stop)
+            await Notifier(settings, js, client, direct_reads(replicas)).run(stop)
         finally:
             await close_nats(nc, "notifier")
