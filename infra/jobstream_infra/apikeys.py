@@ -7,17 +7,17 @@ shown once, when it is made; the bucket holds its hash.
 from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
-from nats.js.api import StorageType
 from nats.js.errors import (
     KeyNotFoundError,
     KeyWrongLastSequenceError,
     NoKeysError,
-    NotFoundError,
 )
 from nats.js.kv import KeyValue
 
 from jobstream_contracts.access import ApiKey, Role, digest_of, new_api_key
 from jobstream_contracts.subjects import APIKEYS_BUCKET, is_valid_token
+
+from .provisioning import ensure_bucket
 
 
 class ApiKeyRefused(ValueError):
@@ -25,15 +25,12 @@ class ApiKeyRefused(ValueError):
 
 
 async def api_key_bucket(js: JetStreamContext) -> KeyValue:
-    try:
-        return await js.key_value(APIKEYS_BUCKET)
-    except NotFoundError:
-        return await js.create_key_value(
-            bucket=APIKEYS_BUCKET,
-            description="API keys by name: their hash and role, never the key",
-            history=1,
-            storage=StorageType.FILE,
-        )
+    return await ensure_bucket(
+        js,
+        APIKEYS_BUCKET,
+        description="API keys by name: their hash and role, never the key",
+        history=1,
+    )
 
 
 async def create_api_key(kv: KeyValue, name: str, role: Role) -> str:

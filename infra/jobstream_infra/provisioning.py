@@ -13,6 +13,7 @@ follow it when it changes) and buckets are created with it.
 
 import asyncio
 
+import structlog
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -42,6 +43,8 @@ from jobstream_contracts.subjects import (
 from .connection import close_nats, connect_nats
 from .settings import Settings
 
+log = structlog.get_logger(__name__)
+
 _BUCKETS = (
     PROCESS_REGISTRY_BUCKET,
     DATASET_REGISTRY_BUCKET,
@@ -52,6 +55,8 @@ _BUCKETS = (
 
 # Seconds a new replicated bucket may take to elect its leader.
 LEADER_WAIT = 10.0
+# Seconds a durable consumer's creation is retried while a busy cluster does not answer.
+CONSUMER_WAIT = 60.0
 
 # JetStream answers this when a stream exists with another configuration.
 _STREAM_NAME_IN_USE = 10058
@@ -178,7 +183,26 @@ async def ensure_notifier_consumer(
 
 
 async def _ensure_durable(js: JetStreamContext, config: ConsumerConfig) -> str:
-    """Create a durable consumer, or bring an existing one's ack wait up to date."""
+    """Create a durable consumer, or bring an existing one's ack wait up to date.
+
+    On a replicated stream the consumer's Raft group is formed first; with several components
+    asking at once on a busy cluster, the answer can come after the API's timeout (measured: an
+    executor of three starting together exited on it). Asking again is safe: the config is
+    the same.
+    """
+    assert config.durable_name is not None
+    deadline = asyncio.get_running_loop().time() + CONSUMER_WAIT
+    while True:
+        try:
+            await _add_or_update(js, config)
+            return config.durable_name
+        except TimeoutError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("consumer not created in time; asking again", consumer=config.durable_name)
+
+
+async def _add_or_update(js: JetStreamContext, config: ConsumerConfig) -> None:
     assert config.durable_name is not None
     try:
         await js.add_consumer(STREAM, config)
@@ -186,25 +210,28 @@ async def _ensure_durable(js: JetStreamContext, config: ConsumerConfig) -> str:
         info = await js.consumer_info(STREAM, config.durable_name)
         if info.config.ack_wait != config.ack_wait:
             await js.add_consumer(STREAM, config)
-    return config.durable_name
 
 
 async def ensure_registry(
     js: JetStreamContext, bucket: str, description: str = "documents announced by executors"
 ):
     """A KV bucket of JSON documents that executors announce and gateways watch."""
+    return await ensure_bucket(js, bucket, description=description, history=1)
+
+
+async def ensure_bucket(js: JetStreamContext, bucket: str, **config) -> KeyValue:
+    """A file bucket, created with the stream's replicas, once its stream has a leader.
+
+    Until a new replicated bucket has a leader a put finds no responders, also for a component
+    that found it created by another a moment ago (three executors starting together: one
+    exited on it), so a found bucket is waited for as well.
+    """
     try:
-        return await js.key_value(bucket)
+        kv = await js.key_value(bucket)
     except NotFoundError:
-        return await _create_bucket(js, bucket=bucket, description=description, history=1)
-
-
-async def _create_bucket(js: JetStreamContext, bucket: str, **config) -> KeyValue:
-    """A file bucket with the stream's replicas, once its stream has a leader: until then a
-    put finds no responders."""
-    kv = await js.create_key_value(
-        bucket=bucket, storage=StorageType.FILE, replicas=await stream_replicas(js), **config
-    )
+        kv = await js.create_key_value(
+            bucket=bucket, storage=StorageType.FILE, replicas=await stream_replicas(js), **config
+        )
     deadline = asyncio.get_running_loop().time() + LEADER_WAIT
     while not await _has_leader(js, f"KV_{bucket}"):
         if asyncio.get_running_loop().time() > deadline:
@@ -228,16 +255,13 @@ async def ensure_process_registry(js: JetStreamContext):
 async def ensure_lease_bucket(js: JetStreamContext, ttl: float, bucket: str = LEASE_BUCKET):
     """The lease bucket, its TTL brought to ``ttl``: holders renew on the rhythm of their own
     setting, and a bucket left at a shorter TTL would expire leases under live holders."""
-    try:
-        kv = await js.key_value(bucket)
-    except NotFoundError:
-        return await _create_bucket(
-            js,
-            bucket=bucket,
-            description="leases on shared resources; a holder that stops renewing loses its lease",
-            history=1,
-            ttl=ttl,
-        )
+    kv = await ensure_bucket(
+        js,
+        bucket,
+        description="leases on shared resources; a holder that stops renewing loses its lease",
+        history=1,
+        ttl=ttl,
+    )
     status = await kv.status()
     if status.ttl != ttl:
         # A KV bucket's TTL is its stream's max_age; the duplicate window may not exceed it.
