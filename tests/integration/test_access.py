@@ -2,7 +2,6 @@
 tokens from a real issuer on loopback, roles and owners enforced by real gateways."""
 
 import json
-import subprocess
 import time
 
 import httpx
@@ -11,7 +10,7 @@ import pytest
 from jobstream_infra.embedded import EmbeddedNats
 from tests.support.issuer import LocalIssuer
 from tests.support.sse import frames
-from tests.support.stack import TEST_PROCESSES, Stack
+from tests.support.stack import TEST_PROCESSES, Stack, wait_gateway
 
 ERRORS = "https://jobstream.dev/errors"
 DATA_PROCESSES = [*TEST_PROCESSES, "jobstream_datasets.processes"]
@@ -81,7 +80,7 @@ def test_a_revoked_key_is_refused_by_every_gateway_within_seconds(keyed):
     stack, keys = keyed
     second = stack.start_component("gateway", port=(port := _free_port()))
     other_url = f"http://127.0.0.1:{port}"
-    _wait_up(other_url, second)
+    wait_gateway(other_url, second)
     with client(stack, stack.new_key("carl", "submitter")) as carl:
         assert carl.get("/processes").status_code == 200
         with httpx.Client(base_url=other_url, headers=carl.headers, timeout=30) as elsewhere:
@@ -210,16 +209,3 @@ def _free_port() -> int:
     from jobstream_infra.embedded import free_port
 
     return free_port()
-
-
-def _wait_up(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the second gateway exited"
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError("the second gateway did not come up")

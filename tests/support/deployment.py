@@ -10,15 +10,13 @@ import asyncio
 import time
 from pathlib import Path
 
-import httpx
-
 from jobstream_contracts.subjects import STREAM
 from jobstream_infra.embedded import EmbeddedNats, free_port
 from jobstream_infra.embedded_cluster import EmbeddedCluster
 from jobstream_infra.provisioning import provision
 
 from .cluster import NODES, admin_settings, stream_leader, wait_replicated
-from .stack import Stack
+from .stack import Stack, wait_gateway
 
 ACK_WAIT = 2
 PROJECTOR_LEASE_TTL = 1.5
@@ -56,7 +54,7 @@ class Deployment:
         stack.start_component("gateway", port=second_port)
         self.gateways = [stack.url, f"http://127.0.0.1:{second_port}"]
         stack.wait_ready(("echo",))
-        _wait_gateway(self.gateways[1])
+        wait_gateway(self.gateways[1], stack.processes["gateway"][1])
         self.wait_log("projector", self.standby_projector(), PROJECTOR_STANDING_BY)
         return self
 
@@ -123,15 +121,3 @@ class Deployment:
         while text not in self.log(name, index):
             assert time.monotonic() < deadline, f"no {text!r} in:\n{self.log(name, index)}"
             time.sleep(0.05)
-
-
-def _wait_gateway(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/processes", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"gateway {url} not ready")

@@ -199,6 +199,20 @@ class Stack:
         return asyncio.run(stream_events(self.nats_url, job_id))
 
 
+def wait_gateway(url: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
+    """Until the gateway at ``url`` answers /health; fails at once should ``process`` exit."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process is None or process.poll() is None, f"the gateway at {url} exited"
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"the gateway at {url} did not come up")
+
+
 async def stream_events(nats_url: str, job_id: str | None = None) -> list[Event]:
     """Every event in the stream (or of one job), read with a throwaway consumer."""
     import nats
