@@ -18,6 +18,7 @@ COPY executor/pyproject.toml executor/
 COPY projector/pyproject.toml projector/
 COPY datasets/pyproject.toml datasets/
 COPY notifier/pyproject.toml notifier/
+COPY client/pyproject.toml client/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace
 
@@ -30,6 +31,7 @@ COPY executor executor
 COPY projector projector
 COPY datasets datasets
 COPY notifier notifier
+COPY client client
 COPY jobstream jobstream
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable

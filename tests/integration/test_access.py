@@ -7,10 +7,9 @@ import time
 import httpx
 import pytest
 
-from jobstream_infra.embedded import EmbeddedNats
 from tests.support.issuer import LocalIssuer
 from tests.support.sse import frames
-from tests.support.stack import TEST_PROCESSES, Stack, wait_gateway
+from tests.support.stack import TEST_PROCESSES, Stack, keyed_stack, wait_gateway
 
 ERRORS = "https://jobstream.dev/errors"
 DATA_PROCESSES = [*TEST_PROCESSES, "jobstream_datasets.processes"]
@@ -33,23 +32,14 @@ def submit(http: httpx.Client, process: str, inputs: dict, **headers: str) -> ht
 def keyed(tmp_path_factory):
     """A stack with API keys on, and a key for each role (the admin's is the stack's own)."""
     workdir = tmp_path_factory.mktemp("access")
-    with EmbeddedNats(workdir / "nats") as server:
-        stack = Stack(
-            workdir,
-            server.url,
-            credentials=server.credentials,
-            auth="apikey",
-            process_modules=json.dumps(DATA_PROCESSES),
-        )
-        stack.start(wait=False)
-        keys = {role: stack.new_key(role, role) for role in ("admin", "reader", "auditor")}
+    with keyed_stack(workdir, process_modules=json.dumps(DATA_PROCESSES)) as (stack, admin):
+        keys = {role: stack.new_key(role, role) for role in ("reader", "auditor")}
+        keys["admin"] = admin
         keys["alice"] = stack.new_key("alice", "submitter")
         keys["bob"] = stack.new_key("bob", "submitter")
         assert all(key.startswith("jsk_") and len(key) > 40 for key in keys.values())
-        stack.http.headers["Authorization"] = f"Bearer {keys['admin']}"
         stack.wait_ready(("echo", "spin", "ingest"))
         yield stack, keys
-        stack.close()
 
 
 def _exception(response: httpx.Response, status: int, kind: str) -> dict:

@@ -20,10 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jobstream_infra.embedded import EmbeddedNats
-
 from ..support.ogc_schemas import assert_valid
-from ..support.stack import Stack
+from ..support.stack import Stack, keyed_stack
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 KEY_VARIABLE = "JOBSTREAM_TEST_API_KEY"  # the admin key, named in _CONFIG
@@ -74,20 +72,11 @@ request-timeout = 2
 def authenticating(tmp_path_factory):
     """A stack that authenticates, and an admin's key for it."""
     workdir = tmp_path_factory.mktemp("api-document")
-    with EmbeddedNats(workdir / "nats") as server:
-        stack = Stack(
-            workdir,
-            server.url,
-            credentials=server.credentials,
-            auth="apikey",
-            sync_timeout=2,
-            process_modules=json.dumps(["jobstream_executor.builtin"]),
-        ).start(wait=False)
-        key = stack.new_key("fuzzer", "admin")
-        stack.http.headers["Authorization"] = f"Bearer {key}"
+    with keyed_stack(
+        workdir, sync_timeout=2, process_modules=json.dumps(["jobstream_executor.builtin"])
+    ) as (stack, key):
         stack.wait_ready()
         yield stack, key
-        stack.close()
 
 
 def _document(stack: Stack, workdir: Path) -> Path:

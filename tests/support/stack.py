@@ -7,13 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from jobstream_contracts.events import Event, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
-from jobstream_infra.embedded import free_port
+from jobstream_infra.embedded import EmbeddedNats, free_port
 from jobstream_infra.nats_credentials import NatsCredentials
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,6 +199,22 @@ class Stack:
     # -- the stream ----------------------------------------------------------------------
     def events(self, job_id: str | None = None) -> list[Event]:
         return asyncio.run(stream_events(self.nats_url, job_id))
+
+
+@contextmanager
+def keyed_stack(workdir: Path, **settings: object) -> Iterator[tuple["Stack", str]]:
+    """A started stack with API keys on (its own embedded nats-server) and the key of an admin
+    named ``admin``, which the stack's own HTTP client sends."""
+    with EmbeddedNats(workdir / "nats") as server:
+        # Positional, so that no setting can land on database_url or credentials.
+        stack = Stack(workdir, server.url, None, server.credentials, auth="apikey", **settings)
+        stack.start(wait=False)
+        try:
+            key = stack.new_key("admin", "admin")
+            stack.http.headers["Authorization"] = f"Bearer {key}"
+            yield stack, key
+        finally:
+            stack.close()
 
 
 def wait_gateway(url: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:

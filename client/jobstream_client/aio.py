@@ -1,0 +1,163 @@
+"""The asynchronous client: the same calls and follower as ``Client``, sent with
+``httpx.AsyncClient``. A ``progress`` callable is called synchronously (keep it quick)."""
+
+import asyncio
+from typing import Any, TypeVar
+
+import httpx
+
+from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
+
+from . import calls
+from .calls import Call, Recorded
+from .errors import unreachable
+from .following import RETRYABLE, Deadline, Follower, stream_ended
+from .progress import Progress, reporter
+from .retrying import SUBMIT_ATTEMPTS, submit_delay
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    """``AsyncClient(url, token)``: url and token default to JOBSTREAM_URL and JOBSTREAM_TOKEN."""
+
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0):
+        self.url, token = calls.settings(url, token)
+        self.timeout = timeout
+        self.http = httpx.AsyncClient(
+            base_url=self.url, headers=calls.headers(token), timeout=timeout
+        )
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def run(self, call: Call[T]) -> T:
+        try:
+            return call.decode(await self.http.send(call.request(self.http)))
+        except httpx.TransportError as exc:
+            raise unreachable(exc) from exc
+
+    # -- processes -----------------------------------------------------------------------
+    async def processes(self) -> list[ProcessSummary]:
+        return await self.run(calls.processes())
+
+    async def process(self, process_id: str) -> ProcessDescription:
+        return await self.run(calls.process(process_id))
+
+    async def submit(
+        self,
+        process_id: str,
+        inputs: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+        subscriber: Subscriber | dict[str, str] | None = None,
+    ) -> "AsyncJob":
+        """As ``Client.submit``: retried under one Idempotency-Key, never a second job."""
+        key = idempotency_key or calls.new_idempotency_key()
+        call = calls.submit(process_id, inputs, key, subscriber)
+        for attempt in range(1, SUBMIT_ATTEMPTS):
+            try:
+                return AsyncJob(self, await self.run(call))
+            except RETRYABLE as exc:
+                await asyncio.sleep(submit_delay(attempt, exc))
+        return AsyncJob(self, await self.run(call))
+
+    # -- jobs and datasets ---------------------------------------------------------------
+    async def jobs(
+        self,
+        status: str | list[str] | None = None,
+        process: str | list[str] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[StatusInfo]:
+        return await self.run(calls.jobs(status, process, limit, offset))
+
+    async def job(self, job_id: str) -> "AsyncJob":
+        return AsyncJob(self, await self.run(calls.job(job_id)))
+
+    async def datasets(self) -> list[dict[str, Any]]:
+        return await self.run(calls.datasets())
+
+    async def dataset(self, dataset_id: str) -> dict[str, Any]:
+        return await self.run(calls.dataset(dataset_id))
+
+
+class AsyncJob:
+    """A job handle of the async client; see ``Job``."""
+
+    def __init__(self, client: AsyncClient, last: StatusInfo) -> None:
+        self.client = client
+        self.id = last.jobID
+        self.last = last
+
+    def __repr__(self) -> str:
+        return f"AsyncJob({self.id!r}, {self.last.status.value!r})"
+
+    async def status(self) -> StatusInfo:
+        self.last = await self.client.run(calls.job(self.id))
+        return self.last
+
+    async def results(self) -> Any:
+        return await self.client.run(calls.results(self.id))
+
+    async def events(self) -> list[Recorded]:
+        history: list[Recorded] = []
+        while True:
+            page = await self.client.run(calls.events_page(self.id, calls.after(history)))
+            history += page
+            if len(page) < calls.PAGE:
+                return history
+
+    async def dismiss(self) -> StatusInfo:
+        self.last = await self.client.run(calls.dismiss(self.id))
+        return self.last
+
+    async def wait(self, progress: Progress = None, timeout: float | None = None) -> StatusInfo:
+        """As ``Job.wait``."""
+        follower = Follower(self.id, self.client.url, reporter(progress))
+        deadline = Deadline(timeout)
+        while follower.final is None:
+            deadline.check(self.id)
+            try:
+                await self._follow(follower, deadline)
+            except RETRYABLE as exc:
+                await asyncio.sleep(deadline.clip(follower.backoff(exc)))
+        self.last = follower.final
+        return follower.outcome()
+
+    async def _follow(self, follower: Follower, deadline: Deadline) -> None:
+        http = self.client.http
+        request = http.build_request(
+            "GET",
+            follower.path(),
+            headers=follower.headers(),
+            timeout=follower.timeout(deadline, self.client.timeout),
+        )
+        try:
+            response = await http.send(request, stream=True)
+            try:
+                await self._read(follower, response, deadline)
+            finally:
+                await response.aclose()
+        except httpx.TransportError as exc:
+            raise unreachable(exc) from exc
+
+    async def _read(self, follower: Follower, response: httpx.Response, deadline: Deadline) -> None:
+        if follower.long_poll or not response.is_success:
+            await response.aread()
+        if follower.long_poll:
+            return follower.polled(response)
+        if not follower.opened(response):
+            return
+        async for line in response.aiter_lines():
+            follower.feed(line)
+            if follower.final is not None:
+                return
+            deadline.check(self.id)
+        raise stream_ended(self.id)

@@ -1,0 +1,197 @@
+"""Each API request as data, with the function that reads its answer: shared by both clients.
+
+A :class:`Call` says what to send and how to decode the answer into contracts models; the sync
+and async clients only send it. So the two clients cannot drift apart, and each method of theirs
+is one line.
+"""
+
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from jobstream_contracts.cloudevents import event_of
+from jobstream_contracts.events import Event
+from jobstream_contracts.ogc import (
+    JobList,
+    ProcessDescription,
+    ProcessList,
+    ProcessSummary,
+    StatusInfo,
+    Subscriber,
+)
+
+from .errors import error_from
+
+T = TypeVar("T")
+DEFAULT_URL = "http://127.0.0.1:8000"
+PAGE = 1000  # the gateway's largest page of processes, jobs and events
+
+
+def settings(url: str | None, token: str | None) -> tuple[str, str | None]:
+    """The service's URL and token: as given, else JOBSTREAM_URL and JOBSTREAM_TOKEN."""
+    url = url or os.environ.get("JOBSTREAM_URL") or DEFAULT_URL
+    return url.rstrip("/"), token or os.environ.get("JOBSTREAM_TOKEN") or None
+
+
+def headers(token: str | None) -> dict[str, str]:
+    sent = {"Accept": "application/json", "User-Agent": "jobstream-client/0.1"}
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    return sent
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    method: str
+    path: str
+    decode: Callable[[httpx.Response], T]
+    params: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+
+    def request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+        return http.build_request(
+            self.method, self.path, params=self.params, headers=self.headers, json=self.json
+        )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One event of a job's history: its stream sequence, when the stream stored it, the event."""
+
+    sequence: int
+    recorded: datetime | None
+    event: Event
+
+
+def checked(response: httpx.Response) -> httpx.Response:
+    if not response.is_success:
+        raise error_from(response)
+    return response
+
+
+def segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _json(response: httpx.Response) -> Any:
+    return checked(response).json()
+
+
+def _status(response: httpx.Response) -> StatusInfo:
+    return StatusInfo.model_validate(_json(response))
+
+
+def processes() -> Call[list[ProcessSummary]]:
+    return Call(
+        "GET",
+        "/processes",
+        lambda r: ProcessList.model_validate(_json(r)).processes,
+        params={"limit": PAGE},
+    )
+
+
+def process(process_id: str) -> Call[ProcessDescription]:
+    return Call(
+        "GET",
+        f"/processes/{segment(process_id)}",
+        lambda r: ProcessDescription.model_validate(_json(r)),
+    )
+
+
+def new_idempotency_key() -> str:
+    return f"jobstream-client-{uuid.uuid4()}"
+
+
+def submit(
+    process_id: str,
+    inputs: dict[str, Any],
+    idempotency_key: str,
+    subscriber: Subscriber | dict[str, str] | None = None,
+) -> Call[StatusInfo]:
+    """Always asynchronous: the answer is the job (201), never the result."""
+    body: dict[str, Any] = {"inputs": inputs}
+    if subscriber is not None:
+        body["subscriber"] = Subscriber.model_validate(subscriber).to_json()
+    return Call(
+        "POST",
+        f"/processes/{segment(process_id)}/execution",
+        _submitted,
+        headers={"Prefer": "respond-async", "Idempotency-Key": idempotency_key},
+        json=body,
+    )
+
+
+def _submitted(response: httpx.Response) -> StatusInfo:
+    """The job's status; a process that runs only synchronously answers its result (200) with
+    the job as a ``monitor`` link, so the job is read back from there."""
+    if checked(response).status_code == 201:
+        return _status(response)
+    monitor = response.links.get("monitor", {}).get("url", "")
+    job_id = monitor.rstrip("/").rpartition("/")[2]
+    return StatusInfo.model_validate({"jobID": job_id, "status": "successful"})
+
+
+def jobs(
+    status: str | list[str] | None, process_id: str | list[str] | None, limit: int, offset: int
+) -> Call[list[StatusInfo]]:
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if status:
+        params["status"] = status
+    if process_id:
+        params["processID"] = process_id
+    return Call("GET", "/jobs", lambda r: JobList.model_validate(_json(r)).jobs, params=params)
+
+
+def job(job_id: str) -> Call[StatusInfo]:
+    return Call("GET", f"/jobs/{segment(job_id)}", _status)
+
+
+def results(job_id: str) -> Call[Any]:
+    return Call("GET", f"/jobs/{segment(job_id)}/results", _results)
+
+
+def _results(response: httpx.Response) -> Any:
+    """The bare value of a one-output job (text or JSON), or the results document."""
+    checked(response)
+    if response.headers.get("Content-Type", "").startswith("application/json"):
+        return response.json()
+    return response.text
+
+
+def dismiss(job_id: str) -> Call[StatusInfo]:
+    return Call("DELETE", f"/jobs/{segment(job_id)}", _status)
+
+
+def events_page(job_id: str, after: int) -> Call[list[Recorded]]:
+    return Call(
+        "GET",
+        f"/jobs/{segment(job_id)}/events",
+        lambda r: [recorded(ce) for ce in _json(r)["events"]],
+        params={"after": after, "limit": PAGE},
+    )
+
+
+def after(history: list[Recorded]) -> int:
+    """Where the next page of a history starts."""
+    return history[-1].sequence if history else 0
+
+
+def recorded(cloudevent: dict[str, Any]) -> Recorded:
+    sequence, event = event_of(cloudevent)
+    stored = cloudevent.get("recorded")
+    return Recorded(sequence, datetime.fromisoformat(stored) if stored else None, event)
+
+
+def datasets() -> Call[list[dict[str, Any]]]:
+    return Call("GET", "/datasets", lambda r: _json(r)["datasets"])
+
+
+def dataset(dataset_id: str) -> Call[dict[str, Any]]:
+    return Call("GET", f"/datasets/{segment(dataset_id)}", _json)
