@@ -88,8 +88,10 @@ def _exit_cleanly(_signum: int, _frame: object) -> None:
 def _executor(settings: Settings) -> None:
     from jobstream_executor.executor import run_executor
     from jobstream_executor.loading import load_processes
+    from jobstream_infra.metrics import EXECUTOR, serve_metrics
 
     processes = load_processes(settings.process_modules, settings)
+    serve_metrics(EXECUTOR, settings.host, settings.metrics_port)
     # Its own grace hands running jobs back; the margin covers closing the connection.
     asyncio.run(
         _until_signalled(
@@ -103,6 +105,7 @@ def _executor(settings: Settings) -> None:
 
 
 def _projector(settings: Settings, args: argparse.Namespace) -> None:
+    from jobstream_infra.metrics import PROJECTOR, serve_metrics
     from jobstream_projector.service import rebuild_view, run_projector
 
     if args.action == "rebuild":
@@ -116,12 +119,15 @@ def _projector(settings: Settings, args: argparse.Namespace) -> None:
         checkpoint = asyncio.run(rebuild_view(settings, args.until))
         log.info("view rebuilt", checkpoint=checkpoint, view=settings.view_url)
         return
+    serve_metrics(PROJECTOR, settings.host, settings.metrics_port)
     asyncio.run(_until_signalled(lambda stop: run_projector(settings, stop)))
 
 
 def _notifier(settings: Settings) -> None:
+    from jobstream_infra.metrics import NOTIFIER, serve_metrics
     from jobstream_notifier.service import run_notifier
 
+    serve_metrics(NOTIFIER, settings.host, settings.metrics_port)
     asyncio.run(_until_signalled(lambda stop: run_notifier(settings, stop)))
 
 

@@ -98,6 +98,15 @@ def _component_env(
     return {**env, **server.credentials.env_for(name)}
 
 
+def _metrics_env(settings: Settings, name: str) -> dict[str, str]:
+    """Each component but the gateway (which serves /metrics on its own port) scrapes on its
+    own port: METRICS_PORT, then the next ones, in the order the components start."""
+    if settings.metrics_port is None or name == "gateway":
+        return {}
+    others = [component for component in COMPONENTS if component != "gateway"]
+    return {"JOBSTREAM_METRICS_PORT": str(settings.metrics_port + others.index(name))}
+
+
 def run_all(settings: Settings) -> int:
     started = time.monotonic()
     settings = with_cluster_replicas(settings)
@@ -125,7 +134,7 @@ def run_all(settings: Settings) -> int:
         # then stops the components in order and the nats-server last.
         subprocess.Popen(
             [sys.executable, "-m", "jobstream", name],
-            env=_component_env(env, server, name),
+            env={**_component_env(env, server, name), **_metrics_env(settings, name)},
             start_new_session=True,
         )
         for name in COMPONENTS

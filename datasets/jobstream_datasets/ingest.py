@@ -26,6 +26,7 @@ from jobstream_contracts.process import (
     ProgressCallback,
     no_progress,
 )
+from jobstream_infra import metrics
 
 from .grid import GridSpec
 from .limits import planned_range
@@ -73,8 +74,10 @@ class Committer:
                 "attempt": self.job.attempt,
                 "process_id": self.job.process_id,
             }
+        nbytes = sum(values.nbytes for values in self.writer.pending.values())
         snapshot = self.writer.commit(f"{self.store.template.id}: {first} .. {last}", metadata)
         self.commits += 1
+        metrics.ingest_committed(self.store.template.id, len(indices), nbytes)
         if self.job is not None:
             stored = self.store.read()
             self.job.record(

@@ -30,6 +30,7 @@ from jobstream_contracts.events import (
 from jobstream_contracts.process import JobCancelled, Process
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import parse_subject
+from jobstream_infra import metrics
 from jobstream_infra.journal import HistoryChanged, publish_event
 
 from .bridge import Bridge
@@ -98,6 +99,7 @@ async def _reject_unreadable(
             error=ErrorInfo(type="UnreadableSubmission", detail=strip_url_secrets(str(exc))),
         ),
     )
+    metrics.JOBS_FAILED.labels(process_id).inc()
     await msg.term()
 
 
@@ -171,7 +173,8 @@ class Attempt:
         call_returned = asyncio.Event()
         keepalive = asyncio.create_task(self._keepalive(call_returned))
         try:
-            returned = await call()
+            with metrics.job_running(self.process.id):
+                returned = await call()
             final = JobSucceeded(results=self.process.outputs_of(returned), **self.common)
             self.runtime.check_fits(final)
             return final
@@ -182,6 +185,7 @@ class Attempt:
         await self._flush_progress()
         if await self._write_persistently(final):
             await self.msg.ack()
+            metrics.JOBS_SUCCEEDED.labels(self.process.id).inc()
             log.info("job succeeded")
         elif not self.job.superseded:
             await self.msg.ack()  # dismissed meanwhile: the dismissal is its final state
@@ -201,10 +205,10 @@ class Attempt:
     async def _fail(self, error: ErrorInfo) -> None:
         log.warning("job failed", error=error.detail)
         await self._flush_progress()
-        if (
-            await self._write_persistently(JobFailed(error=error, **self.common))
-            or not self.job.superseded
-        ):
+        written = await self._write_persistently(JobFailed(error=error, **self.common))
+        if written:
+            metrics.JOBS_FAILED.labels(self.process.id).inc()
+        if written or not self.job.superseded:
             # Terminated, not acked: JetStream will never deliver this submission again.
             await self.msg.term()
 
@@ -218,6 +222,7 @@ class Attempt:
             error=decision.error, delay=decision.delay, retry_at=retry_at, **self.common
         )
         if await self._write_persistently(scheduled):
+            metrics.JOBS_RETRIED.labels(self.process.id).inc()
             # The redelivery is the retry: nothing waits in this process meanwhile.
             await self.msg.nak(delay=decision.delay)
         elif not self.job.superseded:

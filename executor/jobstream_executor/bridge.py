@@ -19,6 +19,7 @@ from jobstream_contracts.events import Event, JobSubmitted
 from jobstream_contracts.process import JobCancelled, JobContext, PermanentError, Process
 from jobstream_infra.journal import HistoryChanged, publish_event
 from jobstream_infra.leases import Lease, LeaseBusy, renew_until_released
+from jobstream_infra.metrics import LEASE_WAIT_SECONDS
 
 from .running import RunningJob
 from .runtime import Runtime
@@ -130,4 +131,6 @@ class Bridge:
                     raise PermanentError(str(busy)) from None
                 # Raises JobCancelled if the job is dismissed while it waits.
                 self.job.report(0, None, f"waiting: {busy}")
-                time.sleep(min(1.0, self.runtime.settings.lease_ttl / 4))
+                pause = min(1.0, self.runtime.settings.lease_ttl / 4)
+                LEASE_WAIT_SECONDS.labels(self.job.process_id).inc(pause)
+                time.sleep(pause)

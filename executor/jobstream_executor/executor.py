@@ -5,6 +5,7 @@ import asyncio
 import os
 import socket
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import structlog
 from nats.aio.msg import Msg
@@ -14,6 +15,7 @@ from jobstream_contracts.subjects import STREAM, job_event_filter, parse_subject
 from jobstream_infra.connection import CLOSE_TIMEOUT, close_nats, connect_nats
 from jobstream_infra.journal import direct_reads
 from jobstream_infra.leases import Leases
+from jobstream_infra.metrics import sample_consumers, start_sampling
 from jobstream_infra.provisioning import (
     ensure_executor_consumer,
     ensure_lease_bucket,
@@ -66,11 +68,15 @@ class Executor:
 
     async def run(self, stop: asyncio.Event) -> None:
         assert self.runtime is not None
-        loops = []
+        loops, durables = [], []
         for process in self.processes.values():
             durable = await ensure_executor_consumer(self.runtime.js, process.id, self.settings)
             sub = await self.runtime.js.pull_subscribe_bind(durable=durable, stream=STREAM)
             loops.append(asyncio.create_task(self._fetch_loop(process, sub, stop)))
+            durables.append(durable)
+        sample = partial(sample_consumers, self.runtime.js, durables)
+        if sampler := start_sampling(self.settings.metrics_port, sample, stop):
+            loops.append(sampler)
         log.info("executor running", name=self.runtime.name, processes=sorted(self.processes))
         await stop.wait()
         for loop in loops:

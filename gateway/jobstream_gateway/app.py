@@ -16,7 +16,7 @@ from jobstream_infra.provisioning import ensure_process_registry, ensure_registr
 from jobstream_infra.settings import Settings
 from jobstream_projector.view import create_view, create_view_engine
 
-from . import datasets, estimates, history, jobs, landing, processes
+from . import datasets, estimates, history, jobs, landing, metrics, processes
 from .callers import caller, sees_everything
 from .catalog import DatasetCatalog, ProcessCatalog
 from .context import Context
@@ -92,5 +92,6 @@ def create_app(settings: Settings) -> ASGIApp:
     for module in (processes, estimates, jobs, history):
         app.include_router(module.router, dependencies=[Depends(caller)])
     app.include_router(datasets.router, dependencies=[Depends(sees_everything)])
+    app.include_router(metrics.router, dependencies=[Depends(sees_everything)])
     # Outside FastAPI's own body limit, which answers a declared oversize in plain text.
-    return DeclaredBodyLimit(app, settings.max_request_bytes)
+    return metrics.RequestMetrics(DeclaredBodyLimit(app, settings.max_request_bytes))

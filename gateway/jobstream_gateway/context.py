@@ -20,6 +20,7 @@ from jobstream_projector import view
 from .catalog import DatasetCatalog, ProcessCatalog
 from .errors import OGCError
 from .identity import Identity
+from .metrics import count_published
 from .slots import StreamSlots
 
 # JetStream's "insufficient resources": the store is at its size cap (or the disk is full).
@@ -83,6 +84,7 @@ class Context:
             )
         try:
             await publish_event(self.js, event, expect_last=expect_last)
+            count_published(event)
         except HistoryChanged:
             raise
         except ServiceUnavailableError as exc:

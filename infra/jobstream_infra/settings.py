@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     # At most one in-progress callback per job this often.
     callback_progress_interval: float = Field(default=5.0, ge=0)
     notifier_concurrency: int = Field(default=16, ge=1)
+    # Executors, projectors and notifiers serve Prometheus text on this port (/metrics), on
+    # `host`; None: not served. The gateway serves it on its own /metrics. Under `jobstream
+    # up` the projector, executor and notifier take this port and the next two.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
     log_level: str = "info"
     log_format: str = "console"
 

@@ -9,6 +9,7 @@ give-up is recorded as an event in the job's history.
 
 import asyncio
 from collections import OrderedDict
+from functools import partial
 from typing import Any
 
 import httpx
@@ -35,6 +36,13 @@ from jobstream_infra.journal import (
     publish_event,
     read_job_records,
     stream_sequence,
+)
+from jobstream_infra.metrics import (
+    CALLBACKS_ABANDONED,
+    CALLBACKS_DELIVERED,
+    CALLBACKS_RETRIED,
+    sample_consumers,
+    start_sampling,
 )
 from jobstream_infra.provisioning import ensure_notifier_consumer, ensure_stream
 from jobstream_infra.settings import Settings
@@ -79,6 +87,8 @@ class Notifier:
         filters = notified_filters([kind.token for kind in NOTIFIED])
         durable = await ensure_notifier_consumer(self.js, filters, self.settings)
         sub = await self.js.pull_subscribe_bind(durable=durable, stream=STREAM)
+        sample = partial(sample_consumers, self.js, [durable])
+        sampler = start_sampling(self.settings.metrics_port, sample, stop)
         log.info("notifier running")
         while not stop.is_set():
             free = self.settings.notifier_concurrency - len(self.tasks)
@@ -98,8 +108,9 @@ class Notifier:
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
         # Deliveries in flight are not acked: they are redelivered to another notifier.
-        for task in self.tasks:
-            task.cancel()
+        for task in [*self.tasks, sampler]:
+            if task is not None:
+                task.cancel()
 
     async def handle(self, msg: Msg) -> None:
         try:
@@ -164,16 +175,19 @@ class Notifier:
                 await self._give_up(msg, CallbackAbandoned(error=decision.reason, **report))
             else:
                 log.info("callback refused; retrying", error=str(exc), delay=decision.delay)
+                CALLBACKS_RETRIED.labels(callback.kind).inc()
                 await msg.nak(delay=decision.delay)
             return
         await publish_event(self.js, CallbackDelivered(status_code=status, **report))
         await msg.ack()
+        CALLBACKS_DELIVERED.labels(callback.kind).inc()
         log.info("callback delivered", status=status, tries=tries)
 
     async def _give_up(self, msg: Msg, abandoned: CallbackAbandoned) -> None:
         log.warning("callback abandoned", error=abandoned.error)
         await publish_event(self.js, abandoned)
         await msg.term()
+        CALLBACKS_ABANDONED.labels(abandoned.kind).inc()
 
     async def document(self, event: Event, sequence: int, callback: Callback) -> dict:
         """The results document (success) or the status document, as of the event."""

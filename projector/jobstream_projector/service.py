@@ -23,6 +23,12 @@ from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
 from jobstream_infra.journal import stream_sequence
 from jobstream_infra.leases import Lease
+from jobstream_infra.metrics import (
+    PROJECTOR_APPLIED,
+    PROJECTOR_LAG,
+    PROJECTOR_PARKED,
+    start_sampling,
+)
 from jobstream_infra.provisioning import ensure_stream
 from jobstream_infra.reader import last_sequence_at
 from jobstream_infra.settings import Settings
@@ -33,6 +39,7 @@ from .view import (
     Fenced,
     ParkedEvent,
     apply_batch,
+    count_parked,
     create_view,
     create_view_engine,
     drop_view,
@@ -119,6 +126,7 @@ class Projector:
         self.checkpoint = await asyncio.to_thread(
             apply_batch, self.engine, batch, self.checkpoint, parked, fence
         )
+        PROJECTOR_APPLIED.inc(len(batch))
         if newer is not None:
             raise newer
         return len(msgs)
@@ -233,14 +241,26 @@ async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
         view=projector.engine.url.render_as_string(),
         lease=view_lease.key,
     )
+    sampler = start_sampling(settings.metrics_port, lambda: _sample_view(projector), stop)
     try:
         await _take_turns(projector, view_lease, stop)
     except NewerEvent as exc:
         log.error("projector stopped: upgrade needed", reason=str(exc), checkpoint=exc.sequence - 1)
         raise SystemExit(EXIT_NEWER_EVENT) from exc
     finally:
+        if sampler is not None:
+            sampler.cancel()
         await close_nats(nc, "projector")
         projector.engine.dispose()
+
+
+async def _sample_view(projector: Projector) -> None:
+    """The view's lag and parked events, as /ready reports them: the same in every projector,
+    active or standing by."""
+    info = await projector.js.stream_info(STREAM)
+    checkpoint = await asyncio.to_thread(read_checkpoint, projector.engine)
+    PROJECTOR_LAG.set(max(0, info.state.last_seq - checkpoint))
+    PROJECTOR_PARKED.set(await asyncio.to_thread(count_parked, projector.engine))
 
 
 async def _take_turns(projector: Projector, view_lease: ViewLease, stop: asyncio.Event) -> None:

@@ -28,8 +28,7 @@ from jobstream_infra.settings import Settings
 
 from ..support.cluster import NODES, admin_settings, wait_replicated
 from ..support.stack import Stack
-from ..support.up import kill, start_up
-from .test_up import _wait_for_processes as wait_for_processes
+from ..support.up import kill, start_up, wait_for_processes
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """`jobstream up`: one command starts everything; Ctrl-C (SIGINT) stops everything."""
 
 import signal
-import time
 
 import httpx
 import psutil
@@ -9,7 +8,7 @@ import pytest
 
 from jobstream_infra.embedded import free_port
 
-from ..support.up import kill, start_up
+from ..support.up import kill, start_up, wait_for_processes
 
 
 @pytest.fixture
@@ -20,21 +19,9 @@ def up(tmp_path):
     kill(process)
 
 
-def _wait_for_processes(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if len(httpx.get(f"{url}/processes").json()["processes"]) >= 2:
-                return
-        except (httpx.TransportError, KeyError, ValueError):
-            pass
-        time.sleep(0.05)
-    raise TimeoutError("jobstream up did not serve its processes")
-
-
 def test_up_serves_jobs_and_stops_cleanly_on_sigint(up):
     process, url, data = up
-    _wait_for_processes(url)
+    wait_for_processes(url)
     children = psutil.Process(process.pid).children(recursive=True)
     assert len(children) >= 4  # nats-server, projector, executor, gateway
     response = httpx.post(

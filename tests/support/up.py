@@ -3,7 +3,10 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
 
 from .stack import ROOT
 
@@ -37,3 +40,16 @@ def kill(process: subprocess.Popen, grace: float = 30) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def wait_for_processes(url: str, timeout: float = 60) -> None:
+    """Until `jobstream up` at ``url`` lists its processes (its executor is running)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if len(httpx.get(f"{url}/processes").json()["processes"]) >= 2:
+                return
+        except (httpx.TransportError, KeyError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("jobstream up did not serve its processes")
