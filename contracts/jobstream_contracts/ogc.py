@@ -20,6 +20,7 @@ CONFORMANCE_CLASSES = [
     f"{SPEC}/conf/core",
     f"{SPEC}/conf/ogc-process-description",
     f"{SPEC}/conf/json",
+    f"{SPEC}/conf/html",
     f"{SPEC}/conf/oas30",
     f"{SPEC}/conf/job-list",
     f"{SPEC}/conf/dismiss",
@@ -58,6 +59,14 @@ class Link(Model):
     type: str | None = None
     hreflang: str | None = None
     title: str | None = None
+
+
+def html_alternate(href: str) -> Link:
+    """The same resource as a web page (the gateway answers ``?f=html`` with one)."""
+    separator = "&" if "?" in href else "?"
+    return Link(
+        href=f"{href}{separator}f=html", rel="alternate", type="text/html", title="as a web page"
+    )
 
 
 class OGCException(Model):

@@ -7,7 +7,7 @@ documents to subscribers) render a job the same way.
 from typing import Any
 
 from .fold import JobState
-from .ogc import Link, StatusCode, StatusInfo
+from .ogc import Link, StatusCode, StatusInfo, html_alternate
 
 # No registered relation names a resource's event history; RFC 8288 extension relations are URIs.
 HISTORY_REL = "https://jobstream.dev/rel/history"
@@ -17,6 +17,7 @@ def status_info(state: JobState, base_url: str) -> StatusInfo:
     job_url = f"{base_url}/jobs/{state.job_id}"
     links = [
         Link(href=job_url, rel="self", type="application/json", title="this job's status"),
+        html_alternate(job_url),
         Link(
             href=f"{base_url}/processes/{state.process_id}",
             rel="process",

@@ -21,6 +21,7 @@ from .callers import caller, sees_everything
 from .catalog import DatasetCatalog, ProcessCatalog
 from .context import Context
 from .errors import install_error_handlers
+from .html_pages import HtmlPages
 from .identity import ApiKeys, Identity
 from .limits import DeclaredBodyLimit
 from .oidc import OidcVerifier
@@ -93,5 +94,7 @@ def create_app(settings: Settings) -> ASGIApp:
         app.include_router(module.router, dependencies=[Depends(caller)])
     app.include_router(datasets.router, dependencies=[Depends(sees_everything)])
     app.include_router(metrics.router, dependencies=[Depends(sees_everything)])
-    # Outside FastAPI's own body limit, which answers a declared oversize in plain text.
-    return metrics.RequestMetrics(DeclaredBodyLimit(app, settings.max_request_bytes))
+    # Outside FastAPI's own body limit, which answers a declared oversize in plain text;
+    # pages for browsers over the whole API; metrics count them by the route they render.
+    pages = HtmlPages(DeclaredBodyLimit(app, settings.max_request_bytes))
+    return metrics.RequestMetrics(pages)

@@ -8,7 +8,13 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from jobstream_contracts.asyncapi import asyncapi_document
-from jobstream_contracts.ogc import CONFORMANCE_CLASSES, ConfClasses, LandingPage, Link
+from jobstream_contracts.ogc import (
+    CONFORMANCE_CLASSES,
+    ConfClasses,
+    LandingPage,
+    Link,
+    html_alternate,
+)
 from jobstream_contracts.status import HISTORY_REL
 from jobstream_contracts.subjects import STREAM
 from jobstream_projector.view import count_parked, read_checkpoint
@@ -32,6 +38,7 @@ async def landing_page(request: Request) -> LandingPage:
         description="OGC API - Processes on an event-sourced job log (NATS JetStream)",
         links=[
             Link(href=f"{url}/", rel="self", type="application/json", title="this document"),
+            html_alternate(f"{url}/"),
             Link(
                 href=f"{url}/api",
                 rel="service-desc",
@@ -98,7 +105,15 @@ async def api_definition(request: Request) -> JSONResponse:
 
 @router.get("/api.html", include_in_schema=False)
 async def api_documentation(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url=f"{base_url(request)}/api", title="jobstream API")
+    # Swagger UI's files come from the gateway (html_pages): the page works with no network.
+    url = base_url(request)
+    return get_swagger_ui_html(
+        openapi_url=f"{url}/api",
+        title="jobstream API",
+        swagger_js_url=f"{url}/static/swagger/swagger-ui-bundle.js",
+        swagger_css_url=f"{url}/static/swagger/swagger-ui.css",
+        swagger_favicon_url=f"{url}/static/swagger/favicon-32x32.png",
+    )
 
 
 @router.get("/health", tags=["Health"])

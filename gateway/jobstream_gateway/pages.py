@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 
-from jobstream_contracts.ogc import Link
+from jobstream_contracts.ogc import Link, html_alternate
 
 
 def page_links(
@@ -17,7 +17,10 @@ def page_links(
         query = urlencode([*kept, ("offset", new_offset), ("limit", limit)])
         return f"{url}{path}?{query}"
 
-    links = [Link(href=href(offset), rel="self", type="application/json")]
+    links = [
+        Link(href=href(offset), rel="self", type="application/json"),
+        html_alternate(href(offset)),
+    ]
     if has_more:
         links.append(Link(href=href(offset + limit), rel="next", type="application/json"))
     if offset > 0:

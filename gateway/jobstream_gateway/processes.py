@@ -19,6 +19,7 @@ from jobstream_contracts.ogc import (
     ProcessDescription,
     ProcessList,
     Subscriber,
+    html_alternate,
 )
 from jobstream_contracts.status import status_info
 from jobstream_contracts.subjects import job_filter, parse_subject
@@ -87,6 +88,7 @@ async def describe_process(
     url = base_url(request)
     process.links = [
         Link(href=f"{url}/processes/{process_id}", rel="self", type="application/json"),
+        html_alternate(f"{url}/processes/{process_id}"),
         Link(
             href=f"{url}/processes/{process_id}/execution",
             rel="http://www.opengis.net/def/rel/ogc/1.0/execute",
