@@ -235,6 +235,7 @@ async def stream_events(nats_url: str, job_id: str | None = None) -> list[Event]
     """Every event in the stream (or of one job), read with a throwaway consumer."""
     import nats
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+    from nats.js.errors import ServiceUnavailableError
 
     from jobstream_contracts.subjects import job_filter
 
@@ -248,12 +249,18 @@ async def stream_events(nats_url: str, job_id: str | None = None) -> list[Event]
             stream=STREAM,
             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE),
         )
-        events, seen = [], 0
+        events, seen, unavailable = [], 0, 0
         while seen < info.state.last_seq:
             try:
                 msgs = await sub.fetch(1000, timeout=1)
             except TimeoutError:
                 break
+            except ServiceUnavailableError:
+                # A cluster under load may answer 503 while the new consumer settles.
+                unavailable += 1
+                assert unavailable < 50, "the stream kept answering 503"
+                await asyncio.sleep(0.2)
+                continue
             for msg in msgs:
                 seen = msg.metadata.sequence.stream
                 events.append(decode_event(msg.data))
