@@ -1,4 +1,5 @@
-"""`jobstream up | gateway | executor | projector [rebuild] | notifier | events export`."""
+"""`jobstream up | gateway | executor | projector [rebuild] | notifier | events export | apikey`,
+and the client commands `submit | jobs | show | watch | history | dismiss | datasets`."""
 
 import argparse
 import asyncio
@@ -10,9 +11,10 @@ import sys
 import structlog
 
 from jobstream_contracts.access import Role
-from jobstream_infra.connection import StopRequested
 from jobstream_infra.logging import configure_logging
 from jobstream_infra.settings import Settings
+
+from .client_parser import CLIENT_COMMANDS, add_client_commands
 
 log = structlog.get_logger("jobstream")
 
@@ -26,6 +28,9 @@ async def _until_signalled(run, grace: float = STOP_GRACE) -> None:
     """Run ``run(stop)`` until it returns; once SIGINT or SIGTERM sets ``stop``, give it
     ``grace`` seconds to finish, then cancel it (a request to an unreachable NATS may wait
     out its own timeout otherwise)."""
+    # Here, not at the top: the client commands need no NATS client (nearly half a second).
+    from jobstream_infra.connection import StopRequested
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -231,11 +236,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     events.add_argument("--job", metavar="JOB_ID", help="only this job's events")
     _add_apikey_parser(commands)
+    add_client_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command in CLIENT_COMMANDS:
+        # A client of a gateway, maybe elsewhere: no settings or logging of a service.
+        from .client_commands import run_client_command
+
+        sys.exit(run_client_command(args))
 
     overrides = {
         key: value

@@ -1,0 +1,190 @@
+"""The client commands, run over ``jobstream_client.Client``: each returns its exit code.
+
+Decisions:
+- Following (``submit --follow``, ``watch``) is ``Job.wait`` with the live bar as its progress
+  callable: one request at a time (the event stream, long-polls when the gateway has no stream
+  to spare), and a gateway restart is waited out and the stream resumed (the client's work).
+- Answers go to stdout (tables, or JSON with ``--json``); the bar, hints and errors to stderr,
+  so ``--json`` output can be piped as it is. Lists are one JSON array, a history JSON lines.
+- An error prints the OGC exception's detail (with ``--json``: the exception body as JSON)
+  and exits with the code ``exit_codes`` gives it; a failed or dismissed job's final status
+  is still printed as the answer with ``--json``.
+- Ctrl-C while following stops following and says how to follow again or dismiss; the job
+  is dismissed only with ``--dismiss-on-interrupt``. Either way the exit code is 130.
+"""
+
+import argparse
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+
+from jobstream_client import Client, Job, JobEnded, JobFailed, JobstreamError
+from jobstream_contracts.ogc import StatusInfo
+
+from . import client_tables as tables
+from .client_inputs import InputError, parse_inputs
+from .exit_codes import INTERRUPTED, SUCCESS, USAGE, exit_code_of
+from .follow_display import FollowBar
+
+
+@dataclass
+class Output:
+    """Where answers, notes and errors go, as tables or JSON."""
+
+    as_json: bool
+    out: Console = field(default_factory=Console)
+    err: Console = field(default_factory=lambda: Console(stderr=True))
+
+    def json(self, document: Any, stderr: bool = False) -> None:
+        # print(), not rich: the exact text, unwrapped and uncoloured, for scripts.
+        text = document if isinstance(document, str) else json.dumps(document)
+        print(text, file=(self.err if stderr else self.out).file, flush=True)
+
+    def status(self, status: StatusInfo) -> None:
+        if self.as_json:
+            self.json(status_document(status))
+        else:
+            self.out.print(tables.status_table(status))
+
+    def note(self, text: str) -> None:
+        # soft_wrap: a long detail is wrapped by the terminal, not cut by rich.
+        self.err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def status_document(status: StatusInfo) -> dict[str, Any]:
+    return status.model_dump(mode="json", exclude_none=True)
+
+
+def run_client_command(args: argparse.Namespace) -> int:
+    output = Output(args.as_json)
+    try:
+        inputs = parse_inputs(args.inputs) if args.command == "submit" else {}
+    except InputError as exc:
+        output.note(f"jobstream {args.command}: {exc}")
+        return USAGE
+    try:
+        with Client(args.url, args.token) as client:
+            return COMMANDS[args.command](client, args, output, inputs)
+    except (JobstreamError, TimeoutError) as error:
+        report_error(error, output)
+        return exit_code_of(error)
+    except KeyboardInterrupt:
+        return INTERRUPTED
+
+
+def report_error(error: BaseException, output: Output) -> None:
+    if isinstance(error, JobEnded) and error.job is not None and output.as_json:
+        output.json(status_document(error.job))
+    if not isinstance(error, JobstreamError):
+        return output.note(f"error: {error}")
+    if output.as_json:
+        return output.json(error.exception.model_dump_json(exclude_none=True), stderr=True)
+    output.note(f"error: {_headline(error)}")
+    if isinstance(error, JobFailed) and error.error:
+        output.note(f"  {error.error.get('type', 'error')}: {error.error.get('detail', '')}")
+
+
+def _headline(error: JobstreamError) -> str:
+    status = f"{error.status} " if error.status else ""
+    title = f"{status}{error.title}: " if error.title else status
+    return f"{title}{error.detail or error.type}"
+
+
+# -- following ---------------------------------------------------------------------------
+def follow(job: Job, args: argparse.Namespace, output: Output) -> int:
+    bar = contextlib.nullcontext(None) if output.as_json else FollowBar(output.err)
+    try:
+        with bar as progress:
+            final = job.wait(progress=progress, timeout=args.timeout)
+    except KeyboardInterrupt:
+        return interrupted(job, args, output)
+    if output.as_json:
+        output.json(status_document(final))
+    return SUCCESS
+
+
+def interrupted(job: Job, args: argparse.Namespace, output: Output) -> int:
+    where = f" --url {args.url}" if args.url else ""
+    if args.dismiss_on_interrupt:
+        job.dismiss()
+        output.note(f"interrupted: job {job.id} dismissed")
+        return INTERRUPTED
+    output.note(
+        f"stopped following job {job.id}; it goes on.\n"
+        f"  follow it again: jobstream watch {job.id}{where}\n"
+        f"  dismiss it:      jobstream dismiss {job.id}{where}"
+    )
+    return INTERRUPTED
+
+
+# -- the commands ------------------------------------------------------------------------
+def submit(client: Client, args: argparse.Namespace, output: Output, inputs: dict) -> int:
+    job = client.submit(args.process, inputs)
+    if args.follow:
+        return follow(job, args, output)
+    if output.as_json:
+        output.json(status_document(job.last))
+    else:
+        print(job.id, file=output.out.file, flush=True)
+        output.note(
+            f"{args.process} job {job.last.status.value}; follow it: jobstream watch {job.id}"
+        )
+    return SUCCESS
+
+
+def watch(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    return follow(client.job(args.job), args, output)
+
+
+def show(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    output.status(client.job(args.job).last)
+    return SUCCESS
+
+
+def dismiss(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    output.status(client.job(args.job).dismiss())
+    return SUCCESS
+
+
+def jobs(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    listed = client.jobs(status=args.status, process=args.process, limit=args.limit)
+    if output.as_json:
+        output.json([status_document(job) for job in listed])
+    else:
+        output.out.print(tables.jobs_table(listed))
+    return SUCCESS
+
+
+def history(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    events = client.job(args.job).events()
+    if output.as_json:
+        for entry in events:  # JSON lines: a long history can be streamed through jq
+            print(tables.history_line(entry), file=output.out.file)
+    else:
+        output.out.print(tables.history_table(events))
+    return SUCCESS
+
+
+def datasets(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    records = client.datasets()
+    if output.as_json:
+        output.json(records)
+    else:
+        output.out.print(tables.datasets_table(records))
+    return SUCCESS
+
+
+Command = Callable[[Client, argparse.Namespace, Output, dict], int]
+COMMANDS: dict[str, Command] = {
+    "submit": submit,
+    "watch": watch,
+    "show": show,
+    "dismiss": dismiss,
+    "jobs": jobs,
+    "history": history,
+    "datasets": datasets,
+}

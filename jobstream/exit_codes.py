@@ -1,0 +1,38 @@
+"""What each client command's exit code means, and which error gives which code.
+
+| code | meaning |
+| --- | --- |
+| 0 | success (a followed job ended ``successful``) |
+| 1 | the job failed |
+| 2 | bad usage: a malformed argument or ``key=value`` input (argparse's own code) |
+| 3 | the job was dismissed |
+| 4 | the service refused the request (an HTTP error: 4xx, or 5xx after retries) |
+| 5 | no answer: the gateway is unreachable, or ``--timeout`` passed while following |
+| 130 | interrupted (Ctrl-C) while following: the job goes on unless dismissal was asked |
+
+Decisions: failure and dismissal have codes of their own so a script can tell them apart
+from a refused request; unreachable and timeout share one (nothing was learned either way).
+"""
+
+from jobstream_client import JobDismissed, JobFailed, JobstreamError, Unreachable
+
+SUCCESS = 0
+FAILED = 1
+USAGE = 2
+DISMISSED = 3
+REFUSED = 4
+UNREACHABLE = 5
+INTERRUPTED = 130
+
+
+def exit_code_of(error: BaseException) -> int:
+    """The exit code of an error a client command ended with."""
+    if isinstance(error, JobFailed):
+        return FAILED
+    if isinstance(error, JobDismissed):
+        return DISMISSED
+    if isinstance(error, Unreachable | TimeoutError):
+        return UNREACHABLE
+    if isinstance(error, JobstreamError):
+        return REFUSED
+    raise error
