@@ -32,13 +32,12 @@ from .callers import caller, no_such_job
 from .context import UNREACHABLE, Context, base_url, context, unavailable, unreadable
 from .errors import invalid_parameter
 from .owners import Owners
-from .pages import list_values
+from .pages import ListParam, list_values
 from .streams import MEDIA_TYPE, event_stream, resume_point, wants_stream
 
 router = APIRouter(tags=["Events"])
 
 PAGE_MAX = 1000
-ListParam = Annotated[list[str] | None, Query()]
 _STREAMED: dict[int | str, dict[str, Any]] = {
     200: {"content": {MEDIA_TYPE: {}}, "description": "server-sent events"}
 }
@@ -136,8 +135,8 @@ def event_filters(process_ids: list[str], types: list[str]) -> list[str]:
 
 @router.get("/events", responses=_STREAMED, response_class=Response)
 async def all_events(
-    processID: ListParam = None,
-    type: ListParam = None,
+    processID: ListParam,
+    type: ListParam,
     after: Annotated[int | None, Query(ge=0, le=2**63)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
     ctx: Context = Depends(context),

@@ -19,13 +19,12 @@ from .callers import caller, forbidden, readable
 from .context import Context, base_url, context
 from .errors import OGCError, invalid_parameter
 from .following import document_of, etag, matches, next_document, state_at
-from .pages import list_values, page_links
+from .pages import ListParam, list_values, page_links
 from .prefer import preferences, wait_seconds
 from .status import results_response
 
 router = APIRouter(tags=["Jobs"])
 
-ListParam = Annotated[list[str] | None, Query()]
 MAX_SECONDS = 10**9  # ~31 years: anything larger overflows SQL integers and means nothing
 
 
@@ -75,12 +74,12 @@ def _seconds(name: str, raw: list[str] | None) -> float | None:
 @router.get("/jobs", response_model=JobList, response_model_exclude_none=True)
 async def list_jobs(
     request: Request,
-    type: ListParam = None,
-    processID: ListParam = None,
-    status: ListParam = None,
+    type: ListParam,
+    processID: ListParam,
+    status: ListParam,
+    minDuration: ListParam,
+    maxDuration: ListParam,
     datetime_: Annotated[str | None, Query(alias="datetime")] = None,
-    minDuration: ListParam = None,
-    maxDuration: ListParam = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     ctx: Context = Depends(context),

@@ -1,8 +1,9 @@
 """Query parameters of collections: list values, and next/prev links for offset paging."""
 
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Query, Request
 
 from jobstream_contracts.ogc import Link, html_alternate
 
@@ -26,6 +27,12 @@ def page_links(
     if offset > 0:
         links.append(Link(href=href(max(0, offset - limit)), rel="prev", type="application/json"))
     return links
+
+
+# A list query parameter: absent is empty. Declared as a plain array, not "array or null": the
+# API document's schema then states what a query string carries (schemathesis judged a
+# nullable one's `processID=true` by the boolean it generated, not the text it sent).
+ListParam = Annotated[list[str], Query(default_factory=list)]
 
 
 def list_values(raw: list[str] | None) -> list[str]:
