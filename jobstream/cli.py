@@ -66,6 +66,9 @@ def _gateway(settings: Settings) -> None:
     _refuse_an_open_gateway(settings)
 
     from jobstream_gateway.app import create_app
+    from jobstream_infra.tracing import setup_tracing
+
+    setup_tracing("gateway")
 
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again for the
     # handler it found: this one, so a graceful stop exits 0 rather than "killed by SIGTERM".
@@ -94,9 +97,11 @@ def _executor(settings: Settings) -> None:
     from jobstream_executor.executor import run_executor
     from jobstream_executor.loading import load_processes
     from jobstream_infra.metrics import EXECUTOR, serve_metrics
+    from jobstream_infra.tracing import setup_tracing
 
     processes = load_processes(settings.process_modules, settings)
     serve_metrics(EXECUTOR, settings.host, settings.metrics_port)
+    setup_tracing("executor")
     # Its own grace hands running jobs back; the margin covers closing the connection.
     asyncio.run(
         _until_signalled(
@@ -111,6 +116,7 @@ def _executor(settings: Settings) -> None:
 
 def _projector(settings: Settings, args: argparse.Namespace) -> None:
     from jobstream_infra.metrics import PROJECTOR, serve_metrics
+    from jobstream_infra.tracing import setup_tracing
     from jobstream_projector.service import rebuild_view, run_projector
 
     if args.action == "rebuild":
@@ -125,14 +131,17 @@ def _projector(settings: Settings, args: argparse.Namespace) -> None:
         log.info("view rebuilt", checkpoint=checkpoint, view=settings.view_url)
         return
     serve_metrics(PROJECTOR, settings.host, settings.metrics_port)
+    setup_tracing("projector")
     asyncio.run(_until_signalled(lambda stop: run_projector(settings, stop)))
 
 
 def _notifier(settings: Settings) -> None:
     from jobstream_infra.metrics import NOTIFIER, serve_metrics
+    from jobstream_infra.tracing import setup_tracing
     from jobstream_notifier.service import run_notifier
 
     serve_metrics(NOTIFIER, settings.host, settings.metrics_port)
+    setup_tracing("notifier")
     asyncio.run(_until_signalled(lambda stop: run_notifier(settings, stop)))
 
 

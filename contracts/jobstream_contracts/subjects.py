@@ -20,6 +20,9 @@ LEASE_BUCKET = "jobstream_leases"
 PROJECTOR_LEASE_BUCKET = "jobstream_projector_leases"
 # API keys, keyed by name; each entry holds the key's hash and role, never the key.
 APIKEYS_BUCKET = "jobstream_apikeys"
+# Object store of each dataset's quick-look PNG (its newest stored period), keyed by dataset id:
+# the data job renders it at commit, the gateway serves it without reading the dataset.
+QUICKLOOK_BUCKET = "jobstream_quicklooks"
 
 # Process ids become subject tokens, so they may not contain dots, wildcards or spaces.
 PROCESS_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"

@@ -8,7 +8,7 @@ of its periods, and the periods of the blocks before it are committed.
 """
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
@@ -27,11 +27,13 @@ from jobstream_contracts.process import (
     no_progress,
 )
 from jobstream_infra import metrics
+from jobstream_infra.tracing import TRACER
 
 from .grid import GridSpec
 from .limits import planned_range
 from .periods import period_id, period_of
 from .plugin import Bbox, Plugin
+from .quicklook import Quicklook, render
 from .store import DatasetStore, Writer, runs
 from .templates import DatasetTemplate
 
@@ -48,6 +50,8 @@ class Committer:
     lease: Any = None
     # For a derived dataset: the source snapshot the committed periods were computed from.
     source: SnapshotRef | None = None
+    # Where the quick-look of the newest stored period goes (quicklook.py); None: nowhere.
+    quicklooks: Callable[[Quicklook], None] | None = None
     commits: int = 0
 
     def commit(self) -> str | None:
@@ -75,11 +79,22 @@ class Committer:
                 "process_id": self.job.process_id,
             }
         nbytes = sum(values.nbytes for values in self.writer.pending.values())
-        snapshot = self.writer.commit(f"{self.store.template.id}: {first} .. {last}", metadata)
+        newest = self.writer.pending[indices[-1]]
+        # A child of the attempt's span: the job's thread runs in a copy of its context.
+        with TRACER.start_as_current_span(
+            "dataset commit",
+            attributes={
+                "jobstream.dataset_id": self.store.template.id,
+                "jobstream.periods": len(indices),
+            },
+        ):
+            snapshot = self.writer.commit(f"{self.store.template.id}: {first} .. {last}", metadata)
         self.commits += 1
         metrics.ingest_committed(self.store.template.id, len(indices), nbytes)
+        if self.quicklooks is None and self.job is None:
+            return snapshot
+        stored = self.store.read()
         if self.job is not None:
-            stored = self.store.read()
             self.job.record(
                 DatasetCommitted,
                 dataset_id=self.store.template.id,
@@ -96,7 +111,17 @@ class Committer:
                 process_version=self.process_version,
                 source=self.source,
             )
+        # After the record (a slow object store never delays it), under the dataset's lease.
+        if self.quicklooks is not None and indices[-1] == max(stored.committed):
+            self._store_quicklook(last, newest)
         return snapshot
+
+    def _store_quicklook(self, period: str, values: np.ndarray) -> None:
+        """The newest stored period's picture; older periods committed later leave it be."""
+        assert self.quicklooks is not None
+        y = self.writer.grid.y
+        north_first = len(y) < 2 or bool(y[0] > y[-1])
+        self.quicklooks(Quicklook(self.store.template.id, period, render(values, north_first)))
 
 
 def grid_values(ds: xr.Dataset, variable: str, grid: GridSpec, period: str) -> np.ndarray:
@@ -191,6 +216,7 @@ def ingest_periods(
     on_progress: ProgressCallback = no_progress,
     job: JobContext | None = None,
     lease: Any = None,
+    quicklooks: Callable[[Quicklook], None] | None = None,
 ) -> dict[str, Any]:
     first, last = plan_periods(template, start, end)
     params = dict(template.source.params) if template.source else {}
@@ -214,7 +240,9 @@ def ingest_periods(
         on_progress(total, total, f"all {total} periods already stored")
         return _result(template, store, wanted, fetched=0, skipped=done, commits=0)
     on_progress(done, total, f"{done} of {total} periods already stored; fetching {len(todo)}")
-    committer = Committer(store, store.writer(grid, bbox), job, process_version, lease)
+    committer = Committer(
+        store, store.writer(grid, bbox), job, process_version, lease, quicklooks=quicklooks
+    )
     batch = max(1, plugin.commit_batch_size)
     try:
         for name, ds in fetch_in_order(plugin, todo, bbox, params):

@@ -7,7 +7,7 @@ sync offer estimates; asked for the size only, they answer from the plan's arith
 (limits.py), which the gateway checks before it publishes a job and every job checks again.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
@@ -49,6 +49,8 @@ class Datasets:
     limits: Limits
     # Seconds the estimate a job records before it starts may take.
     estimate_budget: float
+    # Where jobs store each dataset's quick-look (quicklook.py); None: nowhere (scripts, tests).
+    quicklooks: Callable[..., None] | None = None
 
     def template(self, dataset_id: str) -> DatasetTemplate:
         try:
@@ -159,6 +161,7 @@ def ingest(
             on_progress=on_progress,
             job=job,
             lease=lease,
+            quicklooks=datasets.quicklooks if job is not None else None,
         )
 
 
@@ -252,6 +255,7 @@ def sync(
             on_progress=on_progress,
             job=job,
             lease=lease,
+            quicklooks=datasets.quicklooks if job is not None else None,
         )
     return {
         **summary,
@@ -313,7 +317,14 @@ def resample(
             on_progress=on_progress,
             job=job,
             lease=lease,
+            quicklooks=datasets.quicklooks if job is not None else None,
         )
+
+
+def _store_quicklook(settings: Settings, look: Any) -> None:
+    from .quicklook import NatsShelf
+
+    NatsShelf(settings).put(look)
 
 
 def _import_the_work_in_the_background() -> None:
@@ -353,6 +364,7 @@ def processes(settings: Settings) -> list[Process]:
         settings.datasets_location,
         Limits.of(settings),
         settings.estimate_budget,
+        partial(_store_quicklook, settings),
     )
     _import_the_work_in_the_background()
     ingest_description = ProcessDescription(

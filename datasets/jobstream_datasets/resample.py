@@ -6,6 +6,7 @@ when every source period it covers is stored; the others (the incomplete first a
 and any with a gap) are dropped and reported, never filled from partial data.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from jobstream_contracts.process import JobContext, PermanentError, ProgressCall
 from .grid import GridSpec
 from .ingest import Committer, plan_periods
 from .periods import PeriodType, before, earlier, later, period_id
+from .quicklook import Quicklook
 from .store import BRANCH, DatasetStore
 from .templates import DatasetTemplate
 
@@ -83,6 +85,7 @@ def resample_dataset(
     on_progress: ProgressCallback = no_progress,
     job: JobContext | None = None,
     lease: Any = None,
+    quicklooks: Callable[[Quicklook], None] | None = None,
 ) -> dict[str, Any]:
     if frequency not in FREQUENCIES:
         raise PermanentError(f"frequency {frequency!r} is not one of {', '.join(FREQUENCIES)}")
@@ -156,7 +159,13 @@ def resample_dataset(
         raise PermanentError(f"dataset {target.id} is stored on another grid than its source")
     source_ref = SnapshotRef(dataset_id=source.id, snapshot_id=session.snapshot_id)
     committer = Committer(
-        target_store, target_store.writer(grid), job, process_version, lease, source=source_ref
+        target_store,
+        target_store.writer(grid),
+        job,
+        process_version,
+        lease,
+        source=source_ref,
+        quicklooks=quicklooks,
     )
     for done, (period, begin, stop) in enumerate(complete, start=1):
         block = values.isel(time=slice(begin, stop + 1)).load()

@@ -12,6 +12,8 @@ from typing import Any
 import structlog
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from jobstream_contracts.events import (
     TERMINAL_TOKENS,
@@ -32,6 +34,7 @@ from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import parse_subject
 from jobstream_infra import metrics
 from jobstream_infra.journal import HistoryChanged, publish_event
+from jobstream_infra.tracing import TRACER, context_of
 
 from .bridge import Bridge
 from .decisions import Fail, Retry, Run, Skip, error_of, on_delivery, on_error
@@ -58,13 +61,31 @@ async def handle(runtime: Runtime, process: Process, msg: Msg) -> None:
     submitted = history[0][1]
     assert isinstance(submitted, JobSubmitted)
     job = RunningJob(submitted.job_id, process.id, attempt, history[-1][0])
-    with structlog.contextvars.bound_contextvars(
-        job_id=job.job_id, process_id=process.id, attempt=attempt
+    with (
+        structlog.contextvars.bound_contextvars(
+            job_id=job.job_id, process_id=process.id, attempt=attempt
+        ),
+        _attempt_span(submitted, attempt),
     ):
         decision = on_delivery(
             [event for _, event in history], attempt, process.description.retryPolicy
         )
         await Attempt(runtime, process, msg, job, submitted).carry_out(decision)
+
+
+def _attempt_span(submitted: JobSubmitted, attempt: int):
+    """The attempt's span, a child of the request that submitted the job (its stored trace
+    context): a data job's commits, in the job's thread, become its children."""
+    return TRACER.start_as_current_span(
+        f"attempt {submitted.process_id}",
+        context=context_of(submitted.trace),
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "jobstream.job_id": submitted.job_id,
+            "jobstream.process_id": submitted.process_id,
+            "jobstream.attempt": attempt,
+        },
+    )
 
 
 async def _history_of(runtime: Runtime, msg: Msg) -> list[tuple[int, Event]]:
@@ -204,6 +225,7 @@ class Attempt:
 
     async def _fail(self, error: ErrorInfo) -> None:
         log.warning("job failed", error=error.detail)
+        trace.get_current_span().set_status(Status(StatusCode.ERROR, error.detail))
         await self._flush_progress()
         written = await self._write_persistently(JobFailed(error=error, **self.common))
         if written:
@@ -216,6 +238,7 @@ class Attempt:
         log.warning(
             "job attempt failed; retrying", error=decision.error.detail, delay=decision.delay
         )
+        trace.get_current_span().set_status(Status(StatusCode.ERROR, decision.error.detail))
         await self._flush_progress()
         retry_at = utc_now() + timedelta(seconds=decision.delay)
         scheduled = JobRetryScheduled(

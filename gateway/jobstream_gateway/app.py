@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import Depends, FastAPI
 from nats.js import JetStreamContext
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.types import ASGIApp
 
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
@@ -16,7 +17,7 @@ from jobstream_infra.provisioning import ensure_process_registry, ensure_registr
 from jobstream_infra.settings import Settings
 from jobstream_projector.view import create_view, create_view_engine
 
-from . import datasets, estimates, history, jobs, landing, metrics, processes
+from . import datasets, estimates, history, jobs, landing, metrics, processes, quicklooks
 from .callers import caller, sees_everything
 from .catalog import DatasetCatalog, ProcessCatalog
 from .context import Context
@@ -89,10 +90,14 @@ def create_app(settings: Settings) -> ASGIApp:
         redoc_url=None,
     )
     install_error_handlers(app)
+    # A server span per request, continuing the caller's traceparent; a no-op unless tracing
+    # exports (jobstream_infra.tracing). Probes and scrapes make no spans.
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready,metrics")
     app.include_router(landing.router)
     for module in (processes, estimates, jobs, history):
         app.include_router(module.router, dependencies=[Depends(caller)])
     app.include_router(datasets.router, dependencies=[Depends(sees_everything)])
+    app.include_router(quicklooks.router, dependencies=[Depends(sees_everything)])
     app.include_router(metrics.router, dependencies=[Depends(sees_everything)])
     # Outside FastAPI's own body limit, which answers a declared oversize in plain text;
     # pages for browsers over the whole API; metrics count them by the route they render.

@@ -25,6 +25,7 @@ from jobstream_contracts.status import status_info
 from jobstream_contracts.subjects import job_filter, parse_subject
 from jobstream_infra.callbacks import CallbackRefused, check_callback
 from jobstream_infra.journal import HistoryChanged, read_job_events
+from jobstream_infra.tracing import current_context
 from jobstream_projector import view
 
 from .callers import caller, require
@@ -136,7 +137,6 @@ async def execute(
     request: Request,
     body: Annotated[Execute, Body()],
     prefer: Annotated[str | None, Header()] = None,
-    traceparent: Annotated[str | None, Header()] = None,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     ctx: Context = Depends(context),
     principal: Principal = Depends(caller),
@@ -160,7 +160,8 @@ async def execute(
         outputs={name: out.to_json() for name, out in body.outputs.items()},
         response=body.response,
         mode="async" if asynchronous else "sync",
-        trace={"traceparent": traceparent} if traceparent else {},
+        # The request's span (continuing the caller's traceparent): the attempt's parent.
+        trace=current_context(),
         subscriber=body.subscriber,
     )
     url = base_url(request)

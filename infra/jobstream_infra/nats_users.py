@@ -41,6 +41,7 @@ from jobstream_contracts.subjects import (
     NOTIFIER_CONSUMER,
     PROCESS_REGISTRY_BUCKET,
     PROJECTOR_LEASE_BUCKET,
+    QUICKLOOK_BUCKET,
     STREAM,
     estimate_cancel_subject,
     estimate_subject,
@@ -117,6 +118,22 @@ def writes_bucket(bucket: str) -> Grant:
     return reads_bucket(bucket) + Grant(publish=(f"$KV.{bucket}.>",))
 
 
+def reads_objects(bucket: str) -> Grant:
+    """Get an object store's objects (meta by direct get, chunks by an ordered consumer,
+    whose stream nats-py looks up by subject: the stream names are no secret)."""
+    return reads_stream(f"OBJ_{bucket}") + Grant(publish=(f"{API}.STREAM.NAMES",))
+
+
+def writes_objects(bucket: str) -> Grant:
+    """Create the store, put objects; a put purges the chunks of the object it replaces."""
+    stream = f"OBJ_{bucket}"
+    return (
+        reads_stream(stream)
+        + creates_stream(stream)
+        + Grant(publish=(f"$O.{bucket}.>", f"{API}.STREAM.PURGE.{stream}"))
+    )
+
+
 def inbox_prefix(user: str) -> str:
     return f"_INBOX.{user}"
 
@@ -138,6 +155,7 @@ GATEWAY = (
     + reads_bucket(PROCESS_REGISTRY_BUCKET)
     + reads_bucket(DATASET_REGISTRY_BUCKET)
     + reads_bucket(APIKEYS_BUCKET)
+    + reads_objects(QUICKLOOK_BUCKET)
 )
 
 EXECUTOR = (
@@ -165,6 +183,8 @@ EXECUTOR = (
     + writes_bucket(PROCESS_REGISTRY_BUCKET)
     + writes_bucket(DATASET_REGISTRY_BUCKET)
     + writes_bucket(LEASE_BUCKET)
+    # Data jobs store each dataset's quick-look as they commit.
+    + writes_objects(QUICKLOOK_BUCKET)
     # The lease bucket's TTL follows the executor's setting.
     + Grant(publish=(f"{API}.STREAM.UPDATE.{_bucket_stream(LEASE_BUCKET)}",))
 )

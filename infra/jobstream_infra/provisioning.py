@@ -26,6 +26,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError, NotFoundError
 from nats.js.kv import KeyValue
+from nats.js.object_store import ObjectStore
 
 from jobstream_contracts.subjects import (
     ALL_EVENTS,
@@ -35,6 +36,7 @@ from jobstream_contracts.subjects import (
     NOTIFIER_CONSUMER,
     PROCESS_REGISTRY_BUCKET,
     PROJECTOR_LEASE_BUCKET,
+    QUICKLOOK_BUCKET,
     STREAM,
     executor_consumer,
     submissions_filter,
@@ -52,6 +54,8 @@ _BUCKETS = (
     PROJECTOR_LEASE_BUCKET,
     APIKEYS_BUCKET,
 )
+# Object stores are streams too (OBJ_<bucket>), replicated like the KV buckets.
+_OBJECT_STORES = (QUICKLOOK_BUCKET,)
 
 # Seconds a new replicated bucket may take to elect its leader.
 LEADER_WAIT = 10.0
@@ -138,10 +142,11 @@ async def provision(settings: Settings) -> None:
 
 
 async def _replicate_buckets(js: JetStreamContext, replicas: int) -> None:
-    # A bucket is the stream KV_<bucket>; its other settings are left as they are.
-    for bucket in _BUCKETS:
+    # A bucket is the stream KV_<bucket> (OBJ_<bucket>); its other settings are left as they are.
+    streams = [f"KV_{b}" for b in _BUCKETS] + [f"OBJ_{b}" for b in _OBJECT_STORES]
+    for stream in streams:
         try:
-            info = await js.stream_info(f"KV_{bucket}")
+            info = await js.stream_info(stream)
         except NotFoundError:
             continue
         if info.config.num_replicas != replicas:
@@ -238,6 +243,23 @@ async def ensure_bucket(js: JetStreamContext, bucket: str, **config) -> KeyValue
             raise TimeoutError(f"the bucket {bucket} has no leader after {LEADER_WAIT}s")
         await asyncio.sleep(0.05)
     return kv
+
+
+async def ensure_object_store(js: JetStreamContext, bucket: str, **config) -> ObjectStore:
+    """An object store, created with the stream's replicas, once its stream has a leader
+    (as ensure_bucket)."""
+    try:
+        store = await js.object_store(bucket)
+    except NotFoundError:
+        store = await js.create_object_store(
+            bucket, storage=StorageType.FILE, replicas=await stream_replicas(js), **config
+        )
+    deadline = asyncio.get_running_loop().time() + LEADER_WAIT
+    while not await _has_leader(js, f"OBJ_{bucket}"):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"the object store {bucket} has no leader after {LEADER_WAIT}s")
+        await asyncio.sleep(0.05)
+    return store
 
 
 async def _has_leader(js: JetStreamContext, stream: str) -> bool:

@@ -8,99 +8,44 @@ network. Screenshots of each page go to test-artifacts/pages/.
 
 import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
-import html5lib
 import pytest
-from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import Page
 
-from ..support.stack import ROOT, Stack
+from .conftest import shot, valid_html
 
-SCREENSHOTS = ROOT / "test-artifacts" / "pages"
 FINAL = ("successful", "failed", "dismissed")
-
-
-@dataclass
-class Watched:
-    """What a page did that it should not: console errors, page errors, foreign requests."""
-
-    problems: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Watched]]:
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    opened = context.new_page()
-    watched = Watched()
-    own = urlsplit(stack.url).netloc
-
-    def only_the_gateway(route, request: Request) -> None:
-        if urlsplit(request.url).netloc == own:
-            route.continue_()
-        else:
-            watched.problems.append(f"request to {request.url}")
-            route.abort()
-
-    context.route("**/*", only_the_gateway)
-    opened.on(
-        "console",
-        lambda m: watched.problems.append(f"console: {m.text}") if m.type == "error" else None,
-    )
-    opened.on("pageerror", lambda exc: watched.problems.append(f"page error: {exc}"))
-    yield opened, watched
-    context.close()
-    assert not watched.problems, watched.problems
-
-
-def _valid_html(page: Page) -> None:
-    # The WHATWG parsing algorithm in strict mode raises at the first parse error.
-    html5lib.HTMLParser(strict=True).parse(page.content())
-
-
-def _shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_from_the_landing_page_to_a_finished_job(page, stack):
     browser_page, _ = page
     browser_page.goto(stack.url + "/")
     assert browser_page.locator("h1").inner_text() == "jobstream"
-    _valid_html(browser_page)
-    _shot(browser_page, "landing")
+    valid_html(browser_page)
+    shot(browser_page, "landing")
 
     browser_page.get_by_role("link", name="processes", exact=True).first.click()
     browser_page.wait_for_url(re.compile(r"/processes$"))
-    _valid_html(browser_page)
-    _shot(browser_page, "processes")
+    valid_html(browser_page)
+    shot(browser_page, "processes")
 
     browser_page.get_by_role("link", name="count", exact=True).click()
     browser_page.wait_for_url(re.compile(r"/processes/count$"))
-    _valid_html(browser_page)
-    _shot(browser_page, "process")
+    valid_html(browser_page)
+    shot(browser_page, "process")
     browser_page.fill("#input-n", "30")
     browser_page.fill("#input-interval", "0.1")
     browser_page.get_by_role("button", name="Submit a job").click()
     browser_page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]+$"))
-    _valid_html(browser_page)
+    valid_html(browser_page)
 
     seen = _progress_until_final(browser_page)
     assert browser_page.locator("#status").inner_text() == "successful"
     assert any(0 < value < 100 for value in seen), f"the bar never moved: {seen}"
-    _valid_html(browser_page)
+    valid_html(browser_page)
     assert browser_page.get_by_role("link", name="Results").is_visible()
     assert browser_page.locator("table.timeline tbody tr").count() >= 3
-    _shot(browser_page, "job")
+    shot(browser_page, "job")
 
 
 def _progress_until_final(page: Page, timeout: float = 60) -> list[float]:
@@ -133,8 +78,8 @@ def test_dismissing_a_running_job_from_its_page(page, stack):
     _wait_reloaded_final(browser_page)
     assert browser_page.locator("#status").inner_text() == "dismissed"
     assert stack.wait_job(job)["status"] == "dismissed"
-    _valid_html(browser_page)
-    _shot(browser_page, "job-dismissed")
+    valid_html(browser_page)
+    shot(browser_page, "job-dismissed")
 
 
 @pytest.mark.parametrize(
@@ -145,8 +90,8 @@ def test_list_pages(page, stack, path, heading):
     browser_page, _ = page
     browser_page.goto(stack.url + path)
     assert browser_page.locator("h1").inner_text() == heading
-    _valid_html(browser_page)
-    _shot(browser_page, path.strip("/"))
+    valid_html(browser_page)
+    shot(browser_page, path.strip("/"))
 
 
 def test_a_missing_job_is_a_404_page(page, stack):
@@ -154,7 +99,7 @@ def test_a_missing_job_is_a_404_page(page, stack):
     response = browser_page.goto(f"{stack.url}/jobs/no-such-job")
     assert response is not None and response.status == 404
     assert "No such job" in browser_page.locator("h1").inner_text()
-    _valid_html(browser_page)
+    valid_html(browser_page)
     # The browser reports the 404 itself as a console error: that one is expected.
     watched.problems[:] = [p for p in watched.problems if "404" not in p]
 
@@ -164,7 +109,7 @@ def test_the_api_documentation_renders_from_the_gateways_own_files(page, stack):
     browser_page.goto(stack.url + "/api.html")
     browser_page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
     assert "jobstream" in browser_page.locator(".swagger-ui .info .title").inner_text()
-    _shot(browser_page, "api")
+    shot(browser_page, "api")
 
 
 def test_json_and_html_link_to_each_other(stack):

@@ -9,6 +9,8 @@ from starlette.responses import HTMLResponse
 from jobstream_contracts.cloudevents import cloud_type
 from jobstream_contracts.events import EVENT_TYPES
 
+from .pictures import attempts_svg, coverage_svg
+
 _environment = Environment(
     loader=PackageLoader("jobstream_gateway", "html_pages/templates"),
     autoescape=select_autoescape(default=True),
@@ -39,6 +41,9 @@ _environment.filters["when"] = when
 # The event stream names each event by its CloudEvents type; a page listens for every one.
 _environment.globals["event_types"] = sorted(cloud_type(name) for name in EVENT_TYPES)
 _environment.filters["number"] = number
+# Inline SVG pictures (pictures.py), drawn from the page's own JSON.
+_environment.globals["coverage_svg"] = coverage_svg
+_environment.globals["attempts_svg"] = attempts_svg
 
 
 def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:

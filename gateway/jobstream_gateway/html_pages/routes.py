@@ -29,7 +29,7 @@ PAGES = (
     _page("/jobs", "jobs.html"),
     _page("/jobs/{job_id}", "job.html", history="/jobs/{job_id}/events?limit=1000"),
     _page("/datasets", "datasets.html"),
-    _page("/datasets/{dataset_id}", "dataset.html"),
+    _page("/datasets/{dataset_id}", "dataset.html", quicklook="/datasets/{dataset_id}/quicklook"),
 )
 
 
