@@ -222,9 +222,9 @@ async def _unsubscribe(sub) -> None:
         pass
 
 
-async def _open(settings: Settings, stop: asyncio.Event | None = None):
+async def _open(settings: Settings, stop: asyncio.Event | None = None, migrate: bool = False):
     engine = create_view_engine(settings.view_url)
-    await asyncio.to_thread(create_view, engine)
+    await asyncio.to_thread(create_view, engine, migrate)
     nc = await connect_nats(settings, "projector", stop=stop)
     js = nc.jetstream()
     await ensure_stream(js, new_replicas=settings.replicas)
@@ -271,6 +271,7 @@ async def _take_turns(projector: Projector, view_lease: ViewLease, stop: asyncio
             projector.lease = lease
             log.info("projector active", lease=lease.resource)
             try:
+                await asyncio.to_thread(create_view, projector.engine)
                 await projector.run(stop)
                 return
             except Fenced as exc:
@@ -289,7 +290,7 @@ async def rebuild_view(settings: Settings, until: int | datetime | None = None) 
     engine = create_view_engine(settings.view_url)
     await asyncio.to_thread(drop_view, engine)
     engine.dispose()
-    nc, projector = await _open(settings)
+    nc, projector = await _open(settings, migrate=True)
     try:
         if isinstance(until, datetime):
             until = await last_sequence_at(projector.js, until)

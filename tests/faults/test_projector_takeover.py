@@ -10,8 +10,9 @@ import signal
 import time
 
 import pytest
+from sqlmodel import Session
 
-from jobstream_projector.view import create_view_engine, read_checkpoint
+from jobstream_projector.view import VIEW_VERSION, ViewMeta, create_view_engine, read_checkpoint
 
 from ..support.rebuild import job_rows, rebuilt_view, wait_projected
 from ..support.stack import Stack
@@ -22,6 +23,7 @@ ACTIVE = "projector active"
 STANDING_BY = "projector standing by"
 LOST = "projector lease lost"
 MOVED = "checkpoint moved"
+MIGRATING = "view written by another version"
 
 
 def _log(stack: Stack, index: int) -> str:
@@ -119,3 +121,34 @@ def test_a_projector_stopped_past_its_lease_writes_nothing_after_it(make_stack, 
     assert MOVED not in _log(stack, 0)
     assert stalled.poll() is None, "the stalled projector should stand by, not exit"
     assert _log(stack, 0).count(STANDING_BY) == 1  # back to standing by, after the loss
+
+
+def _stamp_view_version(url: str, version: int) -> None:
+    engine = create_view_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            session.merge(ViewMeta(name="jobs", version=version))
+    finally:
+        engine.dispose()
+
+
+def test_a_standby_of_a_newer_version_migrates_only_once_it_holds_the_lease(make_stack, tmp_path):
+    """A rolling upgrade: the view says an older version writes it. The new projector starting
+    beside the active one stands by without dropping those tables, and replays into its own
+    only after taking over."""
+    stack = make_stack(projector_lease_ttl=LEASE_TTL)
+    stack.start()
+    _wait_log(stack, 0, ACTIVE)
+    ids = [stack.submit("echo", {"message": str(n)}) for n in range(20)]
+    wait_projected(stack, ids)
+    _stamp_view_version(stack.database_url, VIEW_VERSION - 1)
+
+    stack.start_component("projector")
+    _wait_log(stack, 1, STANDING_BY)
+    time.sleep(LEASE_TTL)
+    assert len(job_rows(stack.database_url)) == len(ids)
+    assert MIGRATING not in _log(stack, 1)
+
+    stack.kill_one("projector", 0)
+    _wait_log(stack, 1, MIGRATING, timeout=LEASE_TTL * 4 / 3 + 5.0)
+    _assert_view_equals_a_rebuild(stack, ids, tmp_path)

@@ -1,6 +1,8 @@
 """The projector against a real SQLite file and a real stream."""
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypedDict
 
 import nats
@@ -13,11 +15,15 @@ from jobstream_infra.journal import publish_event
 from jobstream_infra.provisioning import ensure_stream
 from jobstream_projector.service import Projector
 from jobstream_projector.view import (
+    VIEW_VERSION,
     CheckpointMoved,
     JobRow,
+    ViewMeta,
     apply_batch,
+    create_tables,
     create_view,
     create_view_engine,
+    drop_view,
     read_checkpoint,
 )
 
@@ -96,3 +102,27 @@ def test_the_live_projector_folds_a_trickle_of_events_in_a_few_transactions(tmp_
     assert [row["status"] for row in _rows(engine)] == ["successful"] * 5
     # One event per transaction would be 20; lingering 0.5 s after the first leaves ~2.
     assert len(commits) <= 5, f"{len(commits)} transactions for {len(events)} events"
+
+
+def test_projectors_stamping_a_fresh_postgresql_view_at_once_all_start(postgres_url):
+    """The race CI once lost: the gateway made the tables, two projectors stamped them."""
+    engines = [create_view_engine(postgres_url) for _ in range(4)]
+    create_tables(engines[0])
+    start = threading.Barrier(len(engines))
+
+    def create(engine) -> None:
+        start.wait()
+        create_view(engine)
+
+    try:
+        for _ in range(10):  # the old code lost about one race in three
+            drop_view(engines[0])
+            create_tables(engines[0])
+            with ThreadPoolExecutor(len(engines)) as pool:
+                list(pool.map(create, engines))
+            with Session(engines[0]) as session:
+                meta = session.get(ViewMeta, "jobs")
+            assert meta is not None and meta.version == VIEW_VERSION
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -34,26 +34,48 @@ def create_view_engine(url: str) -> Engine:
 
 
 def create_view(engine: Engine, migrate: bool = True) -> None:
-    """Create the view; with ``migrate`` (the projector's job), a view written by another
-    VIEW_VERSION is dropped so that the stream is replayed into the current tables."""
+    """Create the view; with ``migrate``, a view written by another VIEW_VERSION is dropped
+    so that the stream is replayed into the current tables.
+
+    Migrating is the job of the projector holding the view's lease: one standing by during a
+    rolling upgrade must not drop the tables the old version's active projector still writes.
+    """
     create_tables(engine)
     if not migrate:
         return
-    with Session(engine) as session, session.begin():
-        meta = session.get(ViewMeta, "jobs")
-        if meta is not None and meta.version == VIEW_VERSION:
-            return
-        empty = session.exec(select(func.count()).select_from(Checkpoint)).one() == 0
-    if not empty:
+    found = _stamped_version(engine)
+    if found == VIEW_VERSION:
+        return
+    if found is not None or not _is_empty(engine):
         log.warning(
             "view written by another version; dropping it to replay the stream",
-            found=meta.version if meta else None,
+            found=found,
             expected=VIEW_VERSION,
         )
         drop_view(engine)
         create_tables(engine)
-    with Session(engine) as session, session.begin():
-        session.merge(ViewMeta(name="jobs", version=VIEW_VERSION))
+    _stamp(engine)
+
+
+def _stamped_version(engine: Engine) -> int | None:
+    with Session(engine) as session:
+        meta = session.get(ViewMeta, "jobs")
+        return None if meta is None else meta.version
+
+
+def _is_empty(engine: Engine) -> bool:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(Checkpoint)).one() == 0
+
+
+def _stamp(engine: Engine) -> None:
+    try:
+        with Session(engine) as session, session.begin():
+            session.merge(ViewMeta(name="jobs", version=VIEW_VERSION))
+    except IntegrityError:
+        # Another component stamped the empty view between our read and our insert.
+        if _stamped_version(engine) != VIEW_VERSION:
+            raise
 
 
 def create_tables(engine: Engine) -> None:
