@@ -17,12 +17,22 @@ from jobstream_infra.provisioning import ensure_process_registry, ensure_registr
 from jobstream_infra.settings import Settings
 from jobstream_projector.view import create_view, create_view_engine
 
-from . import datasets, estimates, history, jobs, landing, metrics, processes, quicklooks
+from . import (
+    datasets,
+    estimates,
+    history,
+    jobs,
+    landing,
+    metrics,
+    processes,
+    quicklooks,
+    signin,
+)
 from .callers import caller, sees_everything
 from .catalog import DatasetCatalog, ProcessCatalog
 from .context import Context
 from .errors import install_error_handlers
-from .html_pages import HtmlPages
+from .html_pages import HtmlPages, SessionCookies
 from .identity import ApiKeys, Identity
 from .limits import DeclaredBodyLimit
 from .oidc import OidcVerifier
@@ -94,12 +104,14 @@ def create_app(settings: Settings) -> ASGIApp:
     # exports (jobstream_infra.tracing). Probes and scrapes make no spans.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready,metrics")
     app.include_router(landing.router)
+    app.include_router(signin.router)
     for module in (processes, estimates, jobs, history):
         app.include_router(module.router, dependencies=[Depends(caller)])
     app.include_router(datasets.router, dependencies=[Depends(sees_everything)])
     app.include_router(quicklooks.router, dependencies=[Depends(sees_everything)])
     app.include_router(metrics.router, dependencies=[Depends(sees_everything)])
     # Outside FastAPI's own body limit, which answers a declared oversize in plain text;
-    # pages for browsers over the whole API; metrics count them by the route they render.
-    pages = HtmlPages(DeclaredBodyLimit(app, settings.max_request_bytes))
-    return metrics.RequestMetrics(pages)
+    # pages for browsers over the whole API, asking it with the signed-in browser's
+    # credential; metrics count them by the route they render.
+    pages = HtmlPages(DeclaredBodyLimit(app, settings.max_request_bytes), settings.authenticates)
+    return metrics.RequestMetrics(SessionCookies(pages))

@@ -9,6 +9,7 @@ network. Screenshots of each page go to test-artifacts/pages/.
 import re
 import time
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 
@@ -119,3 +120,15 @@ def test_json_and_html_link_to_each_other(stack):
     assert stack.http.get("/processes?f=json", headers={"Accept": "text/html"}).json()
     assert stack.http.get("/processes", headers={"Accept": "*/*"}).json()
     assert stack.http.get("/processes?f=html").headers["content-type"].startswith("text/html")
+
+
+def test_an_open_service_offers_no_sign_in(stack):
+    landing = httpx.get(f"{stack.url}/", headers={"Accept": "text/html"})
+    assert landing.status_code == 200 and "<h1>jobstream</h1>" in landing.text
+    assert "/signin" not in landing.text
+    signin = httpx.get(f"{stack.url}/signin")
+    assert "does not ask who you are" in signin.text
+    # Nothing to sign in to: straight on, and no cookie.
+    answer = httpx.post(f"{stack.url}/signin", data={"token": "x", "next": "/jobs"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/jobs"
+    assert "set-cookie" not in answer.headers

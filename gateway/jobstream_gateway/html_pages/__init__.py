@@ -12,5 +12,6 @@ Decisions:
 """
 
 from .middleware import HtmlPages
+from .session import SessionCookies
 
-__all__ = ["HtmlPages"]
+__all__ = ["HtmlPages", "SessionCookies"]

@@ -12,6 +12,7 @@ from .inner import Answer, ask_json
 from .negotiation import wants_html
 from .render import render
 from .routes import Page, page_for
+from .session import session_of
 
 STATIC = "/static/"
 _OWN_FILES = Path(__file__).parent / "static"
@@ -31,8 +32,10 @@ def static_file(path: str) -> Path | None:
 
 
 class HtmlPages:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, sign_in: bool = False) -> None:
         self.app = app
+        # Whether pages offer signing in: only where callers must say who they are.
+        self.sign_in = sign_in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
@@ -63,11 +66,14 @@ class HtmlPages:
     ) -> Response:
         answer = await ask_json(self.app, scope, scope["path"], query)
         scope["route"] = answer.route
+        session = session_of(Headers(scope=scope))
         context = {
             "path": scope["path"],
             "parameters": parameters,
             "json_href": _with_format(scope["path"], query, "json"),
             "values": _values(query),
+            "sign_in": self.sign_in,
+            "signed_in_as": session.signed_in_as if session else None,
         }
         if answer.status != 200:
             return _error_page(answer, context)

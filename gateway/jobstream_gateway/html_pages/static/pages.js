@@ -1,6 +1,8 @@
 // jobstream's pages: the execute form, and a job page that follows its job live.
-// Requests go to the same origin as JSON; a page of another site cannot send them (a JSON
-// body needs a CORS preflight this gateway never grants).
+// Requests go to the same origin as JSON. Changes carry X-Jobstream-Page, without which a
+// signed-in browser's session cookie does not count (html_pages/session.py): a page of
+// another site cannot send that header (it needs a CORS preflight this gateway never grants).
+const PAGE_HEADERS = { "Accept": "application/json", "X-Jobstream-Page": "1" };
 "use strict";
 
 function problemText(body, status) {
@@ -33,7 +35,7 @@ async function submitExecute(form, event) {
   }
   const response = await fetch("/processes/" + form.dataset.process + "/execution", {
     method: "POST",
-    headers: { "Content-Type": "application/json", "Accept": "application/json", "Prefer": "respond-async" },
+    headers: { ...PAGE_HEADERS, "Content-Type": "application/json", "Prefer": "respond-async" },
     body: JSON.stringify({ inputs: inputs }),
   });
   const body = await response.json().catch(() => null);
@@ -83,7 +85,7 @@ function followJob(section) {
 }
 
 async function dismiss(job) {
-  const response = await fetch("/jobs/" + job, { method: "DELETE", headers: { "Accept": "application/json" } });
+  const response = await fetch("/jobs/" + job, { method: "DELETE", headers: PAGE_HEADERS });
   if (response.ok) {
     window.location.reload();
   } else {
