@@ -24,6 +24,7 @@ from . import (
     jobs,
     landing,
     metrics,
+    oidc_login,
     processes,
     quicklooks,
     signin,
@@ -105,6 +106,7 @@ def create_app(settings: Settings) -> ASGIApp:
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready,metrics")
     app.include_router(landing.router)
     app.include_router(signin.router)
+    app.include_router(oidc_login.router)
     for module in (processes, estimates, jobs, history):
         app.include_router(module.router, dependencies=[Depends(caller)])
     app.include_router(datasets.router, dependencies=[Depends(sees_everything)])

@@ -78,6 +78,8 @@ class OidcVerifier:
         self.roles_claim = settings.oidc_roles_claim
         self._refetch_cooldown = refetch_cooldown
         self._keys: jwt.PyJWKClient | None = None
+        # The issuer's discovery document, once found: its endpoints for signing people in.
+        self.document: dict[str, Any] = {}
         self._discovering = asyncio.Lock()
         # PyJWKClient fetches one at a time anyway; its own thread keeps a hanging issuer from
         # filling the default executor the gateway's database reads use.
@@ -90,6 +92,14 @@ class OidcVerifier:
         key = _cached_signing_key(keys, kid) or await self._in_fetcher(_fetched_key, keys, kid)
         claims = self._verified_claims(token, key)
         return Principal(id=f"oidc:{claims['sub']}", roles=roles_in(claims, self.roles_claim))
+
+    async def endpoint(self, name: str) -> str:
+        """An endpoint the discovery document names (``authorization_endpoint``, …)."""
+        await self._key_client()
+        url = self.document.get(name)
+        if not isinstance(url, str) or urlparse(url).scheme not in ("https", "http"):
+            raise IssuerUnreachable(f"the issuer's discovery document names no {name}")
+        return url
 
     async def _key_client(self) -> jwt.PyJWKClient:
         # One discovery at a time; a failed one is retried by the next request.
@@ -109,6 +119,7 @@ class OidcVerifier:
         jwks_uri = document.get("jwks_uri")
         if not isinstance(jwks_uri, str):
             raise IssuerUnreachable(f"{url} names no jwks_uri")
+        self.document = document
         try:
             return jwt.PyJWKClient(
                 jwks_uri,

@@ -41,7 +41,9 @@ def local_path(target: str | None) -> str:
     return target
 
 
-def _form(status: int, error: str, next_path: str, request: Request, ctx: Context) -> Response:
+def signin_page(
+    status: int, error: str, next_path: str, request: Request, ctx: Context
+) -> Response:
     session = session_of(request.headers)
     return render(
         "signin.html",
@@ -50,13 +52,14 @@ def _form(status: int, error: str, next_path: str, request: Request, ctx: Contex
         next=next_path,
         path=next_path,
         sign_in=ctx.settings.authenticates,
+        oidc_login=ctx.settings.signs_in_through_oidc,
         signed_in_as=session.signed_in_as if session else None,
     )
 
 
 @router.get("/signin")
 async def signin_form(request: Request, ctx: Context = Depends(context)) -> Response:
-    return _form(200, "", local_path(request.query_params.get("next")), request, ctx)
+    return signin_page(200, "", local_path(request.query_params.get("next")), request, ctx)
 
 
 @router.post("/signin")
@@ -67,17 +70,25 @@ async def signin(request: Request, ctx: Context = Depends(context)) -> Response:
         return RedirectResponse(next_path, status_code=303)
     try:
         _refuse_other_sites(request)
-        principal = await _principal(ctx, form.get("token", "").strip())
+        principal = await principal_of(ctx, form.get("token", "").strip())
     except Refused as refused:
-        return _form(refused.status, str(refused), next_path, request, ctx)
+        return signin_page(refused.status, str(refused), next_path, request, ctx)
+    return start_session(next_path, request, ctx, form["token"].strip(), principal)
+
+
+def start_session(
+    next_path: str, request: Request, ctx: Context, credential: str, principal: Principal
+) -> Response:
+    """On to ``next_path``, signed in with ``credential`` from now on."""
     response = RedirectResponse(next_path, status_code=303)
-    secure = request.url.scheme == "https" or ctx.settings.base_url.startswith("https:")
-    for name, value in (
-        (SESSION_COOKIE, form["token"].strip()),
-        (SIGNED_IN_AS_COOKIE, principal.id),
-    ):
+    secure = is_https(request, ctx)
+    for name, value in ((SESSION_COOKIE, credential), (SIGNED_IN_AS_COOKIE, principal.id)):
         response.set_cookie(name, value, httponly=True, samesite="strict", secure=secure)
     return response
+
+
+def is_https(request: Request, ctx: Context) -> bool:
+    return request.url.scheme == "https" or ctx.settings.base_url.startswith("https:")
 
 
 @router.post("/signout")
@@ -100,7 +111,7 @@ def _refuse_other_sites(request: Request) -> None:
         raise Refused("this sign-in form was sent from another site's page", 403)
 
 
-async def _principal(ctx: Context, token: str) -> Principal:
+async def principal_of(ctx: Context, token: str) -> Principal:
     if not token:
         raise Refused("give an API key or an access token", 400)
     try:

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_roles_claim: str = "roles"
+    # People sign in through the issuer (authorization code with PKCE) when this names the
+    # gateway's client there; a confidential client also gives its secret.
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid"
     # A caller's queued plus running jobs; past it, 429 with Retry-After.
     max_jobs_per_caller: int = Field(default=100, ge=1)
     port: int = 8000
@@ -140,11 +145,18 @@ class Settings(BaseSettings):
             raise ValueError(f"auth is {self.auth!r}: give none, apikey, oidc or apikey,oidc")
         if "oidc" in self.auth_methods and not (self.oidc_issuer and self.oidc_audience):
             raise ValueError("auth oidc needs oidc_issuer and oidc_audience")
+        if self.oidc_client_id and "oidc" not in self.auth_methods:
+            raise ValueError("oidc_client_id signs people in through OIDC: it needs auth oidc")
         return self
 
     @property
     def auth_methods(self) -> frozenset[str]:
         return frozenset(part.strip() for part in self.auth.split(",") if part.strip())
+
+    @property
+    def signs_in_through_oidc(self) -> bool:
+        """Whether people sign in at the OIDC issuer (not only with a pasted token)."""
+        return bool(self.oidc_client_id) and "oidc" in self.auth_methods
 
     @property
     def authenticates(self) -> bool:

@@ -6,17 +6,26 @@ with RSA keys made by ``cryptography``.
         issuer.rotate()          # a new key: published, and signing from now on
         issuer.jwks_fetches      # how often the JWKS was asked for
 
+It also signs people in (authorization code with PKCE): ``/authorize`` signs in
+``issuer.person`` at once and redirects back with a code; ``/token`` redeems a code once, for
+the client, redirect URI and PKCE verifier it was issued to (and ``client_secret`` by HTTP
+Basic, when set), with a token minted for that person.
+
 Keys stay published after a rotation, as real issuers keep them while older tokens live.
 ``claims()`` is the payload ``mint`` signs, for tests that sign it some other way; setting
 ``jwks_status`` (say to 503) makes the JWKS endpoint fail until it is set back to 200.
 """
 
+import base64
+import hashlib
 import json
+import secrets
 import threading
 import time
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -25,6 +34,8 @@ from jwt.algorithms import RSAAlgorithm
 AUDIENCE = "jobstream"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/jwks"
+AUTHORIZE_PATH = "/authorize"
+TOKEN_PATH = "/token"
 
 
 class LocalIssuer:
@@ -33,6 +44,10 @@ class LocalIssuer:
         self.keys: dict[str, rsa.RSAPrivateKey] = {}
         self.kid: str = self.rotate()
         self.jwks_status = 200
+        # Who signs in at /authorize, and the codes issued and not yet redeemed.
+        self.person: tuple[str, list[str]] = ("alice", ["submitter"])
+        self.client_secret: str | None = None
+        self.grants: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
@@ -109,7 +124,41 @@ class LocalIssuer:
             "id_token_signing_alg_values_supported": ["RS256"],
             "subject_types_supported": ["public"],
             "response_types_supported": ["code"],
+            "authorization_endpoint": self.url + AUTHORIZE_PATH,
+            "token_endpoint": self.url + TOKEN_PATH,
+            "code_challenge_methods_supported": ["S256"],
         }
+
+    def authorize(self, query: dict[str, str]) -> str:
+        """Where /authorize sends the browser: back, with a code for ``person``."""
+        code = secrets.token_urlsafe(16)
+        self.grants[code] = {**query, "person": self.person}
+        back = {"code": code, "state": query.get("state", "")}
+        return f"{query['redirect_uri']}?{urlencode(back)}"
+
+    def token(self, form: dict[str, str], authorization: str | None) -> tuple[int, dict[str, Any]]:
+        grant = self.grants.pop(form.get("code", ""), None)
+        if grant is None or form.get("grant_type") != "authorization_code":
+            return 400, {"error": "invalid_grant", "error_description": "unknown or used code"}
+        verifier = form.get("code_verifier", "").encode()
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
+        if (
+            form.get("client_id") != grant["client_id"]
+            or form.get("redirect_uri") != grant["redirect_uri"]
+            or challenge.decode() != grant["code_challenge"]
+            or not self._client_authenticated(grant["client_id"], authorization)
+        ):
+            return 400, {"error": "invalid_grant", "error_description": "the code is not yours"}
+        sub, roles = grant["person"]
+        return 200, {"access_token": self.mint(sub, roles), "token_type": "Bearer"}
+
+    def _client_authenticated(self, client_id: str, authorization: str | None) -> bool:
+        if self.client_secret is None:
+            return True
+        scheme, _, encoded = (authorization or "").partition(" ")
+        pair = base64.b64decode(encoded or "").decode() if scheme == "Basic" else ":"
+        given_id, _, given_secret = pair.partition(":")
+        return unquote(given_id) == client_id and unquote(given_secret) == self.client_secret
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [_public_jwk(kid, key) for kid, key in self.keys.items()]}
@@ -153,7 +202,22 @@ def _handler_for(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
                 return self._answer(200, issuer.discovery())
             if path == JWKS_PATH:
                 return self._answer(issuer.jwks_status, issuer.jwks())
+            if path == AUTHORIZE_PATH:
+                query = dict(parse_qsl(self.path.partition("?")[2]))
+                self.send_response(302)
+                self.send_header("Location", issuer.authorize(query))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
             return self._answer(404, {"error": "not found"})
+
+        def do_POST(self):
+            issuer._record(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            form = dict(parse_qsl(self.rfile.read(length).decode()))
+            if self.path != TOKEN_PATH:
+                return self._answer(404, {"error": "not found"})
+            return self._answer(*issuer.token(form, self.headers.get("Authorization")))
 
         def _answer(self, status: int, document: dict[str, Any]) -> None:
             body = json.dumps(document).encode()

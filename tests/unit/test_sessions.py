@@ -1,5 +1,8 @@
-"""Which requests a browser's session cookie may authenticate, and where signing in may lead:
-pure decisions, no server."""
+"""Which requests a browser's session cookie may authenticate, where signing in may lead, and
+the OIDC sign-in's PKCE and pending state: pure decisions, no server."""
+
+import base64
+from urllib.parse import parse_qs
 
 import pytest
 from starlette.datastructures import Headers
@@ -12,6 +15,7 @@ from jobstream_gateway.html_pages.session import (
     session_of,
     stands_in,
 )
+from jobstream_gateway.oidc_login import PendingSignIn, authorization_url, challenge_of
 from jobstream_gateway.signin import local_path
 
 
@@ -60,3 +64,43 @@ def test_the_cookie_stands_in_for_safe_requests_and_the_pages_own(method, header
 )
 def test_signing_in_leads_only_to_this_site(target, expected):
     assert local_path(target) == expected
+
+
+def test_the_pkce_challenge_is_rfc_7636s():
+    # RFC 7636, Appendix B.
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert challenge_of(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def test_a_pending_sign_in_survives_its_cookie_and_nothing_else_does():
+    pending = PendingSignIn.begin("/jobs?status=running")
+    assert PendingSignIn.from_cookie(pending.cookie()) == pending
+    assert pending.answers(pending.state) and not pending.answers("other")
+    assert not pending.answers(None)
+    for broken in (None, "", "not base64!", "e30=", base64.urlsafe_b64encode(b"[1]").decode()):
+        assert PendingSignIn.from_cookie(broken) is None
+    elsewhere = PendingSignIn("s", "v", "https://elsewhere.example/")
+    assert PendingSignIn.from_cookie(elsewhere.cookie()) == PendingSignIn("s", "v", "/")
+
+
+def test_the_authorization_request_asks_for_a_code_with_s256():
+    pending = PendingSignIn("the-state", "the-verifier", "/")
+    url = authorization_url(
+        "https://idp.example/auth?realm=x",
+        "pages",
+        "https://js.example/signin/callback",
+        "openid",
+        pending,
+    )
+    base, _, query = url.partition("?")
+    assert base == "https://idp.example/auth"
+    assert parse_qs(query) == {
+        "realm": ["x"],
+        "response_type": ["code"],
+        "client_id": ["pages"],
+        "redirect_uri": ["https://js.example/signin/callback"],
+        "scope": ["openid"],
+        "state": ["the-state"],
+        "code_challenge": [challenge_of("the-verifier")],
+        "code_challenge_method": ["S256"],
+    }
