@@ -60,12 +60,15 @@ class PendingSignIn:
     def from_cookie(cls, value: str | None) -> "PendingSignIn | None":
         try:
             fields = json.loads(base64.urlsafe_b64decode(value or ""))
-            return cls(str(fields["state"]), str(fields["verifier"]), local_path(fields["next"]))
+            return cls(
+                str(fields["state"]), str(fields["verifier"]), local_path(str(fields["next"]))
+            )
         except (ValueError, TypeError, KeyError):
             return None
 
     def answers(self, state: str | None) -> bool:
-        return state is not None and hmac.compare_digest(self.state, state)
+        # As bytes: compare_digest refuses str with characters beyond ASCII.
+        return state is not None and hmac.compare_digest(self.state.encode(), state.encode())
 
 
 def challenge_of(verifier: str) -> str:
@@ -136,7 +139,9 @@ async def finish(request: Request, ctx: Context = Depends(context)) -> Response:
         response = _refused(exc, next_path, request, ctx)
     else:
         response = start_session(next_path, request, ctx, token, principal)
-    response.delete_cookie(PENDING_COOKIE, path="/signin", httponly=True, samesite="lax")
+    response.delete_cookie(
+        PENDING_COOKIE, path="/signin", httponly=True, samesite="lax", secure=is_https(request, ctx)
+    )
     return response
 
 

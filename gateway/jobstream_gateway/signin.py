@@ -5,9 +5,12 @@ Decisions:
 - A person signs in with what an API client sends: an API key, or an access token where OIDC
   is on. The credential is checked as a request would be before any cookie is set, and a
   credential with no jobstream role is refused there rather than on every page after.
-- A sign-in posted from another site's page is refused (its Origin is not this host's), so
-  nobody can sign a visitor in as themselves.
-- The cookie lasts as long as the browser session; an expiring token ends it sooner.
+- A sign-in posted from another site's page is refused (its Origin is neither the public URL's
+  nor this host's, or the browser says the request is cross-site), so nobody can sign a
+  visitor in as themselves. Signing out always forgets the session: nobody minds that.
+- The cookie lasts as long as the browser session; an expiring token ends it sooner. It is
+  Secure whenever the browser reached us over https: the request's scheme, an https public
+  URL, or a proxy's X-Forwarded-Proto (behind one, set the public URL).
 """
 
 from urllib.parse import parse_qsl, urlsplit
@@ -17,13 +20,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from jobstream_contracts.access import Principal
 
-from .context import Context, context
+from .context import Context, base_url, context
 from .html_pages.render import render
 from .html_pages.session import SESSION_COOKIE, SIGNED_IN_AS_COOKIE, session_of
 from .identity import Unauthenticated
 from .oidc import IssuerUnreachable
 
 router = APIRouter(include_in_schema=False)
+# Browsers keep cookies of up to 4,096 bytes, name and attributes included.
+MAX_CREDENTIAL_CHARACTERS = 3800
 
 
 class Refused(Exception):
@@ -37,6 +42,9 @@ class Refused(Exception):
 def local_path(target: str | None) -> str:
     """Where to go after signing in: a path on this site, never another site."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    # Browsers drop tabs and newlines from URLs: "/\t/elsewhere" would become "//elsewhere".
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
         return "/"
     return target
 
@@ -83,27 +91,41 @@ def start_session(
     response = RedirectResponse(next_path, status_code=303)
     secure = is_https(request, ctx)
     for name, value in ((SESSION_COOKIE, credential), (SIGNED_IN_AS_COOKIE, principal.id)):
-        response.set_cookie(name, value, httponly=True, samesite="strict", secure=secure)
+        response.set_cookie(name, value, httponly=True, samesite="lax", secure=secure)
     return response
 
 
 def is_https(request: Request, ctx: Context) -> bool:
-    return request.url.scheme == "https" or ctx.settings.base_url.startswith("https:")
+    return (
+        request.url.scheme == "https"
+        or ctx.settings.base_url.startswith("https:")
+        or request.headers.get("x-forwarded-proto", "").lower() == "https"
+    )
 
 
 @router.post("/signout")
-async def signout(request: Request) -> Response:
+async def signout(request: Request, ctx: Context = Depends(context)) -> Response:
     response = RedirectResponse("/", status_code=303)
-    if _same_site(request):
-        for name in (SESSION_COOKIE, SIGNED_IN_AS_COOKIE):
-            response.delete_cookie(name, httponly=True, samesite="strict")
+    secure = is_https(request, ctx)
+    for name in (SESSION_COOKIE, SIGNED_IN_AS_COOKIE):
+        response.delete_cookie(name, httponly=True, samesite="lax", secure=secure)
     return response
 
 
 def _same_site(request: Request) -> bool:
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return False
     # Browsers send Origin with every POST; a client that sends none is not a page elsewhere.
     origin = request.headers.get("origin")
-    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+    if origin is None:
+        return True
+    ours = {_origin_of(base_url(request)), f"{request.url.scheme}://{request.headers.get('host')}"}
+    return _origin_of(origin) in ours
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def _refuse_other_sites(request: Request) -> None:
@@ -114,6 +136,12 @@ def _refuse_other_sites(request: Request) -> None:
 async def principal_of(ctx: Context, token: str) -> Principal:
     if not token:
         raise Refused("give an API key or an access token", 400)
+    if len(token) > MAX_CREDENTIAL_CHARACTERS:
+        raise Refused(
+            f"this credential is {len(token)} characters long; a browser keeps a cookie of at "
+            f"most about {MAX_CREDENTIAL_CHARACTERS}: call the API with it instead",
+            400,
+        )
     try:
         principal = await ctx.identity.principal(f"Bearer {token}")
     except Unauthenticated as exc:

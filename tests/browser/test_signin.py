@@ -119,7 +119,10 @@ def test_another_sites_page_cannot_use_the_session(stack):
     body = {"inputs": {"message": "forged"}}
     execute = f"{stack.url}/processes/echo/execution"
     with httpx.Client(cookies=cookies) as browser_like:
-        assert browser_like.get(f"{stack.url}/jobs").status_code == 200
+        listed = browser_like.get(f"{stack.url}/jobs")
+        assert listed.status_code == 200
+        # Answered with the session's credential: no shared cache may keep it.
+        assert listed.headers["cache-control"] == "private, no-store"
         # What a form or fetch of another site could send: the cookie, not the page header.
         forged = browser_like.post(execute, json=body)
         assert forged.status_code == 401, forged.text
@@ -137,6 +140,37 @@ def test_another_sites_page_cannot_sign_a_visitor_in(stack):
     assert answer.status_code == 403
     assert "another site" in answer.text
     assert "set-cookie" not in answer.headers
+    # A browser too old to send Origin still says where the request came from.
+    answer = httpx.post(
+        f"{stack.url}/signin",
+        data={"token": key, "next": "/jobs"},
+        headers={"Sec-Fetch-Site": "cross-site"},
+    )
+    assert answer.status_code == 403 and "set-cookie" not in answer.headers
+
+
+def test_signing_out_always_forgets_the_session(stack):
+    answer = httpx.post(
+        f"{stack.url}/signout",
+        cookies={SESSION_COOKIE: "jsk_whatever"},
+        headers={"Origin": "https://elsewhere.example"},
+    )
+    assert answer.status_code == 303
+    cleared = answer.headers.get_list("set-cookie")
+    assert any(c.startswith(f"{SESSION_COOKIE}=") and "Max-Age=0" in c for c in cleared)
+
+
+def test_a_credential_too_long_for_a_cookie_is_refused_on_the_form(stack):
+    answer = httpx.post(f"{stack.url}/signin", data={"token": "x" * 5000, "next": "/"})
+    assert answer.status_code == 400
+    assert "5000 characters long" in answer.text
+    assert "set-cookie" not in answer.headers
+
+
+def test_pages_may_not_be_framed_by_another_site(stack):
+    page = httpx.get(f"{stack.url}/signin")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
 
 
 @pytest.mark.parametrize("target", ["https://elsewhere.example/", "//elsewhere.example/x"])
@@ -146,4 +180,4 @@ def test_signing_in_never_sends_the_browser_to_another_site(stack, target):
     assert answer.status_code == 303
     assert answer.headers["location"] == "/"
     cookie = answer.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie

@@ -1,5 +1,6 @@
 """Signing in at the OIDC issuer from a browser: the authorization code flow with PKCE against
-a real issuer on loopback (tests/support/issuer.py), as a confidential client.
+a real issuer on loopback (tests/support/issuer.py, reached as another site), as a
+confidential client.
 
 The browser may reach the gateway and the issuer, nothing else."""
 
@@ -23,7 +24,9 @@ SECRET = "pages-secret"
 
 @pytest.fixture(scope="module")
 def issuer():
-    with LocalIssuer() as running:
+    # Another site than the gateway's 127.0.0.1, as an identity provider is: the way back
+    # from it is a cross-site navigation.
+    with LocalIssuer(host="localhost") as running:
         running.client_secret = SECRET
         yield running
 
@@ -80,7 +83,12 @@ def test_a_person_signs_in_at_the_identity_provider(browser_page, stack, issuer)
     valid_html(browser_page)
     shot(browser_page, "signin-oidc")
 
-    browser_page.get_by_role("link", name="Sign in with your identity provider").click()
+    issuer.login_page = True
+    try:
+        browser_page.get_by_role("link", name="Sign in with your identity provider").click()
+        browser_page.get_by_role("button", name="Log in").click()
+    finally:
+        issuer.login_page = False
     browser_page.wait_for_url(re.compile(r"/jobs$"))
     assert browser_page.locator("h1").inner_text() == "Jobs"
     assert browser_page.locator("nav .session code").inner_text() == "oidc:alice"

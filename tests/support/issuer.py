@@ -18,6 +18,7 @@ Keys stay published after a rotation, as real issuers keep them while older toke
 
 import base64
 import hashlib
+import html
 import json
 import secrets
 import threading
@@ -39,7 +40,10 @@ TOKEN_PATH = "/token"
 
 
 class LocalIssuer:
-    def __init__(self, audience: str = AUDIENCE) -> None:
+    def __init__(self, audience: str = AUDIENCE, host: str = "127.0.0.1") -> None:
+        # The name the issuer goes by: "localhost" makes it another site than a gateway at
+        # 127.0.0.1, for a browser's SameSite rules.
+        self.host = host
         self.audience = audience
         self.keys: dict[str, rsa.RSAPrivateKey] = {}
         self.kid: str = self.rotate()
@@ -47,6 +51,9 @@ class LocalIssuer:
         # Who signs in at /authorize, and the codes issued and not yet redeemed.
         self.person: tuple[str, list[str]] = ("alice", ["submitter"])
         self.client_secret: str | None = None
+        # True: /authorize shows a login page whose button sends the browser back, as a real
+        # provider's does (the way back is then a navigation the provider's page starts).
+        self.login_page = False
         self.grants: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
         self._lock = threading.Lock()
@@ -58,8 +65,8 @@ class LocalIssuer:
     @property
     def url(self) -> str:
         """The issuer's identifier, which is also where it serves its discovery document."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._httpd.server_address[1]
+        return f"http://{self.host}:{port}"
 
     @property
     def jwks_fetches(self) -> int:
@@ -203,9 +210,11 @@ def _handler_for(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
             if path == JWKS_PATH:
                 return self._answer(issuer.jwks_status, issuer.jwks())
             if path == AUTHORIZE_PATH:
-                query = dict(parse_qsl(self.path.partition("?")[2]))
+                back = issuer.authorize(dict(parse_qsl(self.path.partition("?")[2])))
+                if issuer.login_page:
+                    return self._login_page(back)
                 self.send_response(302)
-                self.send_header("Location", issuer.authorize(query))
+                self.send_header("Location", back)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
@@ -218,6 +227,24 @@ def _handler_for(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
             if self.path != TOKEN_PATH:
                 return self._answer(404, {"error": "not found"})
             return self._answer(*issuer.token(form, self.headers.get("Authorization")))
+
+        def _login_page(self, back: str) -> None:
+            action, _, query = back.partition("?")
+            fields = "".join(
+                f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                for k, v in parse_qsl(query)
+            )
+            page = (
+                "<!DOCTYPE html><title>Log in</title>"
+                f'<form method="get" action="{html.escape(action)}">{fields}'
+                "<button>Log in</button></form>"
+            )
+            body = page.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def _answer(self, status: int, document: dict[str, Any]) -> None:
             body = json.dumps(document).encode()

@@ -26,6 +26,9 @@ def _headers(**values: str) -> Headers:
 def test_a_session_is_read_from_its_cookies():
     cookie = f"other=1; {SESSION_COOKIE}=jsk_abc-123; {SIGNED_IN_AS_COOKIE}=key:ada"
     assert session_of(_headers(cookie=cookie)) == Session("jsk_abc-123", "key:ada")
+    # Another application's odd cookie hides nothing (Python's SimpleCookie drops them all).
+    odd = f'prefs={{"a": 1}}; {SESSION_COOKIE}=jsk_abc; x=b c'
+    assert session_of(_headers(cookie=odd)) == Session("jsk_abc", "")
     assert session_of(_headers(cookie="other=1")) is None
     assert session_of(_headers(cookie=f"{SESSION_COOKIE}=")) is None
     assert session_of(_headers()) is None
@@ -60,6 +63,9 @@ def test_the_cookie_stands_in_for_safe_requests_and_the_pages_own(method, header
         ("//elsewhere.example/", "/"),
         ("/\\elsewhere.example/", "/"),
         ("jobs", "/"),
+        # Browsers drop tabs and newlines: this would become //elsewhere.example/.
+        ("/\t/elsewhere.example/", "/"),
+        ("/\n/elsewhere.example/", "/"),
     ],
 )
 def test_signing_in_leads_only_to_this_site(target, expected):
@@ -77,10 +83,13 @@ def test_a_pending_sign_in_survives_its_cookie_and_nothing_else_does():
     assert PendingSignIn.from_cookie(pending.cookie()) == pending
     assert pending.answers(pending.state) and not pending.answers("other")
     assert not pending.answers(None)
+    assert not pending.answers("é")  # not ASCII: refused, not a TypeError
     for broken in (None, "", "not base64!", "e30=", base64.urlsafe_b64encode(b"[1]").decode()):
         assert PendingSignIn.from_cookie(broken) is None
     elsewhere = PendingSignIn("s", "v", "https://elsewhere.example/")
     assert PendingSignIn.from_cookie(elsewhere.cookie()) == PendingSignIn("s", "v", "/")
+    odd_next = base64.urlsafe_b64encode(b'{"state": "s", "verifier": "v", "next": 5}').decode()
+    assert PendingSignIn.from_cookie(odd_next) == PendingSignIn("s", "v", "/")
 
 
 def test_the_authorization_request_asks_for_a_code_with_s256():

@@ -46,5 +46,15 @@ _environment.globals["coverage_svg"] = coverage_svg
 _environment.globals["attempts_svg"] = attempts_svg
 
 
+# A page acts with its visitor's session (execute, dismiss): no other site may frame it
+# (clickjacking), and links out do not carry its address.
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+}
+
+
 def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(_environment.get_template(template).render(**context), status_code=status)
+    page = _environment.get_template(template).render(**context)
+    return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)

@@ -2,26 +2,30 @@
 
 Decisions:
 - The cookie holds the credential the person signed in with (an API key or an access token),
-  HttpOnly, SameSite=Strict, Secure on https. Every request is then checked exactly as an API
+  HttpOnly, SameSite=Lax, Secure on https. Every request is then checked exactly as an API
   call with that credential: a revoked key or an expired token ends the session at once, and
   no gateway keeps session state.
-- The cookie stands in only where no Authorization header was sent: on safe methods always, on
-  unsafe ones only with the ``X-Jobstream-Page`` header the pages' script sends. A form or a
+- The cookie stands in only where no Authorization header was sent: on GET and HEAD always,
+  on changes only with the ``X-Jobstream-Page`` header the pages' script sends. A form or a
   script of another site cannot send that header without a CORS preflight this gateway never
-  grants: cross-site request forgery fails even in a browser ignoring SameSite.
+  grants: cross-site request forgery fails whatever the browser does with SameSite. So the
+  cookie is SameSite=Lax, not Strict: a link from a chat or a mail, or the identity
+  provider's redirect back, opens the page signed in.
+- An answer given with the cookie's credential is private: ``Cache-Control: private,
+  no-store`` unless the route said otherwise, as shared caches treat Authorization.
 """
 
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "jobstream_session"
 # Who signed in, for the pages' header only: it grants nothing.
 SIGNED_IN_AS_COOKIE = "jobstream_signed_in_as"
 PAGE_HEADER = "x-jobstream-page"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 @dataclass(frozen=True)
@@ -32,16 +36,16 @@ class Session:
 
 def session_of(headers: Headers) -> Session | None:
     """The browser session a request carries, if any."""
-    cookies = SimpleCookie()
-    try:
-        cookies.load(headers.get("cookie", ""))
-    except CookieError:
+    raw = headers.get("cookie", "")
+    # Parsed only when there is a session to find (CPython before 3.11.10 unquotes cookies
+    # in quadratic time); leniently, as browsers do: another site's odd cookie hides nothing.
+    if f"{SESSION_COOKIE}=" not in raw:
         return None
+    cookies = cookie_parser(raw)
     credential = cookies.get(SESSION_COOKIE)
-    if credential is None or not credential.value:
+    if not credential:
         return None
-    who = cookies.get(SIGNED_IN_AS_COOKIE)
-    return Session(credential.value, who.value if who is not None else "")
+    return Session(credential, cookies.get(SIGNED_IN_AS_COOKIE, ""))
 
 
 def stands_in(scope: Scope, headers: Headers) -> bool:
@@ -65,4 +69,15 @@ class SessionCookies:
                 # In place: the request metrics outside read the route routing stores here.
                 bearer = f"Bearer {session.credential}".encode("latin-1")
                 scope["headers"] = [*scope["headers"], (b"authorization", bearer)]
+                send = _private(send)
         await self.app(scope, receive, send)
+
+
+def _private(send: Send) -> Send:
+    async def send_private(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            headers.setdefault("cache-control", "private, no-store")
+        await send(message)
+
+    return send_private

@@ -1,9 +1,9 @@
+"use strict";
 // jobstream's pages: the execute form, and a job page that follows its job live.
 // Requests go to the same origin as JSON. Changes carry X-Jobstream-Page, without which a
 // signed-in browser's session cookie does not count (html_pages/session.py): a page of
 // another site cannot send that header (it needs a CORS preflight this gateway never grants).
 const PAGE_HEADERS = { "Accept": "application/json", "X-Jobstream-Page": "1" };
-"use strict";
 
 function problemText(body, status) {
   if (body && body.detail) return body.detail;
