@@ -1,6 +1,7 @@
-"""`python -m bench.observability` and `python -m bench.auth` keep working: their smoke modes
-start their stacks, run a few requests on each and write the report. They measure nothing
-worth reading."""
+"""The harnesses beside the main benchmark keep working: `bench.cluster`, `bench.observability`
+and `bench.auth` in smoke mode start their stacks (bench.cluster: one nats-server and a
+three-node R3 cluster), run a few jobs or requests on each and write the report. They measure
+nothing worth reading."""
 
 import re
 import subprocess
@@ -12,13 +13,13 @@ from .support.stack import ROOT
 NUMBER = r"[-+]?[\d,]+(?:\.\d+)?"
 
 
-def _smoke(module: str, out: Path) -> str:
+def _smoke(module: str, out: Path, timeout: float = 180) -> str:
     result = subprocess.run(
         [sys.executable, "-m", module, "--smoke", "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (report,) = out.glob("*smoke*.md")
@@ -26,6 +27,7 @@ def _smoke(module: str, out: Path) -> str:
 
 
 def _cells(text: str, first_cell: str) -> list[str]:
+    """The cells after the first of the table row whose first cell is ``first_cell``."""
     line = next(line for line in text.splitlines() if line.startswith(f"| {first_cell} |"))
     return [cell.strip().strip("*") for cell in line.strip("|").split("|")][1:]
 
@@ -46,3 +48,16 @@ def test_bench_auth_smoke_reports_each_method(tmp_path):
         assert re.fullmatch(rf"{NUMBER} / {NUMBER} / {NUMBER}", cpu), cpu
         assert re.fullmatch(NUMBER, ratio) and re.fullmatch(NUMBER, wall)
     assert re.search(r"oidc [\d.]+ / [\d.]+ / [\d.]+", text)
+
+
+def test_bench_cluster_smoke_reports_the_single_node_and_the_cluster(tmp_path):
+    text = _smoke("bench.cluster", tmp_path, timeout=110)
+    for heading in ("## 1. Async no-op jobs end to end", "## 2. Sizing", "## Analysis"):
+        assert heading in text
+    for system in ("one node, R1", "three nodes, R3"):
+        rate, _, _, p50, p99, _ = _cells(text, system)
+        assert re.fullmatch(rf"{NUMBER} / {NUMBER} / {NUMBER}", rate), rate
+        assert re.fullmatch(NUMBER, p50) and re.fullmatch(NUMBER, p99)
+        events, stream_bytes = _cells(text, f"echo job, {system}")[:2]
+        assert float(events) >= 3 and int(stream_bytes.replace(",", "")) > 0
+    assert "| ingest, one node, R1 |" in text
