@@ -47,8 +47,6 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
         version="0.1.0",
         description="OGC API - Processes - Part 1: Core 1.0 on an event-sourced job log.",
         lifespan=lifespan,
-        # Counted while the body streams in: 413 before it is buffered.
-        max_body_size=settings.max_request_bytes,
         # The OGC API definition is served at /api (OpenAPI 3.0); FastAPI's 3.1 stays internal.
         openapi_url=None,
         docs_url=None,
@@ -59,22 +57,31 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     # A server span per request, continuing the caller's traceparent; a no-op unless tracing
     # exports (jobstream_infra.tracing). Probes and scrapes make no spans.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready,metrics")
-    app.include_router(landing.router)
-    app.include_router(signin.router)
-    app.include_router(oidc_login.router)
-    for module in (processes, estimates, jobs, history):
-        app.include_router(module.router, dependencies=[Depends(caller)])
-    app.include_router(datasets.router, dependencies=[Depends(sees_everything)])
-    app.include_router(quicklooks.router, dependencies=[Depends(sees_everything)])
-    app.include_router(metrics.router, dependencies=[Depends(sees_everything)])
+    anyone, callers, everything = [], [Depends(caller)], [Depends(sees_everything)]
+    for router, dependencies in (
+        (landing.router, anyone),
+        (signin.router, anyone),
+        (oidc_login.router, anyone),
+        (processes.router, callers),
+        (estimates.router, callers),
+        (jobs.router, callers),
+        (history.router, callers),
+        (datasets.router, everything),
+        (quicklooks.router, everything),
+        (metrics.router, everything),
+    ):
+        # Per route, so inside the middleware: a body is counted while it streams in and
+        # refused (413) before it is buffered; a declared oversize never reaches it.
+        app.include_router(
+            router, dependencies=dependencies, max_body_size=settings.max_request_bytes
+        )
     return app
 
 
 def _middleware(settings: Settings) -> list[Middleware]:
     """Outermost first. Metrics count every answer, by the route it rendered; the session
     cookie stands in for a browser's credential; pages for browsers over the whole API,
-    asking it with that credential; the declared body limit inside FastAPI's own, which
-    answers a declared oversize in plain text."""
+    asking it with that credential; a declared oversize answered at once with an OGC body."""
     return [
         Middleware(metrics.RequestMetrics),
         Middleware(SessionCookies),
