@@ -5,7 +5,6 @@ folds the journal into the view with the projector's own writes, as the projecto
 """
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from jobstream_infra.journal import Journal, Recorded
 from jobstream_infra.settings import Settings
 from jobstream_projector.view import apply_batch, create_view, create_view_engine, read_checkpoint
 
+from .sse import Frame, frames_in
 from .stack import TEST_PROCESSES
 
 BASE_URL = "http://gateway.test"
@@ -172,10 +172,46 @@ async def serving(
             yield Gateway(app, http, ctx, await journal.last_sequence())
 
 
-async def sse_frames(
-    app: FastAPI, path: str, count: int, headers: dict[str, str] | None = None
-) -> list[dict]:
-    """The first ``count`` events of an event stream that may never end, then hang up.
+class OpenStream:
+    """An event stream being served: its status, and its frames as they arrive."""
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.text = ""
+        self.changed = asyncio.Event()
+        self.ended = False
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message["type"] == "http.response.body":
+            self.text += message.get("body", b"").decode()
+            self.ended = not message.get("more_body", False)
+        self.changed.set()
+
+    def frames(self) -> list[Frame]:
+        """The complete frames so far."""
+        return frames_in(self.text[: self.text.rfind("\n\n") + 2])
+
+    async def first(self, count: int) -> list[Frame]:
+        """The first ``count`` frames, or all of them should the stream end first."""
+        while len(self.frames()) < count and not self.ended:
+            await self.changed.wait()
+            self.changed.clear()
+        return self.frames()[:count]
+
+    async def started(self) -> int:
+        while not self.status:
+            await self.changed.wait()
+            self.changed.clear()
+        return self.status
+
+
+@asynccontextmanager
+async def open_stream(
+    app: FastAPI, path: str, headers: dict[str, str] | None = None
+) -> AsyncIterator[OpenStream]:
+    """An event stream that may never end, held open until the block ends, then hung up.
 
     httpx's ASGI transport answers only once a response is complete, so an endless stream is
     read here with the ASGI calls themselves.
@@ -196,31 +232,16 @@ async def sse_frames(
         "client": ("127.0.0.1", 1),
         "root_path": "",
     }
-    enough = asyncio.Event()
-    text = ""
-    frames: list[dict] = []
+    stream = OpenStream()
+    hung_up = asyncio.Event()
 
     async def receive() -> Message:
-        await enough.wait()
+        await hung_up.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: Message) -> None:
-        nonlocal text
-        if message["type"] != "http.response.body":
-            return
-        text += message.get("body", b"").decode()
-        *complete, text = text.split("\n\n")
-        frames.extend(_data(frame) for frame in complete if "data: " in frame)
-        if len(frames) >= count or not message.get("more_body", False):
-            enough.set()
-
-    serving = asyncio.create_task(app(scope, receive, send))
-    await enough.wait()
-    serving.cancel()
-    await asyncio.gather(serving, return_exceptions=True)
-    return frames[:count]
-
-
-def _data(frame: str) -> dict:
-    fields = dict(line.split(": ", 1) for line in frame.splitlines() if ": " in line)
-    return {"id": fields.get("id"), "event": fields.get("event"), **json.loads(fields["data"])}
+    serving = asyncio.create_task(app(scope, receive, stream.send))
+    try:
+        yield stream
+    finally:
+        hung_up.set()
+        await asyncio.wait_for(serving, 10)
