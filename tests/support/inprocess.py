@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.types import Message
 
+from jobstream_contracts.access import ApiKey, Role, digest_of, new_api_key
 from jobstream_contracts.events import Event, JobStarted, JobSubmitted, JobSucceeded
 from jobstream_contracts.messages import DatasetAnnouncement
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
@@ -23,7 +25,7 @@ from jobstream_executor.loading import load_processes
 from jobstream_gateway.app import create_app
 from jobstream_gateway.catalog import DatasetCatalog, ProcessCatalog
 from jobstream_gateway.context import Context
-from jobstream_gateway.identity import Identity
+from jobstream_gateway.identity import ApiKeys, Identity
 from jobstream_gateway.slots import StreamSlots
 from jobstream_infra.journal import Journal, Recorded
 from jobstream_infra.settings import Settings
@@ -35,10 +37,10 @@ from .stack import TEST_PROCESSES
 BASE_URL = "http://gateway.test"
 
 
-def catalogs(modules: Iterable[str]) -> tuple[ProcessCatalog, DatasetCatalog]:
+def catalogs(modules: Iterable[str], settings: Settings) -> tuple[ProcessCatalog, DatasetCatalog]:
     """The catalogs an executor serving ``modules`` would announce."""
     processes, templates = ProcessCatalog(), DatasetCatalog()
-    for process in load_processes(modules).values():
+    for process in load_processes(modules, settings).values():
         if process.exposed:
             processes.entries[process.id] = process.description
         for key, document in process.announces.get(DATASET_REGISTRY_BUCKET, {}).items():
@@ -143,6 +145,17 @@ class Gateway:
         )
 
 
+def keyed_identity(roles: dict[str, Role]) -> tuple[Identity, dict[str, str]]:
+    """An identity knowing one new API key per name in ``roles``, and those keys by name."""
+    keys = {name: new_api_key() for name in roles}
+    api_keys = ApiKeys()
+    for name, role in roles.items():
+        api_keys.entries[name] = ApiKey(
+            name=name, role=role, digest=digest_of(keys[name]), created=datetime.now(UTC)
+        )
+    return Identity(api_keys), keys
+
+
 @asynccontextmanager
 async def serving(
     settings: Settings,
@@ -154,7 +167,7 @@ async def serving(
 ) -> AsyncIterator[Gateway]:
     """The gateway on ``journal`` and ``engine``, its lifespan run; ``parts`` are the
     context's optional NATS parts (executors, quicklooks, connection)."""
-    processes, templates = catalogs(modules)
+    processes, templates = catalogs(modules, settings)
     ctx = Context(
         settings,
         journal,
