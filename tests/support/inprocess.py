@@ -108,21 +108,28 @@ class Gateway:
     async def finishing(self, results: Callable[[JobSubmitted], dict]) -> AsyncIterator[None]:
         """While open, every job submitted is run to success with ``results(submission)``:
         what a sync execute waits for."""
-        batches = self.journal.follow(after=await self.journal.last_sequence())
+        seen = await self.journal.last_sequence()
 
         async def finish() -> None:
-            async for batch in batches:
-                for record in batch:
+            nonlocal seen
+            while True:
+                for record in await self._records_since(seen):
+                    seen = record.sequence
                     if isinstance(record.event, JobSubmitted):
-                        await self.run(record.event.job_id, results(record.event))
+                        await self.succeed(record.event, results(record.event))
+                # Read afresh each time: one long-lived follow() missed a submission about
+                # one run in two (not yet understood; see the branch's report), and the
+                # journal has no signal for "anything appended".
+                await asyncio.sleep(0.02)
 
         running = asyncio.create_task(finish())
         try:
             yield
         finally:
+            if running.done():  # it failed: say why, rather than leave a sync execute's 201
+                running.result()
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
-            await batches.aclose()
 
     async def submit(self, process: str, inputs: dict | None = None, **headers: str) -> str:
         """Submit an async job and answer its id."""
@@ -138,10 +145,13 @@ class Gateway:
         """Append what an executor running the job to success would."""
         submitted = (await self.journal.read(job_id, limit=1))[0].event
         assert isinstance(submitted, JobSubmitted)
-        process = submitted.process_id
+        await self.succeed(submitted, results or {})
+
+    async def succeed(self, submitted: JobSubmitted, results: dict[str, Any]) -> None:
+        job_id, process = submitted.job_id, submitted.process_id
         await self.append(
             JobStarted(job_id=job_id, process_id=process, executor="test", attempt=1),
-            JobSucceeded(job_id=job_id, process_id=process, attempt=1, results=results or {}),
+            JobSucceeded(job_id=job_id, process_id=process, attempt=1, results=results),
         )
 
 
