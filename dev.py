@@ -2,11 +2,15 @@
 """Set-up and run in one command, on any machine with Python >= 3.11 and git.
 
     python3 dev.py up      install (first time) and start jobstream on http://127.0.0.1:8000
-    python3 dev.py test    install (first time) and run the test suite
+    python3 dev.py test    install (first time) and run the test suite (below)
     python3 dev.py check   install (first time) and run ruff and pyright
 
 Installs uv into .uv/ (a private virtual environment), then the locked workspace into .venv/.
 Extra arguments go to `jobstream up` or to pytest.
+
+The suite runs in two passes: first every test that shares nothing with another, on every core
+(pytest-xdist); then the tests marked `serial` (faults, timing and cost measurements), one at a
+time, since a loaded machine would change what they measure. Each pass prints its slowest tests.
 """
 
 import os
@@ -55,6 +59,26 @@ def check() -> int:
     return 1 if failed else 0
 
 
+# pytest's exit code when a pass selected no test.
+NO_TESTS = 5
+
+
+def test(extra: list[str]) -> int:
+    """The parallel pass, then the serial one; the worst exit code of the two."""
+    pytest = [str(ROOT / ".venv" / BIN / "pytest"), "--durations=30"]
+    if "-m" in extra:  # the caller chose the tests (e.g. -m slow): one pass, one at a time
+        return subprocess.run([*pytest, "-p", "no:xdist", *extra], cwd=ROOT).returncode
+    workers = os.environ.get("JOBSTREAM_TEST_WORKERS", "2")
+    passes = [
+        [*pytest, "-n", workers, "-m", "not slow and not serial"],
+        [*pytest, "-p", "no:xdist", "-m", "serial and not slow"],
+    ]
+    codes = [subprocess.run([*command, *extra], cwd=ROOT).returncode for command in passes]
+    if all(code == NO_TESTS for code in codes):
+        return NO_TESTS
+    return max((code for code in codes if code != NO_TESTS), default=0)
+
+
 def main() -> None:
     if sys.version_info < (3, 11):
         sys.exit("jobstream needs Python 3.11 or newer")
@@ -64,10 +88,9 @@ def main() -> None:
     sync()
     if action == "check":
         sys.exit(check())
-    if action == "up":
-        command = [str(ROOT / ".venv" / BIN / "jobstream"), "up", *extra]
-    else:
-        command = [str(ROOT / ".venv" / BIN / "pytest"), *extra]
+    if action == "test":
+        sys.exit(test(extra))
+    command = [str(ROOT / ".venv" / BIN / "jobstream"), "up", *extra]
     os.chdir(ROOT)
     os.execv(command[0], command)
 
