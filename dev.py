@@ -69,8 +69,9 @@ def test(extra: list[str]) -> int:
     if "-m" in extra:  # the caller chose the tests (e.g. -m slow): one pass, one at a time
         return subprocess.run([*pytest, "-p", "no:xdist", *extra], cwd=ROOT).returncode
     workers = os.environ.get("JOBSTREAM_TEST_WORKERS", "2")
+    # loadfile: a module's tests on one worker, so a module-scoped stack is started once.
     passes = [
-        [*pytest, "-n", workers, "-m", "not slow and not serial"],
+        [*pytest, "-n", workers, "--dist", "loadfile", "-m", "not slow and not serial"],
         [*pytest, "-p", "no:xdist", "-m", "serial and not slow"],
     ]
     codes = [subprocess.run([*command, *extra], cwd=ROOT).returncode for command in passes]
