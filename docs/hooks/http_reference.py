@@ -17,7 +17,8 @@ METHODS = ("get", "post", "put", "patch", "delete")
 BOUNDS = (("minimum", "≥"), ("maximum", "≤"), ("maxLength", "length ≤"))
 
 
-async def _fetch_api_document() -> dict[str, Any]:
+async def served_api_document() -> dict[str, Any]:
+    """The OpenAPI document the gateway answers at /api."""
     # Imported here: the gateway's imports take seconds, paid only when the page is built.
     from jobstream_gateway.app import create_app
     from jobstream_infra.settings import Settings
@@ -101,4 +102,4 @@ def on_page_markdown(markdown: str, page, **_) -> str:
         return markdown
     if MARKER not in markdown:
         raise ValueError(f"{PAGE} lost its marker {MARKER!r}")
-    return markdown.replace(MARKER, operations_reference(asyncio.run(_fetch_api_document())))
+    return markdown.replace(MARKER, operations_reference(asyncio.run(served_api_document())))
