@@ -17,13 +17,18 @@ METHODS = ("get", "post", "put", "patch", "delete")
 BOUNDS = (("minimum", "≥"), ("maximum", "≤"), ("maxLength", "length ≤"))
 
 
-async def served_api_document() -> dict[str, Any]:
-    """The OpenAPI document the gateway answers at /api."""
+def _gateway_app():
+    """The gateway's app as ``jobstream gateway`` builds it, never started: no NATS needed."""
     # Imported here: the gateway's imports take seconds, paid only when the page is built.
     from jobstream_gateway.app import create_app
     from jobstream_infra.settings import Settings
 
-    transport = httpx.ASGITransport(app=create_app(Settings()))
+    return create_app(Settings())
+
+
+async def served_api_document() -> dict[str, Any]:
+    """The OpenAPI document the gateway answers at /api."""
+    transport = httpx.ASGITransport(app=_gateway_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://jobstream.invalid") as c:
         answer = await c.get("/api")
         answer.raise_for_status()
