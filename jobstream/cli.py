@@ -201,16 +201,20 @@ def _add_config_parser(commands) -> None:
     )
 
 
-def _up(settings: UpSettings) -> None:
+def _check_every_component(args: argparse.Namespace) -> None:
+    """`up` starts every component, each reading its own settings from this environment: a
+    value one of them refuses stops everything before anything starts."""
     from .config_check import examine, settings_classes
+
+    _, refused = examine(settings_classes(None), _overrides(args))
+    if refused:
+        sys.exit("\n".join(refused))
+
+
+def _up(settings: UpSettings) -> None:
     from .supervisor import run_all
 
     _refuse_an_open_gateway(settings)
-    # Each component reads its own settings from this environment: a value one of them
-    # refuses stops everything before anything starts, not one component after the rest.
-    _, refused = examine(settings_classes(None))
-    if refused:
-        sys.exit("\n".join(refused))
     sys.exit(run_all(settings))
 
 
@@ -324,6 +328,7 @@ def main(argv: list[str] | None = None) -> None:
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     if args.command == "up":
+        _check_every_component(args)
         _up(_configured(UpSettings, args))
     elif args.command == "gateway":
         _gateway(_configured(GatewaySettings, args))

@@ -21,14 +21,16 @@ def settings_classes(command: str | None) -> list[type[JobstreamSettings]]:
     return list(dict.fromkeys(COMMAND_SETTINGS.values()))
 
 
-def examine(classes: list[type[JobstreamSettings]]) -> tuple[list[Row], list[str]]:
+def examine(
+    classes: list[type[JobstreamSettings]], overrides: Mapping[str, object] | None = None
+) -> tuple[list[Row], list[str]]:
     """The rows of every variable the classes read, and each refused value's line, once
     though several classes read its variable."""
     rows: dict[str, Row] = {}
     refused: dict[str, None] = {}
     for cls in classes:
         try:
-            settings = load_settings(cls)
+            settings = load_settings(cls, overrides)
         except SettingsRefused as exc:
             refused.update(dict.fromkeys(exc.lines))
             continue

@@ -25,8 +25,8 @@ READ_ELSEWHERE: dict[str, str] = {
     "JOBSTREAM_URL": "the gateway the client and the client commands call",
     "JOBSTREAM_TOKEN": "the API key or bearer token the client and the client commands send",
     **{
-        f"JOBSTREAM_NATS_{user.upper()}_PASSWORD": f"the NATS user {user}'s password, read by "
-        "an external nats-server's configuration (infra/nats) and given to `jobstream up`"
+        f"JOBSTREAM_NATS_{user.upper()}_PASSWORD": "an external nats-server's configuration "
+        f"(infra/nats/authorization.conf): the password of the NATS user `{user}`"
         for user in USERS
     },
 }
