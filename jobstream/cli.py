@@ -309,6 +309,10 @@ def _configured(cls: type[S], args: argparse.Namespace) -> S:
     # `events export` and `apikey` write their answer to stdout: log lines go to stderr.
     configure_logging(settings, sys.stderr if args.command in ("events", "apikey") else None)
     warn_unknown_variables(os.environ)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: how to see where a stuck job
+    # (or component) is without stopping it.
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     return settings
 
 
@@ -323,10 +327,6 @@ def main(argv: list[str] | None = None) -> None:
         from .config_check import check_configuration
 
         sys.exit(check_configuration(args.component, os.environ, sys.stdout, sys.stderr))
-    # `kill -USR1 <pid>` prints every thread's stack to stderr: how to see where a stuck job
-    # (or component) is without stopping it.
-    if hasattr(signal, "SIGUSR1"):
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
     if args.command == "up":
         _check_every_component(args)
         _up(_configured(UpSettings, args))

@@ -153,6 +153,8 @@ def test_every_jobstream_variable_the_repository_names_is_known():
     ).stdout.split()
     named: set[str] = set()
     for path in tracked:
+        if path == "tests/unit/test_settings.py":
+            continue  # this file misspells names on purpose
         try:
             text = (ROOT / path).read_text()
         except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
