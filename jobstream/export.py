@@ -15,7 +15,7 @@ from jobstream_contracts.subjects import STREAM, job_filter
 from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.journal import Recorded
 from jobstream_infra.reader import read_batches
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import NatsSettings
 
 Bound = int | datetime
 
@@ -37,7 +37,7 @@ def _within(record: Recorded, until: Bound | None) -> bool:
 
 
 async def export_events(
-    settings: Settings,
+    settings: NatsSettings,
     out: TextIO,
     since: Bound | None = None,
     until: Bound | None = None,

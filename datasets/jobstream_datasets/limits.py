@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from jobstream_contracts.process import PermanentError, TooMuchWork
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import PlanLimitSettings
 
 from .periods import (
     PeriodError,
@@ -54,7 +54,7 @@ class Limits:
     bytes: int
 
     @classmethod
-    def of(cls, settings: Settings) -> "Limits":
+    def of(cls, settings: PlanLimitSettings) -> "Limits":
         return cls(
             settings.max_planned_periods, settings.max_planned_cells, settings.max_planned_bytes
         )

@@ -28,7 +28,7 @@ from jobstream_contracts.process import (
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PATTERN
 from jobstream_executor.announce import Budget
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ExecutorSettings
 
 from .limits import Limits, newest_available, plan_ingest, plan_sync, whole_range
 from .periods import PERIOD_PATTERN, before, period_id, shifted
@@ -321,7 +321,7 @@ def resample(
         )
 
 
-def _store_quicklook(settings: Settings, look: Any) -> None:
+def _store_quicklook(settings: ExecutorSettings, look: Any) -> None:
     from .quicklook import NatsShelf
 
     NatsShelf(settings).put(look)
@@ -358,7 +358,7 @@ def _period_input(title: str, description: str, required: bool = True) -> InputD
 _RESULT = {"result": OutputDescription(title="Result", schema={"type": "object"})}
 
 
-def processes(settings: Settings) -> list[Process]:
+def processes(settings: ExecutorSettings) -> list[Process]:
     datasets = Datasets(
         load_templates(settings.plugins_dir),
         settings.datasets_location,

@@ -23,7 +23,7 @@ from nats.js.api import ObjectMeta
 from jobstream_contracts.subjects import QUICKLOOK_BUCKET
 from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.provisioning import ensure_object_store
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import NatsSettings
 
 log = structlog.get_logger(__name__)
 
@@ -94,7 +94,7 @@ def render(values: np.ndarray, north_first: bool) -> bytes:
 class NatsShelf:
     """Stores quick-looks in the object store, connecting as the executor's NATS user."""
 
-    settings: Settings
+    settings: NatsSettings
 
     def put(self, look: Quicklook) -> None:
         """From a job's thread: a short connection of its own, so the job's loop is untouched."""

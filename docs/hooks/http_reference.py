@@ -21,11 +21,11 @@ def _gateway_app():
     """The gateway's app as ``jobstream gateway`` builds it, never started: no NATS needed."""
     # Imported here: the gateway's imports take seconds, paid only when the page is built.
     from jobstream_gateway.app import create_app
-    from jobstream_infra.settings import Settings
+    from jobstream_infra.settings import GatewaySettings
 
     # The document is the same whatever the settings (AUTH included): auth="none" so a shell
     # with JOBSTREAM_AUTH=oidc and no issuer can still build the docs.
-    return create_app(Settings(auth="none"))
+    return create_app(GatewaySettings.model_validate({"auth": "none"}))
 
 
 async def served_api_document() -> dict[str, Any]:

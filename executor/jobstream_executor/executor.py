@@ -21,7 +21,7 @@ from jobstream_infra.provisioning import (
     ensure_lease_bucket,
     ensure_stream,
 )
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ExecutorSettings
 
 from .announce import announce, serve_estimates
 from .attempt import FETCH_WAIT, handle
@@ -36,7 +36,7 @@ def executor_name() -> str:
 
 
 class Executor:
-    def __init__(self, settings: Settings, processes: dict[str, Process]) -> None:
+    def __init__(self, settings: ExecutorSettings, processes: dict[str, Process]) -> None:
         self.settings = settings
         self.processes = processes
         self.capacity = Capacity(settings.executor_concurrency)
@@ -143,7 +143,7 @@ class Executor:
 
 
 async def run_executor(
-    settings: Settings, processes: dict[str, Process], stop: asyncio.Event
+    settings: ExecutorSettings, processes: dict[str, Process], stop: asyncio.Event
 ) -> None:
     executor = Executor(settings, processes)
     await executor.start(stop)

@@ -10,7 +10,7 @@ from jobstream_contracts.events import Event
 from jobstream_contracts.process import PermanentError
 from jobstream_infra.journal import is_dismissed, read_job_history
 from jobstream_infra.leases import Leases
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ExecutorSettings
 
 from .running import RunningJob
 
@@ -20,7 +20,7 @@ HEADER_ROOM = 4096
 
 @dataclass
 class Runtime:
-    settings: Settings
+    settings: ExecutorSettings
     name: str
     nc: NATS
     js: JetStreamContext

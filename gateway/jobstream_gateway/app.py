@@ -14,7 +14,7 @@ from jobstream_infra.apikeys import api_key_bucket
 from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.journal import direct_reads
 from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import GatewaySettings
 from jobstream_projector.view import create_view, create_view_engine
 
 from . import (
@@ -42,7 +42,7 @@ from .slots import StreamSlots
 log = structlog.get_logger(__name__)
 
 
-async def _identity(settings: Settings, js: JetStreamContext) -> Identity:
+async def _identity(settings: GatewaySettings, js: JetStreamContext) -> Identity:
     api_keys = oidc = None
     if "apikey" in settings.auth_methods:
         api_keys = ApiKeys()
@@ -52,7 +52,7 @@ async def _identity(settings: Settings, js: JetStreamContext) -> Identity:
     return Identity(api_keys, oidc)
 
 
-def create_app(settings: Settings) -> ASGIApp:
+def create_app(settings: GatewaySettings) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         engine = create_view_engine(settings.view_url)

@@ -14,7 +14,7 @@ from jobstream_contracts.events import Event, EventDecodeError
 from jobstream_contracts.fold import JobState, fold
 from jobstream_contracts.ogc import ExceptionType
 from jobstream_infra.journal import HistoryChanged, publish_event, read_job_events
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import GatewaySettings
 from jobstream_projector import view
 
 from .catalog import DatasetCatalog, ProcessCatalog
@@ -60,7 +60,7 @@ def unreadable(job_id: str, exc: EventDecodeError) -> OGCError:
 
 @dataclass
 class Context:
-    settings: Settings
+    settings: GatewaySettings
     nc: NATS
     js: JetStreamContext
     engine: Engine
@@ -126,7 +126,7 @@ async def context(request: Request) -> Context:
 
 
 def base_url(request: Request) -> str:
-    settings: Settings = request.app.state.context.settings
+    settings: GatewaySettings = request.app.state.context.settings
     if settings.public_url:
         return settings.public_url.rstrip("/")
     return str(request.base_url).rstrip("/")

@@ -45,7 +45,7 @@ from jobstream_infra.metrics import (
     start_sampling,
 )
 from jobstream_infra.provisioning import ensure_notifier_consumer, ensure_stream
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import NotifierSettings
 
 from .decisions import NOTIFIED, Callback, GiveUp, after_failure, callback_for, progress_due
 from .delivery import DeliveryFailed, post
@@ -69,7 +69,7 @@ class Remembered(OrderedDict):
 class Notifier:
     def __init__(
         self,
-        settings: Settings,
+        settings: NotifierSettings,
         js: JetStreamContext,
         client: httpx.AsyncClient,
         direct_reads: bool = True,
@@ -199,7 +199,7 @@ class Notifier:
         return status_info(state, self.settings.base_url).to_json()
 
 
-async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
+async def run_notifier(settings: NotifierSettings, stop: asyncio.Event) -> None:
     nc = await connect_nats(settings, "notifier", stop=stop)
     js = nc.jetstream()
     replicas = await ensure_stream(js, new_replicas=settings.replicas)

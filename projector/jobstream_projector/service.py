@@ -31,7 +31,7 @@ from jobstream_infra.metrics import (
 )
 from jobstream_infra.provisioning import ensure_stream
 from jobstream_infra.reader import last_sequence_at
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ProjectorSettings
 
 from .standby import ViewLease, view_lease_key
 from .view import (
@@ -222,7 +222,9 @@ async def _unsubscribe(sub) -> None:
         pass
 
 
-async def _open(settings: Settings, stop: asyncio.Event | None = None, migrate: bool = False):
+async def _open(
+    settings: ProjectorSettings, stop: asyncio.Event | None = None, migrate: bool = False
+):
     engine = create_view_engine(settings.view_url)
     await asyncio.to_thread(create_view, engine, migrate)
     nc = await connect_nats(settings, "projector", stop=stop)
@@ -231,7 +233,7 @@ async def _open(settings: Settings, stop: asyncio.Event | None = None, migrate: 
     return nc, Projector(js, engine, settings.projector_batch, settings.projector_linger)
 
 
-async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
+async def run_projector(settings: ProjectorSettings, stop: asyncio.Event) -> None:
     nc, projector = await _open(settings, stop)
     view_lease = ViewLease(
         projector.js, view_lease_key(projector.engine), settings.projector_lease_ttl
@@ -284,7 +286,7 @@ async def _take_turns(projector: Projector, view_lease: ViewLease, stop: asyncio
                 projector.lease = None
 
 
-async def rebuild_view(settings: Settings, until: int | datetime | None = None) -> int:
+async def rebuild_view(settings: ProjectorSettings, until: int | datetime | None = None) -> int:
     """Drop the view and replay the stream from sequence 1, up to sequence or instant ``until``
     (the view as it was then); returns the final checkpoint."""
     engine = create_view_engine(settings.view_url)

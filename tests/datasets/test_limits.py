@@ -16,7 +16,7 @@ from jobstream_datasets.processes import Datasets, ingest
 from jobstream_datasets.store import DatasetStore, location_of
 from jobstream_datasets.templates import DatasetTemplate, load_templates
 from jobstream_infra.embedded import EmbeddedNats, free_port
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import PlanLimitSettings
 
 from ..support.datasets import DATA_PROCESSES
 from ..support.stack import Stack, wait_serving
@@ -60,7 +60,7 @@ def test_the_era5_request_of_the_issue_is_counted_not_listed_and_over_the_defaul
     era5 = load_templates()["era5-land-t2m-hourly"]
     started = time.perf_counter()
     with pytest.raises(TooMuchWork) as refused:
-        plan_ingest(era5, "1950-01-01", "9999-12-31").check(Limits.of(Settings()))
+        plan_ingest(era5, "1950-01-01", "9999-12-31").check(Limits.of(PlanLimitSettings()))
     assert time.perf_counter() - started < 0.1
     figures = refused.value.estimate
     assert (figures["first"], figures["end_clipped_from"]) == ("1950-01-01T00", "9999-12-31")

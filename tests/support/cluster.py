@@ -5,16 +5,16 @@ from nats.js import JetStreamContext
 from pydantic import SecretStr
 
 from jobstream_infra.embedded_cluster import EmbeddedCluster
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import NatsSettings
 
 from .waiting import eventually_async
 
 NODES = 3
 
 
-def admin_settings(cluster: EmbeddedCluster, replicas: int = NODES) -> Settings:
+def admin_settings(cluster: EmbeddedCluster, replicas: int = NODES) -> NatsSettings:
     """Settings that provision the cluster as its admin user, with every node's URL."""
-    return Settings(
+    return NatsSettings(
         nats_url=cluster.address,
         nats_user="admin",
         nats_password=SecretStr(cluster.credentials.passwords["admin"]),
