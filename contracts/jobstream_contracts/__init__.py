@@ -5,6 +5,8 @@ distribution alone. The names below are the public surface (tests/unit/test_publ
 pins them); the modules behind them may move.
 """
 
+import importlib.metadata
+
 from .access import ANONYMOUS, API_KEY_PREFIX, ApiKey, Principal, Role, digest_of, new_api_key
 from .asyncapi import asyncapi_document
 from .cloudevents import TYPE_PREFIX, cloud_type, event_of, to_cloudevent
@@ -87,6 +89,10 @@ from .subjects import (
     parse_subject,
     projector_lease_key,
 )
+
+# Every member of the workspace has this version (tests/unit/test_version.py); the gateway's
+# API definition and `jobstream --version` show it.
+__version__ = importlib.metadata.version("jobstream-contracts")
 
 __all__ = [
     "ALL_EVENTS",
