@@ -6,9 +6,14 @@ answered 201 could read as missing; components reading a replicated stream pass
 ``direct=False`` and ask the leader (``direct_reads``).
 """
 
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
@@ -111,6 +116,99 @@ async def is_dismissed(
     except NotFoundError:
         return False
     return True
+
+
+class Journal(Protocol):
+    """The record of every job: what the gateway, the executor and the notifier append to and
+    read from. ``JetStreamJournal`` is the record itself; ``InMemoryJournal`` holds the same
+    contract in one process (tests/contract runs one suite against both).
+    """
+
+    async def append(self, event: Event, expect_last: int | None = None) -> int:
+        """Store ``event`` and answer its sequence. With ``expect_last``, only if the job's newest
+        event has that sequence (0: the job has none); else ``HistoryChanged``, nothing stored.
+        An event whose id was stored a moment ago is not stored twice."""
+        ...
+
+    async def read(self, job_id: str, after: int = 0, limit: int | None = None) -> list[Recorded]:
+        """One job's events above sequence ``after``, in stream order, at most ``limit``."""
+        ...
+
+    async def is_dismissed(self, process_id: str, job_id: str) -> bool:
+        """Whether the job has been dismissed, without reading its history."""
+        ...
+
+    def follow(
+        self,
+        filters: list[str] | None = None,
+        after: int | None = 0,
+        since: datetime | None = None,
+        batch: int = 100,
+        wait: float = 1.0,
+    ) -> AsyncGenerator[list[Recorded], None]:
+        """Batches of the events matching ``filters`` (subject patterns; all events when None)
+        from sequence ``after`` + 1 (None: only new ones) or from the instant ``since``; an
+        empty batch after each ``wait`` seconds without events."""
+        ...
+
+    def watch(self, job_id: str) -> AbstractAsyncContextManager[asyncio.Event]:
+        """An event set whenever something is published for the job, while the context is open.
+
+        A hint to read again, never the record: it may also fire for a publish the journal
+        refused, and a reader must look once more after a timeout.
+        """
+        ...
+
+    async def last_sequence(self) -> int:
+        """The sequence of the newest stored event (0 when there is none)."""
+        ...
+
+
+class JetStreamJournal:
+    """The journal on the JetStream stream ``STREAM``: the record."""
+
+    def __init__(self, nc: NATS, js: JetStreamContext, direct: bool = True) -> None:
+        self.nc = nc
+        self.js = js
+        # Direct gets only where every replica holds every acknowledged write (direct_reads).
+        self.direct = direct
+
+    async def append(self, event: Event, expect_last: int | None = None) -> int:
+        return (await publish_event(self.js, event, expect_last=expect_last)).seq
+
+    async def read(self, job_id: str, after: int = 0, limit: int | None = None) -> list[Recorded]:
+        return await read_job_records(self.js, job_id, after, limit, self.direct)
+
+    async def is_dismissed(self, process_id: str, job_id: str) -> bool:
+        return await is_dismissed(self.js, process_id, job_id, self.direct)
+
+    def follow(
+        self,
+        filters: list[str] | None = None,
+        after: int | None = 0,
+        since: datetime | None = None,
+        batch: int = 100,
+        wait: float = 1.0,
+    ) -> AsyncGenerator[list[Recorded], None]:
+        from .reader import read_batches  # reader builds on this module's Recorded
+
+        return read_batches(self.js, filters, after, since, batch, wait)
+
+    @asynccontextmanager
+    async def watch(self, job_id: str) -> AsyncIterator[asyncio.Event]:
+        changed = asyncio.Event()
+
+        async def wake(_msg: Any) -> None:
+            changed.set()
+
+        subscription = await self.nc.subscribe(job_filter(job_id), cb=wake)
+        try:
+            yield changed
+        finally:
+            await subscription.unsubscribe()
+
+    async def last_sequence(self) -> int:
+        return (await self.js.stream_info(STREAM)).state.last_seq
 
 
 def stream_sequence(msg: Msg) -> int:

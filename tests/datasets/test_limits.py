@@ -19,7 +19,7 @@ from jobstream_infra.embedded import EmbeddedNats, free_port
 from jobstream_infra.settings import Settings
 
 from ..support.datasets import DATA_PROCESSES
-from ..support.stack import Stack
+from ..support.stack import Stack, wait_serving
 
 ERA5_QUERY = {"dataset_id": "era5-land-t2m-hourly", "start": "1950-01-01", "end": "9999-12-31"}
 # The stack's limits: small, so that small synthetic datasets can pass them.
@@ -258,24 +258,12 @@ def test_an_estimate_stops_when_its_budget_runs_out(stack, calls):
     assert 0 < assert_size_requests_stop(calls, within=0.6) - before < 12
 
 
-def wait_until_serving(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing served {url}")
-
-
 def test_an_estimate_stops_when_its_caller_goes_away(stack, calls):
     # A gateway that would wait 60 s; the client gives up after 1 s.
     port = free_port()
     stack.start_component("gateway", estimate_budget=60, port=port)
     patient = f"http://127.0.0.1:{port}"
-    wait_until_serving(f"{patient}/processes/ingest")
+    wait_serving(f"{patient}/processes/ingest")
     warm(stack)
     query = {"dataset_id": "slow", "start": "2020-01-01", "end": "2020-04-01"}
     before = size_requests(calls)
