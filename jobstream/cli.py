@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import structlog
 
+from jobstream_contracts import __version__
 from jobstream_contracts.access import Role
 from jobstream_infra.logging import configure_logging
 from jobstream_infra.settings import (
@@ -232,6 +233,7 @@ def _bound(text: str):
 def build_parser() -> argparse.ArgumentParser:
     """The command line; tests/deploy checks infra/compose.yaml's commands against it."""
     parser = argparse.ArgumentParser(prog="jobstream", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"jobstream {__version__}")
     http = argparse.ArgumentParser(add_help=False)
     http.add_argument("--host", help="gateway address (JOBSTREAM_HOST)")
     http.add_argument("--port", type=int, help="gateway port (JOBSTREAM_PORT)")

@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 
 from jobstream_client import Client, Job, JobEnded, JobFailed, JobstreamError
+from jobstream_client.retrying import quiet_retries
 from jobstream_contracts.ogc import StatusInfo
 
 from . import client_tables as tables
@@ -60,6 +61,8 @@ def status_document(status: StatusInfo) -> dict[str, Any]:
 
 
 def run_client_command(args: argparse.Namespace) -> int:
+    # Retries logged by structlog's default logger would land on stdout, in the answer.
+    quiet_retries()
     output = Output(args.as_json)
     try:
         inputs = parse_inputs(args.inputs) if args.command == "submit" else {}

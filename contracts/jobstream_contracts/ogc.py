@@ -81,6 +81,8 @@ class LandingPage(Model):
     title: str | None = None
     description: str | None = None
     links: list[Link]
+    # Extension member: the jobstream release answering (the standard's schema allows others).
+    version: str | None = None
 
 
 class ConfClasses(Model):

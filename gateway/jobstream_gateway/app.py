@@ -9,6 +9,7 @@ from nats.js import JetStreamContext
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.types import ASGIApp
 
+from jobstream_contracts import __version__
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
 from jobstream_infra.apikeys import api_key_bucket
 from jobstream_infra.connection import close_nats, connect_nats
@@ -90,7 +91,7 @@ def create_app(settings: GatewaySettings) -> ASGIApp:
 
     app = FastAPI(
         title="jobstream",
-        version="0.1.0",
+        version=__version__,
         description="OGC API - Processes - Part 1: Core 1.0 on an event-sourced job log.",
         lifespan=lifespan,
         # Counted while the body streams in: 413 before it is buffered.

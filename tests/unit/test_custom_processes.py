@@ -8,8 +8,9 @@ import pytest
 from jobstream_contracts.access import Role
 from jobstream_contracts.ogc import JobControlOption, RetryPolicy
 from jobstream_executor.builtin import ECHO
-from jobstream_executor.custom import ProcessFileError, load_custom_processes
+from jobstream_executor.custom import load_custom_processes
 from jobstream_executor.loading import load_processes
+from jobstream_executor.process_file import ProcessFileError
 from jobstream_infra.settings import ExecutorSettings
 from tests.support.custom_functions import shout, whisper
 
