@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -33,11 +32,12 @@ from jobstream_contracts.process import JobCancelled, Process
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import parse_subject
 from jobstream_infra import metrics
-from jobstream_infra.journal import HistoryChanged, publish_event
+from jobstream_infra.journal import HistoryChanged, Recorded
 from jobstream_infra.tracing import TRACER, context_of
 
 from .bridge import Bridge
 from .decisions import Fail, Retry, Run, Skip, error_of, on_delivery, on_error
+from .delivery import Delivery
 from .loops import stop_loop
 from .running import RunningJob
 from .runtime import Runtime
@@ -50,26 +50,24 @@ log = structlog.get_logger(__name__)
 FETCH_WAIT = 1.0
 
 
-async def handle(runtime: Runtime, process: Process, msg: Msg) -> None:
+async def handle(runtime: Runtime, process: Process, msg: Delivery) -> None:
     """Carry one delivery of a submission to its end: acked, nak'ed or terminated."""
-    attempt = msg.metadata.num_delivered
+    attempt = msg.attempt
     try:
-        history = await _history_of(runtime, msg)
+        submitted, later = await _history_of(runtime, msg)
     except EventDecodeError as exc:
         await _reject_unreadable(runtime, msg, attempt, exc)
         return
-    submitted = history[0][1]
-    assert isinstance(submitted, JobSubmitted)
-    job = RunningJob(submitted.job_id, process.id, attempt, history[-1][0])
+    last_seq = later[-1].sequence if later else msg.sequence
+    job = RunningJob(submitted.job_id, process.id, attempt, last_seq)
     with (
         structlog.contextvars.bound_contextvars(
             job_id=job.job_id, process_id=process.id, attempt=attempt
         ),
         _attempt_span(submitted, attempt),
     ):
-        decision = on_delivery(
-            [event for _, event in history], attempt, process.description.retryPolicy
-        )
+        history = [submitted, *(record.event for record in later)]
+        decision = on_delivery(history, attempt, process.description.retryPolicy)
         await Attempt(runtime, process, msg, job, submitted).carry_out(decision)
 
 
@@ -88,21 +86,18 @@ def _attempt_span(submitted: JobSubmitted, attempt: int):
     )
 
 
-async def _history_of(runtime: Runtime, msg: Msg) -> list[tuple[int, Event]]:
+async def _history_of(runtime: Runtime, msg: Delivery) -> tuple[JobSubmitted, list[Recorded]]:
+    """The delivered submission, and the job's events stored after it."""
     submitted = decode_event(msg.data)
     if not isinstance(submitted, JobSubmitted):
         raise EventDecodeError(f"{type(submitted).__name__} on a submission subject")
     # The submission is the job's first event (nothing is written to a job before it): read
     # only what follows it, one direct get for a fresh job instead of two.
-    submitted_seq = msg.metadata.sequence.stream
-    return [
-        (submitted_seq, submitted),
-        *await runtime.history(submitted.job_id, after=submitted_seq),
-    ]
+    return submitted, await runtime.journal.read(submitted.job_id, after=msg.sequence)
 
 
 async def _reject_unreadable(
-    runtime: Runtime, msg: Msg, attempt: int, exc: EventDecodeError
+    runtime: Runtime, msg: Delivery, attempt: int, exc: EventDecodeError
 ) -> None:
     if exc.newer:
         # Written by a newer jobstream (a rolling upgrade): leave it to one that reads it.
@@ -111,8 +106,7 @@ async def _reject_unreadable(
         return
     process_id, job_id, _ = parse_subject(msg.subject)
     log.error("unreadable submission", job_id=job_id, error=str(exc))
-    await publish_event(
-        runtime.js,
+    await runtime.journal.append(
         JobFailed(
             job_id=job_id,
             process_id=process_id,
@@ -132,7 +126,12 @@ def _cause_logged(exc: BaseException):
 
 class Attempt:
     def __init__(
-        self, runtime: Runtime, process: Process, msg: Msg, job: RunningJob, submitted: JobSubmitted
+        self,
+        runtime: Runtime,
+        process: Process,
+        msg: Delivery,
+        job: RunningJob,
+        submitted: JobSubmitted,
     ) -> None:
         self.runtime = runtime
         self.process = process
@@ -258,22 +257,22 @@ class Attempt:
         delivery of it has started elsewhere (this one is then a zombie and stops)."""
         while True:
             try:
-                ack = await publish_event(self.runtime.js, event, expect_last=job.last_seq)
-                job.last_seq = ack.seq
+                job.last_seq = await self.runtime.journal.append(event, expect_last=job.last_seq)
                 return True
             except HistoryChanged:
-                newer = await self.runtime.history(job.job_id, after=job.last_seq)
-            if any(e.token in TERMINAL_TOKENS for _, e in newer):
+                newer = await self.runtime.journal.read(job.job_id, after=job.last_seq)
+            events = [record.event for record in newer]
+            if any(e.token in TERMINAL_TOKENS for e in events):
                 log.info("job is final; not writing to it", kind=type(event).__name__)
                 job.cancel()
                 return False
-            if any(isinstance(e, JobStarted) and e.attempt > job.attempt for _, e in newer):
+            if any(isinstance(e, JobStarted) and e.attempt > job.attempt for e in events):
                 log.warning("a newer delivery of this job runs elsewhere; stopping this one")
                 job.superseded = True
                 job.cancel()
                 return False
             if newer:
-                job.last_seq = newer[-1][0]
+                job.last_seq = newer[-1].sequence
             else:  # a replica behind the leader answered the read: give it a moment
                 await asyncio.sleep(0.05)
 
@@ -321,7 +320,8 @@ class Attempt:
                 try:
                     await self.msg.in_progress()
                     last_heartbeat = loop.time()
-                    if await self.runtime.is_dismissed(self.job.process_id, self.job.job_id):
+                    journal = self.runtime.journal
+                    if await journal.is_dismissed(self.job.process_id, self.job.job_id):
                         self.job.cancel()
                 except Exception as exc:  # noqa: BLE001 - NATS may be reconnecting
                     log.warning("heartbeat failed", error=str(exc))
