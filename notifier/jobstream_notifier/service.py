@@ -31,12 +31,7 @@ from jobstream_contracts.status import results_document, status_info
 from jobstream_contracts.subjects import STREAM, notified_filters
 from jobstream_infra.callbacks import CallbackRefused, check_callback
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
-from jobstream_infra.journal import (
-    direct_reads,
-    publish_event,
-    read_job_records,
-    stream_sequence,
-)
+from jobstream_infra.journal import JetStreamJournal, Journal, direct_reads, stream_sequence
 from jobstream_infra.metrics import (
     CALLBACKS_ABANDONED,
     CALLBACKS_DELIVERED,
@@ -71,13 +66,14 @@ class Notifier:
         self,
         settings: Settings,
         js: JetStreamContext,
+        journal: Journal,
         client: httpx.AsyncClient,
-        direct_reads: bool = True,
     ) -> None:
         self.settings = settings
+        # The notifier's consumer: the work queue of callbacks to deliver.
         self.js = js
-        # Direct gets only where every replica holds every acknowledged write (journal.py).
-        self.direct_reads = direct_reads
+        # The jobs' histories: where subscribers are found and deliveries recorded.
+        self.journal = journal
         self.client = client
         self.subscribers: Remembered = Remembered()
         self.progress_sent: Remembered = Remembered()
@@ -137,7 +133,7 @@ class Notifier:
 
     async def subscriber_of(self, job_id: str) -> Subscriber | None:
         if job_id not in self.subscribers:
-            first = await read_job_records(self.js, job_id, limit=1, direct=self.direct_reads)
+            first = await self.journal.read(job_id, limit=1)
             submitted = first[0].event if first else None
             subscriber = submitted.subscriber if isinstance(submitted, JobSubmitted) else None
             self.subscribers.remember(job_id, subscriber)
@@ -178,20 +174,20 @@ class Notifier:
                 CALLBACKS_RETRIED.labels(callback.kind).inc()
                 await msg.nak(delay=decision.delay)
             return
-        await publish_event(self.js, CallbackDelivered(status_code=status, **report))
+        await self.journal.append(CallbackDelivered(status_code=status, **report))
         await msg.ack()
         CALLBACKS_DELIVERED.labels(callback.kind).inc()
         log.info("callback delivered", status=status, tries=tries)
 
     async def _give_up(self, msg: Msg, abandoned: CallbackAbandoned) -> None:
         log.warning("callback abandoned", error=abandoned.error)
-        await publish_event(self.js, abandoned)
+        await self.journal.append(abandoned)
         await msg.term()
         CALLBACKS_ABANDONED.labels(abandoned.kind).inc()
 
     async def document(self, event: Event, sequence: int, callback: Callback) -> dict:
         """The results document (success) or the status document, as of the event."""
-        records = await read_job_records(self.js, event.job_id, direct=self.direct_reads)
+        records = await self.journal.read(event.job_id)
         state = fold(record.event for record in records if record.sequence <= sequence)
         assert state is not None  # the event itself is in the history
         if callback.kind == "success":
@@ -206,6 +202,7 @@ async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
     timeout = httpx.Timeout(settings.callback_timeout)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         try:
-            await Notifier(settings, js, client, direct_reads(replicas)).run(stop)
+            journal = JetStreamJournal(nc, js, direct_reads(replicas))
+            await Notifier(settings, js, journal, client).run(stop)
         finally:
             await close_nats(nc, "notifier")

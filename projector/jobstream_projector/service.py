@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
-from jobstream_infra.journal import stream_sequence
+from jobstream_infra.journal import JetStreamJournal, Journal, direct_reads, stream_sequence
 from jobstream_infra.leases import Lease
 from jobstream_infra.metrics import (
     PROJECTOR_APPLIED,
@@ -70,9 +70,17 @@ class NewerEvent(Exception):
 
 class Projector:
     def __init__(
-        self, js: JetStreamContext, engine: Engine, batch_size: int = 500, linger: float = 0.0
+        self,
+        js: JetStreamContext,
+        journal: Journal,
+        engine: Engine,
+        batch_size: int = 500,
+        linger: float = 0.0,
     ) -> None:
+        # Its own consumer of the stream, not the journal's followers: those skip what they
+        # cannot read, the projector parks it.
         self.js = js
+        self.journal = journal
         self.engine = engine
         self.batch_size = batch_size
         self.linger = linger
@@ -204,8 +212,8 @@ class Projector:
     async def catch_up(self, until: int | None = None) -> int:
         """Fold everything up to the stream's current end (or sequence ``until``), then return
         the checkpoint."""
-        info = await self.js.stream_info(STREAM)
-        target = info.state.last_seq if until is None else min(until, info.state.last_seq)
+        last = await self.journal.last_sequence()
+        target = last if until is None else min(until, last)
         sub = await self._subscribe()
         try:
             while self.checkpoint < target:
@@ -227,8 +235,10 @@ async def _open(settings: Settings, stop: asyncio.Event | None = None, migrate: 
     await asyncio.to_thread(create_view, engine, migrate)
     nc = await connect_nats(settings, "projector", stop=stop)
     js = nc.jetstream()
-    await ensure_stream(js, new_replicas=settings.replicas)
-    return nc, Projector(js, engine, settings.projector_batch, settings.projector_linger)
+    replicas = await ensure_stream(js, new_replicas=settings.replicas)
+    journal = JetStreamJournal(nc, js, direct_reads(replicas))
+    projector = Projector(js, journal, engine, settings.projector_batch, settings.projector_linger)
+    return nc, projector
 
 
 async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
@@ -257,9 +267,9 @@ async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
 async def _sample_view(projector: Projector) -> None:
     """The view's lag and parked events, as /ready reports them: the same in every projector,
     active or standing by."""
-    info = await projector.js.stream_info(STREAM)
+    last = await projector.journal.last_sequence()
     checkpoint = await asyncio.to_thread(read_checkpoint, projector.engine)
-    PROJECTOR_LAG.set(max(0, info.state.last_seq - checkpoint))
+    PROJECTOR_LAG.set(max(0, last - checkpoint))
     PROJECTOR_PARKED.set(await asyncio.to_thread(count_parked, projector.engine))
 
 
@@ -293,7 +303,7 @@ async def rebuild_view(settings: Settings, until: int | datetime | None = None) 
     nc, projector = await _open(settings, migrate=True)
     try:
         if isinstance(until, datetime):
-            until = await last_sequence_at(projector.js, until)
+            until = await last_sequence_at(projector.journal, until)
         return await projector.catch_up(until)
     finally:
         await close_nats(nc, "projector")

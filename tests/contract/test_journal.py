@@ -29,6 +29,7 @@ from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.journal import HistoryChanged, JetStreamJournal, Journal, Recorded
 from jobstream_infra.memory_journal import InMemoryJournal
 from jobstream_infra.provisioning import ensure_stream
+from jobstream_infra.reader import last_sequence_at
 
 # A follower's idle wait in these tests: short, so that an empty batch comes quickly.
 WAIT = 0.2
@@ -380,3 +381,10 @@ async def test_watch_is_set_when_the_job_gets_an_event(subject: Subject):
         assert not changed.is_set()
         await subject.journal.append(progressed(a))
         await asyncio.wait_for(changed.wait(), 5)
+
+
+async def test_the_last_sequence_at_an_instant(subject: Subject):
+    for n in range(3):
+        await subject.journal.append(submitted(subject.job(f"j{n}")))
+    second = (await subject.journal.read(subject.job("j1")))[0]
+    assert await last_sequence_at(subject.journal, second.time) == subject.at(2)
