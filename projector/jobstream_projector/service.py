@@ -10,9 +10,13 @@ others stand by and take over from the checkpoint once it dies (standby.py).
 """
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import structlog
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -68,6 +72,30 @@ class NewerEvent(Exception):
         )
 
 
+class Message(Protocol):
+    """A message of the stream as the projector folds it: the journal's stored bytes."""
+
+    @property
+    def sequence(self) -> int: ...
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class StreamMessage:
+    sequence: int
+    subject: str
+    data: bytes
+
+    @classmethod
+    def of(cls, msg: Msg) -> "StreamMessage":
+        return cls(stream_sequence(msg), msg.subject, msg.data)
+
+
 class Projector:
     def __init__(
         self,
@@ -102,20 +130,22 @@ class Projector:
         )
         return await self.js.pull_subscribe(ALL_EVENTS, stream=STREAM, config=config)
 
-    def _decode(self, msgs) -> tuple[list, list[ParkedEvent], NewerEvent | None]:
+    def _decode(
+        self, messages: Sequence[Message]
+    ) -> tuple[list, list[ParkedEvent], NewerEvent | None]:
         """The events up to the first of a newer jobstream (returned third, if any); those
         that cannot be read are parked."""
         batch, parked = [], []
-        for msg in msgs:
-            seq = stream_sequence(msg)
+        for message in messages:
+            seq = message.sequence
             try:
-                batch.append((seq, decode_event(msg.data)))
+                batch.append((seq, decode_event(message.data)))
             except EventDecodeError as exc:
                 if exc.newer:
-                    return batch, parked, NewerEvent(seq, msg.subject, str(exc))
+                    return batch, parked, NewerEvent(seq, message.subject, str(exc))
                 log.error("parked an event the projector cannot read", seq=seq, error=str(exc))
-                data = msg.data.decode("utf-8", errors="replace")
-                parked.append(parked_event(seq, msg.subject, str(exc), data))
+                data = message.data.decode("utf-8", errors="replace")
+                parked.append(parked_event(seq, message.subject, str(exc), data))
         return batch, parked, None
 
     async def step(self, sub, timeout: float = 1.0, until: int | None = None) -> int:
@@ -126,10 +156,17 @@ class Projector:
             msgs = await sub.fetch(size, timeout=timeout)
         except TimeoutError:
             return 0
+        messages = [StreamMessage.of(msg) for msg in msgs]
         if until is not None:
-            msgs = [msg for msg in msgs if stream_sequence(msg) <= until]
-        await self._check_contiguous([stream_sequence(msg) for msg in msgs])
-        batch, parked, newer = self._decode(msgs)
+            messages = [message for message in messages if message.sequence <= until]
+        await self._check_contiguous([message.sequence for message in messages])
+        await self.apply(messages)
+        return len(messages)
+
+    async def apply(self, messages: Sequence[Message]) -> None:
+        """Fold messages that follow the checkpoint into the view, parking what cannot be
+        read; NewerEvent at one of a newer jobstream, the view at the message before."""
+        batch, parked, newer = self._decode(messages)
         fence = self.lease.check if self.lease is not None else None
         self.checkpoint = await asyncio.to_thread(
             apply_batch, self.engine, batch, self.checkpoint, parked, fence
@@ -137,7 +174,6 @@ class Projector:
         PROJECTOR_APPLIED.inc(len(batch))
         if newer is not None:
             raise newer
-        return len(msgs)
 
     async def _check_contiguous(self, sequences: list[int]) -> None:
         """Messages must follow the checkpoint without a gap: with no acks, a message lost in
