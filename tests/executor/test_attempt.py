@@ -303,37 +303,33 @@ async def test_a_job_dismissed_while_running_stops_and_is_acked(journal, pool):
     assert delivery.answers == [("ack", None)]
 
 
-async def test_a_final_event_written_meanwhile_is_not_followed_by_another(journal, pool):
+async def run_while_another_writes(journal, pool, meanwhile: Event) -> RecordedDelivery:
+    """An attempt whose process returns only once ``meanwhile`` was stored after its start."""
     reached, go_on = threading.Event(), threading.Event()
     delivery = await submit(journal)
     attempt = asyncio.create_task(
         handle(runtime_of(journal, pool), process(gated(reached, go_on)), delivery)
     )
     await until_recorded(journal, JobStarted)
-    # Another writer (a zombie's delivery) ended the job while this attempt ran.
-    await journal.append(
-        JobFailed(
-            job_id=JOB, process_id="work", error=ErrorInfo(type="RuntimeError", detail="elsewhere")
-        )
-    )
+    await journal.append(meanwhile)
     go_on.set()
     await asyncio.wait_for(attempt, PATIENCE)
-    events = await history(journal)
-    assert kinds(events) == [JobSubmitted, JobStarted, JobFailed]
+    return delivery
+
+
+async def test_a_final_event_written_meanwhile_is_not_followed_by_another(journal, pool):
+    # Another writer (a zombie's delivery) ended the job while this attempt ran.
+    error = ErrorInfo(type="RuntimeError", detail="elsewhere")
+    failed = JobFailed(job_id=JOB, process_id="work", error=error)
+    delivery = await run_while_another_writes(journal, pool, failed)
+    assert kinds(await history(journal)) == [JobSubmitted, JobStarted, JobFailed]
     assert delivery.answers == [("ack", None)]
 
 
 async def test_an_attempt_superseded_by_a_newer_delivery_leaves_the_message_alone(journal, pool):
-    reached, go_on = threading.Event(), threading.Event()
-    delivery = await submit(journal)
-    attempt = asyncio.create_task(
-        handle(runtime_of(journal, pool), process(gated(reached, go_on)), delivery)
-    )
-    await until_recorded(journal, JobStarted)
     # The delivery was given up on (AckWait) and delivered again elsewhere, which started it.
-    await journal.append(JobStarted(job_id=JOB, process_id="work", attempt=2, executor="other"))
-    go_on.set()
-    await asyncio.wait_for(attempt, PATIENCE)
+    started = JobStarted(job_id=JOB, process_id="work", attempt=2, executor="other")
+    delivery = await run_while_another_writes(journal, pool, started)
     assert kinds(await history(journal)) == [JobSubmitted, JobStarted, JobStarted]
     assert delivery.answers == []
 
