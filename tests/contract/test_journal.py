@@ -60,7 +60,7 @@ def nats_url(tmp_path_factory) -> Iterator[str]:
         yield server.url
 
 
-async def _jetstream(url: str) -> AsyncGenerator[Subject, None]:
+async def _jetstream(url: str, direct: bool) -> AsyncGenerator[Subject, None]:
     nc = await nats.connect(url)
     js = nc.jetstream()
     await ensure_stream(js)
@@ -69,7 +69,7 @@ async def _jetstream(url: str) -> AsyncGenerator[Subject, None]:
         return await js.publish(subject, data, stream=STREAM)
 
     try:
-        yield Subject(JetStreamJournal(nc, js, direct=False), put_bytes)
+        yield Subject(JetStreamJournal(nc, js, direct), put_bytes)
     finally:
         await nc.close()
 
@@ -83,12 +83,14 @@ async def _in_memory() -> AsyncGenerator[Subject, None]:
     yield Subject(journal, put_bytes)
 
 
-@pytest.fixture(params=["jetstream", "memory"])
+# JetStream's reads go to the leader (a replicated stream) or to any replica (direct gets).
+@pytest.fixture(params=["jetstream-leader", "jetstream-direct", "memory"])
 async def subject(request) -> AsyncGenerator[Subject, None]:
-    if request.param == "jetstream":
-        made = _jetstream(request.getfixturevalue("nats_url"))
-    else:
+    if request.param == "memory":
         made = _in_memory()
+    else:
+        url = request.getfixturevalue("nats_url")
+        made = _jetstream(url, direct=request.param == "jetstream-direct")
     async with aclosing(made) as subjects:
         async for each in subjects:
             each.base = await each.journal.last_sequence()
