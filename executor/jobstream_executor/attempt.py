@@ -32,12 +32,12 @@ from jobstream_contracts.process import JobCancelled, Process
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import parse_subject
 from jobstream_infra import metrics
+from jobstream_infra.delivery import Delivery
 from jobstream_infra.journal import HistoryChanged, Recorded
 from jobstream_infra.tracing import TRACER, context_of
 
 from .bridge import Bridge
 from .decisions import Fail, Retry, Run, Skip, error_of, on_delivery, on_error
-from .delivery import Delivery
 from .loops import stop_loop
 from .running import RunningJob
 from .runtime import Runtime

@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 from jobstream_contracts.process import Process
 from jobstream_contracts.subjects import STREAM, job_event_filter, parse_subject
 from jobstream_infra.connection import CLOSE_TIMEOUT, close_nats, connect_nats
+from jobstream_infra.delivery import MessageDelivery
 from jobstream_infra.journal import JetStreamJournal, direct_reads
 from jobstream_infra.leases import Leases
 from jobstream_infra.metrics import sample_consumers, start_sampling
@@ -28,7 +29,6 @@ from jobstream_infra.settings import Settings
 from .announce import announce, serve_estimates
 from .attempt import FETCH_WAIT, handle
 from .capacity import Capacity
-from .delivery import MessageDelivery
 from .runtime import Runtime
 
 log = structlog.get_logger(__name__)

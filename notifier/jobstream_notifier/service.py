@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import structlog
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from jobstream_contracts.events import (
@@ -31,7 +30,8 @@ from jobstream_contracts.status import results_document, status_info
 from jobstream_contracts.subjects import STREAM, notified_filters
 from jobstream_infra.callbacks import CallbackRefused, check_callback
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
-from jobstream_infra.journal import JetStreamJournal, Journal, direct_reads, stream_sequence
+from jobstream_infra.delivery import Delivery, MessageDelivery
+from jobstream_infra.journal import JetStreamJournal, Journal, direct_reads
 from jobstream_infra.metrics import (
     CALLBACKS_ABANDONED,
     CALLBACKS_DELIVERED,
@@ -100,7 +100,7 @@ class Notifier:
                 await stopped_within(stop, 0.5)
                 continue
             for msg in msgs:
-                task = asyncio.create_task(self.handle(msg))
+                task = asyncio.create_task(self.handle(MessageDelivery(msg)))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
         # Deliveries in flight are not acked: they are redelivered to another notifier.
@@ -108,19 +108,19 @@ class Notifier:
             if task is not None:
                 task.cancel()
 
-    async def handle(self, msg: Msg) -> None:
+    async def handle(self, delivery: Delivery) -> None:
         try:
-            event = decode_event(msg.data)
+            event = decode_event(delivery.data)
         except EventDecodeError as exc:
             log.error("unreadable event; not notified", error=str(exc))
-            await msg.term()
+            await delivery.term()
             return
         callback = callback_for(event, await self.subscriber_of(event.job_id))
         if callback is None or not self._due(callback, event):
-            await msg.ack()
+            await delivery.ack()
             return
         with structlog.contextvars.bound_contextvars(job_id=event.job_id, kind=callback.kind):
-            await self.deliver(msg, event, callback)
+            await self.deliver(delivery, event, callback)
 
     def _due(self, callback: Callback, event: Event) -> bool:
         if callback.kind != "in-progress":
@@ -139,8 +139,8 @@ class Notifier:
             self.subscribers.remember(job_id, subscriber)
         return self.subscribers[job_id]
 
-    async def deliver(self, msg: Msg, event: Event, callback: Callback) -> None:
-        tries = msg.metadata.num_delivered
+    async def deliver(self, delivery: Delivery, event: Event, callback: Callback) -> None:
+        tries = delivery.attempt
         report: dict[str, Any] = dict(
             job_id=event.job_id,
             process_id=event.process_id,
@@ -152,7 +152,7 @@ class Notifier:
         )
         try:
             await check_callback(callback.uri, self.settings.callback_allowed_networks)
-            document = await self.document(event, stream_sequence(msg), callback)
+            document = await self.document(event, delivery.sequence, callback)
             status = await post(
                 self.client,
                 callback.uri,
@@ -161,28 +161,28 @@ class Notifier:
                 self.settings.callback_secret,
             )
         except CallbackRefused as exc:
-            await self._give_up(msg, CallbackAbandoned(error=str(exc), **report))
+            await self._give_up(delivery, CallbackAbandoned(error=str(exc), **report))
             return
         except DeliveryFailed as exc:
             decision = after_failure(
                 tries, self.settings.callback_backoff, self.settings.callback_max_attempts, str(exc)
             )
             if isinstance(decision, GiveUp):
-                await self._give_up(msg, CallbackAbandoned(error=decision.reason, **report))
+                await self._give_up(delivery, CallbackAbandoned(error=decision.reason, **report))
             else:
                 log.info("callback refused; retrying", error=str(exc), delay=decision.delay)
                 CALLBACKS_RETRIED.labels(callback.kind).inc()
-                await msg.nak(delay=decision.delay)
+                await delivery.nak(delay=decision.delay)
             return
         await self.journal.append(CallbackDelivered(status_code=status, **report))
-        await msg.ack()
+        await delivery.ack()
         CALLBACKS_DELIVERED.labels(callback.kind).inc()
         log.info("callback delivered", status=status, tries=tries)
 
-    async def _give_up(self, msg: Msg, abandoned: CallbackAbandoned) -> None:
+    async def _give_up(self, delivery: Delivery, abandoned: CallbackAbandoned) -> None:
         log.warning("callback abandoned", error=abandoned.error)
         await self.journal.append(abandoned)
-        await msg.term()
+        await delivery.term()
         CALLBACKS_ABANDONED.labels(abandoned.kind).inc()
 
     async def document(self, event: Event, sequence: int, callback: Callback) -> dict:

@@ -35,33 +35,11 @@ from jobstream_infra.leases import Leases
 from jobstream_infra.memory_journal import InMemoryJournal
 from jobstream_infra.settings import Settings
 
+from ..support.deliveries import RecordedDelivery
+
 JOB = "job-1"
 # Long enough for any case here; a case that waits this long has failed.
 PATIENCE = 10.0
-
-
-class RecordedDelivery:
-    """A delivery that records its answers (the executor's is a JetStream message)."""
-
-    def __init__(self, subject: str, data: bytes, sequence: int, attempt: int = 1) -> None:
-        self.subject = subject
-        self.data = data
-        self.sequence = sequence
-        self.attempt = attempt
-        self.answers: list[tuple[str, float | None]] = []
-        self.heartbeats = 0
-
-    async def ack(self) -> None:
-        self.answers.append(("ack", None))
-
-    async def nak(self, delay: float | None = None) -> None:
-        self.answers.append(("nak", delay))
-
-    async def in_progress(self) -> None:
-        self.heartbeats += 1
-
-    async def term(self) -> None:
-        self.answers.append(("term", None))
 
 
 def process(function: Callable[..., Any], retry: RetryPolicy | None = None) -> Process:

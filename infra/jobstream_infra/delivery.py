@@ -1,21 +1,22 @@
-"""One delivery of a submission, as the attempt sees it: what was delivered, and the four
-answers a work queue takes. ``MessageDelivery`` is JetStream's; tests give a recording one, so
-an attempt runs in-process against the in-memory journal (tests/executor).
+"""One delivery of a work queue's message (a submission to an executor, an event to the
+notifier): what was delivered, and the four answers a work queue takes. ``MessageDelivery`` is
+JetStream's; tests give a recording one, so an executor's attempt or the notifier's handling
+runs in-process against the in-memory journal (tests/executor, tests/notifier).
 """
 
 from typing import Protocol
 
 from nats.aio.msg import Msg
 
-from jobstream_infra.journal import stream_sequence
+from .journal import stream_sequence
 
 
 class Delivery(Protocol):
     subject: str
     data: bytes
-    # How many times the submission has been delivered, this delivery included (from 1).
+    # How many times the message has been delivered, this delivery included (from 1).
     attempt: int
-    # The submission's sequence in the journal.
+    # The message's sequence in the journal.
     sequence: int
 
     async def ack(self) -> None:
