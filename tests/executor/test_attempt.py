@@ -103,6 +103,15 @@ async def until_recorded(journal: InMemoryJournal, kind: type[Event]) -> Event:
             await changed.wait()
 
 
+def raising(error: Exception):
+    """A process that fails with ``error``."""
+
+    def work(on_progress: ProgressCallback) -> Any:
+        raise error
+
+    return work
+
+
 def gated(reached: threading.Event, go_on: threading.Event, returns: Any = "done"):
     """A process that signals it runs, then waits for the test to let it finish."""
 
@@ -145,11 +154,8 @@ async def test_the_last_progress_is_recorded_before_the_final_event(journal, poo
 
 
 async def test_a_permanent_error_fails_the_job_and_terminates_the_delivery(journal, pool):
-    def refuse(on_progress: ProgressCallback) -> str:
-        raise PermanentError("never")
-
     delivery = await submit(journal)
-    await handle(runtime_of(journal, pool), process(refuse), delivery)
+    await handle(runtime_of(journal, pool), process(raising(PermanentError("never"))), delivery)
     events = await history(journal)
     assert kinds(events) == [JobSubmitted, JobStarted, JobFailed]
     assert isinstance(events[-1], JobFailed) and events[-1].error.detail == "never"
@@ -164,11 +170,8 @@ async def test_inputs_that_do_not_fit_fail_the_job_without_starting_it(journal, 
 
 
 async def test_a_retryable_error_schedules_a_retry_and_naks_with_its_delay(journal, pool):
-    def flaky(on_progress: ProgressCallback) -> str:
-        raise RuntimeError("try again")
-
     delivery = await submit(journal)
-    await handle(runtime_of(journal, pool), process(flaky), delivery)
+    await handle(runtime_of(journal, pool), process(raising(RuntimeError("again"))), delivery)
     events = await history(journal)
     assert kinds(events) == [JobSubmitted, JobStarted, JobRetryScheduled]
     assert isinstance(events[-1], JobRetryScheduled) and events[-1].delay == 5.0
@@ -176,10 +179,7 @@ async def test_a_retryable_error_schedules_a_retry_and_naks_with_its_delay(journ
 
 
 async def test_the_last_allowed_attempt_fails_for_good(journal, pool):
-    def flaky(on_progress: ProgressCallback) -> str:
-        raise RuntimeError("still broken")
-
-    work = process(flaky, RetryPolicy(maxAttempts=2, backoff=[1.0]))
+    work = process(raising(RuntimeError("still")), RetryPolicy(maxAttempts=2, backoff=[1.0]))
     delivery = await submit(journal)
     await handle(runtime_of(journal, pool), work, delivery)
     second = RecordedDelivery(delivery.subject, delivery.data, delivery.sequence, attempt=2)
