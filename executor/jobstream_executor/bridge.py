@@ -17,7 +17,7 @@ from typing import Any
 
 from jobstream_contracts.events import Event, JobSubmitted
 from jobstream_contracts.process import JobCancelled, JobContext, PermanentError, Process
-from jobstream_infra.journal import HistoryChanged, publish_event
+from jobstream_infra.journal import HistoryChanged
 from jobstream_infra.leases import Lease, LeaseBusy, renew_until_released
 from jobstream_infra.metrics import LEASE_WAIT_SECONDS
 
@@ -89,7 +89,7 @@ class Bridge:
         )
         self.runtime.check_fits(event)
         with suppress(HistoryChanged):  # submitted by an earlier attempt of this job
-            self._on_loop(publish_event(self.runtime.js, event, expect_last=0))
+            self._on_loop(self.runtime.journal.append(event, expect_last=0))
         return event.job_id
 
     @contextmanager

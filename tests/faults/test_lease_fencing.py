@@ -16,6 +16,7 @@ from jobstream_contracts.subjects import LEASE_BUCKET
 from jobstream_executor.bridge import Bridge
 from jobstream_executor.running import RunningJob
 from jobstream_executor.runtime import Runtime
+from jobstream_infra.journal import JetStreamJournal
 from jobstream_infra.leases import LeaseLost, Leases
 from jobstream_infra.provisioning import ensure_lease_bucket
 from jobstream_infra.settings import ExecutorSettings
@@ -82,8 +83,9 @@ def _bridge(nats_client, kv, lease_ttl: float) -> Bridge:
     """The JobContext side of one running job, as an executor builds it."""
     settings = ExecutorSettings(lease_ttl=lease_ttl)
     pool = ThreadPoolExecutor(1)
+    journal = JetStreamJournal(nats_client, nats_client.jetstream())
     runtime = Runtime(
-        settings, "test", nats_client, nats_client.jetstream(), Leases(kv), pool, running={}
+        settings, "test", journal, nats_client.max_payload, Leases(kv), pool, running={}
     )
     job = RunningJob("job-1", "ingest", attempt=1)
     submitted = JobSubmitted(job_id="job-1", process_id="ingest")
