@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from jobstream_contracts.cloudevents import event_of
+from jobstream_contracts.dataset_records import DatasetList, DatasetRecord
 from jobstream_contracts.events import Event
 from jobstream_contracts.ogc import (
     JobList,
@@ -189,9 +190,13 @@ def recorded(cloudevent: dict[str, Any]) -> Recorded:
     return Recorded(sequence, datetime.fromisoformat(stored) if stored else None, event)
 
 
-def datasets() -> Call[list[dict[str, Any]]]:
-    return Call("GET", "/datasets", lambda r: _json(r)["datasets"])
+def datasets() -> Call[list[DatasetRecord]]:
+    return Call("GET", "/datasets", lambda r: DatasetList.model_validate(_json(r)).datasets)
 
 
-def dataset(dataset_id: str) -> Call[dict[str, Any]]:
-    return Call("GET", f"/datasets/{segment(dataset_id)}", _json)
+def dataset(dataset_id: str) -> Call[DatasetRecord]:
+    return Call(
+        "GET",
+        f"/datasets/{segment(dataset_id)}",
+        lambda r: DatasetRecord.model_validate(_json(r)),
+    )

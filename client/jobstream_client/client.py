@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from jobstream_contracts.dataset_records import DatasetRecord
 from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
 
 from . import calls
@@ -83,10 +84,10 @@ class Client:
     def job(self, job_id: str) -> "Job":
         return Job(self, self.run(calls.job(job_id)))
 
-    def datasets(self) -> list[dict[str, Any]]:
+    def datasets(self) -> list[DatasetRecord]:
         return self.run(calls.datasets())
 
-    def dataset(self, dataset_id: str) -> dict[str, Any]:
+    def dataset(self, dataset_id: str) -> DatasetRecord:
         return self.run(calls.dataset(dataset_id))
 
 
