@@ -10,7 +10,7 @@ of its periods, and the periods of the blocks before it are committed.
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ import xarray as xr
 
 from jobstream_contracts.events import DatasetCommitted, SnapshotRef
 from jobstream_contracts.process import (
+    HeldLease,
     JobCancelled,
     JobContext,
     PermanentError,
@@ -44,10 +45,10 @@ class Committer:
 
     store: DatasetStore
     writer: Writer
-    job: JobContext | None
+    job: JobContext
     process_version: str
-    # The job's lease on the dataset (None outside an executor): checked before every commit.
-    lease: Any = None
+    # The job's lease on the dataset: checked before every commit.
+    lease: HeldLease
     # For a derived dataset: the source snapshot the committed periods were computed from.
     source: SnapshotRef | None = None
     # Where the quick-look of the newest stored period goes (quicklook.py); None: nowhere.
@@ -57,8 +58,7 @@ class Committer:
     def commit(self) -> str | None:
         if not self.writer.pending:
             return None
-        if self.lease is not None:
-            self.lease.check()
+        self.lease.check()
         indices = sorted(self.writer.pending)
         first, last = self.store.period_id(indices[0]), self.store.period_id(indices[-1])
         metadata: dict[str, Any] = {
@@ -66,17 +66,14 @@ class Committer:
             "last": last,
             "count": len(indices),
             "process_version": self.process_version,
+            "job_id": self.job.job_id,
+            "attempt": self.job.attempt,
+            "process_id": self.job.process_id,
         }
         if self.source is not None:
             metadata |= {
                 "source_dataset_id": self.source.dataset_id,
                 "source_snapshot_id": self.source.snapshot_id,
-            }
-        if self.job is not None:
-            metadata |= {
-                "job_id": self.job.job_id,
-                "attempt": self.job.attempt,
-                "process_id": self.job.process_id,
             }
         nbytes = sum(values.nbytes for values in self.writer.pending.values())
         newest = self.writer.pending[indices[-1]]
@@ -91,26 +88,23 @@ class Committer:
             snapshot = self.writer.commit(f"{self.store.template.id}: {first} .. {last}", metadata)
         self.commits += 1
         metrics.ingest_committed(self.store.template.id, len(indices), nbytes)
-        if self.quicklooks is None and self.job is None:
-            return snapshot
         stored = self.store.read()
-        if self.job is not None:
-            self.job.record(
-                DatasetCommitted,
-                dataset_id=self.store.template.id,
-                store=self.store.location,
-                snapshot_id=snapshot,
-                first=first,
-                last=last,
-                count=len(indices),
-                coverage=[
-                    (self.store.period_id(a), self.store.period_id(b))
-                    for a, b in runs(stored.committed)
-                ],
-                stored=len(stored.committed),
-                process_version=self.process_version,
-                source=self.source,
-            )
+        self.job.record(
+            DatasetCommitted,
+            dataset_id=self.store.template.id,
+            store=self.store.location,
+            snapshot_id=snapshot,
+            first=first,
+            last=last,
+            count=len(indices),
+            coverage=[
+                (self.store.period_id(a), self.store.period_id(b))
+                for a, b in runs(stored.committed)
+            ],
+            stored=len(stored.committed),
+            process_version=self.process_version,
+            source=self.source,
+        )
         # After the record (a slow object store never delays it), under the dataset's lease.
         if self.quicklooks is not None and indices[-1] == max(stored.committed):
             self._store_quicklook(last, newest)
@@ -196,6 +190,11 @@ def fetch_in_order(
                 future.cancel()
 
 
+def writing(job: JobContext, dataset_id: str) -> AbstractContextManager[HeldLease]:
+    """The one-writer lease on a dataset, held for the length of a job's writes."""
+    return job.hold(f"dataset.{dataset_id}")
+
+
 def plan_periods(template: DatasetTemplate, start: str, end: str) -> tuple[pd.Period, pd.Period]:
     """The first and last period of a request, checked against the dataset's extent; an end
     past the newest available period is clipped to it (see limits.py)."""
@@ -212,11 +211,57 @@ def ingest_periods(
     bbox: Bbox | None = None,
     overwrite: bool = False,
     *,
+    job: JobContext,
     process_version: str = "1.0.0",
     on_progress: ProgressCallback = no_progress,
-    job: JobContext | None = None,
-    lease: Any = None,
     quicklooks: Callable[[Quicklook], None] | None = None,
+) -> dict[str, Any]:
+    with writing(job, template.id) as lease:
+        return _ingest_held(
+            template,
+            store,
+            plugin,
+            start,
+            end,
+            bbox,
+            overwrite,
+            Committing(job, lease, process_version, quicklooks),
+            on_progress,
+        )
+
+
+@dataclass(frozen=True)
+class Committing:
+    """How a job's writer commits: as which job, under which lease, which version, and where
+    the quick-looks go."""
+
+    job: JobContext
+    lease: HeldLease
+    process_version: str
+    quicklooks: Callable[[Quicklook], None] | None = None
+
+    def committer(self, store: DatasetStore, writer: Writer, source: SnapshotRef | None = None):
+        return Committer(
+            store,
+            writer,
+            self.job,
+            self.process_version,
+            self.lease,
+            source=source,
+            quicklooks=self.quicklooks,
+        )
+
+
+def _ingest_held(
+    template: DatasetTemplate,
+    store: DatasetStore,
+    plugin: Plugin,
+    start: str,
+    end: str,
+    bbox: Bbox | None,
+    overwrite: bool,
+    committing: Committing,
+    on_progress: ProgressCallback,
 ) -> dict[str, Any]:
     first, last = plan_periods(template, start, end)
     params = dict(template.source.params) if template.source else {}
@@ -240,9 +285,7 @@ def ingest_periods(
         on_progress(total, total, f"all {total} periods already stored")
         return _result(template, store, wanted, fetched=0, skipped=done, commits=0)
     on_progress(done, total, f"{done} of {total} periods already stored; fetching {len(todo)}")
-    committer = Committer(
-        store, store.writer(grid, bbox), job, process_version, lease, quicklooks=quicklooks
-    )
+    committer = committing.committer(store, store.writer(grid, bbox))
     batch = max(1, plugin.commit_batch_size)
     try:
         for name, ds in fetch_in_order(plugin, todo, bbox, params):

@@ -7,8 +7,7 @@ sync offer estimates; asked for the size only, they answer from the plan's arith
 (limits.py), which the gateway checks before it publishes a job and every job checks again.
 """
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from threading import Thread
@@ -49,7 +48,7 @@ class Datasets:
     limits: Limits
     # Seconds the estimate a job records before it starts may take.
     estimate_budget: float
-    # Where jobs store each dataset's quick-look (quicklook.py); None: nowhere (scripts, tests).
+    # Where jobs store each dataset's quick-look (quicklook.py); None: nowhere (tests).
     quicklooks: Callable[..., None] | None = None
 
     def template(self, dataset_id: str) -> DatasetTemplate:
@@ -79,17 +78,6 @@ def _bbox_input(bbox: list[float] | None) -> Bbox | None:
         return None
     west, south, east, north = bbox
     return (west, south, east, north)
-
-
-@contextmanager
-def writing(job: JobContext | None, dataset_id: str) -> Iterator[Any]:
-    """The one-writer lease on a dataset for the length of a job's writes."""
-    if job is None:  # called from a script or a test, outside any executor
-        with nullcontext() as nothing:
-            yield nothing
-        return
-    with job.hold(f"dataset.{dataset_id}") as lease:
-        yield lease
 
 
 def estimate(
@@ -131,38 +119,36 @@ def ingest(
     end: str,
     bbox: list[float] | None = None,
     overwrite: bool = False,
+    *,
+    job: JobContext,
     on_progress: ProgressCallback = no_progress,
-    job: JobContext | None = None,
 ) -> dict:
     from .ingest import ingest_periods
     from .plugin import plugin_for
 
     template = datasets.source(dataset_id)
     plan_ingest(template, start, end, _bbox_input(bbox)).check(datasets.limits)
-    if job is not None:
-        budget = Budget(datasets.estimate_budget)
-        try:
-            figures = estimate(datasets, dataset_id, start, end, bbox, overwrite, budget=budget)
-        except PermanentError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - an estimate must never stop the ingest
-            figures = {"error": strip_url_secrets(f"{type(exc).__name__}: {exc}")}
-        job.record(JobEstimated, estimate=figures)
-    with writing(job, dataset_id) as lease:
-        return ingest_periods(
-            template,
-            datasets.store(template),
-            plugin_for(template),
-            start,
-            end,
-            _bbox_input(bbox),
-            overwrite,
-            process_version=VERSION,
-            on_progress=on_progress,
-            job=job,
-            lease=lease,
-            quicklooks=datasets.quicklooks if job is not None else None,
-        )
+    budget = Budget(datasets.estimate_budget)
+    try:
+        figures = estimate(datasets, dataset_id, start, end, bbox, overwrite, budget=budget)
+    except PermanentError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an estimate must never stop the ingest
+        figures = {"error": strip_url_secrets(f"{type(exc).__name__}: {exc}")}
+    job.record(JobEstimated, estimate=figures)
+    return ingest_periods(
+        template,
+        datasets.store(template),
+        plugin_for(template),
+        start,
+        end,
+        _bbox_input(bbox),
+        overwrite,
+        job=job,
+        process_version=VERSION,
+        on_progress=on_progress,
+        quicklooks=datasets.quicklooks,
+    )
 
 
 def _nothing_stored(dataset_id: str) -> PermanentError:
@@ -211,8 +197,9 @@ def sync(
     dataset_id: str,
     end: str | None = None,
     plan_only: bool = False,
+    *,
+    job: JobContext,
     on_progress: ProgressCallback = no_progress,
-    job: JobContext | None = None,
 ) -> dict:
     from .ingest import ingest_periods
     from .plugin import plugin_for
@@ -244,19 +231,17 @@ def sync(
     if plan_only:
         return {**summary, "status": "planned"}
     plan.check(datasets.limits)
-    with writing(job, dataset_id) as lease:
-        result = ingest_periods(
-            template,
-            store,
-            plugin_for(template),
-            period_id(first, kind),
-            period_id(target, kind),
-            process_version=VERSION,
-            on_progress=on_progress,
-            job=job,
-            lease=lease,
-            quicklooks=datasets.quicklooks if job is not None else None,
-        )
+    result = ingest_periods(
+        template,
+        store,
+        plugin_for(template),
+        period_id(first, kind),
+        period_id(target, kind),
+        job=job,
+        process_version=VERSION,
+        on_progress=on_progress,
+        quicklooks=datasets.quicklooks,
+    )
     return {
         **summary,
         "status": "synced",
@@ -265,10 +250,8 @@ def sync(
     }
 
 
-def recompute_derived(datasets: Datasets, dataset_id: str, job: JobContext | None) -> list[str]:
+def recompute_derived(datasets: Datasets, dataset_id: str, job: JobContext) -> list[str]:
     """Submit the processing of every derived dataset of ``dataset_id``, as jobs of their own."""
-    if job is None:
-        return []
     return [
         job.submit(
             derived.processing.process_id,
@@ -291,8 +274,9 @@ def resample(
     start: str | None = None,
     end: str | None = None,
     dataset_id: str | None = None,
+    *,
+    job: JobContext,
     on_progress: ProgressCallback = no_progress,
-    job: JobContext | None = None,
 ) -> dict:
     from .resample import derived_template, resample_dataset
 
@@ -303,22 +287,20 @@ def resample(
     )
     if target.sync_kind != "derived" or target.source_dataset != source.id:
         raise PermanentError(f"dataset {target_id} is not derived from {source.id}")
-    with writing(job, target_id) as lease:
-        return resample_dataset(
-            source,
-            datasets.store(source),
-            target,
-            datasets.store(target),
-            frequency,
-            method,
-            start,
-            end,
-            process_version=VERSION,
-            on_progress=on_progress,
-            job=job,
-            lease=lease,
-            quicklooks=datasets.quicklooks if job is not None else None,
-        )
+    return resample_dataset(
+        source,
+        datasets.store(source),
+        target,
+        datasets.store(target),
+        frequency,
+        method,
+        start,
+        end,
+        job=job,
+        process_version=VERSION,
+        on_progress=on_progress,
+        quicklooks=datasets.quicklooks,
+    )
 
 
 def _store_quicklook(settings: Settings, look: Any) -> None:

@@ -16,7 +16,7 @@ from jobstream_contracts.events import SnapshotRef
 from jobstream_contracts.process import JobContext, PermanentError, ProgressCallback, no_progress
 
 from .grid import GridSpec
-from .ingest import Committer, plan_periods
+from .ingest import Committing, plan_periods, writing
 from .periods import PeriodType, before, earlier, later, period_id
 from .quicklook import Quicklook
 from .store import BRANCH, DatasetStore
@@ -81,11 +81,37 @@ def resample_dataset(
     start: str | None = None,
     end: str | None = None,
     *,
+    job: JobContext,
     process_version: str = "1.0.0",
     on_progress: ProgressCallback = no_progress,
-    job: JobContext | None = None,
-    lease: Any = None,
     quicklooks: Callable[[Quicklook], None] | None = None,
+) -> dict[str, Any]:
+    with writing(job, target.id) as lease:
+        return _resample_held(
+            source,
+            source_store,
+            target,
+            target_store,
+            frequency,
+            method,
+            start,
+            end,
+            Committing(job, lease, process_version, quicklooks),
+            on_progress,
+        )
+
+
+def _resample_held(
+    source: DatasetTemplate,
+    source_store: DatasetStore,
+    target: DatasetTemplate,
+    target_store: DatasetStore,
+    frequency: str,
+    method: str,
+    start: str | None,
+    end: str | None,
+    committing: Committing,
+    on_progress: ProgressCallback,
 ) -> dict[str, Any]:
     if frequency not in FREQUENCIES:
         raise PermanentError(f"frequency {frequency!r} is not one of {', '.join(FREQUENCIES)}")
@@ -158,15 +184,7 @@ def resample_dataset(
     if target_stored.on_other_cells(grid):
         raise PermanentError(f"dataset {target.id} is stored on another grid than its source")
     source_ref = SnapshotRef(dataset_id=source.id, snapshot_id=session.snapshot_id)
-    committer = Committer(
-        target_store,
-        target_store.writer(grid),
-        job,
-        process_version,
-        lease,
-        source=source_ref,
-        quicklooks=quicklooks,
-    )
+    committer = committing.committer(target_store, target_store.writer(grid), source_ref)
     for done, (period, begin, stop) in enumerate(complete, start=1):
         block = values.isel(time=slice(begin, stop + 1)).load()
         committer.writer.add(target_store.index(period), _reduce(block, method).astype(grid.dtype))
