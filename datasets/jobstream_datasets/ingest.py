@@ -31,8 +31,8 @@ from jobstream_infra import metrics
 from jobstream_infra.tracing import TRACER
 
 from .grid import GridSpec
-from .limits import planned_range
-from .periods import period_id, period_of
+from .limits import Plan, planned_range
+from .periods import period_of
 from .plugin import Bbox, Plugin
 from .quicklook import Quicklook, render
 from .store import DatasetStore, Writer, runs
@@ -202,82 +202,77 @@ def plan_periods(template: DatasetTemplate, start: str, end: str) -> tuple[pd.Pe
     return first, last
 
 
-def ingest_periods(
-    template: DatasetTemplate,
-    store: DatasetStore,
-    plugin: Plugin,
-    start: str,
-    end: str,
-    bbox: Bbox | None = None,
-    overwrite: bool = False,
-    *,
-    job: JobContext,
-    process_version: str = "1.0.0",
-    on_progress: ProgressCallback = no_progress,
-    quicklooks: Callable[[Quicklook], None] | None = None,
-) -> dict[str, Any]:
-    with writing(job, template.id) as lease:
-        return _ingest_held(
-            template,
-            store,
-            plugin,
-            start,
-            end,
-            bbox,
-            overwrite,
-            Committing(job, lease, process_version, quicklooks),
-            on_progress,
-        )
+@dataclass(frozen=True)
+class Commits:
+    """What a data job's commits say beyond the data: the version of the process that wrote
+    them, and where the quick-look of the newest period goes (None: nowhere)."""
+
+    process_version: str = "1.0.0"
+    quicklooks: Callable[[Quicklook], None] | None = None
+
+
+DEFAULT_COMMITS = Commits()
 
 
 @dataclass(frozen=True)
 class Committing:
-    """How a job's writer commits: as which job, under which lease, which version, and where
-    the quick-looks go."""
+    """How a job's writer commits: as which job, under which lease, saying what."""
 
     job: JobContext
     lease: HeldLease
-    process_version: str
-    quicklooks: Callable[[Quicklook], None] | None = None
+    commits: Commits
 
     def committer(self, store: DatasetStore, writer: Writer, source: SnapshotRef | None = None):
         return Committer(
             store,
             writer,
             self.job,
-            self.process_version,
+            self.commits.process_version,
             self.lease,
             source=source,
-            quicklooks=self.quicklooks,
+            quicklooks=self.commits.quicklooks,
+        )
+
+
+def ingest_periods(
+    store: DatasetStore,
+    plugin: Plugin,
+    plan: Plan,
+    *,
+    job: JobContext,
+    overwrite: bool = False,
+    on_progress: ProgressCallback = no_progress,
+    commits: Commits = DEFAULT_COMMITS,
+) -> dict[str, Any]:
+    """Fetches the plan's periods the store lacks (all of them with ``overwrite``) and commits
+    them in batches, under the dataset's lease."""
+    with writing(job, store.template.id) as lease:
+        return _ingest_held(
+            store, plugin, plan, overwrite, Committing(job, lease, commits), on_progress
         )
 
 
 def _ingest_held(
-    template: DatasetTemplate,
     store: DatasetStore,
     plugin: Plugin,
-    start: str,
-    end: str,
-    bbox: Bbox | None,
+    plan: Plan,
     overwrite: bool,
     committing: Committing,
     on_progress: ProgressCallback,
 ) -> dict[str, Any]:
-    first, last = plan_periods(template, start, end)
+    template = store.template
     params = dict(template.source.params) if template.source else {}
     store.check_definition()
     stored = store.read()
     # Without a bbox, a stored dataset goes on over the bbox it was created with.
-    bbox = bbox or stored.bbox or template.extent.bbox
+    bbox = plan.bbox_asked or stored.bbox or template.extent.bbox
     grid = plugin.probe(bbox, **params)
     if stored.on_other_cells(grid):
         raise PermanentError(
             f"bbox {list(bbox)} gives a grid other than the one dataset {template.id} is stored "
             f"on; ingest into it with the bbox it was created with"
         )
-    wanted = plugin.periods(
-        period_id(first, template.period_type), period_id(last, template.period_type)
-    )
+    wanted = plugin.periods(plan.first_id, plan.last_id)
     index = {name: store.index(period_of(name, template.period_type)) for name in wanted}
     todo = [name for name in wanted if overwrite or index[name] not in stored.committed]
     total, done = len(wanted), len(wanted) - len(todo)

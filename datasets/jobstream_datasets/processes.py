@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from threading import Thread
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobstream_contracts.access import Role
 from jobstream_contracts.events import JobEstimated
@@ -29,9 +29,12 @@ from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PAT
 from jobstream_executor.announce import Budget
 from jobstream_infra.settings import Settings
 
-from .limits import Limits, newest_available, plan_ingest, plan_sync, whole_range
+from .limits import Limits, Plan, newest_available, plan_ingest, plan_sync, whole_range
 from .periods import PERIOD_PATTERN, before, period_id, shifted
 from .templates import Bbox, DatasetTemplate, load_templates
+
+if TYPE_CHECKING:  # imported by the first job that needs it (see above)
+    from .ingest import Commits
 
 # The work itself (xarray, zarr, icechunk: seconds of imports) is imported when a job or an
 # estimate first needs it, so an executor starts and announces its processes quickly.
@@ -50,6 +53,13 @@ class Datasets:
     estimate_budget: float
     # Where jobs store each dataset's quick-look (quicklook.py); None: nowhere (tests).
     quicklooks: Callable[..., None] | None = None
+
+    @property
+    def commits(self) -> "Commits":
+        """What this executor's data jobs say in their commits."""
+        from .ingest import Commits
+
+        return Commits(VERSION, self.quicklooks)
 
     def template(self, dataset_id: str) -> DatasetTemplate:
         try:
@@ -92,24 +102,30 @@ def estimate(
     budget: Budget | None = None,
 ) -> dict:
     """The plan's figures; unless ``size_only``, also bytes to download and the duration."""
-    template = datasets.source(dataset_id)
-    plan = plan_ingest(template, start, end, _bbox_input(bbox)).check(datasets.limits)
+    plan = _ingest_plan(datasets, dataset_id, start, end, bbox)
     if size_only:
+        return plan.figures()
+    return _figures(datasets, plan, overwrite, budget)
+
+
+def _ingest_plan(
+    datasets: Datasets, dataset_id: str, start: str, end: str, bbox: list[float] | None
+) -> Plan:
+    """The one plan of an ingest: its inputs checked against the template and the limits."""
+    template = datasets.source(dataset_id)
+    return plan_ingest(template, start, end, _bbox_input(bbox)).check(datasets.limits)
+
+
+def _figures(datasets: Datasets, plan: Plan, overwrite: bool, budget: Budget | None) -> dict:
+    """The plan's figures, with what fetching it would take (a plan of no periods takes
+    nothing)."""
+    if plan.periods == 0:
         return plan.figures()
     from .estimate import estimate_ingest
     from .plugin import plugin_for
 
-    figures = estimate_ingest(
-        template,
-        datasets.store(template),
-        plugin_for(template),
-        start,
-        end,
-        _bbox_input(bbox),
-        overwrite,
-        budget,
-    )
-    return {**plan.figures(), **figures}
+    store, plugin = datasets.store(plan.template), plugin_for(plan.template)
+    return {**plan.figures(), **estimate_ingest(store, plugin, plan, overwrite, budget)}
 
 
 def ingest(
@@ -126,28 +142,22 @@ def ingest(
     from .ingest import ingest_periods
     from .plugin import plugin_for
 
-    template = datasets.source(dataset_id)
-    plan_ingest(template, start, end, _bbox_input(bbox)).check(datasets.limits)
-    budget = Budget(datasets.estimate_budget)
+    plan = _ingest_plan(datasets, dataset_id, start, end, bbox)
     try:
-        figures = estimate(datasets, dataset_id, start, end, bbox, overwrite, budget=budget)
+        figures = _figures(datasets, plan, overwrite, Budget(datasets.estimate_budget))
     except PermanentError:
         raise
     except Exception as exc:  # noqa: BLE001 - an estimate must never stop the ingest
         figures = {"error": strip_url_secrets(f"{type(exc).__name__}: {exc}")}
     job.record(JobEstimated, estimate=figures)
     return ingest_periods(
-        template,
-        datasets.store(template),
-        plugin_for(template),
-        start,
-        end,
-        _bbox_input(bbox),
-        overwrite,
+        datasets.store(plan.template),
+        plugin_for(plan.template),
+        plan,
         job=job,
-        process_version=VERSION,
+        overwrite=overwrite,
         on_progress=on_progress,
-        quicklooks=datasets.quicklooks,
+        commits=datasets.commits,
     )
 
 
@@ -179,17 +189,9 @@ def estimate_sync(
         raise _nothing_stored(dataset_id)
     if not plan_only:
         plan.check(datasets.limits)
-    if size_only or plan_only or plan.periods == 0:
+    if size_only or plan_only:
         return plan.figures()
-    from .estimate import estimate_ingest
-    from .plugin import plugin_for
-
-    kind = template.period_type
-    first, last = period_id(plan.first, kind), period_id(plan.last, kind)
-    figures = estimate_ingest(
-        template, datasets.store(template), plugin_for(template), first, last, budget=budget
-    )
-    return {**plan.figures(), **figures}
+    return _figures(datasets, plan, False, budget)
 
 
 def sync(
@@ -232,15 +234,12 @@ def sync(
         return {**summary, "status": "planned"}
     plan.check(datasets.limits)
     result = ingest_periods(
-        template,
         store,
         plugin_for(template),
-        period_id(first, kind),
-        period_id(target, kind),
+        plan,
         job=job,
-        process_version=VERSION,
         on_progress=on_progress,
-        quicklooks=datasets.quicklooks,
+        commits=datasets.commits,
     )
     return {
         **summary,
@@ -278,7 +277,7 @@ def resample(
     job: JobContext,
     on_progress: ProgressCallback = no_progress,
 ) -> dict:
-    from .resample import derived_template, resample_dataset
+    from .resample import Resampling, derived_template, resample_dataset
 
     source = datasets.template(source_dataset_id)
     target_id = dataset_id or f"{source_dataset_id}-{method}-{frequency}"
@@ -288,18 +287,10 @@ def resample(
     if target.sync_kind != "derived" or target.source_dataset != source.id:
         raise PermanentError(f"dataset {target_id} is not derived from {source.id}")
     return resample_dataset(
-        source,
-        datasets.store(source),
-        target,
-        datasets.store(target),
-        frequency,
-        method,
-        start,
-        end,
+        Resampling(datasets.store(source), datasets.store(target), frequency, method, start, end),
         job=job,
-        process_version=VERSION,
         on_progress=on_progress,
-        quicklooks=datasets.quicklooks,
+        commits=datasets.commits,
     )
 
 

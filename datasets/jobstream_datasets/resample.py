@@ -6,7 +6,7 @@ when every source period it covers is stored; the others (the incomplete first a
 and any with a gap) are dropped and reported, never filled from partial data.
 """
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,9 +16,8 @@ from jobstream_contracts.events import SnapshotRef
 from jobstream_contracts.process import JobContext, PermanentError, ProgressCallback, no_progress
 
 from .grid import GridSpec
-from .ingest import Committing, plan_periods, writing
+from .ingest import DEFAULT_COMMITS, Commits, Committing, plan_periods, writing
 from .periods import PeriodType, before, earlier, later, period_id
-from .quicklook import Quicklook
 from .store import BRANCH, DatasetStore
 from .templates import DatasetTemplate
 
@@ -71,48 +70,37 @@ def _reduce(block: xr.DataArray, method: str) -> np.ndarray:
     return getattr(block, method)("time").values
 
 
+@dataclass(frozen=True)
+class Resampling:
+    """A resample: ``target`` computed from ``source`` by ``method`` over periods of
+    ``frequency``, for the output periods from ``start`` to ``end`` (all when None)."""
+
+    source: DatasetStore
+    target: DatasetStore
+    frequency: str
+    method: str
+    start: str | None = None
+    end: str | None = None
+
+
 def resample_dataset(
-    source: DatasetTemplate,
-    source_store: DatasetStore,
-    target: DatasetTemplate,
-    target_store: DatasetStore,
-    frequency: str,
-    method: str,
-    start: str | None = None,
-    end: str | None = None,
+    resampling: Resampling,
     *,
     job: JobContext,
-    process_version: str = "1.0.0",
     on_progress: ProgressCallback = no_progress,
-    quicklooks: Callable[[Quicklook], None] | None = None,
+    commits: Commits = DEFAULT_COMMITS,
 ) -> dict[str, Any]:
-    with writing(job, target.id) as lease:
-        return _resample_held(
-            source,
-            source_store,
-            target,
-            target_store,
-            frequency,
-            method,
-            start,
-            end,
-            Committing(job, lease, process_version, quicklooks),
-            on_progress,
-        )
+    with writing(job, resampling.target.template.id) as lease:
+        return _resample_held(resampling, Committing(job, lease, commits), on_progress)
 
 
 def _resample_held(
-    source: DatasetTemplate,
-    source_store: DatasetStore,
-    target: DatasetTemplate,
-    target_store: DatasetStore,
-    frequency: str,
-    method: str,
-    start: str | None,
-    end: str | None,
-    committing: Committing,
-    on_progress: ProgressCallback,
+    resampling: Resampling, committing: Committing, on_progress: ProgressCallback
 ) -> dict[str, Any]:
+    source_store, target_store = resampling.source, resampling.target
+    source, target = source_store.template, target_store.template
+    frequency, method = resampling.frequency, resampling.method
+    start, end = resampling.start, resampling.end
     if frequency not in FREQUENCIES:
         raise PermanentError(f"frequency {frequency!r} is not one of {', '.join(FREQUENCIES)}")
     if method not in METHODS:

@@ -1,16 +1,20 @@
 """Ingest into real Icechunk repositories, no broker: resume, skipping, overwrite, grids."""
 
 from collections.abc import Set
+from functools import partial
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from jobstream_contracts.events import DatasetCommitted
+from jobstream_contracts.events import DatasetCommitted, JobEstimated
 from jobstream_contracts.process import PermanentError
 from jobstream_datasets.ingest import ingest_periods
+from jobstream_datasets.limits import Limits, newest_available, plan_ingest
+from jobstream_datasets.periods import period_id, shifted
 from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.plugins.synthetic import SyntheticSource
+from jobstream_datasets.processes import Datasets, ingest
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import DatasetTemplate
 from jobstream_executor.testing import JobEnvironment
@@ -86,7 +90,11 @@ def test_an_ingest_stores_every_period_with_the_sources_values(tmp_path):
     plugin = plugin_for(template)
     job = JobEnvironment()
     result = ingest_periods(
-        template, store, plugin, "2020-01-01", "2020-01-10", on_progress=job.on_progress, job=job
+        store,
+        plugin,
+        plan_ingest(template, "2020-01-01", "2020-01-10"),
+        on_progress=job.on_progress,
+        job=job,
     )
     assert result["periods"] == {
         "requested": 10,
@@ -124,11 +132,9 @@ def test_a_writer_whose_lease_was_lost_stops_before_its_next_commit(tmp_path):
 
     with pytest.raises(LeaseLost):
         ingest_periods(
-            template,
             store,
             plugin_for(template),
-            "2020-01-01",
-            "2020-01-10",
+            plan_ingest(template, "2020-01-01", "2020-01-10"),
             on_progress=taken_at_the_fifth,
             job=job,
         )
@@ -139,19 +145,24 @@ def test_an_interrupted_ingest_resumes_without_refetching_and_equals_an_uninterr
     template = synthetic()
     clean = DatasetStore(template, str(tmp_path / "clean"))
     ingest_periods(
-        template, clean, plugin_for(template), "2020-01-01", "2020-01-12", job=JobEnvironment()
+        clean,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-01", "2020-01-12"),
+        job=JobEnvironment(),
     )
 
     resumed = DatasetStore(template, str(tmp_path / "resumed"))
     flaky = FailingAt(template, {"2020-01-07"})
     with pytest.raises(ConnectionResetError):
-        ingest_periods(template, resumed, flaky, "2020-01-01", "2020-01-12", job=JobEnvironment())
+        ingest_periods(
+            resumed, flaky, plan_ingest(template, "2020-01-01", "2020-01-12"), job=JobEnvironment()
+        )
     # What was fetched before the failure is committed rather than lost.
     assert sorted(resumed.read().committed) == list(range(6))
     first_attempt = list(flaky.fetched)
     flaky.fetched.clear()
     result = ingest_periods(
-        template, resumed, flaky, "2020-01-01", "2020-01-12", job=JobEnvironment()
+        resumed, flaky, plan_ingest(template, "2020-01-01", "2020-01-12"), job=JobEnvironment()
     )
     assert result["periods"]["skipped"] == 6
     assert flaky.fetched == [f"2020-01-{d:02d}" for d in range(7, 13)]
@@ -163,12 +174,15 @@ def test_a_second_ingest_of_stored_periods_fetches_nothing(tmp_path):
     template = synthetic()
     store = DatasetStore(template, str(tmp_path / "demo"))
     ingest_periods(
-        template, store, plugin_for(template), "2020-01-01", "2020-01-05", job=JobEnvironment()
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-01", "2020-01-05"),
+        job=JobEnvironment(),
     )
     snapshot = store.read().snapshot_id
     plugin = FailingAt(template, set())
     result = ingest_periods(
-        template, store, plugin, "2020-01-02", "2020-01-04", job=JobEnvironment()
+        store, plugin, plan_ingest(template, "2020-01-02", "2020-01-04"), job=JobEnvironment()
     )
     assert plugin.fetched == []
     assert result["periods"]["fetched"] == 0 and result["commits"] == 0
@@ -179,11 +193,18 @@ def test_overwrite_fetches_stored_periods_again(tmp_path):
     template = synthetic()
     store = DatasetStore(template, str(tmp_path / "demo"))
     ingest_periods(
-        template, store, plugin_for(template), "2020-01-01", "2020-01-05", job=JobEnvironment()
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-01", "2020-01-05"),
+        job=JobEnvironment(),
     )
     plugin = FailingAt(template, set())
     ingest_periods(
-        template, store, plugin, "2020-01-02", "2020-01-03", overwrite=True, job=JobEnvironment()
+        store,
+        plugin,
+        plan_ingest(template, "2020-01-02", "2020-01-03"),
+        overwrite=True,
+        job=JobEnvironment(),
     )
     assert plugin.fetched == ["2020-01-02", "2020-01-03"]
 
@@ -192,14 +213,20 @@ def test_a_later_range_grows_the_time_axis_and_an_earlier_one_fills_the_gap(tmp_
     template = synthetic()
     store = DatasetStore(template, str(tmp_path / "demo"))
     ingest_periods(
-        template, store, plugin_for(template), "2020-01-05", "2020-01-06", job=JobEnvironment()
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-05", "2020-01-06"),
+        job=JobEnvironment(),
     )
     ds = opened(store)
     # The axis starts at the template's first period; unstored periods are empty.
     assert ds.sizes["time"] == 6 and ds.committed.values.tolist() == [0, 0, 0, 0, 1, 1]
     assert np.isnan(ds.t2m.isel(time=0).values).all()
     ingest_periods(
-        template, store, plugin_for(template), "2020-01-01", "2020-01-04", job=JobEnvironment()
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-01", "2020-01-04"),
+        job=JobEnvironment(),
     )
     assert opened(store).committed.values.tolist() == [1] * 6
 
@@ -208,7 +235,10 @@ def test_monthly_periods_are_named_by_month(tmp_path):
     template = synthetic(period_type="monthly", extent={"bbox": [4, 57, 6, 58], "start": "2019-11"})
     store = DatasetStore(template, str(tmp_path / "monthly"))
     result = ingest_periods(
-        template, store, plugin_for(template), "2020-01-15", "2020-03-02", job=JobEnvironment()
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-15", "2020-03-02"),
+        job=JobEnvironment(),
     )
     assert (result["periods"]["first"], result["periods"]["last"]) == ("2020-01", "2020-03")
     assert sorted(store.read().committed) == [2, 3, 4]
@@ -227,7 +257,9 @@ def test_a_bad_range_is_a_permanent_error_and_writes_nothing(tmp_path, start, en
     template = synthetic()
     store = DatasetStore(template, str(tmp_path / "demo"))
     with pytest.raises(PermanentError, match=complaint):
-        ingest_periods(template, store, plugin_for(template), start, end, job=JobEnvironment())
+        ingest_periods(
+            store, plugin_for(template), plan_ingest(template, start, end), job=JobEnvironment()
+        )
     assert store.read().empty
 
 
@@ -235,16 +267,16 @@ def test_an_ingest_with_another_bbox_into_a_stored_dataset_is_refused(tmp_path):
     template = synthetic()
     store = DatasetStore(template, str(tmp_path / "demo"))
     ingest_periods(
-        template, store, plugin_for(template), "2020-01-01", "2020-01-02", job=JobEnvironment()
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-01", "2020-01-02"),
+        job=JobEnvironment(),
     )
     with pytest.raises(PermanentError, match="grid other than"):
         ingest_periods(
-            template,
             store,
             plugin_for(template),
-            "2020-01-03",
-            "2020-01-04",
-            bbox=(4.0, 57.0, 8.0, 58.0),
+            plan_ingest(template, "2020-01-03", "2020-01-04", (4.0, 57.0, 5.0, 58.0)),
             job=JobEnvironment(),
         )
     assert sorted(store.read().committed) == [0, 1]
@@ -269,11 +301,9 @@ def test_a_plugin_fetching_in_blocks_stores_what_one_fetching_period_by_period_d
         store = DatasetStore(template, str(tmp_path / name))
         job = JobEnvironment()
         result = ingest_periods(
-            template,
             store,
             plugin,
-            "2020-01-01",
-            "2020-01-10",
+            plan_ingest(template, "2020-01-01", "2020-01-10"),
             on_progress=job.on_progress,
             job=job,
         )
@@ -286,18 +316,23 @@ def test_a_failing_block_keeps_the_blocks_before_it_and_a_retry_fetches_only_the
     template = synthetic()
     clean = DatasetStore(template, str(tmp_path / "clean"))
     ingest_periods(
-        template, clean, plugin_for(template), "2020-01-01", "2020-01-09", job=JobEnvironment()
+        clean,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-01", "2020-01-09"),
+        job=JobEnvironment(),
     )
 
     resumed = DatasetStore(template, str(tmp_path / "resumed"))
     flaky = InBlocksOfThree(template, failing_from={"2020-01-04"})
     with pytest.raises(ConnectionResetError):
-        ingest_periods(template, resumed, flaky, "2020-01-01", "2020-01-09", job=JobEnvironment())
+        ingest_periods(
+            resumed, flaky, plan_ingest(template, "2020-01-01", "2020-01-09"), job=JobEnvironment()
+        )
     # The first block is committed; the failing block keeps nothing, nor does the one after.
     assert sorted(resumed.read().committed) == [0, 1, 2]
     flaky.fetched.clear()
     result = ingest_periods(
-        template, resumed, flaky, "2020-01-01", "2020-01-09", job=JobEnvironment()
+        resumed, flaky, plan_ingest(template, "2020-01-01", "2020-01-09"), job=JobEnvironment()
     )
     assert result["periods"]["skipped"] == 3
     assert sorted(flaky.fetched) == [days(4, 6), days(7, 9)]
@@ -329,11 +364,28 @@ def test_blocks_that_do_not_match_the_periods_are_a_permanent_error(tmp_path, mi
     store = DatasetStore(template, str(tmp_path / "demo"))
     with pytest.raises(PermanentError, match=complaint):
         ingest_periods(
-            template,
             store,
             Miscounting(template, mistake),
-            "2020-01-01",
-            "2020-01-03",
+            plan_ingest(template, "2020-01-01", "2020-01-03"),
             job=JobEnvironment(),
         )
     assert store.read().empty
+
+
+def test_an_ingest_job_estimates_and_fetches_the_one_plan_it_made(tmp_path):
+    """The estimate the job records and the periods it fetches come from one plan: an end
+    past the newest available period is clipped once, for both."""
+    template = synthetic()
+    datasets = Datasets({"demo": template}, str(tmp_path), Limits(10**4, 10**4, 10**9), 5.0)
+    job = JobEnvironment()
+    newest = newest_available(template)
+    start = period_id(shifted(newest, -2), template.period_type)
+    result = job.run(partial(ingest, datasets), dataset_id="demo", start=start, end="9999-12-31")
+    [estimated] = [event for event in job.records if isinstance(event, JobEstimated)]
+    assert estimated.estimate["end_clipped_from"] == "9999-12-31"
+    assert (estimated.estimate["first"], estimated.estimate["last"]) == (
+        result["periods"]["first"],
+        result["periods"]["last"],
+    )
+    assert estimated.estimate["to_fetch"] == result["periods"]["fetched"] == 3
+    assert job.holds == ["dataset.demo"]

@@ -6,8 +6,9 @@ import pytest
 
 from jobstream_contracts.process import PermanentError
 from jobstream_datasets.ingest import ingest_periods
+from jobstream_datasets.limits import plan_ingest
 from jobstream_datasets.plugin import plugin_for
-from jobstream_datasets.resample import derived_template, resample_dataset
+from jobstream_datasets.resample import Resampling, derived_template, resample_dataset
 from jobstream_datasets.store import DatasetStore
 from jobstream_executor.testing import JobEnvironment
 
@@ -20,7 +21,10 @@ def source(tmp_path):
     template = synthetic()
     store = DatasetStore(template, str(tmp_path / "daily"))
     ingest_periods(
-        template, store, plugin_for(template), "2020-01-03", "2020-03-10", job=JobEnvironment()
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-03", "2020-03-10"),
+        job=JobEnvironment(),
     )
     return template, store
 
@@ -30,7 +34,7 @@ def derive(tmp_path, source, frequency, method, **kwargs):
     target = derived_template(template, f"demo-{method}-{frequency}", frequency, method)
     target_store = DatasetStore(target, str(tmp_path / target.id))
     result = resample_dataset(
-        template, store, target, target_store, frequency, method, **kwargs, job=JobEnvironment()
+        Resampling(store, target_store, frequency, method, **kwargs), job=JobEnvironment()
     )
     return result, opened(target_store)
 
@@ -64,10 +68,16 @@ def test_a_gap_in_the_source_drops_the_periods_it_touches(tmp_path):
     template = synthetic()
     store = DatasetStore(template, str(tmp_path / "daily"))
     ingest_periods(
-        template, store, plugin_for(template), "2020-01-01", "2020-01-31", job=JobEnvironment()
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-01", "2020-01-31"),
+        job=JobEnvironment(),
     )
     ingest_periods(
-        template, store, plugin_for(template), "2020-02-02", "2020-03-31", job=JobEnvironment()
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-02-02", "2020-03-31"),
+        job=JobEnvironment(),
     )
     result, derived = derive(tmp_path, (template, store), "MS", "sum")
     assert [d["period"] for d in result["dropped"]] == ["2020-02"]
@@ -78,9 +88,7 @@ def test_resampling_records_the_source_snapshot_in_each_commit(tmp_path, source)
     template, store = source
     target = derived_template(template, "demo-mean-MS", "MS", "mean")
     target_store = DatasetStore(target, str(tmp_path / target.id))
-    result = resample_dataset(
-        template, store, target, target_store, "MS", "mean", job=JobEnvironment()
-    )
+    result = resample_dataset(Resampling(store, target_store, "MS", "mean"), job=JobEnvironment())
     assert result["source_snapshot_id"] == store.read().snapshot_id
     newest = next(iter(target_store.repo.ancestry(branch="main")))
     assert newest.metadata["source_snapshot_id"] == result["source_snapshot_id"]
@@ -101,12 +109,7 @@ def test_an_impossible_resampling_is_a_permanent_error(
     target = derived_template(template, "out", "MS", "mean")
     with pytest.raises(PermanentError, match=complaint):
         resample_dataset(
-            template,
-            store,
-            target,
-            DatasetStore(target, str(tmp_path / "out")),
-            frequency,
-            method,
+            Resampling(store, DatasetStore(target, str(tmp_path / "out")), frequency, method),
             job=JobEnvironment(),
         )
 
@@ -122,22 +125,19 @@ def test_resampling_into_a_dataset_of_another_definition_fails_and_writes_nothin
     template, store = source
     monthly = derived_template(template, "demo-derived", "MS", "mean")
     target_store = DatasetStore(monthly, str(tmp_path / "demo-derived"))
-    resample_dataset(template, store, monthly, target_store, "MS", "mean", job=JobEnvironment())
+    resample_dataset(Resampling(store, target_store, "MS", "mean"), job=JobEnvironment())
     before = opened(target_store).t2m.values.copy()
     snapshot = target_store.read().snapshot_id
     for frequency, method in (("MS", "sum"), ("YS", "mean")):
         other = derived_template(template, "demo-derived", frequency, method)
         with pytest.raises(PermanentError, match="stored with another definition"):
             resample_dataset(
-                template,
-                store,
-                other,
-                DatasetStore(other, str(tmp_path / "demo-derived")),
-                frequency,
-                method,
+                Resampling(
+                    store, DatasetStore(other, str(tmp_path / "demo-derived")), frequency, method
+                ),
                 job=JobEnvironment(),
             )
     assert target_store.read().snapshot_id == snapshot
     np.testing.assert_array_equal(opened(target_store).t2m.values, before)
     # The same definition again is a recomputation, not an overwrite: allowed.
-    resample_dataset(template, store, monthly, target_store, "MS", "mean", job=JobEnvironment())
+    resample_dataset(Resampling(store, target_store, "MS", "mean"), job=JobEnvironment())
