@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import httpx
 
 from jobstream_contracts.dataset_records import DatasetRecord
+from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
 
 from . import calls
@@ -81,6 +82,9 @@ class AsyncClient:
 
     async def job(self, job_id: str) -> "AsyncJob":
         return AsyncJob(self, await self.run(calls.job(job_id)))
+
+    async def estimate(self, process_id: str, inputs: dict[str, Any]) -> EstimateAnswer:
+        return await self.run(calls.estimate(process_id, inputs))
 
     async def datasets(self) -> list[DatasetRecord]:
         return await self.run(calls.datasets())

@@ -17,6 +17,7 @@ import httpx
 
 from jobstream_contracts.cloudevents import event_of
 from jobstream_contracts.dataset_records import DatasetList, DatasetRecord
+from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.events import Event
 from jobstream_contracts.ogc import (
     JobList,
@@ -104,6 +105,25 @@ def process(process_id: str) -> Call[ProcessDescription]:
         f"/processes/{segment(process_id)}",
         lambda r: ProcessDescription.model_validate(_json(r)),
     )
+
+
+def estimate(process_id: str, inputs: dict[str, Any]) -> Call[EstimateAnswer]:
+    """What a run with ``inputs`` would take; the inputs travel as query parameters, arrays
+    comma-separated."""
+    params = {
+        name: ",".join(map(str, value)) if isinstance(value, list | tuple) else _text(value)
+        for name, value in inputs.items()
+    }
+    return Call(
+        "GET",
+        f"/processes/{segment(process_id)}/estimate",
+        lambda r: EstimateAnswer.model_validate(_json(r)),
+        params=params,
+    )
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def new_idempotency_key() -> str:

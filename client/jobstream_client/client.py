@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import httpx
 
 from jobstream_contracts.dataset_records import DatasetRecord
+from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
 
 from . import calls
@@ -83,6 +84,9 @@ class Client:
 
     def job(self, job_id: str) -> "Job":
         return Job(self, self.run(calls.job(job_id)))
+
+    def estimate(self, process_id: str, inputs: dict[str, Any]) -> EstimateAnswer:
+        return self.run(calls.estimate(process_id, inputs))
 
     def datasets(self) -> list[DatasetRecord]:
         return self.run(calls.datasets())

@@ -163,3 +163,15 @@ def test_the_client_hands_out_dataset_records():
     record = calls.dataset("demo-monthly").decode(_answer(DERIVED_RECORD))
     assert record.derived is not None and record.derived.stale is None
     assert record.stored is None
+
+
+def test_the_client_asks_an_estimate_in_the_query_and_hands_out_the_answer():
+    call = calls.estimate(
+        "ingest", {"dataset_id": "demo", "bbox": [4, 57, 6, 58], "overwrite": True}
+    )
+    sent = call.request(httpx.Client(base_url=URL))
+    assert sent.url.path == "/processes/ingest/estimate"
+    assert dict(sent.url.params) == {"dataset_id": "demo", "bbox": "4,57,6,58", "overwrite": "true"}
+    body = {"processID": "ingest", "inputs": {"dataset_id": "demo"}, **FIGURES}
+    answer = call.decode(_answer(body))
+    assert isinstance(answer, EstimateAnswer) and answer.to_fetch == 20 and answer.bytes is None
