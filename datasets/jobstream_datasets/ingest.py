@@ -39,36 +39,54 @@ from .store import DatasetStore, Writer, runs
 from .templates import DatasetTemplate
 
 
+@dataclass(frozen=True)
+class Commits:
+    """What a data job's commits say beyond the data: the version of the process that wrote
+    them, and where the quick-look of the newest period goes (None: nowhere)."""
+
+    process_version: str = "1.0.0"
+    quicklooks: Callable[[Quicklook], None] | None = None
+
+
+DEFAULT_COMMITS = Commits()
+
+
+@dataclass(frozen=True)
+class Committing:
+    """How a job's writer commits: as which job, under which lease, saying what."""
+
+    job: JobContext
+    lease: HeldLease
+    commits: Commits
+
+
 @dataclass
 class Committer:
     """Commits a writer's pending periods and records each commit in the job's history."""
 
     store: DatasetStore
     writer: Writer
-    job: JobContext
-    process_version: str
-    # The job's lease on the dataset: checked before every commit.
-    lease: HeldLease
+    # As which job, under which lease (checked before every commit), saying what.
+    committing: Committing
     # For a derived dataset: the source snapshot the committed periods were computed from.
     source: SnapshotRef | None = None
-    # Where the quick-look of the newest stored period goes (quicklook.py); None: nowhere.
-    quicklooks: Callable[[Quicklook], None] | None = None
     commits: int = 0
 
     def commit(self) -> str | None:
         if not self.writer.pending:
             return None
-        self.lease.check()
+        job, commits = self.committing.job, self.committing.commits
+        self.committing.lease.check()
         indices = sorted(self.writer.pending)
         first, last = self.store.period_id(indices[0]), self.store.period_id(indices[-1])
         metadata: dict[str, Any] = {
             "first": first,
             "last": last,
             "count": len(indices),
-            "process_version": self.process_version,
-            "job_id": self.job.job_id,
-            "attempt": self.job.attempt,
-            "process_id": self.job.process_id,
+            "process_version": commits.process_version,
+            "job_id": job.job_id,
+            "attempt": job.attempt,
+            "process_id": job.process_id,
         }
         if self.source is not None:
             metadata |= {
@@ -89,7 +107,7 @@ class Committer:
         self.commits += 1
         metrics.ingest_committed(self.store.template.id, len(indices), nbytes)
         stored = self.store.read()
-        self.job.record(
+        job.record(
             DatasetCommitted,
             dataset_id=self.store.template.id,
             store=self.store.location,
@@ -102,20 +120,21 @@ class Committer:
                 for a, b in runs(stored.committed)
             ],
             stored=len(stored.committed),
-            process_version=self.process_version,
+            process_version=commits.process_version,
             source=self.source,
         )
         # After the record (a slow object store never delays it), under the dataset's lease.
-        if self.quicklooks is not None and indices[-1] == max(stored.committed):
+        if commits.quicklooks is not None and indices[-1] == max(stored.committed):
             self._store_quicklook(last, newest)
         return snapshot
 
     def _store_quicklook(self, period: str, values: np.ndarray) -> None:
         """The newest stored period's picture; older periods committed later leave it be."""
-        assert self.quicklooks is not None
+        quicklooks = self.committing.commits.quicklooks
+        assert quicklooks is not None
         y = self.writer.grid.y
         north_first = len(y) < 2 or bool(y[0] > y[-1])
-        self.quicklooks(Quicklook(self.store.template.id, period, render(values, north_first)))
+        quicklooks(Quicklook(self.store.template.id, period, render(values, north_first)))
 
 
 def grid_values(ds: xr.Dataset, variable: str, grid: GridSpec, period: str) -> np.ndarray:
@@ -202,38 +221,6 @@ def plan_periods(template: DatasetTemplate, start: str, end: str) -> tuple[pd.Pe
     return first, last
 
 
-@dataclass(frozen=True)
-class Commits:
-    """What a data job's commits say beyond the data: the version of the process that wrote
-    them, and where the quick-look of the newest period goes (None: nowhere)."""
-
-    process_version: str = "1.0.0"
-    quicklooks: Callable[[Quicklook], None] | None = None
-
-
-DEFAULT_COMMITS = Commits()
-
-
-@dataclass(frozen=True)
-class Committing:
-    """How a job's writer commits: as which job, under which lease, saying what."""
-
-    job: JobContext
-    lease: HeldLease
-    commits: Commits
-
-    def committer(self, store: DatasetStore, writer: Writer, source: SnapshotRef | None = None):
-        return Committer(
-            store,
-            writer,
-            self.job,
-            self.commits.process_version,
-            self.lease,
-            source=source,
-            quicklooks=self.commits.quicklooks,
-        )
-
-
 def ingest_periods(
     store: DatasetStore,
     plugin: Plugin,
@@ -280,7 +267,7 @@ def _ingest_held(
         on_progress(total, total, f"all {total} periods already stored")
         return _result(template, store, wanted, fetched=0, skipped=done, commits=0)
     on_progress(done, total, f"{done} of {total} periods already stored; fetching {len(todo)}")
-    committer = committing.committer(store, store.writer(grid, bbox))
+    committer = Committer(store, store.writer(grid, bbox), committing)
     batch = max(1, plugin.commit_batch_size)
     try:
         for name, ds in fetch_in_order(plugin, todo, bbox, params):

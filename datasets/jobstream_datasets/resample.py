@@ -16,7 +16,7 @@ from jobstream_contracts.events import SnapshotRef
 from jobstream_contracts.process import JobContext, PermanentError, ProgressCallback, no_progress
 
 from .grid import GridSpec
-from .ingest import DEFAULT_COMMITS, Commits, Committing, plan_periods, writing
+from .ingest import DEFAULT_COMMITS, Commits, Committer, Committing, plan_periods, writing
 from .periods import PeriodType, before, earlier, later, period_id
 from .store import BRANCH, DatasetStore
 from .templates import DatasetTemplate
@@ -172,7 +172,7 @@ def _resample_held(
     if target_stored.on_other_cells(grid):
         raise PermanentError(f"dataset {target.id} is stored on another grid than its source")
     source_ref = SnapshotRef(dataset_id=source.id, snapshot_id=session.snapshot_id)
-    committer = committing.committer(target_store, target_store.writer(grid), source_ref)
+    committer = Committer(target_store, target_store.writer(grid), committing, source_ref)
     for done, (period, begin, stop) in enumerate(complete, start=1):
         block = values.isel(time=slice(begin, stop + 1)).load()
         committer.writer.add(target_store.index(period), _reduce(block, method).astype(grid.dtype))
