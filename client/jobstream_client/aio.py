@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 import httpx
 from httpx_sse import EventSource
 
+from jobstream_contracts.dataset_records import DatasetRecord
+from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
 
 from . import calls
@@ -78,10 +80,13 @@ class AsyncClient:
     async def job(self, job_id: str) -> "AsyncJob":
         return AsyncJob(self, await self.run(calls.job(job_id)))
 
-    async def datasets(self) -> list[dict[str, Any]]:
+    async def estimate(self, process_id: str, inputs: dict[str, Any]) -> EstimateAnswer:
+        return await self.run(calls.estimate(process_id, inputs))
+
+    async def datasets(self) -> list[DatasetRecord]:
         return await self.run(calls.datasets())
 
-    async def dataset(self, dataset_id: str) -> dict[str, Any]:
+    async def dataset(self, dataset_id: str) -> DatasetRecord:
         return await self.run(calls.dataset(dataset_id))
 
 

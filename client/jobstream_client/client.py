@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 import httpx
 from httpx_sse import EventSource
 
+from jobstream_contracts.dataset_records import DatasetRecord
+from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
 
 from . import calls
@@ -79,10 +81,13 @@ class Client:
     def job(self, job_id: str) -> "Job":
         return Job(self, self.run(calls.job(job_id)))
 
-    def datasets(self) -> list[dict[str, Any]]:
+    def estimate(self, process_id: str, inputs: dict[str, Any]) -> EstimateAnswer:
+        return self.run(calls.estimate(process_id, inputs))
+
+    def datasets(self) -> list[DatasetRecord]:
         return self.run(calls.datasets())
 
-    def dataset(self, dataset_id: str) -> dict[str, Any]:
+    def dataset(self, dataset_id: str) -> DatasetRecord:
         return self.run(calls.dataset(dataset_id))
 
 

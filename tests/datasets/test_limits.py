@@ -3,6 +3,7 @@ again by the job, and estimates that stop when their budget runs out or their ca
 
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ from jobstream_datasets.periods import PeriodType, period_id
 from jobstream_datasets.processes import Datasets, ingest
 from jobstream_datasets.store import DatasetStore, location_of
 from jobstream_datasets.templates import DatasetTemplate, load_templates
+from jobstream_executor.testing import JobEnvironment
 from jobstream_infra.embedded import EmbeddedNats, free_port
 from jobstream_infra.settings import PlanLimitSettings
 
@@ -121,9 +123,11 @@ def test_cells_and_bytes_over_their_limits_are_refused_naming_the_inputs():
 def test_a_job_over_a_limit_fails_permanently_before_writing(tmp_path):
     small = template("small")
     datasets = Datasets({"small": small}, str(tmp_path), Limits(10, 100, 10**6), 1.0)
+    job = JobEnvironment()
     with pytest.raises(TooMuchWork, match="2020-01-01 .. 2020-01-11 is 11 daily periods"):
-        ingest(datasets, "small", "2020-01-01", "2020-01-11")
+        job.run(partial(ingest, datasets), dataset_id="small", start="2020-01-01", end="2020-01-11")
     assert not DatasetStore(small, location_of(str(tmp_path), "small")).exists()
+    assert job.records == [] and job.holds == []
 
 
 # -- through the gateway and an executor ------------------------------------------------------

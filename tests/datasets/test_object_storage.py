@@ -14,10 +14,12 @@ import xarray as xr
 
 from jobstream_datasets.access import open_dataset
 from jobstream_datasets.ingest import ingest_periods
+from jobstream_datasets.limits import plan_ingest
 from jobstream_datasets.locations import ObjectLocation, parse_location, storage_for
 from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import DatasetTemplate, load_template
+from jobstream_executor.testing import JobEnvironment
 from jobstream_infra.settings import DatasetSettings
 
 from ..faults.conftest import final_events
@@ -64,7 +66,9 @@ def local_ingest(tmp_path, start: str, end: str) -> xr.Dataset:
     """The demo dataset ingested in this process into a local directory: the reference."""
     template = load_template(PLUGINS / "datasets" / "demo.yaml")
     store = DatasetStore(template, str(tmp_path / "local" / template.id))
-    ingest_periods(template, store, plugin_for(template), start, end)
+    ingest_periods(
+        store, plugin_for(template), plan_ingest(template, start, end), job=JobEnvironment()
+    )
     session = store.repo.readonly_session(branch="main")
     return xr.open_zarr(session.store, consolidated=False).load()
 
@@ -150,7 +154,12 @@ def timed_ingest(location: str) -> tuple[float, xr.Dataset]:
     template = fast_template()
     store = DatasetStore(template, location)
     began = time.perf_counter()
-    result = ingest_periods(template, store, plugin_for(template), "2020-01-01", "2020-02-29")
+    result = ingest_periods(
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-01", "2020-02-29"),
+        job=JobEnvironment(),
+    )
     elapsed = time.perf_counter() - began
     assert result["periods"]["fetched"] == 60
     session = store.repo.readonly_session(branch="main")
