@@ -10,7 +10,7 @@ from jobstream_contracts.ogc import InputDescription, OutputDescription, Process
 from jobstream_contracts.process import JobContext, Process, no_progress
 from jobstream_executor.loading import load_processes
 from jobstream_executor.signatures import SignatureMismatch, check_signature
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ExecutorSettings
 
 from ..support.datasets import PLUGINS
 
@@ -99,5 +99,5 @@ def test_every_process_jobstream_ships_fits_its_inputs():
         "tests.support.processes",
         "bench.processes",
     ]
-    loaded = load_processes(modules, Settings(plugins_dir=PLUGINS))
+    loaded = load_processes(modules, ExecutorSettings(plugins_dir=PLUGINS))
     assert {"echo", "count", "ingest", "sync", "resample", "sleep"} <= set(loaded)
