@@ -2,16 +2,22 @@
 """Set-up and run in one command, on any machine with Python >= 3.11 and git.
 
     python3 dev.py up      install (first time) and start jobstream on http://127.0.0.1:8000
-    python3 dev.py test    install (first time) and run the test suite
-    python3 dev.py check   install (first time) and run ruff and pyright
+    python3 dev.py test    install (first time) and run the test suite (below)
+    python3 dev.py check   install (first time), run ruff and pyright, build the docs (--strict)
+    python3 dev.py docs    install (first time) and serve the docs on http://127.0.0.1:8001
 
 Installs uv into .uv/ (a private virtual environment), then the locked workspace into .venv/.
-Extra arguments go to `jobstream up` or to pytest.
+Extra arguments go to `jobstream up`, to pytest or to `mkdocs serve`.
+
+The suite runs in two passes: first every test that shares nothing with another, on every core
+(pytest-xdist); then the tests marked `serial` (faults, timing and cost measurements), one at a
+time, since a loaded machine would change what they measure. Each pass prints its slowest tests.
 """
 
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -19,6 +25,10 @@ ROOT = Path(__file__).resolve().parent
 UV_VERSION = "0.13.9"
 TOOLS = ROOT / ".uv"
 BIN = "Scripts" if os.name == "nt" else "bin"
+# mkdocs-material prints a banner about its successor on every build: nothing about this site.
+QUIET_MKDOCS = {"NO_MKDOCS_2_WARNING": "1"}
+# Beside `dev.py up`, which serves on 8000; `dev.py docs -a HOST:PORT` overrides it.
+DOCS_ADDRESS = "127.0.0.1:8001"
 
 
 def uv() -> Path:
@@ -43,31 +53,59 @@ def sync() -> None:
 
 
 def check() -> int:
-    """ruff (lint and format) and pyright, with the settings in pyproject.toml."""
+    """ruff (lint and format), pyright, and the docs site built with warnings as errors."""
     tools = ROOT / ".venv" / BIN
-    commands = [
-        [str(tools / "ruff"), "check", "."],
-        [str(tools / "ruff"), "format", "--check", "."],
-        [str(tools / "pyright")],
-    ]
-    # Every check runs, so one run shows every finding.
-    failed = [c for c in commands if subprocess.run(c, cwd=ROOT).returncode != 0]
+    with tempfile.TemporaryDirectory(prefix="jobstream-site-") as site:
+        commands = [
+            [str(tools / "ruff"), "check", "."],
+            [str(tools / "ruff"), "format", "--check", "."],
+            [str(tools / "pyright")],
+            # --strict: a broken link, anchor or reference fails the check.
+            [str(tools / "mkdocs"), "build", "--strict", "--quiet", "--site-dir", site],
+        ]
+        # Every check runs, so one run shows every finding.
+        env = {**os.environ, **QUIET_MKDOCS}
+        failed = [c for c in commands if subprocess.run(c, cwd=ROOT, env=env).returncode != 0]
     return 1 if failed else 0
+
+
+# pytest's exit code when a pass selected no test.
+NO_TESTS = 5
+
+
+def test(extra: list[str]) -> int:
+    """The parallel pass, then the serial one; the worst exit code of the two."""
+    pytest = [str(ROOT / ".venv" / BIN / "pytest"), "--durations=30"]
+    if "-m" in extra:  # the caller chose the tests (e.g. -m slow): one pass, one at a time
+        return subprocess.run([*pytest, "-p", "no:xdist", *extra], cwd=ROOT).returncode
+    workers = os.environ.get("JOBSTREAM_TEST_WORKERS", "2")
+    # loadfile: a module's tests on one worker, so a module-scoped stack is started once.
+    passes = [
+        [*pytest, "-n", workers, "--dist", "loadfile", "-m", "not slow and not serial"],
+        [*pytest, "-p", "no:xdist", "-m", "serial and not slow"],
+    ]
+    codes = [subprocess.run([*command, *extra], cwd=ROOT).returncode for command in passes]
+    if all(code == NO_TESTS for code in codes):
+        return NO_TESTS
+    return max((code for code in codes if code != NO_TESTS), default=0)
 
 
 def main() -> None:
     if sys.version_info < (3, 11):
         sys.exit("jobstream needs Python 3.11 or newer")
-    if len(sys.argv) < 2 or sys.argv[1] not in ("up", "test", "check"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("up", "test", "check", "docs"):
         sys.exit(__doc__)
     action, extra = sys.argv[1], sys.argv[2:]
     sync()
     if action == "check":
         sys.exit(check())
+    if action == "test":
+        sys.exit(test(extra))
     if action == "up":
         command = [str(ROOT / ".venv" / BIN / "jobstream"), "up", *extra]
     else:
-        command = [str(ROOT / ".venv" / BIN / "pytest"), *extra]
+        os.environ.update(QUIET_MKDOCS)
+        command = [str(ROOT / ".venv" / BIN / "mkdocs"), "serve", "-a", DOCS_ADDRESS, *extra]
     os.chdir(ROOT)
     os.execv(command[0], command)
 

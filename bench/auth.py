@@ -39,7 +39,7 @@ from jobstream_gateway.identity import ApiKeys, Identity
 from jobstream_gateway.oidc import OidcVerifier
 from jobstream_infra.apikeys import api_key_bucket
 from jobstream_infra.embedded import EmbeddedNats, free_port
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import AccessSettings
 from tests.support.issuer import AUDIENCE, LocalIssuer
 from tests.support.stack import Stack
 
@@ -185,7 +185,7 @@ async def measure_in_process(
     nc = await nats.connect(nats_url)
     api_keys = ApiKeys()
     await api_keys.start(await api_key_bucket(nc.jetstream()))
-    settings = Settings(oidc_issuer=issuer_url, oidc_audience=AUDIENCE)
+    settings = AccessSettings(oidc_issuer=issuer_url, oidc_audience=AUDIENCE)
     identities = {
         "none": (Identity(), None),
         "apikey": (Identity(api_keys=api_keys), f"Bearer {tokens['apikey']}"),

@@ -27,7 +27,7 @@ from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.templates import load_template
 from jobstream_infra.embedded import EmbeddedNats, free_port
 from jobstream_infra.journal import publish_event
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ProjectorSettings
 from jobstream_projector.service import rebuild_view
 from tests.support.stack import Stack
 
@@ -308,7 +308,7 @@ def history_scaling(work: Path, sizes: list[int], requests: int, with_peers: boo
         with EmbeddedNats(work / f"nats-s2-{size}", sync_interval="2m") as server:
             asyncio.run(fill_stream(server.url, size))
             stack = _stack(work / f"s2-{size}", server.url)
-            settings = Settings(nats_url=server.url, database_url=stack.database_url)
+            settings = ProjectorSettings(nats_url=server.url, database_url=stack.database_url)
             asyncio.run(rebuild_view(settings))
             stack.start("gateway", wait=False)
             stack.wait_ready(processes=())
@@ -403,7 +403,7 @@ def rebuild(work: Path, jobs: int, rounds: int, postgres_url: str | None) -> dic
         for name, url_of in targets:
             rates = []
             for r in range(rounds):
-                settings = Settings(
+                settings = ProjectorSettings(
                     nats_url=server.url, database_url=url_of(r), projector_batch=1000
                 )
                 began = time.perf_counter()

@@ -1,5 +1,6 @@
-"""`jobstream up | gateway | executor | projector [rebuild] | notifier | events export | apikey`,
-and the client commands `submit | jobs | show | watch | history | dismiss | datasets`."""
+"""`jobstream up | gateway | executor | projector [rebuild] | notifier | events export | apikey
+| config check`, and the client commands
+`submit | jobs | show | watch | history | dismiss | datasets`."""
 
 import argparse
 import asyncio
@@ -7,16 +8,34 @@ import faulthandler
 import os
 import signal
 import sys
+from typing import TypeVar
 
 import structlog
 
+from jobstream_contracts import __version__
 from jobstream_contracts.access import Role
 from jobstream_infra.logging import configure_logging
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import (
+    COMMAND_SETTINGS,
+    AccessSettings,
+    AdminSettings,
+    ExecutorSettings,
+    GatewaySettings,
+    NatsSettings,
+    NotifierSettings,
+    ObservabilitySettings,
+    ProjectorSettings,
+    SettingsRefused,
+    UpSettings,
+    load_settings,
+    warn_unknown_variables,
+)
 
 from .client_parser import CLIENT_COMMANDS, add_client_commands
 
 log = structlog.get_logger("jobstream")
+
+S = TypeVar("S", bound=ObservabilitySettings)
 
 # Seconds a stopping gateway lets requests in flight finish (event streams end then).
 GATEWAY_GRACE = 3
@@ -50,7 +69,7 @@ async def _until_signalled(run, grace: float = STOP_GRACE) -> None:
         pass  # stopped before NATS answered, or cut short: nothing acked is lost
 
 
-def _refuse_an_open_gateway(settings: Settings) -> None:
+def _refuse_an_open_gateway(settings: AccessSettings) -> None:
     if not settings.authenticates and not settings.loopback_only and not settings.insecure:
         sys.exit(
             f"refusing to serve on {settings.host}: JOBSTREAM_AUTH is none, so anyone who "
@@ -60,7 +79,7 @@ def _refuse_an_open_gateway(settings: Settings) -> None:
         )
 
 
-def _gateway(settings: Settings) -> None:
+def _gateway(settings: GatewaySettings) -> None:
     import uvicorn
 
     _refuse_an_open_gateway(settings)
@@ -93,7 +112,7 @@ def _exit_cleanly(_signum: int, _frame: object) -> None:
     sys.exit(0)
 
 
-def _executor(settings: Settings) -> None:
+def _executor(settings: ExecutorSettings) -> None:
     from jobstream_executor.executor import run_executor
     from jobstream_executor.loading import load_processes
     from jobstream_infra.metrics import EXECUTOR, serve_metrics
@@ -114,7 +133,7 @@ def _executor(settings: Settings) -> None:
     os._exit(0)
 
 
-def _projector(settings: Settings, args: argparse.Namespace) -> None:
+def _projector(settings: ProjectorSettings, args: argparse.Namespace) -> None:
     from jobstream_infra.metrics import PROJECTOR, serve_metrics
     from jobstream_infra.tracing import setup_tracing
     from jobstream_projector.service import rebuild_view, run_projector
@@ -135,7 +154,7 @@ def _projector(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(_until_signalled(lambda stop: run_projector(settings, stop)))
 
 
-def _notifier(settings: Settings) -> None:
+def _notifier(settings: NotifierSettings) -> None:
     from jobstream_infra.metrics import NOTIFIER, serve_metrics
     from jobstream_infra.tracing import setup_tracing
     from jobstream_notifier.service import run_notifier
@@ -145,14 +164,14 @@ def _notifier(settings: Settings) -> None:
     asyncio.run(_until_signalled(lambda stop: run_notifier(settings, stop)))
 
 
-def _events(settings: Settings, args: argparse.Namespace) -> None:
+def _events(settings: NatsSettings, args: argparse.Namespace) -> None:
     from .export import export_events
 
     written = asyncio.run(export_events(settings, sys.stdout, args.since, args.until, args.job))
     log.info("events exported", events=written)
 
 
-def _apikey(settings: Settings, args: argparse.Namespace) -> None:
+def _apikey(settings: NatsSettings, args: argparse.Namespace) -> None:
     from .keys import manage_keys
 
     sys.exit(asyncio.run(manage_keys(settings, args.action, args.name, args.role, sys.stdout)))
@@ -170,7 +189,30 @@ def _add_apikey_parser(commands) -> None:
     apikey.set_defaults(name=None, role=None)
 
 
-def _up(settings: Settings) -> None:
+def _add_config_parser(commands) -> None:
+    config = commands.add_parser("config", help="the configuration the environment gives")
+    actions = config.add_subparsers(dest="action", required=True)
+    check = actions.add_parser(
+        "check",
+        help="print a command's effective settings (secrets masked) and where each came "
+        "from; exit 1 naming each refused value",
+    )
+    check.add_argument(
+        "component", nargs="?", choices=list(COMMAND_SETTINGS), help="default: every one"
+    )
+
+
+def _check_every_component(args: argparse.Namespace) -> None:
+    """`up` starts every component, each reading its own settings from this environment: a
+    value one of them refuses stops everything before anything starts."""
+    from .config_check import examine, settings_classes
+
+    _, refused = examine(settings_classes(None), _overrides(args))
+    if refused:
+        sys.exit("\n".join(refused))
+
+
+def _up(settings: UpSettings) -> None:
     from .supervisor import run_all
 
     _refuse_an_open_gateway(settings)
@@ -191,6 +233,7 @@ def _bound(text: str):
 def build_parser() -> argparse.ArgumentParser:
     """The command line; tests/deploy checks infra/compose.yaml's commands against it."""
     parser = argparse.ArgumentParser(prog="jobstream", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"jobstream {__version__}")
     http = argparse.ArgumentParser(add_help=False)
     http.add_argument("--host", help="gateway address (JOBSTREAM_HOST)")
     http.add_argument("--port", type=int, help="gateway port (JOBSTREAM_PORT)")
@@ -245,8 +288,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     events.add_argument("--job", metavar="JOB_ID", help="only this job's events")
     _add_apikey_parser(commands)
+    _add_config_parser(commands)
     add_client_commands(commands)
     return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        key: value
+        for key in ("host", "port", "insecure", "embedded_nats_nodes")
+        if (value := getattr(args, key, None)) is not None
+    }
+
+
+def _configured(cls: type[S], args: argparse.Namespace) -> S:
+    """The command's settings, its logging set up; a refused value ends it with one line per
+    variable, not a traceback."""
+    try:
+        settings = load_settings(cls, _overrides(args))
+    except SettingsRefused as exc:
+        sys.exit(str(exc))
+    # `events export` and `apikey` write their answer to stdout: log lines go to stderr.
+    configure_logging(settings, sys.stderr if args.command in ("events", "apikey") else None)
+    warn_unknown_variables(os.environ)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: how to see where a stuck job
+    # (or component) is without stopping it.
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    return settings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -256,30 +325,22 @@ def main(argv: list[str] | None = None) -> None:
         from .client_commands import run_client_command
 
         sys.exit(run_client_command(args))
+    if args.command == "config":
+        from .config_check import check_configuration
 
-    overrides = {
-        key: value
-        for key in ("host", "port", "insecure", "embedded_nats_nodes")
-        if (value := getattr(args, key, None)) is not None
-    }
-    settings = Settings(**overrides)
-    # `events export` and `apikey` write their answer to stdout: log lines go to stderr.
-    configure_logging(settings, sys.stderr if args.command in ("events", "apikey") else None)
-    # `kill -USR1 <pid>` prints every thread's stack to stderr: how to see where a stuck job
-    # (or component) is without stopping it.
-    if hasattr(signal, "SIGUSR1"):
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        sys.exit(check_configuration(args.component, os.environ, sys.stdout, sys.stderr))
     if args.command == "up":
-        _up(settings)
+        _check_every_component(args)
+        _up(_configured(UpSettings, args))
     elif args.command == "gateway":
-        _gateway(settings)
+        _gateway(_configured(GatewaySettings, args))
     elif args.command == "executor":
-        _executor(settings)
+        _executor(_configured(ExecutorSettings, args))
     elif args.command == "notifier":
-        _notifier(settings)
+        _notifier(_configured(NotifierSettings, args))
     elif args.command == "events":
-        _events(settings, args)
+        _events(_configured(AdminSettings, args), args)
     elif args.command == "apikey":
-        _apikey(settings, args)
+        _apikey(_configured(AdminSettings, args), args)
     else:
-        _projector(settings, args)
+        _projector(_configured(ProjectorSettings, args), args)

@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 
 from jobstream_client import Client, Job, JobEnded, JobFailed, JobstreamError
+from jobstream_client.retrying import quiet_retries
 from jobstream_contracts.ogc import StatusInfo
 
 from . import client_tables as tables
@@ -60,6 +61,8 @@ def status_document(status: StatusInfo) -> dict[str, Any]:
 
 
 def run_client_command(args: argparse.Namespace) -> int:
+    # Retries logged by structlog's default logger would land on stdout, in the answer.
+    quiet_retries()
     output = Output(args.as_json)
     try:
         inputs = parse_inputs(args.inputs) if args.command == "submit" else {}
@@ -85,7 +88,7 @@ def report_error(error: BaseException, output: Output) -> None:
         return output.json(error.exception.model_dump_json(exclude_none=True), stderr=True)
     output.note(f"error: {_headline(error)}")
     if isinstance(error, JobFailed) and error.error:
-        output.note(f"  {error.error.get('type', 'error')}: {error.error.get('detail', '')}")
+        output.note(f"  {error.error.type}: {error.error.detail}")
 
 
 def _headline(error: JobstreamError) -> str:
@@ -172,7 +175,7 @@ def history(client: Client, args: argparse.Namespace, output: Output, _: dict) -
 def datasets(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
     records = client.datasets()
     if output.as_json:
-        output.json(records)
+        output.json([record.model_dump(mode="json", exclude_none=True) for record in records])
     else:
         output.out.print(tables.datasets_table(records))
     return SUCCESS

@@ -13,7 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from jobstream_client import Recorded
-from jobstream_contracts.ogc import StatusInfo
+from jobstream_contracts.dataset_records import DatasetRecord
+from jobstream_contracts.ogc import AttemptError, StatusInfo
 
 # The members every event has; a history row shows the rest.
 ENVELOPE = {
@@ -87,14 +88,14 @@ def _status_rows(status: StatusInfo) -> list[tuple[str, str]]:
         ("finished", when(status.finished)),
         ("updated", when(status.updated)),
     ]
-    rows += [(f"error ({e.get('attempt', '?')})", _error_text(e)) for e in status.errors or []]
+    rows += [(f"error ({e.attempt})", _error_text(e)) for e in status.errors or []]
     if status.estimate:
-        rows.append(("estimate", json.dumps(status.estimate)))
+        rows.append(("estimate", json.dumps(status.estimate.model_dump(mode="json"))))
     return rows
 
 
-def _error_text(error: dict[str, Any]) -> str:
-    return f"{error.get('type', '')}: {error.get('detail', '')}".strip(": ")
+def _error_text(error: AttemptError) -> str:
+    return f"{error.type}: {error.detail}".strip(": ")
 
 
 def history_table(history: list[Recorded]) -> Table:
@@ -118,21 +119,20 @@ def _details(members: dict[str, Any]) -> str:
     return text if len(text) <= DETAIL_WIDTH else text[: DETAIL_WIDTH - 1] + "…"
 
 
-def datasets_table(datasets: list[dict[str, Any]]) -> Table:
+def datasets_table(datasets: list[DatasetRecord]) -> Table:
     table = Table("dataset", "kind", "title", "stored", "periods", "updated", "stale")
     for record in datasets:
-        stored = record.get("stored") or {}
-        derived = record.get("derived") or {}
-        span = f"{stored['first']} … {stored['last']}" if stored.get("first") else ""
+        stored = record.stored
+        span = f"{stored.first} … {stored.last}" if stored and stored.first else ""
         _row(
             table,
-            record.get("id", ""),
-            record.get("kind") or "",
-            record.get("title") or "",
+            record.id,
+            record.kind,
+            record.title,
             span,
-            str(stored.get("periods", "")),
-            (stored.get("updated") or "")[:19].replace("T", " "),
-            _staleness(derived.get("stale")),
+            str(stored.periods) if stored else "",
+            when(stored.updated) if stored else "",
+            _staleness(record.derived.stale if record.derived else None),
         )
     return table
 

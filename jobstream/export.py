@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from jobstream_contracts.cloudevents import to_cloudevent
-from jobstream_contracts.subjects import STREAM, job_filter
+from jobstream_contracts.subjects import job_filter
 from jobstream_infra.connection import close_nats, connect_nats
-from jobstream_infra.journal import Recorded
-from jobstream_infra.reader import read_batches
-from jobstream_infra.settings import Settings
+from jobstream_infra.journal import JetStreamJournal, Recorded
+from jobstream_infra.settings import NatsSettings
 
 Bound = int | datetime
 
@@ -37,7 +36,7 @@ def _within(record: Recorded, until: Bound | None) -> bool:
 
 
 async def export_events(
-    settings: Settings,
+    settings: NatsSettings,
     out: TextIO,
     since: Bound | None = None,
     until: Bound | None = None,
@@ -45,14 +44,14 @@ async def export_events(
 ) -> int:
     """Write the events to ``out``; returns how many were written."""
     nc = await connect_nats(settings, "export")
-    js = nc.jetstream()
+    journal = JetStreamJournal(nc, nc.jetstream())
     written = 0
     try:
-        end = (await js.stream_info(STREAM)).state.last_seq
+        end = await journal.last_sequence()
         after = since - 1 if isinstance(since, int) else 0
         start = since if isinstance(since, datetime) else None
         filters = [job_filter(job_id)] if job_id else None
-        async with aclosing(read_batches(js, filters, after, start, batch=500)) as batches:
+        async with aclosing(journal.follow(filters, after, start, batch=500)) as batches:
             async for batch in batches:
                 # Nothing more arrived within the wait: every event up to `end` was read.
                 records = [r for r in batch if r.sequence <= end and _within(r, until)]

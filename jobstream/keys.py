@@ -17,11 +17,11 @@ from jobstream_infra.apikeys import (
     revoke_api_key,
 )
 from jobstream_infra.connection import close_nats, connect_nats
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import NatsSettings
 
 
 async def manage_keys(
-    settings: Settings, action: str, name: str | None, role: str | None, out: TextIO
+    settings: NatsSettings, action: str, name: str | None, role: str | None, out: TextIO
 ) -> int:
     """Carry out ``action``; returns the exit status."""
     nc = await connect_nats(settings, "admin", wait=5.0)

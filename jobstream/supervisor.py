@@ -19,14 +19,16 @@ import structlog
 from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.embedded_cluster import EmbeddedCluster
 from jobstream_infra.provisioning import provision
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import UpSettings
 
 log = structlog.get_logger("jobstream.up")
 
 COMPONENTS = ("projector", "executor", "notifier", "gateway")
 
 
-def _wait_for_gateway(settings: Settings, children: list[subprocess.Popen], timeout: float) -> bool:
+def _wait_for_gateway(
+    settings: UpSettings, children: list[subprocess.Popen], timeout: float
+) -> bool:
     url = f"http://{settings.host}:{settings.port}/health"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -55,7 +57,7 @@ def _stop(children: list[subprocess.Popen], timeout: float = 15.0) -> None:
             child.wait()
 
 
-def _embedded_server(settings: Settings) -> EmbeddedNats | EmbeddedCluster:
+def _embedded_server(settings: UpSettings) -> EmbeddedNats | EmbeddedCluster:
     if settings.embedded_nats_nodes > 1:
         return EmbeddedCluster(
             settings.embedded_nats_dir,
@@ -71,7 +73,7 @@ def _embedded_server(settings: Settings) -> EmbeddedNats | EmbeddedCluster:
     )
 
 
-def with_cluster_replicas(settings: Settings) -> Settings:
+def with_cluster_replicas(settings: UpSettings) -> UpSettings:
     """On an embedded cluster, replicas default to its node count: trying a cluster means
     trying replication."""
     if settings.nats_url or "replicas" in settings.model_fields_set:
@@ -79,7 +81,7 @@ def with_cluster_replicas(settings: Settings) -> Settings:
     return settings.model_copy(update={"replicas": settings.embedded_nats_nodes})
 
 
-def _start_server(settings: Settings) -> EmbeddedNats | EmbeddedCluster:
+def _start_server(settings: UpSettings) -> EmbeddedNats | EmbeddedCluster:
     server = _embedded_server(settings).start()
     try:
         asyncio.run(provision(settings))
@@ -98,7 +100,7 @@ def _component_env(
     return {**env, **server.credentials.env_for(name)}
 
 
-def _metrics_env(settings: Settings, name: str) -> dict[str, str]:
+def _metrics_env(settings: UpSettings, name: str) -> dict[str, str]:
     """Each component but the gateway (which serves /metrics on its own port) scrapes on its
     own port: METRICS_PORT, then the next ones, in the order the components start."""
     if settings.metrics_port is None or name == "gateway":
@@ -107,7 +109,7 @@ def _metrics_env(settings: Settings, name: str) -> dict[str, str]:
     return {"JOBSTREAM_METRICS_PORT": str(settings.metrics_port + others.index(name))}
 
 
-def run_all(settings: Settings) -> int:
+def run_all(settings: UpSettings) -> int:
     started = time.monotonic()
     settings = with_cluster_replicas(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

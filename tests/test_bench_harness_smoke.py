@@ -8,12 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .support.stack import ROOT
 
+# A smoke run starts stacks of real processes; pytest's own limit stays above each run's.
+pytestmark = pytest.mark.timeout(180)
 NUMBER = r"[-+]?[\d,]+(?:\.\d+)?"
 
 
-def _smoke(module: str, out: Path, timeout: float = 180) -> str:
+def _smoke(module: str, out: Path, timeout: float = 170) -> str:
     result = subprocess.run(
         [sys.executable, "-m", module, "--smoke", "--out", str(out)],
         cwd=ROOT,

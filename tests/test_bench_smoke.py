@@ -4,16 +4,20 @@ writes the report and the plot. It measures nothing worth reading."""
 import subprocess
 import sys
 
+import pytest
+
 from .support.stack import ROOT
 
 
+# Every scenario on tiny sizes, each on stacks of real processes: minutes on a loaded machine.
+@pytest.mark.timeout(300)
 def test_bench_smoke_writes_a_report_and_a_plot(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=290,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     reports = list(tmp_path.glob("*-smoke.md"))

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,20 @@ def test_contracts_install_with_pydantic_only(tmp_path):
     assert "pydantic" in found["installed"]
     assert set(found["installed"]) <= allowed, sorted(set(found["installed"]) - allowed)
     assert found["missing"] == ["xarray", "nats", "sqlmodel"], found
+
+
+def test_every_wheel_carries_py_typed_and_the_one_version(tmp_path):
+    """Built as a release builds them: the marker that lets type checkers read the packages
+    ships in each wheel, and every wheel's metadata names the same version."""
+    build = [UV, "build", "--quiet", "--wheel", "--all-packages", "--out-dir", tmp_path]
+    if run([*build, "--offline"], cwd=ROOT, check=False).returncode != 0:
+        run(build, cwd=ROOT)
+    wheels = sorted(tmp_path.glob("*.whl"))
+    assert len(wheels) == 9, wheels
+    versions = set()
+    for wheel in wheels:
+        names = zipfile.ZipFile(wheel).namelist()
+        package = wheel.name.split("-")[0]
+        assert f"{package}/py.typed" in names, wheel.name
+        versions.add(wheel.name.split("-")[1])
+    assert len(versions) == 1, versions

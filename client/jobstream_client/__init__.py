@@ -7,8 +7,8 @@
         print(job.results())
 
 Modules: ``calls`` (each request as data and the decoding of its answer), ``following``
-(how ``wait`` follows a job), ``errors`` (typed OGC exceptions), ``sse``, ``progress``,
-``retrying``; ``client`` and ``aio`` are thin shells over them.
+(how ``wait`` follows a job; httpx-sse parses the event stream), ``errors`` (typed OGC
+exceptions), ``progress``, ``retrying``; ``client`` and ``aio`` are thin shells over them.
 """
 
 from .aio import AsyncClient, AsyncJob

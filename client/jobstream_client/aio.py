@@ -2,10 +2,14 @@
 ``httpx.AsyncClient``. A ``progress`` callable is called synchronously (keep it quick)."""
 
 import asyncio
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 import httpx
+from httpx_sse import EventSource
 
+from jobstream_contracts.dataset_records import DatasetRecord
+from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
 
 from . import calls
@@ -13,7 +17,7 @@ from .calls import Call, Recorded
 from .errors import unreachable
 from .following import RETRYABLE, Deadline, Follower, stream_ended
 from .progress import Progress, reporter
-from .retrying import SUBMIT_ATTEMPTS, submit_delay
+from .retrying import async_retrying_submit
 
 T = TypeVar("T")
 
@@ -61,12 +65,7 @@ class AsyncClient:
         """As ``Client.submit``: retried under one Idempotency-Key, never a second job."""
         key = idempotency_key or calls.new_idempotency_key()
         call = calls.submit(process_id, inputs, key, subscriber)
-        for attempt in range(1, SUBMIT_ATTEMPTS):
-            try:
-                return AsyncJob(self, await self.run(call))
-            except RETRYABLE as exc:
-                await asyncio.sleep(submit_delay(attempt, exc))
-        return AsyncJob(self, await self.run(call))
+        return AsyncJob(self, await async_retrying_submit(self.run, call))
 
     # -- jobs and datasets ---------------------------------------------------------------
     async def jobs(
@@ -81,10 +80,13 @@ class AsyncClient:
     async def job(self, job_id: str) -> "AsyncJob":
         return AsyncJob(self, await self.run(calls.job(job_id)))
 
-    async def datasets(self) -> list[dict[str, Any]]:
+    async def estimate(self, process_id: str, inputs: dict[str, Any]) -> EstimateAnswer:
+        return await self.run(calls.estimate(process_id, inputs))
+
+    async def datasets(self) -> list[DatasetRecord]:
         return await self.run(calls.datasets())
 
-    async def dataset(self, dataset_id: str) -> dict[str, Any]:
+    async def dataset(self, dataset_id: str) -> DatasetRecord:
         return await self.run(calls.dataset(dataset_id))
 
 
@@ -155,9 +157,11 @@ class AsyncJob:
             return follower.polled(response)
         if not follower.opened(response):
             return
-        async for line in response.aiter_lines():
-            follower.feed(line)
-            if follower.final is not None:
-                return
-            deadline.check(self.id)
+        # Closed when left early, not when collected: it reads the response being closed.
+        async with aclosing(EventSource(response).aiter_sse()) as messages:
+            async for message in messages:
+                follower.feed(message)
+                if follower.final is not None:
+                    return
+                deadline.check(self.id)
         raise stream_ended(self.id)

@@ -16,6 +16,8 @@ from urllib.parse import quote
 import httpx
 
 from jobstream_contracts.cloudevents import event_of
+from jobstream_contracts.dataset_records import DatasetList, DatasetRecord
+from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.events import Event
 from jobstream_contracts.ogc import (
     JobList,
@@ -105,6 +107,25 @@ def process(process_id: str) -> Call[ProcessDescription]:
     )
 
 
+def estimate(process_id: str, inputs: dict[str, Any]) -> Call[EstimateAnswer]:
+    """What a run with ``inputs`` would take; the inputs travel as query parameters, arrays
+    comma-separated."""
+    params = {
+        name: ",".join(map(str, value)) if isinstance(value, list | tuple) else _text(value)
+        for name, value in inputs.items()
+    }
+    return Call(
+        "GET",
+        f"/processes/{segment(process_id)}/estimate",
+        lambda r: EstimateAnswer.model_validate(_json(r)),
+        params=params,
+    )
+
+
+def _text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def new_idempotency_key() -> str:
     return f"jobstream-client-{uuid.uuid4()}"
 
@@ -189,9 +210,13 @@ def recorded(cloudevent: dict[str, Any]) -> Recorded:
     return Recorded(sequence, datetime.fromisoformat(stored) if stored else None, event)
 
 
-def datasets() -> Call[list[dict[str, Any]]]:
-    return Call("GET", "/datasets", lambda r: _json(r)["datasets"])
+def datasets() -> Call[list[DatasetRecord]]:
+    return Call("GET", "/datasets", lambda r: DatasetList.model_validate(_json(r)).datasets)
 
 
-def dataset(dataset_id: str) -> Call[dict[str, Any]]:
-    return Call("GET", f"/datasets/{segment(dataset_id)}", _json)
+def dataset(dataset_id: str) -> Call[DatasetRecord]:
+    return Call(
+        "GET",
+        f"/datasets/{segment(dataset_id)}",
+        lambda r: DatasetRecord.model_validate(_json(r)),
+    )

@@ -8,7 +8,10 @@ import time
 from typing import Any, TypeVar
 
 import httpx
+from httpx_sse import EventSource
 
+from jobstream_contracts.dataset_records import DatasetRecord
+from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
 
 from . import calls
@@ -16,7 +19,7 @@ from .calls import Call, Recorded
 from .errors import unreachable
 from .following import RETRYABLE, Deadline, Follower, stream_ended
 from .progress import Progress, reporter
-from .retrying import SUBMIT_ATTEMPTS, submit_delay
+from .retrying import retrying_submit
 
 T = TypeVar("T")
 
@@ -63,12 +66,7 @@ class Client:
         (a new one unless given), so a retry never makes a second job."""
         key = idempotency_key or calls.new_idempotency_key()
         call = calls.submit(process_id, inputs, key, subscriber)
-        for attempt in range(1, SUBMIT_ATTEMPTS):
-            try:
-                return Job(self, self.run(call))
-            except RETRYABLE as exc:
-                time.sleep(submit_delay(attempt, exc))
-        return Job(self, self.run(call))
+        return Job(self, retrying_submit(self.run, call))
 
     # -- jobs and datasets ---------------------------------------------------------------
     def jobs(
@@ -83,10 +81,13 @@ class Client:
     def job(self, job_id: str) -> "Job":
         return Job(self, self.run(calls.job(job_id)))
 
-    def datasets(self) -> list[dict[str, Any]]:
+    def estimate(self, process_id: str, inputs: dict[str, Any]) -> EstimateAnswer:
+        return self.run(calls.estimate(process_id, inputs))
+
+    def datasets(self) -> list[DatasetRecord]:
         return self.run(calls.datasets())
 
-    def dataset(self, dataset_id: str) -> dict[str, Any]:
+    def dataset(self, dataset_id: str) -> DatasetRecord:
         return self.run(calls.dataset(dataset_id))
 
 
@@ -162,8 +163,8 @@ class Job:
             return follower.polled(response)
         if not follower.opened(response):
             return
-        for line in response.iter_lines():
-            follower.feed(line)
+        for message in EventSource(response).iter_sse():
+            follower.feed(message)
             if follower.final is not None:
                 return
             deadline.check(self.id)

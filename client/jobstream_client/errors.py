@@ -12,11 +12,10 @@ Decisions:
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 import httpx
 
-from jobstream_contracts.ogc import ExceptionType, OGCException, StatusInfo
+from jobstream_contracts.ogc import AttemptError, ExceptionType, OGCException, StatusInfo
 
 
 class JobstreamError(Exception):
@@ -124,7 +123,7 @@ class JobFailed(JobEnded):
     """The job failed; ``error`` is its last attempt's error (``type``, ``detail``)."""
 
     @property
-    def error(self) -> dict[str, Any] | None:
+    def error(self) -> AttemptError | None:
         errors = self.job.errors if self.job else None
         return errors[-1] if errors else None
 

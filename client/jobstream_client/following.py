@@ -14,12 +14,12 @@ Decisions:
 - Other errors (401, 403, 404) end the wait: retrying would not change them.
 """
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+from httpx_sse import ServerSentEvent
 
 from jobstream_contracts.fold import JobState, apply
 from jobstream_contracts.ogc import FINAL_STATUSES, OGCException, StatusInfo
@@ -27,7 +27,6 @@ from jobstream_contracts.status import status_info
 
 from .calls import checked, recorded, segment
 from .errors import JobstreamError, Unavailable, Unreachable, job_ended
-from .sse import FrameParser
 
 EVENT_STREAM = "text/event-stream"
 LONG_POLL_WAIT = 30  # seconds one long-poll GET may wait for a change
@@ -70,7 +69,6 @@ class Follower:
     long_poll: bool = False
     etag: str | None = None
     failures: int = 0
-    _parser: FrameParser = field(default_factory=FrameParser)
 
     # -- the requests --------------------------------------------------------------------
     def path(self) -> str:
@@ -103,11 +101,12 @@ class Follower:
         checked(response)
         return True
 
-    def feed(self, line: str) -> None:
-        frame = self._parser.feed(line)
-        if frame is None or frame.id is None:
+    def feed(self, message: ServerSentEvent) -> None:
+        # httpx-sse dispatches the blank line after a keep-alive comment as a message without
+        # data (it keeps the last id, as the standard says): nothing to fold.
+        if not message.data:
             return
-        entry = recorded(json.loads(frame.data))
+        entry = recorded(message.json())
         self.failures = 0
         self.last_event_id = entry.sequence
         before, self.state = self.state, apply(self.state, entry.event)

@@ -1,5 +1,188 @@
 """The data shared by every jobstream component: events, subjects and OGC API models.
 
 Nothing here performs I/O, so services that only read jobstream's events can depend on this
-distribution alone.
+distribution alone. The names below are the public surface (tests/unit/test_public_names.py
+pins them); the modules behind them may move.
 """
+
+import importlib.metadata
+
+from .access import ANONYMOUS, API_KEY_PREFIX, ApiKey, Principal, Role, digest_of, new_api_key
+from .asyncapi import asyncapi_document
+from .cloudevents import TYPE_PREFIX, cloud_type, event_of, to_cloudevent
+from .dataset_fold import DatasetState, apply_commit, fold_commits
+from .events import (
+    EVENT_TYPES,
+    TERMINAL_TOKENS,
+    CallbackAbandoned,
+    CallbackDelivered,
+    DatasetCommitted,
+    ErrorInfo,
+    Event,
+    EventDecodeError,
+    JobDismissed,
+    JobEstimated,
+    JobFailed,
+    JobProgressed,
+    JobRetryScheduled,
+    JobStarted,
+    JobSubmitted,
+    JobSucceeded,
+    SnapshotRef,
+    decode_event,
+)
+
+# Renamed here: as `fold` and `apply` they would hide the module `jobstream_contracts.fold`.
+from .fold import JobState
+from .fold import apply as apply_event
+from .fold import fold as fold_events
+from .messages import DatasetAnnouncement, EstimateReply, EstimateRequest, Message
+from .ogc import (
+    CONFORMANCE_CLASSES,
+    FINAL_STATUSES,
+    ConfClasses,
+    ExceptionType,
+    Execute,
+    InputDescription,
+    JobControlOption,
+    JobList,
+    LandingPage,
+    Link,
+    OGCException,
+    OutputDescription,
+    OutputRequest,
+    ProcessDescription,
+    ProcessList,
+    ProcessSummary,
+    RetryPolicy,
+    StatusCode,
+    StatusInfo,
+    Subscriber,
+    TransmissionMode,
+)
+from .process import (
+    JobCancelled,
+    JobContext,
+    PermanentError,
+    Process,
+    ProgressCallback,
+    TooMuchWork,
+    no_progress,
+)
+from .redaction import mask_url_secrets, strip_url_secrets
+from .status import HISTORY_REL, requested_results, results_document, status_info
+from .subjects import (
+    ALL_EVENTS,
+    APIKEYS_BUCKET,
+    DATASET_REGISTRY_BUCKET,
+    PROCESS_ID_PATTERN,
+    PROJECTOR_LEASE_BUCKET,
+    QUICKLOOK_BUCKET,
+    STREAM,
+    estimate_cancel_subject,
+    estimate_subject,
+    event_subject,
+    is_valid_token,
+    job_event_filter,
+    job_filter,
+    notified_filters,
+    parse_subject,
+    projector_lease_key,
+)
+
+# Every member of the workspace has this version (tests/unit/test_version.py); the gateway's
+# API definition and `jobstream --version` show it.
+__version__ = importlib.metadata.version("jobstream-contracts")
+
+__all__ = [
+    "ALL_EVENTS",
+    "ANONYMOUS",
+    "APIKEYS_BUCKET",
+    "API_KEY_PREFIX",
+    "CONFORMANCE_CLASSES",
+    "DATASET_REGISTRY_BUCKET",
+    "EVENT_TYPES",
+    "FINAL_STATUSES",
+    "HISTORY_REL",
+    "PROCESS_ID_PATTERN",
+    "PROJECTOR_LEASE_BUCKET",
+    "QUICKLOOK_BUCKET",
+    "STREAM",
+    "TERMINAL_TOKENS",
+    "TYPE_PREFIX",
+    "ApiKey",
+    "CallbackAbandoned",
+    "CallbackDelivered",
+    "ConfClasses",
+    "DatasetAnnouncement",
+    "DatasetCommitted",
+    "DatasetState",
+    "ErrorInfo",
+    "EstimateReply",
+    "EstimateRequest",
+    "Event",
+    "EventDecodeError",
+    "ExceptionType",
+    "Execute",
+    "InputDescription",
+    "JobCancelled",
+    "JobContext",
+    "JobControlOption",
+    "JobDismissed",
+    "JobEstimated",
+    "JobFailed",
+    "JobList",
+    "JobProgressed",
+    "JobRetryScheduled",
+    "JobStarted",
+    "JobState",
+    "JobSubmitted",
+    "JobSucceeded",
+    "LandingPage",
+    "Link",
+    "Message",
+    "OGCException",
+    "OutputDescription",
+    "OutputRequest",
+    "PermanentError",
+    "Principal",
+    "Process",
+    "ProcessDescription",
+    "ProcessList",
+    "ProcessSummary",
+    "ProgressCallback",
+    "RetryPolicy",
+    "Role",
+    "SnapshotRef",
+    "StatusCode",
+    "StatusInfo",
+    "Subscriber",
+    "TooMuchWork",
+    "TransmissionMode",
+    "apply_commit",
+    "apply_event",
+    "asyncapi_document",
+    "cloud_type",
+    "decode_event",
+    "digest_of",
+    "estimate_cancel_subject",
+    "estimate_subject",
+    "event_of",
+    "event_subject",
+    "fold_commits",
+    "fold_events",
+    "is_valid_token",
+    "job_event_filter",
+    "job_filter",
+    "mask_url_secrets",
+    "new_api_key",
+    "no_progress",
+    "notified_filters",
+    "parse_subject",
+    "projector_lease_key",
+    "requested_results",
+    "results_document",
+    "status_info",
+    "strip_url_secrets",
+    "to_cloudevent",
+]

@@ -80,9 +80,7 @@ def _refs(names: list[str]) -> dict[str, Any]:
     return {name: {"$ref": f"#/components/messages/{name}"} for name in names}
 
 
-def asyncapi_document(
-    gateway_host: str, gateway_protocol: str = "http", version: str = "0.1.0"
-) -> dict[str, Any]:
+def asyncapi_document(gateway_host: str, gateway_protocol: str, version: str) -> dict[str, Any]:
     names = sorted(EVENT_TYPES)
     cloud = [f"{name}CloudEvent" for name in names]
     sse = {

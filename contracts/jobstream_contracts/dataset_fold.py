@@ -6,9 +6,8 @@ the newest commit describes the dataset and an event applied twice changes nothi
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from .events import DatasetCommitted
+from .events import DatasetCommitted, SnapshotRef
 
 # Producing jobs kept per dataset, newest last: enough to trace recent history; the stream
 # keeps every commit for an audit.
@@ -27,7 +26,8 @@ class DatasetState:
     process_version: str
     last_job: str
     jobs: list[str]
-    source: dict[str, Any] | None = None
+    # For a derived dataset: the source snapshot it was computed from.
+    source: SnapshotRef | None = None
 
     @property
     def first(self) -> str | None:
@@ -51,7 +51,7 @@ def apply_commit(state: DatasetState | None, event: DatasetCommitted) -> Dataset
         process_version=event.process_version,
         last_job=event.job_id,
         jobs=[*jobs, event.job_id][-JOBS_KEPT:],
-        source=event.source.model_dump() if event.source else None,
+        source=event.source,
     )
 
 

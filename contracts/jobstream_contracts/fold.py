@@ -20,6 +20,7 @@ from .events import (
     CallbackAbandoned,
     CallbackDelivered,
     DatasetCommitted,
+    ErrorInfo,
     Event,
     JobDismissed,
     JobEstimated,
@@ -30,7 +31,7 @@ from .events import (
     JobSubmitted,
     JobSucceeded,
 )
-from .ogc import FINAL_STATUSES, StatusCode
+from .ogc import FINAL_STATUSES, AttemptError, StatusCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +52,8 @@ class JobState:
     response: str = "raw"
     results: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
-    # Every failed attempt's error, in attempt order: {"attempt", "type", "detail"}.
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    # Every failed attempt's error, in attempt order.
+    errors: list[AttemptError] = field(default_factory=list)
     caused_by: str | None = None
     estimate: dict[str, Any] | None = None
     owner: str | None = None
@@ -75,10 +76,11 @@ class JobState:
         return self.status in FINAL_STATUSES
 
 
-def _with_error(errors: list[dict[str, Any]], attempt: int, error) -> list[dict[str, Any]]:
+def _with_error(errors: list[AttemptError], attempt: int, error: ErrorInfo) -> list[AttemptError]:
     # Keyed by attempt, so a replayed event does not record its error twice.
-    kept = [entry for entry in errors if entry["attempt"] != attempt]
-    return sorted([*kept, {"attempt": attempt, **error.model_dump()}], key=lambda e: e["attempt"])
+    kept = [entry for entry in errors if entry.attempt != attempt]
+    entry = AttemptError(attempt=attempt, type=error.type, detail=error.detail)
+    return sorted([*kept, entry], key=lambda e: e.attempt)
 
 
 def apply(state: JobState | None, event: Event) -> JobState:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .access import Role
+from .estimates import Estimate
 
 SPEC = "http://www.opengis.net/spec/ogcapi-processes-1/1.0"
 EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
@@ -81,6 +82,8 @@ class LandingPage(Model):
     title: str | None = None
     description: str | None = None
     links: list[Link]
+    # Extension member: the jobstream release answering (the standard's schema allows others).
+    version: str | None = None
 
 
 class ConfClasses(Model):
@@ -214,6 +217,16 @@ class StatusCode(StrEnum):
 FINAL_STATUSES = frozenset({StatusCode.SUCCESSFUL, StatusCode.FAILED, StatusCode.DISMISSED})
 
 
+class AttemptError(BaseModel):
+    """A failed attempt's error, as a job's status lists them (``errors``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attempt: int
+    type: str
+    detail: str
+
+
 class StatusInfo(Model):
     """A job's status, with jobstream's progress details as extra members."""
 
@@ -233,11 +246,11 @@ class StatusInfo(Model):
     done: float | None = None
     total: float | None = None
     percent: float | None = None
-    # Each failed attempt's error ({"attempt", "type", "detail"}), oldest first.
-    errors: list[dict[str, Any]] | None = None
+    # Each failed attempt's error, oldest first.
+    errors: list[AttemptError] | None = None
     # What the run was expected to take when it started (data processes: periods, bytes,
     # duration).
-    estimate: dict[str, Any] | None = None
+    estimate: Estimate | None = None
 
 
 class JobList(Model):

@@ -8,8 +8,10 @@ It returns a mapping of output id to value (or the bare value when it has one ou
 Under an executor, ``on_progress`` raises :class:`JobCancelled` once the job is dismissed.
 
 A function that declares a ``job`` parameter also gets a :class:`JobContext`: the job's id and
-attempt, and ``record`` to add an event of its own to the job's history (a data process
-records each commit this way).
+attempt, ``record`` to add an event of its own to the job's history (a data process records
+each commit this way), ``hold`` for a lease and ``submit`` for a job of its own. The executor
+gives one bound to the stream; tests run the function in
+``jobstream_executor.testing.JobEnvironment``, which keeps everything in memory.
 """
 
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .events import Event
 from .messages import Message
 from .ogc import ProcessDescription
 from .subjects import is_valid_token
@@ -53,22 +56,47 @@ class TooMuchWork(PermanentError):
         self.estimate = estimate
 
 
-@dataclass(frozen=True)
-class JobContext:
-    job_id: str
-    process_id: str
-    attempt: int
-    # record(EventClass, **fields): appends the event to the job's history before returning.
-    # Raises JobCancelled when the job may no longer be written to (dismissed, or taken over
-    # by a newer delivery).
-    record: Callable[..., None]
-    # hold(resource, wait=True): a context manager holding the lease on ``resource`` (the
-    # executor's lease.py). Busy: waits (reporting so) when ``wait``, else raises PermanentError.
-    hold: Callable[..., AbstractContextManager]
-    # submit(process_id, inputs) -> job id: submits a job caused by this one. The id is
-    # derived from this job, the process and the inputs, so a retried attempt that submits
-    # again creates nothing new.
-    submit: Callable[..., str]
+class HeldLease(Protocol):
+    """A lease a job holds on a shared resource (``JobContext.hold``)."""
+
+    def check(self) -> None:
+        """Call immediately before each write to the resource: raises (and the writer must
+        stop) unless the lease is still this job's."""
+        ...
+
+
+class JobContext(Protocol):
+    """What a running process gets as its ``job`` argument.
+
+    The executor gives one bound to the job's stream and leases; process authors test with
+    ``jobstream_executor.testing.JobEnvironment``, which keeps everything in memory.
+    """
+
+    @property
+    def job_id(self) -> str: ...
+
+    @property
+    def process_id(self) -> str: ...
+
+    @property
+    def attempt(self) -> int: ...
+
+    def record(self, kind: type[Event], **fields: Any) -> None:
+        """Appends ``kind(**fields)``, stamped with this job, to its history before returning.
+        Raises JobCancelled when the job may no longer be written to (dismissed, or taken
+        over by a newer delivery)."""
+        ...
+
+    def hold(self, resource: str, wait: bool = True) -> AbstractContextManager[HeldLease]:
+        """The lease on ``resource`` for the length of the ``with``. Busy: waits (reporting
+        so) when ``wait``, else raises PermanentError."""
+        ...
+
+    def submit(self, process_id: str, inputs: dict[str, Any]) -> str:
+        """Submits a job caused by this one and returns its id. The id is derived from this
+        job, the process and the inputs, so a retried attempt that submits again creates
+        nothing new."""
+        ...
 
 
 @dataclass(frozen=True)

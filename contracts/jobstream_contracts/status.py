@@ -6,6 +6,7 @@ documents to subscribers) render a job the same way.
 
 from typing import Any
 
+from .estimates import Estimate
 from .fold import JobState
 from .ogc import Link, StatusCode, StatusInfo, html_alternate
 
@@ -65,7 +66,7 @@ def status_info(state: JobState, base_url: str) -> StatusInfo:
         total=state.total,
         percent=state.percent,
         errors=state.errors or None,
-        estimate=state.estimate,
+        estimate=None if state.estimate is None else Estimate.model_validate(state.estimate),
     )
 
 

@@ -2,14 +2,14 @@
 
 import xarray as xr
 
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import DatasetSettings
 
 from .locations import storage_for
 from .store import BRANCH, location_of
 
 
 def open_dataset(
-    dataset_id: str, settings: Settings | None = None, snapshot_id: str | None = None
+    dataset_id: str, settings: DatasetSettings | None = None, snapshot_id: str | None = None
 ) -> xr.Dataset:
     """The dataset as xarray (lazy), at its newest commit or at ``snapshot_id``.
 
@@ -18,7 +18,7 @@ def open_dataset(
     """
     import icechunk
 
-    settings = settings or Settings()
+    settings = settings or DatasetSettings()
     repo = icechunk.Repository.open(
         storage_for(location_of(settings.datasets_location, dataset_id))
     )

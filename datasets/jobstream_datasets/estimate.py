@@ -18,11 +18,10 @@ import numpy as np
 
 from jobstream_executor.announce import Budget
 
-from .ingest import plan_periods
-from .periods import period_id, period_of
+from .limits import Plan
+from .periods import period_of
 from .plugin import Bbox, Plugin
 from .store import BRANCH, DatasetStore
-from .templates import DatasetTemplate
 
 # Periods whose size is asked at most; the rest is scaled from them.
 SIZE_SAMPLE = 24
@@ -129,21 +128,19 @@ def _to_fetch(
 
 
 def estimate_ingest(
-    template: DatasetTemplate,
     store: DatasetStore,
     plugin: Plugin,
-    start: str,
-    end: str,
-    bbox: Bbox | None = None,
+    plan: Plan,
     overwrite: bool = False,
     budget: Budget | None = None,
 ) -> dict[str, Any]:
-    first, last = plan_periods(template, start, end)
-    kind = template.period_type
+    """What ingesting the plan into ``store`` takes: periods to fetch, bytes, duration."""
+    template = plan.template
     params = dict(template.source.params) if template.source else {}
-    if bbox is None:  # what the ingest fetches: the stored dataset's bbox, or the extent
-        bbox = (store.read().bbox if store.exists() else None) or template.extent.bbox
-    wanted = plugin.periods(period_id(first, kind), period_id(last, kind))
+    # What the ingest fetches: the bbox asked for, the stored dataset's, or the extent.
+    bbox = plan.bbox_asked or (store.read().bbox if store.exists() else None)
+    bbox = bbox or template.extent.bbox
+    wanted = plugin.periods(plan.first_id, plan.last_id)
     todo = _to_fetch(store, wanted, overwrite, budget)
     estimate: dict[str, Any] = {
         "dataset_id": template.id,

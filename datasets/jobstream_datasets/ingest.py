@@ -10,7 +10,7 @@ of its periods, and the periods of the blocks before it are committed.
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ import xarray as xr
 
 from jobstream_contracts.events import DatasetCommitted, SnapshotRef
 from jobstream_contracts.process import (
+    HeldLease,
     JobCancelled,
     JobContext,
     PermanentError,
@@ -30,12 +31,33 @@ from jobstream_infra import metrics
 from jobstream_infra.tracing import TRACER
 
 from .grid import GridSpec
-from .limits import planned_range
-from .periods import period_id, period_of
+from .limits import Plan, planned_range
+from .periods import period_of
 from .plugin import Bbox, Plugin
 from .quicklook import Quicklook, render
 from .store import DatasetStore, Writer, runs
 from .templates import DatasetTemplate
+
+
+@dataclass(frozen=True)
+class Commits:
+    """What a data job's commits say beyond the data: the version of the process that wrote
+    them, and where the quick-look of the newest period goes (None: nowhere)."""
+
+    process_version: str = "1.0.0"
+    quicklooks: Callable[[Quicklook], None] | None = None
+
+
+DEFAULT_COMMITS = Commits()
+
+
+@dataclass(frozen=True)
+class Committing:
+    """How a job's writer commits: as which job, under which lease, saying what."""
+
+    job: JobContext
+    lease: HeldLease
+    commits: Commits
 
 
 @dataclass
@@ -44,39 +66,32 @@ class Committer:
 
     store: DatasetStore
     writer: Writer
-    job: JobContext | None
-    process_version: str
-    # The job's lease on the dataset (None outside an executor): checked before every commit.
-    lease: Any = None
+    # As which job, under which lease (checked before every commit), saying what.
+    committing: Committing
     # For a derived dataset: the source snapshot the committed periods were computed from.
     source: SnapshotRef | None = None
-    # Where the quick-look of the newest stored period goes (quicklook.py); None: nowhere.
-    quicklooks: Callable[[Quicklook], None] | None = None
     commits: int = 0
 
     def commit(self) -> str | None:
         if not self.writer.pending:
             return None
-        if self.lease is not None:
-            self.lease.check()
+        job, commits = self.committing.job, self.committing.commits
+        self.committing.lease.check()
         indices = sorted(self.writer.pending)
         first, last = self.store.period_id(indices[0]), self.store.period_id(indices[-1])
         metadata: dict[str, Any] = {
             "first": first,
             "last": last,
             "count": len(indices),
-            "process_version": self.process_version,
+            "process_version": commits.process_version,
+            "job_id": job.job_id,
+            "attempt": job.attempt,
+            "process_id": job.process_id,
         }
         if self.source is not None:
             metadata |= {
                 "source_dataset_id": self.source.dataset_id,
                 "source_snapshot_id": self.source.snapshot_id,
-            }
-        if self.job is not None:
-            metadata |= {
-                "job_id": self.job.job_id,
-                "attempt": self.job.attempt,
-                "process_id": self.job.process_id,
             }
         nbytes = sum(values.nbytes for values in self.writer.pending.values())
         newest = self.writer.pending[indices[-1]]
@@ -91,37 +106,35 @@ class Committer:
             snapshot = self.writer.commit(f"{self.store.template.id}: {first} .. {last}", metadata)
         self.commits += 1
         metrics.ingest_committed(self.store.template.id, len(indices), nbytes)
-        if self.quicklooks is None and self.job is None:
-            return snapshot
         stored = self.store.read()
-        if self.job is not None:
-            self.job.record(
-                DatasetCommitted,
-                dataset_id=self.store.template.id,
-                store=self.store.location,
-                snapshot_id=snapshot,
-                first=first,
-                last=last,
-                count=len(indices),
-                coverage=[
-                    (self.store.period_id(a), self.store.period_id(b))
-                    for a, b in runs(stored.committed)
-                ],
-                stored=len(stored.committed),
-                process_version=self.process_version,
-                source=self.source,
-            )
+        job.record(
+            DatasetCommitted,
+            dataset_id=self.store.template.id,
+            store=self.store.location,
+            snapshot_id=snapshot,
+            first=first,
+            last=last,
+            count=len(indices),
+            coverage=[
+                (self.store.period_id(a), self.store.period_id(b))
+                for a, b in runs(stored.committed)
+            ],
+            stored=len(stored.committed),
+            process_version=commits.process_version,
+            source=self.source,
+        )
         # After the record (a slow object store never delays it), under the dataset's lease.
-        if self.quicklooks is not None and indices[-1] == max(stored.committed):
+        if commits.quicklooks is not None and indices[-1] == max(stored.committed):
             self._store_quicklook(last, newest)
         return snapshot
 
     def _store_quicklook(self, period: str, values: np.ndarray) -> None:
         """The newest stored period's picture; older periods committed later leave it be."""
-        assert self.quicklooks is not None
+        quicklooks = self.committing.commits.quicklooks
+        assert quicklooks is not None
         y = self.writer.grid.y
         north_first = len(y) < 2 or bool(y[0] > y[-1])
-        self.quicklooks(Quicklook(self.store.template.id, period, render(values, north_first)))
+        quicklooks(Quicklook(self.store.template.id, period, render(values, north_first)))
 
 
 def grid_values(ds: xr.Dataset, variable: str, grid: GridSpec, period: str) -> np.ndarray:
@@ -196,6 +209,11 @@ def fetch_in_order(
                 future.cancel()
 
 
+def writing(job: JobContext, dataset_id: str) -> AbstractContextManager[HeldLease]:
+    """The one-writer lease on a dataset, held for the length of a job's writes."""
+    return job.hold(f"dataset.{dataset_id}")
+
+
 def plan_periods(template: DatasetTemplate, start: str, end: str) -> tuple[pd.Period, pd.Period]:
     """The first and last period of a request, checked against the dataset's extent; an end
     past the newest available period is clipped to it (see limits.py)."""
@@ -204,35 +222,44 @@ def plan_periods(template: DatasetTemplate, start: str, end: str) -> tuple[pd.Pe
 
 
 def ingest_periods(
-    template: DatasetTemplate,
     store: DatasetStore,
     plugin: Plugin,
-    start: str,
-    end: str,
-    bbox: Bbox | None = None,
-    overwrite: bool = False,
+    plan: Plan,
     *,
-    process_version: str = "1.0.0",
+    job: JobContext,
+    overwrite: bool = False,
     on_progress: ProgressCallback = no_progress,
-    job: JobContext | None = None,
-    lease: Any = None,
-    quicklooks: Callable[[Quicklook], None] | None = None,
+    commits: Commits = DEFAULT_COMMITS,
 ) -> dict[str, Any]:
-    first, last = plan_periods(template, start, end)
+    """Fetches the plan's periods the store lacks (all of them with ``overwrite``) and commits
+    them in batches, under the dataset's lease."""
+    with writing(job, store.template.id) as lease:
+        return _ingest_held(
+            store, plugin, plan, overwrite, Committing(job, lease, commits), on_progress
+        )
+
+
+def _ingest_held(
+    store: DatasetStore,
+    plugin: Plugin,
+    plan: Plan,
+    overwrite: bool,
+    committing: Committing,
+    on_progress: ProgressCallback,
+) -> dict[str, Any]:
+    template = store.template
     params = dict(template.source.params) if template.source else {}
     store.check_definition()
     stored = store.read()
     # Without a bbox, a stored dataset goes on over the bbox it was created with.
-    bbox = bbox or stored.bbox or template.extent.bbox
+    bbox = plan.bbox_asked or stored.bbox or template.extent.bbox
     grid = plugin.probe(bbox, **params)
     if stored.on_other_cells(grid):
         raise PermanentError(
             f"bbox {list(bbox)} gives a grid other than the one dataset {template.id} is stored "
             f"on; ingest into it with the bbox it was created with"
         )
-    wanted = plugin.periods(
-        period_id(first, template.period_type), period_id(last, template.period_type)
-    )
+    wanted = plugin.periods(plan.first_id, plan.last_id)
     index = {name: store.index(period_of(name, template.period_type)) for name in wanted}
     todo = [name for name in wanted if overwrite or index[name] not in stored.committed]
     total, done = len(wanted), len(wanted) - len(todo)
@@ -240,9 +267,7 @@ def ingest_periods(
         on_progress(total, total, f"all {total} periods already stored")
         return _result(template, store, wanted, fetched=0, skipped=done, commits=0)
     on_progress(done, total, f"{done} of {total} periods already stored; fetching {len(todo)}")
-    committer = Committer(
-        store, store.writer(grid, bbox), job, process_version, lease, quicklooks=quicklooks
-    )
+    committer = Committer(store, store.writer(grid, bbox), committing)
     batch = max(1, plugin.commit_batch_size)
     try:
         for name, ds in fetch_in_order(plugin, todo, bbox, params):

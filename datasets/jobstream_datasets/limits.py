@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from jobstream_contracts.process import PermanentError, TooMuchWork
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import PlanLimitSettings
 
 from .periods import (
     PeriodError,
@@ -54,7 +54,7 @@ class Limits:
     bytes: int
 
     @classmethod
-    def of(cls, settings: Settings) -> "Limits":
+    def of(cls, settings: PlanLimitSettings) -> "Limits":
         return cls(
             settings.max_planned_periods, settings.max_planned_cells, settings.max_planned_bytes
         )
@@ -113,6 +113,17 @@ class Plan:
     bbox: Bbox
     # The end asked for, when it was past the newest available period.
     end_clipped_from: str | None = None
+    # The bbox the request named; None: a stored dataset goes on over its own (``bbox`` is
+    # then the extent, the most it can be, which is what the limits count).
+    bbox_asked: Bbox | None = None
+
+    @property
+    def first_id(self) -> str:
+        return period_id(self.first, self.template.period_type)
+
+    @property
+    def last_id(self) -> str:
+        return period_id(self.last, self.template.period_type)
 
     @property
     def periods(self) -> int:
@@ -203,7 +214,8 @@ def planned_range(
 def plan_ingest(template: DatasetTemplate, start: str, end: str, bbox: Bbox | None = None) -> Plan:
     """The plan of an ingest, its inputs checked against the template (PermanentError)."""
     first, last, clipped = planned_range(template, start, end)
-    return Plan(template, first, last, checked_bbox(template, bbox), clipped)
+    checked = checked_bbox(template, bbox)
+    return Plan(template, first, last, checked, clipped, checked if bbox is not None else None)
 
 
 def whole_range(template: DatasetTemplate) -> Plan:

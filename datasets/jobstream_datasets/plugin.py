@@ -22,7 +22,10 @@ import xarray as xr
 
 from .grid import GridSpec
 from .periods import period_id, period_of, period_range
-from .templates import Bbox, DatasetTemplate
+
+# Re-exported: a plugin's methods take a Bbox, so its authors import it from here.
+from .templates import Bbox as Bbox
+from .templates import DatasetTemplate
 
 BUILTIN_PLUGINS = {
     "synthetic": "jobstream_datasets.plugins.synthetic:SyntheticSource",

@@ -7,12 +7,11 @@ sync offer estimates; asked for the size only, they answer from the plan's arith
 (limits.py), which the gateway checks before it publishes a job and every job checks again.
 """
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from threading import Thread
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobstream_contracts.access import Role
 from jobstream_contracts.events import JobEstimated
@@ -28,11 +27,14 @@ from jobstream_contracts.process import (
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PATTERN
 from jobstream_executor.announce import Budget
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ExecutorSettings
 
-from .limits import Limits, newest_available, plan_ingest, plan_sync, whole_range
+from .limits import Limits, Plan, newest_available, plan_ingest, plan_sync, whole_range
 from .periods import PERIOD_PATTERN, before, period_id, shifted
 from .templates import Bbox, DatasetTemplate, load_templates
+
+if TYPE_CHECKING:  # imported by the first job that needs it (see above)
+    from .ingest import Commits
 
 # The work itself (xarray, zarr, icechunk: seconds of imports) is imported when a job or an
 # estimate first needs it, so an executor starts and announces its processes quickly.
@@ -49,8 +51,15 @@ class Datasets:
     limits: Limits
     # Seconds the estimate a job records before it starts may take.
     estimate_budget: float
-    # Where jobs store each dataset's quick-look (quicklook.py); None: nowhere (scripts, tests).
+    # Where jobs store each dataset's quick-look (quicklook.py); None: nowhere (tests).
     quicklooks: Callable[..., None] | None = None
+
+    @property
+    def commits(self) -> "Commits":
+        """What this executor's data jobs say in their commits."""
+        from .ingest import Commits
+
+        return Commits(VERSION, self.quicklooks)
 
     def template(self, dataset_id: str) -> DatasetTemplate:
         try:
@@ -81,17 +90,6 @@ def _bbox_input(bbox: list[float] | None) -> Bbox | None:
     return (west, south, east, north)
 
 
-@contextmanager
-def writing(job: JobContext | None, dataset_id: str) -> Iterator[Any]:
-    """The one-writer lease on a dataset for the length of a job's writes."""
-    if job is None:  # called from a script or a test, outside any executor
-        with nullcontext() as nothing:
-            yield nothing
-        return
-    with job.hold(f"dataset.{dataset_id}") as lease:
-        yield lease
-
-
 def estimate(
     datasets: Datasets,
     dataset_id: str,
@@ -104,24 +102,30 @@ def estimate(
     budget: Budget | None = None,
 ) -> dict:
     """The plan's figures; unless ``size_only``, also bytes to download and the duration."""
-    template = datasets.source(dataset_id)
-    plan = plan_ingest(template, start, end, _bbox_input(bbox)).check(datasets.limits)
+    plan = _ingest_plan(datasets, dataset_id, start, end, bbox)
     if size_only:
+        return plan.figures()
+    return _figures(datasets, plan, overwrite, budget)
+
+
+def _ingest_plan(
+    datasets: Datasets, dataset_id: str, start: str, end: str, bbox: list[float] | None
+) -> Plan:
+    """The one plan of an ingest: its inputs checked against the template and the limits."""
+    template = datasets.source(dataset_id)
+    return plan_ingest(template, start, end, _bbox_input(bbox)).check(datasets.limits)
+
+
+def _figures(datasets: Datasets, plan: Plan, overwrite: bool, budget: Budget | None) -> dict:
+    """The plan's figures, with what fetching it would take (a plan of no periods takes
+    nothing)."""
+    if plan.periods == 0:
         return plan.figures()
     from .estimate import estimate_ingest
     from .plugin import plugin_for
 
-    figures = estimate_ingest(
-        template,
-        datasets.store(template),
-        plugin_for(template),
-        start,
-        end,
-        _bbox_input(bbox),
-        overwrite,
-        budget,
-    )
-    return {**plan.figures(), **figures}
+    store, plugin = datasets.store(plan.template), plugin_for(plan.template)
+    return {**plan.figures(), **estimate_ingest(store, plugin, plan, overwrite, budget)}
 
 
 def ingest(
@@ -131,38 +135,30 @@ def ingest(
     end: str,
     bbox: list[float] | None = None,
     overwrite: bool = False,
+    *,
+    job: JobContext,
     on_progress: ProgressCallback = no_progress,
-    job: JobContext | None = None,
 ) -> dict:
     from .ingest import ingest_periods
     from .plugin import plugin_for
 
-    template = datasets.source(dataset_id)
-    plan_ingest(template, start, end, _bbox_input(bbox)).check(datasets.limits)
-    if job is not None:
-        budget = Budget(datasets.estimate_budget)
-        try:
-            figures = estimate(datasets, dataset_id, start, end, bbox, overwrite, budget=budget)
-        except PermanentError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - an estimate must never stop the ingest
-            figures = {"error": strip_url_secrets(f"{type(exc).__name__}: {exc}")}
-        job.record(JobEstimated, estimate=figures)
-    with writing(job, dataset_id) as lease:
-        return ingest_periods(
-            template,
-            datasets.store(template),
-            plugin_for(template),
-            start,
-            end,
-            _bbox_input(bbox),
-            overwrite,
-            process_version=VERSION,
-            on_progress=on_progress,
-            job=job,
-            lease=lease,
-            quicklooks=datasets.quicklooks if job is not None else None,
-        )
+    plan = _ingest_plan(datasets, dataset_id, start, end, bbox)
+    try:
+        figures = _figures(datasets, plan, overwrite, Budget(datasets.estimate_budget))
+    except PermanentError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an estimate must never stop the ingest
+        figures = {"error": strip_url_secrets(f"{type(exc).__name__}: {exc}")}
+    job.record(JobEstimated, estimate=figures)
+    return ingest_periods(
+        datasets.store(plan.template),
+        plugin_for(plan.template),
+        plan,
+        job=job,
+        overwrite=overwrite,
+        on_progress=on_progress,
+        commits=datasets.commits,
+    )
 
 
 def _nothing_stored(dataset_id: str) -> PermanentError:
@@ -193,17 +189,9 @@ def estimate_sync(
         raise _nothing_stored(dataset_id)
     if not plan_only:
         plan.check(datasets.limits)
-    if size_only or plan_only or plan.periods == 0:
+    if size_only or plan_only:
         return plan.figures()
-    from .estimate import estimate_ingest
-    from .plugin import plugin_for
-
-    kind = template.period_type
-    first, last = period_id(plan.first, kind), period_id(plan.last, kind)
-    figures = estimate_ingest(
-        template, datasets.store(template), plugin_for(template), first, last, budget=budget
-    )
-    return {**plan.figures(), **figures}
+    return _figures(datasets, plan, False, budget)
 
 
 def sync(
@@ -211,8 +199,9 @@ def sync(
     dataset_id: str,
     end: str | None = None,
     plan_only: bool = False,
+    *,
+    job: JobContext,
     on_progress: ProgressCallback = no_progress,
-    job: JobContext | None = None,
 ) -> dict:
     from .ingest import ingest_periods
     from .plugin import plugin_for
@@ -244,19 +233,14 @@ def sync(
     if plan_only:
         return {**summary, "status": "planned"}
     plan.check(datasets.limits)
-    with writing(job, dataset_id) as lease:
-        result = ingest_periods(
-            template,
-            store,
-            plugin_for(template),
-            period_id(first, kind),
-            period_id(target, kind),
-            process_version=VERSION,
-            on_progress=on_progress,
-            job=job,
-            lease=lease,
-            quicklooks=datasets.quicklooks if job is not None else None,
-        )
+    result = ingest_periods(
+        store,
+        plugin_for(template),
+        plan,
+        job=job,
+        on_progress=on_progress,
+        commits=datasets.commits,
+    )
     return {
         **summary,
         "status": "synced",
@@ -265,10 +249,8 @@ def sync(
     }
 
 
-def recompute_derived(datasets: Datasets, dataset_id: str, job: JobContext | None) -> list[str]:
+def recompute_derived(datasets: Datasets, dataset_id: str, job: JobContext) -> list[str]:
     """Submit the processing of every derived dataset of ``dataset_id``, as jobs of their own."""
-    if job is None:
-        return []
     return [
         job.submit(
             derived.processing.process_id,
@@ -291,10 +273,11 @@ def resample(
     start: str | None = None,
     end: str | None = None,
     dataset_id: str | None = None,
+    *,
+    job: JobContext,
     on_progress: ProgressCallback = no_progress,
-    job: JobContext | None = None,
 ) -> dict:
-    from .resample import derived_template, resample_dataset
+    from .resample import Resampling, derived_template, resample_dataset
 
     source = datasets.template(source_dataset_id)
     target_id = dataset_id or f"{source_dataset_id}-{method}-{frequency}"
@@ -303,25 +286,15 @@ def resample(
     )
     if target.sync_kind != "derived" or target.source_dataset != source.id:
         raise PermanentError(f"dataset {target_id} is not derived from {source.id}")
-    with writing(job, target_id) as lease:
-        return resample_dataset(
-            source,
-            datasets.store(source),
-            target,
-            datasets.store(target),
-            frequency,
-            method,
-            start,
-            end,
-            process_version=VERSION,
-            on_progress=on_progress,
-            job=job,
-            lease=lease,
-            quicklooks=datasets.quicklooks if job is not None else None,
-        )
+    return resample_dataset(
+        Resampling(datasets.store(source), datasets.store(target), frequency, method, start, end),
+        job=job,
+        on_progress=on_progress,
+        commits=datasets.commits,
+    )
 
 
-def _store_quicklook(settings: Settings, look: Any) -> None:
+def _store_quicklook(settings: ExecutorSettings, look: Any) -> None:
     from .quicklook import NatsShelf
 
     NatsShelf(settings).put(look)
@@ -358,7 +331,7 @@ def _period_input(title: str, description: str, required: bool = True) -> InputD
 _RESULT = {"result": OutputDescription(title="Result", schema={"type": "object"})}
 
 
-def processes(settings: Settings) -> list[Process]:
+def processes(settings: ExecutorSettings) -> list[Process]:
     datasets = Datasets(
         load_templates(settings.plugins_dir),
         settings.datasets_location,

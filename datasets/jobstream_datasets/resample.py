@@ -6,7 +6,7 @@ when every source period it covers is stored; the others (the incomplete first a
 and any with a gap) are dropped and reported, never filled from partial data.
 """
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,9 +16,8 @@ from jobstream_contracts.events import SnapshotRef
 from jobstream_contracts.process import JobContext, PermanentError, ProgressCallback, no_progress
 
 from .grid import GridSpec
-from .ingest import Committer, plan_periods
+from .ingest import DEFAULT_COMMITS, Commits, Committer, Committing, plan_periods, writing
 from .periods import PeriodType, before, earlier, later, period_id
-from .quicklook import Quicklook
 from .store import BRANCH, DatasetStore
 from .templates import DatasetTemplate
 
@@ -71,22 +70,37 @@ def _reduce(block: xr.DataArray, method: str) -> np.ndarray:
     return getattr(block, method)("time").values
 
 
+@dataclass(frozen=True)
+class Resampling:
+    """A resample: ``target`` computed from ``source`` by ``method`` over periods of
+    ``frequency``, for the output periods from ``start`` to ``end`` (all when None)."""
+
+    source: DatasetStore
+    target: DatasetStore
+    frequency: str
+    method: str
+    start: str | None = None
+    end: str | None = None
+
+
 def resample_dataset(
-    source: DatasetTemplate,
-    source_store: DatasetStore,
-    target: DatasetTemplate,
-    target_store: DatasetStore,
-    frequency: str,
-    method: str,
-    start: str | None = None,
-    end: str | None = None,
+    resampling: Resampling,
     *,
-    process_version: str = "1.0.0",
+    job: JobContext,
     on_progress: ProgressCallback = no_progress,
-    job: JobContext | None = None,
-    lease: Any = None,
-    quicklooks: Callable[[Quicklook], None] | None = None,
+    commits: Commits = DEFAULT_COMMITS,
 ) -> dict[str, Any]:
+    with writing(job, resampling.target.template.id) as lease:
+        return _resample_held(resampling, Committing(job, lease, commits), on_progress)
+
+
+def _resample_held(
+    resampling: Resampling, committing: Committing, on_progress: ProgressCallback
+) -> dict[str, Any]:
+    source_store, target_store = resampling.source, resampling.target
+    source, target = source_store.template, target_store.template
+    frequency, method = resampling.frequency, resampling.method
+    start, end = resampling.start, resampling.end
     if frequency not in FREQUENCIES:
         raise PermanentError(f"frequency {frequency!r} is not one of {', '.join(FREQUENCIES)}")
     if method not in METHODS:
@@ -158,15 +172,7 @@ def resample_dataset(
     if target_stored.on_other_cells(grid):
         raise PermanentError(f"dataset {target.id} is stored on another grid than its source")
     source_ref = SnapshotRef(dataset_id=source.id, snapshot_id=session.snapshot_id)
-    committer = Committer(
-        target_store,
-        target_store.writer(grid),
-        job,
-        process_version,
-        lease,
-        source=source_ref,
-        quicklooks=quicklooks,
-    )
+    committer = Committer(target_store, target_store.writer(grid), committing, source_ref)
     for done, (period, begin, stop) in enumerate(complete, start=1):
         block = values.isel(time=slice(begin, stop + 1)).load()
         committer.writer.add(target_store.index(period), _reduce(block, method).astype(grid.dtype))

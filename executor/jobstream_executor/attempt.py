@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -33,7 +32,8 @@ from jobstream_contracts.process import JobCancelled, Process
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import parse_subject
 from jobstream_infra import metrics
-from jobstream_infra.journal import HistoryChanged, publish_event
+from jobstream_infra.delivery import Delivery
+from jobstream_infra.journal import HistoryChanged, Recorded
 from jobstream_infra.tracing import TRACER, context_of
 
 from .bridge import Bridge
@@ -50,27 +50,25 @@ log = structlog.get_logger(__name__)
 FETCH_WAIT = 1.0
 
 
-async def handle(runtime: Runtime, process: Process, msg: Msg) -> None:
+async def handle(runtime: Runtime, process: Process, delivery: Delivery) -> None:
     """Carry one delivery of a submission to its end: acked, nak'ed or terminated."""
-    attempt = msg.metadata.num_delivered
+    attempt = delivery.attempt
     try:
-        history = await _history_of(runtime, msg)
+        submitted, later = await _history_of(runtime, delivery)
     except EventDecodeError as exc:
-        await _reject_unreadable(runtime, msg, attempt, exc)
+        await _reject_unreadable(runtime, delivery, attempt, exc)
         return
-    submitted = history[0][1]
-    assert isinstance(submitted, JobSubmitted)
-    job = RunningJob(submitted.job_id, process.id, attempt, history[-1][0])
+    last_seq = later[-1].sequence if later else delivery.sequence
+    job = RunningJob(submitted.job_id, process.id, attempt, last_seq)
     with (
         structlog.contextvars.bound_contextvars(
             job_id=job.job_id, process_id=process.id, attempt=attempt
         ),
         _attempt_span(submitted, attempt),
     ):
-        decision = on_delivery(
-            [event for _, event in history], attempt, process.description.retryPolicy
-        )
-        await Attempt(runtime, process, msg, job, submitted).carry_out(decision)
+        history = [submitted, *(record.event for record in later)]
+        decision = on_delivery(history, attempt, process.description.retryPolicy)
+        await Attempt(runtime, process, delivery, job, submitted).carry_out(decision)
 
 
 def _attempt_span(submitted: JobSubmitted, attempt: int):
@@ -88,31 +86,27 @@ def _attempt_span(submitted: JobSubmitted, attempt: int):
     )
 
 
-async def _history_of(runtime: Runtime, msg: Msg) -> list[tuple[int, Event]]:
-    submitted = decode_event(msg.data)
+async def _history_of(runtime: Runtime, delivery: Delivery) -> tuple[JobSubmitted, list[Recorded]]:
+    """The delivered submission, and the job's events stored after it."""
+    submitted = decode_event(delivery.data)
     if not isinstance(submitted, JobSubmitted):
         raise EventDecodeError(f"{type(submitted).__name__} on a submission subject")
     # The submission is the job's first event (nothing is written to a job before it): read
     # only what follows it, one direct get for a fresh job instead of two.
-    submitted_seq = msg.metadata.sequence.stream
-    return [
-        (submitted_seq, submitted),
-        *await runtime.history(submitted.job_id, after=submitted_seq),
-    ]
+    return submitted, await runtime.journal.read(submitted.job_id, after=delivery.sequence)
 
 
 async def _reject_unreadable(
-    runtime: Runtime, msg: Msg, attempt: int, exc: EventDecodeError
+    runtime: Runtime, delivery: Delivery, attempt: int, exc: EventDecodeError
 ) -> None:
     if exc.newer:
         # Written by a newer jobstream (a rolling upgrade): leave it to one that reads it.
         log.warning("submission or history newer than this executor", error=str(exc))
-        await msg.nak(delay=runtime.settings.ack_wait)
+        await delivery.nak(delay=runtime.settings.ack_wait)
         return
-    process_id, job_id, _ = parse_subject(msg.subject)
+    process_id, job_id, _ = parse_subject(delivery.subject)
     log.error("unreadable submission", job_id=job_id, error=str(exc))
-    await publish_event(
-        runtime.js,
+    await runtime.journal.append(
         JobFailed(
             job_id=job_id,
             process_id=process_id,
@@ -121,7 +115,7 @@ async def _reject_unreadable(
         ),
     )
     metrics.JOBS_FAILED.labels(process_id).inc()
-    await msg.term()
+    await delivery.term()
 
 
 def _cause_logged(exc: BaseException):
@@ -132,11 +126,16 @@ def _cause_logged(exc: BaseException):
 
 class Attempt:
     def __init__(
-        self, runtime: Runtime, process: Process, msg: Msg, job: RunningJob, submitted: JobSubmitted
+        self,
+        runtime: Runtime,
+        process: Process,
+        delivery: Delivery,
+        job: RunningJob,
+        submitted: JobSubmitted,
     ) -> None:
         self.runtime = runtime
         self.process = process
-        self.msg = msg
+        self.delivery = delivery
         self.job = job
         self.submitted = submitted
         # The envelope fields of every event this attempt writes.
@@ -147,7 +146,7 @@ class Attempt:
     async def carry_out(self, decision: Skip | Run | Fail | Retry) -> None:
         if isinstance(decision, Skip):
             log.info("job already final, not running it")
-            await self.msg.ack()
+            await self.delivery.ack()
         elif isinstance(decision, Run):
             await self._run(decision.failures)
         elif isinstance(decision, Fail):
@@ -189,7 +188,7 @@ class Attempt:
         # failure of the job's, and must not cost it an attempt and the policy's delay.
         started = JobStarted(executor=self.runtime.name, **self.common)
         if not await self._write_persistently(started):
-            await self.msg.ack()
+            await self.delivery.ack()
             return None
         call_returned = asyncio.Event()
         keepalive = asyncio.create_task(self._keepalive(call_returned))
@@ -205,11 +204,11 @@ class Attempt:
     async def _succeed(self, final: JobSucceeded) -> None:
         await self._flush_progress()
         if await self._write_persistently(final):
-            await self.msg.ack()
+            await self.delivery.ack()
             metrics.JOBS_SUCCEEDED.labels(self.process.id).inc()
             log.info("job succeeded")
         elif not self.job.superseded:
-            await self.msg.ack()  # dismissed meanwhile: the dismissal is its final state
+            await self.delivery.ack()  # dismissed meanwhile: the dismissal is its final state
 
     async def _cancelled(self) -> None:
         if self.job.superseded:
@@ -218,10 +217,10 @@ class Attempt:
             log.info("job handed back for redelivery")
             # Delayed past the life of this executor's abandoned pull requests, so the
             # redelivery goes to a live executor rather than to our closed inbox.
-            await self.msg.nak(delay=FETCH_WAIT + 0.5)
+            await self.delivery.nak(delay=FETCH_WAIT + 0.5)
         else:
             log.info("job dismissed while running")
-            await self.msg.ack()
+            await self.delivery.ack()
 
     async def _fail(self, error: ErrorInfo) -> None:
         log.warning("job failed", error=error.detail)
@@ -232,7 +231,7 @@ class Attempt:
             metrics.JOBS_FAILED.labels(self.process.id).inc()
         if written or not self.job.superseded:
             # Terminated, not acked: JetStream will never deliver this submission again.
-            await self.msg.term()
+            await self.delivery.term()
 
     async def _retry(self, decision: Retry) -> None:
         log.warning(
@@ -247,9 +246,9 @@ class Attempt:
         if await self._write_persistently(scheduled):
             metrics.JOBS_RETRIED.labels(self.process.id).inc()
             # The redelivery is the retry: nothing waits in this process meanwhile.
-            await self.msg.nak(delay=decision.delay)
+            await self.delivery.nak(delay=decision.delay)
         elif not self.job.superseded:
-            await self.msg.ack()  # the job became final meanwhile (dismissed)
+            await self.delivery.ack()  # the job became final meanwhile (dismissed)
 
     # -- writing the job's events -------------------------------------------------------------
     async def write(self, job: RunningJob, event: Event) -> bool:
@@ -258,22 +257,22 @@ class Attempt:
         delivery of it has started elsewhere (this one is then a zombie and stops)."""
         while True:
             try:
-                ack = await publish_event(self.runtime.js, event, expect_last=job.last_seq)
-                job.last_seq = ack.seq
+                job.last_seq = await self.runtime.journal.append(event, expect_last=job.last_seq)
                 return True
             except HistoryChanged:
-                newer = await self.runtime.history(job.job_id, after=job.last_seq)
-            if any(e.token in TERMINAL_TOKENS for _, e in newer):
+                newer = await self.runtime.journal.read(job.job_id, after=job.last_seq)
+            events = [record.event for record in newer]
+            if any(e.token in TERMINAL_TOKENS for e in events):
                 log.info("job is final; not writing to it", kind=type(event).__name__)
                 job.cancel()
                 return False
-            if any(isinstance(e, JobStarted) and e.attempt > job.attempt for _, e in newer):
+            if any(isinstance(e, JobStarted) and e.attempt > job.attempt for e in events):
                 log.warning("a newer delivery of this job runs elsewhere; stopping this one")
                 job.superseded = True
                 job.cancel()
                 return False
             if newer:
-                job.last_seq = newer[-1][0]
+                job.last_seq = newer[-1].sequence
             else:  # a replica behind the leader answered the read: give it a moment
                 await asyncio.sleep(0.05)
 
@@ -290,7 +289,7 @@ class Attempt:
                 log.warning("publish failed; retrying", kind=type(event).__name__, error=repr(exc))
                 await asyncio.sleep(1.0)
                 try:
-                    await self.msg.in_progress()
+                    await self.delivery.in_progress()
                 except Exception:  # noqa: BLE001 - the connection may still be down
                     pass
 
@@ -319,9 +318,10 @@ class Attempt:
             # delay it past AckWait.
             if loop.time() - last_heartbeat >= settings.ack_wait / 3:
                 try:
-                    await self.msg.in_progress()
+                    await self.delivery.in_progress()
                     last_heartbeat = loop.time()
-                    if await self.runtime.is_dismissed(self.job.process_id, self.job.job_id):
+                    journal = self.runtime.journal
+                    if await journal.is_dismissed(self.job.process_id, self.job.job_id):
                         self.job.cancel()
                 except Exception as exc:  # noqa: BLE001 - NATS may be reconnecting
                     log.warning("heartbeat failed", error=str(exc))

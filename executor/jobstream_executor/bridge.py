@@ -16,8 +16,14 @@ from functools import partial
 from typing import Any
 
 from jobstream_contracts.events import Event, JobSubmitted
-from jobstream_contracts.process import JobCancelled, JobContext, PermanentError, Process
-from jobstream_infra.journal import HistoryChanged, publish_event
+from jobstream_contracts.process import (
+    JobCancelled,
+    JobContext,
+    PermanentError,
+    Process,
+    ProgressCallback,
+)
+from jobstream_infra.journal import HistoryChanged
 from jobstream_infra.leases import Lease, LeaseBusy, renew_until_released
 from jobstream_infra.metrics import LEASE_WAIT_SECONDS
 
@@ -33,8 +39,30 @@ LOOP_TIMEOUT = 60.0
 Writer = Callable[[RunningJob, Event], Coroutine[Any, Any, bool]]
 
 
+def caused_job_id(job_id: str, process_id: str, inputs: dict[str, Any]) -> str:
+    """The id of the job that ``job_id`` submits: the same whatever attempt submits it."""
+    key = f"{job_id}/{process_id}/{json.dumps(inputs, sort_keys=True)}"
+    return str(uuid.uuid5(CAUSED_JOBS, key))
+
+
+def arguments(
+    function: Callable[..., Any],
+    inputs: dict[str, Any],
+    on_progress: ProgressCallback,
+    job: JobContext,
+) -> dict[str, Any]:
+    """The keyword arguments of a process call: its inputs, ``on_progress``, and ``job`` if it
+    declares one; TypeError if the inputs do not fit the function."""
+    kwargs: dict[str, Any] = {**inputs, "on_progress": on_progress}
+    if "job" in inspect.signature(function).parameters:
+        kwargs["job"] = job
+    inspect.signature(function).bind(**kwargs)
+    return kwargs
+
+
 class Bridge:
-    """Binds one job's process call; the JobContext methods run from the process's thread."""
+    """Binds one job's process call; as the job's JobContext, its methods run from the
+    process's thread."""
 
     def __init__(
         self, runtime: Runtime, job: RunningJob, submitted: JobSubmitted, write: Writer
@@ -45,19 +73,22 @@ class Bridge:
         self.write = write
         self.loop = asyncio.get_running_loop()
 
+    @property
+    def job_id(self) -> str:
+        return self.job.job_id
+
+    @property
+    def process_id(self) -> str:
+        return self.job.process_id
+
+    @property
+    def attempt(self) -> int:
+        return self.job.attempt
+
     def bind(self, process: Process) -> Callable[[], Awaitable[Any]]:
         """The call of the process function; TypeError if the inputs do not fit it."""
-        kwargs: dict[str, Any] = {**self.submitted.inputs, "on_progress": self.job.report}
-        if "job" in inspect.signature(process.function).parameters:
-            kwargs["job"] = JobContext(
-                self.job.job_id,
-                self.job.process_id,
-                self.job.attempt,
-                record=self.record,
-                hold=self.hold,
-                submit=self.submit,
-            )
-        inspect.signature(process.function).bind(**kwargs)
+        context: JobContext = self
+        kwargs = arguments(process.function, self.submitted.inputs, self.job.report, context)
         if inspect.iscoroutinefunction(process.function):
             return partial(process.function, **kwargs)
         # The job's log context (job_id, attempt) goes with the call into the pool's thread.
@@ -79,9 +110,8 @@ class Bridge:
 
     def submit(self, process_id: str, inputs: dict[str, Any]) -> str:
         """JobContext.submit: a job caused by this one, created once whatever the retries."""
-        key = f"{self.job.job_id}/{process_id}/{json.dumps(inputs, sort_keys=True)}"
         event = JobSubmitted(
-            job_id=str(uuid.uuid5(CAUSED_JOBS, key)),
+            job_id=caused_job_id(self.job.job_id, process_id, inputs),
             process_id=process_id,
             inputs=inputs,
             caused_by=self.job.job_id,
@@ -89,7 +119,7 @@ class Bridge:
         )
         self.runtime.check_fits(event)
         with suppress(HistoryChanged):  # submitted by an earlier attempt of this job
-            self._on_loop(publish_event(self.runtime.js, event, expect_last=0))
+            self._on_loop(self.runtime.journal.append(event, expect_last=0))
         return event.job_id
 
     @contextmanager

@@ -22,14 +22,14 @@ A file::
 """
 
 import importlib
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from jobstream_contracts.process import Process
 
-from .process_file import RESERVED_PARAMETERS, ProcessFile, ProcessFileError
+from .process_file import ProcessFile, ProcessFileError
+from .signatures import signature_problem
 from .yaml_files import load_yaml_model
 
 
@@ -52,53 +52,6 @@ def _resolve(reference: str) -> Callable[..., Any]:
     if not callable(target):
         raise ProcessFileError(f"{reference!r} is a {type(target).__name__}, not callable")
     return target
-
-
-def _signature_problem(function: Callable[..., Any], spec: ProcessFile) -> str | None:
-    """Why the executor's call (inputs + on_progress as keywords) cannot bind to the function."""
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):  # some C callables have no signature: trust them
-        return None
-    named = {
-        name: p
-        for name, p in parameters.items()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
-    takes_any = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
-    if not takes_any:
-        if "on_progress" not in named:
-            return "takes no `on_progress` parameter (add `on_progress=no_progress`)"
-        missing = [name for name in spec.inputs if name not in named]
-        if missing:
-            return f"takes no parameter for input(s) {', '.join(missing)}"
-    positional = [
-        name
-        for name, p in parameters.items()
-        if p.kind == p.POSITIONAL_ONLY and p.default is p.empty
-    ]
-    if positional:
-        return f"parameter(s) {', '.join(positional)} are positional-only; inputs are keywords"
-    unfilled = [
-        name
-        for name, p in named.items()
-        if p.default is p.empty and name not in spec.inputs and name not in RESERVED_PARAMETERS
-    ]
-    if unfilled:
-        return f"parameter(s) {', '.join(unfilled)} have no default and are not inputs"
-    optional = [
-        name
-        for name, input_ in spec.inputs.items()
-        if input_.minOccurs == 0
-        and name in named
-        and named[name].default is inspect.Parameter.empty
-    ]
-    if optional:
-        return (
-            f"input(s) {', '.join(optional)} are optional (minOccurs: 0) but their "
-            "parameters have no default"
-        )
-    return None
 
 
 def _schema_problems(spec: ProcessFile) -> list[str]:
@@ -128,7 +81,7 @@ def load_process_file(path: Path) -> Process:
     except ProcessFileError as exc:
         problems.append(f"execution.function: {exc}")
     else:
-        if (problem := _signature_problem(function, spec)) is not None:
+        if (problem := signature_problem(function, spec.inputs)) is not None:
             problems.append(f"execution.function: {spec.execution.function} {problem}")
     if problems or function is None:
         raise ProcessFileError(f"{path}: {'; '.join(problems)}")

@@ -8,12 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import structlog
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 
 from jobstream_contracts.process import Process
 from jobstream_contracts.subjects import STREAM, job_event_filter, parse_subject
 from jobstream_infra.connection import CLOSE_TIMEOUT, close_nats, connect_nats
-from jobstream_infra.journal import direct_reads
+from jobstream_infra.delivery import MessageDelivery
+from jobstream_infra.journal import JetStreamJournal, direct_reads
 from jobstream_infra.leases import Leases
 from jobstream_infra.metrics import sample_consumers, start_sampling
 from jobstream_infra.provisioning import (
@@ -21,7 +24,7 @@ from jobstream_infra.provisioning import (
     ensure_lease_bucket,
     ensure_stream,
 )
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ExecutorSettings
 
 from .announce import announce, serve_estimates
 from .attempt import FETCH_WAIT, handle
@@ -36,21 +39,24 @@ def executor_name() -> str:
 
 
 class Executor:
-    def __init__(self, settings: Settings, processes: dict[str, Process]) -> None:
+    def __init__(self, settings: ExecutorSettings, processes: dict[str, Process]) -> None:
         self.settings = settings
         self.processes = processes
         self.capacity = Capacity(settings.executor_concurrency)
         self.tasks: set[asyncio.Task] = set()
         self.runtime: Runtime | None = None
+        self.nc: NATS | None = None
+        self.js: JetStreamContext | None = None
 
     async def start(self, stop: asyncio.Event | None = None) -> None:
-        nc = await connect_nats(self.settings, "executor", stop=stop)
-        js = nc.jetstream()
+        self.nc = nc = await connect_nats(self.settings, "executor", stop=stop)
+        self.js = js = nc.jetstream()
         replicas = await ensure_stream(js, new_replicas=self.settings.replicas)
         leases = Leases(await ensure_lease_bucket(js, self.settings.lease_ttl))
         pool = ThreadPoolExecutor(self.settings.executor_concurrency, thread_name_prefix="job")
+        journal = JetStreamJournal(nc, js, direct_reads(replicas))
         self.runtime = Runtime(
-            self.settings, executor_name(), nc, js, leases, pool, {}, direct_reads(replicas)
+            self.settings, executor_name(), journal, nc.max_payload, leases, pool, {}
         )
         await announce(js, self.processes)
         await serve_estimates(nc, self.processes)
@@ -62,19 +68,19 @@ class Executor:
         process_id, job_id, _ = parse_subject(msg.subject)
         job = self.runtime.running.get(job_id)
         # Core subscribers also see publishes the stream refused: act only on a stored one.
-        if job is not None and await self.runtime.is_dismissed(process_id, job_id):
+        if job is not None and await self.runtime.journal.is_dismissed(process_id, job_id):
             log.info("dismissal received", job_id=job_id)
             job.cancel()
 
     async def run(self, stop: asyncio.Event) -> None:
-        assert self.runtime is not None
+        assert self.runtime is not None and self.js is not None
         loops, durables = [], []
         for process in self.processes.values():
-            durable = await ensure_executor_consumer(self.runtime.js, process.id, self.settings)
-            sub = await self.runtime.js.pull_subscribe_bind(durable=durable, stream=STREAM)
+            durable = await ensure_executor_consumer(self.js, process.id, self.settings)
+            sub = await self.js.pull_subscribe_bind(durable=durable, stream=STREAM)
             loops.append(asyncio.create_task(self._fetch_loop(process, sub, stop)))
             durables.append(durable)
-        sample = partial(sample_consumers, self.runtime.js, durables)
+        sample = partial(sample_consumers, self.js, durables)
         if sampler := start_sampling(self.settings.metrics_port, sample, stop):
             loops.append(sampler)
         log.info("executor running", name=self.runtime.name, processes=sorted(self.processes))
@@ -101,12 +107,12 @@ class Executor:
                 )
 
     async def close(self) -> None:
-        if self.runtime is None:
+        if self.runtime is None or self.nc is None:
             return
         # Threads of processes that ignored the grace period are abandoned, not awaited:
         # their messages were not acked and will be redelivered.
         self.runtime.pool.shutdown(wait=False, cancel_futures=True)
-        await close_nats(self.runtime.nc, "executor")
+        await close_nats(self.nc, "executor")
 
     async def _fetch_loop(self, process: Process, sub, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -130,7 +136,7 @@ class Executor:
             except TimeoutError:
                 await msg.in_progress()
         self.capacity.take()
-        task = asyncio.create_task(handle(self.runtime, process, msg))
+        task = asyncio.create_task(handle(self.runtime, process, MessageDelivery(msg)))
         self.tasks.add(task)
         task.add_done_callback(self._job_done)
 
@@ -143,7 +149,7 @@ class Executor:
 
 
 async def run_executor(
-    settings: Settings, processes: dict[str, Process], stop: asyncio.Event
+    settings: ExecutorSettings, processes: dict[str, Process], stop: asyncio.Event
 ) -> None:
     executor = Executor(settings, processes)
     await executor.start(stop)

@@ -7,7 +7,8 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware import Middleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from jobstream_infra.settings import Settings
+from jobstream_contracts import __version__
+from jobstream_infra.settings import GatewaySettings
 
 from . import (
     datasets,
@@ -32,7 +33,7 @@ from .services import nats_services
 Services = Callable[[], AbstractAsyncContextManager[Context]]
 
 
-def create_app(settings: Settings, services: Services) -> FastAPI:
+def create_app(settings: GatewaySettings, services: Services) -> FastAPI:
     """The gateway serving from the context ``services`` opens: in production
     ``nats_services`` (see ``gateway_app``), in tests any journal, view and identity."""
 
@@ -44,7 +45,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
 
     app = FastAPI(
         title="jobstream",
-        version="0.1.0",
+        version=__version__,
         description="OGC API - Processes - Part 1: Core 1.0 on an event-sourced job log.",
         lifespan=lifespan,
         # The OGC API definition is served at /api (OpenAPI 3.0); FastAPI's 3.1 stays internal.
@@ -78,7 +79,7 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     return app
 
 
-def _middleware(settings: Settings) -> list[Middleware]:
+def _middleware(settings: GatewaySettings) -> list[Middleware]:
     """Outermost first. Metrics count every answer, by the route it rendered; the session
     cookie stands in for a browser's credential; pages for browsers over the whole API,
     asking it with that credential; a declared oversize answered at once with an OGC body."""
@@ -90,6 +91,6 @@ def _middleware(settings: Settings) -> list[Middleware]:
     ]
 
 
-def gateway_app(settings: Settings) -> FastAPI:
+def gateway_app(settings: GatewaySettings) -> FastAPI:
     """The gateway of ``jobstream gateway``: on NATS, with the JetStream journal."""
     return create_app(settings, lambda: nats_services(settings))

@@ -16,7 +16,7 @@ from jobstream_contracts.events import Event, EventDecodeError
 from jobstream_contracts.fold import JobState, fold
 from jobstream_contracts.ogc import ExceptionType
 from jobstream_infra.journal import HistoryChanged, Journal
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import GatewaySettings
 from jobstream_projector import view
 
 from .catalog import DatasetCatalog, ProcessCatalog
@@ -66,7 +66,7 @@ def unreadable(job_id: str, exc: EventDecodeError) -> OGCError:
 
 @dataclass
 class Context:
-    settings: Settings
+    settings: GatewaySettings
     journal: Journal
     engine: Engine
     catalog: ProcessCatalog
@@ -137,7 +137,7 @@ async def context(request: Request) -> Context:
 
 
 def base_url(request: Request) -> str:
-    settings: Settings = request.app.state.context.settings
+    settings: GatewaySettings = request.app.state.context.settings
     if settings.public_url:
         return settings.public_url.rstrip("/")
     return str(request.base_url).rstrip("/")

@@ -6,19 +6,26 @@ computed, or when the process that computes it has a new version.
 """
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
 from jobstream_contracts.dataset_fold import DatasetState
+from jobstream_contracts.dataset_records import (
+    DatasetList,
+    DatasetRecord,
+    Derivation,
+    ProcessVersion,
+    StoredData,
+)
 from jobstream_contracts.messages import DatasetAnnouncement
-from jobstream_contracts.ogc import ExceptionType
+from jobstream_contracts.ogc import ExceptionType, Link
 from jobstream_projector import view
 
 from .context import Context, base_url, context
 from .errors import OGCError
 
 router = APIRouter(tags=["Datasets"])
+JSON = "application/json"
 
 
 def _staleness(
@@ -31,7 +38,7 @@ def _staleness(
         return []
     reasons = []
     source = stored.get(template.source_dataset)
-    computed_from = (state.source or {}).get("snapshot_id")
+    computed_from = state.source.snapshot_id if state.source else None
     if source is not None and source.snapshot_id != computed_from:
         reasons.append(
             f"source {source.dataset_id} is at snapshot {source.snapshot_id}; this "
@@ -48,7 +55,7 @@ def _staleness(
 
 def _template_of(state: DatasetState) -> DatasetAnnouncement:
     """What a dataset no template declares (an ad hoc resample) shows in place of one."""
-    source = (state.source or {}).get("dataset_id")
+    source = state.source.dataset_id if state.source else None
     return DatasetAnnouncement(
         id=state.dataset_id,
         name=state.dataset_id,
@@ -62,74 +69,87 @@ def _templates(ctx: Context, stored: dict[str, DatasetState]) -> dict[str, Datas
     return {**{i: _template_of(s) for i, s in stored.items() if i not in templates}, **templates}
 
 
+def _stored(state: DatasetState) -> StoredData:
+    return StoredData(
+        first=state.first,
+        last=state.last,
+        periods=state.stored,
+        coverage=state.coverage,
+        store=state.store,
+        snapshot_id=state.snapshot_id,
+        updated=state.updated,
+        process=ProcessVersion(id=state.process_id, version=state.process_version),
+        last_job=state.last_job,
+    )
+
+
+def _derivation(
+    template: DatasetAnnouncement,
+    state: DatasetState | None,
+    stored: dict[str, DatasetState],
+    ctx: Context,
+) -> Derivation:
+    reasons = _staleness(template, state, stored, ctx)
+    return Derivation(
+        source_dataset=template.source_dataset,
+        source_snapshot_id=state.source.snapshot_id if state and state.source else None,
+        stale=bool(reasons) if state is not None else None,
+        stale_because=reasons,
+    )
+
+
+def _job_links(state: DatasetState | None, url: str) -> list[Link]:
+    """The jobs that wrote the dataset, newest first."""
+    jobs = reversed(state.jobs) if state is not None else []
+    return [
+        Link(href=f"{url}/jobs/{job}", rel="related", type=JSON, title="a job that wrote it")
+        for job in jobs
+    ]
+
+
 def _record(
     template: DatasetAnnouncement,
     state: DatasetState | None,
     stored: dict[str, DatasetState],
     ctx: Context,
     url: str,
-) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "id": template.id,
-        "title": template.name,
-        "description": template.description,
-        "kind": template.sync_kind,
-        "template": template.model_dump(mode="json", exclude_none=True),
-        "stored": None,
-        "links": [
-            {"href": f"{url}/datasets/{template.id}", "rel": "self", "type": "application/json"}
+) -> DatasetRecord:
+    derived = template.sync_kind == "derived"
+    return DatasetRecord(
+        id=template.id,
+        title=template.name,
+        description=template.description,
+        kind=template.sync_kind,
+        template=template.model_dump(mode="json", exclude_none=True),
+        stored=None if state is None else _stored(state),
+        links=[
+            Link(href=f"{url}/datasets/{template.id}", rel="self", type=JSON),
+            *_job_links(state, url),
         ],
-    }
-    if state is not None:
-        record["stored"] = {
-            "first": state.first,
-            "last": state.last,
-            "periods": state.stored,
-            "coverage": [list(run) for run in state.coverage],
-            "store": state.store,
-            "snapshot_id": state.snapshot_id,
-            "updated": state.updated.isoformat(),
-            "process": {"id": state.process_id, "version": state.process_version},
-            "last_job": state.last_job,
-        }
-        record["links"] += [
-            {
-                "href": f"{url}/jobs/{job}",
-                "rel": "related",
-                "type": "application/json",
-                "title": "a job that wrote it",
-            }
-            for job in reversed(state.jobs)
-        ]
-    if record["kind"] == "derived":
-        reasons = _staleness(template, state, stored, ctx)
-        record["derived"] = {
-            "source_dataset": template.source_dataset,
-            "source_snapshot_id": (state.source or {}).get("snapshot_id") if state else None,
-            "stale": bool(reasons) if state is not None else None,
-            "stale_because": reasons,
-        }
-    return record
+        **({"derived": _derivation(template, state, stored, ctx)} if derived else {}),
+    )
 
 
-@router.get("/datasets")
-async def list_datasets(request: Request, ctx: Context = Depends(context)) -> dict:
+# Links' absent members are left out; the records keep their nulls (given.AsGiven).
+@router.get("/datasets", response_model=DatasetList, response_model_exclude_none=True)
+async def list_datasets(request: Request, ctx: Context = Depends(context)) -> DatasetList:
     stored = await asyncio.to_thread(view.stored_datasets, ctx.engine)
     url = base_url(request)
     templates = _templates(ctx, stored)
     records = [_record(templates[i], stored.get(i), stored, ctx, url) for i in sorted(templates)]
-    for record in records:  # the list stays short: the full history is one link away
-        record["links"] = record["links"][:1]
-    return {
-        "datasets": records,
-        "links": [{"href": f"{url}/datasets", "rel": "self", "type": "application/json"}],
-    }
+    return DatasetList(
+        # The list stays short: the full history is one link away.
+        datasets=[record.model_copy(update={"links": record.links[:1]}) for record in records],
+        links=[Link(href=f"{url}/datasets", rel="self", type=JSON)],
+    )
 
 
-@router.get("/datasets/{dataset_id}")
+@router.get(
+    "/datasets/{dataset_id}", response_model=DatasetRecord, response_model_exclude_none=True
+)
 async def describe_dataset(
     dataset_id: str, request: Request, ctx: Context = Depends(context)
-) -> dict:
+) -> DatasetRecord:
     stored = await asyncio.to_thread(view.stored_datasets, ctx.engine)
     template = _templates(ctx, stored).get(dataset_id)
     if template is None:

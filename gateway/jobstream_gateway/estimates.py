@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from nats.errors import NoRespondersError
 
 from jobstream_contracts.access import Principal
+from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.ogc import ExceptionType, ProcessDescription
 
 from .callers import caller, require
@@ -55,13 +56,13 @@ def query_inputs(process: ProcessDescription, params) -> dict[str, Any]:
     return inputs
 
 
-@router.get("/processes/{process_id}/estimate")
+@router.get("/processes/{process_id}/estimate", response_model=EstimateAnswer)
 async def estimate(
     process_id: str,
     request: Request,
     ctx: Context = Depends(context),
     principal: Principal = Depends(caller),
-) -> dict:
+) -> EstimateAnswer:
     process = process_or_404(ctx, process_id)
     # An estimate costs an executor real work: only those who may run the process ask.
     require(principal, process.role, f"estimating {process.id}")
@@ -82,4 +83,5 @@ async def estimate(
             f"process {process_id} offers no estimate (or no executor of it runs)",
             "No estimate",
         ) from None
-    return {"processID": process_id, "inputs": inputs, **figures_or_refusal(reply)}
+    figures = figures_or_refusal(reply)
+    return EstimateAnswer.model_validate({"processID": process_id, "inputs": inputs, **figures})

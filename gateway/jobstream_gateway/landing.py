@@ -35,6 +35,7 @@ async def landing_page(request: Request) -> LandingPage:
     return LandingPage(
         title="jobstream",
         description="OGC API - Processes on an event-sourced job log (NATS JetStream)",
+        version=request.app.version,
         links=[
             Link(href=f"{url}/", rel="self", type="application/json", title="this document"),
             html_alternate(f"{url}/"),

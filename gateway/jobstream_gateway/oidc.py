@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 import jwt
 
 from jobstream_contracts.access import Principal, Role
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import AccessSettings
 
 from .identity import Unauthenticated
 
@@ -68,7 +68,7 @@ class IssuerUnreachable(Exception):
 
 
 class OidcVerifier:
-    def __init__(self, settings: Settings, *, refetch_cooldown: float = 30.0) -> None:
+    def __init__(self, settings: AccessSettings, *, refetch_cooldown: float = 30.0) -> None:
         if not settings.oidc_issuer or not settings.oidc_audience:
             raise ValueError("OIDC needs JOBSTREAM_OIDC_ISSUER and JOBSTREAM_OIDC_AUDIENCE")
         if urlparse(settings.oidc_issuer).scheme not in ("https", "http"):

@@ -13,7 +13,7 @@ from jobstream_infra.apikeys import api_key_bucket
 from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.journal import JetStreamJournal, direct_reads
 from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import GatewaySettings
 from jobstream_projector.view import create_view, create_view_engine
 
 from .catalog import DatasetCatalog, ProcessCatalog
@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 HEADER_ROOM = 4096
 
 
-async def _identity(settings: Settings, js: JetStreamContext) -> Identity:
+async def _identity(settings: GatewaySettings, js: JetStreamContext) -> Identity:
     api_keys = oidc = None
     if "apikey" in settings.auth_methods:
         api_keys = ApiKeys()
@@ -40,7 +40,7 @@ async def _identity(settings: Settings, js: JetStreamContext) -> Identity:
 
 
 @asynccontextmanager
-async def nats_services(settings: Settings) -> AsyncIterator[Context]:
+async def nats_services(settings: GatewaySettings) -> AsyncIterator[Context]:
     """The gateway's context on the NATS server and view ``settings`` name."""
     engine = create_view_engine(settings.view_url)
     # The gateway may start before the projector ever ran: an empty view is a valid view.

@@ -16,7 +16,7 @@ from nats.errors import NoServersError
 
 from .nats_credentials import read_credentials
 from .nats_users import inbox_prefix, user_of
-from .settings import Settings
+from .settings import NatsSettings
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +47,7 @@ class NatsLogin:
     inbox_prefix: str
 
 
-def nats_login(settings: Settings, component: str) -> NatsLogin:
+def nats_login(settings: NatsSettings, component: str) -> NatsLogin:
     """Where and as whom ``component`` connects."""
     user = user_of(component)
     if settings.nats_user:
@@ -60,7 +60,7 @@ def nats_login(settings: Settings, component: str) -> NatsLogin:
     return NatsLogin(_url(settings), None, None, inbox_prefix(user))
 
 
-def _url(settings: Settings) -> str:
+def _url(settings: NatsSettings) -> str:
     if not settings.nats_url:
         raise NatsNotConfigured(
             "JOBSTREAM_NATS_URL is not set: point it at a nats-server with JetStream, "
@@ -80,7 +80,7 @@ def _refused(exc: Exception) -> bool:
 
 
 async def connect_nats(
-    settings: Settings, name: str, wait: float = 30.0, stop: asyncio.Event | None = None
+    settings: NatsSettings, name: str, wait: float = 30.0, stop: asyncio.Event | None = None
 ) -> NATS:
     """Connect, retrying for up to ``wait`` seconds while the server comes up; raises
     StopRequested once ``stop`` is set, NatsRefused if the server refuses the credentials."""

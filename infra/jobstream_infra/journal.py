@@ -92,30 +92,11 @@ async def read_job_records(
     return records
 
 
-async def read_job_history(
-    js: JetStreamContext, job_id: str, after: int = 0, direct: bool = True
-) -> list[tuple[int, Event]]:
-    """``(sequence, event)`` of one job's events above ``after``, in stream order."""
-    records = await read_job_records(js, job_id, after, direct=direct)
-    return [(record.sequence, record.event) for record in records]
-
-
 async def read_job_events(
     js: JetStreamContext, job_id: str, after: int = 0, direct: bool = True
 ) -> list[Event]:
-    return [event for _, event in await read_job_history(js, job_id, after, direct)]
-
-
-async def is_dismissed(
-    js: JetStreamContext, process_id: str, job_id: str, direct: bool = True
-) -> bool:
-    """Whether the stream holds a dismissal of the job (one get, no history read)."""
-    subject = event_subject(process_id, job_id, JobDismissed.token)
-    try:
-        await js.get_last_msg(STREAM, subject, direct=direct)
-    except NotFoundError:
-        return False
-    return True
+    records = await read_job_records(js, job_id, after, direct=direct)
+    return [record.event for record in records]
 
 
 class Journal(Protocol):
@@ -180,7 +161,13 @@ class JetStreamJournal:
         return await read_job_records(self.js, job_id, after, limit, self.direct)
 
     async def is_dismissed(self, process_id: str, job_id: str) -> bool:
-        return await is_dismissed(self.js, process_id, job_id, self.direct)
+        # One get of the dismissal's own subject, no history read.
+        subject = event_subject(process_id, job_id, JobDismissed.token)
+        try:
+            await self.js.get_last_msg(STREAM, subject, direct=self.direct)
+        except NotFoundError:
+            return False
+        return True
 
     def follow(
         self,

@@ -16,7 +16,7 @@ from structlog.typing import EventDict, Processor, ProcessorReturnValue, Wrapped
 
 from jobstream_contracts.redaction import mask_url_secrets
 
-from .settings import Settings
+from .settings import ObservabilitySettings
 
 # Added to every line, whether it comes from structlog or from the standard library.
 _SHARED: list[Processor] = [
@@ -132,7 +132,7 @@ def _route_tracebacks() -> None:
     sys.unraisablehook = _log_unraisable
 
 
-def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
+def configure_logging(settings: ObservabilitySettings, stream: TextIO | None = None) -> None:
     """Every line to ``stream``: stdout by default, stderr for commands whose stdout is data."""
     level = logging.getLevelName(settings.log_level.upper())
     as_json = settings.log_format == "json"

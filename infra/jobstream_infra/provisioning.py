@@ -43,7 +43,7 @@ from jobstream_contracts.subjects import (
 )
 
 from .connection import close_nats, connect_nats
-from .settings import Settings
+from .settings import ExecutorSettings, NatsSettings, NotifierSettings
 
 log = structlog.get_logger(__name__)
 
@@ -129,7 +129,7 @@ async def _update_stream(js: JetStreamContext, config: StreamConfig) -> None:
         ) from exc
 
 
-async def provision(settings: Settings) -> None:
+async def provision(settings: NatsSettings) -> None:
     """Create or update the stream as the admin user, before the components start; bring
     the stream and the existing buckets to the configured replicas."""
     nc = await connect_nats(settings, "admin")
@@ -154,7 +154,7 @@ async def _replicate_buckets(js: JetStreamContext, replicas: int) -> None:
 
 
 async def ensure_executor_consumer(
-    js: JetStreamContext, process_id: str, settings: Settings
+    js: JetStreamContext, process_id: str, settings: ExecutorSettings
 ) -> str:
     durable = executor_consumer(process_id)
     config = ConsumerConfig(
@@ -171,7 +171,7 @@ async def ensure_executor_consumer(
 
 
 async def ensure_notifier_consumer(
-    js: JetStreamContext, filters: list[str], settings: Settings
+    js: JetStreamContext, filters: list[str], settings: NotifierSettings
 ) -> str:
     config = ConsumerConfig(
         durable_name=NOTIFIER_CONSUMER,

@@ -16,7 +16,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 
-from .journal import Recorded, stream_sequence
+from .journal import Journal, Recorded, stream_sequence
 
 # Seconds a reader's consumer outlives a reader that vanished without unsubscribing.
 INACTIVE_THRESHOLD = 30.0
@@ -78,14 +78,14 @@ async def read_batches(
         await asyncio.shield(sub.unsubscribe())
 
 
-async def last_sequence_at(js: JetStreamContext, instant: datetime) -> int:
-    """The sequence of the last event the stream had stored at ``instant``."""
+async def last_sequence_at(journal: Journal, instant: datetime) -> int:
+    """The sequence of the last event the journal had stored at ``instant``."""
     # Stored times have nanoseconds, instants (and what the stream reports) microseconds: an
     # event stored within the instant's microsecond was stored "at" it.
     after = instant + timedelta(microseconds=1)
-    async with aclosing(read_batches(js, since=after, batch=1)) as batches:
+    async with aclosing(journal.follow(since=after, batch=1)) as batches:
         async for batch in batches:
             if batch:
                 return batch[0].sequence - 1
             break
-    return (await js.stream_info(STREAM)).state.last_seq
+    return await journal.last_sequence()

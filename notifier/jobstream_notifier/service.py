@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import structlog
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from jobstream_contracts.events import (
@@ -31,12 +30,8 @@ from jobstream_contracts.status import results_document, status_info
 from jobstream_contracts.subjects import STREAM, notified_filters
 from jobstream_infra.callbacks import CallbackRefused, check_callback
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
-from jobstream_infra.journal import (
-    direct_reads,
-    publish_event,
-    read_job_records,
-    stream_sequence,
-)
+from jobstream_infra.delivery import Delivery, MessageDelivery
+from jobstream_infra.journal import JetStreamJournal, Journal, direct_reads
 from jobstream_infra.metrics import (
     CALLBACKS_ABANDONED,
     CALLBACKS_DELIVERED,
@@ -45,7 +40,7 @@ from jobstream_infra.metrics import (
     start_sampling,
 )
 from jobstream_infra.provisioning import ensure_notifier_consumer, ensure_stream
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import NotifierSettings
 
 from .decisions import NOTIFIED, Callback, GiveUp, after_failure, callback_for, progress_due
 from .delivery import DeliveryFailed, post
@@ -69,15 +64,16 @@ class Remembered(OrderedDict):
 class Notifier:
     def __init__(
         self,
-        settings: Settings,
+        settings: NotifierSettings,
         js: JetStreamContext,
+        journal: Journal,
         client: httpx.AsyncClient,
-        direct_reads: bool = True,
     ) -> None:
         self.settings = settings
+        # The notifier's consumer: the work queue of callbacks to deliver.
         self.js = js
-        # Direct gets only where every replica holds every acknowledged write (journal.py).
-        self.direct_reads = direct_reads
+        # The jobs' histories: where subscribers are found and deliveries recorded.
+        self.journal = journal
         self.client = client
         self.subscribers: Remembered = Remembered()
         self.progress_sent: Remembered = Remembered()
@@ -104,7 +100,7 @@ class Notifier:
                 await stopped_within(stop, 0.5)
                 continue
             for msg in msgs:
-                task = asyncio.create_task(self.handle(msg))
+                task = asyncio.create_task(self.handle(MessageDelivery(msg)))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
         # Deliveries in flight are not acked: they are redelivered to another notifier.
@@ -112,19 +108,19 @@ class Notifier:
             if task is not None:
                 task.cancel()
 
-    async def handle(self, msg: Msg) -> None:
+    async def handle(self, delivery: Delivery) -> None:
         try:
-            event = decode_event(msg.data)
+            event = decode_event(delivery.data)
         except EventDecodeError as exc:
             log.error("unreadable event; not notified", error=str(exc))
-            await msg.term()
+            await delivery.term()
             return
         callback = callback_for(event, await self.subscriber_of(event.job_id))
         if callback is None or not self._due(callback, event):
-            await msg.ack()
+            await delivery.ack()
             return
         with structlog.contextvars.bound_contextvars(job_id=event.job_id, kind=callback.kind):
-            await self.deliver(msg, event, callback)
+            await self.deliver(delivery, event, callback)
 
     def _due(self, callback: Callback, event: Event) -> bool:
         if callback.kind != "in-progress":
@@ -137,14 +133,14 @@ class Notifier:
 
     async def subscriber_of(self, job_id: str) -> Subscriber | None:
         if job_id not in self.subscribers:
-            first = await read_job_records(self.js, job_id, limit=1, direct=self.direct_reads)
+            first = await self.journal.read(job_id, limit=1)
             submitted = first[0].event if first else None
             subscriber = submitted.subscriber if isinstance(submitted, JobSubmitted) else None
             self.subscribers.remember(job_id, subscriber)
         return self.subscribers[job_id]
 
-    async def deliver(self, msg: Msg, event: Event, callback: Callback) -> None:
-        tries = msg.metadata.num_delivered
+    async def deliver(self, delivery: Delivery, event: Event, callback: Callback) -> None:
+        tries = delivery.attempt
         report: dict[str, Any] = dict(
             job_id=event.job_id,
             process_id=event.process_id,
@@ -156,7 +152,7 @@ class Notifier:
         )
         try:
             await check_callback(callback.uri, self.settings.callback_allowed_networks)
-            document = await self.document(event, stream_sequence(msg), callback)
+            document = await self.document(event, delivery.sequence, callback)
             status = await post(
                 self.client,
                 callback.uri,
@@ -165,33 +161,33 @@ class Notifier:
                 self.settings.callback_secret,
             )
         except CallbackRefused as exc:
-            await self._give_up(msg, CallbackAbandoned(error=str(exc), **report))
+            await self._give_up(delivery, CallbackAbandoned(error=str(exc), **report))
             return
         except DeliveryFailed as exc:
             decision = after_failure(
                 tries, self.settings.callback_backoff, self.settings.callback_max_attempts, str(exc)
             )
             if isinstance(decision, GiveUp):
-                await self._give_up(msg, CallbackAbandoned(error=decision.reason, **report))
+                await self._give_up(delivery, CallbackAbandoned(error=decision.reason, **report))
             else:
                 log.info("callback refused; retrying", error=str(exc), delay=decision.delay)
                 CALLBACKS_RETRIED.labels(callback.kind).inc()
-                await msg.nak(delay=decision.delay)
+                await delivery.nak(delay=decision.delay)
             return
-        await publish_event(self.js, CallbackDelivered(status_code=status, **report))
-        await msg.ack()
+        await self.journal.append(CallbackDelivered(status_code=status, **report))
+        await delivery.ack()
         CALLBACKS_DELIVERED.labels(callback.kind).inc()
         log.info("callback delivered", status=status, tries=tries)
 
-    async def _give_up(self, msg: Msg, abandoned: CallbackAbandoned) -> None:
+    async def _give_up(self, delivery: Delivery, abandoned: CallbackAbandoned) -> None:
         log.warning("callback abandoned", error=abandoned.error)
-        await publish_event(self.js, abandoned)
-        await msg.term()
+        await self.journal.append(abandoned)
+        await delivery.term()
         CALLBACKS_ABANDONED.labels(abandoned.kind).inc()
 
     async def document(self, event: Event, sequence: int, callback: Callback) -> dict:
         """The results document (success) or the status document, as of the event."""
-        records = await read_job_records(self.js, event.job_id, direct=self.direct_reads)
+        records = await self.journal.read(event.job_id)
         state = fold(record.event for record in records if record.sequence <= sequence)
         assert state is not None  # the event itself is in the history
         if callback.kind == "success":
@@ -199,13 +195,14 @@ class Notifier:
         return status_info(state, self.settings.base_url).to_json()
 
 
-async def run_notifier(settings: Settings, stop: asyncio.Event) -> None:
+async def run_notifier(settings: NotifierSettings, stop: asyncio.Event) -> None:
     nc = await connect_nats(settings, "notifier", stop=stop)
     js = nc.jetstream()
     replicas = await ensure_stream(js, new_replicas=settings.replicas)
     timeout = httpx.Timeout(settings.callback_timeout)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         try:
-            await Notifier(settings, js, client, direct_reads(replicas)).run(stop)
+            journal = JetStreamJournal(nc, js, direct_reads(replicas))
+            await Notifier(settings, js, journal, client).run(stop)
         finally:
             await close_nats(nc, "notifier")

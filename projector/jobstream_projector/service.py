@@ -10,9 +10,13 @@ others stand by and take over from the checkpoint once it dies (standby.py).
 """
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import structlog
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -21,7 +25,7 @@ from sqlalchemy import Engine
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
-from jobstream_infra.journal import stream_sequence
+from jobstream_infra.journal import JetStreamJournal, Journal, direct_reads, stream_sequence
 from jobstream_infra.leases import Lease
 from jobstream_infra.metrics import (
     PROJECTOR_APPLIED,
@@ -31,7 +35,7 @@ from jobstream_infra.metrics import (
 )
 from jobstream_infra.provisioning import ensure_stream
 from jobstream_infra.reader import last_sequence_at
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ProjectorSettings
 
 from .standby import ViewLease, view_lease_key
 from .view import (
@@ -68,11 +72,43 @@ class NewerEvent(Exception):
         )
 
 
+class Message(Protocol):
+    """A message of the stream as the projector folds it: the journal's stored bytes."""
+
+    @property
+    def sequence(self) -> int: ...
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class StreamMessage:
+    sequence: int
+    subject: str
+    data: bytes
+
+    @classmethod
+    def of(cls, msg: Msg) -> "StreamMessage":
+        return cls(stream_sequence(msg), msg.subject, msg.data)
+
+
 class Projector:
     def __init__(
-        self, js: JetStreamContext, engine: Engine, batch_size: int = 500, linger: float = 0.0
+        self,
+        js: JetStreamContext,
+        journal: Journal,
+        engine: Engine,
+        batch_size: int = 500,
+        linger: float = 0.0,
     ) -> None:
+        # Its own consumer of the stream, not the journal's followers: those skip what they
+        # cannot read, the projector parks it.
         self.js = js
+        self.journal = journal
         self.engine = engine
         self.batch_size = batch_size
         self.linger = linger
@@ -94,20 +130,22 @@ class Projector:
         )
         return await self.js.pull_subscribe(ALL_EVENTS, stream=STREAM, config=config)
 
-    def _decode(self, msgs) -> tuple[list, list[ParkedEvent], NewerEvent | None]:
+    def _decode(
+        self, messages: Sequence[Message]
+    ) -> tuple[list, list[ParkedEvent], NewerEvent | None]:
         """The events up to the first of a newer jobstream (returned third, if any); those
         that cannot be read are parked."""
         batch, parked = [], []
-        for msg in msgs:
-            seq = stream_sequence(msg)
+        for message in messages:
+            seq = message.sequence
             try:
-                batch.append((seq, decode_event(msg.data)))
+                batch.append((seq, decode_event(message.data)))
             except EventDecodeError as exc:
                 if exc.newer:
-                    return batch, parked, NewerEvent(seq, msg.subject, str(exc))
+                    return batch, parked, NewerEvent(seq, message.subject, str(exc))
                 log.error("parked an event the projector cannot read", seq=seq, error=str(exc))
-                data = msg.data.decode("utf-8", errors="replace")
-                parked.append(parked_event(seq, msg.subject, str(exc), data))
+                data = message.data.decode("utf-8", errors="replace")
+                parked.append(parked_event(seq, message.subject, str(exc), data))
         return batch, parked, None
 
     async def step(self, sub, timeout: float = 1.0, until: int | None = None) -> int:
@@ -118,10 +156,17 @@ class Projector:
             msgs = await sub.fetch(size, timeout=timeout)
         except TimeoutError:
             return 0
+        messages = [StreamMessage.of(msg) for msg in msgs]
         if until is not None:
-            msgs = [msg for msg in msgs if stream_sequence(msg) <= until]
-        await self._check_contiguous([stream_sequence(msg) for msg in msgs])
-        batch, parked, newer = self._decode(msgs)
+            messages = [message for message in messages if message.sequence <= until]
+        await self._check_contiguous([message.sequence for message in messages])
+        await self.apply(messages)
+        return len(messages)
+
+    async def apply(self, messages: Sequence[Message]) -> None:
+        """Fold messages that follow the checkpoint into the view, parking what cannot be
+        read; NewerEvent at one of a newer jobstream, the view at the message before."""
+        batch, parked, newer = self._decode(messages)
         fence = self.lease.check if self.lease is not None else None
         self.checkpoint = await asyncio.to_thread(
             apply_batch, self.engine, batch, self.checkpoint, parked, fence
@@ -129,7 +174,6 @@ class Projector:
         PROJECTOR_APPLIED.inc(len(batch))
         if newer is not None:
             raise newer
-        return len(msgs)
 
     async def _check_contiguous(self, sequences: list[int]) -> None:
         """Messages must follow the checkpoint without a gap: with no acks, a message lost in
@@ -204,8 +248,8 @@ class Projector:
     async def catch_up(self, until: int | None = None) -> int:
         """Fold everything up to the stream's current end (or sequence ``until``), then return
         the checkpoint."""
-        info = await self.js.stream_info(STREAM)
-        target = info.state.last_seq if until is None else min(until, info.state.last_seq)
+        last = await self.journal.last_sequence()
+        target = last if until is None else min(until, last)
         sub = await self._subscribe()
         try:
             while self.checkpoint < target:
@@ -222,16 +266,20 @@ async def _unsubscribe(sub) -> None:
         pass
 
 
-async def _open(settings: Settings, stop: asyncio.Event | None = None, migrate: bool = False):
+async def _open(
+    settings: ProjectorSettings, stop: asyncio.Event | None = None, migrate: bool = False
+):
     engine = create_view_engine(settings.view_url)
     await asyncio.to_thread(create_view, engine, migrate)
     nc = await connect_nats(settings, "projector", stop=stop)
     js = nc.jetstream()
-    await ensure_stream(js, new_replicas=settings.replicas)
-    return nc, Projector(js, engine, settings.projector_batch, settings.projector_linger)
+    replicas = await ensure_stream(js, new_replicas=settings.replicas)
+    journal = JetStreamJournal(nc, js, direct_reads(replicas))
+    projector = Projector(js, journal, engine, settings.projector_batch, settings.projector_linger)
+    return nc, projector
 
 
-async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
+async def run_projector(settings: ProjectorSettings, stop: asyncio.Event) -> None:
     nc, projector = await _open(settings, stop)
     view_lease = ViewLease(
         projector.js, view_lease_key(projector.engine), settings.projector_lease_ttl
@@ -257,9 +305,9 @@ async def run_projector(settings: Settings, stop: asyncio.Event) -> None:
 async def _sample_view(projector: Projector) -> None:
     """The view's lag and parked events, as /ready reports them: the same in every projector,
     active or standing by."""
-    info = await projector.js.stream_info(STREAM)
+    last = await projector.journal.last_sequence()
     checkpoint = await asyncio.to_thread(read_checkpoint, projector.engine)
-    PROJECTOR_LAG.set(max(0, info.state.last_seq - checkpoint))
+    PROJECTOR_LAG.set(max(0, last - checkpoint))
     PROJECTOR_PARKED.set(await asyncio.to_thread(count_parked, projector.engine))
 
 
@@ -284,7 +332,7 @@ async def _take_turns(projector: Projector, view_lease: ViewLease, stop: asyncio
                 projector.lease = None
 
 
-async def rebuild_view(settings: Settings, until: int | datetime | None = None) -> int:
+async def rebuild_view(settings: ProjectorSettings, until: int | datetime | None = None) -> int:
     """Drop the view and replay the stream from sequence 1, up to sequence or instant ``until``
     (the view as it was then); returns the final checkpoint."""
     engine = create_view_engine(settings.view_url)
@@ -293,7 +341,7 @@ async def rebuild_view(settings: Settings, until: int | datetime | None = None) 
     nc, projector = await _open(settings, migrate=True)
     try:
         if isinstance(until, datetime):
-            until = await last_sequence_at(projector.js, until)
+            until = await last_sequence_at(projector.journal, until)
         return await projector.catch_up(until)
     finally:
         await close_nats(nc, "projector")

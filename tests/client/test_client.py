@@ -82,7 +82,7 @@ def test_a_failing_job_raises_job_failed_with_its_error(client):
     with pytest.raises(JobFailed) as failed:
         job.wait(timeout=30)
     assert failed.value.job is not None and failed.value.job.status == "failed"
-    assert failed.value.error is not None and failed.value.error["detail"] == "boom"
+    assert failed.value.error is not None and failed.value.error.detail == "boom"
     assert failed.value.type == f"{ERRORS}/job-failed"
     with pytest.raises(JobFailed, match="boom"):
         job.results()

@@ -1,10 +1,12 @@
-"""The client's pure parts: event-stream frames, error bodies, Retry-After, progress lines."""
+"""The client's pure parts: the event stream folded, error bodies, Retry-After, progress lines."""
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
+from httpx_sse import EventSource
 
 from jobstream_client.errors import (
     InvalidParameter,
@@ -14,16 +16,36 @@ from jobstream_client.errors import (
     Unavailable,
     error_from,
 )
+from jobstream_client.following import EVENT_STREAM, Follower
 from jobstream_client.progress import StderrLine
-from jobstream_client.sse import Frame, FrameParser
+from jobstream_contracts.cloudevents import to_cloudevent
+from jobstream_contracts.events import Event, JobStarted, JobSubmitted
 from jobstream_contracts.ogc import StatusCode, StatusInfo
 
 
-def test_frames_join_data_lines_and_skip_comments():
-    parser = FrameParser()
-    lines = [": stream open", "", "id: 7", "event: x", "data: {", "data: }", "", ": keep-alive", ""]
-    frames = [frame for line in lines if (frame := parser.feed(line))]
-    assert frames == [Frame(id="7", event="x", data="{\n}")]
+def test_the_event_stream_is_folded_once_per_event_past_comments_and_keep_alives():
+    submitted = JobSubmitted(job_id="j1", process_id="count")
+    started = JobStarted(job_id="j1", process_id="count", attempt=1, executor="e")
+    wire = [
+        ": stream open\n\n",
+        *(frame(event, sequence) for sequence, event in ((7, submitted), (8, started))),
+        ": keep-alive\n\n",
+    ]
+    # One event's data on two lines, and chunks that end mid-line, as a socket may cut them.
+    body = "".join(wire).replace('"data":', '"data":\ndata: ').encode()
+    chunks = [body[i : i + 13] for i in range(0, len(body), 13)]
+    response = httpx.Response(200, headers={"Content-Type": EVENT_STREAM}, content=iter(chunks))
+    shown: list[StatusInfo] = []
+    follower = Follower("j1", "http://gateway", shown.append)
+    for message in EventSource(response).iter_sse():
+        follower.feed(message)
+    assert [status.status for status in shown] == [StatusCode.ACCEPTED, StatusCode.RUNNING]
+    assert follower.last_event_id == 8
+
+
+def frame(event: Event, sequence: int) -> str:
+    cloudevent = to_cloudevent(event, sequence)
+    return f"id: {sequence}\nevent: {cloudevent['type']}\ndata: {json.dumps(cloudevent)}\n\n"
 
 
 def test_errors_are_chosen_by_type_then_by_status():

@@ -2,6 +2,7 @@
 
 import pytest
 
+from jobstream_client import Client
 from jobstream_contracts.events import DatasetCommitted
 
 from ..support.datasets import data_stack, repository, stored
@@ -168,6 +169,10 @@ def test_the_dataset_record_shows_what_is_stored_and_which_jobs_wrote_it(stack):
         link["href"].rsplit("/", 1)[-1] for link in record["links"] if link["rel"] == "related"
     ]
     assert related == [second, first]
+    # The Python client reads the same answers as models, and they say what the JSON says.
+    with Client(stack.url) as client:
+        assert client.dataset("demo").model_dump(mode="json", exclude_none=True) == record
+        assert "demo" in {listed.id for listed in client.datasets()}
     missing = stack.http.get("/datasets/nowhere")
     assert missing.status_code == 404
     assert missing.json()["type"].endswith("/no-such-dataset")
@@ -244,6 +249,8 @@ def test_an_estimate_counts_periods_bytes_and_learns_the_duration_from_earlier_j
     after = stack.http.get("/processes/ingest/estimate", params=query).json()
     assert (after["stored"], after["to_fetch"], after["bytes"]) == (15, 5, 5 * 32)
     assert after["throughput_periods_per_second"] > 0
+    with Client(stack.url) as client:
+        assert client.estimate("ingest", query).model_dump(mode="json") == after
     assert after["duration_seconds"] == pytest.approx(
         5 / after["throughput_periods_per_second"], abs=0.1
     )

@@ -11,10 +11,12 @@ import xarray as xr
 
 from jobstream_contracts.process import PermanentError
 from jobstream_datasets.ingest import ingest_periods
+from jobstream_datasets.limits import plan_ingest
 from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.plugins.http_files import DownloadError
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import BUILTIN_DIR, DatasetTemplate, load_template
+from jobstream_executor.testing import JobEnvironment
 
 from ..support.datasets import source_params
 from ..support.fixture_server import (
@@ -238,10 +240,12 @@ def test_an_ingest_cut_by_a_truncated_download_resumes_with_the_missing_periods_
     server.inject(paths[6], Drop(fraction=0.9))
 
     with pytest.raises(DownloadError, match=f"period {DAYS[6]}: .* connection failed"):
-        ingest_periods(dataset, store, plugin, DAYS[0], DAYS[-1])
+        ingest_periods(store, plugin, plan_ingest(dataset, DAYS[0], DAYS[-1]), job=JobEnvironment())
     kept = sorted(store.read().committed)
     first_attempt = [server.downloads(path) for path in paths]
-    result = ingest_periods(dataset, store, plugin, DAYS[0], DAYS[-1])
+    result = ingest_periods(
+        store, plugin, plan_ingest(dataset, DAYS[0], DAYS[-1]), job=JobEnvironment()
+    )
 
     assert kept == list(range(6))  # the periods before the failure were committed
     again = [

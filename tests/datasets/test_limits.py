@@ -3,6 +3,7 @@ again by the job, and estimates that stop when their budget runs out or their ca
 
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -15,11 +16,12 @@ from jobstream_datasets.periods import PeriodType, period_id
 from jobstream_datasets.processes import Datasets, ingest
 from jobstream_datasets.store import DatasetStore, location_of
 from jobstream_datasets.templates import DatasetTemplate, load_templates
+from jobstream_executor.testing import JobEnvironment
 from jobstream_infra.embedded import EmbeddedNats, free_port
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import PlanLimitSettings
 
 from ..support.datasets import DATA_PROCESSES
-from ..support.stack import Stack
+from ..support.stack import Stack, wait_serving
 
 ERA5_QUERY = {"dataset_id": "era5-land-t2m-hourly", "start": "1950-01-01", "end": "9999-12-31"}
 # The stack's limits: small, so that small synthetic datasets can pass them.
@@ -60,7 +62,7 @@ def test_the_era5_request_of_the_issue_is_counted_not_listed_and_over_the_defaul
     era5 = load_templates()["era5-land-t2m-hourly"]
     started = time.perf_counter()
     with pytest.raises(TooMuchWork) as refused:
-        plan_ingest(era5, "1950-01-01", "9999-12-31").check(Limits.of(Settings()))
+        plan_ingest(era5, "1950-01-01", "9999-12-31").check(Limits.of(PlanLimitSettings()))
     assert time.perf_counter() - started < 0.1
     figures = refused.value.estimate
     assert (figures["first"], figures["end_clipped_from"]) == ("1950-01-01T00", "9999-12-31")
@@ -121,9 +123,11 @@ def test_cells_and_bytes_over_their_limits_are_refused_naming_the_inputs():
 def test_a_job_over_a_limit_fails_permanently_before_writing(tmp_path):
     small = template("small")
     datasets = Datasets({"small": small}, str(tmp_path), Limits(10, 100, 10**6), 1.0)
+    job = JobEnvironment()
     with pytest.raises(TooMuchWork, match="2020-01-01 .. 2020-01-11 is 11 daily periods"):
-        ingest(datasets, "small", "2020-01-01", "2020-01-11")
+        job.run(partial(ingest, datasets), dataset_id="small", start="2020-01-01", end="2020-01-11")
     assert not DatasetStore(small, location_of(str(tmp_path), "small")).exists()
+    assert job.records == [] and job.holds == []
 
 
 # -- through the gateway and an executor ------------------------------------------------------
@@ -258,24 +262,12 @@ def test_an_estimate_stops_when_its_budget_runs_out(stack, calls):
     assert 0 < assert_size_requests_stop(calls, within=0.6) - before < 12
 
 
-def wait_until_serving(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing served {url}")
-
-
 def test_an_estimate_stops_when_its_caller_goes_away(stack, calls):
     # A gateway that would wait 60 s; the client gives up after 1 s.
     port = free_port()
     stack.start_component("gateway", estimate_budget=60, port=port)
     patient = f"http://127.0.0.1:{port}"
-    wait_until_serving(f"{patient}/processes/ingest")
+    wait_serving(f"{patient}/processes/ingest")
     warm(stack)
     query = {"dataset_id": "slow", "start": "2020-01-01", "end": "2020-04-01"}
     before = size_requests(calls)

@@ -14,11 +14,13 @@ import xarray as xr
 
 from jobstream_datasets.access import open_dataset
 from jobstream_datasets.ingest import ingest_periods
+from jobstream_datasets.limits import plan_ingest
 from jobstream_datasets.locations import ObjectLocation, parse_location, storage_for
 from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import DatasetTemplate, load_template
-from jobstream_infra.settings import Settings
+from jobstream_executor.testing import JobEnvironment
+from jobstream_infra.settings import DatasetSettings
 
 from ..faults.conftest import final_events
 from ..support.datasets import PLUGINS, data_stack, kill_executor_after_first_commit
@@ -64,7 +66,9 @@ def local_ingest(tmp_path, start: str, end: str) -> xr.Dataset:
     """The demo dataset ingested in this process into a local directory: the reference."""
     template = load_template(PLUGINS / "datasets" / "demo.yaml")
     store = DatasetStore(template, str(tmp_path / "local" / template.id))
-    ingest_periods(template, store, plugin_for(template), start, end)
+    ingest_periods(
+        store, plugin_for(template), plan_ingest(template, start, end), job=JobEnvironment()
+    )
     session = store.repo.readonly_session(branch="main")
     return xr.open_zarr(session.store, consolidated=False).load()
 
@@ -82,7 +86,7 @@ def test_ingest_sync_resample_and_estimate_on_s3_equal_the_same_work_on_local_fi
     [derived] = stack.http.get(f"/jobs/{sync}/results").json()["derived_jobs"]
     assert stack.wait_job(derived, timeout=90)["status"] == "successful"
 
-    settings = Settings(datasets_root=ROOT)
+    settings = DatasetSettings(datasets_root=ROOT)
     on_s3 = open_dataset("demo", settings).load()
     local = local_ingest(tmp_path, "2020-01-01", "2020-02-29")
     assert int(on_s3.committed.sum()) == 60
@@ -123,8 +127,8 @@ def test_an_ingest_into_s3_whose_executor_is_killed_resumes_on_another_host(
     # Ended equal, value for value, to an uninterrupted ingest into another prefix.
     twin = stack.submit("ingest", {"dataset_id": "demo-twin", **inputs})
     assert stack.wait_job(twin, timeout=60)["status"] == "successful"
-    resumed = open_dataset("demo", Settings(datasets_root=ROOT)).load()
-    uninterrupted = open_dataset("demo-twin", Settings(datasets_root=ROOT)).load()
+    resumed = open_dataset("demo", DatasetSettings(datasets_root=ROOT)).load()
+    uninterrupted = open_dataset("demo-twin", DatasetSettings(datasets_root=ROOT)).load()
     np.testing.assert_array_equal(resumed.t2m.values, uninterrupted.t2m.values)
     np.testing.assert_array_equal(resumed.time.values, uninterrupted.time.values)
     assert int(resumed.committed.sum()) == 70
@@ -150,7 +154,12 @@ def timed_ingest(location: str) -> tuple[float, xr.Dataset]:
     template = fast_template()
     store = DatasetStore(template, location)
     began = time.perf_counter()
-    result = ingest_periods(template, store, plugin_for(template), "2020-01-01", "2020-02-29")
+    result = ingest_periods(
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-01", "2020-02-29"),
+        job=JobEnvironment(),
+    )
     elapsed = time.perf_counter() - began
     assert result["periods"]["fetched"] == 60
     session = store.repo.readonly_session(branch="main")

@@ -5,9 +5,11 @@ import io
 
 import numpy as np
 import pytest
+from matplotlib import colormaps
 from PIL import Image
 
 from jobstream_datasets.quicklook import SIDE, render
+from jobstream_datasets.viridis import VIRIDIS
 
 from ..support.datasets import data_stack
 
@@ -37,6 +39,29 @@ def test_the_picture_is_north_up_small_and_transparent_where_values_are_missing(
     assert pixels[0, 0].tolist() == [68, 1, 84, 255]  # the cold north row: the ramp's start
     assert pixels[1, 0].tolist() == [253, 231, 37, 255]  # the warm south row: its end
     assert pixels[1, 2, 3] == 0  # missing: transparent
+
+
+def matplotlib_viridis() -> list[tuple[int, ...]]:
+    # Integers index the colour map's table itself: its 256 entries, unblended.
+    table = np.asarray(colormaps["viridis"](np.arange(256)))[:, :3]
+    return [tuple(int(channel) for channel in row) for row in np.round(table * 255)]
+
+
+def test_the_shipped_table_is_matplotlibs_viridis():
+    assert [tuple(VIRIDIS[i : i + 3]) for i in range(0, 768, 3)] == matplotlib_viridis()
+
+
+def test_a_gradient_walks_viridis_in_order_one_byte_a_pixel():
+    row = np.linspace(0.0, 1.0, 201)[None, :]
+    image = _image(render(row, north_first=True))
+    assert image.mode == "P"
+    table = matplotlib_viridis()
+    positions = [table.index(tuple(rgba[:3])) for rgba in _pixels(render(row, True))[0]]
+    assert positions == sorted(positions)
+    assert (positions[0], positions[-1]) == (0, 255)
+    # Stretched between the 2nd and 98th percentiles (0.02 and 0.98 here).
+    stretched = np.clip((row[0] - 0.02) / 0.96, 0, 1) * 255
+    assert np.abs(np.array(positions) - stretched).max() <= 1.5
 
 
 def test_a_large_field_is_thinned_to_at_most_the_side_and_a_blank_one_is_transparent():

@@ -6,9 +6,11 @@ import pytest
 
 from jobstream_contracts.process import PermanentError
 from jobstream_datasets.ingest import ingest_periods
+from jobstream_datasets.limits import plan_ingest
 from jobstream_datasets.plugin import plugin_for
-from jobstream_datasets.resample import derived_template, resample_dataset
+from jobstream_datasets.resample import Resampling, derived_template, resample_dataset
 from jobstream_datasets.store import DatasetStore
+from jobstream_executor.testing import JobEnvironment
 
 from .test_ingest import opened, synthetic
 
@@ -18,7 +20,12 @@ def source(tmp_path):
     """Daily data from 2020-01-03 to 2020-03-10: January and March are incomplete."""
     template = synthetic()
     store = DatasetStore(template, str(tmp_path / "daily"))
-    ingest_periods(template, store, plugin_for(template), "2020-01-03", "2020-03-10")
+    ingest_periods(
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-03", "2020-03-10"),
+        job=JobEnvironment(),
+    )
     return template, store
 
 
@@ -26,7 +33,9 @@ def derive(tmp_path, source, frequency, method, **kwargs):
     template, store = source
     target = derived_template(template, f"demo-{method}-{frequency}", frequency, method)
     target_store = DatasetStore(target, str(tmp_path / target.id))
-    result = resample_dataset(template, store, target, target_store, frequency, method, **kwargs)
+    result = resample_dataset(
+        Resampling(store, target_store, frequency, method, **kwargs), job=JobEnvironment()
+    )
     return result, opened(target_store)
 
 
@@ -58,8 +67,18 @@ def test_weekly_resampling_uses_iso_weeks_labelled_by_their_monday(tmp_path, sou
 def test_a_gap_in_the_source_drops_the_periods_it_touches(tmp_path):
     template = synthetic()
     store = DatasetStore(template, str(tmp_path / "daily"))
-    ingest_periods(template, store, plugin_for(template), "2020-01-01", "2020-01-31")
-    ingest_periods(template, store, plugin_for(template), "2020-02-02", "2020-03-31")
+    ingest_periods(
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-01", "2020-01-31"),
+        job=JobEnvironment(),
+    )
+    ingest_periods(
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-02-02", "2020-03-31"),
+        job=JobEnvironment(),
+    )
     result, derived = derive(tmp_path, (template, store), "MS", "sum")
     assert [d["period"] for d in result["dropped"]] == ["2020-02"]
     assert derived.committed.values.tolist() == [1, 0, 1]
@@ -69,7 +88,7 @@ def test_resampling_records_the_source_snapshot_in_each_commit(tmp_path, source)
     template, store = source
     target = derived_template(template, "demo-mean-MS", "MS", "mean")
     target_store = DatasetStore(target, str(tmp_path / target.id))
-    result = resample_dataset(template, store, target, target_store, "MS", "mean")
+    result = resample_dataset(Resampling(store, target_store, "MS", "mean"), job=JobEnvironment())
     assert result["source_snapshot_id"] == store.read().snapshot_id
     newest = next(iter(target_store.repo.ancestry(branch="main")))
     assert newest.metadata["source_snapshot_id"] == result["source_snapshot_id"]
@@ -90,7 +109,8 @@ def test_an_impossible_resampling_is_a_permanent_error(
     target = derived_template(template, "out", "MS", "mean")
     with pytest.raises(PermanentError, match=complaint):
         resample_dataset(
-            template, store, target, DatasetStore(target, str(tmp_path / "out")), frequency, method
+            Resampling(store, DatasetStore(target, str(tmp_path / "out")), frequency, method),
+            job=JobEnvironment(),
         )
 
 
@@ -105,21 +125,19 @@ def test_resampling_into_a_dataset_of_another_definition_fails_and_writes_nothin
     template, store = source
     monthly = derived_template(template, "demo-derived", "MS", "mean")
     target_store = DatasetStore(monthly, str(tmp_path / "demo-derived"))
-    resample_dataset(template, store, monthly, target_store, "MS", "mean")
+    resample_dataset(Resampling(store, target_store, "MS", "mean"), job=JobEnvironment())
     before = opened(target_store).t2m.values.copy()
     snapshot = target_store.read().snapshot_id
     for frequency, method in (("MS", "sum"), ("YS", "mean")):
         other = derived_template(template, "demo-derived", frequency, method)
         with pytest.raises(PermanentError, match="stored with another definition"):
             resample_dataset(
-                template,
-                store,
-                other,
-                DatasetStore(other, str(tmp_path / "demo-derived")),
-                frequency,
-                method,
+                Resampling(
+                    store, DatasetStore(other, str(tmp_path / "demo-derived")), frequency, method
+                ),
+                job=JobEnvironment(),
             )
     assert target_store.read().snapshot_id == snapshot
     np.testing.assert_array_equal(opened(target_store).t2m.values, before)
     # The same definition again is a recomputation, not an overwrite: allowed.
-    resample_dataset(template, store, monthly, target_store, "MS", "mean")
+    resample_dataset(Resampling(store, target_store, "MS", "mean"), job=JobEnvironment())

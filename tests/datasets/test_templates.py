@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
+from jobstream_datasets.limits import newest_available
 from jobstream_datasets.periods import PeriodType, period_id, period_of
-from jobstream_datasets.processes import newest_available
 from jobstream_datasets.templates import TemplateError, load_template, load_templates
 
 GOOD = """

@@ -19,10 +19,12 @@ import xarray as xr
 
 from jobstream_contracts.process import PermanentError
 from jobstream_datasets.ingest import ingest_periods
+from jobstream_datasets.limits import Plan, plan_ingest, planned_range
 from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.plugins.zarr_source import PeriodUnavailable, ZarrSource
 from jobstream_datasets.store import DatasetStore
 from jobstream_datasets.templates import BUILTIN_DIR, DatasetTemplate, load_template
+from jobstream_executor.testing import JobEnvironment
 
 from ..support.datasets import source_params
 
@@ -218,7 +220,12 @@ def test_an_ingest_over_http_stores_the_sources_values_and_times(store, server, 
     host, port = server.server_address
     dataset = template(start="2020-01-01T06", url=f"http://{host}:{port}/{store}.zarr", **SOURCE)
     repo = DatasetStore(dataset, str(tmp_path / "repo"))
-    result = ingest_periods(dataset, repo, plugin_for(dataset), "2020-01-01T06", "2020-01-02T11")
+    result = ingest_periods(
+        repo,
+        plugin_for(dataset),
+        plan_ingest(dataset, "2020-01-01T06", "2020-01-02T11"),
+        job=JobEnvironment(),
+    )
     assert result["periods"]["fetched"] == 30
     assert result["commits"] == 2  # 24 + 6
 
@@ -283,7 +290,12 @@ def test_an_ingest_within_one_time_chunk_reads_each_chunk_once(store, server, tm
     periods = [f"2020-01-02T{hour:02d}" for hour in range(24)]  # all of time chunk 1
     repo = DatasetStore(dataset, str(tmp_path / "repo"))
     before = len(server.paths)
-    ingest_periods(dataset, repo, plugin_for(dataset), periods[0], periods[-1])
+    ingest_periods(
+        repo,
+        plugin_for(dataset),
+        plan_ingest(dataset, periods[0], periods[-1]),
+        job=JobEnvironment(),
+    )
     # The bbox crosses two chunks of latitude and two of longitude.
     assert sorted(chunk_reads(server, store, before).values()) == [1, 1, 1, 1]
 
@@ -342,7 +354,9 @@ def test_a_period_the_source_lacks_is_a_block_of_its_own_and_fails_as_fetch_peri
     dataset = template(**params)
     repo = DatasetStore(dataset, str(tmp_path / "repo"))
     with pytest.raises(PeriodUnavailable):
-        ingest_periods(dataset, repo, plugin_for(dataset), late[0], late[-1])
+        ingest_periods(
+            repo, plugin_for(dataset), plan_ingest(dataset, late[0], late[-1]), job=JobEnvironment()
+        )
     assert sorted(repo.read().committed) == [70, 71]
 
 
@@ -375,13 +389,13 @@ def test_an_estimate_counts_each_chunk_a_block_reads_once(root, tmp_path):
     dataset = template(url=str(root / f"{store}.zarr"), **SOURCE)
     bbox = BBOXES["inside"][0]  # latitudes 60..50 and longitudes 4..12: chunks 0 and 1 of each
     # Hours 2020-01-01T12 .. 2020-01-02T11: half of time chunk 0, half of time chunk 1.
+    # A plan made by hand: the bbox reaches past this fixture's extent, which the limits
+    # would refuse, and the figures only count what the plugin reads.
+    first, last, _ = planned_range(dataset, "2020-01-01T12", "2020-01-02T11")
     figures = estimate_ingest(
-        dataset,
         DatasetStore(dataset, str(tmp_path / "repo")),
         plugin_for(dataset),
-        "2020-01-01T12",
-        "2020-01-02T11",
-        bbox,
+        Plan(dataset, first, last, bbox, bbox_asked=bbox),
     )
     touched = {
         path

@@ -3,7 +3,8 @@
 Decisions:
 - The Compose specification's own JSON schema (tests/data/compose-spec) judges the file's
   shape; what the schema cannot know is checked against jobstream itself: each command parses
-  with the CLI's parser, each JOBSTREAM_* variable is a Settings field, each component logs in
+  with the CLI's parser, each JOBSTREAM_* variable is a field of its
+  component's settings, each component logs in
   to NATS as its own user with that user's password, and the NATS nodes' configuration is the
   one nats_conf renders, accepted by the nats-server the tests run (`nats-server -t`).
 """
@@ -24,7 +25,7 @@ from jobstream_infra.embedded import server_binary
 from jobstream_infra.nats_conf import external_server_block
 from jobstream_infra.nats_credentials import NatsCredentials
 from jobstream_infra.nats_users import USERS, user_of
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import COMMAND_SETTINGS, GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -88,12 +89,13 @@ def test_every_command_is_one_the_cli_parses():
         assert args.command == service["command"][0], name
 
 
-def test_every_jobstream_variable_is_a_setting():
+def test_every_jobstream_variable_is_a_setting_of_its_component():
     for name, service in jobstream_services(load_compose()).items():
+        settings = COMMAND_SETTINGS[service["command"][0]]
         for variable in service["environment"]:
             assert variable.startswith("JOBSTREAM_"), (name, variable)
             field = variable.removeprefix("JOBSTREAM_").lower()
-            assert field in Settings.model_fields, (name, variable)
+            assert field in settings.model_fields, (name, variable)
 
 
 def test_each_components_environment_makes_valid_settings(monkeypatch):
@@ -103,7 +105,7 @@ def test_each_components_environment_makes_valid_settings(monkeypatch):
         with monkeypatch.context() as scope:
             for variable, value in service["environment"].items():
                 scope.setenv(variable, interpolated(value))
-            assert Settings().nats_user, name
+            assert COMMAND_SETTINGS[service["command"][0]]().nats_user, name
 
 
 def test_nats_variables_are_those_the_test_stacks_give_each_component():
@@ -172,7 +174,7 @@ def test_proxy_sends_requests_to_every_gateway_at_its_port():
     caddyfile = (INFRA / "proxy" / "Caddyfile").read_text()
     upstreams = set(re.findall(r"([\w-]+):(\d+)", caddyfile.split("reverse_proxy", 1)[1]))
     gateways = {
-        (name, str(Settings().port))
+        (name, str(GatewaySettings().port))
         for name, service in jobstream_services(load_compose()).items()
         if service["command"] == ["gateway"]
     }

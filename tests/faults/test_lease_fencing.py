@@ -16,9 +16,10 @@ from jobstream_contracts.subjects import LEASE_BUCKET
 from jobstream_executor.bridge import Bridge
 from jobstream_executor.running import RunningJob
 from jobstream_executor.runtime import Runtime
+from jobstream_infra.journal import JetStreamJournal
 from jobstream_infra.leases import LeaseLost, Leases
 from jobstream_infra.provisioning import ensure_lease_bucket
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ExecutorSettings
 
 from ..support.datasets import data_stack, repository
 
@@ -80,10 +81,11 @@ def test_two_data_jobs_with_a_lease_ttl_longer_than_the_buckets_never_interleave
 
 def _bridge(nats_client, kv, lease_ttl: float) -> Bridge:
     """The JobContext side of one running job, as an executor builds it."""
-    settings = Settings(lease_ttl=lease_ttl)
+    settings = ExecutorSettings(lease_ttl=lease_ttl)
     pool = ThreadPoolExecutor(1)
+    journal = JetStreamJournal(nats_client, nats_client.jetstream())
     runtime = Runtime(
-        settings, "test", nats_client, nats_client.jetstream(), Leases(kv), pool, running={}
+        settings, "test", journal, nats_client.max_payload, Leases(kv), pool, running={}
     )
     job = RunningJob("job-1", "ingest", attempt=1)
     submitted = JobSubmitted(job_id="job-1", process_id="ingest")

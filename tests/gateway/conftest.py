@@ -10,7 +10,7 @@ from nats.aio.client import Client as NATS
 from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.journal import JetStreamJournal, Journal
 from jobstream_infra.provisioning import ensure_stream
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import GatewaySettings
 
 from ..support.inprocess import Gateway, serving, view_engine
 
@@ -37,8 +37,8 @@ async def journal(nats_connection) -> Journal:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path, stream_keepalive=0.2)
+def settings(tmp_path) -> GatewaySettings:
+    return GatewaySettings(data_dir=tmp_path, stream_keepalive=0.2)
 
 
 @pytest.fixture

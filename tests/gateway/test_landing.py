@@ -2,6 +2,7 @@
 
 from openapi_spec_validator import validate
 
+from jobstream_contracts import __version__
 from jobstream_contracts.events import JobSubmitted
 from jobstream_contracts.ogc import CONFORMANCE_CLASSES
 
@@ -13,6 +14,9 @@ async def test_landing_page_links_every_resource(gateway):
     assert response.status_code == 200
     body = response.json()
     assert_valid(body, "landingPage")
+    assert body["version"] == __version__
+    as_html = await gateway.http.get("/", headers={"Accept": "text/html"})
+    assert f"jobstream {__version__}" in as_html.text
     rels = {link["rel"] for link in body["links"]}
     assert {
         "service-desc",
@@ -39,6 +43,7 @@ async def test_api_definition_is_valid_openapi_30(gateway):
     assert response.headers["content-type"] == "application/vnd.oai.openapi+json;version=3.0"
     document = response.json()
     assert document["openapi"].startswith("3.0.")
+    assert document["info"]["version"] == __version__
     validate(document)  # raises on any 3.0 violation
     for path in (
         "/processes",

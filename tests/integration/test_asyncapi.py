@@ -5,6 +5,7 @@ from pathlib import Path
 
 from jsonschema import Draft7Validator
 
+from jobstream_contracts import __version__
 from jobstream_contracts.events import EVENT_TYPES
 
 SCHEMA = Path(__file__).resolve().parents[1] / "data" / "asyncapi" / "3.0.0.json"
@@ -19,6 +20,7 @@ def test_the_asyncapi_document_is_valid_and_names_every_event(stack):
     validator = Draft7Validator(json.loads(SCHEMA.read_text()))
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
     assert not errors, errors[:5]
+    assert document["info"]["version"] == __version__
     messages = document["components"]["messages"]
     for name, cls in EVENT_TYPES.items():
         assert messages[name]["payload"] == {"$ref": f"#/components/schemas/{name}"}

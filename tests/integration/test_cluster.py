@@ -24,7 +24,7 @@ from jobstream_infra.provisioning import (
     ensure_stream,
     provision,
 )
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ExecutorSettings
 
 from ..support.cluster import NODES, admin_settings, wait_replicated
 from ..support.stack import Stack
@@ -58,7 +58,7 @@ async def _single_replica_setup(url: str) -> None:
     try:
         js = nc.jetstream()
         await ensure_stream(js)
-        await ensure_executor_consumer(js, "echo", Settings())
+        await ensure_executor_consumer(js, "echo", ExecutorSettings())
         await ensure_lease_bucket(js, 30.0)
         assert (await js.stream_info(STREAM)).config.num_replicas == 1
         assert (await js.stream_info(f"KV_{LEASE_BUCKET}")).config.num_replicas == 1

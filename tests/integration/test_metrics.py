@@ -12,6 +12,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobstream_contracts.subjects import NOTIFIER_CONSUMER, executor_consumer
+from jobstream_executor.testing import JobEnvironment
 from jobstream_infra.embedded import free_port
 from jobstream_infra.metrics import EXECUTOR, SAMPLE_INTERVAL
 
@@ -187,6 +188,7 @@ def _answers(url: str) -> bool:
 def test_an_ingest_counts_the_periods_and_bytes_it_commits(tmp_path):
     # In this process: the commits run where the ingest runs (an executor's thread).
     from jobstream_datasets.ingest import ingest_periods
+    from jobstream_datasets.limits import plan_ingest
     from jobstream_datasets.plugin import plugin_for
     from jobstream_datasets.store import DatasetStore
     from jobstream_datasets.templates import DatasetTemplate
@@ -204,7 +206,12 @@ def test_an_ingest_counts_the_periods_and_bytes_it_commits(tmp_path):
     )
     store = DatasetStore(template, str(tmp_path / "metered"))
     before = parsed(generate_latest(EXECUTOR).decode())
-    ingest_periods(template, store, plugin_for(template), "2020-01-01", "2020-01-10")
+    ingest_periods(
+        store,
+        plugin_for(template),
+        plan_ingest(template, "2020-01-01", "2020-01-10"),
+        job=JobEnvironment(),
+    )
     after = parsed(generate_latest(EXECUTOR).decode())
     session = store.repo.readonly_session(branch="main")
     cells = xr.open_zarr(session.store, consolidated=False).t2m.isel(time=0).size

@@ -29,7 +29,7 @@ from jobstream_infra.provisioning import (
     provision,
     stream_config,
 )
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import NatsSettings
 
 from ..support.stack import Stack
 
@@ -112,7 +112,7 @@ def test_an_anonymous_connection_is_refused(nats_server):
 
 
 def test_a_refused_password_ends_a_components_start_at_once(nats_server):
-    settings = Settings(
+    settings = NatsSettings(
         nats_url=nats_server.address, nats_user="gateway", nats_password=SecretStr("no")
     )
     began = time.monotonic()
@@ -162,7 +162,7 @@ def test_only_the_executor_records_a_jobs_outcome(finished_job, user):
 
 
 def test_credentials_are_private_and_an_older_stream_is_updated_by_the_admin_only(tmp_path):
-    settings = Settings(data_dir=tmp_path / "data")
+    settings = NatsSettings(data_dir=tmp_path / "data")
     with EmbeddedNats(settings.embedded_nats_dir) as server:
         asyncio.run(_create_older_stream(server.url))
         with pytest.raises(StreamNeedsAdmin):
@@ -181,7 +181,7 @@ async def _create_older_stream(url: str) -> None:
     await nc.close()
 
 
-async def _ensure_stream_as(settings: Settings, component: str) -> None:
+async def _ensure_stream_as(settings: NatsSettings, component: str) -> None:
     nc = await connect_nats(settings, component)
     try:
         await ensure_stream(nc.jetstream(timeout=1))

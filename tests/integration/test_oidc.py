@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jobstream_contracts.access import Principal, Role
 from jobstream_gateway.identity import Unauthenticated
 from jobstream_gateway.oidc import IssuerUnreachable, OidcVerifier
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import AccessSettings
 
 from ..support.issuer import AUDIENCE, LocalIssuer
 
@@ -32,7 +32,7 @@ def issuer():
 def verifier_for(
     issuer_url: str, roles_claim: str = "roles", refetch_cooldown: float = 30.0
 ) -> OidcVerifier:
-    settings = Settings(
+    settings = AccessSettings(
         oidc_issuer=issuer_url, oidc_audience=AUDIENCE, oidc_roles_claim=roles_claim
     )
     return OidcVerifier(settings, refetch_cooldown=refetch_cooldown)

@@ -11,7 +11,7 @@ import sqlalchemy.event
 from sqlmodel import Session, select
 
 from jobstream_contracts.events import JobProgressed, JobStarted, JobSubmitted, JobSucceeded
-from jobstream_infra.journal import publish_event
+from jobstream_infra.journal import JetStreamJournal
 from jobstream_infra.provisioning import ensure_stream
 from jobstream_projector.service import Projector
 from jobstream_projector.view import (
@@ -83,11 +83,12 @@ def test_the_live_projector_folds_a_trickle_of_events_in_a_few_transactions(tmp_
         nc = await nats.connect(nats_server.url)
         js = nc.jetstream()
         await ensure_stream(js)
-        projector = Projector(js, engine, linger=0.5)
+        journal = JetStreamJournal(nc, js)
+        projector = Projector(js, journal, engine, linger=0.5)
         stop = asyncio.Event()
         running = asyncio.create_task(projector.run(stop))
         for event in events:
-            await publish_event(js, event)
+            await journal.append(event)
             await asyncio.sleep(0.005)
         for _ in range(200):
             if projector.checkpoint == len(events):

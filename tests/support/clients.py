@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from .waiting import eventually
+
 ECHO = {"inputs": {"message": "node loss"}}
 
 
@@ -50,10 +52,11 @@ class Clients:
 
     def wait_accepted(self, count: int, timeout: float = 120) -> float:
         """Until ``count`` submissions were accepted; the time of the count-th 201."""
-        deadline = time.monotonic() + timeout
-        while len(self.outcome.accepted) < count:
-            assert time.monotonic() < deadline, f"{len(self.outcome.accepted)} accepted"
-            time.sleep(0.05)
+        eventually(
+            lambda: len(self.outcome.accepted) >= count,
+            timeout,
+            lambda: f"{count} accepted (got {len(self.outcome.accepted)})",
+        )
         return self.outcome.accepted_at[count - 1]
 
     def accepted_after(self, instant: float) -> float | None:

@@ -1,21 +1,20 @@
 """A three-node embedded JetStream cluster for the tests, and waiting for replication."""
 
-import asyncio
-import time
-
 import nats
 from nats.js import JetStreamContext
 from pydantic import SecretStr
 
 from jobstream_infra.embedded_cluster import EmbeddedCluster
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import NatsSettings
+
+from .waiting import eventually_async
 
 NODES = 3
 
 
-def admin_settings(cluster: EmbeddedCluster, replicas: int = NODES) -> Settings:
+def admin_settings(cluster: EmbeddedCluster, replicas: int = NODES) -> NatsSettings:
     """Settings that provision the cluster as its admin user, with every node's URL."""
-    return Settings(
+    return NatsSettings(
         nats_url=cluster.address,
         nats_user="admin",
         nats_password=SecretStr(cluster.credentials.passwords["admin"]),
@@ -42,10 +41,12 @@ async def wait_replicated(
     nc = await nats.connect(url)
     try:
         js = nc.jetstream()
-        deadline = time.monotonic() + timeout
-        while not await _replicated(js, stream, consumer):
-            assert time.monotonic() < deadline, f"{stream} {consumer or ''} not replicated"
-            await asyncio.sleep(0.1)
+        await eventually_async(
+            lambda: _replicated(js, stream, consumer),
+            timeout,
+            f"{stream} {consumer or ''} replicated",
+            interval=0.1,
+        )
     finally:
         await nc.close()
 

@@ -1,7 +1,6 @@
 """Stacks that run the data processes on the test templates, and readers of their stores."""
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from jobstream_contracts.events import DatasetCommitted
 from jobstream_datasets.templates import DatasetTemplate
 
 from .stack import TEST_PROCESSES
+from .waiting import eventually
 
 PLUGINS = Path(__file__).parent / "plugins"
 DATA_PROCESSES = json.dumps([*TEST_PROCESSES, "jobstream_datasets.processes"])
@@ -41,10 +41,11 @@ def stored(stack, dataset_id: str) -> xr.Dataset:
 def kill_executor_after_first_commit(stack, job_id: str, periods: int) -> int:
     """SIGKILL the stack's executor once ``job_id`` has committed some of its ``periods``;
     returns how many were stored then (fewer than all, or the kill proves nothing)."""
-    deadline = time.monotonic() + 60
-    while not any(isinstance(e, DatasetCommitted) for e in stack.events(job_id)):
-        assert time.monotonic() < deadline, "no commit before the deadline"
-        time.sleep(0.05)
+    eventually(
+        lambda: any(isinstance(e, DatasetCommitted) for e in stack.events(job_id)),
+        60,
+        f"a commit of job {job_id}",
+    )
     stack.kill_one("executor")
     killed_at = max(e.stored for e in stack.events(job_id) if isinstance(e, DatasetCommitted))
     assert killed_at < periods, "the ingest finished before the kill; the test proved nothing"

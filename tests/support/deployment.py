@@ -17,6 +17,7 @@ from jobstream_infra.provisioning import provision
 
 from .cluster import NODES, admin_settings, stream_leader, wait_replicated
 from .stack import Stack, wait_gateway
+from .waiting import eventually
 
 ACK_WAIT = 2
 PROJECTOR_LEASE_TTL = 1.5
@@ -60,13 +61,11 @@ class Deployment:
 
     def active_projector(self, timeout: float = 60) -> int:
         """The index of the projector holding the view's lease, once one does."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for index in (0, 1):
-                if PROJECTOR_ACTIVE in self.log("projector", index):
-                    return index
-            time.sleep(0.05)
-        raise AssertionError("no projector became active")
+
+        def active() -> int | None:
+            return next((i for i in (0, 1) if PROJECTOR_ACTIVE in self.log("projector", i)), None)
+
+        return eventually(active, timeout, "a projector becoming active")
 
     def standby_projector(self) -> int:
         return 1 - self.active_projector()
@@ -117,7 +116,8 @@ class Deployment:
         return (self.stack.logs / f"{name}-{index}.log").read_text(errors="replace")
 
     def wait_log(self, name: str, index: int, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.log(name, index):
-            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.log(name, index)}"
-            time.sleep(0.05)
+        eventually(
+            lambda: text in self.log(name, index),
+            timeout,
+            lambda: f"{text!r} in:\n{self.log(name, index)}",
+        )

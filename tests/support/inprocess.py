@@ -28,7 +28,7 @@ from jobstream_gateway.context import Context
 from jobstream_gateway.identity import ApiKeys, Identity
 from jobstream_gateway.slots import StreamSlots
 from jobstream_infra.journal import Journal, Recorded
-from jobstream_infra.settings import Settings
+from jobstream_infra.settings import ExecutorSettings, GatewaySettings
 from jobstream_projector.view import apply_batch, create_view, create_view_engine, read_checkpoint
 
 from .sse import Frame, frames_in
@@ -37,7 +37,9 @@ from .stack import TEST_PROCESSES
 BASE_URL = "http://gateway.test"
 
 
-def catalogs(modules: Iterable[str], settings: Settings) -> tuple[ProcessCatalog, DatasetCatalog]:
+def catalogs(
+    modules: Iterable[str], settings: ExecutorSettings
+) -> tuple[ProcessCatalog, DatasetCatalog]:
     """The catalogs an executor serving ``modules`` would announce."""
     processes, templates = ProcessCatalog(), DatasetCatalog()
     for process in load_processes(modules, settings).values():
@@ -168,7 +170,7 @@ def keyed_identity(roles: dict[str, Role]) -> tuple[Identity, dict[str, str]]:
 
 @asynccontextmanager
 async def serving(
-    settings: Settings,
+    settings: GatewaySettings,
     journal: Journal,
     engine: Engine,
     identity: Identity | None = None,
@@ -177,7 +179,7 @@ async def serving(
 ) -> AsyncIterator[Gateway]:
     """The gateway on ``journal`` and ``engine``, its lifespan run; ``parts`` are the
     context's optional NATS parts (executors, quicklooks, connection)."""
-    processes, templates = catalogs(modules, settings)
+    processes, templates = catalogs(modules, ExecutorSettings(data_dir=settings.data_dir))
     ctx = Context(
         settings,
         journal,

@@ -3,7 +3,6 @@ into another SQLite file, and the job rows of either as comparable dicts."""
 
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,16 +11,18 @@ from sqlmodel import Session, select
 from jobstream_projector.view import JobRow, create_view_engine
 
 from .stack import ROOT, Stack
+from .waiting import eventually
 
 
 def wait_projected(stack: Stack, ids: list[str]) -> None:
     """Until the jobs ``ids`` have ended and the live view holds the whole stream."""
     for job_id in ids:
         stack.wait_job(job_id, timeout=60)
-    deadline = time.monotonic() + 60
-    while (ready := stack.http.get("/ready").json())["projector_lag"] != 0:
-        assert time.monotonic() < deadline, ready
-        time.sleep(0.1)
+    eventually(
+        lambda: stack.http.get("/ready").json()["projector_lag"] == 0,
+        60,
+        lambda: f"the projector caught up: {stack.http.get('/ready').json()}",
+    )
 
 
 def rebuilt_view(stack: Stack, directory: Path) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 
 from jobstream_infra.embedded import free_port
 
+from .waiting import eventually
+
 
 @dataclass
 class Received:
@@ -73,8 +75,10 @@ class Receiver:
             return [r for r in self.received if r.path == path]
 
     def wait_for(self, path: str, count: int = 1, timeout: float = 30) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while len(found := self.at(path)) < count:
-            assert time.monotonic() < deadline, f"{len(found)} of {count} callbacks at {path}"
-            time.sleep(0.02)
-        return found
+        def enough() -> list | None:
+            found = self.at(path)
+            return found if len(found) >= count else None
+
+        return eventually(
+            enough, timeout, lambda: f"{count} callbacks at {path} (got {len(self.at(path))})"
+        )

@@ -10,13 +10,13 @@ variables in ``env`` (endpoint, region, credentials), nothing of ours.
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
-import httpx
 
 from jobstream_infra.embedded import free_port
+
+from .stack import wait_serving
 
 REGION = "us-east-1"
 
@@ -51,15 +51,7 @@ class S3Server:
             self.process.wait(10)
 
     def _wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, self.log.read_text()
-            try:
-                httpx.get(f"{self.url}/moto-api/", timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise TimeoutError(f"moto server not ready:\n{self.log.read_text()}")
+        wait_serving(f"{self.url}/moto-api/", self.process, timeout)
 
     def client(self):
         return boto3.client(

@@ -18,9 +18,15 @@ from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 from jobstream_infra.embedded import EmbeddedNats, free_port
 from jobstream_infra.nats_credentials import NatsCredentials
 
+from .waiting import eventually
+
 ROOT = Path(__file__).resolve().parents[2]
 FINAL = ("successful", "failed", "dismissed")
 TEST_PROCESSES = ["jobstream_executor.builtin", "tests.support.processes"]
+
+
+class ComponentExited(Exception):
+    """A component a test waits on exited: no point waiting any longer."""
 
 
 class Stack:
@@ -114,21 +120,20 @@ class Stack:
     def wait_ready(
         self, processes: tuple[str, ...] = ("echo", "count"), timeout: float = 60
     ) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """Until the gateway lists ``processes``; fails at once should a component exit."""
+
+        def serving() -> bool:
             for name, started in self.processes.items():
                 for process in started:
-                    assert process.poll() is None, f"{name} exited:\n{self.log(name)}"
-            try:
-                listed = self.http.get("/processes", params={"limit": 1000})
-                if listed.status_code == 200:
-                    ids = {p["id"] for p in listed.json()["processes"]}
-                    if set(processes) <= ids:
-                        return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise TimeoutError(f"gateway not ready:\n{self.log('gateway')}")
+                    if process.poll() is not None:
+                        raise ComponentExited(f"{name} exited:\n{self.log(name)}")
+            listed = self.http.get("/processes", params={"limit": 1000})
+            ids = {p["id"] for p in listed.json()["processes"]} if listed.is_success else set()
+            return set(processes) <= ids
+
+        eventually(
+            serving, timeout, lambda: f"the gateway's processes; its log:\n{self.log('gateway')}"
+        )
 
     # -- API keys ------------------------------------------------------------------------
     def apikey(self, *args: str) -> subprocess.CompletedProcess:
@@ -160,19 +165,15 @@ class Stack:
         return response.json()["jobID"]
 
     def wait_job(self, job_id: str, statuses=FINAL, timeout: float = 30) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.http.get(f"/jobs/{job_id}").json()
-            if status.get("status") in statuses:
-                return status
-            if time.monotonic() > deadline:
-                history = [
-                    (type(e).__name__, getattr(e, "message", None)) for e in self.events(job_id)
-                ]
-                raise AssertionError(
-                    f"{status}\nin the stream: {history}\n{self.executor_stacks()}"
-                )
-            time.sleep(0.02)
+        def status() -> dict | None:
+            answer = self.http.get(f"/jobs/{job_id}").json()
+            return answer if answer.get("status") in statuses else None
+
+        def why() -> str:
+            history = [(type(e).__name__, getattr(e, "message", None)) for e in self.events(job_id)]
+            return f"job {job_id} {statuses}\nin the stream: {history}\n{self.executor_stacks()}"
+
+        return eventually(status, timeout, why, interval=0.02)
 
     def executor_stacks(self) -> str:
         """The tail of each running executor's log after it printed its threads' stacks."""
@@ -187,14 +188,12 @@ class Stack:
 
     def wait_view(self, job_id: str, statuses=FINAL, timeout: float = 30) -> dict:
         """Like wait_job, but through the job list, which only the view answers."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def listed() -> dict | None:
             jobs = self.http.get("/jobs", params={"limit": 1000}).json()["jobs"]
-            for job in jobs:
-                if job["jobID"] == job_id and job["status"] in statuses:
-                    return job
-            time.sleep(0.05)
-        raise TimeoutError(f"job {job_id} not {statuses} in the view")
+            return next((j for j in jobs if j["jobID"] == job_id and j["status"] in statuses), None)
+
+        return eventually(listed, timeout, f"job {job_id} {statuses} in the view")
 
     # -- the stream ----------------------------------------------------------------------
     def events(self, job_id: str | None = None) -> list[Event]:
@@ -219,16 +218,18 @@ def keyed_stack(workdir: Path, **settings: object) -> Iterator[tuple["Stack", st
 
 def wait_gateway(url: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
     """Until the gateway at ``url`` answers /health; fails at once should ``process`` exit."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process is None or process.poll() is None, f"the gateway at {url} exited"
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"the gateway at {url} did not come up")
+    wait_serving(f"{url}/health", process, timeout)
+
+
+def wait_serving(url: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
+    """Until ``url`` answers 200; fails at once should ``process`` (serving it) exit."""
+
+    def answers() -> bool:
+        if process is not None and process.poll() is not None:
+            raise ComponentExited(f"what serves {url} exited")
+        return httpx.get(url, timeout=1).status_code == 200
+
+    eventually(answers, timeout, f"an answer from {url}")
 
 
 async def stream_events(nats_url: str, job_id: str | None = None) -> list[Event]:

@@ -3,12 +3,12 @@
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from .stack import ROOT
+from .waiting import eventually
 
 
 def start_up(
@@ -44,12 +44,9 @@ def kill(process: subprocess.Popen, grace: float = 30) -> None:
 
 def wait_for_processes(url: str, timeout: float = 60) -> None:
     """Until `jobstream up` at ``url`` lists its processes (its executor is running)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if len(httpx.get(f"{url}/processes").json()["processes"]) >= 2:
-                return
-        except (httpx.TransportError, KeyError, ValueError):
-            pass
-        time.sleep(0.05)
-    raise TimeoutError("jobstream up did not serve its processes")
+
+    def listed() -> bool:
+        answer = httpx.get(f"{url}/processes")
+        return answer.is_success and len(answer.json()["processes"]) >= 2
+
+    eventually(listed, timeout, "jobstream up serving its processes")

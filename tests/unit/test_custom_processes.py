@@ -8,9 +8,10 @@ import pytest
 from jobstream_contracts.access import Role
 from jobstream_contracts.ogc import JobControlOption, RetryPolicy
 from jobstream_executor.builtin import ECHO
-from jobstream_executor.custom import ProcessFileError, load_custom_processes
+from jobstream_executor.custom import load_custom_processes
 from jobstream_executor.loading import load_processes
-from jobstream_infra.settings import Settings
+from jobstream_executor.process_file import ProcessFileError
+from jobstream_infra.settings import ExecutorSettings
 from tests.support.custom_functions import shout, whisper
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "processes" / "shout.yaml"
@@ -119,7 +120,7 @@ def test_load_processes_merges_yaml_over_the_modules(tmp_path):
         )
         + "ogcapi: {expose: false}\n",
     )
-    settings = Settings(plugins_dir=tmp_path)
+    settings = ExecutorSettings(plugins_dir=tmp_path)
     processes = load_processes(["jobstream_executor.builtin"], settings)
     assert sorted(processes) == ["count", "echo", "whisper"]
     assert processes["echo"].function is shout  # the YAML echo replaced the built-in
@@ -129,11 +130,14 @@ def test_load_processes_merges_yaml_over_the_modules(tmp_path):
 
 
 def test_without_plugins_dir_only_the_modules(tmp_path):
-    assert sorted(load_processes(["jobstream_executor.builtin"], Settings())) == ["count", "echo"]
+    assert sorted(load_processes(["jobstream_executor.builtin"], ExecutorSettings())) == [
+        "count",
+        "echo",
+    ]
     assert sorted(load_processes(["jobstream_executor.builtin"])) == ["count", "echo"]
     # A plugins dir without processes/ (only dataset templates) is fine too.
     (tmp_path / "datasets").mkdir()
-    settings = Settings(plugins_dir=tmp_path)
+    settings = ExecutorSettings(plugins_dir=tmp_path)
     assert sorted(load_processes(["jobstream_executor.builtin"], settings)) == ["count", "echo"]
 
 
@@ -257,7 +261,7 @@ def test_two_files_with_one_id(tmp_path):
 def test_a_bad_file_stops_load_processes(tmp_path):
     path = write(tmp_path / "processes", "bad.yaml", SHOUT + "colour: red\n")
     with pytest.raises(ProcessFileError, match=str(path)):
-        load_processes(["jobstream_executor.builtin"], Settings(plugins_dir=tmp_path))
+        load_processes(["jobstream_executor.builtin"], ExecutorSettings(plugins_dir=tmp_path))
 
 
 def test_a_process_declares_the_least_role_that_may_run_it(tmp_path):

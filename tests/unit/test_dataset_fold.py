@@ -56,7 +56,7 @@ def test_a_job_that_commits_again_moves_to_the_end_and_old_jobs_fall_off():
 def test_a_derived_commit_names_its_source_snapshot():
     source = SnapshotRef(dataset_id="src", snapshot_id="X")
     state = apply_commit(None, _commit("a", "S1", [("2020-01", "2020-03")], 3, source=source))
-    assert state.source == {"dataset_id": "src", "snapshot_id": "X"}
+    assert state.source == source
 
 
 def test_no_commit_no_record():

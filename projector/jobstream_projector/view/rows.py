@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jobstream_contracts.dataset_fold import DatasetState
+from jobstream_contracts.events import SnapshotRef
 from jobstream_contracts.fold import JobState
-from jobstream_contracts.ogc import StatusCode
+from jobstream_contracts.ogc import AttemptError, StatusCode
 
 JOB_FIELDS = tuple(f.name for f in dataclasses.fields(JobState))
 DATASET_FIELDS = tuple(f.name for f in dataclasses.fields(DatasetState))
@@ -33,6 +34,7 @@ def row_to_state(row: Any) -> JobState:
     for name in _DATETIME_FIELDS:
         values[name] = _utc(values[name])
     values["status"] = StatusCode(values["status"])
+    values["errors"] = [AttemptError.model_validate(entry) for entry in values["errors"]]
     return JobState(**values)
 
 
@@ -40,6 +42,8 @@ def row_to_dataset(row: Any) -> DatasetState:
     values = _fields_of(row, DATASET_FIELDS)
     values["updated"] = _utc(values["updated"])
     values["coverage"] = [tuple(run) for run in values["coverage"]]
+    source = values["source"]
+    values["source"] = None if source is None else SnapshotRef.model_validate(source)
     return DatasetState(**values)
 
 
@@ -52,8 +56,11 @@ def state_values(state: JobState) -> dict[str, Any]:
     values = {name: getattr(state, name) for name in JOB_FIELDS}
     values["status"] = state.status.value
     values["message"] = None if state.message is None else storable_text(state.message)
+    values["errors"] = [entry.model_dump() for entry in state.errors]
     return values
 
 
 def dataset_values(state: DatasetState) -> dict[str, Any]:
-    return {name: getattr(state, name) for name in DATASET_FIELDS}
+    values = {name: getattr(state, name) for name in DATASET_FIELDS}
+    values["source"] = None if state.source is None else state.source.model_dump()
+    return values

@@ -1,0 +1,52 @@
+"""Settings, one class per component over shared blocks. Every value can be set as
+``JOBSTREAM_<NAME>`` in the environment; docs/reference/configuration.md lists them all."""
+
+from .base import PREFIX, JobstreamSettings, variable_of
+from .blocks import (
+    AccessSettings,
+    AddressSettings,
+    CallbackNetworkSettings,
+    DatasetSettings,
+    EmbeddedNatsSettings,
+    EstimateSettings,
+    NatsSettings,
+    ObservabilitySettings,
+    PlanLimitSettings,
+    ViewSettings,
+)
+from .components import (
+    COMMAND_SETTINGS,
+    AdminSettings,
+    ExecutorSettings,
+    GatewaySettings,
+    NotifierSettings,
+    ProjectorSettings,
+    UpSettings,
+)
+from .environment import SettingsRefused, load_settings, warn_unknown_variables
+
+__all__ = [
+    "COMMAND_SETTINGS",
+    "PREFIX",
+    "AccessSettings",
+    "AddressSettings",
+    "AdminSettings",
+    "CallbackNetworkSettings",
+    "DatasetSettings",
+    "EmbeddedNatsSettings",
+    "EstimateSettings",
+    "ExecutorSettings",
+    "GatewaySettings",
+    "JobstreamSettings",
+    "NatsSettings",
+    "NotifierSettings",
+    "ObservabilitySettings",
+    "PlanLimitSettings",
+    "ProjectorSettings",
+    "SettingsRefused",
+    "UpSettings",
+    "ViewSettings",
+    "load_settings",
+    "variable_of",
+    "warn_unknown_variables",
+]

@@ -1,0 +1,264 @@
+"""Blocks of settings that more than one component reads; each component's class
+(components.py) inherits the blocks it needs, so their attributes keep their names."""
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import NoDecode
+
+from .base import CaseInsensitive, CommaSeparated, JobstreamSettings, JsonStrings
+
+AuthMethod = Literal["none", "apikey", "oidc"]
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+LogFormat = Literal["console", "json"]
+
+
+class NatsSettings(JobstreamSettings):
+    """Where the nats-server is, as whom to connect, and how many replicas to keep."""
+
+    nats_url: str | None = Field(
+        default=None,
+        description="The nats-server's URL, or several, comma-separated "
+        "(`nats://n1:4222,nats://n2:4222,nats://n3:4222`): the components connect to "
+        "whichever answers and move to another when it is lost. Unset: `jobstream up` "
+        "starts an embedded nats-server; the single components require it.",
+    )
+    nats_user: str | None = Field(
+        default=None,
+        description="This component's NATS user, for a server with users (README, "
+        "Security). Unset: the embedded server's generated credentials "
+        "(`<data_dir>/nats/credentials.json`) when connecting to it, else none.",
+    )
+    nats_password: SecretStr | None = Field(
+        default=None, description="The password of `NATS_USER`."
+    )
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Replicas of the stream and the KV buckets (durable consumers follow "
+        "the stream). Provisioning (`jobstream up`, or any start as the admin NATS user) "
+        "creates them with it and raises an existing stream's and buckets' to it. At most "
+        "the cluster's node count: 1 for a single server, 3 on a three-node cluster.",
+    )
+
+    @property
+    def embedded_nats_dir(self) -> Path:
+        """Where the embedded nats-server keeps its store, configuration and credentials."""
+        return self.data_dir / "nats"
+
+
+class ObservabilitySettings(JobstreamSettings):
+    """What a component logs, and where it serves its metrics."""
+
+    log_level: Annotated[LogLevel, CaseInsensitive] = Field(
+        default="info", description="The least severe log lines written."
+    )
+    log_format: LogFormat = Field(
+        default="console",
+        description="`json`: every line of every component is one JSON object (uvicorn's, "
+        "nats-py's and warnings included); an executor's lines about a job carry `job_id`, "
+        "`process_id` and `attempt`. `console`: lines for people.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Executors, projectors and notifiers serve Prometheus text on "
+        "`http://<HOST>:<METRICS_PORT>/metrics` (under `jobstream up`: this port and the "
+        "next two). Unset: not served. The gateway serves `/metrics` on its own port.",
+    )
+
+
+class ViewSettings(JobstreamSettings):
+    """The SQL view the projector writes and the gateway reads."""
+
+    database_url: str | None = Field(
+        default=None,
+        description="Any SQLAlchemy URL, e.g. `postgresql+psycopg://user@host/db`. Unset: "
+        "`sqlite:///<data_dir>/view.sqlite`.",
+    )
+
+    @cached_property
+    def view_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'view.sqlite').resolve()}"
+
+
+class AddressSettings(JobstreamSettings):
+    """Where clients reach the gateway: its port, and the URL links are made of."""
+
+    port: int = Field(
+        default=8000, ge=1, le=65535, description="The gateway's port (also `--port`)."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The URL clients reach the gateway at, for links (in responses and "
+        "callbacks), behind a proxy. Unset: `http://<HOST>:<PORT>`.",
+    )
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class AccessSettings(JobstreamSettings):
+    """How callers prove who they are (README, Security)."""
+
+    auth: Annotated[frozenset[AuthMethod], NoDecode, CommaSeparated] = Field(
+        default=frozenset({"none"}),
+        description="How callers prove who they are: `none`, `apikey`, `oidc` or "
+        "`apikey,oidc`. With `none` the gateway serves only on a loopback address unless "
+        "`INSECURE` is given.",
+    )
+    insecure: bool = Field(
+        default=False,
+        description="With `AUTH=none`, serve on an address other machines can reach anyway: "
+        "whoever reaches it may do anything (also `--insecure`).",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="With `AUTH=oidc`: bearer JWTs are signed by this issuer (its discovery "
+        "document names the JWKS).",
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="With `AUTH=oidc`: the audience bearer JWTs must name."
+    )
+    oidc_roles_claim: str = Field(
+        default="roles",
+        description="The claim holding a token's roles; a dotted path such as "
+        "`realm_access.roles`.",
+    )
+    oidc_client_id: str | None = Field(
+        default=None,
+        description="With `AUTH=oidc`: the pages' client at the issuer; people then sign in "
+        "there (authorization code with PKCE).",
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        description="The secret of a confidential `OIDC_CLIENT_ID`; unset: a public client.",
+    )
+    oidc_scopes: str = Field(
+        default="openid", description="The scopes the pages' sign-in asks the issuer for."
+    )
+
+    @model_validator(mode="after")
+    def _auth_is_complete(self) -> "AccessSettings":
+        if not self.auth or ("none" in self.auth and len(self.auth) > 1):
+            raise ValueError("JOBSTREAM_AUTH: give none, apikey, oidc or apikey,oidc")
+        if "oidc" in self.auth and not (self.oidc_issuer and self.oidc_audience):
+            raise ValueError(
+                "JOBSTREAM_AUTH=oidc needs JOBSTREAM_OIDC_ISSUER and JOBSTREAM_OIDC_AUDIENCE"
+            )
+        if self.oidc_client_id and "oidc" not in self.auth:
+            raise ValueError(
+                "JOBSTREAM_OIDC_CLIENT_ID signs people in through OIDC: it needs "
+                "JOBSTREAM_AUTH=oidc"
+            )
+        return self
+
+    @property
+    def auth_methods(self) -> frozenset[str]:
+        return frozenset(self.auth)
+
+    @property
+    def signs_in_through_oidc(self) -> bool:
+        """Whether people sign in at the OIDC issuer (not only with a pasted token)."""
+        return bool(self.oidc_client_id) and "oidc" in self.auth
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether callers must prove who they are."""
+        return self.auth != {"none"}
+
+
+class EstimateSettings(JobstreamSettings):
+    """How long an estimate may work: the gateway waits, the executor stops, this long."""
+
+    estimate_budget: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds `GET /processes/{id}/estimate` may work (HEAD requests to the "
+        "source, the commit history) before it stops and the client gets 503.",
+    )
+
+
+class CallbackNetworkSettings(JobstreamSettings):
+    """Which non-public networks callbacks may reach: checked at execute and at delivery."""
+
+    callback_allowed_networks: JsonStrings = Field(
+        default=[],
+        description="Callbacks (OGC subscriber URIs) to hosts resolving to loopback, private, "
+        "link-local or other non-public addresses are refused unless inside one of these "
+        'networks (CIDR, JSON), e.g. `["10.0.0.0/8"]`.',
+    )
+
+
+class PlanLimitSettings(JobstreamSettings):
+    """Limits on the work one ingest or sync (or its estimate) plans (README, Limits on
+    planned work). Over one, the request is refused with 413 and the plan's figures before
+    any job exists; an executor checks again before a job runs."""
+
+    max_planned_periods: int = Field(
+        default=100_000,
+        ge=1,
+        description="Periods from `start` to `end` (`end` clipped to the newest available period).",
+    )
+    max_planned_cells: int = Field(
+        default=25_000_000,
+        ge=1,
+        description="Grid cells of one period: the `bbox` at the template's "
+        "`extent.resolution` (a whole-extent CHIRPS day is 17.3 million).",
+    )
+    max_planned_bytes: int = Field(
+        default=100 * 2**30,
+        ge=1,
+        description="Periods × cells × 4 bytes: the float32 values written, uncompressed "
+        "(100 GiB).",
+    )
+
+
+class DatasetSettings(JobstreamSettings):
+    """Where dataset repositories live: read by executors and `open_dataset`."""
+
+    datasets_root: str | None = Field(
+        default=None,
+        description="A path or an `s3://`, `gs://`, `az://` / `abfs://` URL; one repository "
+        "per dataset under it (endpoint, region, account and credentials from each cloud's "
+        "standard environment variables; README, Datasets on object storage). Unset: "
+        "`<data_dir>/datasets`.",
+    )
+
+    @property
+    def datasets_location(self) -> str:
+        return self.datasets_root or str((self.data_dir / "datasets").resolve())
+
+
+class EmbeddedNatsSettings(JobstreamSettings):
+    """The nats-server `jobstream up` starts when `NATS_URL` is unset."""
+
+    embedded_nats_port: int = Field(
+        default=0, ge=0, le=65535, description="Its client port; 0: a free port at start."
+    )
+    embedded_sync_interval: str = Field(
+        default="always",
+        pattern=r"^(always|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$",
+        description='JetStream\'s fsync interval: `always` or a Go duration such as "2m".',
+    )
+    embedded_nats_nodes: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Its nodes (also `--nats-cluster N`). Above 1, a JetStream cluster on "
+        "loopback, and the replicas default to the node count.",
+    )
+    embedded_max_store: str = Field(
+        default="10G",
+        pattern=r"^[0-9]+[KMGT]?$",
+        description="Its JetStream store takes no more writes past this size (nats-server "
+        "units: 512M, 10G): publishes are refused and the gateway answers 503, no "
+        "acknowledged event lost.",
+    )

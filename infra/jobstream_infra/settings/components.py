@@ -1,0 +1,203 @@
+"""One settings class per command: each reads only the variables its component uses, so a
+value for another component can neither stop it nor go unnoticed (environment.py)."""
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from .base import JsonSeconds, JsonStrings
+from .blocks import (
+    AccessSettings,
+    AddressSettings,
+    CallbackNetworkSettings,
+    DatasetSettings,
+    EmbeddedNatsSettings,
+    EstimateSettings,
+    NatsSettings,
+    ObservabilitySettings,
+    PlanLimitSettings,
+    ViewSettings,
+)
+
+
+class GatewaySettings(
+    NatsSettings,
+    ObservabilitySettings,
+    ViewSettings,
+    AddressSettings,
+    AccessSettings,
+    EstimateSettings,
+    CallbackNetworkSettings,
+):
+    """`jobstream gateway`: the HTTP API and the pages."""
+
+    max_jobs_per_caller: int = Field(
+        default=100,
+        ge=1,
+        description="Queued plus running jobs of one authenticated caller; past it, 429 "
+        "with `Retry-After`.",
+    )
+    sync_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="A synchronous execute waits this many seconds for the job to end, "
+        "then answers 201 with the job, like an asynchronous one.",
+    )
+    max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Request bodies over this many bytes are refused with 413 while they "
+        "stream in, never buffered; an event must fit in a NATS message anyway (1 MiB by "
+        "default).",
+    )
+    plan_check_budget: float = Field(
+        default=3.0,
+        gt=0,
+        description="Seconds the size check before an execute may take; past it, 503 with "
+        "`Retry-After`, never an unchecked job.",
+    )
+    max_event_streams: int = Field(
+        default=200,
+        ge=1,
+        description="Server-sent event streams one gateway keeps open at once; past it, 503 "
+        "with `Retry-After`.",
+    )
+    stream_keepalive: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds between keep-alive comments on a quiet event stream, so "
+        "proxies keep it open.",
+    )
+
+
+class ExecutorSettings(
+    NatsSettings, ObservabilitySettings, DatasetSettings, PlanLimitSettings, EstimateSettings
+):
+    """`jobstream executor`: runs the jobs of the processes it serves."""
+
+    executor_concurrency: int = Field(
+        default=4, ge=1, description="Jobs one executor runs at once."
+    )
+    ack_wait: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds JetStream waits for an ack (or a heartbeat) before it "
+        "redelivers a job.",
+    )
+    progress_interval: float = Field(
+        default=0.5,
+        gt=0,
+        description="Progress events of one running job are published at most this often "
+        "(seconds); the last is never lost. Under half of `ACK_WAIT`.",
+    )
+    shutdown_grace: float = Field(
+        default=10.0,
+        ge=0,
+        description="On SIGTERM, seconds an executor waits for running jobs to stop and be "
+        "handed back.",
+    )
+    process_modules: JsonStrings = Field(
+        default=["jobstream_executor.builtin", "jobstream_datasets.processes"],
+        description="Modules whose `PROCESSES` list (or `processes(settings)`) an executor "
+        "serves (JSON); later ones override earlier ids.",
+    )
+    plugins_dir: Path | None = Field(
+        default=None,
+        description="User dataset templates (`datasets/*.yaml`, replacing built-ins of their "
+        "id) and YAML processes (`processes/*.yaml`).",
+    )
+    lease_ttl: float = Field(
+        default=30.0,
+        ge=1.0,
+        description="A lease on a shared resource (a dataset being written) expires this "
+        "many seconds after its holder last renewed it; holders renew every third of it.",
+    )
+
+    @model_validator(mode="after")
+    def _heartbeats_fit_in_ack_wait(self) -> "ExecutorSettings":
+        # The keepalive loop ticks every progress_interval; a tick longer than AckWait would
+        # let JetStream redeliver live jobs.
+        if self.progress_interval >= self.ack_wait / 2:
+            raise ValueError(
+                f"JOBSTREAM_PROGRESS_INTERVAL ({self.progress_interval}) must be under half "
+                f"of JOBSTREAM_ACK_WAIT ({self.ack_wait})"
+            )
+        return self
+
+
+class ProjectorSettings(NatsSettings, ObservabilitySettings, ViewSettings):
+    """`jobstream projector`: folds the stream's events into the SQL view."""
+
+    projector_lease_ttl: float = Field(
+        default=10.0,
+        ge=0.5,
+        description="The active projector's lease on its view expires this many seconds "
+        "after it last confirmed it; a standby looks every third of it, so it takes over "
+        "within about 1.3 times this.",
+    )
+    projector_batch: int = Field(default=500, ge=1, description="Events folded per transaction.")
+    projector_linger: float = Field(
+        default=0.05,
+        ge=0.0,
+        description="Seconds the live projector waits after a short batch, so the next folds "
+        "more events in one transaction (the job list may lag by about this much; "
+        "`GET /jobs/{id}` never does).",
+    )
+
+
+class NotifierSettings(
+    NatsSettings, ObservabilitySettings, AddressSettings, CallbackNetworkSettings
+):
+    """`jobstream notifier`: delivers callbacks (subscriber URIs of execute requests)."""
+
+    callback_secret: str | None = Field(
+        default=None,
+        description="`whsec_<base64>`: deliveries carry a Standard Webhooks signature. "
+        "Unset: unsigned.",
+    )
+    callback_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a receiver has to answer."
+    )
+    callback_backoff: JsonSeconds = Field(
+        default=[2.0, 10.0, 60.0, 300.0, 900.0],
+        min_length=1,
+        description="Seconds before redelivering a refused callback (JSON): try n waits "
+        "the n-th; the last repeats.",
+    )
+    callback_max_attempts: int = Field(
+        default=8, ge=1, description="Deliveries of one callback before it is given up."
+    )
+    callback_progress_interval: float = Field(
+        default=5.0, ge=0, description="At most one in-progress callback per job this often."
+    )
+    notifier_concurrency: int = Field(
+        default=16, ge=1, description="Callbacks one notifier delivers at once."
+    )
+
+
+class UpSettings(
+    EmbeddedNatsSettings,
+    NatsSettings,
+    ObservabilitySettings,
+    ViewSettings,
+    AddressSettings,
+    AccessSettings,
+):
+    """`jobstream up`: the embedded nats-server and one process per component, each of which
+    reads its own settings from the same environment."""
+
+
+class AdminSettings(NatsSettings, ObservabilitySettings):
+    """`jobstream events export` and `jobstream apikey`: a NATS connection and logging."""
+
+
+# The settings each command builds; `jobstream config check COMMAND` checks these.
+COMMAND_SETTINGS: dict[str, type[NatsSettings]] = {
+    "up": UpSettings,
+    "gateway": GatewaySettings,
+    "executor": ExecutorSettings,
+    "projector": ProjectorSettings,
+    "notifier": NotifierSettings,
+    "events": AdminSettings,
+    "apikey": AdminSettings,
+}
