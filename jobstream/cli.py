@@ -84,7 +84,7 @@ def _gateway(settings: GatewaySettings) -> None:
 
     _refuse_an_open_gateway(settings)
 
-    from jobstream_gateway.app import create_app
+    from jobstream_gateway.app import gateway_app
     from jobstream_infra.tracing import setup_tracing
 
     setup_tracing("gateway")
@@ -94,7 +94,7 @@ def _gateway(settings: GatewaySettings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _exit_cleanly)
     uvicorn.run(
-        create_app(settings),
+        gateway_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -20,12 +20,12 @@ BOUNDS = (("minimum", "≥"), ("maximum", "≤"), ("maxLength", "length ≤"))
 def _gateway_app():
     """The gateway's app as ``jobstream gateway`` builds it, never started: no NATS needed."""
     # Imported here: the gateway's imports take seconds, paid only when the page is built.
-    from jobstream_gateway.app import create_app
+    from jobstream_gateway.app import gateway_app
     from jobstream_infra.settings import GatewaySettings
 
     # The document is the same whatever the settings (AUTH included): auth="none" so a shell
     # with JOBSTREAM_AUTH=oidc and no issuer can still build the docs.
-    return create_app(GatewaySettings.model_validate({"auth": "none"}))
+    return gateway_app(GatewaySettings.model_validate({"auth": "none"}))
 
 
 async def served_api_document() -> dict[str, Any]:

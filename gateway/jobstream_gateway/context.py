@@ -1,19 +1,21 @@
-"""What request handlers share: settings, the NATS connection, the view and the catalog."""
+"""What request handlers share: settings, the journal, the view, the catalogs and identity.
+
+What stays NATS-specific (asking executors for estimates, the quick-look store, the
+connection /ready reports) sits in small named parts an in-process test may leave out.
+"""
 
 import asyncio
 from dataclasses import dataclass
 
 from fastapi import Request
-from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
-from nats.js import JetStreamContext
 from nats.js.errors import ServiceUnavailableError
 from sqlalchemy import Engine
 
 from jobstream_contracts.events import Event, EventDecodeError
 from jobstream_contracts.fold import JobState, fold
 from jobstream_contracts.ogc import ExceptionType
-from jobstream_infra.journal import HistoryChanged, publish_event, read_job_events
+from jobstream_infra.journal import HistoryChanged, Journal
 from jobstream_infra.settings import GatewaySettings
 from jobstream_projector import view
 
@@ -21,10 +23,14 @@ from .catalog import DatasetCatalog, ProcessCatalog
 from .errors import OGCError
 from .identity import Identity
 from .metrics import count_published
+from .nats_parts import Connection, Executors, QuickLooks
 from .slots import StreamSlots
 
 # JetStream's "insufficient resources": the store is at its size cap (or the disk is full).
 STORE_FULL = 10023
+
+# NATS's default max_payload less room for headers: the largest event a default server takes.
+DEFAULT_MAX_EVENT_BYTES = 1024 * 1024 - 4096
 
 # What NATS raises when it cannot be reached or does not answer in time.
 UNREACHABLE = (NatsError, asyncio.TimeoutError, OSError)
@@ -61,29 +67,34 @@ def unreadable(job_id: str, exc: EventDecodeError) -> OGCError:
 @dataclass
 class Context:
     settings: GatewaySettings
-    nc: NATS
-    js: JetStreamContext
+    journal: Journal
     engine: Engine
     catalog: ProcessCatalog
     datasets: DatasetCatalog
     streams: StreamSlots
     identity: Identity
-    # Direct gets only where every replica holds every acknowledged write (journal.py).
-    direct_reads: bool = True
+    # The largest event the journal stores (the server's max_payload less its headers).
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    # None: no executor offers estimates (as when none of a process runs).
+    executors: Executors | None = None
+    # None: no data job has stored a quick-look.
+    quicklooks: QuickLooks | None = None
+    # None: nothing to report about a connection (the journal is in this process).
+    connection: Connection | None = None
 
     async def publish(self, event: Event, expect_last: int | None = None) -> None:
         """Publish or raise 503: a request never succeeds for an event that was not stored."""
         size = len(event.encode())
-        if size > self.nc.max_payload - 4096:
+        if size > self.max_event_bytes:
             raise OGCError(
                 413,
                 ExceptionType.INVALID_INPUT,
                 f"the request is {size} bytes as an event; at most "
-                f"{self.nc.max_payload - 4096} are accepted",
+                f"{self.max_event_bytes} are accepted",
                 "Request too large",
             )
         try:
-            await publish_event(self.js, event, expect_last=expect_last)
+            await self.journal.append(event, expect_last=expect_last)
             count_published(event)
         except HistoryChanged:
             raise
@@ -105,12 +116,12 @@ class Context:
         """The job as of now: its view row plus any events the projector has not folded yet.
 
         A job answered 201 is therefore never 404, and a sync result is never followed by a
-        stale "running". Should NATS be unreachable, the view's row is the best answer left;
+        stale "running". Should the journal be unreachable, the view's row is the best answer left;
         should an event be unreadable, there is none (503).
         """
         state, checkpoint = await asyncio.to_thread(view.get_job, self.engine, job_id)
         try:
-            newer = await read_job_events(self.js, job_id, checkpoint, self.direct_reads)
+            newer = [record.event for record in await self.journal.read(job_id, checkpoint)]
         except EventDecodeError as exc:
             raise unreadable(job_id, exc) from exc
         except UNREACHABLE as exc:

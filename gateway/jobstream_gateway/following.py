@@ -3,7 +3,7 @@ status as of an instant.
 
 The ETag is a digest of the status document, so it changes whenever an event changes what the
 client would see. With ``If-None-Match`` and ``Prefer: wait=<seconds>`` the request waits for
-the job's next event (a core-NATS wake-up; the stream, read again, decides) and answers with the
+the job's next event (the journal's wake-up; the record, read again, decides) and answers with the
 new document, or 304 when the wait runs out.
 """
 
@@ -16,8 +16,6 @@ from typing import Any
 from jobstream_contracts.events import EventDecodeError
 from jobstream_contracts.fold import JobState, fold
 from jobstream_contracts.status import status_info
-from jobstream_contracts.subjects import job_filter
-from jobstream_infra.journal import read_job_records
 
 from .context import UNREACHABLE, Context, unavailable, unreadable
 
@@ -43,7 +41,7 @@ def document_of(state: JobState, url: str) -> Document:
 async def state_at(ctx: Context, job_id: str, instant: datetime) -> JobState | None:
     """The job as the stream recorded it at ``instant``: the fold of the events stored by then."""
     try:
-        records = await read_job_records(ctx.js, job_id, direct=ctx.direct_reads)
+        records = await ctx.journal.read(job_id)
     except EventDecodeError as exc:
         raise unreadable(job_id, exc) from exc
     except UNREACHABLE as exc:
@@ -56,28 +54,26 @@ async def next_document(
 ) -> Document | None:
     """The job's status document once it differs from the one tagged ``known``, or None when
     ``wait`` seconds pass first."""
-    changed = asyncio.Event()
-
-    async def wake(_msg: Any) -> None:
-        changed.set()
-
     try:
-        subscription = await ctx.nc.subscribe(job_filter(job_id), cb=wake)
+        async with ctx.journal.watch(job_id) as changed:
+            return await _first_change(ctx, job_id, url, known, wait, changed)
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc
+
+
+async def _first_change(
+    ctx: Context, job_id: str, url: str, known: str, wait: float, changed: asyncio.Event
+) -> Document | None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    try:
-        while True:
-            state = await ctx.job(job_id)
-            if state is not None and etag(document := document_of(state, url)) != known:
-                return document
-            if (left := deadline - loop.time()) <= 0:
-                return None
-            try:
-                await asyncio.wait_for(changed.wait(), left)
-            except TimeoutError:
-                pass  # one last look: an event stored while our connection was down
-            changed.clear()
-    finally:
-        await subscription.unsubscribe()
+    while True:
+        state = await ctx.job(job_id)
+        if state is not None and etag(document := document_of(state, url)) != known:
+            return document
+        if (left := deadline - loop.time()) <= 0:
+            return None
+        try:
+            await asyncio.wait_for(changed.wait(), left)
+        except TimeoutError:
+            pass  # one last look: an event stored while our connection was down
+        changed.clear()

@@ -26,7 +26,6 @@ from jobstream_contracts.subjects import (
     is_valid_token,
     job_filter,
 )
-from jobstream_infra.journal import read_job_records
 
 from .callers import caller, no_such_job
 from .context import UNREACHABLE, Context, base_url, context, unavailable, unreadable
@@ -67,16 +66,14 @@ async def job_events(
     if not is_valid_token(job_id):
         raise no_such_job(job_id)
     try:
-        records = await read_job_records(ctx.js, job_id, limit=1, direct=ctx.direct_reads)
+        records = await ctx.journal.read(job_id, limit=1)
         if not records or not principal.may_read(_owner(records[0].event)):
             raise no_such_job(job_id)
         if wants_stream(accept):
             return event_stream(
                 ctx, [job_filter(job_id)], resume_point(last_event_id, after), ends_with=_is_final
             )
-        page = await read_job_records(
-            ctx.js, job_id, after=after, limit=limit + 1, direct=ctx.direct_reads
-        )
+        page = await ctx.journal.read(job_id, after=after, limit=limit + 1)
     except EventDecodeError as exc:
         raise unreadable(job_id, exc) from exc
     except UNREACHABLE as exc:

@@ -24,7 +24,7 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from jobstream_contracts.messages import EstimateReply, EstimateRequest
 from jobstream_contracts.ogc import ExceptionType, ProcessDescription
-from jobstream_contracts.subjects import estimate_cancel_subject, estimate_subject
+from jobstream_contracts.subjects import estimate_subject
 
 from .context import UNREACHABLE, Context, unavailable
 from .errors import OGCError
@@ -63,23 +63,27 @@ async def ask_estimate(
     caller: Request | None = None,
 ) -> EstimateReply:
     """An executor's estimate within ``budget`` seconds; NoRespondersError when none offers
-    one. Should ``caller`` go away first, the executor is told to stop."""
+    one (or the context has no executors). Should ``caller`` go away first, the executor is
+    told to stop."""
+    executors = ctx.executors
+    if executors is None:
+        raise NoRespondersError
     request_id = uuid.uuid4().hex
     request = EstimateRequest(
         inputs=inputs, size_only=size_only, budget_seconds=budget, request_id=request_id
     )
     subject = estimate_subject(process_id)
     asking = asyncio.ensure_future(
-        ctx.nc.request(subject, request.encode(), timeout=budget + REPLY_MARGIN)
+        executors.ask(subject, request.encode(), timeout=budget + REPLY_MARGIN)
     )
     watching = asyncio.ensure_future(_gone(caller))
     try:
         await asyncio.wait({asking, watching}, return_when=asyncio.FIRST_COMPLETED)
         if not asking.done():
             asking.cancel()
-            await ctx.nc.publish(estimate_cancel_subject(request_id))
+            await executors.cancel(request_id)
             raise OGCError(499, ExceptionType.INVALID_INPUT, "the client went away")
-        return EstimateReply.decode(asking.result().data)
+        return EstimateReply.decode(asking.result())
     except NatsTimeout:
         raise OGCError(
             503,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from jobstream_contracts.access import ANONYMOUS, Principal
-from jobstream_contracts.events import TERMINAL_TOKENS, JobSubmitted
+from jobstream_contracts.events import JobSubmitted
 from jobstream_contracts.fold import JobState, apply, fold
 from jobstream_contracts.ogc import (
     ExceptionType,
@@ -22,9 +22,8 @@ from jobstream_contracts.ogc import (
     html_alternate,
 )
 from jobstream_contracts.status import status_info
-from jobstream_contracts.subjects import job_filter, parse_subject
 from jobstream_infra.callbacks import CallbackRefused, check_callback
-from jobstream_infra.journal import HistoryChanged, read_job_events
+from jobstream_infra.journal import HistoryChanged
 from jobstream_infra.tracing import current_context
 from jobstream_projector import view
 
@@ -242,10 +241,10 @@ async def _submit(ctx: Context, event: JobSubmitted) -> JobSubmitted:
     except HistoryChanged:
         pass
     try:
-        history = await read_job_events(ctx.js, event.job_id, direct=ctx.direct_reads)
+        history = await ctx.journal.read(event.job_id, limit=1)
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc
-    earlier = history[0] if history else None
+    earlier = history[0].event if history else None
     if not isinstance(earlier, JobSubmitted) or not _same_request(earlier, event):
         raise OGCError(
             422,
@@ -269,34 +268,36 @@ def _created(
 
 async def _run_synchronously(ctx: Context, event: JobSubmitted) -> JobState | None:
     """Publish the submission and wait for the job's final event (or the sync timeout)."""
-    finished = asyncio.Event()
-
-    async def on_event(msg) -> None:
-        if parse_subject(msg.subject)[2] in TERMINAL_TOKENS:
-            finished.set()
-
     try:
-        # Subscribe before publishing, so the final event cannot slip past.
-        subscription = await ctx.nc.subscribe(job_filter(event.job_id), cb=on_event)
+        # Watch before publishing, so the final event cannot slip past.
+        async with ctx.journal.watch(event.job_id) as changed:
+            event = await _submit(ctx, event)
+            return await _final_state(ctx, event.job_id, changed)
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc
-    try:
-        event = await _submit(ctx, event)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + ctx.settings.sync_timeout
-        while (left := deadline - loop.time()) > 0:
-            try:
-                await asyncio.wait_for(finished.wait(), min(left, 2.0))
-            except TimeoutError:
-                pass  # a final event stored while our connection was down is in the stream
-            finished.clear()
-            # Core subscribers also see publishes the stream refused: the stream decides.
-            try:
-                state = fold(await read_job_events(ctx.js, event.job_id, direct=ctx.direct_reads))
-            except UNREACHABLE:
-                continue  # the job is recorded; keep waiting, or answer 201 at the deadline
-            if state is not None and state.is_final:
-                return state
-        return None
-    finally:
-        await subscription.unsubscribe()
+
+
+async def _final_state(ctx: Context, job_id: str, changed: asyncio.Event) -> JobState | None:
+    """The job once final, or None when the sync timeout passes first; folds only the
+    events it has not read yet each time the journal says something was published."""
+    state: JobState | None = None
+    seen = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.settings.sync_timeout
+    while (left := deadline - loop.time()) > 0:
+        try:
+            await asyncio.wait_for(changed.wait(), min(left, 2.0))
+        except TimeoutError:
+            pass  # a final event stored while our connection was down is in the journal
+        changed.clear()
+        # A wake-up may come of a publish the journal refused: the record decides.
+        try:
+            records = await ctx.journal.read(job_id, after=seen)
+        except UNREACHABLE:
+            continue  # the job is recorded; keep waiting, or answer 201 at the deadline
+        if records:
+            seen = records[-1].sequence
+            state = fold((record.event for record in records), state)
+        if state is not None and state.is_final:
+            return state
+    return None

@@ -15,7 +15,6 @@ from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
 
 from jobstream_contracts.ogc import ExceptionType
-from jobstream_contracts.subjects import QUICKLOOK_BUCKET
 
 from .context import UNREACHABLE, Context, base_url, context, unavailable
 from .errors import OGCError
@@ -33,8 +32,10 @@ def _none_yet(dataset_id: str) -> OGCError:
 
 
 async def _store(ctx: Context, dataset_id: str) -> ObjectStore:
+    if ctx.quicklooks is None:  # this gateway has no object store to look in
+        raise _none_yet(dataset_id)
     try:
-        return await ctx.js.object_store(QUICKLOOK_BUCKET)
+        return await ctx.quicklooks.store()
     except NotFoundError:  # no data job has committed anything yet
         raise _none_yet(dataset_id) from None
     except UNREACHABLE as exc:

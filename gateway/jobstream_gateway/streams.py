@@ -16,7 +16,6 @@ from fastapi.responses import StreamingResponse
 from jobstream_contracts.cloudevents import to_cloudevent
 from jobstream_contracts.events import Event
 from jobstream_infra.journal import Recorded
-from jobstream_infra.reader import read_batches
 
 from .context import Context
 from .errors import invalid_parameter
@@ -83,7 +82,7 @@ def event_stream(
     async def frames() -> AsyncIterator[str]:
         yield ": stream open\n\n"
         quiet_since = time.monotonic()
-        batches = read_batches(ctx.js, filters, after, wait=keepalive)
+        batches = ctx.journal.follow(filters, after, wait=keepalive)
         async with aclosing(batches):
             async for batch in batches:
                 for record in batch:

@@ -17,8 +17,17 @@ class Frame:
 
 def frames(response: httpx.Response) -> Iterator[Frame]:
     """The events of a streaming response; comments (keep-alives) are skipped."""
+    return frames_of_lines(response.iter_lines())
+
+
+def frames_in(text: str) -> list[Frame]:
+    """The events of a whole event-stream body."""
+    return list(frames_of_lines(iter([*text.splitlines(), ""])))
+
+
+def frames_of_lines(lines: Iterator[str]) -> Iterator[Frame]:
     fields: dict[str, list[str]] = {}
-    for line in response.iter_lines():
+    for line in lines:
         if not line:
             if "data" in fields:
                 yield Frame(

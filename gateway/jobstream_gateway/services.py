@@ -1,0 +1,77 @@
+"""What a gateway in production serves from: NATS, the JetStream journal, the registries it
+watches and the view, opened for the app's lifespan and closed after it."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from nats.js import JetStreamContext
+
+from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
+from jobstream_infra.apikeys import api_key_bucket
+from jobstream_infra.connection import close_nats, connect_nats
+from jobstream_infra.journal import JetStreamJournal, direct_reads
+from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
+from jobstream_infra.settings import GatewaySettings
+from jobstream_projector.view import create_view, create_view_engine
+
+from .catalog import DatasetCatalog, ProcessCatalog
+from .context import Context
+from .identity import ApiKeys, Identity
+from .nats_parts import Connection, Executors, QuickLooks
+from .oidc import OidcVerifier
+from .slots import StreamSlots
+
+log = structlog.get_logger(__name__)
+
+# Room kept for an event's headers below the server's max_payload.
+HEADER_ROOM = 4096
+
+
+async def _identity(settings: GatewaySettings, js: JetStreamContext) -> Identity:
+    api_keys = oidc = None
+    if "apikey" in settings.auth_methods:
+        api_keys = ApiKeys()
+        await api_keys.start(await api_key_bucket(js))
+    if "oidc" in settings.auth_methods:
+        oidc = OidcVerifier(settings)
+    return Identity(api_keys, oidc)
+
+
+@asynccontextmanager
+async def nats_services(settings: GatewaySettings) -> AsyncIterator[Context]:
+    """The gateway's context on the NATS server and view ``settings`` name."""
+    engine = create_view_engine(settings.view_url)
+    # The gateway may start before the projector ever ran: an empty view is a valid view.
+    await asyncio.to_thread(create_view, engine, False)
+    nc = await connect_nats(settings, "gateway")
+    js = nc.jetstream()
+    replicas = await ensure_stream(js, new_replicas=settings.replicas)
+    catalog = ProcessCatalog()
+    await catalog.start(await ensure_process_registry(js))
+    dataset_templates = DatasetCatalog()
+    await dataset_templates.start(await ensure_registry(js, DATASET_REGISTRY_BUCKET))
+    identity = await _identity(settings, js)
+    log.info("gateway ready", url=settings.base_url, processes=sorted(catalog.processes))
+    try:
+        yield Context(
+            settings,
+            JetStreamJournal(nc, js, direct_reads(replicas)),
+            engine,
+            catalog,
+            dataset_templates,
+            StreamSlots(settings.max_event_streams),
+            identity,
+            max_event_bytes=nc.max_payload - HEADER_ROOM,
+            executors=Executors(nc),
+            quicklooks=QuickLooks(js),
+            connection=Connection(nc),
+        )
+    finally:
+        await catalog.stop()
+        await dataset_templates.stop()
+        if identity.api_keys is not None:
+            await identity.api_keys.stop()
+        await close_nats(nc, "gateway")
+        engine.dispose()

@@ -1,0 +1,140 @@
+"""Who may do what: API keys and roles, owners, the public documents."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from jobstream_contracts.access import Role
+from jobstream_contracts.events import JobDismissed, JobSubmitted
+
+from ..support.inprocess import Gateway, keyed_identity, open_stream, serving, view_engine
+from ..support.stack import TEST_PROCESSES
+
+ERRORS = "https://jobstream.dev/errors"
+ROLES = {
+    "admin": Role.ADMIN,
+    "reader": Role.READER,
+    "auditor": Role.AUDITOR,
+    "alice": Role.SUBMITTER,
+    "bob": Role.SUBMITTER,
+}
+
+
+@pytest.fixture
+async def keyed(settings, journal, tmp_path) -> AsyncIterator[tuple[Gateway, dict[str, str]]]:
+    """A gateway with API keys on, and a key for each name in ROLES."""
+    identity, keys = keyed_identity(ROLES)
+    with_keys = settings.model_copy(update={"auth": "apikey"})
+    modules = [*TEST_PROCESSES, "jobstream_datasets.processes"]
+    async with serving(
+        with_keys, journal, view_engine(tmp_path), identity, modules=modules
+    ) as gateway:
+        yield gateway, keys
+
+
+def as_(keys: dict[str, str], name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {keys[name]}"}
+
+
+async def submit(
+    gateway: Gateway, key: dict[str, str], process: str, inputs: dict, **headers: str
+) -> httpx.Response:
+    return await gateway.http.post(
+        f"/processes/{process}/execution",
+        json={"inputs": inputs},
+        headers={"Prefer": "respond-async", **key, **headers},
+    )
+
+
+def exception_of(response: httpx.Response, status: int, kind: str) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["type"] == f"{ERRORS}/{kind}" and body["status"] == status
+    return body
+
+
+async def test_no_credential_or_an_unknown_key_is_401_with_a_bearer_challenge(keyed):
+    gateway, _ = keyed
+    refused = await gateway.http.get("/jobs")
+    body = exception_of(refused, 401, "unauthenticated")
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="jobstream"'
+    assert "Authorization: Bearer" in body["detail"]
+    # The public documents stay public: clients discover the service before signing in.
+    for path in ("/", "/conformance", "/api", "/health"):
+        assert (await gateway.http.get(path)).status_code == 200, path
+    forged = {"Authorization": "Bearer jsk_" + "x" * 43}
+    refused = await gateway.http.get("/processes", headers=forged)
+    exception_of(refused, 401, "unauthenticated")
+    assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+    assert "x" * 43 not in refused.text  # a credential is never echoed
+
+
+async def test_someone_elses_job_does_not_exist_for_a_submitter(keyed):
+    gateway, keys = keyed
+    alice, bob = as_(keys, "alice"), as_(keys, "bob")
+    created = await submit(gateway, alice, "echo", {"message": "mine"})
+    assert created.status_code == 201, created.text
+    job_id = created.json()["jobID"]
+    await gateway.run(job_id, {"echo": "mine"})
+    assert (await gateway.http.get(f"/jobs/{job_id}", headers=alice)).json()["status"] == (
+        "successful"
+    )
+    for path in (f"/jobs/{job_id}", f"/jobs/{job_id}/results", f"/jobs/{job_id}/events"):
+        missing = await gateway.http.get(path, headers=bob)
+        assert missing.status_code == 404, (path, missing.text)
+        assert missing.json()["type"].endswith("/no-such-job")
+    assert (await gateway.http.delete(f"/jobs/{job_id}", headers=bob)).status_code == 404
+    await gateway.project()
+    listed = {
+        name: {
+            job["jobID"] for job in (await gateway.http.get("/jobs", headers=key)).json()["jobs"]
+        }
+        for name, key in (("alice", alice), ("bob", bob))
+    }
+    assert listed == {"alice": {job_id}, "bob": set()}
+    submitted = (await gateway.events())[0]
+    assert isinstance(submitted, JobSubmitted) and submitted.owner == "key:alice"
+
+
+async def test_roles_bound_what_each_caller_may_do(keyed):
+    gateway, keys = keyed
+    alice, auditor, reader = as_(keys, "alice"), as_(keys, "auditor"), as_(keys, "reader")
+    refused = await submit(gateway, alice, "ingest", {"dataset_id": "anything"})
+    assert "operator" in exception_of(refused, 403, "forbidden")["detail"]
+    job_id = (await submit(gateway, alice, "spin", {"n": 2})).json()["jobID"]
+    assert (await gateway.http.get(f"/jobs/{job_id}", headers=auditor)).status_code == 200
+    assert (await gateway.http.get(f"/jobs/{job_id}/events", headers=auditor)).status_code == 200
+    assert (await gateway.http.get("/datasets", headers=auditor)).status_code == 200
+    exception_of(await gateway.http.delete(f"/jobs/{job_id}", headers=auditor), 403, "forbidden")
+    exception_of(await submit(gateway, auditor, "echo", {"message": "no"}), 403, "forbidden")
+    exception_of(await submit(gateway, reader, "echo", {"message": "no"}), 403, "forbidden")
+    assert (await gateway.http.get(f"/jobs/{job_id}", headers=reader)).status_code == 404
+    exception_of(await gateway.http.get("/datasets", headers=reader), 403, "forbidden")
+    assert not [e for e in await gateway.events() if isinstance(e, JobDismissed)]
+
+
+async def test_idempotency_keys_belong_to_their_caller(keyed):
+    gateway, keys = keyed
+    nightly = {"Idempotency-Key": "nightly"}
+    first = await submit(gateway, as_(keys, "alice"), "echo", {"message": "a"}, **nightly)
+    again = await submit(gateway, as_(keys, "alice"), "echo", {"message": "a"}, **nightly)
+    theirs = await submit(gateway, as_(keys, "bob"), "echo", {"message": "b"}, **nightly)
+    assert first.status_code == again.status_code == theirs.status_code == 201
+    assert first.json()["jobID"] == again.json()["jobID"] != theirs.json()["jobID"]
+
+
+async def test_a_callers_event_stream_shows_only_their_jobs(keyed):
+    gateway, keys = keyed
+    async with open_stream(gateway.app, "/events", as_(keys, "alice")) as live:
+        assert await live.started() == 200
+        theirs = (await submit(gateway, as_(keys, "bob"), "echo", {"message": "b"})).json()
+        await gateway.run(theirs["jobID"], {"echo": "b"})
+        mine = (await submit(gateway, as_(keys, "alice"), "echo", {"message": "a"})).json()
+        await gateway.run(mine["jobID"], {"echo": "a"})
+        seen = await live.first(3)
+    assert [(f.data["subject"], f.event) for f in seen] == [
+        (mine["jobID"], "dev.jobstream.JobSubmitted"),
+        (mine["jobID"], "dev.jobstream.JobStarted"),
+        (mine["jobID"], "dev.jobstream.JobSucceeded"),
+    ]
