@@ -4,15 +4,38 @@ import pytest
 
 from jobstream_client import Client
 from jobstream_contracts.events import DatasetCommitted
+from jobstream_infra.embedded import EmbeddedNats
 
 from ..support.datasets import data_stack, repository, stored
+from ..support.stack import Stack
+
+SETTINGS = {"progress_interval": 0.1, "lease_ttl": 3}
 
 
 @pytest.fixture
 def stack(make_stack):
-    running = data_stack(make_stack, progress_interval=0.1, lease_ttl=3).start(wait=False)
+    """A stack of its own, for a test that stores data: it starts from an empty dataset."""
+    running = data_stack(make_stack, **SETTINGS).start(wait=False)
     running.wait_ready(("ingest", "sync"))
     return running
+
+
+@pytest.fixture(scope="module")
+def unchanged(tmp_path_factory):
+    """One stack for the tests that store nothing (refusals, estimates of empty datasets)."""
+    with EmbeddedNats(tmp_path_factory.mktemp("nats")) as server:
+        running = data_stack(
+            lambda **settings: Stack(
+                tmp_path_factory.mktemp("stack"),
+                server.url,
+                credentials=server.credentials,
+                **settings,
+            ),
+            **SETTINGS,
+        ).start(wait=False)
+        running.wait_ready(("ingest", "sync"))
+        yield running
+        running.close()
 
 
 def test_an_ingest_job_stores_the_periods_and_records_each_commit(stack):
@@ -45,33 +68,33 @@ def test_an_ingest_job_stores_the_periods_and_records_each_commit(stack):
     assert {s.metadata.get("job_id") for s in ancestry[:3]} == {job_id}
 
 
-def test_an_unknown_dataset_or_a_malformed_date_is_refused_before_any_job_exists(stack):
-    before = len(stack.events())
-    unknown = stack.http.post(
+def test_an_unknown_dataset_or_a_malformed_date_is_refused_before_any_job_exists(unchanged):
+    before = len(unchanged.events())
+    unknown = unchanged.http.post(
         "/processes/ingest/execution",
         json={"inputs": {"dataset_id": "nowhere", "start": "2020-01-01", "end": "2020-01-02"}},
     )
     assert unknown.status_code == 400
     assert "dataset_id" in unknown.json()["detail"]
-    malformed = stack.http.post(
+    malformed = unchanged.http.post(
         "/processes/ingest/execution",
         json={"inputs": {"dataset_id": "demo", "start": "1st of May", "end": "2020-01-02"}},
     )
     assert malformed.status_code == 400
     assert "start" in malformed.json()["detail"]
-    assert len(stack.events()) == before
+    assert len(unchanged.events()) == before
 
 
-def test_a_range_the_dataset_does_not_have_is_refused_before_any_job_exists(stack):
+def test_a_range_the_dataset_does_not_have_is_refused_before_any_job_exists(unchanged):
     # The executor's plan check answers before the gateway publishes (see test_limits).
-    before = len(stack.events())
-    response = stack.http.post(
+    before = len(unchanged.events())
+    response = unchanged.http.post(
         "/processes/ingest/execution",
         json={"inputs": {"dataset_id": "demo", "start": "2019-06-01", "end": "2020-01-02"}},
     )
     assert response.status_code == 400, response.text
     assert "before the dataset's first period 2020-01-01" in response.json()["detail"]
-    assert len(stack.events()) == before
+    assert len(unchanged.events()) == before
 
 
 def test_sync_appends_only_the_missing_periods_and_then_is_a_no_op(stack):
@@ -103,9 +126,9 @@ def test_sync_appends_only_the_missing_periods_and_then_is_a_no_op(stack):
     assert status["message"].startswith("up to date: 2020-01-09 is stored")
 
 
-def test_sync_of_an_empty_dataset_says_to_ingest_first(stack):
-    job_id = stack.submit("sync", {"dataset_id": "demo"})
-    status = stack.wait_job(job_id, timeout=30)
+def test_sync_of_an_empty_dataset_says_to_ingest_first(unchanged):
+    job_id = unchanged.submit("sync", {"dataset_id": "demo"})
+    status = unchanged.wait_job(job_id, timeout=30)
     assert status["status"] == "failed"
     assert "run ingest first" in status["message"]
 
@@ -277,13 +300,13 @@ def test_an_estimate_counts_periods_bytes_and_learns_the_duration_from_earlier_j
         ),
     ],
 )
-def test_a_bad_estimate_request_names_the_parameter(stack, query, status, complaint):
-    response = stack.http.get("/processes/ingest/estimate", params=query)
+def test_a_bad_estimate_request_names_the_parameter(unchanged, query, status, complaint):
+    response = unchanged.http.get("/processes/ingest/estimate", params=query)
     assert response.status_code == status, response.text
     assert complaint in response.json()["detail"]
 
 
-def test_a_process_without_an_estimator_says_so(stack):
-    response = stack.http.get("/processes/echo/estimate", params={"message": "hi"})
+def test_a_process_without_an_estimator_says_so(unchanged):
+    response = unchanged.http.get("/processes/echo/estimate", params={"message": "hi"})
     assert response.status_code == 404
     assert "offers no estimate" in response.json()["detail"]
