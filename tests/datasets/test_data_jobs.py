@@ -4,10 +4,9 @@ import pytest
 
 from jobstream_client import Client
 from jobstream_contracts.events import DatasetCommitted
-from jobstream_infra.embedded import EmbeddedNats
 
-from ..support.datasets import data_stack, repository, stored
-from ..support.stack import Stack
+from ..support.datasets import DATA_SETTINGS, data_stack, repository, stored
+from ..support.stack import own_server_stack
 
 SETTINGS = {"progress_interval": 0.1, "lease_ttl": 3}
 
@@ -23,19 +22,10 @@ def stack(make_stack):
 @pytest.fixture(scope="module")
 def unchanged(tmp_path_factory):
     """One stack for the tests that store nothing (refusals, estimates of empty datasets)."""
-    with EmbeddedNats(tmp_path_factory.mktemp("nats")) as server:
-        running = data_stack(
-            lambda **settings: Stack(
-                tmp_path_factory.mktemp("stack"),
-                server.url,
-                credentials=server.credentials,
-                **settings,
-            ),
-            **SETTINGS,
-        ).start(wait=False)
-        running.wait_ready(("ingest", "sync"))
+    workdir = tmp_path_factory.mktemp("data")
+    with own_server_stack(workdir, **DATA_SETTINGS, **SETTINGS) as running:
+        running.start(wait=False).wait_ready(("ingest", "sync"))
         yield running
-        running.close()
 
 
 def test_an_ingest_job_stores_the_periods_and_records_each_commit(stack):

@@ -14,7 +14,10 @@ from jobstream_contracts.events import CallbackAbandoned, CallbackDelivered, Job
 
 from ..support.ogc_schemas import assert_valid
 from ..support.receiver import Receiver
+from ..support.stack import own_server_stack
+from ..support.waiting import eventually
 
+REFUSED = "callback refused; retrying"
 SECRET = "whsec_" + base64.b64encode(b"a secret of twenty-four b").decode()
 CALLBACK_SETTINGS = dict(
     callback_allowed_networks='["127.0.0.1/32"]',
@@ -27,9 +30,16 @@ CALLBACK_SETTINGS = dict(
 )
 
 
+@pytest.fixture(scope="module")
+def callback_stack(tmp_path_factory):
+    """One stack for the module: each test has receivers, jobs and callbacks of its own."""
+    with own_server_stack(tmp_path_factory.mktemp("callbacks"), **CALLBACK_SETTINGS) as stack:
+        yield stack.start("projector", "executor", "notifier", "gateway")
+
+
 @pytest.fixture
-def notified(make_stack):
-    stack = make_stack(**CALLBACK_SETTINGS).start("projector", "executor", "notifier", "gateway")
+def notified(callback_stack):
+    stack = callback_stack
     receivers: list[Receiver] = []
 
     def receiver(**options) -> Receiver:
@@ -46,11 +56,11 @@ def submit(stack, process: str, inputs: dict, **subscriber: str) -> str:
 
 
 def recorded(stack, job_id: str, kind: type, count: int = 1, timeout: float = 30) -> list:
-    deadline = time.monotonic() + timeout
-    while len(found := [e for e in stack.events(job_id) if isinstance(e, kind)]) < count:
-        assert time.monotonic() < deadline, f"{len(found)} {kind.__name__} of {count}"
-        time.sleep(0.1)
-    return found
+    def found() -> list | None:
+        events = [e for e in stack.events(job_id) if isinstance(e, kind)]
+        return events if len(events) >= count else None
+
+    return eventually(found, timeout, f"{count} {kind.__name__} of job {job_id}", interval=0.1)
 
 
 def test_success_posts_the_results_document_once_signed(notified):
@@ -116,12 +126,15 @@ def test_a_refusing_receiver_is_retried_through_redelivery(notified):
 def test_a_receiver_that_is_down_gets_the_callback_once_it_is_up(notified):
     stack, receiver = notified
     later = receiver()
+    # The module's stack is shared: count this test's refusals, not earlier ones.
+    refusals = stack.log("notifier").count(REFUSED)
     job_id = submit(stack, "echo", {"message": "wait for me"}, successUri=later.url("/done"))
     stack.wait_job(job_id)
-    deadline = time.monotonic() + 30
-    while "callback refused; retrying" not in stack.log("notifier"):
-        assert time.monotonic() < deadline, "the notifier never tried the absent receiver"
-        time.sleep(0.1)
+    eventually(
+        lambda: stack.log("notifier").count(REFUSED) > refusals,
+        30,
+        "the notifier trying the absent receiver",
+    )
     later.start()
     (delivered,) = recorded(stack, job_id, CallbackDelivered)
     assert delivered.tries >= 2
@@ -149,12 +162,13 @@ def test_every_callback_arrives_when_the_notifier_is_killed_mid_run(notified):
     assert stack.kill_one("notifier").wait(10) == -signal.SIGKILL
     stack.start_component("notifier")
     by_id: dict[str, set[bytes]] = {}
-    deadline = time.monotonic() + 60
-    while len(by_id) < len(jobs):  # every job called back; repeats carry the same id
-        assert time.monotonic() < deadline, f"{len(by_id)} of {len(jobs)} jobs called back"
+
+    def every_job_called_back() -> bool:  # repeats carry the same id
         for call in receiver.at("/done"):
             by_id.setdefault(call.headers["webhook-id"], set()).add(call.body)
-        time.sleep(0.1)
+        return len(by_id) == len(jobs)
+
+    eventually(every_job_called_back, 60, lambda: f"{len(jobs)} jobs called back ({len(by_id)})")
     assert all(len(bodies) == 1 for bodies in by_id.values())
     received = {json.loads(next(iter(bodies)))["echo"] for bodies in by_id.values()}
     assert received == {f"m{i}" for i in range(30)}

@@ -23,9 +23,13 @@ def source_params(template: DatasetTemplate) -> dict[str, Any]:
     return template.source.params
 
 
+# What a stack needs to serve ingest and sync on the test templates.
+DATA_SETTINGS = {"process_modules": DATA_PROCESSES, "plugins_dir": PLUGINS}
+
+
 def data_stack(make_stack, **settings):
     """A stack (not started) serving ingest and sync on the test templates."""
-    return make_stack(process_modules=DATA_PROCESSES, plugins_dir=PLUGINS, **settings)
+    return make_stack(**DATA_SETTINGS, **settings)
 
 
 def repository(stack, dataset_id: str) -> icechunk.Repository:

@@ -201,6 +201,19 @@ class Stack:
 
 
 @contextmanager
+def own_server_stack(workdir: Path, **settings: object) -> Iterator[Stack]:
+    """A stack (not started) on a nats-server of its own, for a fixture shared by a module:
+    everything is stopped when the module is done."""
+    with EmbeddedNats(workdir / "nats") as server:
+        # Positional, so that no setting can land on database_url or credentials.
+        stack = Stack(workdir, server.url, None, server.credentials, **settings)
+        try:
+            yield stack
+        finally:
+            stack.close()
+
+
+@contextmanager
 def keyed_stack(workdir: Path, **settings: object) -> Iterator[tuple["Stack", str]]:
     """A started stack with API keys on (its own embedded nats-server) and the key of an admin
     named ``admin``, which the stack's own HTTP client sends."""
