@@ -8,7 +8,7 @@ from typing import Protocol
 
 from nats.aio.msg import Msg
 
-from .journal import stream_sequence
+from .records import stream_sequence
 
 
 class Delivery(Protocol):

@@ -8,19 +8,23 @@ answered 201 could read as missing; components reading a replicated stream pass
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import BadRequestError, NotFoundError
 
 from jobstream_contracts.events import Event, JobDismissed, decode_event
 from jobstream_contracts.subjects import STREAM, event_subject, job_filter
+
+from .reader import read_batches
+
+# Re-exported: a Recorded is what every journal answers; stream_sequence reads one.
+from .records import Recorded as Recorded
+from .records import stream_sequence as stream_sequence
 
 # JetStream's answer when an expected-last-sequence condition does not hold.
 _WRONG_LAST_SEQUENCE = 10071
@@ -52,15 +56,6 @@ async def publish_event(
         if exc.err_code == _WRONG_LAST_SEQUENCE:
             raise HistoryChanged(event.job_id) from exc
         raise
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """An event as the stream holds it: its sequence and when the stream stored it."""
-
-    sequence: int
-    time: datetime
-    event: Event
 
 
 def direct_reads(replicas: int) -> bool:
@@ -177,8 +172,6 @@ class JetStreamJournal:
         batch: int = 100,
         wait: float = 1.0,
     ) -> AsyncGenerator[list[Recorded], None]:
-        from .reader import read_batches  # reader builds on this module's Recorded
-
         return read_batches(self.js, filters, after, since, batch, wait)
 
     @asynccontextmanager
@@ -198,19 +191,14 @@ class JetStreamJournal:
         return (await self.js.stream_info(STREAM)).state.last_seq
 
 
-def stream_sequence(msg: Msg) -> int:
-    """A consumer's message's stream sequence, read from its reply subject.
-
-    What ``msg.metadata.sequence.stream`` answers, at a fifth of the cost: nats-py's metadata
-    parses every field (timestamp, counts, names) into objects, for each of the millions of
-    events a rebuild folds. Anything but the two known layouts goes to nats-py.
-    """
-    tokens = (msg.reply or "").split(".")
-    if tokens[:2] == ["$JS", "ACK"]:
-        # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
-        if len(tokens) == 9:
-            return int(tokens[5])
-        # $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<stream seq>.…
-        if len(tokens) >= 11:
-            return int(tokens[7])
-    return msg.metadata.sequence.stream
+async def last_sequence_at(journal: Journal, instant: datetime) -> int:
+    """The sequence of the last event the journal had stored at ``instant``."""
+    # Stored times have nanoseconds, instants (and what the stream reports) microseconds: an
+    # event stored within the instant's microsecond was stored "at" it.
+    after = instant + timedelta(microseconds=1)
+    async with aclosing(journal.follow(since=after, batch=1)) as batches:
+        async for batch in batches:
+            if batch:
+                return batch[0].sequence - 1
+            break
+    return await journal.last_sequence()

@@ -7,8 +7,7 @@ and the reader holds at most one batch, however slowly it is consumed.
 
 import asyncio
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -16,7 +15,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 
-from .journal import Journal, Recorded, stream_sequence
+from .records import Recorded, stream_sequence
 
 # Seconds a reader's consumer outlives a reader that vanished without unsubscribing.
 INACTIVE_THRESHOLD = 30.0
@@ -76,16 +75,3 @@ async def read_batches(
         # Also when the reader is cancelled (a client hanging up): the consumer goes now,
         # not after its inactivity threshold.
         await asyncio.shield(sub.unsubscribe())
-
-
-async def last_sequence_at(journal: Journal, instant: datetime) -> int:
-    """The sequence of the last event the journal had stored at ``instant``."""
-    # Stored times have nanoseconds, instants (and what the stream reports) microseconds: an
-    # event stored within the instant's microsecond was stored "at" it.
-    after = instant + timedelta(microseconds=1)
-    async with aclosing(journal.follow(since=after, batch=1)) as batches:
-        async for batch in batches:
-            if batch:
-                return batch[0].sequence - 1
-            break
-    return await journal.last_sequence()

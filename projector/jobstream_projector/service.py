@@ -25,7 +25,13 @@ from sqlalchemy import Engine
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
-from jobstream_infra.journal import JetStreamJournal, Journal, direct_reads, stream_sequence
+from jobstream_infra.journal import (
+    JetStreamJournal,
+    Journal,
+    direct_reads,
+    last_sequence_at,
+    stream_sequence,
+)
 from jobstream_infra.leases import Lease
 from jobstream_infra.metrics import (
     PROJECTOR_APPLIED,
@@ -34,7 +40,6 @@ from jobstream_infra.metrics import (
     start_sampling,
 )
 from jobstream_infra.provisioning import ensure_stream
-from jobstream_infra.reader import last_sequence_at
 from jobstream_infra.settings import ProjectorSettings
 
 from .standby import ViewLease, view_lease_key

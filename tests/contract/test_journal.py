@@ -26,10 +26,15 @@ from jobstream_contracts.events import (
 )
 from jobstream_contracts.subjects import STREAM, event_subject, submissions_filter
 from jobstream_infra.embedded import EmbeddedNats
-from jobstream_infra.journal import HistoryChanged, JetStreamJournal, Journal, Recorded
+from jobstream_infra.journal import (
+    HistoryChanged,
+    JetStreamJournal,
+    Journal,
+    Recorded,
+    last_sequence_at,
+)
 from jobstream_infra.memory_journal import InMemoryJournal
 from jobstream_infra.provisioning import ensure_stream
-from jobstream_infra.reader import last_sequence_at
 
 # A follower's idle wait in these tests: short, so that an empty batch comes quickly.
 WAIT = 0.2
