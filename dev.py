@@ -10,7 +10,7 @@ Installs uv into .uv/ (a private virtual environment), then the locked workspace
 Extra arguments go to `jobstream up`, to pytest or to `mkdocs serve`.
 
 The suite runs in two passes: first every test that shares nothing with another, on every core
-(pytest-xdist); then the tests marked `serial` (faults, timing and cost measurements), one at a
+(pytest-xdist); then the tests marked `serial` (the faults, which wait on time), one at a
 time, since a loaded machine would change what they measure. Each pass prints its slowest tests.
 """
 
