@@ -19,6 +19,7 @@ from jobstream_infra.embedded import free_port
 from jobstream_infra.embedded_cluster import EmbeddedCluster
 from jobstream_infra.nats_credentials import NatsCredentials, read_credentials
 from jobstream_infra.provisioning import (
+    ensure_bucket,
     ensure_executor_consumer,
     ensure_lease_bucket,
     ensure_stream,
@@ -73,6 +74,31 @@ def test_provisioning_raises_a_single_replica_stream_to_three(cluster):
     # The consumer and the bucket created at R1 follow.
     asyncio.run(wait_replicated(cluster.url, STREAM, executor_consumer("echo")))
     asyncio.run(wait_replicated(cluster.url, f"KV_{LEASE_BUCKET}"))
+
+
+async def _ensure_on_every_node(cluster: EmbeddedCluster, buckets: list[str]) -> None:
+    connections = [await nats.connect(node.url) for node in cluster.nodes]
+    try:
+        await asyncio.gather(
+            *(
+                ensure_bucket(nc.jetstream(), bucket, history=1)
+                for bucket in buckets
+                for nc in connections
+            )
+        )
+    finally:
+        for nc in connections:
+            await nc.close()
+
+
+def test_components_on_every_node_ensure_the_same_new_buckets_together(cluster):
+    # Three executors starting together, each on its own node: the one that did not create a
+    # bucket may ask a server that has not heard of it yet (CI, stop 30: it exited on a 404).
+    asyncio.run(provision(admin_settings(cluster, NODES)))
+    buckets = [f"race_{n}" for n in range(8)]
+    asyncio.run(_ensure_on_every_node(cluster, buckets))
+    for bucket in buckets:
+        asyncio.run(wait_replicated(cluster.url, f"KV_{bucket}"))
 
 
 def test_up_with_a_three_node_cluster_serves_jobs_on_an_r3_stream(tmp_path):
