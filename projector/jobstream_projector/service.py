@@ -144,7 +144,7 @@ class Projector:
         for message in messages:
             seq = message.sequence
             try:
-                batch.append((seq, decode_event(message.data)))
+                batch.append((seq, decode_event(message.data, message.subject)))
             except EventDecodeError as exc:
                 if exc.newer:
                     return batch, parked, NewerEvent(seq, message.subject, str(exc))
