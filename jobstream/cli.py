@@ -8,7 +8,8 @@ import faulthandler
 import os
 import signal
 import sys
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import structlog
 
@@ -36,6 +37,7 @@ from .client_parser import CLIENT_COMMANDS, add_client_commands
 log = structlog.get_logger("jobstream")
 
 S = TypeVar("S", bound=ObservabilitySettings)
+T = TypeVar("T")
 
 # Seconds a stopping gateway lets requests in flight finish (event streams end then).
 GATEWAY_GRACE = 3
@@ -167,14 +169,36 @@ def _notifier(settings: NotifierSettings) -> None:
 def _events(settings: NatsSettings, args: argparse.Namespace) -> None:
     from .export import export_events
 
-    written = asyncio.run(export_events(settings, sys.stdout, args.since, args.until, args.job))
+    written = _reaching_nats(
+        "events export",
+        lambda: export_events(settings, sys.stdout, args.since, args.until, args.job),
+    )
     log.info("events exported", events=written)
 
 
 def _apikey(settings: NatsSettings, args: argparse.Namespace) -> None:
     from .keys import manage_keys
 
-    sys.exit(asyncio.run(manage_keys(settings, args.action, args.name, args.role, sys.stdout)))
+    sys.exit(
+        _reaching_nats(
+            f"apikey {args.action}",
+            lambda: manage_keys(settings, args.action, args.name, args.role, sys.stdout),
+        )
+    )
+
+
+def _reaching_nats(command: str, run: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a command that connects to NATS; one line naming what to change, not a
+    traceback, when it cannot connect."""
+    from jobstream_infra.connection import NatsNotConfigured, NatsRefused, NatsUnreachable
+
+    from .exit_codes import nats_exit_code
+
+    try:
+        return asyncio.run(run())
+    except (NatsNotConfigured, NatsRefused, NatsUnreachable) as error:
+        print(f"jobstream {command}: {error}", file=sys.stderr)
+        sys.exit(nats_exit_code(error))
 
 
 def _add_apikey_parser(commands) -> None:
