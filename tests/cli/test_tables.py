@@ -1,0 +1,42 @@
+"""Lists whose ids are never cut: columns are left out, last first, where a terminal is too
+narrow; the id column stays whole."""
+
+import io
+
+from rich.console import Console
+
+from jobstream.client_tables import datasets_table
+from jobstream_contracts.dataset_records import DatasetRecord
+
+LONG_ID = "synthetic-daily-monthly-mean-resampled-to-a-coarse-grid"
+
+
+def dataset(id_: str) -> DatasetRecord:
+    return DatasetRecord.model_validate(
+        {
+            "id": id_,
+            "title": "Synthetic daily values, resampled to monthly means on a coarse grid",
+            "description": "",
+            "kind": "derived",
+            "template": {},
+            "stored": None,
+            "links": [],
+        }
+    )
+
+
+def drawn(width: int) -> str:
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(datasets_table([dataset(LONG_ID)]).fitted(console))
+    return console.export_text()
+
+
+def test_a_long_dataset_id_is_whole_at_80_columns():
+    text = drawn(80)
+    assert LONG_ID in text and max(map(len, text.splitlines())) <= 80, text
+    assert "stale" not in text  # left out for the id's sake
+
+
+def test_a_wide_terminal_shows_every_column():
+    text = drawn(250)
+    assert LONG_ID in text and "stale" in text and "updated" in text, text
