@@ -113,10 +113,10 @@ def main() -> None:
         sys.exit(check())
     if action == "test":
         sys.exit(test(extra))
-    os.execv(*_exec_command(action, extra))
+    os.execv(*exec_command(action, extra))
 
 
-def _exec_command(action: str, extra: list[str]) -> tuple[str, list[str]]:
+def exec_command(action: str, extra: list[str]) -> tuple[str, list[str]]:
     """The program ``action`` becomes, run from the checkout (data/ lands there)."""
     tools = ROOT / ".venv" / BIN
     if action == "docs":
