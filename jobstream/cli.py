@@ -148,7 +148,7 @@ def _projector(settings: ProjectorSettings, args: argparse.Namespace) -> None:
                 "--until rebuilds a view as it was: give it its own --database-url, "
                 "so the live view is left alone"
             )
-        checkpoint = asyncio.run(rebuild_view(settings, args.until))
+        checkpoint = _reaching_nats("projector rebuild", lambda: rebuild_view(settings, args.until))
         log.info("view rebuilt", checkpoint=checkpoint, view=settings.view_url)
         return
     serve_metrics(PROJECTOR, settings.host, settings.metrics_port)

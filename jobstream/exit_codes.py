@@ -11,7 +11,8 @@
 | 6 | ``jobstream up``: its data folder is held by another ``up``, or a port is in use |
 | 130 | interrupted (Ctrl-C) while following: the job goes on unless dismissal was asked |
 
-The commands that connect to NATS (``events export``, ``apikey``) use the same codes: 2 when
+The commands that connect to NATS (``events export``, ``apikey``, ``projector rebuild``) use
+the same codes: 2 when
 no server is configured (no JOBSTREAM_NATS_URL and no ``jobstream up`` in this folder), 4 when
 the server refuses the credentials, 5 when it does not answer within a few seconds.
 
