@@ -35,7 +35,10 @@ def holding(data_dir: Path, url: str) -> Iterator[None]:
     try:
         lock.acquire(blocking=False)
     except Timeout:
-        raise FolderTaken(f"{data_dir} is in use by {_holder(data_dir)}") from None
+        raise FolderTaken(
+            f"{data_dir.resolve()} is in use by {_holder(data_dir)}: stop that one first, "
+            "or give this one a folder of its own (JOBSTREAM_DATA_DIR)"
+        ) from None
     try:
         holder_path(data_dir).write_text(json.dumps({"pid": os.getpid(), "url": url}))
         yield
