@@ -354,11 +354,17 @@ def _dataset_input(datasets: Datasets, kind: str | None) -> InputDescription:
     )
 
 
+_PERIOD_FORMS = (
+    " A date such as `2020-01-31` names the period that contains it; `2020-01` and `2020` "
+    "stand for their first day, `2020-01-31T06` for an hour."
+)
+
+
 def _period_input(title: str, description: str, required: bool = True) -> InputDescription:
     # format "date": forms offer a date picker; a whole date names the period holding it.
     return InputDescription(
         title=title,
-        description=description,
+        description=description + _PERIOD_FORMS,
         minOccurs=1 if required else 0,
         schema={"type": "string", "format": "date", "pattern": PERIOD_PATTERN},
     )
@@ -387,12 +393,8 @@ def processes(settings: ExecutorSettings) -> list[Process]:
         keywords=["data", "icechunk"],
         inputs={
             "dataset_id": _dataset_input(datasets, "source"),
-            "start": _period_input(
-                "Start",
-                "First period: an ISO date such as 2020, 2020-01 or "
-                "2020-01-31; it names the period that contains it.",
-            ),
-            "end": _period_input("End", "Last period, inclusive, in the same form."),
+            "start": _period_input("Start", "The first period to fetch."),
+            "end": _period_input("End", "The last period to fetch, inclusive."),
             "bbox": InputDescription(
                 title="Bounding box",
                 minOccurs=0,
