@@ -55,7 +55,7 @@ def picture(values: np.ndarray, grid: GridSpec, units: str = "K") -> tuple[np.nd
     rows, columns = values.shape
     factor = scale_of(columns, rows)
     places = layout((columns * factor, rows * factor))
-    assert image.size == places.size
+    assert image.size == places.size and image.mode == "P"  # one byte a pixel
     return _pixels(image), places
 
 
