@@ -14,15 +14,19 @@ Decisions:
 """
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont
 
+Colour = tuple[int, int, int]
 # The map is enlarged to about this many pixels along its longer side.
 TARGET = 256
 BAR_WIDTH, BAR_GAP, TICK = 14, 12, 4
 LEFT, TOP, BOTTOM, RIGHT = 48, 22, 24, 64
-INK, PAPER, FRAME = (29, 35, 48), (255, 255, 255), (102, 112, 133)
+INK: Colour = (29, 35, 48)
+PAPER: Colour = (255, 255, 255)
+FRAME: Colour = (102, 112, 133)
 FONT = ImageFont.load_default(size=11)
 
 
@@ -123,7 +127,7 @@ def _y_axis(draw: ImageDraw.ImageDraw, legend: Legend, box: tuple[int, int, int,
         draw.text((left - TICK - 2 - width, y - height / 2 - 1), text, font=FONT, fill=INK)
 
 
-def _colour_bar(canvas: Image.Image, legend: Legend, ramp: list[tuple[int, int, int]], box) -> None:
+def _colour_bar(canvas: Image.Image, legend: Legend, ramp: Sequence[Colour], box) -> None:
     """The ramp from high (top) to low (bottom), its ticks and its units above it."""
     left, top, right, bottom = box
     draw = ImageDraw.Draw(canvas)
@@ -142,7 +146,7 @@ def _colour_bar(canvas: Image.Image, legend: Legend, ramp: list[tuple[int, int, 
         draw.text((right + TICK + 2, y - height / 2 - 1), f"{value:g}", font=FONT, fill=INK)
 
 
-def framed(map_image: Image.Image, legend: Legend, ramp: list[tuple[int, int, int]]) -> Image.Image:
+def framed(map_image: Image.Image, legend: Legend, ramp: Sequence[Colour]) -> Image.Image:
     """``map_image`` (RGB, north up, enlarged) with its coordinates and colour bar."""
     places = layout(map_image.size)
     canvas = Image.new("RGB", places.size, PAPER)

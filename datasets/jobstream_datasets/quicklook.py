@@ -34,7 +34,7 @@ from jobstream_infra.provisioning import ensure_object_store
 from jobstream_infra.settings import NatsSettings
 
 from .grid import GridSpec
-from .legend import FRAME, INK, Legend, Span, framed, scale_of
+from .legend import FRAME, INK, Colour, Legend, Span, framed, scale_of
 from .viridis import VIRIDIS
 
 log = structlog.get_logger(__name__)
@@ -49,7 +49,7 @@ _SAMPLED = np.round(np.linspace(0, 255, LEVELS)).astype(int)
 _VIRIDIS = np.frombuffer(VIRIDIS, np.uint8).reshape(256, 3)
 PALETTE = bytes(3) + _VIRIDIS[_SAMPLED].tobytes()
 # The ramp's colours, low to high, as the colour bar draws them.
-RAMP = [tuple(int(c) for c in PALETTE[i : i + 3]) for i in range(3, len(PALETTE), 3)]
+RAMP: list[Colour] = [(int(r), int(g), int(b)) for r, g, b in _VIRIDIS[_SAMPLED]]
 # Missing cells on the framed map: the pages' grey for "missing".
 NO_VALUE = (228, 231, 236)
 # The framed picture's palette: the ramp, and the frame's colours with 14 greys from the ink

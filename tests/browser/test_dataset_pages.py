@@ -3,7 +3,8 @@ job's progress per attempt, the ingest form, against a stack that runs the data 
 the test templates.
 
 The page checks of conftest.py hold here too: valid HTML, no console error, nothing fetched
-but the gateway. Screenshots go to test-artifacts/pages/dataset*.png, data-job.png and process-form.png.
+but the gateway. Screenshots go to test-artifacts/pages/dataset*.png, data-job.png and
+process-form.png.
 """
 
 from collections.abc import Iterator
