@@ -43,7 +43,7 @@ METHODS = ("mean", "sum", "min", "max")
 FREQUENCY_TITLES = {
     "h": "hourly",
     "D": "daily",
-    "W-MON": "weekly, from Monday",
+    "W-MON": "weekly",
     "MS": "monthly",
     "YS": "yearly",
 }
