@@ -446,10 +446,12 @@ def processes(settings: ExecutorSettings) -> list[Process]:
             "frequency": InputDescription(
                 title="Frequency",
                 description="The output periods' length, coarser than the source's.",
-                schema=labelled(FREQUENCY_TITLES),
+                # Monthly means: coarser than every built-in source, the usual first try.
+                schema=labelled(FREQUENCY_TITLES, default="MS"),
             ),
             "method": InputDescription(
-                title="Method", schema={"type": "string", "enum": list(METHODS)}
+                title="Method",
+                schema={"type": "string", "enum": list(METHODS), "default": "mean"},
             ),
             "start": _period_input("Start", "First output period.", required=False),
             "end": _period_input("End", "Last output period, inclusive.", required=False),

@@ -79,6 +79,12 @@ async def test_choices_are_labelled_and_submit_their_code(data_gateway):
     main = await form_of(data_gateway, "resample")
     options = {o.get("value"): o.text for o in field(main, "frequency").iter("option")}
     assert options["MS"] == "monthly (MS)" and options["h"] == "hourly (h)"
+    # It starts on a frequency coarser than every built-in source's: monthly means.
+    for name, value in (("frequency", "MS"), ("method", "mean")):
+        chosen = [
+            o.get("value") for o in field(main, name).iter("option") if "selected" in o.attrib
+        ]
+        assert chosen == [value]
     datasets = {o.get("value"): o.text for o in field(main, "source_dataset_id").iter("option")}
     assert datasets["synthetic-daily"] == "Synthetic daily 2 m temperature (synthetic-daily)"
 
