@@ -38,8 +38,18 @@ if TYPE_CHECKING:  # imported by the first job that needs it (see above)
 
 # The work itself (xarray, zarr, icechunk: seconds of imports) is imported when a job or an
 # estimate first needs it, so an executor starts and announces its processes quickly.
-FREQUENCIES = ("h", "D", "W-MON", "MS", "YS")
 METHODS = ("mean", "sum", "min", "max")
+# What people call each frequency: the form shows "monthly (MS)" and submits MS.
+FREQUENCY_TITLES = {
+    "h": "hourly",
+    "D": "daily",
+    "W-MON": "weekly",
+    "MS": "monthly",
+    "YS": "yearly",
+}
+# Plugins that fetch nothing from a network: a form defaults to a dataset of theirs, so the
+# first job tried works on a machine with no internet.
+OFFLINE_PLUGINS = ("synthetic",)
 
 VERSION = "1.0.0"
 
@@ -310,21 +320,53 @@ def _import_the_work_in_the_background() -> None:
     Thread(target=work, name="import-datasets", daemon=True).start()
 
 
+def labelled(titles: dict[str, str], **schema: Any) -> dict[str, Any]:
+    """A string schema of the values ``titles`` names, each titled the JSON Schema way (a
+    ``oneOf`` of one-value branches beside the ``enum``: valid against the OGC schemas)."""
+    return {
+        "type": "string",
+        "enum": list(titles),
+        "oneOf": [{"enum": [value], "title": title} for value, title in titles.items()],
+        **schema,
+    }
+
+
+def _offline_first(templates: list[DatasetTemplate]) -> str | None:
+    """The first of ``templates`` whose data needs no network; None when none is."""
+    offline = (t.id for t in templates if t.source and t.source.plugin in OFFLINE_PLUGINS)
+    return next(offline, None)
+
+
 def _dataset_input(datasets: Datasets, kind: str | None) -> InputDescription:
-    ids = sorted(t.id for t in datasets.templates.values() if kind in (None, t.sync_kind))
+    templates = sorted(
+        (t for t in datasets.templates.values() if kind in (None, t.sync_kind)),
+        key=lambda t: t.id,
+    )
+    default = _offline_first(templates)
     return InputDescription(
         title="Dataset",
-        description="The id of a dataset template: " + ", ".join(ids),
-        schema={"type": "string", "enum": ids},
+        description="The id of a dataset template: "
+        + ", ".join(f"`{t.id}`" for t in templates)
+        + (f". `{default}` needs no network." if default else "."),
+        schema=labelled(
+            {t.id: t.name for t in templates}, **({"default": default} if default else {})
+        ),
     )
 
 
+_PERIOD_FORMS = (
+    " A date such as `2020-01-31` names the period that contains it; `2020-01` and `2020` "
+    "stand for their first day, `2020-01-31T06` for an hour."
+)
+
+
 def _period_input(title: str, description: str, required: bool = True) -> InputDescription:
+    # format "date": forms offer a date picker; a whole date names the period holding it.
     return InputDescription(
         title=title,
-        description=description,
+        description=description + _PERIOD_FORMS,
         minOccurs=1 if required else 0,
-        schema={"type": "string", "pattern": PERIOD_PATTERN},
+        schema={"type": "string", "format": "date", "pattern": PERIOD_PATTERN},
     )
 
 
@@ -351,12 +393,8 @@ def processes(settings: ExecutorSettings) -> list[Process]:
         keywords=["data", "icechunk"],
         inputs={
             "dataset_id": _dataset_input(datasets, "source"),
-            "start": _period_input(
-                "Start",
-                "First period: an ISO date such as 2020, 2020-01 or "
-                "2020-01-31; it names the period that contains it.",
-            ),
-            "end": _period_input("End", "Last period, inclusive, in the same form."),
+            "start": _period_input("Start", "The first period to fetch."),
+            "end": _period_input("End", "The last period to fetch, inclusive."),
             "bbox": InputDescription(
                 title="Bounding box",
                 minOccurs=0,
@@ -406,10 +444,14 @@ def processes(settings: ExecutorSettings) -> list[Process]:
         inputs={
             "source_dataset_id": _dataset_input(datasets, None),
             "frequency": InputDescription(
-                title="Frequency", schema={"type": "string", "enum": list(FREQUENCIES)}
+                title="Frequency",
+                description="The output periods' length, coarser than the source's.",
+                # Monthly means: coarser than every built-in source, the usual first try.
+                schema=labelled(FREQUENCY_TITLES, default="MS"),
             ),
             "method": InputDescription(
-                title="Method", schema={"type": "string", "enum": list(METHODS)}
+                title="Method",
+                schema={"type": "string", "enum": list(METHODS), "default": "mean"},
             ),
             "start": _period_input("Start", "First output period.", required=False),
             "end": _period_input("End", "Last output period, inclusive.", required=False),

@@ -22,7 +22,7 @@ from .store import BRANCH, DatasetStore
 from .templates import DatasetTemplate
 
 # pandas offset aliases a user may ask for, and the period type of the result (the process
-# description lists the same aliases in processes.FREQUENCIES).
+# description lists the same aliases in processes.FREQUENCY_TITLES).
 FREQUENCIES = {
     "h": PeriodType.hourly,
     "D": PeriodType.daily,
@@ -44,7 +44,8 @@ def derived_template(
     return DatasetTemplate.model_validate(
         {
             "id": dataset_id,
-            "name": f"{source.name}: {method} by {frequency}",
+            # Read as a title: "synthetic-daily, monthly mean".
+            "name": f"{source.id}, {kind.value} {method}",
             "description": f"Resampled from {source.id} ({method}, {frequency}).",
             "variable": source.variable,
             "units": source.units,

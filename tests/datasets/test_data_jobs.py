@@ -240,6 +240,9 @@ def test_an_ad_hoc_resample_is_listed_as_a_derived_dataset(stack):
     assert record["kind"] == "derived"
     assert record["stored"]["coverage"] == [["2020-01-06", "2020-01-06"]]
     assert record["derived"]["source_dataset"] == "demo"
+    # Titled by what made it, with its source's variable and units.
+    assert record["title"] == "demo, weekly max"
+    assert (record["template"]["variable"], record["template"]["units"]) == ("t2m", "K")
 
 
 def test_an_estimate_counts_periods_bytes_and_learns_the_duration_from_earlier_jobs(stack):

@@ -117,7 +117,7 @@ def test_an_impossible_resampling_is_a_permanent_error(
 def test_the_process_description_offers_exactly_the_frequencies_and_methods_resample_knows():
     from jobstream_datasets import processes, resample
 
-    assert tuple(resample.FREQUENCIES) == processes.FREQUENCIES
+    assert tuple(resample.FREQUENCIES) == tuple(processes.FREQUENCY_TITLES)
     assert resample.METHODS == processes.METHODS
 
 
