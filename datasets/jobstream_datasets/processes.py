@@ -364,7 +364,14 @@ def _period_input(title: str, description: str, required: bool = True) -> InputD
         title=title,
         description=description,
         minOccurs=1 if required else 0,
-        schema={"type": "string", "pattern": PERIOD_PATTERN},
+        schema={
+            "type": "string",
+            "pattern": PERIOD_PATTERN,
+            # Said instead of the pattern when a value does not match it.
+            "description": "a date as YYYY-MM-DD, or its year or month (YYYY, YYYY-MM), or "
+            "a date and hour as YYYY-MM-DDThh",
+            "example": "2020-01-31",
+        },
     )
 
 
@@ -457,7 +464,13 @@ def processes(settings: ExecutorSettings) -> list[Process]:
                 title="Derived dataset",
                 minOccurs=0,
                 description="The dataset to write: a derived template's id, or a new id.",
-                schema={"type": "string", "pattern": PROCESS_ID_PATTERN},
+                schema={
+                    "type": "string",
+                    "pattern": PROCESS_ID_PATTERN,
+                    "description": "an id of letters, digits, '-' and '_', at most 64, "
+                    "starting with a letter or digit",
+                    "example": "synthetic-daily-mean-MS",
+                },
             ),
         },
         outputs=_RESULT,

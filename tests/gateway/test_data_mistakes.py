@@ -17,6 +17,7 @@ from jobstream_gateway.nats_parts import Executors
 from jobstream_infra.settings import ExecutorSettings
 
 from ..support.inprocess import Gateway, serving, view_engine
+from ..support.ogc_schemas import assert_valid
 from ..support.stack import TEST_PROCESSES
 from .ogc import exception_of, submissions
 
@@ -93,3 +94,14 @@ async def test_an_ingest_over_another_grid_than_the_stored_one_is_400_naming_it(
         await data_gateway.submit("ingest", inputs)
     await data_gateway.submit("sync", {"dataset_id": DATASET, "plan_only": True})
     assert submissions(await data_gateway.events()) == 3
+
+
+async def test_a_date_in_another_form_is_told_the_form_in_words(data_gateway):
+    detail = await refused(data_gateway, "ingest", {**TWO_DAYS, "start": "2020/01/01"})
+    assert detail == (
+        "inputs.start: expected a date as YYYY-MM-DD, or its year or month (YYYY, YYYY-MM), "
+        "or a date and hour as YYYY-MM-DDThh, e.g. 2020-01-31; got '2020/01/01'"
+    )
+    # The words live in the input's schema, which stays a valid OGC process description.
+    for process in ("ingest", "sync", "resample"):
+        assert_valid((await data_gateway.http.get(f"/processes/{process}")).json(), "process")
