@@ -2,6 +2,7 @@
 say, and the data processes' estimates (the check before an execute) that make them."""
 
 from functools import partial
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,6 @@ from jobstream_datasets.processes import (
     ingest,
     sync,
 )
-from jobstream_datasets.store import DatasetStore, location_of
 from jobstream_datasets.templates import DatasetTemplate
 from jobstream_executor.testing import JobEnvironment
 
@@ -150,10 +150,8 @@ def test_an_ingest_into_a_stored_dataset_over_another_bbox_is_refused_by_its_est
 def test_a_sync_of_a_dataset_with_nothing_stored_is_refused_by_its_estimate(datasets, plan_only):
     with pytest.raises(PermanentError, match="^dataset_id: nothing stored for empty yet"):
         estimate_sync(datasets, "empty", plan_only=plan_only, size_only=True)
-    # Checking creates no repository.
-    assert not DatasetStore(
-        datasets.templates["empty"], location_of(datasets.root, "empty")
-    ).exists()
+    # Checking creates nothing, not even a folder.
+    assert not (Path(datasets.root) / "empty").exists()
     assert (
         estimate_sync(datasets, "grid", end="2020-01-05", size_only=True)["first"] == "2020-01-03"
     )
