@@ -135,15 +135,21 @@ def datasets(tmp_path) -> Datasets:
     return datasets
 
 
+def periods_planned(datasets: Datasets, dataset_id: str, bbox: list[float] | None) -> int:
+    """The periods the size check before an ingest of two days into ``dataset_id`` plans."""
+    return estimate(datasets, dataset_id, "2020-01-03", "2020-01-04", bbox, size_only=True)[
+        "periods"
+    ]
+
+
 def test_an_ingest_into_a_stored_dataset_over_another_bbox_is_refused_by_its_estimate(datasets):
-    asked = {"dataset_id": "grid", "start": "2020-01-03", "end": "2020-01-04"}
+    whole_extent = [4.0, 57.0, 6.0, 58.0]
     with pytest.raises(PermanentError, match=r"^bbox: \[4.0, 57.0, 6.0, 58.0\] lays another grid"):
-        estimate(datasets, **asked, bbox=[4.0, 57.0, 6.0, 58.0], size_only=True)
-    assert estimate(datasets, **asked, bbox=list(STORED_BBOX), size_only=True)["periods"] == 2
-    assert estimate(datasets, **asked, size_only=True)["periods"] == 2
+        periods_planned(datasets, "grid", whole_extent)
+    assert periods_planned(datasets, "grid", list(STORED_BBOX)) == 2
+    assert periods_planned(datasets, "grid", None) == 2
     # Into a dataset with nothing stored, any bbox in the extent makes its grid.
-    empty = {**asked, "dataset_id": "empty"}
-    assert estimate(datasets, **empty, bbox=[4.0, 57.0, 6.0, 58.0], size_only=True)["periods"] == 2
+    assert periods_planned(datasets, "empty", whole_extent) == 2
 
 
 @pytest.mark.parametrize("plan_only", [True, False])

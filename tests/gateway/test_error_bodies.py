@@ -16,21 +16,27 @@ ERRORS = "https://jobstream.dev/errors"
 UNKNOWN = "no-such-thing"
 
 
-def routes_naming_a_resource(gateway: Gateway) -> list[tuple[str, str]]:
-    """(method, path) of every route with a path parameter, the parameter UNKNOWN."""
+def routes(gateway: Gateway) -> list[tuple[str, set[str]]]:
+    """(path, methods) of every route, each path parameter UNKNOWN."""
     return [
-        (method, re.sub(r"\{[^}]+\}", UNKNOWN, route.path))
+        (re.sub(r"\{[^}]+\}", UNKNOWN, route.path), set(route.methods or ()))
         for route in iter_route_contexts(gateway.app.router.routes)
-        if "{" in route.path
-        for method in sorted(route.methods or ())
+        if route.path is not None
+    ]
+
+
+def routes_naming_a_resource(gateway: Gateway) -> list[tuple[str, str]]:
+    """(method, path) of every route with a path parameter."""
+    return [
+        (method, path)
+        for path, methods in routes(gateway)
+        if UNKNOWN in path
+        for method in sorted(methods)
     ]
 
 
 def every_path(gateway: Gateway) -> set[str]:
-    return {
-        re.sub(r"\{[^}]+\}", UNKNOWN, route.path)
-        for route in iter_route_contexts(gateway.app.router.routes)
-    }
+    return {path for path, _ in routes(gateway)}
 
 
 async def test_a_path_no_route_takes_is_404_not_found_naming_it(gateway):
