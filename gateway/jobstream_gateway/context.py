@@ -36,14 +36,36 @@ DEFAULT_MAX_EVENT_BYTES = 1024 * 1024 - 4096
 UNREACHABLE = (NatsError, asyncio.TimeoutError, OSError)
 
 
-def unavailable(exc: Exception) -> OGCError:
+def unavailable(exc: Exception, publishing: bool = False) -> OGCError:
+    """503 for the stream out of reach; ``publishing``: for a publish refused before it
+    left (the gateway never buffers one): nothing was recorded."""
+    recorded = "; nothing was recorded" if publishing else ""
     return OGCError(
         503,
         ExceptionType.SERVICE_UNAVAILABLE,
-        f"the event stream did not answer ({type(exc).__name__}); retry later — with an "
-        "Idempotency-Key a retry never creates a second job",
+        f"the event stream did not answer ({type(exc).__name__}){recorded}; retry later — "
+        "with an Idempotency-Key a retry never creates a second job",
         "Service unavailable",
         headers={"Retry-After": "2"},
+    )
+
+
+def unanswered(event: Event) -> OGCError:
+    """503 for a publish the server may have stored: sent, but not acknowledged in time (the
+    connection down publishes nothing: the gateway never buffers). Names the job, so a client
+    can look before it retries."""
+    what = {"JobSubmitted": "submission", "JobDismissed": "dismissal"}.get(
+        type(event).__name__, "event"
+    )
+    return OGCError(
+        503,
+        ExceptionType.SERVICE_UNAVAILABLE,
+        f"the event stream did not acknowledge the {what} of job {event.job_id} in time; it "
+        f"may have been recorded: look at /jobs/{event.job_id} before you retry (with an "
+        "Idempotency-Key a retry never creates a second job)",
+        "Service unavailable",
+        headers={"Retry-After": "2"},
+        members={"jobID": event.job_id},
     )
 
 
@@ -109,8 +131,10 @@ class Context:
                 "Service unavailable",
                 headers={"Retry-After": "30"},
             ) from exc
+        except TimeoutError as exc:
+            raise unanswered(event) from exc
         except UNREACHABLE as exc:
-            raise unavailable(exc) from exc
+            raise unavailable(exc, publishing=True) from exc
 
     async def job(self, job_id: str) -> JobState | None:
         """The job as of now: its view row plus any events the projector has not folded yet.

@@ -45,7 +45,8 @@ async def nats_services(settings: GatewaySettings) -> AsyncIterator[Context]:
     engine = create_view_engine(settings.view_url)
     # The gateway may start before the projector ever ran: an empty view is a valid view.
     await asyncio.to_thread(create_view, engine, False)
-    nc = await connect_nats(settings, "gateway")
+    # A submission answered 503 must never be stored later: no publish waits out a reconnect.
+    nc = await connect_nats(settings, "gateway", buffer_while_reconnecting=False)
     js = nc.jetstream()
     replicas = await ensure_stream(js, new_replicas=settings.replicas)
     catalog = ProcessCatalog()

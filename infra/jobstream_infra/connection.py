@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import nats
 import structlog
+from nats.aio.client import DEFAULT_PENDING_SIZE
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
@@ -94,12 +95,18 @@ async def connect_nats(
     name: str,
     wait: float | None = None,
     stop: asyncio.Event | None = None,
+    buffer_while_reconnecting: bool = True,
 ) -> NATS:
     """Connect, retrying while the server comes up: for ever, or for up to ``wait`` seconds,
     then NatsUnreachable. Raises StopRequested once ``stop`` is set, NatsRefused if the
-    server refuses the credentials."""
+    server refuses the credentials.
+
+    Without ``buffer_while_reconnecting`` a publish while the connection is down fails at once
+    instead of waiting in nats-py's buffer to be sent on reconnect: what a caller was told
+    failed must never be stored later (the gateway's 503s)."""
     login = nats_login(settings, name)
-    connecting = asyncio.ensure_future(_connect(login, name))
+    pending_size = DEFAULT_PENDING_SIZE if buffer_while_reconnecting else 0
+    connecting = asyncio.ensure_future(_connect(login, name, pending_size))
     stopping = asyncio.ensure_future(stop.wait() if stop else asyncio.Event().wait())
     try:
         done, _ = await asyncio.wait(
@@ -126,7 +133,7 @@ def _unreachable(url: str, wait: float, settings: NatsSettings) -> str:
     return f"cannot reach NATS at {url} (no answer within {wait:g} s): {where}"
 
 
-async def _connect(login: NatsLogin, name: str) -> NATS:
+async def _connect(login: NatsLogin, name: str, pending_size: int) -> NATS:
     """nats-py's connect, which retries an unreachable server for ever, every half second."""
     connecting = True
     failures = 0
@@ -164,6 +171,7 @@ async def _connect(login: NatsLogin, name: str) -> NATS:
         connect_timeout=2,
         ping_interval=10,
         max_outstanding_pings=3,
+        pending_size=pending_size,
         error_cb=on_error,
         disconnected_cb=on_disconnected,
         reconnected_cb=on_reconnected,

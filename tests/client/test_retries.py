@@ -13,8 +13,17 @@ from itertools import pairwise
 import pytest
 
 from jobstream_client import AsyncClient, Client, TooManyJobs, Unavailable
+from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
 
 JOB = {"type": "process", "jobID": "j1", "processID": "echo", "status": "accepted"}
+# What GET /processes/echo answers: the CLI reads it to type key=value inputs.
+ECHO = ProcessDescription(
+    id="echo",
+    version="1.0.0",
+    title="Echo",
+    inputs={"message": InputDescription(title="Message", schema={"type": "string"})},
+    outputs={"echo": OutputDescription(title="Echo", schema={"type": "string"})},
+).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 @dataclass
@@ -38,6 +47,14 @@ class Scripted:
         handler.end_headers()
         handler.wfile.write(body)
 
+    def describe(self, handler: BaseHTTPRequestHandler) -> None:
+        body = json.dumps(ECHO).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
     def gaps(self) -> list[float]:
         return [later - earlier for earlier, later in pairwise(self.arrivals)]
 
@@ -47,6 +64,9 @@ def serving(script: Scripted) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             script.answer(self)
+
+        def do_GET(self) -> None:
+            script.describe(self)
 
         def log_message(self, format: str, *args: object) -> None:
             pass  # quiet: the script records what the tests look at
