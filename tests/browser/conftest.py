@@ -31,12 +31,16 @@ def _installed_by_playwright() -> str | None:
     return path if Path(path).is_file() else None
 
 
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
+def find_chromium() -> str | None:
     for candidate in (os.environ.get("JOBSTREAM_TEST_CHROMIUM"), *_CANDIDATES):
         if candidate and (found := shutil.which(candidate)):
             return found
-    if found := _installed_by_playwright():
+    return _installed_by_playwright()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if found := find_chromium():
         return found
     message = "no Chromium: `apt install chromium`, or `.venv/bin/playwright install chromium`"
     if os.environ.get("CI"):
