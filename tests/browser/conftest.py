@@ -63,6 +63,14 @@ def browser(chromium_path) -> Iterator[Browser]:
         launched.close()
 
 
+def _watch_errors(page: Page, watched: Watched) -> None:
+    page.on(
+        "console",
+        lambda m: watched.problems.append(f"console: {m.text}") if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda exc: watched.problems.append(f"page error: {exc}"))
+
+
 @pytest.fixture
 def page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Watched]]:
     context = browser.new_context(viewport={"width": 1200, "height": 800})
@@ -78,11 +86,29 @@ def page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Watched]]:
             route.abort()
 
     context.route("**/*", only_the_gateway)
+    _watch_errors(opened, watched)
+    yield opened, watched
+    context.close()
+    assert not watched.problems, watched.problems
+
+
+@pytest.fixture
+def cached_page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Watched]]:
+    """A page whose browser context keeps its HTTP cache on, as a person's browser does:
+    no request is routed (routing turns the cache off), requests elsewhere are only seen."""
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    opened = context.new_page()
+    watched = Watched()
+    own = urlsplit(stack.url).netloc
     opened.on(
-        "console",
-        lambda m: watched.problems.append(f"console: {m.text}") if m.type == "error" else None,
+        "request",
+        lambda r: (
+            None
+            if urlsplit(r.url).netloc == own
+            else watched.problems.append(f"request to {r.url}")
+        ),
     )
-    opened.on("pageerror", lambda exc: watched.problems.append(f"page error: {exc}"))
+    _watch_errors(opened, watched)
     yield opened, watched
     context.close()
     assert not watched.problems, watched.problems
