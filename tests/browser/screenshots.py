@@ -3,9 +3,10 @@
     .venv/bin/python -m tests.browser.screenshots OUTDIR
 
 Starts a stack of its own (embedded nats-server, free ports, a temporary folder) serving the
-data processes on the test templates, runs a synthetic ingest to its end and a count job that
-is still running when it is shot, and saves PNGs through Chromium: each page at 1280 px wide
-(viewport-sized; the finished ingest's job page whole), the landing and a job page at 390 px.
+data processes on the test templates, runs a synthetic ingest to its end, a job that fails and
+a count job that is still running when it is shot, and saves PNGs through Chromium: each page
+at 1280 px wide (viewport-sized; the finished ingest's job page whole), the landing and a job
+page at 390 px.
 """
 
 import sys
@@ -28,6 +29,13 @@ INGEST = {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-12-31"}
 def finished_ingest(stack: Stack) -> str:
     job = stack.submit("ingest", INGEST)
     assert stack.wait_view(job, timeout=120)["status"] == "successful"
+    return job
+
+
+def failed_job(stack: Stack) -> str:
+    """A job that fails, for the job list to show."""
+    job = stack.submit("fail", {"message": "the source answered 503"})
+    assert stack.wait_view(job)["status"] == "failed"
     return job
 
 
@@ -74,6 +82,7 @@ def shots(ingest: str, running: str) -> dict[str, tuple[str, ViewportSize, bool]
         "process-ingest": ("/processes/ingest", DESKTOP, False),
         "job-running": (f"/jobs/{running}", DESKTOP, False),
         "job-finished-ingest": (f"/jobs/{ingest}", DESKTOP, True),
+        "results-ingest": (f"/jobs/{ingest}/results", DESKTOP, False),
         "jobs": ("/jobs", DESKTOP, False),
         "datasets": ("/datasets", DESKTOP, False),
         "dataset": ("/datasets/demo", DESKTOP, False),
@@ -91,7 +100,9 @@ def main(outdir: Path) -> None:
         with own_server_stack(Path(folder), progress_interval=0.1, **DATA_SETTINGS) as stack:
             stack.start(wait=False)
             stack.wait_ready(("ingest", "count"))
-            ingest, running = finished_ingest(stack), running_count(stack)
+            ingest = finished_ingest(stack)
+            failed_job(stack)
+            running = running_count(stack)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium)
                 for name, (path, viewport, whole) in shots(ingest, running).items():

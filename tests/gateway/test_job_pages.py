@@ -91,6 +91,15 @@ async def test_results_are_a_page_for_a_browser(gateway):
     assert (await gateway.http.get(f"/jobs/{job_id}/results")).text == "hello <b>"
 
 
+async def test_several_results_are_a_table_of_outputs(gateway):
+    job_id = await gateway.submit("echo", {"message": "several"})
+    results = {"count": 3, "summary": {"mean": 1.5}, "map": {"href": "https://example.org/m"}}
+    await gateway.run(job_id, results)
+    page = (await gateway.http.get(f"/jobs/{job_id}/results", headers=HTML)).text
+    assert re.search(r"<td><code>count</code></td><td>\s*3\s*</td>", page)
+    assert '"mean": 1.5' in page and 'href="https://example.org/m"' in page
+
+
 async def test_the_job_list_shows_a_failed_job_as_failed(gateway):
     job_id = await gateway.submit("echo", {"message": "to fail"})
     error = ErrorInfo(type="ValueError", detail="no good")
