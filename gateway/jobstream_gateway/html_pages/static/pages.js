@@ -53,11 +53,12 @@ const REFRESH_EVERY_MS = 500;
 // The page as the gateway renders it now. Asked as HTML and never from or into the HTTP
 // cache: the page's URL is also its job's JSON, and a stored answer is not the page now.
 async function renderedNow() {
+  // A gateway away for a moment (a restart) is no error: the next event asks again.
   const response = await fetch(window.location.href, {
     headers: { "Accept": "text/html" },
     cache: "no-store",
-  });
-  if (!response.ok) return null;
+  }).catch(() => null);
+  if (!response || !response.ok) return null;
   return new DOMParser().parseFromString(await response.text(), "text/html");
 }
 
@@ -107,6 +108,8 @@ function followJob(section) {
   for (const type of section.dataset.eventTypes.split(" ")) {
     events.addEventListener(type, refresh);
   }
+  // The stream ends after the job's final event, or breaks: the page may have missed it.
+  events.addEventListener("error", refresh);
 }
 
 function duration(seconds) {
@@ -121,7 +124,10 @@ function duration(seconds) {
 // A running job's elapsed time, between two renders of the page.
 function tickElapsed() {
   const elapsed = document.querySelector("#elapsed[data-since]");
-  if (elapsed) elapsed.textContent = duration((Date.now() - Date.parse(elapsed.dataset.since)) / 1000);
+  if (!elapsed) return;
+  // Never below zero, should this machine's clock run behind the gateway's.
+  const seconds = Math.max(0, (Date.now() - Date.parse(elapsed.dataset.since)) / 1000);
+  elapsed.textContent = duration(seconds);
 }
 
 async function dismiss(job) {
