@@ -5,7 +5,16 @@ when it reloads the page. Neither may turn the page into "304 Not Modified" (the
 would show the JSON it holds), and every negotiated answer says ``Vary: Accept``.
 """
 
+import asyncio
+import logging
+
+import httpx
 import pytest
+import uvicorn
+
+from jobstream_infra.embedded import free_port
+
+from ..support.waiting import eventually_async
 
 HTML = {"Accept": "text/html"}
 JSON = {"Accept": "application/json"}
@@ -37,6 +46,31 @@ async def test_a_page_is_not_answered_not_modified_for_its_jsons_etag(gateway):
     # For JSON the validator still counts: unchanged, and no body.
     unchanged = await gateway.http.get(f"/jobs/{job_id}", headers={**JSON, **held})
     assert unchanged.status_code == 304 and unchanged.content == b""
+
+
+async def test_uvicorn_serves_a_page_asked_with_a_jsons_etag_cleanly(gateway, caplog):
+    """Over real HTTP/1.1 (h11), where a 304 with a body broke the connection."""
+    job_id = await gateway.submit("echo", {"message": "over h11"})
+    port = free_port()
+    config = uvicorn.Config(gateway.app, port=port, http="h11", lifespan="off", log_config=None)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    caplog.set_level(logging.INFO)
+
+    async def started() -> bool:
+        return server.started
+
+    try:
+        await eventually_async(started, 10, "uvicorn serving")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            held = (await http.get(f"/jobs/{job_id}", headers=JSON)).headers["etag"]
+            for _ in range(2):
+                page = await http.get(f"/jobs/{job_id}", headers={**HTML, "If-None-Match": held})
+                assert page.status_code == 200 and job_id in page.text
+    finally:
+        server.should_exit = True
+        await serving
+    assert "LocalProtocolError" not in caplog.text
 
 
 async def test_a_head_request_for_a_page_is_answered_as_a_get_without_a_body(gateway):
