@@ -2,12 +2,14 @@
 """Set-up and run in one command, on any machine with Python >= 3.11 and git.
 
     python3 dev.py up      install (first time) and start jobstream on http://127.0.0.1:8000
+    python3 dev.py jobstream ARGS   run the `jobstream` command (also .venv/bin/jobstream)
     python3 dev.py test    install (first time) and run the test suite (below)
     python3 dev.py check   install (first time), run ruff and pyright, build the docs (--strict)
     python3 dev.py docs    install (first time) and serve the docs on http://127.0.0.1:8001
 
-Installs uv into .uv/ (a private virtual environment), then the locked workspace into .venv/.
-Extra arguments go to `jobstream up`, to pytest or to `mkdocs serve`.
+Installs uv into .uv/ (a private virtual environment), then the locked workspace into .venv/:
+`up` and `jobstream` only what running needs, `test`, `check` and `docs` the development tools
+too. Extra arguments go to `jobstream up`, to `jobstream`, to pytest or to `mkdocs serve`.
 
 The suite runs in two passes: first every test that shares nothing with another, on every core
 (pytest-xdist); then the tests marked `serial` (the faults, which wait on time), one at a
@@ -43,13 +45,23 @@ def uv() -> Path:
     return binary
 
 
-def sync() -> None:
-    # One environment for running and testing: switching between them costs nothing.
+# The actions that only run jobstream: they need none of the development tools.
+RUNNING = ("up", "jobstream")
+
+
+def sync_command(action: str) -> list[str]:
+    """uv's command installing what ``action`` needs. Running installs without the dev group
+    and --inexact, so it removes nothing a test run installed; the others install everything
+    (exact: what the lock says)."""
+    command = [str(TOOLS / BIN / "uv"), "sync", "--frozen", "--python", sys.executable]
+    return [*command, "--no-dev", "--inexact"] if action in RUNNING else command
+
+
+def sync(action: str) -> None:
     if not (ROOT / ".venv").exists():
         print("first run: downloading and installing packages (a few minutes)", flush=True)
-    subprocess.run(
-        [str(uv()), "sync", "--frozen", "--python", sys.executable], cwd=ROOT, check=True
-    )
+    uv()
+    subprocess.run(sync_command(action), cwd=ROOT, check=True)
 
 
 def check() -> int:
@@ -93,21 +105,27 @@ def test(extra: list[str]) -> int:
 def main() -> None:
     if sys.version_info < (3, 11):
         sys.exit("jobstream needs Python 3.11 or newer")
-    if len(sys.argv) < 2 or sys.argv[1] not in ("up", "test", "check", "docs"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("up", "jobstream", "test", "check", "docs"):
         sys.exit(__doc__)
     action, extra = sys.argv[1], sys.argv[2:]
-    sync()
+    sync(action)
     if action == "check":
         sys.exit(check())
     if action == "test":
         sys.exit(test(extra))
-    if action == "up":
-        command = [str(ROOT / ".venv" / BIN / "jobstream"), "up", *extra]
-    else:
+    os.execv(*exec_command(action, extra))
+
+
+def exec_command(action: str, extra: list[str]) -> tuple[str, list[str]]:
+    """The program ``action`` becomes, run from the checkout (data/ lands there)."""
+    tools = ROOT / ".venv" / BIN
+    if action == "docs":
         os.environ.update(QUIET_MKDOCS)
-        command = [str(ROOT / ".venv" / BIN / "mkdocs"), "serve", "-a", DOCS_ADDRESS, *extra]
+        command = [str(tools / "mkdocs"), "serve", "-a", DOCS_ADDRESS, *extra]
+    else:
+        command = [str(tools / "jobstream"), *(["up"] if action == "up" else []), *extra]
     os.chdir(ROOT)
-    os.execv(command[0], command)
+    return command[0], command
 
 
 if __name__ == "__main__":

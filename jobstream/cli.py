@@ -1,6 +1,6 @@
 """`jobstream up | gateway | executor | projector [rebuild] | notifier | events export | apikey
 | config check`, and the client commands
-`submit | jobs | show | watch | history | dismiss | datasets`."""
+`submit | jobs | show | results | watch | history | dismiss | datasets`."""
 
 import argparse
 import asyncio
@@ -8,7 +8,8 @@ import faulthandler
 import os
 import signal
 import sys
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import structlog
 
@@ -36,6 +37,7 @@ from .client_parser import CLIENT_COMMANDS, add_client_commands
 log = structlog.get_logger("jobstream")
 
 S = TypeVar("S", bound=ObservabilitySettings)
+T = TypeVar("T")
 
 # Seconds a stopping gateway lets requests in flight finish (event streams end then).
 GATEWAY_GRACE = 3
@@ -146,7 +148,7 @@ def _projector(settings: ProjectorSettings, args: argparse.Namespace) -> None:
                 "--until rebuilds a view as it was: give it its own --database-url, "
                 "so the live view is left alone"
             )
-        checkpoint = asyncio.run(rebuild_view(settings, args.until))
+        checkpoint = _reaching_nats("projector rebuild", lambda: rebuild_view(settings, args.until))
         log.info("view rebuilt", checkpoint=checkpoint, view=settings.view_url)
         return
     serve_metrics(PROJECTOR, settings.host, settings.metrics_port)
@@ -167,14 +169,36 @@ def _notifier(settings: NotifierSettings) -> None:
 def _events(settings: NatsSettings, args: argparse.Namespace) -> None:
     from .export import export_events
 
-    written = asyncio.run(export_events(settings, sys.stdout, args.since, args.until, args.job))
+    written = _reaching_nats(
+        "events export",
+        lambda: export_events(settings, sys.stdout, args.since, args.until, args.job),
+    )
     log.info("events exported", events=written)
 
 
 def _apikey(settings: NatsSettings, args: argparse.Namespace) -> None:
     from .keys import manage_keys
 
-    sys.exit(asyncio.run(manage_keys(settings, args.action, args.name, args.role, sys.stdout)))
+    sys.exit(
+        _reaching_nats(
+            f"apikey {args.action}",
+            lambda: manage_keys(settings, args.action, args.name, args.role, sys.stdout),
+        )
+    )
+
+
+def _reaching_nats(command: str, run: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a command that connects to NATS; one line naming what to change, not a
+    traceback, when it cannot connect."""
+    from jobstream_infra.connection import NatsNotConfigured, NatsRefused, NatsUnreachable
+
+    from .exit_codes import nats_exit_code
+
+    try:
+        return asyncio.run(run())
+    except (NatsNotConfigured, NatsRefused, NatsUnreachable) as error:
+        print(f"jobstream {command}: {error}", file=sys.stderr)
+        sys.exit(nats_exit_code(error))
 
 
 def _add_apikey_parser(commands) -> None:

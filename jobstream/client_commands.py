@@ -4,6 +4,10 @@ Decisions:
 - Following (``submit --follow``, ``watch``) is ``Job.wait`` with the live bar as its progress
   callable: one request at a time (the event stream, long-polls when the gateway has no stream
   to spare), and a gateway restart is waited out and the stream resumed (the client's work).
+  A job followed to success has its results printed (as ``results`` prints them).
+- A job is named by its id or a unique prefix of it (``client_ids``).
+- ``submit`` reads the process's description first, so each ``key=value`` is typed by the
+  input's schema (``client_inputs``).
 - Answers go to stdout (tables, or JSON with ``--json``); the bar, hints and errors to stderr,
   so ``--json`` output can be piped as it is. Lists are one JSON array, a history JSON lines.
 - An error prints the OGC exception's detail (with ``--json``: the exception body as JSON)
@@ -22,12 +26,13 @@ from typing import Any
 
 from rich.console import Console
 
-from jobstream_client import Client, Job, JobEnded, JobFailed, JobstreamError
+from jobstream_client import Client, Job, JobEnded, JobFailed, JobstreamError, Unreachable
 from jobstream_client.retrying import quiet_retries
 from jobstream_contracts.ogc import StatusInfo
 
 from . import client_tables as tables
-from .client_inputs import InputError, parse_inputs
+from .client_ids import AmbiguousId, find_job
+from .client_inputs import InputError, read_pairs, typed_inputs
 from .exit_codes import INTERRUPTED, SUCCESS, USAGE, exit_code_of
 from .follow_display import FollowBar
 
@@ -37,6 +42,8 @@ class Output:
     """Where answers, notes and errors go, as tables or JSON."""
 
     as_json: bool
+    # Tables at their full width, however narrow the terminal (it wraps their lines).
+    wide: bool = False
     out: Console = field(default_factory=Console)
     err: Console = field(default_factory=lambda: Console(stderr=True))
 
@@ -51,6 +58,12 @@ class Output:
         else:
             self.out.print(tables.status_table(status))
 
+    def table(self, table: tables.Fitting) -> None:
+        if self.wide:
+            Console(file=self.out.file, width=tables.FULL_WIDTH).print(table.build())
+        else:
+            self.out.print(table.fitted(self.out))
+
     def note(self, text: str) -> None:
         # soft_wrap: a long detail is wrapped by the terminal, not cut by rich.
         self.err.print(text, markup=False, highlight=False, soft_wrap=True)
@@ -63,15 +76,18 @@ def status_document(status: StatusInfo) -> dict[str, Any]:
 def run_client_command(args: argparse.Namespace) -> int:
     # Retries logged by structlog's default logger would land on stdout, in the answer.
     quiet_retries()
-    output = Output(args.as_json)
+    output = Output(args.as_json, getattr(args, "wide", False))
     try:
-        inputs = parse_inputs(args.inputs) if args.command == "submit" else {}
+        texts = read_pairs(args.inputs) if args.command == "submit" else {}
     except InputError as exc:
         output.note(f"jobstream {args.command}: {exc}")
         return USAGE
     try:
         with Client(args.url, args.token) as client:
-            return COMMANDS[args.command](client, args, output, inputs)
+            return COMMANDS[args.command](client, args, output, texts)
+    except (InputError, AmbiguousId) as exc:
+        output.note(f"jobstream {args.command}: {exc}")
+        return USAGE
     except (JobstreamError, TimeoutError) as error:
         report_error(error, output)
         return exit_code_of(error)
@@ -86,6 +102,8 @@ def report_error(error: BaseException, output: Output) -> None:
         return output.note(f"error: {error}")
     if output.as_json:
         return output.json(error.exception.model_dump_json(exclude_none=True), stderr=True)
+    if isinstance(error, Unreachable):
+        return output.note(f"error: {error.detail}; set JOBSTREAM_URL or give --url")
     output.note(f"error: {_headline(error)}")
     if isinstance(error, JobFailed) and error.error:
         output.note(f"  {error.error.type}: {error.error.detail}")
@@ -107,7 +125,19 @@ def follow(job: Job, args: argparse.Namespace, output: Output) -> int:
         return interrupted(job, args, output)
     if output.as_json:
         output.json(status_document(final))
+    else:
+        print_results(job.results(), output)
     return SUCCESS
+
+
+def print_results(value: Any, output: Output) -> None:
+    """Text as it is; a document as JSON, or as a table in a terminal."""
+    if isinstance(value, str) and not output.as_json:
+        print(value, file=output.out.file, flush=True)
+    elif isinstance(value, dict) and not output.as_json and output.out.is_terminal:
+        output.out.print(tables.results_table(value))
+    else:
+        output.json(value)
 
 
 def interrupted(job: Job, args: argparse.Namespace, output: Output) -> int:
@@ -125,7 +155,8 @@ def interrupted(job: Job, args: argparse.Namespace, output: Output) -> int:
 
 
 # -- the commands ------------------------------------------------------------------------
-def submit(client: Client, args: argparse.Namespace, output: Output, inputs: dict) -> int:
+def submit(client: Client, args: argparse.Namespace, output: Output, texts: dict) -> int:
+    inputs = typed_inputs(texts, client.process(args.process).inputs)
     job = client.submit(args.process, inputs)
     if args.follow:
         return follow(job, args, output)
@@ -140,16 +171,21 @@ def submit(client: Client, args: argparse.Namespace, output: Output, inputs: dic
 
 
 def watch(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
-    return follow(client.job(args.job), args, output)
+    return follow(find_job(client, args.job), args, output)
 
 
 def show(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
-    output.status(client.job(args.job).last)
+    output.status(find_job(client, args.job).last)
+    return SUCCESS
+
+
+def results(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    print_results(find_job(client, args.job).results(), output)
     return SUCCESS
 
 
 def dismiss(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
-    output.status(client.job(args.job).dismiss())
+    output.status(find_job(client, args.job).dismiss())
     return SUCCESS
 
 
@@ -158,12 +194,12 @@ def jobs(client: Client, args: argparse.Namespace, output: Output, _: dict) -> i
     if output.as_json:
         output.json([status_document(job) for job in listed])
     else:
-        output.out.print(tables.jobs_table(listed))
+        output.table(tables.jobs_table(listed))
     return SUCCESS
 
 
 def history(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
-    events = client.job(args.job).events()
+    events = find_job(client, args.job).events()
     if output.as_json:
         for entry in events:  # JSON lines: a long history can be streamed through jq
             print(tables.history_line(entry), file=output.out.file)
@@ -177,7 +213,7 @@ def datasets(client: Client, args: argparse.Namespace, output: Output, _: dict) 
     if output.as_json:
         output.json([record.model_dump(mode="json", exclude_none=True) for record in records])
     else:
-        output.out.print(tables.datasets_table(records))
+        output.table(tables.datasets_table(records))
     return SUCCESS
 
 
@@ -186,6 +222,7 @@ COMMANDS: dict[str, Command] = {
     "submit": submit,
     "watch": watch,
     "show": show,
+    "results": results,
     "dismiss": dismiss,
     "jobs": jobs,
     "history": history,

@@ -1,13 +1,25 @@
-"""The client commands' command line: submit, jobs, show, watch, history, dismiss, datasets.
+"""The client commands' command line: submit, jobs, show, results, watch, history, dismiss,
+datasets.
 
 Kept apart from their running (``client_commands``) so building the parser for the service
 commands imports neither httpx nor rich. Every client command takes ``--url``/``--token``
-(else JOBSTREAM_URL/JOBSTREAM_TOKEN) and ``--json``; the options come after the command.
+(else JOBSTREAM_URL/JOBSTREAM_TOKEN) and ``--json``; the options come after the command. A
+JOB is a job's id or a unique prefix of it (the 8 characters the progress bar shows).
 """
 
 import argparse
 
-CLIENT_COMMANDS = ("submit", "jobs", "show", "watch", "history", "dismiss", "datasets")
+CLIENT_COMMANDS = (
+    "submit",
+    "jobs",
+    "show",
+    "results",
+    "watch",
+    "history",
+    "dismiss",
+    "datasets",
+)
+JOB_HELP = "the job's id, or a unique prefix of it"
 
 
 def _shared() -> argparse.ArgumentParser:
@@ -46,14 +58,35 @@ def add_client_commands(commands) -> None:
         metavar="key=value",
         help="an input: a JSON value (n=20, flag=true, xs=[1,2]) else text; key=@file.json",
     )
-    submit.add_argument("--follow", action="store_true", help="follow it with a progress bar")
+    submit.add_argument(
+        "--follow",
+        action="store_true",
+        help="follow it with a progress bar, then print its results (or its error)",
+    )
     _add_jobs_parser(commands, shared)
-    for name, what in (("show", "a job's status"), ("history", "a job's events")):
-        commands.add_parser(name, parents=[shared], help=what).add_argument("job")
-    watch = commands.add_parser("watch", parents=[shared, following], help="follow a job")
-    watch.add_argument("job")
-    commands.add_parser("dismiss", parents=[shared], help="dismiss a job").add_argument("job")
-    commands.add_parser("datasets", parents=[shared], help="the datasets and what is stored")
+    for name, what in (
+        ("show", "a job's status"),
+        ("results", "a job's results: text, or JSON (a table in a terminal)"),
+        ("history", "a job's events"),
+        ("dismiss", "dismiss a job"),
+    ):
+        commands.add_parser(name, parents=[shared], help=what).add_argument("job", help=JOB_HELP)
+    watch = commands.add_parser(
+        "watch", parents=[shared, following], help="follow a job, then print its results"
+    )
+    watch.add_argument("job", help=JOB_HELP)
+    datasets = commands.add_parser(
+        "datasets", parents=[shared], help="the datasets and what is stored"
+    )
+    _add_wide(datasets)
+
+
+def _add_wide(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="every column, however narrow the terminal (ids are never cut either way)",
+    )
 
 
 def _add_jobs_parser(commands, shared: argparse.ArgumentParser) -> None:
@@ -61,3 +94,4 @@ def _add_jobs_parser(commands, shared: argparse.ArgumentParser) -> None:
     jobs.add_argument("--status", action="append", help="only jobs with this status (repeatable)")
     jobs.add_argument("--process", action="append", help="only this process's jobs (repeatable)")
     jobs.add_argument("--limit", type=int, default=10, help="at most this many (default 10)")
+    _add_wide(jobs)

@@ -3,12 +3,21 @@
 Decisions: times are shown to the second as the gateway gives them (UTC); an event's own
 members (beyond the envelope every event shares) are one compact JSON cell, cut to stay on
 a line; the job's text is never read as rich markup.
+
+Ids are never cut, so they can be copied: the lists of jobs and datasets keep their first
+column whole and, in a terminal too narrow for every column, leave out the last columns
+(finished, created, …) until the rest fits; ``--wide`` shows every column at its full width
+and lets the terminal wrap the lines.
 """
 
 import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -28,6 +37,36 @@ ENVELOPE = {
     "type",
 }
 DETAIL_WIDTH = 80
+# The width `--wide` tables are drawn at: wide enough for every column, however long.
+FULL_WIDTH = 10_000
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Fitting(Generic[R]):
+    """A list as a table whose first column (an id) is never cut, and whose columns after
+    ``kept`` are left out, last first, where the terminal is too narrow for them."""
+
+    columns: Sequence[tuple[str, Callable[[R], str]]]
+    rows: Sequence[R]
+    kept: int
+
+    def build(self, count: int | None = None) -> Table:
+        columns = self.columns[: count or len(self.columns)]
+        table = Table(*(name for name, _ in columns))
+        table.columns[0].no_wrap = True
+        for row in self.rows:
+            _row(table, *(cell(row) for _, cell in columns))
+        return table
+
+    def fitted(self, console: Console) -> Table:
+        unbounded = console.options.update_width(FULL_WIDTH)
+        for count in range(len(self.columns), self.kept, -1):
+            table = self.build(count)
+            if Measurement.get(console, unbounded, table).maximum <= console.width:
+                return table
+        return self.build(self.kept)
 
 
 def when(moment: datetime | None) -> str:
@@ -50,19 +89,18 @@ def _row(table: Table, *cells: str) -> None:
     table.add_row(*(Text(cell) for cell in cells))
 
 
-def jobs_table(jobs: list[StatusInfo]) -> Table:
-    table = Table("job", "process", "status", "progress", "created", "finished")
-    for job in jobs:
-        _row(
-            table,
-            job.jobID,
-            job.processID or "",
-            job.status.value,
-            progress_of(job),
-            when(job.created),
-            when(job.finished),
-        )
-    return table
+JOB_COLUMNS: list[tuple[str, Callable[[StatusInfo], str]]] = [
+    ("job", lambda job: job.jobID),
+    ("process", lambda job: job.processID or ""),
+    ("status", lambda job: job.status.value),
+    ("progress", progress_of),
+    ("created", lambda job: when(job.created)),
+    ("finished", lambda job: when(job.finished)),
+]
+
+
+def jobs_table(jobs: list[StatusInfo]) -> Fitting[StatusInfo]:
+    return Fitting(JOB_COLUMNS, jobs, kept=3)
 
 
 def status_table(status: StatusInfo) -> Table:
@@ -119,22 +157,24 @@ def _details(members: dict[str, Any]) -> str:
     return text if len(text) <= DETAIL_WIDTH else text[: DETAIL_WIDTH - 1] + "…"
 
 
-def datasets_table(datasets: list[DatasetRecord]) -> Table:
-    table = Table("dataset", "kind", "title", "stored", "periods", "updated", "stale")
-    for record in datasets:
-        stored = record.stored
-        span = f"{stored.first} … {stored.last}" if stored and stored.first else ""
-        _row(
-            table,
-            record.id,
-            record.kind,
-            record.title,
-            span,
-            str(stored.periods) if stored else "",
-            when(stored.updated) if stored else "",
-            _staleness(record.derived.stale if record.derived else None),
-        )
-    return table
+def _stored_span(record: DatasetRecord) -> str:
+    stored = record.stored
+    return f"{stored.first} … {stored.last}" if stored and stored.first else ""
+
+
+DATASET_COLUMNS: list[tuple[str, Callable[[DatasetRecord], str]]] = [
+    ("dataset", lambda record: record.id),
+    ("kind", lambda record: record.kind),
+    ("title", lambda record: record.title),
+    ("stored", _stored_span),
+    ("periods", lambda record: str(record.stored.periods) if record.stored else ""),
+    ("updated", lambda record: when(record.stored.updated) if record.stored else ""),
+    ("stale", lambda record: _staleness(record.derived.stale if record.derived else None)),
+]
+
+
+def datasets_table(datasets: list[DatasetRecord]) -> Fitting[DatasetRecord]:
+    return Fitting(DATASET_COLUMNS, datasets, kept=3)
 
 
 def _staleness(stale: bool | None) -> str:
@@ -147,3 +187,13 @@ def history_line(entry: Recorded) -> str:
     recorded = entry.recorded.isoformat() if entry.recorded else None
     event = entry.event.model_dump(mode="json")
     return json.dumps({"sequence": entry.sequence, "recorded": recorded, "event": event})
+
+
+def results_table(document: dict[str, Any]) -> Table:
+    """A results document: one row per output, its value as text or compact JSON."""
+    table = Table("output", "value")
+    table.columns[1].overflow = "fold"
+    for name, value in document.items():
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        _row(table, name, text)
+    return table

@@ -8,7 +8,13 @@
 | 3 | the job was dismissed |
 | 4 | the service refused the request (an HTTP error: 4xx, or 5xx after retries) |
 | 5 | no answer: the gateway is unreachable, or ``--timeout`` passed while following |
+| 6 | ``jobstream up``: its data folder is held by another ``up``, or a port is in use |
 | 130 | interrupted (Ctrl-C) while following: the job goes on unless dismissal was asked |
+
+The commands that connect to NATS (``events export``, ``apikey``, ``projector rebuild``) use
+the same codes: 2 when
+no server is configured (no JOBSTREAM_NATS_URL and no ``jobstream up`` in this folder), 4 when
+the server refuses the credentials, 5 when it does not answer within a few seconds.
 
 Decisions: failure and dismissal have codes of their own so a script can tell them apart
 from a refused request; unreachable and timeout share one (nothing was learned either way).
@@ -22,6 +28,7 @@ USAGE = 2
 DISMISSED = 3
 REFUSED = 4
 UNREACHABLE = 5
+TAKEN = 6
 INTERRUPTED = 130
 
 
@@ -35,4 +42,15 @@ def exit_code_of(error: BaseException) -> int:
         return UNREACHABLE
     if isinstance(error, JobstreamError):
         return REFUSED
+    raise error
+
+
+def nats_exit_code(error: Exception) -> int:
+    """The exit code of a command that could not connect to NATS."""
+    from jobstream_infra.connection import NatsNotConfigured, NatsRefused, NatsUnreachable
+
+    codes = {NatsNotConfigured: USAGE, NatsRefused: REFUSED, NatsUnreachable: UNREACHABLE}
+    for kind, code in codes.items():
+        if isinstance(error, kind):
+            return code
     raise error

@@ -4,9 +4,14 @@ Components run as separate OS processes, exactly as they would be deployed, so w
 under `up` works split across machines. If one exits, everything stops: a half-running
 service is worse than a clear failure. Each component connects as its own NATS user, given in
 its environment; the stream is created or updated as the admin user before any starts.
+
+`up` holds its data folder (folder_lock) and finds its ports free before it starts anything,
+and says "jobstream is up" only when the gateway it started answers (its pid in the health
+answer), never another one on the same port.
 """
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +26,9 @@ from jobstream_infra.embedded_cluster import EmbeddedCluster
 from jobstream_infra.provisioning import provision
 from jobstream_infra.settings import UpSettings
 
+from .exit_codes import TAKEN
+from .folder_lock import FolderTaken, ensure_free, holding
+
 log = structlog.get_logger("jobstream.up")
 
 COMPONENTS = ("projector", "executor", "notifier", "gateway")
@@ -29,19 +37,25 @@ COMPONENTS = ("projector", "executor", "notifier", "gateway")
 def _wait_for_gateway(
     settings: UpSettings, children: list[subprocess.Popen], timeout: float
 ) -> bool:
-    url = f"http://{settings.host}:{settings.port}/health"
+    """Until the gateway started here (the last child) answers its health check."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(child.poll() is not None for child in children):
             return False
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            pass
+        if _health_pid(settings) == children[-1].pid:
+            return True
         time.sleep(0.05)
     return False
+
+
+def _health_pid(settings: UpSettings) -> int | None:
+    """The pid of the gateway answering on the port, if one answers."""
+    try:
+        url = f"http://{settings.host}:{settings.port}/health"
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return json.load(response).get("pid")
+    except (OSError, ValueError):
+        return None
 
 
 def _stop(children: list[subprocess.Popen], timeout: float = 15.0) -> None:
@@ -113,6 +127,24 @@ def run_all(settings: UpSettings) -> int:
     started = time.monotonic()
     settings = with_cluster_replicas(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with holding(settings.data_dir, f"http://{settings.host}:{settings.port}/"):
+            _ensure_ports_free(settings)
+            return _run(settings, started)
+    except FolderTaken as exc:
+        print(f"jobstream up: {exc}", file=sys.stderr, flush=True)
+        return TAKEN
+
+
+def _ensure_ports_free(settings: UpSettings) -> None:
+    ensure_free(settings.host, settings.port, "the gateway's", "--port (JOBSTREAM_PORT)")
+    if not settings.nats_url and settings.embedded_nats_port:
+        ensure_free(
+            "127.0.0.1", settings.embedded_nats_port, "NATS", "JOBSTREAM_EMBEDDED_NATS_PORT"
+        )
+
+
+def _run(settings: UpSettings, started: float) -> int:
     env = dict(os.environ)
     server = None
     if not settings.nats_url:

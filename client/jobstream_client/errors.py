@@ -201,10 +201,14 @@ def error_from(response: httpx.Response) -> JobstreamError:
 
 
 def unreachable(exc: httpx.TransportError) -> Unreachable:
-    name = type(exc).__name__
-    return Unreachable(
-        OGCException(type="about:blank", title="Unreachable", detail=f"{name}: {exc}")
-    )
+    """The gateway did not answer: the detail names the address asked and why."""
+    reason = str(exc) or type(exc).__name__
+    try:
+        where = f"{exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
+    except RuntimeError:  # an error raised before any request was made
+        where = "the gateway"
+    detail = f"cannot reach {where}: {reason}"
+    return Unreachable(OGCException(type="about:blank", title="Unreachable", detail=detail))
 
 
 def job_ended(job: StatusInfo) -> JobEnded:

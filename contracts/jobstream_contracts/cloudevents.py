@@ -9,7 +9,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from .events import Event, decode_event
+from .events import EVENT_TYPES, Event, decode_event
+from .subjects import event_subject
 
 SPEC_VERSION = "1.0"
 TYPE_PREFIX = "dev.jobstream."
@@ -42,5 +43,17 @@ def to_cloudevent(event: Event, sequence: int, recorded: datetime | None = None)
 
 
 def event_of(cloudevent: dict[str, Any]) -> tuple[int, Event]:
-    """The stream sequence and the event a CloudEvent of ours carries."""
-    return int(cloudevent["sequence"]), decode_event(json.dumps(cloudevent["data"]).encode())
+    """The stream sequence and the event a CloudEvent of ours carries; its data must agree with
+    its envelope (source, subject and type), as a stored event with its subject."""
+    data = json.dumps(cloudevent["data"]).encode()
+    return int(cloudevent["sequence"]), decode_event(data, _subject_of(cloudevent))
+
+
+def _subject_of(cloudevent: dict[str, Any]) -> str:
+    """The stream subject the envelope names: ``""`` (which no event agrees with) for an
+    envelope that names none."""
+    kind = EVENT_TYPES.get(str(cloudevent.get("type", "")).removeprefix(TYPE_PREFIX))
+    process_id = str(cloudevent.get("source", "")).removeprefix("/processes/")
+    if kind is None:
+        return ""
+    return event_subject(process_id, str(cloudevent.get("subject", "")), kind.token)

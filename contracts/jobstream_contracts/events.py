@@ -240,17 +240,52 @@ class EventDecodeError(ValueError):
         self.newer = newer
 
 
-def decode_event(data: bytes) -> Event:
+class EventOffSubject(EventDecodeError):
+    """An event whose type, job or process disagrees with the subject it was stored on.
+
+    Publish permissions are granted per subject; the event's kind, job and process are in its
+    body. Only an event that agrees with its subject is one its writer was allowed to write:
+    any other (a forged ``JobSucceeded`` on a callback subject) is never applied.
+    """
+
+
+def decode_event(data: bytes, subject: str) -> Event:
+    """The event stored as ``data`` on ``subject``; EventDecodeError if it cannot be read,
+    EventOffSubject if it is not the kind of event, or not of the job, its subject says.
+
+    The subject is checked first: a forgery claiming a newer schema version is a forgery,
+    not a reason to wait for an upgrade."""
+    raw = _object_of(data)
+    cls = _class_of(raw)
+    claimed = event_subject(str(raw.get("process_id")), str(raw.get("job_id")), cls.token)
+    if claimed != subject:
+        raise EventOffSubject(
+            f"a {cls.__name__} of job {raw.get('job_id')!r} of {raw.get('process_id')!r} "
+            f"stored on {subject}: an event must agree with its subject"
+        )
+    return _validated(raw, cls)
+
+
+def _object_of(data: bytes) -> dict[str, Any]:
     try:
         raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EventDecodeError(f"not JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise EventDecodeError("an event must be a JSON object")
+    return raw
+
+
+def _class_of(raw: dict[str, Any]) -> type[Event]:
     kind = raw.get("type")
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise EventDecodeError(f"unknown event type {kind!r}")
+    return cls
+
+
+def _validated(raw: dict[str, Any], cls: type[Event]) -> Event:
+    """``raw`` upcast to ``cls``'s current version and validated."""
     version = raw.get("schema_version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version > cls.version:
         raise EventDecodeError(

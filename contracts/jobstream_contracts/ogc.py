@@ -45,6 +45,9 @@ class ExceptionType(StrEnum):
     UNAUTHENTICATED = "https://jobstream.dev/errors/unauthenticated"
     FORBIDDEN = "https://jobstream.dev/errors/forbidden"
     TOO_MANY_JOBS = "https://jobstream.dev/errors/too-many-jobs"
+    # A path no route takes; an error the gateway did not expect (its log says more).
+    NOT_FOUND = "https://jobstream.dev/errors/not-found"
+    INTERNAL = "https://jobstream.dev/errors/internal"
 
 
 class Model(BaseModel):

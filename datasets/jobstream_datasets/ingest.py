@@ -132,9 +132,9 @@ class Committer:
         """The newest stored period's picture; older periods committed later leave it be."""
         quicklooks = self.committing.commits.quicklooks
         assert quicklooks is not None
-        y = self.writer.grid.y
-        north_first = len(y) < 2 or bool(y[0] > y[-1])
-        quicklooks(Quicklook(self.store.template.id, period, render(values, north_first)))
+        template = self.store.template
+        picture = render(values, self.writer.grid, template.units or template.variable)
+        quicklooks(Quicklook(template.id, period, picture))
 
 
 def grid_values(ds: xr.Dataset, variable: str, grid: GridSpec, period: str) -> np.ndarray:

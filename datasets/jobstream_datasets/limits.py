@@ -14,9 +14,10 @@ Decisions:
   (as ``grid.cell_centres`` lays them); a template without a resolution is limited by its
   extent and its periods only. Bytes are periods x cells x 4, the float32 values written,
   uncompressed, over the whole range: which periods are stored is known only to the store.
-- A sync's plan starts after the last stored period, which only the store knows (Icechunk:
-  seconds to import in a fresh executor). When the dataset's whole range fits the limits,
-  the size check before a sync does not read it.
+- A sync's plan starts after the last stored period, which only the store knows, so the
+  size check before a sync reads it (Icechunk takes seconds to import: an executor imports
+  it on a thread as it starts). With nothing stored there is no plan; reading never creates
+  a repository.
 """
 
 import math
@@ -218,16 +219,12 @@ def plan_ingest(template: DatasetTemplate, start: str, end: str, bbox: Bbox | No
     return Plan(template, first, last, checked, clipped, checked if bbox is not None else None)
 
 
-def whole_range(template: DatasetTemplate) -> Plan:
-    """Every period the dataset has, over its extent: the most a sync can plan."""
-    newest = newest_available(template)
-    return Plan(template, template.origin, newest, template.extent.bbox)
-
-
 def plan_sync(template: DatasetTemplate, store: "DatasetStore", end: str | None) -> Plan | None:
     """The plan of a sync: from the period after the last stored one to ``end`` or the newest
     available, whichever comes first; None while nothing is stored."""
     kind = template.period_type
+    if not store.exists():
+        return None
     stored = store.read()
     if stored.empty:
         return None

@@ -51,6 +51,15 @@ def parse_location(location: str) -> ObjectLocation | str:
     raise ValueError(f"no Icechunk storage for {location!r} (use a path, s3://, gs:// or az://)")
 
 
+def repository_exists(location: str) -> bool:
+    """Whether an Icechunk repository is at ``location``. A path is looked at first: Icechunk's
+    own look creates the folder it looks in."""
+    parsed = parse_location(location)
+    if isinstance(parsed, str) and not os.path.isdir(parsed):
+        return False
+    return icechunk.Repository.exists(storage_for(location))
+
+
 def _account_name(host: str) -> str:
     for suffix in AZURE_HOSTS:
         host = host.removesuffix(suffix)

@@ -29,17 +29,29 @@ from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET, PROCESS_ID_PAT
 from jobstream_executor.announce import Budget
 from jobstream_infra.settings import ExecutorSettings
 
-from .limits import Limits, Plan, newest_available, plan_ingest, plan_sync, whole_range
+from .checks import check_stored_bbox, nothing_stored, resampled_period_type
+from .limits import Limits, Plan, newest_available, plan_ingest, plan_sync
 from .periods import PERIOD_PATTERN, before, period_id, shifted
 from .templates import Bbox, DatasetTemplate, load_templates
 
 if TYPE_CHECKING:  # imported by the first job that needs it (see above)
     from .ingest import Commits
+    from .store import Stored
 
 # The work itself (xarray, zarr, icechunk: seconds of imports) is imported when a job or an
 # estimate first needs it, so an executor starts and announces its processes quickly.
-FREQUENCIES = ("h", "D", "W-MON", "MS", "YS")
 METHODS = ("mean", "sum", "min", "max")
+# What people call each frequency: the form shows "monthly (MS)" and submits MS.
+FREQUENCY_TITLES = {
+    "h": "hourly",
+    "D": "daily",
+    "W-MON": "weekly",
+    "MS": "monthly",
+    "YS": "yearly",
+}
+# Plugins that fetch nothing from a network: a form defaults to a dataset of theirs, so the
+# first job tried works on a machine with no internet.
+OFFLINE_PLUGINS = ("synthetic",)
 
 VERSION = "1.0.0"
 
@@ -71,6 +83,11 @@ class Datasets:
         from .store import DatasetStore, location_of
 
         return DatasetStore(template, location_of(self.root, template.id))
+
+    def stored(self, template: DatasetTemplate) -> "Stored | None":
+        """What the dataset's repository holds; None without one (reading creates none)."""
+        store = self.store(template)
+        return store.read() if store.exists() else None
 
     def source(self, dataset_id: str) -> DatasetTemplate:
         template = self.template(dataset_id)
@@ -111,9 +128,14 @@ def estimate(
 def _ingest_plan(
     datasets: Datasets, dataset_id: str, start: str, end: str, bbox: list[float] | None
 ) -> Plan:
-    """The one plan of an ingest: its inputs checked against the template and the limits."""
+    """The one plan of an ingest: its inputs checked against the template, the limits and
+    the grid of what is stored."""
     template = datasets.source(dataset_id)
-    return plan_ingest(template, start, end, _bbox_input(bbox)).check(datasets.limits)
+    plan = plan_ingest(template, start, end, _bbox_input(bbox)).check(datasets.limits)
+    if plan.bbox_asked is not None:
+        stored = datasets.stored(template)
+        check_stored_bbox(template, plan.bbox_asked, stored.bbox if stored else None)
+    return plan
 
 
 def _figures(datasets: Datasets, plan: Plan, overwrite: bool, budget: Budget | None) -> dict:
@@ -161,13 +183,6 @@ def ingest(
     )
 
 
-def _nothing_stored(dataset_id: str) -> PermanentError:
-    return PermanentError(
-        f"dataset {dataset_id} has nothing stored yet: run ingest first "
-        f"(sync appends after the last stored period)"
-    )
-
-
 def estimate_sync(
     datasets: Datasets,
     dataset_id: str,
@@ -180,13 +195,9 @@ def estimate_sync(
     """The plan's figures (a plan-only sync does no work: no limit applies); unless
     ``size_only``, also bytes to download and the duration."""
     template = datasets.source(dataset_id)
-    if size_only and whole_range(template).fits(datasets.limits):
-        return {}  # within the limits whatever is stored: no need to read the store
     plan = plan_sync(template, datasets.store(template), end)
     if plan is None:
-        if size_only:
-            return {}  # nothing to check: the job fails, saying to ingest first
-        raise _nothing_stored(dataset_id)
+        raise nothing_stored(template, "dataset_id")
     if not plan_only:
         plan.check(datasets.limits)
     if size_only or plan_only:
@@ -211,7 +222,7 @@ def sync(
     store = datasets.store(template)
     plan = plan_sync(template, store, end)
     if plan is None:
-        raise _nothing_stored(dataset_id)
+        raise nothing_stored(template, "dataset_id")
     first, target, last = plan.first, plan.last, shifted(plan.first, -1)
     pending = not before(target, first)
     summary = {
@@ -280,18 +291,57 @@ def resample(
     from .resample import Resampling, derived_template, resample_dataset
 
     source = datasets.template(source_dataset_id)
-    target_id = dataset_id or f"{source_dataset_id}-{method}-{frequency}"
+    target_id = _resampled_id(datasets, source, frequency, method, dataset_id)
     target = datasets.templates.get(target_id) or derived_template(
         source, target_id, frequency, method
     )
-    if target.sync_kind != "derived" or target.source_dataset != source.id:
-        raise PermanentError(f"dataset {target_id} is not derived from {source.id}")
     return resample_dataset(
         Resampling(datasets.store(source), datasets.store(target), frequency, method, start, end),
         job=job,
         on_progress=on_progress,
         commits=datasets.commits,
     )
+
+
+def _resampled_id(
+    datasets: Datasets, source: DatasetTemplate, frequency: str, method: str, dataset_id: str | None
+) -> str:
+    """The id of the dataset a resample writes, refused unless a template of that id (if any)
+    is derived from ``source`` in periods of ``frequency``."""
+    kind = resampled_period_type(frequency, source)
+    target_id = dataset_id or f"{source.id}-{method}-{frequency}"
+    target = datasets.templates.get(target_id)
+    if target is None:
+        return target_id
+    if target.sync_kind != "derived" or target.source_dataset != source.id:
+        raise PermanentError(f"dataset_id: dataset {target_id} is not derived from {source.id}")
+    if target.period_type != kind:
+        raise PermanentError(
+            f"frequency: dataset {target_id} holds {target.period_type} periods; "
+            f"{frequency} gives {kind}"
+        )
+    return target_id
+
+
+def estimate_resample(
+    datasets: Datasets,
+    source_dataset_id: str,
+    frequency: str,
+    method: str,
+    start: str | None = None,
+    end: str | None = None,
+    dataset_id: str | None = None,
+    *,
+    size_only: bool = False,
+) -> dict:
+    """The dataset a resample writes, once its inputs are checked against the templates and
+    what the source stores (a resample plans no figures yet: ``size_only`` changes nothing)."""
+    source = datasets.template(source_dataset_id)
+    target_id = _resampled_id(datasets, source, frequency, method, dataset_id)
+    stored = datasets.stored(source)
+    if stored is None or stored.empty:
+        raise nothing_stored(source, "source_dataset_id")
+    return {"dataset_id": target_id}
 
 
 def _store_quicklook(settings: ExecutorSettings, look: Any) -> None:
@@ -310,21 +360,61 @@ def _import_the_work_in_the_background() -> None:
     Thread(target=work, name="import-datasets", daemon=True).start()
 
 
+def labelled(titles: dict[str, str], **schema: Any) -> dict[str, Any]:
+    """A string schema of the values ``titles`` names, each titled the JSON Schema way (a
+    ``oneOf`` of one-value branches beside the ``enum``: valid against the OGC schemas)."""
+    return {
+        "type": "string",
+        "enum": list(titles),
+        "oneOf": [{"enum": [value], "title": title} for value, title in titles.items()],
+        **schema,
+    }
+
+
+def _offline_first(templates: list[DatasetTemplate]) -> str | None:
+    """The first of ``templates`` whose data needs no network; None when none is."""
+    offline = (t.id for t in templates if t.source and t.source.plugin in OFFLINE_PLUGINS)
+    return next(offline, None)
+
+
 def _dataset_input(datasets: Datasets, kind: str | None) -> InputDescription:
-    ids = sorted(t.id for t in datasets.templates.values() if kind in (None, t.sync_kind))
+    templates = sorted(
+        (t for t in datasets.templates.values() if kind in (None, t.sync_kind)),
+        key=lambda t: t.id,
+    )
+    default = _offline_first(templates)
     return InputDescription(
         title="Dataset",
-        description="The id of a dataset template: " + ", ".join(ids),
-        schema={"type": "string", "enum": ids},
+        description="The id of a dataset template: "
+        + ", ".join(f"`{t.id}`" for t in templates)
+        + (f". `{default}` needs no network." if default else "."),
+        schema=labelled(
+            {t.id: t.name for t in templates}, **({"default": default} if default else {})
+        ),
     )
 
 
+_PERIOD_FORMS = (
+    " A date such as `2020-01-31` names the period that contains it; `2020-01` and `2020` "
+    "stand for their first day, `2020-01-31T06` for an hour."
+)
+
+
 def _period_input(title: str, description: str, required: bool = True) -> InputDescription:
+    # No format "date": a year, a month or an hour is a period too. Forms offer a date picker
+    # for the example's form (html_pages.forms).
     return InputDescription(
         title=title,
-        description=description,
+        description=description + _PERIOD_FORMS,
         minOccurs=1 if required else 0,
-        schema={"type": "string", "pattern": PERIOD_PATTERN},
+        schema={
+            "type": "string",
+            "pattern": PERIOD_PATTERN,
+            # Said instead of the pattern when a value does not match it.
+            "description": "a date as YYYY-MM-DD, or its year or month (YYYY, YYYY-MM), or "
+            "a date and hour as YYYY-MM-DDThh",
+            "example": "2020-01-31",
+        },
     )
 
 
@@ -351,12 +441,8 @@ def processes(settings: ExecutorSettings) -> list[Process]:
         keywords=["data", "icechunk"],
         inputs={
             "dataset_id": _dataset_input(datasets, "source"),
-            "start": _period_input(
-                "Start",
-                "First period: an ISO date such as 2020, 2020-01 or "
-                "2020-01-31; it names the period that contains it.",
-            ),
-            "end": _period_input("End", "Last period, inclusive, in the same form."),
+            "start": _period_input("Start", "The first period to fetch."),
+            "end": _period_input("End", "The last period to fetch, inclusive."),
             "bbox": InputDescription(
                 title="Bounding box",
                 minOccurs=0,
@@ -406,10 +492,14 @@ def processes(settings: ExecutorSettings) -> list[Process]:
         inputs={
             "source_dataset_id": _dataset_input(datasets, None),
             "frequency": InputDescription(
-                title="Frequency", schema={"type": "string", "enum": list(FREQUENCIES)}
+                title="Frequency",
+                description="The output periods' length, coarser than the source's.",
+                # Monthly means: coarser than every built-in source, the usual first try.
+                schema=labelled(FREQUENCY_TITLES, default="MS"),
             ),
             "method": InputDescription(
-                title="Method", schema={"type": "string", "enum": list(METHODS)}
+                title="Method",
+                schema={"type": "string", "enum": list(METHODS), "default": "mean"},
             ),
             "start": _period_input("Start", "First output period.", required=False),
             "end": _period_input("End", "Last output period, inclusive.", required=False),
@@ -417,7 +507,13 @@ def processes(settings: ExecutorSettings) -> list[Process]:
                 title="Derived dataset",
                 minOccurs=0,
                 description="The dataset to write: a derived template's id, or a new id.",
-                schema={"type": "string", "pattern": PROCESS_ID_PATTERN},
+                schema={
+                    "type": "string",
+                    "pattern": PROCESS_ID_PATTERN,
+                    "description": "an id of letters, digits, '-' and '_', at most 64, "
+                    "starting with a letter or digit",
+                    "example": "synthetic-daily-mean-MS",
+                },
             ),
         },
         outputs=_RESULT,
@@ -437,5 +533,9 @@ def processes(settings: ExecutorSettings) -> list[Process]:
         Process(
             sync_description, partial(sync, datasets), estimate=partial(estimate_sync, datasets)
         ),
-        Process(resample_description, partial(resample, datasets)),
+        Process(
+            resample_description,
+            partial(resample, datasets),
+            estimate=partial(estimate_resample, datasets),
+        ),
     ]

@@ -15,23 +15,14 @@ import xarray as xr
 from jobstream_contracts.events import SnapshotRef
 from jobstream_contracts.process import JobContext, PermanentError, ProgressCallback, no_progress
 
+from .checks import FREQUENCIES, nothing_stored, resampled_period_type
 from .grid import GridSpec
 from .ingest import DEFAULT_COMMITS, Commits, Committer, Committing, plan_periods, writing
-from .periods import PeriodType, before, earlier, later, period_id
+from .periods import before, earlier, later, period_id
 from .store import BRANCH, DatasetStore
 from .templates import DatasetTemplate
 
-# pandas offset aliases a user may ask for, and the period type of the result (the process
-# description lists the same aliases in processes.FREQUENCIES).
-FREQUENCIES = {
-    "h": PeriodType.hourly,
-    "D": PeriodType.daily,
-    "W-MON": PeriodType.weekly,
-    "MS": PeriodType.monthly,
-    "YS": PeriodType.yearly,
-}
 METHODS = ("mean", "sum", "min", "max")
-_ORDER = list(PeriodType)
 # Output periods per commit.
 COMMIT_BATCH = 12
 
@@ -44,7 +35,8 @@ def derived_template(
     return DatasetTemplate.model_validate(
         {
             "id": dataset_id,
-            "name": f"{source.name}: {method} by {frequency}",
+            # Read as a title: "synthetic-daily, monthly mean".
+            "name": f"{source.id}, {kind.value} {method}",
             "description": f"Resampled from {source.id} ({method}, {frequency}).",
             "variable": source.variable,
             "units": source.units,
@@ -101,15 +93,9 @@ def _resample_held(
     source, target = source_store.template, target_store.template
     frequency, method = resampling.frequency, resampling.method
     start, end = resampling.start, resampling.end
-    if frequency not in FREQUENCIES:
-        raise PermanentError(f"frequency {frequency!r} is not one of {', '.join(FREQUENCIES)}")
+    kind = resampled_period_type(frequency, source)
     if method not in METHODS:
         raise PermanentError(f"method {method!r} is not one of {', '.join(METHODS)}")
-    kind = FREQUENCIES[frequency]
-    if _ORDER.index(kind) <= _ORDER.index(source.period_type):
-        raise PermanentError(
-            f"{frequency} ({kind}) is not coarser than the source's {source.period_type} periods"
-        )
     if kind != target.period_type:
         raise PermanentError(
             f"dataset {target.id} holds {target.period_type} periods; "
@@ -119,7 +105,7 @@ def _resample_held(
     session = source_store.repo.readonly_session(branch=BRANCH)
     stored = source_store.read()
     if stored.empty:
-        raise PermanentError(f"source dataset {source.id} has nothing stored yet")
+        raise nothing_stored(source, "source_dataset_id")
     # A store with periods has its grid's coordinates.
     assert stored.y is not None and stored.x is not None
     ds = xr.open_zarr(session.store, consolidated=False)

@@ -22,7 +22,7 @@ from zarr.errors import GroupNotFoundError
 from jobstream_contracts.process import PermanentError
 
 from .grid import GridSpec
-from .locations import storage_for
+from .locations import repository_exists, storage_for
 from .periods import index_of, period_id
 from .templates import Bbox, DatasetTemplate
 
@@ -74,7 +74,7 @@ class DatasetStore:
         return self._repo
 
     def exists(self) -> bool:
-        return icechunk.Repository.exists(storage_for(self.location))
+        return repository_exists(self.location)
 
     def read(self) -> Stored:
         session = self.repo.readonly_session(branch=BRANCH)

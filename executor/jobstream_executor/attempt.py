@@ -19,6 +19,7 @@ from jobstream_contracts.events import (
     ErrorInfo,
     Event,
     EventDecodeError,
+    EventOffSubject,
     JobFailed,
     JobProgressed,
     JobRetryScheduled,
@@ -33,7 +34,8 @@ from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import parse_subject
 from jobstream_infra import metrics
 from jobstream_infra.delivery import Delivery
-from jobstream_infra.journal import HistoryChanged, Recorded
+from jobstream_infra.journal import HistoryChanged
+from jobstream_infra.records import CaughtUp
 from jobstream_infra.tracing import TRACER, context_of
 
 from .bridge import Bridge
@@ -58,15 +60,14 @@ async def handle(runtime: Runtime, process: Process, delivery: Delivery) -> None
     except EventDecodeError as exc:
         await _reject_unreadable(runtime, delivery, attempt, exc)
         return
-    last_seq = later[-1].sequence if later else delivery.sequence
-    job = RunningJob(submitted.job_id, process.id, attempt, last_seq)
+    job = RunningJob(submitted.job_id, process.id, attempt, later.through)
     with (
         structlog.contextvars.bound_contextvars(
             job_id=job.job_id, process_id=process.id, attempt=attempt
         ),
         _attempt_span(submitted, attempt),
     ):
-        history = [submitted, *(record.event for record in later)]
+        history = [submitted, *(record.event for record in later.records)]
         decision = on_delivery(history, attempt, process.description.retryPolicy)
         await Attempt(runtime, process, delivery, job, submitted).carry_out(decision)
 
@@ -86,14 +87,14 @@ def _attempt_span(submitted: JobSubmitted, attempt: int):
     )
 
 
-async def _history_of(runtime: Runtime, delivery: Delivery) -> tuple[JobSubmitted, list[Recorded]]:
+async def _history_of(runtime: Runtime, delivery: Delivery) -> tuple[JobSubmitted, CaughtUp]:
     """The delivered submission, and the job's events stored after it."""
-    submitted = decode_event(delivery.data)
+    submitted = decode_event(delivery.data, delivery.subject)
     if not isinstance(submitted, JobSubmitted):
         raise EventDecodeError(f"{type(submitted).__name__} on a submission subject")
     # The submission is the job's first event (nothing is written to a job before it): read
     # only what follows it, one direct get for a fresh job instead of two.
-    return submitted, await runtime.journal.read(submitted.job_id, after=delivery.sequence)
+    return submitted, await runtime.journal.catch_up(submitted.job_id, after=delivery.sequence)
 
 
 async def _reject_unreadable(
@@ -103,6 +104,12 @@ async def _reject_unreadable(
         # Written by a newer jobstream (a rolling upgrade): leave it to one that reads it.
         log.warning("submission or history newer than this executor", error=str(exc))
         await delivery.nak(delay=runtime.settings.ack_wait)
+        return
+    if isinstance(exc, EventOffSubject):
+        # Not a submission of the job its subject names: nothing to fail, no job to record.
+        metrics.EVENTS_OFF_SUBJECT.inc()
+        log.error("a submission that disagrees with its subject; dropped", error=str(exc))
+        await delivery.term()
         return
     process_id, job_id, _ = parse_subject(delivery.subject)
     log.error("unreadable submission", job_id=job_id, error=str(exc))
@@ -260,8 +267,8 @@ class Attempt:
                 job.last_seq = await self.runtime.journal.append(event, expect_last=job.last_seq)
                 return True
             except HistoryChanged:
-                newer = await self.runtime.journal.read(job.job_id, after=job.last_seq)
-            events = [record.event for record in newer]
+                newer = await self.runtime.journal.catch_up(job.job_id, after=job.last_seq)
+            events = [record.event for record in newer.records]
             if any(e.token in TERMINAL_TOKENS for e in events):
                 log.info("job is final; not writing to it", kind=type(event).__name__)
                 job.cancel()
@@ -271,8 +278,8 @@ class Attempt:
                 job.superseded = True
                 job.cancel()
                 return False
-            if newer:
-                job.last_seq = newer[-1].sequence
+            if newer.through > job.last_seq:
+                job.last_seq = newer.through
             else:  # a replica behind the leader answered the read: give it a moment
                 await asyncio.sleep(0.05)
 

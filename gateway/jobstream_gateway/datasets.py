@@ -8,6 +8,7 @@ computed, or when the process that computes it has a new version.
 import asyncio
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import Engine
 
 from jobstream_contracts.dataset_fold import DatasetState
 from jobstream_contracts.dataset_records import (
@@ -17,10 +18,12 @@ from jobstream_contracts.dataset_records import (
     ProcessVersion,
     StoredData,
 )
+from jobstream_contracts.fold import JobState
 from jobstream_contracts.messages import DatasetAnnouncement
 from jobstream_contracts.ogc import ExceptionType, Link
 from jobstream_projector import view
 
+from .choices import title_of
 from .context import Context, base_url, context
 from .errors import OGCError
 
@@ -53,20 +56,60 @@ def _staleness(
     return reasons
 
 
-def _template_of(state: DatasetState) -> DatasetAnnouncement:
-    """What a dataset no template declares (an ad hoc resample) shows in place of one."""
+def _derived_title(state: DatasetState, writer: JobState | None, ctx: Context) -> str:
+    """An ad hoc derived dataset's title from what made it: "synthetic-daily, monthly mean"
+    (the frequency titled as its process's description titles it)."""
     source = state.source.dataset_id if state.source else None
-    return DatasetAnnouncement(
-        id=state.dataset_id,
-        name=state.dataset_id,
-        sync_kind="derived" if source else "source",
-        source_dataset=source,
+    inputs = writer.inputs if writer is not None else {}
+    frequency, method = inputs.get("frequency"), inputs.get("method")
+    if source is None or frequency is None or method is None:
+        return f"{source}, derived" if source else state.dataset_id
+    process = ctx.catalog.get(state.process_id)
+    described = process.inputs.get("frequency") if process is not None else None
+    label = title_of(described.schema_, frequency) if described is not None else frequency
+    return f"{source}, {label} {method}"
+
+
+def _template_of(
+    state: DatasetState,
+    declared: dict[str, DatasetAnnouncement],
+    writer: JobState | None,
+    ctx: Context,
+) -> DatasetAnnouncement:
+    """What a dataset no template declares (an ad hoc resample) shows in place of one: its
+    title from the job that wrote it, its variable, units and area from its source's."""
+    source_id = state.source.dataset_id if state.source else None
+    source = declared.get(source_id) if source_id else None
+    inherited = (source.model_extra or {}) if source is not None else {}
+    area = {k: v for k, v in (inherited.get("extent") or {}).items() if k != "start"}
+    return DatasetAnnouncement.model_validate(
+        {
+            "id": state.dataset_id,
+            "name": _derived_title(state, writer, ctx),
+            "sync_kind": "derived" if source_id else "source",
+            "source_dataset": source_id,
+            **{k: inherited[k] for k in ("variable", "units") if k in inherited},
+            **({"extent": area} if area else {}),
+        }
     )
 
 
-def _templates(ctx: Context, stored: dict[str, DatasetState]) -> dict[str, DatasetAnnouncement]:
-    templates = {t.id: t for t in ctx.datasets.sorted()}
-    return {**{i: _template_of(s) for i, s in stored.items() if i not in templates}, **templates}
+def _writers(engine: Engine, states: list[DatasetState]) -> dict[str, JobState]:
+    """The last job that wrote each of ``states``, by job id, those the view holds."""
+    found = {state.last_job: view.get_job(engine, state.last_job)[0] for state in states}
+    return {job_id: job for job_id, job in found.items() if job is not None}
+
+
+async def _templates(
+    ctx: Context, stored: dict[str, DatasetState]
+) -> dict[str, DatasetAnnouncement]:
+    declared = {t.id: t for t in ctx.datasets.sorted()}
+    ad_hoc = [state for i, state in stored.items() if i not in declared]
+    writers = await asyncio.to_thread(_writers, ctx.engine, ad_hoc)
+    return {
+        **{s.dataset_id: _template_of(s, declared, writers.get(s.last_job), ctx) for s in ad_hoc},
+        **declared,
+    }
 
 
 def _stored(state: DatasetState) -> StoredData:
@@ -135,7 +178,7 @@ def _record(
 async def list_datasets(request: Request, ctx: Context = Depends(context)) -> DatasetList:
     stored = await asyncio.to_thread(view.stored_datasets, ctx.engine)
     url = base_url(request)
-    templates = _templates(ctx, stored)
+    templates = await _templates(ctx, stored)
     records = [_record(templates[i], stored.get(i), stored, ctx, url) for i in sorted(templates)]
     return DatasetList(
         # The list stays short: the full history is one link away.
@@ -151,7 +194,7 @@ async def describe_dataset(
     dataset_id: str, request: Request, ctx: Context = Depends(context)
 ) -> DatasetRecord:
     stored = await asyncio.to_thread(view.stored_datasets, ctx.engine)
-    template = _templates(ctx, stored).get(dataset_id)
+    template = (await _templates(ctx, stored)).get(dataset_id)
     if template is None:
         raise OGCError(
             404,

@@ -1,5 +1,8 @@
-"""Every error leaves the gateway as an OGC exception body (RFC 7807 shape) with a type URI."""
+"""Every error leaves the gateway as an OGC exception body (RFC 7807 shape) with a type URI:
+ours (OGCError), a request FastAPI could not read, a path or method no route takes, and
+whatever a route did not expect (500, its traceback in the log, never in the answer)."""
 
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -85,6 +88,23 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+def _routing_refusal(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """A path no route takes (404), or a method none of its routes takes (405)."""
+    path, headers = request.url.path, dict(exc.headers or {})
+    if exc.detail != HTTPStatus(exc.status_code).phrase:  # a route's own words
+        return error_response(exc.status_code, "about:blank", str(exc.detail), None, path, headers)
+    if exc.status_code == 405:
+        headers["Allow"] = allowed = allowed_methods(request)
+        detail = f"{request.method} is not allowed on {path}; it allows {allowed}"
+        return error_response(
+            405, ExceptionType.NOT_ALLOWED, detail, "Method not allowed", path, headers
+        )
+    if exc.status_code == 404:
+        detail = f"nothing at {path}; the landing page (/) links what this service offers"
+        return error_response(404, ExceptionType.NOT_FOUND, detail, "Not found", path, headers)
+    return error_response(exc.status_code, "about:blank", str(exc.detail), None, path, headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OGCError)
     async def _ogc(request: Request, exc: OGCError) -> JSONResponse:
@@ -112,22 +132,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 413:  # the body limit, counted while the body streams in
             return too_large(request.app.max_body_size, request.url.path)
-        headers = dict(exc.headers or {})
-        kind = "about:blank"
-        if exc.status_code == 405:
-            kind = ExceptionType.NOT_ALLOWED
-            headers["Allow"] = allowed_methods(request)
-        return error_response(
-            exc.status_code, kind, str(exc.detail), None, request.url.path, headers
-        )
+        return _routing_refusal(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
         return error_response(
             500,
-            "https://jobstream.dev/errors/internal",
+            ExceptionType.INTERNAL,
             "internal error; see the gateway log",
-            None,
+            "Internal error",
             request.url.path,
         )

@@ -3,11 +3,19 @@
 import math
 from typing import Any
 
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, FormatChecker, ValidationError
 
 from jobstream_contracts.ogc import ExceptionType, InputDescription, ProcessDescription
 
 from .errors import OGCError
+
+# The string formats inputs are checked for, and what each looks like in words.
+FORMATS = {
+    "date": "a date as YYYY-MM-DD, e.g. 2020-01-31",
+    "date-time": "a date and time as YYYY-MM-DDThh:mm:ssZ (RFC 3339), e.g. 2020-01-31T12:00:00Z",
+    "time": "a time as hh:mm:ssZ (RFC 3339), e.g. 12:00:00Z",
+}
+_FORMAT_CHECKER = FormatChecker(formats=FORMATS)
 
 
 def _invalid(detail: str) -> OGCError:
@@ -32,13 +40,30 @@ def _unwrap(where: str, value: Any, schema: dict[str, Any]) -> Any:
     return value
 
 
+def _problem(error: ValidationError) -> str:
+    """The validator's complaint; a format or a pattern is said as the form it expects (a
+    pattern in its schema's ``description`` and ``example``), never as a regular expression."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    got = f"; got {error.instance!r}"
+    if error.validator == "format" and error.validator_value in FORMATS:
+        return f"expected {FORMATS[str(error.validator_value)]}{got}"
+    if error.validator != "pattern":
+        return error.message
+    pattern = error.validator_value
+    if "description" not in schema:
+        return f"{error.instance!r} is not of the form this input takes (the pattern {pattern})"
+    example = f", e.g. {schema['example']}" if "example" in schema else ""
+    return f"expected {schema['description']}{example}{got}"
+
+
 def _check_one(where: str, value: Any, schema: dict[str, Any]) -> Any:
     value = _unwrap(where, value, schema)
-    errors = sorted(Draft7Validator(schema).iter_errors(value), key=lambda e: list(e.path))
+    validator = Draft7Validator(schema, format_checker=_FORMAT_CHECKER)
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
     if errors:
         error = errors[0]
         path = ".".join(str(part) for part in [where, *error.path])
-        raise _invalid(f"{path}: {error.message}")
+        raise _invalid(f"{path}: {_problem(error)}")
     return value
 
 

@@ -1,6 +1,7 @@
 """Landing page, conformance, the API definition (OpenAPI 3.0) and health."""
 
 import asyncio
+import os
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
@@ -123,8 +124,9 @@ async def api_documentation(request: Request) -> HTMLResponse:
 
 @router.get("/health", tags=["Health"])
 async def health() -> dict:
-    """Liveness: the gateway process answers."""
-    return {"status": "ok"}
+    """Liveness: the gateway process answers; its pid tells `jobstream up` that the gateway
+    answering is the one it started, not another on the same port."""
+    return {"status": "ok", "pid": os.getpid()}
 
 
 @router.get("/ready", tags=["Health"])

@@ -1,5 +1,9 @@
 """Connecting to NATS the way a long-running service should: wait for it, reconnect forever.
 
+A service waits for its server for as long as it takes (it may start first); a command a
+person runs (`events export`, `apikey`) waits a few seconds, then ends with NatsUnreachable,
+naming the address it tried and the setting that changes it.
+
 Each component connects as its own NATS user (nats_users.py): the settings' user when given,
 else the embedded server's generated credentials when connecting to it. Credentials the server
 refuses end the start at once, with the user's name, rather than being retried for ever.
@@ -12,7 +16,6 @@ import nats
 import structlog
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
-from nats.errors import NoServersError
 
 from .nats_credentials import read_credentials
 from .nats_users import inbox_prefix, user_of
@@ -29,10 +32,16 @@ class NatsRefused(RuntimeError):
     """The server refused the credentials: a configuration error, not a server to wait for."""
 
 
+class NatsUnreachable(RuntimeError):
+    """No nats-server answered within the wait a command gave it."""
+
+
 class StopRequested(Exception):
     """The component was asked to stop while it waited for NATS."""
 
 
+# Seconds a command a person runs (`events export`, `apikey`) waits for its server.
+COMMAND_WAIT = 10.0
 # Closing flushes what is buffered; with the server gone that never ends, or fails.
 CLOSE_TIMEOUT = 2.0
 
@@ -63,8 +72,9 @@ def nats_login(settings: NatsSettings, component: str) -> NatsLogin:
 def _url(settings: NatsSettings) -> str:
     if not settings.nats_url:
         raise NatsNotConfigured(
-            "JOBSTREAM_NATS_URL is not set: point it at a nats-server with JetStream, "
-            "or use `jobstream up`, which starts an embedded one"
+            "JOBSTREAM_NATS_URL is not set, and no `jobstream up` has run here "
+            f"({settings.embedded_nats_dir} holds no credentials): run this in the folder "
+            "where `jobstream up` runs, or set JOBSTREAM_NATS_URL to a nats-server with JetStream"
         )
     return settings.nats_url
 
@@ -80,18 +90,57 @@ def _refused(exc: Exception) -> bool:
 
 
 async def connect_nats(
-    settings: NatsSettings, name: str, wait: float = 30.0, stop: asyncio.Event | None = None
+    settings: NatsSettings,
+    name: str,
+    wait: float | None = None,
+    stop: asyncio.Event | None = None,
 ) -> NATS:
-    """Connect, retrying for up to ``wait`` seconds while the server comes up; raises
-    StopRequested once ``stop`` is set, NatsRefused if the server refuses the credentials."""
+    """Connect, retrying while the server comes up: for ever, or for up to ``wait`` seconds,
+    then NatsUnreachable. Raises StopRequested once ``stop`` is set, NatsRefused if the
+    server refuses the credentials."""
     login = nats_login(settings, name)
+    connecting = asyncio.ensure_future(_connect(login, name))
+    stopping = asyncio.ensure_future(stop.wait() if stop else asyncio.Event().wait())
+    try:
+        done, _ = await asyncio.wait(
+            {connecting, stopping}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        stopping.cancel()
+    if connecting in done:
+        return connecting.result()
+    connecting.cancel()
+    if stopping in done:
+        log.info("stopped while waiting for nats", component=name)
+        raise StopRequested
+    raise NatsUnreachable(_unreachable(login.url, wait or 0, settings))
+
+
+def _unreachable(url: str, wait: float, settings: NatsSettings) -> str:
+    where = (
+        "set JOBSTREAM_NATS_URL to a running nats-server"
+        if settings.nats_url
+        else f"start `jobstream up` in the folder holding {settings.data_dir}, "
+        "or set JOBSTREAM_NATS_URL to a running nats-server"
+    )
+    return f"cannot reach NATS at {url} (no answer within {wait:g} s): {where}"
+
+
+async def _connect(login: NatsLogin, name: str) -> NATS:
+    """nats-py's connect, which retries an unreachable server for ever, every half second."""
     connecting = True
+    failures = 0
 
     async def on_error(exc: Exception) -> None:
+        nonlocal failures
         if connecting and _refused(exc):
             # Raised out of nats.connect, which would otherwise retry these for ever.
             raise NatsRefused(f"nats-server refused NATS user {login.user!r} of {name}: {exc}")
-        log.warning("nats error", component=name, error=str(exc))
+        failures += 1
+        if connecting and failures == 1:  # once, not every half second
+            log.info("waiting for nats", url=login.url, error=str(exc))
+        elif not connecting:
+            log.warning("nats error", component=name, error=str(exc))
 
     connected: list[NATS] = []
 
@@ -103,35 +152,25 @@ async def connect_nats(
     async def on_reconnected() -> None:
         log.info("nats reconnected", component=name)
 
-    deadline = asyncio.get_running_loop().time() + wait
-    while True:
-        try:
-            nc = await nats.connect(
-                servers=servers_of(login.url),
-                user=login.user,
-                password=login.password,
-                inbox_prefix=login.inbox_prefix,
-                name=f"jobstream-{name}",
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
-                connect_timeout=2,
-                ping_interval=10,
-                max_outstanding_pings=3,
-                error_cb=on_error,
-                disconnected_cb=on_disconnected,
-                reconnected_cb=on_reconnected,
-            )
-            connected.append(nc)
-            connecting = False
-            return nc
-        except (TimeoutError, NoServersError, OSError) as exc:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            log.info("waiting for nats", url=login.url, error=str(exc))
-            if await stopped_within(stop, 0.5):
-                log.info("stopped while waiting for nats", component=name)
-                raise StopRequested from exc
+    nc = await nats.connect(
+        servers=servers_of(login.url),
+        user=login.user,
+        password=login.password,
+        inbox_prefix=login.inbox_prefix,
+        name=f"jobstream-{name}",
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=2,
+        ping_interval=10,
+        max_outstanding_pings=3,
+        error_cb=on_error,
+        disconnected_cb=on_disconnected,
+        reconnected_cb=on_reconnected,
+    )
+    connected.append(nc)
+    connecting = False
+    return nc
 
 
 async def stopped_within(stop: asyncio.Event | None, seconds: float) -> bool:

@@ -17,12 +17,13 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import BadRequestError, NotFoundError
 
-from jobstream_contracts.events import Event, JobDismissed, decode_event
+from jobstream_contracts.events import Event, JobDismissed
 from jobstream_contracts.subjects import STREAM, event_subject, job_filter
 
 from .reader import read_batches
 
 # Re-exported: a Recorded is what every journal answers; stream_sequence reads one.
+from .records import CaughtUp, recorded
 from .records import Recorded as Recorded
 from .records import stream_sequence as stream_sequence
 
@@ -72,6 +73,17 @@ async def read_job_records(
     direct: bool = True,
 ) -> list[Recorded]:
     """One job's events above sequence ``after``, in stream order, at most ``limit``."""
+    return (await catch_up(js, job_id, after, limit, direct)).records
+
+
+async def catch_up(
+    js: JetStreamContext,
+    job_id: str,
+    after: int = 0,
+    limit: int | None = None,
+    direct: bool = True,
+) -> CaughtUp:
+    """One job's readable events above ``after`` (at most ``limit``), and how far the read went."""
     records: list[Recorded] = []
     seq = after + 1
     subject = job_filter(job_id)
@@ -80,11 +92,13 @@ async def read_job_records(
             msg = await js.get_msg(STREAM, seq=seq, subject=subject, next=True, direct=direct)
         except NotFoundError:
             break
-        # A stored message always has its sequence and time.
-        assert msg.seq is not None and msg.time is not None
-        records.append(Recorded(msg.seq, msg.time, decode_event(msg.data or b"")))
+        # A stored message always has its sequence, time and subject.
+        assert msg.seq is not None and msg.time is not None and msg.subject is not None
+        record = recorded(msg.seq, msg.time, msg.subject, msg.data or b"")
+        if record is not None:
+            records.append(record)
         seq = msg.seq + 1
-    return records
+    return CaughtUp(records, seq - 1)
 
 
 async def read_job_events(
@@ -108,6 +122,11 @@ class Journal(Protocol):
 
     async def read(self, job_id: str, after: int = 0, limit: int | None = None) -> list[Recorded]:
         """One job's events above sequence ``after``, in stream order, at most ``limit``."""
+        ...
+
+    async def catch_up(self, job_id: str, after: int = 0) -> CaughtUp:
+        """One job's events above ``after`` as ``read`` answers them, and the sequence of its
+        newest stored message, readable or not (``after`` when there is none)."""
         ...
 
     async def is_dismissed(self, process_id: str, job_id: str) -> bool:
@@ -154,6 +173,9 @@ class JetStreamJournal:
 
     async def read(self, job_id: str, after: int = 0, limit: int | None = None) -> list[Recorded]:
         return await read_job_records(self.js, job_id, after, limit, self.direct)
+
+    async def catch_up(self, job_id: str, after: int = 0) -> CaughtUp:
+        return await catch_up(self.js, job_id, after, direct=self.direct)
 
     async def is_dismissed(self, process_id: str, job_id: str) -> bool:
         # One get of the dismissal's own subject, no history read.

@@ -12,11 +12,13 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 
-from jobstream_contracts.events import Event, EventDecodeError, JobDismissed, decode_event
+from jobstream_contracts.events import Event, EventDecodeError, JobDismissed
 from jobstream_contracts.subjects import ALL_EVENTS, event_subject, job_filter
 
 from .journal import HistoryChanged, Recorded
+from .records import CaughtUp, recorded
 from .subject_patterns import matches_any, subject_matches
 
 # JetStream's duplicate window as jobstream provisions the stream (provisioning.py).
@@ -32,8 +34,8 @@ class Stored:
     subject: str
     data: bytes
 
-    def recorded(self) -> Recorded:
-        return Recorded(self.sequence, self.time, decode_event(self.data))
+    def recorded(self) -> Recorded | None:
+        return recorded(self.sequence, self.time, self.subject, self.data)
 
 
 class InMemoryJournal:
@@ -79,9 +81,19 @@ class InMemoryJournal:
         return len(self.stored)
 
     async def read(self, job_id: str, after: int = 0, limit: int | None = None) -> list[Recorded]:
+        found = (stored.recorded() for stored in self._of(job_id, after))
+        return list(islice((record for record in found if record is not None), limit))
+
+    async def catch_up(self, job_id: str, after: int = 0) -> CaughtUp:
+        found = self._of(job_id, after)
+        through = found[-1].sequence if found else after
+        return CaughtUp(await self.read(job_id, after), through)
+
+    def _of(self, job_id: str, after: int) -> list[Stored]:
         pattern = job_filter(job_id)
-        found = [s for s in self.stored[after:] if subject_matches(pattern, s.subject)]
-        return [stored.recorded() for stored in found[:limit]]
+        return [
+            stored for stored in self.stored[after:] if subject_matches(pattern, stored.subject)
+        ]
 
     async def is_dismissed(self, process_id: str, job_id: str) -> bool:
         dismissal = event_subject(process_id, job_id, JobDismissed.token)
@@ -169,7 +181,9 @@ def _readable(taken: list[Stored]) -> list[Recorded]:
     records = []
     for stored in taken:
         try:
-            records.append(stored.recorded())
+            record = stored.recorded()
         except EventDecodeError:
             continue
+        if record is not None:
+            records.append(record)
     return records

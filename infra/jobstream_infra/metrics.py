@@ -161,6 +161,14 @@ PROJECTOR_APPLIED = Counter(
     registry=None,
 )
 
+# -- every component that reads the stream -------------------------------------------------
+EVENTS_OFF_SUBJECT = Counter(
+    "jobstream_events_off_subject_total",
+    "Events skipped, never applied, because their type, job or process disagrees with the "
+    "subject they were stored on (written by someone allowed that subject, not that event).",
+    registry=None,
+)
+
 # -- notifier ----------------------------------------------------------------------------
 CALLBACKS_DELIVERED = Counter(
     "jobstream_callbacks_delivered_total",
@@ -190,7 +198,7 @@ def _registry(*collectors: Collector) -> CollectorRegistry:
 
 
 CONSUMERS = (CONSUMER_PENDING, CONSUMER_ACK_PENDING, CONSUMER_REDELIVERED)
-GATEWAY = _registry(HTTP_REQUESTS, HTTP_LATENCY, JOBS_SUBMITTED, JOBS_DISMISSED)
+GATEWAY = _registry(HTTP_REQUESTS, HTTP_LATENCY, JOBS_SUBMITTED, JOBS_DISMISSED, EVENTS_OFF_SUBJECT)
 EXECUTOR = _registry(
     JOBS_STARTED,
     JOBS_SUCCEEDED,
@@ -201,10 +209,13 @@ EXECUTOR = _registry(
     LEASE_WAIT_SECONDS,
     INGEST_PERIODS,
     INGEST_BYTES,
+    EVENTS_OFF_SUBJECT,
     *CONSUMERS,
 )
-PROJECTOR = _registry(PROJECTOR_LAG, PROJECTOR_PARKED, PROJECTOR_APPLIED)
-NOTIFIER = _registry(CALLBACKS_DELIVERED, CALLBACKS_RETRIED, CALLBACKS_ABANDONED, *CONSUMERS)
+PROJECTOR = _registry(PROJECTOR_LAG, PROJECTOR_PARKED, PROJECTOR_APPLIED, EVENTS_OFF_SUBJECT)
+NOTIFIER = _registry(
+    CALLBACKS_DELIVERED, CALLBACKS_RETRIED, CALLBACKS_ABANDONED, EVENTS_OFF_SUBJECT, *CONSUMERS
+)
 
 
 def serve_metrics(registry: CollectorRegistry, host: str, port: int | None) -> None:

@@ -9,13 +9,14 @@ import asyncio
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from jobstream_contracts.events import EventDecodeError, decode_event
+from jobstream_contracts.events import EventDecodeError
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 
-from .records import Recorded, stream_sequence
+from .records import Recorded, recorded, stream_sequence
 
 # Seconds a reader's consumer outlives a reader that vanished without unsubscribing.
 INACTIVE_THRESHOLD = 30.0
@@ -63,15 +64,21 @@ async def read_batches(
             except TimeoutError:
                 yield []
                 continue
-            records = []
-            for msg in msgs:
-                try:
-                    event = decode_event(msg.data)
-                except EventDecodeError:
-                    continue
-                records.append(Recorded(stream_sequence(msg), msg.metadata.timestamp, event))
-            yield records
+            yield _readable(msgs)
     finally:
         # Also when the reader is cancelled (a client hanging up): the consumer goes now,
         # not after its inactivity threshold.
         await asyncio.shield(sub.unsubscribe())
+
+
+def _readable(msgs: list[Msg]) -> list[Recorded]:
+    """The records of the events among ``msgs`` this code can read; readers skip the others."""
+    records = []
+    for msg in msgs:
+        try:
+            record = recorded(stream_sequence(msg), msg.metadata.timestamp, msg.subject, msg.data)
+        except EventDecodeError:
+            continue
+        if record is not None:
+            records.append(record)
+    return records

@@ -4,9 +4,14 @@ what the journal, its readers and the deliveries share."""
 from dataclasses import dataclass
 from datetime import datetime
 
+import structlog
 from nats.aio.msg import Msg
 
-from jobstream_contracts.events import Event
+from jobstream_contracts.events import Event, EventOffSubject, decode_event
+
+from .metrics import EVENTS_OFF_SUBJECT
+
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,16 @@ class Recorded:
     sequence: int
     time: datetime
     event: Event
+
+
+@dataclass(frozen=True)
+class CaughtUp:
+    """A job's readable events above a sequence, and how far the read went: the sequence of the
+    newest message stored on the job's subjects, readable or not (what a conditional append
+    must name: a skipped forgery is still the job's newest message to JetStream)."""
+
+    records: list[Recorded]
+    through: int
 
 
 def stream_sequence(msg: Msg) -> int:
@@ -34,3 +49,16 @@ def stream_sequence(msg: Msg) -> int:
         if len(tokens) >= 11:
             return int(tokens[7])
     return msg.metadata.sequence.stream
+
+
+def recorded(sequence: int, time: datetime, subject: str, data: bytes) -> Recorded | None:
+    """The record of a stored message; None for an event that disagrees with its subject,
+    which every reader skips and counts. EventDecodeError for one that cannot be read."""
+    try:
+        return Recorded(sequence, time, decode_event(data, subject))
+    except EventOffSubject as exc:
+        EVENTS_OFF_SUBJECT.inc()
+        log.warning(
+            "skipped an event that disagrees with its subject", seq=sequence, error=str(exc)
+        )
+        return None

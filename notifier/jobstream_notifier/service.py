@@ -110,7 +110,7 @@ class Notifier:
 
     async def handle(self, delivery: Delivery) -> None:
         try:
-            event = decode_event(delivery.data)
+            event = decode_event(delivery.data, delivery.subject)
         except EventDecodeError as exc:
             log.error("unreadable event; not notified", error=str(exc))
             await delivery.term()

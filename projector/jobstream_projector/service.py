@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
-from jobstream_infra.connection import close_nats, connect_nats, stopped_within
+from jobstream_infra.connection import COMMAND_WAIT, close_nats, connect_nats, stopped_within
 from jobstream_infra.journal import (
     JetStreamJournal,
     Journal,
@@ -144,7 +144,7 @@ class Projector:
         for message in messages:
             seq = message.sequence
             try:
-                batch.append((seq, decode_event(message.data)))
+                batch.append((seq, decode_event(message.data, message.subject)))
             except EventDecodeError as exc:
                 if exc.newer:
                     return batch, parked, NewerEvent(seq, message.subject, str(exc))
@@ -272,11 +272,14 @@ async def _unsubscribe(sub) -> None:
 
 
 async def _open(
-    settings: ProjectorSettings, stop: asyncio.Event | None = None, migrate: bool = False
+    settings: ProjectorSettings,
+    stop: asyncio.Event | None = None,
+    migrate: bool = False,
+    wait: float | None = None,
 ):
     engine = create_view_engine(settings.view_url)
     await asyncio.to_thread(create_view, engine, migrate)
-    nc = await connect_nats(settings, "projector", stop=stop)
+    nc = await connect_nats(settings, "projector", wait=wait, stop=stop)
     js = nc.jetstream()
     replicas = await ensure_stream(js, new_replicas=settings.replicas)
     journal = JetStreamJournal(nc, js, direct_reads(replicas))
@@ -343,7 +346,8 @@ async def rebuild_view(settings: ProjectorSettings, until: int | datetime | None
     engine = create_view_engine(settings.view_url)
     await asyncio.to_thread(drop_view, engine)
     engine.dispose()
-    nc, projector = await _open(settings, migrate=True)
+    # A command a person runs: an unreachable server ends it (NatsUnreachable), not a wait.
+    nc, projector = await _open(settings, migrate=True, wait=COMMAND_WAIT)
     try:
         if isinstance(until, datetime):
             until = await last_sequence_at(projector.journal, until)

@@ -22,9 +22,9 @@ COLUMNS, LINES = 160, 40
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]")
 
 
-def client_env() -> dict[str, str]:
+def client_env(columns: int = COLUMNS) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSTREAM_")}
-    return {**env, "TERM": "xterm", "COLUMNS": str(COLUMNS), "LINES": str(LINES)}
+    return {**env, "TERM": "xterm", "COLUMNS": str(columns), "LINES": str(LINES)}
 
 
 @dataclass
@@ -69,23 +69,23 @@ class Terminal:
         return bool(chunk)
 
 
-def open_terminal(*args: str) -> Terminal:
+def open_terminal(*args: str, columns: int = COLUMNS) -> Terminal:
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, columns, 0, 0))
     process = subprocess.Popen(
         [sys.executable, "-m", "jobstream", *args],
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        env=client_env(),
+        env=client_env(columns),
         start_new_session=True,
     )
     os.close(slave)
     return Terminal(process, master)
 
 
-def run_in_terminal(*args: str, timeout: float = 30) -> tuple[int, str]:
-    terminal = open_terminal(*args)
+def run_in_terminal(*args: str, timeout: float = 30, columns: int = COLUMNS) -> tuple[int, str]:
+    terminal = open_terminal(*args, columns=columns)
     code = terminal.finish(timeout)
     return code, terminal.text
 

@@ -4,7 +4,13 @@ import json
 
 import pytest
 
-from jobstream.client_inputs import InputError, parse_inputs
+from jobstream.client_inputs import InputError, read_pairs, takes_only_text, typed_inputs
+from jobstream_contracts.ogc import InputDescription
+
+
+def parse_inputs(pairs: list[str]) -> dict:
+    """The inputs of a process that describes none of them."""
+    return typed_inputs(read_pairs(pairs), {})
 
 
 def test_values_are_json_when_they_parse_else_text():
@@ -41,3 +47,30 @@ def test_at_reads_a_json_file(tmp_path):
 def test_malformed_pairs_are_refused_precisely(pairs, says):
     with pytest.raises(InputError, match=says):
         parse_inputs(pairs)
+
+
+def described(**schemas: dict) -> dict[str, InputDescription]:
+    return {name: InputDescription.model_validate({"schema": s}) for name, s in schemas.items()}
+
+
+def test_a_text_input_keeps_the_text_as_given():
+    inputs = described(
+        message={"type": "string"},
+        note={"anyOf": [{"type": "string"}, {"type": "null"}]},
+        n={"type": "integer"},
+    )
+    pairs = ["message=123", "note=true", "n=123"]
+    assert typed_inputs(read_pairs(pairs), inputs) == {"message": "123", "note": "true", "n": 123}
+
+
+def test_a_json_string_given_to_a_text_input_is_its_text():
+    inputs = described(message={"type": "string"})
+    assert typed_inputs(read_pairs(['message="007"']), inputs) == {"message": "007"}
+
+
+def test_only_schemas_of_strings_alone_take_text():
+    assert takes_only_text({"type": "string", "format": "date"})
+    assert takes_only_text({"type": ["string", "null"]})
+    assert not takes_only_text({"anyOf": [{"type": "string"}, {"type": "number"}]})
+    assert not takes_only_text({"$ref": "#/$defs/Frequency"})
+    assert not takes_only_text({})

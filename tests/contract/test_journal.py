@@ -296,11 +296,51 @@ async def test_an_unreadable_message_fails_a_read_and_is_skipped_by_followers(su
 
 async def test_a_newer_events_schema_is_told_apart(subject: Subject):
     a = subject.job("a")
-    newer = f'{{"type": "JobSubmitted", "schema_version": 99, "job_id": "{a}"}}'
+    newer = (
+        f'{{"type": "JobSubmitted", "schema_version": 99, "job_id": "{a}", "process_id": "echo"}}'
+    )
     await subject.put_bytes(event_subject("echo", a, "submitted"), newer.encode())
     with pytest.raises(EventDecodeError) as raised:
         await subject.journal.read(a)
     assert raised.value.newer
+
+
+async def test_an_event_off_its_subject_is_skipped_by_every_read(subject: Subject):
+    # What the notifier's user could publish: a success on a callback subject it may write.
+    a = subject.job("a")
+    await subject.journal.append(submitted(a))
+    forged = JobSucceeded(job_id=a, process_id="echo", results={"forged": True})
+    await subject.put_bytes(event_subject("echo", a, "callback-delivered"), forged.encode())
+    await subject.journal.append(progressed(a))
+    read = events_of(await subject.journal.read(a))
+    assert [type(event) for event in read] == [JobSubmitted, JobProgressed]
+    assert await sequences(subject, a) == [1, 3]
+    assert await sequences(subject, a, after=subject.at(1), limit=1) == [3]
+    assert await collect(subject, 2) == [1, 3]
+
+
+async def test_catch_up_reaches_past_a_skipped_forgery(subject: Subject):
+    # A conditional append must name the job's newest message, readable or not.
+    a = subject.job("a")
+    await subject.journal.append(submitted(a))
+    forged = JobSucceeded(job_id=a, process_id="echo")
+    await subject.put_bytes(event_subject("echo", a, "callback-delivered"), forged.encode())
+    caught = await subject.journal.catch_up(a, after=subject.at(1))
+    assert (caught.records, caught.through) == ([], subject.at(2))
+    with pytest.raises(HistoryChanged):
+        await subject.journal.append(progressed(a), expect_last=subject.at(1))
+    await subject.journal.append(progressed(a), expect_last=caught.through)
+    assert [r.sequence for r in (await subject.journal.catch_up(a)).records] == [
+        subject.at(1),
+        subject.at(3),
+    ]
+
+
+async def test_catch_up_of_a_job_with_nothing_new_stays_where_it_was(subject: Subject):
+    a = subject.job("a")
+    await subject.journal.append(submitted(a))
+    caught = await subject.journal.catch_up(a, after=subject.at(1))
+    assert (caught.records, caught.through) == ([], subject.at(1))
 
 
 # -- following --------------------------------------------------------------------------------

@@ -116,11 +116,14 @@ def test_sync_appends_only_the_missing_periods_and_then_is_a_no_op(stack):
     assert status["message"].startswith("up to date: 2020-01-09 is stored")
 
 
-def test_sync_of_an_empty_dataset_says_to_ingest_first(unchanged):
-    job_id = unchanged.submit("sync", {"dataset_id": "demo"})
-    status = unchanged.wait_job(job_id, timeout=30)
-    assert status["status"] == "failed"
-    assert "run ingest first" in status["message"]
+def test_sync_of_an_empty_dataset_is_refused_saying_to_ingest_first(unchanged):
+    before = len(unchanged.events())
+    response = unchanged.http.post(
+        "/processes/sync/execution", json={"inputs": {"dataset_id": "demo"}}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"] == "dataset_id: nothing stored for demo yet; run ingest first"
+    assert len(unchanged.events()) == before
 
 
 def test_two_ingests_of_one_dataset_never_interleave_their_commits(stack):
@@ -240,6 +243,9 @@ def test_an_ad_hoc_resample_is_listed_as_a_derived_dataset(stack):
     assert record["kind"] == "derived"
     assert record["stored"]["coverage"] == [["2020-01-06", "2020-01-06"]]
     assert record["derived"]["source_dataset"] == "demo"
+    # Titled by what made it, with its source's variable and units.
+    assert record["title"] == "demo, weekly max"
+    assert (record["template"]["variable"], record["template"]["units"]) == ("t2m", "K")
 
 
 def test_an_estimate_counts_periods_bytes_and_learns_the_duration_from_earlier_jobs(stack):

@@ -1,5 +1,6 @@
 """Quick-looks: an ingest stores a PNG of the newest stored period as it commits, and the
-gateway serves it; the picture itself: north up, missing values transparent, small."""
+gateway serves it; the picture itself: north up, missing values grey, framed by its
+coordinates and a colour bar in its units."""
 
 import io
 
@@ -8,7 +9,18 @@ import pytest
 from matplotlib import colormaps
 from PIL import Image
 
-from jobstream_datasets.quicklook import SIDE, render
+from jobstream_datasets.grid import GridSpec, cell_centres
+from jobstream_datasets.legend import Layout, layout, scale_of, ticks
+from jobstream_datasets.quicklook import (
+    NO_VALUE,
+    RAMP,
+    SIDE,
+    map_image,
+    palette_indices,
+    render,
+    stretch,
+    thinned,
+)
 from jobstream_datasets.viridis import VIRIDIS
 
 from ..support.datasets import data_stack
@@ -27,18 +39,35 @@ def _image(png: bytes) -> Image.Image:
     return image
 
 
-def _pixels(png: bytes) -> np.ndarray:
-    return np.asarray(_image(png).convert("RGBA"))
+def _pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGBA"))
 
 
-def test_the_picture_is_north_up_small_and_transparent_where_values_are_missing():
+def grid_of(rows: int, columns: int, north_first: bool = True) -> GridSpec:
+    """A 0.25 degree grid over 57..63 N, 4..12 E (the synthetic dataset's), cut to size."""
+    y, x = cell_centres(57, 63, 0.25)[:rows], cell_centres(4, 12, 0.25)[:columns]
+    return GridSpec(y=y[::-1] if north_first else y, x=x)
+
+
+def picture(values: np.ndarray, grid: GridSpec, units: str = "K") -> tuple[np.ndarray, Layout]:
+    """The framed quick-look's pixels and where its map and bar are."""
+    image = _image(render(values, grid, units))
+    rows, columns = values.shape
+    factor = scale_of(columns, rows)
+    places = layout((columns * factor, rows * factor))
+    assert image.size == places.size and image.mode == "P"  # one byte a pixel
+    return _pixels(image), places
+
+
+def test_the_picture_is_north_up_and_grey_where_values_are_missing():
     # y ascending (south first), as a dataset may store it: the warm south row goes down.
     field = np.array([[30.0, 30.0, np.nan], [0.0, 0.0, 0.0]])
-    pixels = _pixels(render(field, north_first=False))
-    assert pixels.shape == (2, 3, 4)
-    assert pixels[0, 0].tolist() == [68, 1, 84, 255]  # the cold north row: the ramp's start
-    assert pixels[1, 0].tolist() == [253, 231, 37, 255]  # the warm south row: its end
-    assert pixels[1, 2, 3] == 0  # missing: transparent
+    pixels, places = picture(field, grid_of(2, 3, north_first=False))
+    left, top, right, bottom = places.map_box
+    cell = (right - left) // 3
+    assert pixels[top + cell // 2, left + cell // 2].tolist() == [68, 1, 84, 255]  # north: cold
+    assert pixels[bottom - cell // 2, left + cell // 2].tolist() == [253, 231, 37, 255]
+    assert pixels[bottom - cell // 2, right - cell // 2, :3].tolist() == list(NO_VALUE)
 
 
 def matplotlib_viridis() -> list[tuple[int, ...]]:
@@ -53,10 +82,10 @@ def test_the_shipped_table_is_matplotlibs_viridis():
 
 def test_a_gradient_walks_viridis_in_order_one_byte_a_pixel():
     row = np.linspace(0.0, 1.0, 201)[None, :]
-    image = _image(render(row, north_first=True))
+    image = map_image(palette_indices(row, stretch(row)))
     assert image.mode == "P"
     table = matplotlib_viridis()
-    positions = [table.index(tuple(rgba[:3])) for rgba in _pixels(render(row, True))[0]]
+    positions = [table.index(tuple(rgba[:3])) for rgba in _pixels(image)[0]]
     assert positions == sorted(positions)
     assert (positions[0], positions[-1]) == (0, 255)
     # Stretched between the 2nd and 98th percentiles (0.02 and 0.98 here).
@@ -64,9 +93,51 @@ def test_a_gradient_walks_viridis_in_order_one_byte_a_pixel():
     assert np.abs(np.array(positions) - stretched).max() <= 1.5
 
 
-def test_a_large_field_is_thinned_to_at_most_the_side_and_a_blank_one_is_transparent():
-    assert max(_image(render(np.random.rand(1000, 600), True)).size) <= SIDE
-    assert not _pixels(render(np.full((4, 4), np.nan), True))[..., 3].any()
+def test_a_large_field_is_thinned_to_at_most_the_side_and_a_blank_one_is_grey():
+    assert max(thinned(np.random.rand(1000, 600)).shape) <= SIDE
+    blank, places = picture(np.full((4, 4), np.nan), grid_of(4, 4))
+    left, top, right, bottom = places.map_box
+    assert (blank[top:bottom, left:right, :3] == NO_VALUE).all()
+
+
+def dark(pixels: np.ndarray, box: tuple[int, int, int, int]) -> int:
+    """How many pixels in ``box`` (left, top, right, bottom) are drawn dark: text."""
+    left, top, right, bottom = box
+    return int((pixels[top:bottom, left:right, :3].max(axis=2) < 128).sum())
+
+
+def test_the_picture_has_a_colour_bar_in_its_units_and_its_coordinates():
+    grid = grid_of(24, 32)
+    field = 270.0 + np.linspace(0.0, 12.0, 24 * 32).reshape(24, 32)
+    pixels, places = picture(field, grid)
+    left, top, right, bottom = places.map_box
+    width, height = places.size
+    # Wider and taller than the map by the bar and the labels; the map itself enlarged.
+    assert (right - left, bottom - top) == (256, 192)
+    assert width >= (right - left) + 60 and height >= (bottom - top) + 30
+    # The bar runs through the whole ramp, high at the top, on the map's height.
+    bar_left, bar_top, bar_right, bar_bottom = places.bar_box
+    column = pixels[bar_top:bar_bottom, (bar_left + bar_right) // 2, :3]
+    ramp = [tuple(colour) for colour in RAMP]
+    positions = [ramp.index(tuple(int(c) for c in colour)) for colour in column]
+    assert positions == sorted(positions, reverse=True)
+    assert (positions[0], positions[-1]) == (len(ramp) - 1, 0)
+    # Labels: latitudes left of the map, longitudes below it, values right of the bar.
+    assert dark(pixels, (0, top, left - 4, bottom)) > 40
+    assert dark(pixels, (left, bottom + 4, right, height)) > 40
+    assert dark(pixels, (bar_right + 4, bar_top, width, bar_bottom)) > 40
+    # The units are drawn above the bar: other units, other pixels there, the same map.
+    other, _ = picture(field, grid, units="mm/day")
+    above = (bar_left, 0, width, bar_top - 1)
+    assert dark(pixels, above) > 5 and dark(other, above) > dark(pixels, above)
+    assert (pixels[top:bottom, left:right] == other[top:bottom, left:right]).all()
+
+
+def test_ticks_fall_on_round_values_and_degrees_say_their_hemisphere():
+    assert ticks(270.3, 281.7) == [272.5, 275.0, 277.5, 280.0]
+    assert ticks(4.0, 12.0) == [4.0, 6.0, 8.0, 10.0, 12.0]
+    assert ticks(-180.0, 180.0) == [-100.0, 0.0, 100.0]
+    assert ticks(3.0, 3.0) == [3.0]
 
 
 def test_an_ingest_stores_the_quicklook_of_the_newest_period_and_the_gateway_serves_it(stack):

@@ -99,7 +99,7 @@ def test_resampling_records_the_source_snapshot_in_each_commit(tmp_path, source)
     [
         ("D", "mean", "not coarser"),
         ("MS", "median", "method 'median'"),
-        ("2MS", "mean", "frequency '2MS'"),
+        ("2MS", "mean", "frequency: '2MS'"),
     ],
 )
 def test_an_impossible_resampling_is_a_permanent_error(
@@ -115,9 +115,9 @@ def test_an_impossible_resampling_is_a_permanent_error(
 
 
 def test_the_process_description_offers_exactly_the_frequencies_and_methods_resample_knows():
-    from jobstream_datasets import processes, resample
+    from jobstream_datasets import checks, processes, resample
 
-    assert tuple(resample.FREQUENCIES) == processes.FREQUENCIES
+    assert tuple(checks.FREQUENCIES) == tuple(processes.FREQUENCY_TITLES)
     assert resample.METHODS == processes.METHODS
 
 

@@ -238,7 +238,9 @@ async def test_an_unreadable_submission_fails_the_job_and_is_terminated(journal,
 
 async def test_a_submission_of_a_newer_jobstream_is_left_for_an_upgraded_executor(journal, pool):
     subject = event_subject("work", JOB, "submitted")
-    data = b'{"type": "JobSubmitted", "schema_version": 99, "job_id": "job-1"}'
+    data = (
+        b'{"type": "JobSubmitted", "schema_version": 99, "job_id": "job-1", "process_id": "work"}'
+    )
     sequence = journal.append_bytes(subject, data)
     runtime = runtime_of(journal, pool)
     delivery = RecordedDelivery(subject, data, sequence)
@@ -247,10 +249,44 @@ async def test_a_submission_of_a_newer_jobstream_is_left_for_an_upgraded_executo
     assert await journal.last_sequence() == sequence
 
 
+async def test_a_submission_off_its_subject_is_dropped_and_no_job_is_recorded(journal, pool):
+    # Another job's submission stored on this job's subject: neither job is this executor's to
+    # fail, so nothing is written for either.
+    subject = event_subject("work", JOB, "submitted")
+    data = JobSubmitted(job_id="job-2", process_id="work").encode()
+    sequence = journal.append_bytes(subject, data)
+    delivery = RecordedDelivery(subject, data, sequence)
+    await handle(runtime_of(journal, pool), process(lambda on_progress: "x"), delivery)
+    assert delivery.answers == [("term", None)]
+    assert await journal.last_sequence() == sequence
+
+
+async def test_a_success_forged_on_a_callback_subject_neither_ends_nor_stalls_the_job(
+    journal, pool
+):
+    # Stored while the attempt runs, after the history it read: its outcome's conditional
+    # append must name the forgery's sequence (which JetStream counts), not loop on it.
+    reached, go_on = threading.Event(), threading.Event()
+    delivery = await submit(journal)
+    attempt = asyncio.create_task(
+        handle(runtime_of(journal, pool), process(gated(reached, go_on)), delivery)
+    )
+    await until_recorded(journal, JobStarted)
+    forged = JobSucceeded(job_id=JOB, process_id="work", results={"out": "forged"})
+    journal.append_bytes(event_subject("work", JOB, "callback-delivered"), forged.encode())
+    go_on.set()
+    await asyncio.wait_for(attempt, PATIENCE)
+    events = await history(journal)
+    assert kinds(events) == [JobSubmitted, JobStarted, JobSucceeded]
+    assert "forged" not in events[-1].model_dump_json()
+    assert delivery.answers == [("ack", None)]
+
+
 def journal_events_after(journal: InMemoryJournal, sequence: int) -> list[Event]:
     """The readable events stored after ``sequence`` (the job's history holds bytes that are
     none)."""
-    return [stored.recorded().event for stored in journal.stored[sequence:]]
+    records = (stored.recorded() for stored in journal.stored[sequence:])
+    return [record.event for record in records if record is not None]
 
 
 # -- racing writers ---------------------------------------------------------------------------

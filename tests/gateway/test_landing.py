@@ -1,5 +1,7 @@
 """Landing page, conformance, the API document, health and readiness."""
 
+import os
+
 from openapi_spec_validator import validate
 
 from jobstream_contracts import __version__
@@ -60,7 +62,8 @@ async def test_api_definition_is_valid_openapi_30(gateway):
 
 async def test_health_answers_without_anything_behind_it(gateway):
     response = await gateway.http.get("/health")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "pid": os.getpid()}
 
 
 async def test_ready_reports_how_far_the_view_trails_the_journal(gateway):

@@ -17,8 +17,8 @@ from nats.js import JetStreamContext
 from nats.js.errors import APIError
 from pydantic import SecretStr
 
-from jobstream_contracts.events import JobSucceeded
-from jobstream_contracts.subjects import STREAM
+from jobstream_contracts.events import CallbackDelivered, ErrorInfo, JobFailed, JobSucceeded
+from jobstream_contracts.subjects import STREAM, event_subject
 from jobstream_infra.connection import NatsRefused, close_nats, connect_nats
 from jobstream_infra.embedded import EmbeddedNats, server_binary
 from jobstream_infra.nats_conf import external_server_block
@@ -159,6 +159,32 @@ def test_only_the_executor_records_a_jobs_outcome(finished_job, user):
     reported = asyncio.run(_as_user(nats_server, user, [forge]))
     assert _denied(reported, forged.subject), reported
     assert stack.events(job_id) == before
+
+
+def test_an_outcome_forged_on_the_notifiers_own_subjects_is_parked_and_changes_nothing(
+    finished_job,
+):
+    nats_server, stack, job_id = finished_job
+    document = stack.http.get(f"/jobs/{job_id}").json()
+    parked = stack.http.get("/ready").json()["parked_events"]
+    failed = JobFailed(job_id=job_id, process_id="echo", error=ErrorInfo(type="E", detail="forged"))
+    newer = json.loads(JobSucceeded(job_id=job_id, process_id="echo").encode())
+    newer["schema_version"] = 99  # once enough to stop the projector for good
+    subject = event_subject("echo", job_id, CallbackDelivered.token)  # the notifier may write
+
+    async def forge(js: JetStreamContext) -> None:
+        await js.publish(subject, failed.encode(), stream=STREAM)
+        await js.publish(subject, json.dumps(newer).encode(), stream=STREAM)
+
+    reported = asyncio.run(_as_user(nats_server, "notifier", [forge]))
+    assert not _denied(reported, subject), reported
+    later = stack.submit("echo", {"message": "after the forgeries"})
+    stack.wait_view(later)  # the projector runs on
+    ready = stack.http.get("/ready").json()
+    assert (ready["parked_events"], ready["projector_lag"]) == (parked + 2, 0), ready
+    assert stack.http.get(f"/jobs/{job_id}").json() == document
+    history = stack.http.get(f"/jobs/{job_id}/events").json()["events"]
+    assert "forged" not in json.dumps(history)
 
 
 def test_credentials_are_private_and_an_older_stream_is_updated_by_the_admin_only(tmp_path):

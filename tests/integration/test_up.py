@@ -1,11 +1,13 @@
 """`jobstream up`: one command starts everything; Ctrl-C (SIGINT) stops everything."""
 
 import signal
+import socket
 
 import httpx
 import psutil
 import pytest
 
+from jobstream.exit_codes import TAKEN
 from jobstream_infra.embedded import free_port
 
 from ..support.up import kill, start_up, wait_for_processes
@@ -36,3 +38,31 @@ def test_up_serves_jobs_and_stops_cleanly_on_sigint(up):
     assert "jobstream is up" in output and "jobstream stopped" in output
     gone, alive = psutil.wait_procs(children, timeout=5)
     assert not alive, f"left running: {[p.name() for p in alive]}"
+
+
+def test_a_second_up_on_the_same_folder_names_the_holder_and_touches_nothing(up, tmp_path):
+    process, url, data = up
+    wait_for_processes(url)
+    credentials = (data / "nats" / "credentials.json").read_bytes()
+
+    second = start_up(tmp_path, free_port())
+    output, _ = second.communicate(timeout=60)
+
+    assert second.returncode == TAKEN, output
+    assert f"pid {process.pid}" in output and url in output, output
+    # Its one line and nothing else: no nats-server, no component was started.
+    assert len(output.strip().splitlines()) == 1, output
+    assert (data / "nats" / "credentials.json").read_bytes() == credentials
+    assert httpx.get(f"{url}/processes").is_success  # the first goes on serving
+
+
+def test_up_on_a_port_in_use_says_so_before_starting_anything(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = start_up(tmp_path, port)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == TAKEN, output
+    assert f"port {port} on 127.0.0.1 is in use" in output and "JOBSTREAM_PORT" in output
+    assert not (tmp_path / "data" / "nats").exists()

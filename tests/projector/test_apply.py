@@ -79,9 +79,26 @@ async def test_an_unreadable_message_is_parked_and_the_view_moves_on(journal, pr
     assert read_checkpoint(projector.engine) == 5
 
 
+async def test_a_success_forged_on_a_callback_subject_is_parked_not_applied(journal, projector):
+    # The notifier's user may publish callback events; a success written there, even one that
+    # claims a newer schema (which would stop the projector), changes nothing but the parked.
+    await store(journal, history("a")[:2])
+    for version in (1, 99):
+        forged = JobSucceeded(job_id="a", process_id="echo", results={"forged": True})
+        data = forged.encode().replace(
+            b'"schema_version":1', f'"schema_version":{version}'.encode()
+        )
+        journal.append_bytes(event_subject("echo", "a", "callback-delivered"), data)
+    await store(journal, history("b"))
+    await projector.apply(journal.stored)
+    assert (status_of(projector, "a"), status_of(projector, "b")) == ("running", "successful")
+    assert count_parked(projector.engine) == 2
+    assert read_checkpoint(projector.engine) == len(journal.stored)
+
+
 async def test_an_event_of_a_newer_jobstream_stops_the_view_before_it(journal, projector):
     await store(journal, history("a")[:2])
-    newer = b'{"type": "JobSucceeded", "schema_version": 99, "job_id": "a"}'
+    newer = b'{"type": "JobSucceeded", "schema_version": 99, "job_id": "a", "process_id": "echo"}'
     journal.append_bytes(event_subject("echo", "a", "succeeded"), newer)
     await store(journal, history("b"))
     with pytest.raises(NewerEvent) as stopped:

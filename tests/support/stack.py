@@ -277,7 +277,7 @@ async def stream_events(nats_url: str, job_id: str | None = None) -> list[Event]
                 continue
             for msg in msgs:
                 seen = msg.metadata.sequence.stream
-                events.append(decode_event(msg.data))
+                events.append(decode_event(msg.data, msg.subject))
             if msgs and msgs[-1].metadata.num_pending == 0:
                 break
         await sub.unsubscribe()

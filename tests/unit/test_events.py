@@ -15,6 +15,7 @@ from jobstream_contracts.events import (
     DatasetCommitted,
     ErrorInfo,
     EventDecodeError,
+    EventOffSubject,
     JobDismissed,
     JobEstimated,
     JobFailed,
@@ -29,6 +30,21 @@ from jobstream_contracts.events import (
 from jobstream_contracts.subjects import event_subject, is_valid_token, parse_subject
 
 WHEN = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
+
+
+def decode(data: bytes):
+    """``data`` decoded as if stored on the subject it claims (for bytes that are not an
+    object of a known type, a subject that cannot matter: they fail before it is compared)."""
+    try:
+        raw = json.loads(data)
+        kind = EVENT_TYPES[raw["type"]]
+    except (ValueError, TypeError, KeyError):
+        return decode_event(data, "jobstream.jobs.p.j.x")
+    return decode_event(
+        data, event_subject(str(raw.get("process_id")), str(raw.get("job_id")), kind.token)
+    )
+
+
 COMMON = {
     "job_id": "job-1",
     "process_id": "echo",
@@ -143,7 +159,7 @@ def test_every_event_type_is_covered():
 
 @pytest.mark.parametrize("event", EVENTS, ids=by_token)
 def test_decoding_an_encoded_event_gives_an_equal_event(event):
-    decoded = decode_event(event.encode())
+    decoded = decode(event.encode())
     assert type(decoded) is type(event)
     assert decoded == event
 
@@ -268,7 +284,7 @@ def test_an_id_with_a_trailing_newline_is_not_a_valid_subject_token():
 )
 def test_unreadable_bytes_raise_event_decode_error(data, message):
     with pytest.raises(EventDecodeError, match=message):
-        decode_event(data)
+        decode(data)
 
 
 @pytest.mark.parametrize(
@@ -283,22 +299,22 @@ def test_unreadable_bytes_raise_event_decode_error(data, message):
 )
 def test_a_payload_missing_a_required_field_raises_event_decode_error(raw, field):
     with pytest.raises(EventDecodeError, match=field):
-        decode_event(encode(raw))
+        decode(encode(raw))
 
 
 def test_a_payload_with_a_wrong_field_type_raises_event_decode_error():
     with pytest.raises(EventDecodeError, match="done"):
-        decode_event(encode(valid("JobProgressed", done="half")))
+        decode(encode(valid("JobProgressed", done="half")))
 
 
 def test_event_decode_error_is_a_value_error():
     with pytest.raises(ValueError):
-        decode_event(b"{")
+        decode(b"{")
 
 
 @pytest.mark.parametrize("type_name", sorted(EVENT_TYPES))
 def test_a_minimal_payload_of_each_type_decodes_with_defaults(type_name):
-    event = decode_event(encode(valid(type_name)))
+    event = decode(encode(valid(type_name)))
     assert type(event) is EVENT_TYPES[type_name]
     assert event.schema_version == 1
     assert event.attempt == 0
@@ -306,12 +322,51 @@ def test_a_minimal_payload_of_each_type_decodes_with_defaults(type_name):
 
 def test_a_schema_version_below_one_raises_event_decode_error():
     with pytest.raises(EventDecodeError):
-        decode_event(encode(valid("JobStarted", schema_version=0)))
+        decode(encode(valid("JobStarted", schema_version=0)))
 
 
 def test_an_unhashable_type_raises_event_decode_error():
     with pytest.raises(EventDecodeError):
-        decode_event(encode({"type": ["JobStarted"], "job_id": "j", "process_id": "p"}))
+        decode(encode({"type": ["JobStarted"], "job_id": "j", "process_id": "p"}))
+
+
+# --- agreeing with the subject -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=by_token)
+def test_an_event_on_its_own_subject_decodes(event):
+    assert decode_event(event.encode(), event.subject) == event
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        # The notifier may publish callback events: a success written there is a forgery.
+        event_subject("echo", "job-1", "callback-delivered"),
+        event_subject("echo", "job-2", "succeeded"),  # another job's subject
+        event_subject("count", "job-1", "succeeded"),  # another process's subject
+        "jobstream.jobs.echo.job-1",  # not an event subject at all
+    ],
+)
+def test_an_event_that_disagrees_with_its_subject_is_off_subject(subject):
+    with pytest.raises(EventOffSubject, match="must agree with its subject"):
+        decode_event(encode(valid("JobSucceeded")), subject)
+
+
+def test_a_forgery_claiming_a_newer_version_is_a_forgery_not_newer():
+    forged = encode(valid("JobSucceeded", schema_version=99))
+    with pytest.raises(EventOffSubject) as raised:
+        decode_event(forged, event_subject("echo", "job-1", "callback-delivered"))
+    assert not raised.value.newer
+
+
+def test_a_newer_event_on_its_own_subject_is_still_newer():
+    with pytest.raises(EventDecodeError) as raised:
+        decode_event(
+            encode(valid("JobSucceeded", schema_version=99)), "jobstream.jobs.echo.job-1.succeeded"
+        )
+    assert raised.value.newer
+    assert not isinstance(raised.value, EventOffSubject)
 
 
 # --- upcasting ----------------------------------------------------------------------------
@@ -335,7 +390,7 @@ def progressed_v2(monkeypatch):
 
 def test_a_version_one_event_is_upcast_before_validation(progressed_v2):
     raw = valid("JobProgressed", schema_version=1, done=1, total=2, note="halfway")
-    event = decode_event(encode(raw))
+    event = decode(encode(raw))
     assert isinstance(event, JobProgressed)
     assert event.message == "halfway"
     assert event.done == 1.0
@@ -347,7 +402,7 @@ def test_a_version_one_event_is_upcast_before_validation(progressed_v2):
 
 def test_an_event_without_a_schema_version_counts_as_version_one(progressed_v2):
     raw = valid("JobProgressed", note="from the old days")
-    event = decode_event(encode(raw))
+    event = decode(encode(raw))
     assert isinstance(event, JobProgressed)
     assert event.message == "from the old days"
     assert len(progressed_v2) == 1
@@ -355,7 +410,7 @@ def test_an_event_without_a_schema_version_counts_as_version_one(progressed_v2):
 
 def test_a_current_version_event_is_not_upcast(progressed_v2):
     raw = valid("JobProgressed", schema_version=2, message="fresh")
-    event = decode_event(encode(raw))
+    event = decode(encode(raw))
     assert isinstance(event, JobProgressed)
     assert event.message == "fresh"
     assert event.schema_version == 2
@@ -366,12 +421,12 @@ def test_a_version_newer_than_the_reader_is_still_rejected_after_a_bump(progress
     with pytest.raises(
         EventDecodeError, match="schema_version 3 is newer than this reader \\(2\\)"
     ):
-        decode_event(encode(valid("JobProgressed", schema_version=3)))
+        decode(encode(valid("JobProgressed", schema_version=3)))
     assert progressed_v2 == []
 
 
 def test_upcasting_only_applies_to_its_own_event_type(progressed_v2):
-    event = decode_event(encode(valid("JobStarted", schema_version=1)))
+    event = decode(encode(valid("JobStarted", schema_version=1)))
     assert isinstance(event, JobStarted)
     assert progressed_v2 == []
 
@@ -379,7 +434,7 @@ def test_upcasting_only_applies_to_its_own_event_type(progressed_v2):
 def test_a_new_event_is_written_at_its_class_version(progressed_v2):
     event = JobProgressed(job_id="job-1", process_id="echo", message="fresh")
     assert event.schema_version == 2
-    decoded = decode_event(event.encode())
+    decoded = decode(event.encode())
     assert isinstance(decoded, JobProgressed)
     assert decoded.message == "fresh"
 

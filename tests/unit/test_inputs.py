@@ -221,3 +221,52 @@ def test_input_description_reads_its_schema_by_alias():
     description = InputDescription(schema=STRING, minOccurs=0, maxOccurs="unbounded")
     assert description.schema_ == STRING
     assert description.to_json() == {"minOccurs": 0, "maxOccurs": "unbounded", "schema": STRING}
+
+
+# --- forms said in words --------------------------------------------------------------------
+
+PERIOD = {
+    "type": "string",
+    "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$",
+    "description": "a date as YYYY-MM-DD, or its year or month",
+    "example": "2020-01-31",
+}
+
+
+@pytest.mark.parametrize(
+    "form,value,words",
+    [
+        ("date", "2020/01/01", "expected a date as YYYY-MM-DD, e.g. 2020-01-31"),
+        ("date", "2020-02-30", "expected a date as YYYY-MM-DD, e.g. 2020-01-31"),
+        ("date-time", "2020-01-31 noon", "expected a date and time as YYYY-MM-DDThh:mm:ssZ"),
+        ("time", "noon", "expected a time as hh:mm:ssZ"),
+    ],
+)
+def test_a_value_not_of_its_format_is_told_the_form_in_words(form, value, words):
+    error = rejection(
+        process(start=InputDescription(schema={**STRING, "format": form})), {"start": value}
+    )
+    assert error.detail.startswith(f"inputs.start: {words}")
+    assert error.detail.endswith(f"; got {value!r}")
+
+
+def test_a_value_of_its_format_passes():
+    description = process(start=InputDescription(schema={**STRING, "format": "date"}))
+    assert validate_inputs(description, {"start": "2020-01-31"}) == {"start": "2020-01-31"}
+
+
+def test_a_value_not_matching_a_described_pattern_is_told_the_description_not_the_pattern():
+    error = rejection(process(start=InputDescription(schema=PERIOD)), {"start": "2020/01/01"})
+    assert error.detail == (
+        "inputs.start: expected a date as YYYY-MM-DD, or its year or month, e.g. 2020-01-31; "
+        "got '2020/01/01'"
+    )
+
+
+def test_an_undescribed_pattern_is_named_as_the_last_resort():
+    schema = {**STRING, "pattern": "^[a-z]+$"}
+    error = rejection(process(name=InputDescription(schema=schema)), {"name": "Ada"})
+    assert (
+        error.detail
+        == "inputs.name: 'Ada' is not of the form this input takes (the pattern ^[a-z]+$)"
+    )

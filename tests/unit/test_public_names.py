@@ -13,6 +13,7 @@ PUBLIC = {
     "cloudevents": ["TYPE_PREFIX", "cloud_type", "event_of", "to_cloudevent"],
     "dataset_fold": ["DatasetState", "apply_commit", "fold_commits"],
     "events": ["EVENT_TYPES", "TERMINAL_TOKENS", "Event", "EventDecodeError", "decode_event"]
+    + ["EventOffSubject"]
     + ["JobSubmitted", "JobStarted", "JobProgressed", "JobSucceeded", "JobFailed"]
     + ["JobRetryScheduled", "JobDismissed", "JobEstimated", "DatasetCommitted"]
     + ["CallbackDelivered", "CallbackAbandoned", "ErrorInfo", "SnapshotRef"],

@@ -8,6 +8,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import FileResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jobstream_contracts.ogc import ExceptionType
+
+from ..errors import error_response
 from .inner import Answer, ask_json
 from .negotiation import wants_html
 from .render import render
@@ -66,7 +69,9 @@ class HtmlPages:
     def _static(path: str) -> Response:
         file = static_file(path)
         if file is None:
-            return Response("not found", status_code=404, media_type="text/plain")
+            return error_response(
+                404, ExceptionType.NOT_FOUND, f"no file at {path}", "Not found", path
+            )
         return FileResponse(file, headers={"Cache-Control": "public, max-age=3600"})
 
     async def _page(

@@ -9,6 +9,9 @@ from starlette.responses import HTMLResponse
 from jobstream_contracts.cloudevents import cloud_type
 from jobstream_contracts.events import EVENT_TYPES
 
+from .dataset_facts import facts, python_lines
+from .forms import choices, field_kind
+from .markdown import inline, markdown
 from .pictures import attempts_svg, coverage_svg
 from .timeline import timeline
 
@@ -79,6 +82,14 @@ _environment.globals["timeline"] = timeline
 # Inline SVG pictures (pictures.py), drawn from the page's own JSON.
 _environment.globals["coverage_svg"] = coverage_svg
 _environment.globals["attempts_svg"] = attempts_svg
+# Descriptions are Markdown (markdown.py); form fields follow their input's schema (forms.py).
+_environment.filters["markdown"] = markdown
+_environment.filters["inline"] = inline
+_environment.globals["choices"] = choices
+_environment.globals["field_kind"] = field_kind
+# What a dataset page says of the data, and how to open it (dataset_facts.py).
+_environment.globals["dataset_facts"] = facts
+_environment.globals["python_lines"] = python_lines
 
 
 # A page acts with its visitor's session (execute, dismiss): no other site may frame it
