@@ -50,6 +50,10 @@ def _is_final(event: Event) -> bool:
     return event.token in TERMINAL_TOKENS
 
 
+# One URL, two answers by Accept (a page of events, or their stream): caches must know.
+_VARY = {"Vary": "Accept"}
+
+
 @router.get("/jobs/{job_id}/events", responses=_STREAMED)
 async def job_events(
     job_id: str,
@@ -70,9 +74,11 @@ async def job_events(
         if not records or not principal.may_read(_owner(records[0].event)):
             raise no_such_job(job_id)
         if wants_stream(accept):
-            return event_stream(
+            stream = event_stream(
                 ctx, [job_filter(job_id)], resume_point(last_event_id, after), ends_with=_is_final
             )
+            stream.headers.update(_VARY)
+            return stream
         page = await ctx.journal.read(job_id, after=after, limit=limit + 1)
     except EventDecodeError as exc:
         raise unreadable(job_id, exc) from exc
@@ -99,7 +105,8 @@ async def job_events(
         {
             "events": [to_cloudevent(r.event, r.sequence, r.time) for r in page],
             "links": [link.to_json() for link in links],
-        }
+        },
+        headers=_VARY,
     )
 
 

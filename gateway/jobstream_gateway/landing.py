@@ -24,6 +24,8 @@ from .openapi30 import OPENAPI_30_MEDIA_TYPE, openapi_30
 
 router = APIRouter()
 
+# The datasets the data processes store (OGC has no relation for them).
+DATASETS_REL = "https://jobstream.dev/rel/datasets"
 # AsyncAPI registers no media type; its documents are JSON.
 ASYNCAPI_MEDIA_TYPE = "application/json"
 
@@ -69,6 +71,9 @@ async def landing_page(request: Request) -> LandingPage:
                 rel="http://www.opengis.net/def/rel/ogc/1.0/job-list",
                 type="application/json",
                 title="jobs",
+            ),
+            Link(
+                href=f"{url}/datasets", rel=DATASETS_REL, type="application/json", title="datasets"
             ),
             Link(
                 href=f"{url}/asyncapi",

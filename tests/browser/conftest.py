@@ -31,12 +31,16 @@ def _installed_by_playwright() -> str | None:
     return path if Path(path).is_file() else None
 
 
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
+def find_chromium() -> str | None:
     for candidate in (os.environ.get("JOBSTREAM_TEST_CHROMIUM"), *_CANDIDATES):
         if candidate and (found := shutil.which(candidate)):
             return found
-    if found := _installed_by_playwright():
+    return _installed_by_playwright()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if found := find_chromium():
         return found
     message = "no Chromium: `apt install chromium`, or `.venv/bin/playwright install chromium`"
     if os.environ.get("CI"):
@@ -59,6 +63,14 @@ def browser(chromium_path) -> Iterator[Browser]:
         launched.close()
 
 
+def _watch_errors(page: Page, watched: Watched) -> None:
+    page.on(
+        "console",
+        lambda m: watched.problems.append(f"console: {m.text}") if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda exc: watched.problems.append(f"page error: {exc}"))
+
+
 @pytest.fixture
 def page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Watched]]:
     context = browser.new_context(viewport={"width": 1200, "height": 800})
@@ -74,11 +86,29 @@ def page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Watched]]:
             route.abort()
 
     context.route("**/*", only_the_gateway)
+    _watch_errors(opened, watched)
+    yield opened, watched
+    context.close()
+    assert not watched.problems, watched.problems
+
+
+@pytest.fixture
+def cached_page(browser: Browser, stack: Stack) -> Iterator[tuple[Page, Watched]]:
+    """A page whose browser context keeps its HTTP cache on, as a person's browser does:
+    no request is routed (routing turns the cache off), requests elsewhere are only seen."""
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    opened = context.new_page()
+    watched = Watched()
+    own = urlsplit(stack.url).netloc
     opened.on(
-        "console",
-        lambda m: watched.problems.append(f"console: {m.text}") if m.type == "error" else None,
+        "request",
+        lambda r: (
+            None
+            if urlsplit(r.url).netloc == own
+            else watched.problems.append(f"request to {r.url}")
+        ),
     )
-    opened.on("pageerror", lambda exc: watched.problems.append(f"page error: {exc}"))
+    _watch_errors(opened, watched)
     yield opened, watched
     context.close()
     assert not watched.problems, watched.problems

@@ -25,7 +25,7 @@ def test_from_the_landing_page_to_a_finished_job(page, stack):
     valid_html(browser_page)
     shot(browser_page, "landing")
 
-    browser_page.get_by_role("link", name="processes", exact=True).first.click()
+    browser_page.get_by_role("link", name="Processes", exact=True).last.click()
     browser_page.wait_for_url(re.compile(r"/processes$"))
     valid_html(browser_page)
     shot(browser_page, "processes")
@@ -64,7 +64,7 @@ def _progress_until_final(page: Page, timeout: float = 60) -> list[float]:
 
 
 def _wait_reloaded_final(page: Page) -> None:
-    """Until the page, reloaded by its script once the job ended, is rendered final."""
+    """Until the page, rendered anew by its script as the job ends, shows it final."""
     final = ", ".join(f'#job[data-status="{status}"]' for status in FINAL)
     page.wait_for_selector(final, timeout=30_000)
     page.wait_for_load_state()

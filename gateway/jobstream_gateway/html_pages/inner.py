@@ -17,12 +17,31 @@ class Answer:
     route: object = None
 
 
+# What the inner request never carries. The browser's validators are those of whatever it
+# cached at the page's URL, often the JSON its script fetched there: forwarded, they would
+# have the page answered "304 Not Modified" for a page the browser does not hold.
+_NOT_FORWARDED = frozenset(
+    {
+        b"accept",
+        b"accept-encoding",
+        b"if-none-match",
+        b"if-modified-since",
+        b"if-match",
+        b"if-unmodified-since",
+        b"if-range",
+        b"prefer",
+    }
+)
+
+
 def _json_scope(scope: Scope, path: str, query: str) -> Scope:
-    """The same request (credentials, client, server) for ``path`` as JSON."""
-    headers = [(k, v) for k, v in scope["headers"] if k not in (b"accept", b"accept-encoding")]
+    """The same request (credentials, client, server) for ``path`` as JSON: a plain GET of
+    the whole current document, whatever the browser held or asked to wait for."""
+    headers = [(k, v) for k, v in scope["headers"] if k not in _NOT_FORWARDED]
     kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "f"]
     return {
         **scope,
+        "method": "GET",
         "path": path,
         "raw_path": path.encode(),
         "query_string": urlencode(kept).encode(),

@@ -4,9 +4,9 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import FileResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobstream_contracts.ogc import ExceptionType
 
@@ -18,6 +18,9 @@ from .routes import Page, page_for
 from .session import session_of
 
 STATIC = "/static/"
+# Where browsers look for a site's icon unless a page names one: the pages' own, an SVG.
+FAVICON = "/favicon.ico"
+STATIC_ALIASES = {FAVICON: f"{STATIC}favicon.svg"}
 _OWN_FILES = Path(__file__).parent / "static"
 # Swagger UI's files as the fastapi-swagger package ships them.
 _SWAGGER_FILES = Path(str(resources.files("fastapi_swagger") / "resources"))
@@ -45,12 +48,17 @@ class HtmlPages:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith(STATIC):
-            await self._static(path)(scope, receive, send)
+        if path.startswith(STATIC) or path == FAVICON:
+            await self._static(STATIC_ALIASES.get(path, path))(scope, receive, send)
             return
         found = page_for(path)
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        # A page and its JSON share a URL: a cache must key them by Accept too.
+        send = varying_by_accept(send)
         query = scope["query_string"].decode("latin-1")
-        if found is None or not wants_html(query, Headers(scope=scope).get("accept")):
+        if not wants_html(query, Headers(scope=scope).get("accept")):
             await self.app(scope, receive, send)
             return
         page, parameters = found
@@ -88,6 +96,18 @@ class HtmlPages:
             extra = await ask_json(self.app, scope, path, more_query)
             more[name] = extra.document if extra.status == 200 else None
         return render(page.template, doc=answer.document, more=more, **context)
+
+
+def varying_by_accept(send: Send) -> Send:
+    """``send`` with ``Accept`` added to every answer's ``Vary``."""
+
+    async def send_varying(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            headers.add_vary_header("Accept")
+        await send(message)
+
+    return send_varying
 
 
 def _values(query: str) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ from .dataset_facts import facts, python_lines
 from .forms import choices, field_kind
 from .markdown import inline, markdown
 from .pictures import attempts_svg, coverage_svg
+from .timeline import timeline
 
 _environment = Environment(
     loader=PackageLoader("jobstream_gateway", "html_pages/templates"),
@@ -22,15 +23,45 @@ _environment = Environment(
 )
 
 
+def _instant(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def when(value: str | None) -> str:
     """An ISO timestamp as people read it, in UTC, to the second."""
     if not value:
         return ""
-    try:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return instant.strftime("%Y-%m-%d %H:%M:%S UTC")
+    instant = _instant(value)
+    return instant.strftime("%Y-%m-%d %H:%M:%S UTC") if instant else value
+
+
+def clock(value: str | None) -> str:
+    """An ISO timestamp's time of day, to the second: a table's column, the day said above."""
+    instant = _instant(value or "")
+    return instant.strftime("%H:%M:%S") if instant else ""
+
+
+def duration(seconds: float) -> str:
+    """Seconds as people say them: 42 s, 3 min 5 s, 2 h 10 min."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{whole} s"
+    minutes, second = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {second} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def elapsed(started: str | None, finished: str | None) -> str:
+    """From start to finish, or to now while the job runs; a dash before it starts."""
+    begin = _instant(started or "")
+    if begin is None:
+        return "—"
+    end = _instant(finished or "") or datetime.now(begin.tzinfo)
+    return duration(max((end - begin).total_seconds(), 0.0))
 
 
 def number(value: float | None) -> str:
@@ -44,6 +75,10 @@ _environment.filters["when"] = when
 # The event stream names each event by its CloudEvents type; a page listens for every one.
 _environment.globals["event_types"] = sorted(cloud_type(name) for name in EVENT_TYPES)
 _environment.filters["number"] = number
+_environment.filters["clock"] = clock
+_environment.globals["elapsed"] = elapsed
+# A job's history as the rows of its page (timeline.py).
+_environment.globals["timeline"] = timeline
 # Inline SVG pictures (pictures.py), drawn from the page's own JSON.
 _environment.globals["coverage_svg"] = coverage_svg
 _environment.globals["attempts_svg"] = attempts_svg

@@ -22,12 +22,13 @@ def _page(path: str, template: str, **more: str) -> Page:
 
 
 PAGES = (
-    _page("/", "landing.html"),
+    _page("/", "landing.html", processes="/processes", jobs="/jobs?limit=5", datasets="/datasets"),
     _page("/conformance", "conformance.html"),
     _page("/processes", "processes.html"),
     _page("/processes/{process_id}", "process.html"),
     _page("/jobs", "jobs.html"),
     _page("/jobs/{job_id}", "job.html", history="/jobs/{job_id}/events?limit=1000"),
+    _page("/jobs/{job_id}/results", "results.html"),
     _page("/datasets", "datasets.html"),
     _page("/datasets/{dataset_id}", "dataset.html", quicklook="/datasets/{dataset_id}/quicklook"),
 )

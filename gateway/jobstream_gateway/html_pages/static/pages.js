@@ -46,48 +46,94 @@ async function submitExecute(form, event) {
   }
 }
 
-function showStatus(job) {
-  const status = document.getElementById("status");
-  status.textContent = job.status;
-  status.className = "status " + job.status;
-  const percent = job.percent != null ? job.percent : job.progress;
-  if (percent != null) {
-    document.getElementById("progress").value = percent;
-    document.getElementById("percent").textContent = Math.round(percent) + " %";
-  }
-  if (job.total) {
-    document.getElementById("counts").textContent = job.done + " of " + job.total;
-  }
-  document.getElementById("message").textContent = job.message || "";
+const FINAL = ["successful", "failed", "dismissed"];
+// At most one page render per this many ms: a data job's events come by the hundred.
+const REFRESH_EVERY_MS = 500;
+
+// The page as the gateway renders it now. Asked as HTML and never from or into the HTTP
+// cache: the page's URL is also its job's JSON, and a stored answer is not the page now.
+async function renderedNow() {
+  // A gateway away for a moment (a restart) is no error: the next event asks again.
+  const response = await fetch(window.location.href, {
+    headers: { "Accept": "text/html" },
+    cache: "no-store",
+  }).catch(() => null);
+  if (!response || !response.ok) return null;
+  return new DOMParser().parseFromString(await response.text(), "text/html");
 }
 
-const FINAL = ["successful", "failed", "dismissed"];
+// Replaces the page's live part (status, times, picture, history) with the one rendered
+// now, keeping open the summaries the reader opened; answers the job's status.
+async function refreshLive() {
+  const fresh = await renderedNow();
+  const live = fresh && fresh.getElementById("live");
+  if (!live) return null;
+  const current = document.getElementById("live");
+  const opened = [...current.querySelectorAll("tr[data-row] details[open]")]
+    .map((details) => details.closest("tr").dataset.row);
+  current.replaceWith(document.adoptNode(live));
+  for (const row of opened) {
+    const details = live.querySelector('tr[data-row="' + row + '"] details');
+    if (details) details.open = true;
+  }
+  return live.querySelector("#job").dataset.status;
+}
+
+// ``work`` run after each call, but never two at once nor more often than REFRESH_EVERY_MS:
+// calls that come meanwhile are answered by one more run.
+function throttled(work) {
+  let running = false, again = false, last = 0;
+  const run = async () => {
+    if (running) { again = true; return; }
+    running = true;
+    const wait = last + REFRESH_EVERY_MS - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    again = false;
+    last = Date.now();
+    try { await work(); } finally { running = false; }
+    if (again) run();
+  };
+  return run;
+}
 
 function followJob(section) {
   if (FINAL.includes(section.dataset.status)) return;
-  const job = section.dataset.job;
-  // One request at a time: the job's event stream, history first and then live.
-  const events = new EventSource("/jobs/" + job + "/events");
-  const refresh = async () => {
-    const response = await fetch("/jobs/" + job, { headers: { "Accept": "application/json" } });
-    if (!response.ok) return;
-    const status = await response.json();
-    showStatus(status);
-    if (FINAL.includes(status.status)) {
-      events.close();
-      window.location.reload();
-    }
-  };
+  // The job's events after those the page shows: each one a reason to render it anew.
+  const events = new EventSource(
+    "/jobs/" + section.dataset.job + "/events?after=" + section.dataset.after);
+  const refresh = throttled(async () => {
+    if (FINAL.includes(await refreshLive())) events.close();
+  });
   // Each event is named by its CloudEvents type: listen for every type there is.
   for (const type of section.dataset.eventTypes.split(" ")) {
     events.addEventListener(type, refresh);
   }
+  // The stream ends after the job's final event, or breaks: the page may have missed it.
+  events.addEventListener("error", refresh);
+}
+
+function duration(seconds) {
+  if (seconds < 10) return seconds.toFixed(1) + " s";
+  const whole = Math.floor(seconds);
+  if (whole < 60) return whole + " s";
+  const minutes = Math.floor(whole / 60);
+  if (minutes < 60) return minutes + " min " + (whole % 60) + " s";
+  return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
+}
+
+// A running job's elapsed time, between two renders of the page.
+function tickElapsed() {
+  const elapsed = document.querySelector("#elapsed[data-since]");
+  if (!elapsed) return;
+  // Never below zero, should this machine's clock run behind the gateway's.
+  const seconds = Math.max(0, (Date.now() - Date.parse(elapsed.dataset.since)) / 1000);
+  elapsed.textContent = duration(seconds);
 }
 
 async function dismiss(job) {
   const response = await fetch("/jobs/" + job, { method: "DELETE", headers: PAGE_HEADERS });
   if (response.ok) {
-    window.location.reload();
+    await refreshLive();
   } else {
     const body = await response.json().catch(() => null);
     document.getElementById("dismiss-error").textContent = problemText(body, response.status);
@@ -100,7 +146,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const section = document.getElementById("job");
   if (section) {
     followJob(section);
-    const button = document.getElementById("dismiss");
-    if (button) button.addEventListener("click", () => dismiss(section.dataset.job));
+    setInterval(tickElapsed, 1000);
+    // On the document: the button is rendered anew with the rest of the live part.
+    document.addEventListener("click", (event) => {
+      if (event.target.id === "dismiss") dismiss(section.dataset.job);
+    });
   }
 });
