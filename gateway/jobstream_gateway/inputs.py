@@ -1,6 +1,8 @@
 """Execute-request inputs checked against the process description, before anything is published."""
 
 import math
+import re
+from datetime import date, time
 from typing import Any
 
 from jsonschema import Draft7Validator, FormatChecker, ValidationError
@@ -15,7 +17,41 @@ FORMATS = {
     "date-time": "a date and time as YYYY-MM-DDThh:mm:ssZ (RFC 3339), e.g. 2020-01-31T12:00:00Z",
     "time": "a time as hh:mm:ssZ (RFC 3339), e.g. 12:00:00Z",
 }
-_FORMAT_CHECKER = FormatChecker(formats=FORMATS)
+# Checked here, not by jsonschema's own checkers: its date-time and time checkers exist only
+# when optional packages are installed (rfc3339-validator), which the gateway does not need.
+_FORMAT_CHECKER = FormatChecker(formats=())
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_TIME = r"\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+_DATE_TIME = re.compile(f"({_DATE})[Tt ]({_TIME})")
+
+
+@_FORMAT_CHECKER.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    return not isinstance(value, str) or _valid_date(value)
+
+
+@_FORMAT_CHECKER.checks("time", raises=ValueError)
+def _is_time(value: object) -> bool:
+    return not isinstance(value, str) or _valid_time(value)
+
+
+@_FORMAT_CHECKER.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    match = _DATE_TIME.fullmatch(value)
+    return match is not None and _valid_date(match[1]) and _valid_time(match[2])
+
+
+def _valid_date(value: str) -> bool:
+    return re.fullmatch(_DATE, value) is not None and bool(date.fromisoformat(value))
+
+
+def _valid_time(value: str) -> bool:
+    if re.fullmatch(_TIME, value) is None:
+        return False
+    time.fromisoformat(value.upper().replace("Z", "+00:00"))  # hours, minutes, seconds in range
+    return True
 
 
 def _invalid(detail: str) -> OGCError:

@@ -12,6 +12,8 @@ follow it when it changes) and buckets are created with it.
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import structlog
 from nats.js import JetStreamContext
@@ -59,6 +61,8 @@ _OBJECT_STORES = (QUICKLOOK_BUCKET,)
 
 # Seconds a new replicated bucket may take to elect its leader.
 LEADER_WAIT = 10.0
+
+T = TypeVar("T")
 # Seconds a durable consumer's creation is retried while a busy cluster does not answer.
 CONSUMER_WAIT = 60.0
 
@@ -231,12 +235,17 @@ async def ensure_bucket(js: JetStreamContext, bucket: str, **config) -> KeyValue
     that found it created by another a moment ago (three executors starting together: one
     exited on it), so a found bucket is waited for as well.
     """
-    try:
-        kv = await js.key_value(bucket)
-    except NotFoundError:
-        kv = await js.create_key_value(
-            bucket=bucket, storage=StorageType.FILE, replicas=await stream_replicas(js), **config
-        )
+
+    async def find_or_create() -> KeyValue:
+        try:
+            return await js.key_value(bucket)
+        except NotFoundError:
+            replicas = await stream_replicas(js)
+            return await js.create_key_value(
+                bucket=bucket, storage=StorageType.FILE, replicas=replicas, **config
+            )
+
+    kv = await _patiently(find_or_create, f"the bucket {bucket}")
     await _wait_for_leader(js, f"KV_{bucket}")
     return kv
 
@@ -244,14 +253,33 @@ async def ensure_bucket(js: JetStreamContext, bucket: str, **config) -> KeyValue
 async def ensure_object_store(js: JetStreamContext, bucket: str, **config) -> ObjectStore:
     """An object store, created with the stream's replicas, once its stream has a leader
     (as ensure_bucket)."""
-    try:
-        store = await js.object_store(bucket)
-    except NotFoundError:
-        store = await js.create_object_store(
-            bucket, storage=StorageType.FILE, replicas=await stream_replicas(js), **config
-        )
+
+    async def find_or_create() -> ObjectStore:
+        try:
+            return await js.object_store(bucket)
+        except NotFoundError:
+            replicas = await stream_replicas(js)
+            return await js.create_object_store(
+                bucket, storage=StorageType.FILE, replicas=replicas, **config
+            )
+
+    store = await _patiently(find_or_create, f"the object store {bucket}")
     await _wait_for_leader(js, f"OBJ_{bucket}")
     return store
+
+
+async def _patiently(ask: Callable[[], Awaitable[T]], what: str) -> T:
+    """``ask()``, asked again while the JetStream API does not answer in time (a cluster's meta
+    leader placing many new streams at once: CI, stop 31, an executor exited on it), for up to
+    LEADER_WAIT seconds."""
+    deadline = asyncio.get_running_loop().time() + LEADER_WAIT
+    while True:
+        try:
+            return await ask()
+        except TimeoutError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            log.warning("no answer in time; asking again", about=what)
 
 
 async def _wait_for_leader(js: JetStreamContext, stream: str) -> None:

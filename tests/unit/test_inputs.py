@@ -250,9 +250,34 @@ def test_a_value_not_of_its_format_is_told_the_form_in_words(form, value, words)
     assert error.detail.endswith(f"; got {value!r}")
 
 
-def test_a_value_of_its_format_passes():
-    description = process(start=InputDescription(schema={**STRING, "format": "date"}))
-    assert validate_inputs(description, {"start": "2020-01-31"}) == {"start": "2020-01-31"}
+@pytest.mark.parametrize(
+    "form,value",
+    [
+        ("date", "2020-01-31"),
+        ("date-time", "2020-01-31T12:00:00Z"),
+        ("date-time", "2020-01-31t12:00:00.5+01:00"),
+        ("time", "23:59:59Z"),
+    ],
+)
+def test_a_value_of_its_format_passes(form, value):
+    description = process(start=InputDescription(schema={**STRING, "format": form}))
+    assert validate_inputs(description, {"start": value}) == {"start": value}
+
+
+@pytest.mark.parametrize(
+    "form,value",
+    [
+        ("date", "20200131"),  # ISO 8601's basic form, not RFC 3339's
+        ("date-time", "2020-01-31T25:00:00Z"),
+        ("date-time", "2020-01-31T12:00:00"),  # no offset
+        ("time", "12:60:00Z"),
+    ],
+)
+def test_a_value_almost_of_its_format_is_refused(form, value):
+    # Checked without jsonschema's optional format packages (rfc3339-validator), which a
+    # gateway installed alone does not have.
+    description = process(start=InputDescription(schema={**STRING, "format": form}))
+    assert rejection(description, {"start": value}).status == 400
 
 
 def test_a_value_not_matching_a_described_pattern_is_told_the_description_not_the_pattern():
