@@ -26,23 +26,29 @@ class Received:
 
 
 class Receiver:
-    """``answer(n)`` gives the status for the n-th request (1-based); ``delay`` slows each."""
+    """``answer(n)`` gives the status for the n-th request (1-based); ``delay`` slows each;
+    ``headers`` go with every answer (a ``Location`` makes it a redirect); ``host`` is the
+    loopback address it listens on."""
 
     def __init__(
         self,
         answer: Callable[[int], int] = lambda n: 204,
         delay: float = 0.0,
         port: int | None = None,
+        headers: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.answer = answer
         self.delay = delay
-        self.port = port or free_port()
+        self.port = port or free_port(host)
+        self.headers = headers or {}
+        self.host = host
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def start(self) -> "Receiver":
         receiver = self
@@ -55,13 +61,15 @@ class Receiver:
                     count = len(receiver.received)
                 time.sleep(receiver.delay)
                 self.send_response(receiver.answer(count))
+                for name, value in receiver.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = ThreadingHTTPServer((self.host, self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
