@@ -10,6 +10,8 @@ import pytest
 
 from jobstream_infra.callbacks import CallbackRefused, check_callback, refused
 
+from ..support.resolvers import answering
+
 SPECIAL = [
     "0.0.0.0",
     "10.1.2.3",
@@ -71,21 +73,14 @@ def test_an_allowed_network_admits_its_addresses_only(address, network):
     assert refused(ipaddress.ip_address("192.168.0.1"), allowed)
 
 
-def answers(*addresses: str):
-    async def resolve(hostname: str, port: int) -> list[str]:
-        return list(addresses)
-
-    return resolve
-
-
 async def test_a_name_is_refused_when_any_of_its_addresses_is():
     with pytest.raises(CallbackRefused, match="127.0.0.1"):
-        await check_callback("https://hooks.example/x", [], answers("8.8.8.8", "127.0.0.1"))
+        await check_callback("https://hooks.example/x", [], answering("8.8.8.8", "127.0.0.1"))
 
 
 async def test_the_address_to_connect_to_is_the_first_one_checked():
     checked = await check_callback(
-        "https://hooks.example/x", [], answers("::ffff:8.8.8.8", "2606:4700:4700::1111")
+        "https://hooks.example/x", [], answering("::ffff:8.8.8.8", "2606:4700:4700::1111")
     )
     assert checked.address == ipaddress.ip_address("8.8.8.8")
     assert checked.hostname == "hooks.example"

@@ -21,13 +21,16 @@ from jobstream_contracts.events import (
 )
 from jobstream_contracts.ogc import Subscriber
 from jobstream_contracts.subjects import event_subject
+from jobstream_infra.callbacks import Resolve
 from jobstream_infra.memory_journal import InMemoryJournal
 from jobstream_infra.settings import NotifierSettings
 from jobstream_notifier.delivery import callback_client
 from jobstream_notifier.service import Notifier
 
+from ..support.certificates import Authority
 from ..support.deliveries import RecordedDelivery
 from ..support.receiver import Receiver
+from ..support.resolvers import answering, rebinding
 from ..support.stuck_receiver import StuckReceiver
 
 JOB = "job-1"
@@ -136,9 +139,11 @@ async def test_an_unreadable_event_is_terminated(journal, notifier):
     assert delivery.answers == [("term", None)]
 
 
-def notifier_with(journal: InMemoryJournal, client: httpx.AsyncClient, resolve=None, **settings):
+def notifier_with(
+    journal: InMemoryJournal, client: httpx.AsyncClient, resolve: Resolve | None = None, **options
+) -> Notifier:
     """A notifier of its own settings (a 1 s delivery deadline) and, if given, resolver."""
-    settings = NotifierSettings(**{"callback_timeout": 1.0, "callback_backoff": [3.0], **settings})
+    settings = NotifierSettings(**{"callback_timeout": 1.0, "callback_backoff": [3.0], **options})
     lookup = {"resolve": resolve} if resolve else {}
     return Notifier(settings, NATS().jetstream(), journal, client, **lookup)
 
@@ -147,22 +152,15 @@ async def test_a_name_rebound_to_loopback_after_its_check_reaches_nothing(journa
     """The first lookup answers a public address, every later one 127.0.0.1: the POST goes
     to the address checked, never to a second lookup's."""
     receiver = receive()
-    lookups = 0
-
-    async def rebinding(hostname: str, port: int) -> list[str]:
-        nonlocal lookups
-        lookups += 1
-        return ["8.8.8.8"] if lookups == 1 else ["127.0.0.1"]
-
     uri = f"http://rebound.example:{receiver.port}/done"
     first = await job_with(journal, Subscriber(successUri=uri))
     async with callback_client() as client:
-        notifier = notifier_with(journal, client, rebinding)
+        notifier = notifier_with(journal, client, rebinding("8.8.8.8", "127.0.0.1"))
         await notifier.handle(first)
         again = RecordedDelivery(first.subject, first.data, first.sequence, attempt=2)
         await notifier.handle(again)
     assert receiver.received == []
-    assert first.answers == [("nak", 3.0)]  # 8.8.8.8 did not answer this port in time
+    assert first.answers == [("nak", 3.0)]  # 8.8.8.8: unreachable, or silent on this port
     assert again.answers == [("term", None)]  # checked again, refused
     (abandoned,) = await recorded(journal, CallbackAbandoned)
     assert isinstance(abandoned, CallbackAbandoned) and "127.0.0.1" in abandoned.error
@@ -179,6 +177,31 @@ async def test_a_redirect_to_loopback_is_not_followed(journal, receive):
         await notifier.handle(delivery)
     assert len(redirector.at("/done")) == 1 and inside.received == []
     assert delivery.answers == [("nak", 3.0)]
+
+
+@pytest.mark.parametrize(("certified", "delivered"), [("hooks.example", True), ("other", False)])
+async def test_https_goes_to_the_checked_address_with_the_name_s_certificate(
+    journal, receive, tmp_path, certified, delivered
+):
+    """Connected to 127.0.0.1, the TLS server name and the Host header are the URI's name,
+    and the certificate must be that name's."""
+    authority = Authority(tmp_path)
+    receiver = receive(tls=authority.server_context(certified))
+    uri = f"https://hooks.example:{receiver.port}/done"
+    delivery = await job_with(journal, Subscriber(successUri=uri))
+    async with httpx.AsyncClient(verify=authority.client_context()) as client:
+        loopback = ["127.0.0.1/32"]
+        notifier = notifier_with(
+            journal, client, answering("127.0.0.1"), callback_allowed_networks=loopback
+        )
+        await notifier.handle(delivery)
+    if delivered:
+        (call,) = receiver.at("/done")
+        assert call.headers["Host"] == f"hooks.example:{receiver.port}"
+        assert delivery.answers == [("ack", None)]
+    else:
+        assert receiver.received == []
+        assert delivery.answers == [("nak", 3.0)]
 
 
 @pytest.fixture
