@@ -4,7 +4,11 @@ POSTs the callbacks their jobs' subscribers asked for.
 At least once: an event is acked only once its callback was answered 2xx (or given up on), so
 a notifier killed mid-delivery leaves it to be redelivered. A refused delivery is nak'ed with
 the backoff's delay: the redelivery is the retry, nothing sleeps. Each delivery and each
-give-up is recorded as an event in the job's history.
+give-up is recorded as an event in the job's history, its URI and error stripped of secrets.
+
+One delivery (lookup, connection, request, the answer's head) ends within the callback
+timeout, which the consumer's AckWait exceeds: it is never redelivered while it still runs, and
+a stuck receiver holds one of the notifier's slots for that long at most.
 """
 
 import asyncio
@@ -26,9 +30,16 @@ from jobstream_contracts.events import (
 )
 from jobstream_contracts.fold import fold
 from jobstream_contracts.ogc import Subscriber
+from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.status import results_document, status_info
 from jobstream_contracts.subjects import STREAM, notified_filters
-from jobstream_infra.callbacks import CallbackRefused, check_callback
+from jobstream_infra.callbacks import (
+    CallbackRefused,
+    LookupTimedOut,
+    Resolve,
+    check_callback,
+    lookup,
+)
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
 from jobstream_infra.delivery import Delivery, MessageDelivery
 from jobstream_infra.journal import JetStreamJournal, Journal, direct_reads
@@ -43,7 +54,7 @@ from jobstream_infra.provisioning import ensure_notifier_consumer, ensure_stream
 from jobstream_infra.settings import NotifierSettings
 
 from .decisions import NOTIFIED, Callback, GiveUp, after_failure, callback_for, progress_due
-from .delivery import DeliveryFailed, post
+from .delivery import DeliveryFailed, callback_client, post
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +79,7 @@ class Notifier:
         js: JetStreamContext,
         journal: Journal,
         client: httpx.AsyncClient,
+        resolve: Resolve = lookup,
     ) -> None:
         self.settings = settings
         # The notifier's consumer: the work queue of callbacks to deliver.
@@ -75,6 +87,8 @@ class Notifier:
         # The jobs' histories: where subscribers are found and deliveries recorded.
         self.journal = journal
         self.client = client
+        # How callback host names are looked up: tests give a resolver of their own.
+        self.resolve = resolve
         self.subscribers: Remembered = Remembered()
         self.progress_sent: Remembered = Remembered()
         self.tasks: set[asyncio.Task] = set()
@@ -146,38 +160,51 @@ class Notifier:
             process_id=event.process_id,
             attempt=event.attempt,
             kind=callback.kind,
-            uri=callback.uri,
+            uri=strip_url_secrets(callback.uri),
             for_event=event.event_id,
             tries=tries,
         )
+        document = await self.document(event, delivery.sequence, callback)
         try:
-            await check_callback(callback.uri, self.settings.callback_allowed_networks)
-            document = await self.document(event, delivery.sequence, callback)
-            status = await post(
-                self.client,
-                callback.uri,
-                document,
-                str(event.event_id),
-                self.settings.callback_secret,
-            )
+            status = await self.call(callback.uri, document, str(event.event_id))
         except CallbackRefused as exc:
-            await self._give_up(delivery, CallbackAbandoned(error=str(exc), **report))
+            error = strip_url_secrets(str(exc))
+            await self._give_up(delivery, CallbackAbandoned(error=error, **report))
             return
         except DeliveryFailed as exc:
-            decision = after_failure(
-                tries, self.settings.callback_backoff, self.settings.callback_max_attempts, str(exc)
-            )
-            if isinstance(decision, GiveUp):
-                await self._give_up(delivery, CallbackAbandoned(error=decision.reason, **report))
-            else:
-                log.info("callback refused; retrying", error=str(exc), delay=decision.delay)
-                CALLBACKS_RETRIED.labels(callback.kind).inc()
-                await delivery.nak(delay=decision.delay)
+            await self._retry_or_give_up(delivery, report, strip_url_secrets(str(exc)))
             return
         await self.journal.append(CallbackDelivered(status_code=status, **report))
         await delivery.ack()
         CALLBACKS_DELIVERED.labels(callback.kind).inc()
         log.info("callback delivered", status=status, tries=tries)
+
+    async def call(self, uri: str, document: Any, message_id: str) -> int:
+        """Check ``uri`` and POST to the address checked, all within the callback timeout."""
+        deadline = self.settings.callback_timeout
+        try:
+            async with asyncio.timeout(deadline):
+                allowed = self.settings.callback_allowed_networks
+                checked = await check_callback(uri, allowed, self.resolve)
+                return await post(
+                    self.client, checked, document, message_id, self.settings.callback_secret
+                )
+        except LookupTimedOut as exc:
+            raise DeliveryFailed(str(exc)) from None
+        except TimeoutError:
+            raise DeliveryFailed(f"no answer within {deadline:g} s") from None
+
+    async def _retry_or_give_up(self, delivery: Delivery, report: dict, error: str) -> None:
+        settings = self.settings
+        decision = after_failure(
+            delivery.attempt, settings.callback_backoff, settings.callback_max_attempts, error
+        )
+        if isinstance(decision, GiveUp):
+            await self._give_up(delivery, CallbackAbandoned(error=decision.reason, **report))
+            return
+        log.info("callback refused; retrying", error=error, delay=decision.delay)
+        CALLBACKS_RETRIED.labels(report["kind"]).inc()
+        await delivery.nak(delay=decision.delay)
 
     async def _give_up(self, delivery: Delivery, abandoned: CallbackAbandoned) -> None:
         log.warning("callback abandoned", error=abandoned.error)
@@ -199,8 +226,7 @@ async def run_notifier(settings: NotifierSettings, stop: asyncio.Event) -> None:
     nc = await connect_nats(settings, "notifier", stop=stop)
     js = nc.jetstream()
     replicas = await ensure_stream(js, new_replicas=settings.replicas)
-    timeout = httpx.Timeout(settings.callback_timeout)
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+    async with callback_client() as client:
         try:
             journal = JetStreamJournal(nc, js, direct_reads(replicas))
             await Notifier(settings, js, journal, client).run(stop)

@@ -15,6 +15,7 @@ from jobstream_contracts.events import CallbackAbandoned, CallbackDelivered, Job
 from ..support.ogc_schemas import assert_valid
 from ..support.receiver import Receiver
 from ..support.stack import own_server_stack
+from ..support.stuck_receiver import StuckReceiver
 from ..support.waiting import eventually
 
 REFUSED = "callback refused; retrying"
@@ -172,6 +173,28 @@ def test_every_callback_arrives_when_the_notifier_is_killed_mid_run(notified):
     assert all(len(bodies) == 1 for bodies in by_id.values())
     received = {json.loads(next(iter(bodies)))["echo"] for bodies in by_id.values()}
     assert received == {f"m{i}" for i in range(30)}
+
+
+def test_stuck_receivers_get_one_delivery_at_a_time_and_delay_no_one(notified):
+    """One receiver trickles its answer's head a byte a second, another sends an endless body:
+    each delivery ends within the 2 s callback timeout, long before the 9 s AckWait could hand
+    it to a second delivery, and a third job's callback arrives meanwhile."""
+    stack, receiver = notified
+    trickling, endless = StuckReceiver("trickle").start(), StuckReceiver("endless").start()
+    prompt = receiver().start()
+    try:
+        trickled = submit(stack, "echo", {"message": "slow"}, successUri=trickling.url("/done"))
+        submit(stack, "echo", {"message": "huge"}, successUri=endless.url("/done"))
+        eventually(lambda: trickling.arrivals, 30, "a delivery to the trickling receiver")
+        submit(stack, "echo", {"message": "on time"}, successUri=prompt.url("/done"))
+        prompt.wait_for("/done", timeout=5)
+        (abandoned,) = recorded(stack, trickled, CallbackAbandoned)  # 4 tries of 2 s
+    finally:
+        trickling.stop()
+        endless.stop()
+    assert abandoned.tries == 4 and "no answer within 2 s" in abandoned.error
+    assert (trickling.arrivals, trickling.most_at_once) == (4, 1)
+    assert (endless.arrivals, endless.most_at_once) == (1, 1)
 
 
 @pytest.mark.parametrize(

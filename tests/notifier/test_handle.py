@@ -3,7 +3,9 @@ journal, a real receiver on loopback, and a delivery that records how it was ans
 notifier's consumer, and a notifier killed mid-run, are in tests/integration/test_callbacks.py.
 """
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import time
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,12 +21,17 @@ from jobstream_contracts.events import (
 )
 from jobstream_contracts.ogc import Subscriber
 from jobstream_contracts.subjects import event_subject
+from jobstream_infra.callbacks import Resolve
 from jobstream_infra.memory_journal import InMemoryJournal
 from jobstream_infra.settings import NotifierSettings
+from jobstream_notifier.delivery import callback_client
 from jobstream_notifier.service import Notifier
 
+from ..support.certificates import Authority
 from ..support.deliveries import RecordedDelivery
 from ..support.receiver import Receiver
+from ..support.resolvers import answering, rebinding
+from ..support.stuck_receiver import StuckReceiver
 
 JOB = "job-1"
 SETTINGS = NotifierSettings(
@@ -39,11 +46,11 @@ def journal() -> InMemoryJournal:
 
 @pytest.fixture
 def receive():
-    """A receiver on loopback answering the n-th request with ``answer(n)``."""
+    """A receiver on loopback (tests/support/receiver.py has its options)."""
     started: list[Receiver] = []
 
-    def start(answer: Callable[[int], int] = lambda n: 204) -> Receiver:
-        started.append(Receiver(answer=answer).start())
+    def start(**options) -> Receiver:
+        started.append(Receiver(**options).start())
         return started[-1]
 
     yield start
@@ -53,7 +60,7 @@ def receive():
 
 @pytest.fixture
 async def notifier(journal) -> AsyncIterator[Notifier]:
-    async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
+    async with callback_client() as client:
         # The notifier's consumer is never used: the test hands it its deliveries.
         yield Notifier(SETTINGS, NATS().jetstream(), journal, client)
 
@@ -95,7 +102,7 @@ async def test_a_job_without_a_subscriber_is_acked_without_a_call(journal, notif
 
 
 async def test_a_refused_callback_is_retried_by_redelivery(journal, notifier, receive):
-    receiver = receive(lambda n: 503)
+    receiver = receive(answer=lambda n: 503)
     delivery = await job_with(journal, Subscriber(successUri=receiver.url("/done")))
     await notifier.handle(delivery)
     assert len(receiver.at("/done")) == 1
@@ -104,7 +111,7 @@ async def test_a_refused_callback_is_retried_by_redelivery(journal, notifier, re
 
 
 async def test_a_callback_refused_to_the_last_try_is_abandoned(journal, notifier, receive):
-    receiver = receive(lambda n: 503)
+    receiver = receive(answer=lambda n: 503)
     first = await job_with(journal, Subscriber(successUri=receiver.url("/done")))
     last = RecordedDelivery(first.subject, first.data, first.sequence, attempt=2)
     await notifier.handle(last)
@@ -130,3 +137,129 @@ async def test_an_unreadable_event_is_terminated(journal, notifier):
     delivery = RecordedDelivery(subject, b"{broken", sequence)
     await notifier.handle(delivery)
     assert delivery.answers == [("term", None)]
+
+
+def notifier_with(
+    journal: InMemoryJournal, client: httpx.AsyncClient, resolve: Resolve | None = None, **options
+) -> Notifier:
+    """A notifier of its own settings (a 1 s delivery deadline) and, if given, resolver."""
+    settings = NotifierSettings(**{"callback_timeout": 1.0, "callback_backoff": [3.0], **options})
+    lookup = {"resolve": resolve} if resolve else {}
+    return Notifier(settings, NATS().jetstream(), journal, client, **lookup)
+
+
+async def test_a_name_rebound_to_loopback_after_its_check_reaches_nothing(journal, receive):
+    """The first lookup answers a public address, every later one 127.0.0.1: the POST goes
+    to the address checked, never to a second lookup's."""
+    receiver = receive()
+    uri = f"http://rebound.example:{receiver.port}/done"
+    first = await job_with(journal, Subscriber(successUri=uri))
+    async with callback_client() as client:
+        notifier = notifier_with(journal, client, rebinding("8.8.8.8", "127.0.0.1"))
+        await notifier.handle(first)
+        again = RecordedDelivery(first.subject, first.data, first.sequence, attempt=2)
+        await notifier.handle(again)
+    assert receiver.received == []
+    assert first.answers == [("nak", 3.0)]  # 8.8.8.8: unreachable, or silent on this port
+    assert again.answers == [("term", None)]  # checked again, refused
+    (abandoned,) = await recorded(journal, CallbackAbandoned)
+    assert isinstance(abandoned, CallbackAbandoned) and "127.0.0.1" in abandoned.error
+
+
+async def test_a_redirect_to_loopback_is_not_followed(journal, receive):
+    inside = receive()  # 127.0.0.1: not allowed
+    location = {"Location": inside.url("/inside")}
+    redirector = receive(answer=lambda n: 307, host="127.0.0.2", headers=location)
+    delivery = await job_with(journal, Subscriber(successUri=redirector.url("/done")))
+    # Even a client made to follow redirects does not follow a callback's.
+    async with httpx.AsyncClient(follow_redirects=True) as client:
+        notifier = notifier_with(journal, client, callback_allowed_networks=["127.0.0.2/32"])
+        await notifier.handle(delivery)
+    assert len(redirector.at("/done")) == 1 and inside.received == []
+    assert delivery.answers == [("nak", 3.0)]
+
+
+@pytest.mark.parametrize(("certified", "delivered"), [("hooks.example", True), ("other", False)])
+async def test_https_goes_to_the_checked_address_with_the_name_s_certificate(
+    journal, receive, tmp_path, certified, delivered
+):
+    """Connected to 127.0.0.1, the TLS server name and the Host header are the URI's name,
+    and the certificate must be that name's."""
+    authority = Authority(tmp_path)
+    receiver = receive(tls=authority.server_context(certified))
+    uri = f"https://hooks.example:{receiver.port}/done"
+    delivery = await job_with(journal, Subscriber(successUri=uri))
+    async with httpx.AsyncClient(verify=authority.client_context()) as client:
+        loopback = ["127.0.0.1/32"]
+        notifier = notifier_with(
+            journal, client, answering("127.0.0.1"), callback_allowed_networks=loopback
+        )
+        await notifier.handle(delivery)
+    if delivered:
+        (call,) = receiver.at("/done")
+        assert call.headers["Host"] == f"hooks.example:{receiver.port}"
+        assert delivery.answers == [("ack", None)]
+    else:
+        assert receiver.received == []
+        assert delivery.answers == [("nak", 3.0)]
+
+
+@pytest.fixture
+def stuck():
+    started: list[StuckReceiver] = []
+
+    def start(mode) -> StuckReceiver:
+        started.append(StuckReceiver(mode, interval=0.2).start())
+        return started[-1]
+
+    yield start
+    for receiver in started:
+        receiver.stop()
+
+
+async def handled_within(notifier: Notifier, delivery: RecordedDelivery, most: float) -> float:
+    """How long handling ``delivery`` took; a failure if it takes longer than ``most``."""
+    began = time.monotonic()
+    await asyncio.wait_for(notifier.handle(delivery), most)
+    return time.monotonic() - began
+
+
+async def test_a_receiver_trickling_its_answer_is_cut_off_at_the_deadline(journal, stuck):
+    receiver = stuck("trickle")  # one byte every 0.2 s: no single read ever waits long
+    delivery = await job_with(journal, Subscriber(successUri=receiver.url("/done")))
+    async with callback_client() as client:
+        notifier = notifier_with(journal, client, callback_allowed_networks=["127.0.0.1/32"])
+        took = await handled_within(notifier, delivery, 10)
+    assert 1.0 <= took < 2.0, took
+    assert delivery.answers == [("nak", 3.0)]
+    assert receiver.arrivals == 1
+
+
+async def test_an_endless_answer_is_not_read(journal, stuck):
+    receiver = stuck("endless")
+    delivery = await job_with(journal, Subscriber(successUri=receiver.url("/done")))
+    async with callback_client() as client:
+        notifier = notifier_with(journal, client, callback_allowed_networks=["127.0.0.1/32"])
+        took = await handled_within(notifier, delivery, 10)
+    assert took < 1.0, took  # answered 200 by its head: the body is never read
+    (report,) = await recorded(journal, CallbackDelivered)
+    assert isinstance(report, CallbackDelivered) and report.status_code == 200
+    assert delivery.answers == [("ack", None)]
+
+
+async def test_a_subscriber_uri_is_recorded_without_its_token(journal, notifier, receive):
+    receiver = receive()
+    delivery = await job_with(journal, Subscriber(successUri=receiver.url("/done?token=s3cret")))
+    await notifier.handle(delivery)
+    assert len(receiver.at("/done?token=s3cret")) == 1  # the receiver got its token
+    (report,) = await recorded(journal, CallbackDelivered)
+    assert isinstance(report, CallbackDelivered) and report.uri == receiver.url("/done")
+
+
+async def test_an_abandoned_callback_is_recorded_without_its_token(journal, notifier):
+    uri = "http://127.0.0.1:99999/done?token=s3cret"  # a port out of range: refused
+    await notifier.handle(await job_with(journal, Subscriber(successUri=uri)))
+    (abandoned,) = await recorded(journal, CallbackAbandoned)
+    assert isinstance(abandoned, CallbackAbandoned)
+    assert abandoned.uri == "http://127.0.0.1:99999/done"
+    assert "s3cret" not in abandoned.error and "127.0.0.1:99999/done" in abandoned.error

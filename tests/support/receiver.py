@@ -2,6 +2,7 @@
 a test tells it to (fail the first requests, answer slowly, or not be there at all yet)."""
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -26,23 +27,32 @@ class Received:
 
 
 class Receiver:
-    """``answer(n)`` gives the status for the n-th request (1-based); ``delay`` slows each."""
+    """``answer(n)`` gives the status for the n-th request (1-based); ``delay`` slows each;
+    ``headers`` go with every answer (a ``Location`` makes it a redirect); ``host`` is the
+    loopback address it listens on; ``tls`` makes it an https receiver."""
 
     def __init__(
         self,
         answer: Callable[[int], int] = lambda n: 204,
         delay: float = 0.0,
         port: int | None = None,
+        headers: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.answer = answer
         self.delay = delay
-        self.port = port or free_port()
+        self.port = port or free_port(host)
+        self.headers = headers or {}
+        self.host = host
+        self.tls = tls
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}{path}"
 
     def start(self) -> "Receiver":
         receiver = self
@@ -55,13 +65,17 @@ class Receiver:
                     count = len(receiver.received)
                 time.sleep(receiver.delay)
                 self.send_response(receiver.answer(count))
+                for name, value in receiver.headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = ThreadingHTTPServer((self.host, self.port), Handler)
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

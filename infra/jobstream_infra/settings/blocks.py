@@ -192,8 +192,10 @@ class CallbackNetworkSettings(JobstreamSettings):
     callback_allowed_networks: JsonStrings = Field(
         default=[],
         description="Callbacks (OGC subscriber URIs) to hosts resolving to loopback, private, "
-        "link-local or other non-public addresses are refused unless inside one of these "
-        'networks (CIDR, JSON), e.g. `["10.0.0.0/8"]`.',
+        "link-local, multicast or any other special-purpose address (RFC 6890 and successors: "
+        "shared, benchmark, documentation, NAT64, 6to4, Teredo; an IPv4-mapped address as its "
+        "IPv4 address) are refused unless inside one of these networks (CIDR, JSON), e.g. "
+        '`["10.0.0.0/8"]`.',
     )
 
 

@@ -156,7 +156,12 @@ class NotifierSettings(
         "Unset: unsigned.",
     )
     callback_timeout: float = Field(
-        default=10.0, gt=0, description="Seconds a receiver has to answer."
+        default=10.0,
+        gt=0,
+        description="Seconds one delivery may take in all: the lookup (5 s at most), the "
+        "connection, the request and the answer's head (its body is never read). Past it the "
+        "delivery is retried; the notifier's AckWait is twice this plus 5 s, so a delivery "
+        "always ends before it could be redelivered.",
     )
     callback_backoff: JsonSeconds = Field(
         default=[2.0, 10.0, 60.0, 300.0, 900.0],
