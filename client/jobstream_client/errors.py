@@ -102,6 +102,11 @@ class TooManyJobs(JobstreamError):
     """429: the caller has as many jobs queued or running as it may; see ``retry_after``."""
 
 
+class TooManyRequests(JobstreamError):
+    """429: the caller holds as many event streams or long-polls open as it may; see
+    ``retry_after``."""
+
+
 class Unavailable(JobstreamError):
     """503 (or another 5xx): the service cannot answer now; see ``retry_after``."""
 
@@ -146,6 +151,7 @@ _BY_TYPE: dict[str, type[JobstreamError]] = {
     ExceptionType.UNAUTHENTICATED: Unauthenticated,
     ExceptionType.FORBIDDEN: Forbidden,
     ExceptionType.TOO_MANY_JOBS: TooManyJobs,
+    ExceptionType.TOO_MANY_REQUESTS: TooManyRequests,
 }
 
 _BY_STATUS: dict[int, type[JobstreamError]] = {

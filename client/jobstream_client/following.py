@@ -8,9 +8,10 @@ Decisions:
 - A dropped connection, a gateway restart or a 5xx is followed by a wait (0.25 s doubling to
   5 s, or the server's Retry-After) and the stream again from ``Last-Event-ID``: nothing is
   missed or folded twice.
-- A gateway that refuses the stream with 503 (its ``MAX_EVENT_STREAMS`` are taken) is followed
-  with long-poll GETs (``If-None-Match`` + ``Prefer: wait``) for the rest of the wait, so the
-  progress never steps back to an older document.
+- A gateway that refuses the stream with 503 (its ``MAX_EVENT_STREAMS`` are taken) or 429 (the
+  caller's ``MAX_EVENT_STREAMS_PER_CALLER`` are) is followed with long-poll GETs
+  (``If-None-Match`` + ``Prefer: wait``) for the rest of the wait, so the progress never steps
+  back to an older document; a long-poll refused so is retried after ``Retry-After``.
 - Other errors (401, 403, 404) end the wait: retrying would not change them.
 """
 
@@ -26,12 +27,12 @@ from jobstream_contracts.ogc import FINAL_STATUSES, OGCException, StatusInfo
 from jobstream_contracts.status import status_info
 
 from .calls import checked, recorded, segment
-from .errors import JobstreamError, Unavailable, Unreachable, job_ended
+from .errors import JobstreamError, TooManyRequests, Unavailable, Unreachable, job_ended
 
 EVENT_STREAM = "text/event-stream"
 LONG_POLL_WAIT = 30  # seconds one long-poll GET may wait for a change
 STREAM_READ_TIMEOUT = 60.0  # above the gateway's keep-alive (15 s by default)
-RETRYABLE = (Unreachable, Unavailable)
+RETRYABLE = (Unreachable, Unavailable, TooManyRequests)
 
 Report = Callable[[StatusInfo], object]
 
@@ -94,8 +95,9 @@ class Follower:
 
     # -- the answers ---------------------------------------------------------------------
     def opened(self, response: httpx.Response) -> bool:
-        """Whether the stream is open; a 503 switches to long-polling, other errors raise."""
-        if response.status_code == 503 and not self.long_poll:
+        """Whether the stream is open; a 503 or 429 switches to long-polling, other errors
+        raise."""
+        if response.status_code in (429, 503) and not self.long_poll:
             self.long_poll = True
             return False
         checked(response)

@@ -41,6 +41,8 @@ class ExceptionType(StrEnum):
     JOB_DISMISSED = "https://jobstream.dev/errors/job-dismissed"
     NOT_ALLOWED = "https://jobstream.dev/errors/not-allowed"
     IDEMPOTENCY_KEY_REUSED = "https://jobstream.dev/errors/idempotency-key-reused"
+    # A caller holds as many event streams or long-polls open as one caller may.
+    TOO_MANY_REQUESTS = "https://jobstream.dev/errors/too-many-requests"
     SERVICE_UNAVAILABLE = "https://jobstream.dev/errors/service-unavailable"
     UNAUTHENTICATED = "https://jobstream.dev/errors/unauthenticated"
     FORBIDDEN = "https://jobstream.dev/errors/forbidden"

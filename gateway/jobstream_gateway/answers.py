@@ -42,6 +42,10 @@ READY: Operation = ("get", "/ready")
 # Status codes an operation answers beyond the rules.
 _BY_OPERATION: dict[Operation, tuple[int, ...]] = {
     EXECUTE: (413, 422, 429),
+    # The caller holds as many event streams or long-polls open as one caller may.
+    ("get", "/jobs/{job_id}"): (429,),
+    ("get", "/jobs/{job_id}/events"): (429,),
+    ("get", "/events"): (429,),
     # Inputs come as free query parameters the route does not declare.
     ESTIMATE: (400, 413, 502),
 }
@@ -83,7 +87,8 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     422: _error("IdempotencyKeyReused", "The Idempotency-Key was used for another request."),
     429: _error(
         "TooManyJobs",
-        "The caller has as many jobs queued or running as allowed.",
+        "The caller has as many jobs queued or running, or as many event streams or "
+        "long-polls open, as allowed.",
         {"Retry-After": _retry_after(True)},
     ),
     500: _error(
@@ -93,7 +98,7 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     503: _error(
         "ServiceUnavailable",
         "The event stream or the identity provider did not answer, or the gateway serves all "
-        "the event streams it may; retry later.",
+        "the event streams or long-polls it may; retry later.",
         {"Retry-After": _retry_after(False)},
     ),
 }

@@ -24,7 +24,7 @@ from .errors import OGCError
 from .identity import Identity
 from .metrics import count_published
 from .nats_parts import Connection, Executors, QuickLooks
-from .slots import StreamSlots
+from .slots import HeldRequests
 
 # JetStream's "insufficient resources": the store is at its size cap (or the disk is full).
 STORE_FULL = 10023
@@ -93,7 +93,7 @@ class Context:
     engine: Engine
     catalog: ProcessCatalog
     datasets: DatasetCatalog
-    streams: StreamSlots
+    held: HeldRequests
     identity: Identity
     # The largest event the journal stores (the server's max_payload less its headers).
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES

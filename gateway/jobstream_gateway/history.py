@@ -75,7 +75,11 @@ async def job_events(
             raise no_such_job(job_id)
         if wants_stream(accept):
             stream = event_stream(
-                ctx, [job_filter(job_id)], resume_point(last_event_id, after), ends_with=_is_final
+                ctx,
+                principal,
+                [job_filter(job_id)],
+                resume_point(last_event_id, after),
+                ends_with=_is_final,
             )
             stream.headers.update(_VARY)
             return stream
@@ -152,6 +156,8 @@ async def all_events(
     filters = event_filters(list_values(processID), list_values(type))
     try:
         shown = None if principal.reads_everything else Owners(ctx).owned_by(principal.id)
-        return event_stream(ctx, filters, resume_point(last_event_id, after), shown=shown)
+        return event_stream(
+            ctx, principal, filters, resume_point(last_event_id, after), shown=shown
+        )
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc

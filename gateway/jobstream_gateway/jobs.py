@@ -145,7 +145,10 @@ async def job_status(
         return _tagged(document)
     wait = wait_seconds(preferences(prefer))
     applied = {"Preference-Applied": f"wait={wait:g}"} if wait else {}
-    newer = await next_document(ctx, job_id, url, etag(document), wait) if wait else None
+    newer = None
+    if wait:
+        with ctx.held.waits.held(principal):
+            newer = await next_document(ctx, job_id, url, etag(document), wait)
     if newer is not None:
         return _tagged(newer, applied)
     return Response(status_code=304, headers={"ETag": etag(document), **applied})

@@ -169,7 +169,10 @@ async def execute(
         # A replayed key answers with the job as it is now.
         state = await ctx.job(standing.job_id) if standing is not event else None
         return _created(standing, url, preferences, state)
-    state = await _run_synchronously(ctx, event)
+    # A synchronous execution is a long-poll: it holds a slot, taken before anything is
+    # published, so a caller past the cap gets 429 and no job.
+    with ctx.held.waits.held(principal):
+        state = await _run_synchronously(ctx, event)
     if state is None or not state.is_final:
         # Still running after sync_timeout: hand the client the job instead of an error.
         return _created(event, url, preferences, state)

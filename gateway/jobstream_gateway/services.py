@@ -21,7 +21,7 @@ from .context import Context
 from .identity import ApiKeys, Identity
 from .nats_parts import Connection, Executors, QuickLooks
 from .oidc import OidcVerifier
-from .slots import StreamSlots
+from .slots import HeldRequests
 
 log = structlog.get_logger(__name__)
 
@@ -62,7 +62,7 @@ async def nats_services(settings: GatewaySettings) -> AsyncIterator[Context]:
             engine,
             catalog,
             dataset_templates,
-            StreamSlots(settings.max_event_streams),
+            HeldRequests.of(settings),
             identity,
             max_event_bytes=nc.max_payload - HEADER_ROOM,
             executors=Executors(nc),

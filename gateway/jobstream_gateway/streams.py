@@ -1,4 +1,4 @@
-"""Server-sent event streams of job events: the format, the per-gateway cap, the keep-alives.
+"""Server-sent event streams of job events: the format, the caps, the keep-alives.
 
 Each stream reads the stream a batch at a time and only as fast as the client takes what it
 sends (the server's write waits for a slow reader), so a gateway holds at most one batch per
@@ -13,13 +13,14 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
+from jobstream_contracts.access import Principal
 from jobstream_contracts.cloudevents import to_cloudevent
 from jobstream_contracts.events import Event
 from jobstream_infra.journal import Recorded
 
 from .context import Context
 from .errors import invalid_parameter
-from .slots import StreamSlots
+from .slots import Slots
 
 MEDIA_TYPE = "text/event-stream"
 
@@ -49,11 +50,13 @@ def frame(record: Recorded) -> str:
 
 
 class EventStreamResponse(StreamingResponse):
-    """A stream that holds one of the gateway's slots for as long as it is served."""
+    """A stream that holds one of the gateway's slots, and one of its caller's, for as long
+    as it is served."""
 
-    def __init__(self, frames: AsyncIterator[str], slots: StreamSlots) -> None:
-        slots.take()
+    def __init__(self, frames: AsyncIterator[str], slots: Slots, principal: Principal) -> None:
+        slots.take(principal)
         self.slots = slots
+        self.principal = principal
         super().__init__(
             frames,
             media_type=MEDIA_TYPE,
@@ -64,19 +67,20 @@ class EventStreamResponse(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:  # the client hung up, or the stream ended
-            self.slots.give()
+            self.slots.give(self.principal)
 
 
 def event_stream(
     ctx: Context,
+    principal: Principal,
     filters: list[str],
     after: int | None,
     ends_with: Callable[[Event], bool] = lambda event: False,
     shown: Callable[[Event], Awaitable[bool]] | None = None,
 ) -> EventStreamResponse:
-    """A streaming response of the events matching ``filters`` after sequence ``after``
-    (``None``: only new ones) that ``shown`` accepts, which ends after the first event
-    ``ends_with`` accepts."""
+    """A streaming response, held for ``principal``, of the events matching ``filters`` after
+    sequence ``after`` (``None``: only new ones) that ``shown`` accepts, which ends after the
+    first event ``ends_with`` accepts."""
     keepalive = ctx.settings.stream_keepalive
 
     async def frames() -> AsyncIterator[str]:
@@ -97,4 +101,4 @@ def event_stream(
                     yield ": keep-alive\n\n"
                     quiet_since = time.monotonic()
 
-    return EventStreamResponse(frames(), ctx.streams)
+    return EventStreamResponse(frames(), ctx.held.streams, principal)

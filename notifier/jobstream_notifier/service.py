@@ -21,6 +21,7 @@ import structlog
 from nats.js import JetStreamContext
 
 from jobstream_contracts.events import (
+    TERMINAL_TOKENS,
     CallbackAbandoned,
     CallbackDelivered,
     Event,
@@ -28,7 +29,6 @@ from jobstream_contracts.events import (
     JobSubmitted,
     decode_event,
 )
-from jobstream_contracts.fold import fold
 from jobstream_contracts.ogc import Subscriber
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.status import results_document, status_info
@@ -55,10 +55,12 @@ from jobstream_infra.settings import NotifierSettings
 
 from .decisions import NOTIFIED, Callback, GiveUp, after_failure, callback_for, progress_due
 from .delivery import DeliveryFailed, callback_client, post
+from .folded import FoldedJobs
 
 log = structlog.get_logger(__name__)
 
-# Jobs whose subscriber (or lack of one) and last progress callback are remembered.
+# Jobs whose subscriber (or lack of one), last progress callback and folded state are
+# remembered; a job's are forgotten at its final event.
 REMEMBERED_JOBS = 10_000
 
 
@@ -91,6 +93,7 @@ class Notifier:
         self.resolve = resolve
         self.subscribers: Remembered = Remembered()
         self.progress_sent: Remembered = Remembered()
+        self.folded = FoldedJobs(journal, REMEMBERED_JOBS)
         self.tasks: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -132,9 +135,17 @@ class Notifier:
         callback = callback_for(event, await self.subscriber_of(event.job_id))
         if callback is None or not self._due(callback, event):
             await delivery.ack()
-            return
-        with structlog.contextvars.bound_contextvars(job_id=event.job_id, kind=callback.kind):
-            await self.deliver(delivery, event, callback)
+        else:
+            with structlog.contextvars.bound_contextvars(job_id=event.job_id, kind=callback.kind):
+                await self.deliver(delivery, event, callback)
+        if event.token in TERMINAL_TOKENS:
+            self._forget(event.job_id)
+
+    def _forget(self, job_id: str) -> None:
+        """A job ended: no callback is due but a redelivery's, which reads again."""
+        for remembered in (self.subscribers, self.progress_sent):
+            remembered.pop(job_id, None)
+        self.folded.forget(job_id)
 
     def _due(self, callback: Callback, event: Event) -> bool:
         if callback.kind != "in-progress":
@@ -214,8 +225,7 @@ class Notifier:
 
     async def document(self, event: Event, sequence: int, callback: Callback) -> dict:
         """The results document (success) or the status document, as of the event."""
-        records = await self.journal.read(event.job_id)
-        state = fold(record.event for record in records if record.sequence <= sequence)
+        state = await self.folded.state_at(event.job_id, sequence)
         assert state is not None  # the event itself is in the history
         if callback.kind == "success":
             return results_document(state)

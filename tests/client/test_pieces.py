@@ -13,6 +13,7 @@ from jobstream_client.errors import (
     JobstreamError,
     NoSuchJob,
     TooManyJobs,
+    TooManyRequests,
     Unavailable,
     error_from,
 )
@@ -80,3 +81,16 @@ def test_the_progress_line_is_rewritten_in_place_and_ends_with_the_job():
     line(StatusInfo(jobID="5f0c1a2b-x", processID="count", status=StatusCode.RUNNING, percent=40.0))
     line(StatusInfo(jobID="5f0c1a2b-x", processID="count", status=StatusCode.SUCCESSFUL))
     assert out.getvalue() == "\rcount 5f0c1a2b running 40%\rcount 5f0c1a2b successful \n"
+
+
+def test_a_stream_refused_for_the_callers_cap_is_followed_by_long_polls():
+    body = {
+        "type": "https://jobstream.dev/errors/too-many-requests",
+        "detail": "key:alice holds 20 event streams open",
+    }
+    refused = httpx.Response(429, json=body, headers={"Retry-After": "5"})
+    follower = Follower("j1", "http://gateway", lambda status: None)
+    assert follower.opened(refused) is False and follower.long_poll
+    error = error_from(refused)
+    assert isinstance(error, TooManyRequests) and error.retry_after == 5
+    assert follower.backoff(error) == 5

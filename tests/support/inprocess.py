@@ -26,7 +26,7 @@ from jobstream_gateway.app import create_app
 from jobstream_gateway.catalog import DatasetCatalog, ProcessCatalog
 from jobstream_gateway.context import Context
 from jobstream_gateway.identity import ApiKeys, Identity
-from jobstream_gateway.slots import StreamSlots
+from jobstream_gateway.slots import HeldRequests
 from jobstream_infra.journal import Journal, Recorded
 from jobstream_infra.settings import ExecutorSettings, GatewaySettings
 from jobstream_projector.view import apply_batch, create_view, create_view_engine, read_checkpoint
@@ -186,7 +186,7 @@ async def serving(
         engine,
         processes,
         templates,
-        StreamSlots(settings.max_event_streams),
+        HeldRequests.of(settings),
         identity or Identity(),
         **parts,
     )

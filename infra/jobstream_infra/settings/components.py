@@ -62,6 +62,24 @@ class GatewaySettings(
         description="Server-sent event streams one gateway keeps open at once; past it, 503 "
         "with `Retry-After`.",
     )
+    max_event_streams_per_caller: int = Field(
+        default=20,
+        ge=1,
+        description="Event streams one authenticated caller keeps open on one gateway; past "
+        "it, 429 with `Retry-After`, while other callers still open theirs.",
+    )
+    max_long_polls: int = Field(
+        default=200,
+        ge=1,
+        description="Requests one gateway holds open waiting for a job (`Prefer: wait` status "
+        "reads and synchronous executions); past it, 503 with `Retry-After`.",
+    )
+    max_long_polls_per_caller: int = Field(
+        default=20,
+        ge=1,
+        description="Long-polls and synchronous executions one authenticated caller holds "
+        "open on one gateway; past it, 429 with `Retry-After` (nothing is submitted).",
+    )
     stream_keepalive: float = Field(
         default=15.0,
         gt=0,

@@ -11,7 +11,7 @@ from jobstream_contracts.dataset_fold import DatasetState
 from jobstream_contracts.fold import JobState
 from jobstream_contracts.ogc import StatusCode
 
-from .rows import row_to_dataset, row_to_state
+from .rows import LISTED_FIELDS, row_to_dataset, row_to_state
 from .tables import CHECKPOINT, CHECKPOINTS, JOBS, DatasetRow, JobRow, ParkedEvent
 
 
@@ -45,31 +45,38 @@ def get_job(engine: Engine, job_id: str) -> tuple[JobState | None, int]:
         return (row_to_state(row) if row else None), (checkpoint or 0)
 
 
+_LISTED_COLUMNS = [JOBS.c[name] for name in LISTED_FIELDS]
+
+
 def list_jobs(engine: Engine, query: JobQuery) -> tuple[list[JobState], bool]:
-    """A page of jobs, newest first, and whether more follow."""
-    statement = select(JobRow)
+    """A page of jobs, newest first, and whether more follow.
+
+    The states hold what a list shows only: no inputs, outputs, results or error (a page of
+    1,000 jobs would otherwise load every one's, up to a megabyte each).
+    """
+    statement = core_select(*_LISTED_COLUMNS)
     if query.owner is not None:
-        statement = statement.where(JobRow.owner == query.owner)
+        statement = statement.where(JOBS.c.owner == query.owner)
     if query.process_ids:
-        statement = statement.where(col(JobRow.process_id).in_(query.process_ids))
+        statement = statement.where(JOBS.c.process_id.in_(query.process_ids))
     if query.statuses:
-        statement = statement.where(col(JobRow.status).in_([s.value for s in query.statuses]))
+        statement = statement.where(JOBS.c.status.in_([s.value for s in query.statuses]))
     if query.created_from is not None:
-        statement = statement.where(JobRow.created >= query.created_from)
+        statement = statement.where(JOBS.c.created >= query.created_from)
     if query.created_to is not None:
-        statement = statement.where(JobRow.created <= query.created_to)
+        statement = statement.where(JOBS.c.created <= query.created_to)
     if query.min_duration is not None or query.max_duration is not None:
         # /req/job-list/duration-response: only jobs that have started have a duration.
         seconds = _duration_seconds(engine.dialect.name, datetime.now(UTC))
-        statement = statement.where(col(JobRow.started).is_not(None))
+        statement = statement.where(JOBS.c.started.is_not(None))
         if query.min_duration is not None:
             statement = statement.where(seconds >= query.min_duration)
         if query.max_duration is not None:
             statement = statement.where(seconds <= query.max_duration)
-    statement = statement.order_by(col(JobRow.created).desc(), col(JobRow.job_id).desc())
-    with Session(engine) as session:
-        rows = session.exec(statement.offset(query.offset).limit(query.limit + 1)).all()
-    states = [row_to_state(row) for row in rows]
+    statement = statement.order_by(JOBS.c.created.desc(), JOBS.c.job_id.desc())
+    with engine.connect() as connection:
+        rows = connection.execute(statement.offset(query.offset).limit(query.limit + 1)).all()
+    states = [row_to_state(row, LISTED_FIELDS) for row in rows]
     return states[: query.limit], len(states) > query.limit
 
 
@@ -77,10 +84,10 @@ def _duration_seconds(dialect: str, now: datetime):
     """A job's duration in seconds as SQL: started to finished, or to now while running."""
     if dialect == "sqlite":
         # SQLite keeps UTC datetimes as naive ISO text, which julianday() reads.
-        end = func.coalesce(JobRow.finished, now.replace(tzinfo=None).isoformat(sep=" "))
-        return (func.julianday(end) - func.julianday(JobRow.started)) * 86400.0
-    end = func.coalesce(JobRow.finished, now)
-    return func.extract("epoch", end - JobRow.started)
+        end = func.coalesce(JOBS.c.finished, now.replace(tzinfo=None).isoformat(sep=" "))
+        return (func.julianday(end) - func.julianday(JOBS.c.started)) * 86400.0
+    end = func.coalesce(JOBS.c.finished, now)
+    return func.extract("epoch", end - JOBS.c.started)
 
 
 _ACTIVE = (StatusCode.ACCEPTED.value, StatusCode.RUNNING.value)

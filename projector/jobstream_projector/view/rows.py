@@ -10,6 +10,11 @@ from jobstream_contracts.fold import JobState
 from jobstream_contracts.ogc import AttemptError, StatusCode
 
 JOB_FIELDS = tuple(f.name for f in dataclasses.fields(JobState))
+# What a job list shows (its status documents): never the inputs, outputs, results or error,
+# which may be megabytes a row and are read one job at a time.
+LISTED_FIELDS = tuple(
+    name for name in JOB_FIELDS if name not in ("inputs", "outputs", "results", "error")
+)
 DATASET_FIELDS = tuple(f.name for f in dataclasses.fields(DatasetState))
 _DATETIME_FIELDS = ("created", "updated", "started", "finished")
 
@@ -29,8 +34,9 @@ def _fields_of(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(row, name) for name in names}
 
 
-def row_to_state(row: Any) -> JobState:
-    values = _fields_of(row, JOB_FIELDS)
+def row_to_state(row: Any, names: tuple[str, ...] = JOB_FIELDS) -> JobState:
+    """The job of a row holding ``names``; the fields it lacks keep their defaults."""
+    values = _fields_of(row, names)
     for name in _DATETIME_FIELDS:
         values[name] = _utc(values[name])
     values["status"] = StatusCode(values["status"])
