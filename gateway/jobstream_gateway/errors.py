@@ -23,6 +23,10 @@ log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
+# FastAPI's words for a body its JSON parser gave up on other than as malformed JSON: bytes
+# that are not UTF-8, or a nesting deeper than the parser recurses (a RecursionError).
+UNPARSED_BODY = "There was an error parsing the body"
+
 # The view's database unreachable or failing (DBAPIError wraps every driver error), or every
 # pooled connection busy past the pool's timeout.
 VIEW_FAILURES = (DBAPIError, PoolTimeout)
@@ -161,6 +165,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 413:  # the body limit, counted while the body streams in
             return too_large(request.app.max_body_size, request.url.path)
+        if (exc.status_code, exc.detail) == (400, UNPARSED_BODY):
+            return error_response(
+                400,
+                ExceptionType.INVALID_PARAMETER,
+                "body: not JSON the gateway can read (not UTF-8, or nested deeper than its "
+                "parser goes)",
+                "Invalid request",
+                request.url.path,
+            )
         return _routing_refusal(request, exc)
 
     @app.exception_handler(DBAPIError)

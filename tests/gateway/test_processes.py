@@ -278,6 +278,19 @@ async def test_an_input_nested_300_deep_is_400_naming_it_and_records_nothing(kee
     assert submissions(await keep.events()) == 0
 
 
+async def test_a_body_nested_deeper_than_the_json_parser_goes_is_400_naming_the_body(gateway):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = await gateway.http.post(
+        "/processes/echo/execution",
+        content=f'{{"inputs": {{"message": {deep}}}}}',
+        headers={"Content-Type": "application/json", "Prefer": "respond-async"},
+    )
+    body = exception_of(response, 400)
+    assert body["type"] == "https://jobstream.dev/errors/invalid-parameter"
+    assert body["detail"].startswith("body: not JSON"), body
+    assert submissions(await gateway.events()) == 0
+
+
 async def test_an_input_nested_64_deep_is_taken(keep):
     job_id = await keep.submit("keep", {"data": nested(64)})
     [submitted] = await keep.events()
