@@ -31,7 +31,7 @@ def _gateway_app():
 async def served_api_document() -> dict[str, Any]:
     """The OpenAPI document the gateway answers at /api."""
     transport = httpx.ASGITransport(app=_gateway_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://jobstream.invalid") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         answer = await c.get("/api")
         answer.raise_for_status()
         return answer.json()

@@ -5,8 +5,9 @@ is 400, errors.py). The other answers come from deep inside the handlers, so the
 here, by rule where a rule holds and by operation where none does:
 
 - every operation may answer 500, as OGC's own document declares (a failed job's results are 500);
-- one with query, header or body parameters may answer 400; one with path parameters 404 (no
-  such process, job or dataset, or not one the caller may see);
+- every operation but ``/health`` may answer 400 (a Host the gateway does not answer to,
+  hosts.py), as may one with query, header or body parameters; one with path parameters 404
+  (no such process, job or dataset, or not one the caller may see);
 - one whose route depends on the caller (callers.py) needs a bearer token: 401 with
   ``WWW-Authenticate``, 403, and 503 (the identity provider or the event stream did not answer).
   The requirement is global and the others override it with ``security: []``; which is which
@@ -26,6 +27,7 @@ from starlette.routing import BaseRoute
 from jobstream_contracts.ogc import OGCException
 
 from .callers import caller, sees_everything
+from .hosts import UNCHECKED
 
 Document = dict[str, Any]
 Operation = tuple[str, str]  # (method, path) as the document spells them
@@ -71,7 +73,10 @@ _CHALLENGE = _header("the Bearer challenge (RFC 6750)", {"type": "string"}, True
 
 # components.responses, under OGC's names where OGC has one.
 ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
-    400: _error("InvalidParameter", "A parameter, header or body member is invalid."),
+    400: _error(
+        "InvalidParameter",
+        "A parameter, header (Host included) or body member is invalid.",
+    ),
     401: _error(
         "Unauthenticated",
         "No valid bearer credential: missing, malformed, unknown, revoked or expired.",
@@ -134,6 +139,8 @@ def protected_operations(routes: Iterable[BaseRoute]) -> set[Operation]:
 def _error_codes(operation: Operation, declared: Document, protected: bool) -> set[int]:
     parameters = declared.get("parameters", [])
     codes = {500, *_BY_OPERATION.get(operation, ())}
+    if operation[1] not in UNCHECKED:  # a Host the gateway does not answer to
+        codes.add(400)
     if "requestBody" in declared or any(p["in"] != "path" for p in parameters):
         codes.add(400)
     if any(p["in"] == "path" for p in parameters):

@@ -25,6 +25,7 @@ from . import (
 from .callers import caller, sees_everything
 from .context import Context
 from .errors import install_error_handlers
+from .hosts import TrustedHosts
 from .html_pages import HtmlPages, SessionCookies
 from .limits import DeclaredBodyLimit
 from .services import nats_services
@@ -80,11 +81,13 @@ def create_app(settings: GatewaySettings, services: Services) -> FastAPI:
 
 
 def _middleware(settings: GatewaySettings) -> list[Middleware]:
-    """Outermost first. Metrics count every answer, by the route it rendered; the session
+    """Outermost first. Metrics count every answer, by the route it rendered; a Host the
+    gateway does not answer to is refused before anything reads the request; the session
     cookie stands in for a browser's credential; pages for browsers over the whole API,
     asking it with that credential; a declared oversize answered at once with an OGC body."""
     return [
         Middleware(metrics.RequestMetrics),
+        Middleware(TrustedHosts, settings=settings),
         Middleware(SessionCookies),
         Middleware(HtmlPages, sign_in=settings.authenticates),
         Middleware(DeclaredBodyLimit, max_bytes=settings.max_request_bytes),

@@ -20,7 +20,7 @@ from jobstream_infra.settings import GatewaySettings
 from jobstream_projector import view
 
 from .catalog import DatasetCatalog, ProcessCatalog
-from .errors import OGCError
+from .errors import VIEW_FAILURES, OGCError
 from .identity import Identity
 from .metrics import count_published
 from .nats_parts import Connection, Executors, QuickLooks
@@ -140,10 +140,14 @@ class Context:
         """The job as of now: its view row plus any events the projector has not folded yet.
 
         A job answered 201 is therefore never 404, and a sync result is never followed by a
-        stale "running". Should the journal be unreachable, the view's row is the best answer left;
+        stale "running". Should the view be unreadable, the job's whole history is folded
+        instead; should the journal be unreachable, the view's row is the best answer left;
         should an event be unreadable, there is none (503).
         """
-        state, checkpoint = await asyncio.to_thread(view.get_job, self.engine, job_id)
+        try:
+            state, checkpoint = await asyncio.to_thread(view.get_job, self.engine, job_id)
+        except VIEW_FAILURES:
+            state, checkpoint = None, 0
         try:
             newer = [record.event for record in await self.journal.read(job_id, checkpoint)]
         except EventDecodeError as exc:

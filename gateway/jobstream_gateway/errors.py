@@ -1,6 +1,7 @@
 """Every error leaves the gateway as an OGC exception body (RFC 7807 shape) with a type URI:
-ours (OGCError), a request FastAPI could not read, a path or method no route takes, and
-whatever a route did not expect (500, its traceback in the log, never in the answer)."""
+ours (OGCError), a request FastAPI could not read, a path or method no route takes, the job
+view out of reach (503), and whatever a route did not expect (500, its traceback in the log,
+never in the answer)."""
 
 from http import HTTPStatus
 from typing import Any
@@ -10,14 +11,25 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from jobstream_contracts.ogc import ExceptionType, OGCException
+from jobstream_contracts.redaction import strip_url_secrets
 
 log = structlog.get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+
+# FastAPI's words for a body its JSON parser gave up on other than as malformed JSON: bytes
+# that are not UTF-8, or a nesting deeper than the parser recurses (a RecursionError).
+UNPARSED_BODY = "There was an error parsing the body"
+
+# The view's database unreachable or failing (DBAPIError wraps every driver error), or every
+# pooled connection busy past the pool's timeout.
+VIEW_FAILURES = (DBAPIError, PoolTimeout)
 
 
 class OGCError(Exception):
@@ -79,6 +91,27 @@ def too_large(max_bytes: int, path: str | None) -> JSONResponse:
     )
 
 
+def first_line_of(exc: BaseException) -> str:
+    """What failed, for an operator: the driver's error of a DBAPIError, the first line of its
+    message (a driver's runs on with the SQL and its parameters), URLs stripped of secrets."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    line = strip_url_secrets(next(iter(str(cause).splitlines()), ""))
+    return f"{type(cause).__name__}: {line}" if line else type(cause).__name__
+
+
+def view_unavailable(path: str | None) -> JSONResponse:
+    """503 for the job view out of reach: the stream, the record, is untouched by it."""
+    return error_response(
+        503,
+        ExceptionType.SERVICE_UNAVAILABLE,
+        "the job view is unavailable (its database cannot be read); nothing was changed. "
+        "Retry later",
+        "Service unavailable",
+        path,
+        {"Retry-After": "5"},
+    )
+
+
 def allowed_methods(request: Request) -> str:
     """Every method the path answers (RFC 9110 Allow), not only the first route's that matched."""
     methods = set()
@@ -132,7 +165,24 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 413:  # the body limit, counted while the body streams in
             return too_large(request.app.max_body_size, request.url.path)
+        if (exc.status_code, exc.detail) == (400, UNPARSED_BODY):
+            return error_response(
+                400,
+                ExceptionType.INVALID_PARAMETER,
+                "body: not JSON the gateway can read (not UTF-8, or nested deeper than its "
+                "parser goes)",
+                "Invalid request",
+                request.url.path,
+            )
         return _routing_refusal(request, exc)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _view_down(request: Request, exc: Exception) -> JSONResponse:
+        # The driver's message names the database's host and user: the log has it, the
+        # answer does not.
+        log.warning("the job view cannot be read", path=request.url.path, error=first_line_of(exc))
+        return view_unavailable(request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

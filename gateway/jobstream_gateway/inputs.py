@@ -53,6 +53,11 @@ def _valid_time(value: str) -> bool:
     time.fromisoformat(value.upper().replace("Z", "+00:00"))  # hours, minutes, seconds in range
     return True
 
+# Levels of arrays and objects one input may nest. Deeper ones would break whatever recurses
+# over them later (the schema validator, the event's encoding, every reader's JSON parser,
+# each with its own limit), so they are refused first, however the process's schema reads.
+MAX_DEPTH = 64
+
 
 def _invalid(detail: str) -> OGCError:
     return OGCError(400, ExceptionType.INVALID_INPUT, detail, "Invalid input")
@@ -127,8 +132,31 @@ def _check_plain_data(where: str, value: Any) -> None:
             _check_plain_data(f"{where}.{index}", item)
 
 
+def _nests_deeper_than(value: Any, levels: int) -> bool:
+    """Whether ``value`` nests arrays and objects more than ``levels`` deep; a loop, not a
+    recursion, so no depth can overflow it."""
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if not isinstance(item, list):
+            continue
+        if depth == levels:
+            return True
+        pending.extend((child, depth + 1) for child in item)
+    return False
+
+
+def _check_depth(inputs: dict[str, Any]) -> None:
+    for name, value in inputs.items():
+        if _nests_deeper_than(value, MAX_DEPTH):
+            raise _invalid(f"inputs.{name}: arrays and objects nested over {MAX_DEPTH} deep")
+
+
 def validate_inputs(process: ProcessDescription, inputs: dict[str, Any]) -> dict[str, Any]:
     """The inputs as the process function will receive them; raises OGCError(400)."""
+    _check_depth(inputs)
     _check_plain_data("inputs", inputs)
     unknown = sorted(set(inputs) - set(process.inputs))
     if unknown:

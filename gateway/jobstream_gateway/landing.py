@@ -19,7 +19,9 @@ from jobstream_contracts.ogc import (
 from jobstream_contracts.status import HISTORY_REL
 from jobstream_projector.view import count_parked, read_checkpoint
 
+from .callers import caller
 from .context import Context, base_url, context
+from .errors import OGCError, first_line_of
 from .openapi30 import OPENAPI_30_MEDIA_TYPE, openapi_30
 
 router = APIRouter()
@@ -130,8 +132,17 @@ async def health() -> dict:
 
 
 @router.get("/ready", tags=["Health"])
-async def ready(ctx: Context = Depends(context)) -> JSONResponse:
-    """Readiness: NATS reachable, and how far the projector trails the stream."""
+async def ready(request: Request, ctx: Context = Depends(context)) -> JSONResponse:
+    """Readiness: NATS reachable, and how far the projector trails the stream. The report is
+    for a caller who sees everything (as /metrics); anyone else gets its status alone."""
+    report = await _readiness(ctx)
+    code = 200 if report["status"] == "ready" else 503
+    if not await _sees_everything(request):
+        report = {"status": report["status"]}
+    return JSONResponse(report, status_code=code)
+
+
+async def _readiness(ctx: Context) -> dict:
     report: dict = {}
     nats_ok = True
     if ctx.connection is not None:
@@ -149,6 +160,15 @@ async def ready(ctx: Context = Depends(context)) -> JSONResponse:
         )
     except Exception as exc:  # noqa: BLE001 - readiness reports whatever failed
         nats_ok = False
-        report["error"] = f"{type(exc).__name__}: {exc}"
+        report["error"] = first_line_of(exc)
     report["status"] = "ready" if nats_ok else "unavailable"
-    return JSONResponse(report, status_code=200 if nats_ok else 503)
+    return report
+
+
+async def _sees_everything(request: Request) -> bool:
+    """Whether the request's credential is one of a caller who sees everything (with
+    ``AUTH=none`` every caller is)."""
+    try:
+        return (await caller(request)).reads_everything
+    except OGCError:  # no credential, a bad one, or no role: no details
+        return False

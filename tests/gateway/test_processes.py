@@ -1,8 +1,11 @@
 """The process list, descriptions and execution: async, sync, idempotent, refused."""
 
+from typing import Any
+
 import pytest
 
 from jobstream_contracts.events import JobSubmitted
+from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
 
 from ..support.inprocess import BASE_URL
 from ..support.ogc_schemas import assert_valid
@@ -242,3 +245,54 @@ async def test_an_idempotency_key_reused_for_another_request_is_422(gateway):
         assert problem["type"] == "https://jobstream.dev/errors/idempotency-key-reused"
         assert "test-key-2" in problem["detail"]
     assert submissions(await gateway.events()) == 1
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """Objects nested ``depth`` levels deep, built without recursion."""
+    value: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.fixture
+def keep(gateway):
+    """The gateway, also offering a process whose one input takes any object."""
+    gateway.ctx.catalog.entries["keep"] = ProcessDescription(
+        id="keep",
+        version="1.0.0",
+        inputs={"data": InputDescription(schema={"type": "object"})},
+        outputs={"data": OutputDescription(schema={"type": "object"})},
+    )
+    return gateway
+
+
+async def test_an_input_nested_300_deep_is_400_naming_it_and_records_nothing(keep):
+    response = await keep.http.post(
+        "/processes/keep/execution",
+        json={"inputs": {"data": nested(300)}},
+        headers={"Prefer": "respond-async"},
+    )
+    body = exception_of(response, 400)
+    assert body["detail"].startswith("inputs.data: ") and "64" in body["detail"], body
+    assert submissions(await keep.events()) == 0
+
+
+async def test_a_body_nested_deeper_than_the_json_parser_goes_is_400_naming_the_body(gateway):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = await gateway.http.post(
+        "/processes/echo/execution",
+        content=f'{{"inputs": {{"message": {deep}}}}}',
+        headers={"Content-Type": "application/json", "Prefer": "respond-async"},
+    )
+    body = exception_of(response, 400)
+    assert body["type"] == "https://jobstream.dev/errors/invalid-parameter"
+    assert body["detail"].startswith("body: not JSON"), body
+    assert submissions(await gateway.events()) == 0
+
+
+async def test_an_input_nested_64_deep_is_taken(keep):
+    job_id = await keep.submit("keep", {"data": nested(64)})
+    [submitted] = await keep.events()
+    assert isinstance(submitted, JobSubmitted) and submitted.job_id == job_id
+    assert submitted.inputs == {"data": nested(64)}

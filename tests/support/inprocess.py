@@ -5,12 +5,14 @@ folds the journal into the view with the projector's own writes, as the projecto
 """
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI
@@ -54,6 +56,20 @@ def view_engine(folder: Path) -> Engine:
     engine = create_view_engine(f"sqlite:///{folder / 'view.sqlite'}")
     create_view(engine)
     return engine
+
+
+# The credentials in unreachable_view's URL, which no answer may show.
+UNREACHABLE_VIEW_USER, UNREACHABLE_VIEW_PASSWORD = "viewuser", "viewsecret"
+
+
+def unreachable_view() -> Engine:
+    """A view on PostgreSQL at a local port nothing listens on (one the system just handed
+    out and took back): every read of it fails as with the database stopped."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    user, password = UNREACHABLE_VIEW_USER, UNREACHABLE_VIEW_PASSWORD
+    return create_view_engine(f"postgresql+psycopg://{user}:{password}@127.0.0.1:{port}/view")
 
 
 @dataclass
@@ -168,6 +184,12 @@ def keyed_identity(roles: dict[str, Role]) -> tuple[Identity, dict[str, str]]:
     return Identity(api_keys), keys
 
 
+def answering_base_url(settings: GatewaySettings) -> GatewaySettings:
+    """``settings`` with BASE_URL's host allowed: a test's name, never a production default."""
+    hosts = [*settings.allowed_hosts, urlsplit(BASE_URL).netloc]
+    return settings.model_copy(update={"allowed_hosts": hosts})
+
+
 @asynccontextmanager
 async def serving(
     settings: GatewaySettings,
@@ -179,6 +201,7 @@ async def serving(
 ) -> AsyncIterator[Gateway]:
     """The gateway on ``journal`` and ``engine``, its lifespan run; ``parts`` are the
     context's optional NATS parts (executors, quicklooks, connection)."""
+    settings = answering_base_url(settings)
     processes, templates = catalogs(modules, ExecutorSettings(data_dir=settings.data_dir))
     ctx = Context(
         settings,

@@ -86,6 +86,13 @@ class GatewaySettings(
         description="Seconds between keep-alive comments on a quiet event stream, so "
         "proxies keep it open.",
     )
+    allowed_hosts: JsonStrings = Field(
+        default=[],
+        description="Host names (and addresses) requests may name in their `Host` header "
+        "besides the bound `HOST`, `localhost`, `127.0.0.1`, `[::1]` and `PUBLIC_URL`'s "
+        "host (JSON); `*.example.org` for a domain's names, `*` for any. Other requests are "
+        "refused with 400, so a web page cannot rebind its name to the gateway.",
+    )
 
 
 class ExecutorSettings(
