@@ -53,6 +53,7 @@ def _valid_time(value: str) -> bool:
     time.fromisoformat(value.upper().replace("Z", "+00:00"))  # hours, minutes, seconds in range
     return True
 
+
 # Levels of arrays and objects one input may nest. Deeper ones would break whatever recurses
 # over them later (the schema validator, the event's encoding, every reader's JSON parser,
 # each with its own limit), so they are refused first, however the process's schema reads.
