@@ -48,7 +48,7 @@ def _status_and_body(answer: bytes) -> tuple[int, bytes]:
 def test_a_declared_100_mb_body_is_413_before_it_is_read(stack):
     before = _gateway_rss(stack)
     head = (
-        b"POST /processes/echo/execution HTTP/1.1\r\nHost: x\r\n"
+        b"POST /processes/echo/execution HTTP/1.1\r\nHost: localhost\r\n"
         b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (100 * MB)
     )
     started = time.monotonic()
@@ -62,7 +62,7 @@ def test_a_declared_100_mb_body_is_413_before_it_is_read(stack):
 def test_a_chunked_body_is_refused_once_it_passes_the_cap(stack):
     before = _gateway_rss(stack)
     head = (
-        b"POST /processes/echo/execution HTTP/1.1\r\nHost: x\r\n"
+        b"POST /processes/echo/execution HTTP/1.1\r\nHost: localhost\r\n"
         b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
     chunk = b"%x\r\n%s\r\n" % (MB, b"x" * MB)
