@@ -54,6 +54,9 @@ def sync_command(action: str) -> list[str]:
     and --inexact, so it removes nothing a test run installed; the others install everything
     (exact: what the lock says)."""
     command = [str(TOOLS / BIN / "uv"), "sync", "--frozen", "--python", sys.executable]
+    # Bytecode written once here, as pip would: where PYTHONDONTWRITEBYTECODE is set, every
+    # process would otherwise compile its imports again (the gateway's start: 4.0 s, not 2.0).
+    command.append("--compile-bytecode")
     return [*command, "--no-dev", "--inexact"] if action in RUNNING else command
 
 
@@ -62,6 +65,17 @@ def sync(action: str) -> None:
         print("first run: downloading and installing packages (a few minutes)", flush=True)
     uv()
     subprocess.run(sync_command(action), cwd=ROOT, check=True)
+    compile_sources()
+
+
+def compile_sources() -> None:
+    """The checkout's own modules compiled too (uv compiles site-packages only; the workspace
+    members are installed editable, from here): cheap, and skipped where up to date."""
+    members = [p.parent.name for p in ROOT.glob("*/pyproject.toml")]
+    folders = [*members, "jobstream", "tests", "bench"]
+    python = ROOT / ".venv" / BIN / "python"
+    command = [str(python), "-m", "compileall", "-q", "-j", "0", *sorted(folders)]
+    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
 def check() -> int:

@@ -39,3 +39,11 @@ def test_jobstream_runs_the_command_from_the_checkout(monkeypatch, tmp_path):
     assert program == argv[0] and Path.cwd() == ROOT
     _, argv = dev.exec_command("up", ["--port", "8010"])
     assert argv[1:] == ["up", "--port", "8010"]
+
+
+def test_every_action_installs_bytecode():
+    # Without it, where PYTHONDONTWRITEBYTECODE is set every component start compiles its
+    # imports again.
+    dev = load_dev_script()
+    for action in ("up", "jobstream", "test", "check", "docs"):
+        assert "--compile-bytecode" in dev.sync_command(action)
