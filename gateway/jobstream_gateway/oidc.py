@@ -19,6 +19,10 @@ Decisions:
   PyJWKClient's fresh cache is used with no thread hop (it costs more CPU than the signature
   check). A failed fetch is the issuer's fault, not the caller's: ``IssuerUnreachable`` (503),
   never ``Unauthenticated`` (401).
+- Access tokens only: an ID token whose audience is ours (many issuers make the API's audience
+  a client of its own) must not open the API. A header ``typ`` of ``at+jwt`` (RFC 9068) is an
+  access token; a token of any other declared type, or with an ID token's claims (``nonce``,
+  ``at_hash``, ``c_hash``, Keycloak's ``"typ": "ID"``), is refused.
 - Reasons for refusal are fixed sentences: they never quote the token.
 """
 
@@ -49,6 +53,11 @@ _ASYMMETRIC = frozenset(
     | {"ES256", "ES256K", "ES384", "ES512", "EdDSA"}
 )
 _ROLES = {role.value: role for role in Role}
+# Header types (RFC 7515 section 4.1.9: case-insensitive, "application/" optional) that an
+# access token may declare; undeclared is allowed, since many issuers never set it.
+_ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "jwt"})
+# Claims only an ID token carries (OpenID Connect Core 1.0, sections 2 and 3.1.3.6).
+_ID_TOKEN_CLAIMS = ("nonce", "at_hash", "c_hash")
 
 # Most specific first: ExpiredSignatureError and the others are also InvalidTokenErrors.
 _REASONS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
@@ -87,7 +96,7 @@ class OidcVerifier:
 
     async def principal(self, token: str) -> Principal:
         """The principal ``token`` names; Unauthenticated when it is not a good token of ours."""
-        kid = _key_id(token)
+        kid = _key_id(_checked_header(token))
         keys = await self._key_client()
         key = _cached_signing_key(keys, kid) or await self._in_fetcher(_fetched_key, keys, kid)
         claims = self._verified_claims(token, key)
@@ -146,6 +155,8 @@ class OidcVerifier:
             raise Unauthenticated(_reason(exc)) from None
         if not claims["sub"]:
             raise Unauthenticated("the token's subject (sub) is empty")
+        if any(name in claims for name in _ID_TOKEN_CLAIMS) or claims.get("typ") == "ID":
+            raise Unauthenticated("the token is an ID token, not an access token")
         return claims
 
 
@@ -158,14 +169,30 @@ def roles_in(claims: dict[str, Any], path: str) -> frozenset[Role]:
     return frozenset(_ROLES[name] for name in names if isinstance(name, str) and name in _ROLES)
 
 
-def _key_id(token: str) -> str:
+def _checked_header(token: str) -> dict[str, Any]:
+    """The token's header, refused when it declares a type other than an access token's."""
     # Only the short header segment is read here: PyJWT's parser checks every character of the
     # whole token in Python (80 µs), and jwt.decode parses it all strictly again anyway.
     segment = token.partition(".")[0]
     try:
-        kid = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))).get("kid")
-    except (ValueError, AttributeError):
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except ValueError:
         raise Unauthenticated("the token is malformed") from None
+    if not isinstance(header, dict):
+        raise Unauthenticated("the token is malformed")
+    declared = header.get("typ")
+    if declared is not None and _media_type(declared) not in _ACCESS_TOKEN_TYPES:
+        raise Unauthenticated("the token is not an access token (its header's typ)")
+    return header
+
+
+def _media_type(declared: object) -> str:
+    text = str(declared).lower()
+    return text.removeprefix("application/")
+
+
+def _key_id(header: dict[str, Any]) -> str:
+    kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise Unauthenticated("the token names no signing key (kid)")
     return kid

@@ -126,7 +126,24 @@ REFUSALS = [
     pytest.param(_without_key_id, "kid", id="no-kid"),
     pytest.param(lambda i: "garbage, not a token", "malformed", id="garbage"),
     pytest.param(lambda i: "!!!.@@@.###", "malformed", id="not-base64"),
+    # An ID token for a client whose id is our audience: it says who signed in, not what the
+    # bearer may call.
+    pytest.param(lambda i: i.mint(nonce="n-0S6_WzA2Mj"), "ID token", id="id-token-nonce"),
+    pytest.param(lambda i: i.mint(at_hash="77QmUPtjPfzWtF2AnpK9RQ"), "ID token", id="at_hash"),
+    pytest.param(lambda i: i.mint(c_hash="LDktKdoQak3Pk0cnXxCltA"), "ID token", id="c_hash"),
+    pytest.param(lambda i: i.mint(typ="ID"), "ID token", id="keycloak-typ-id"),
+    pytest.param(
+        lambda i: i.mint(header_typ="id_token+jwt"), "not an access token", id="header-typ"
+    ),
+    pytest.param(lambda i: i.mint(header_typ="logout+jwt"), "not an access token", id="logout"),
 ]
+
+
+@pytest.mark.parametrize("typ", ["at+jwt", "application/at+jwt", "AT+JWT", "JWT", None])
+async def test_an_access_token_may_declare_its_type_or_not(issuer, typ):
+    principal = await verifier_for(issuer.url).principal(issuer.mint("erin", header_typ=typ))
+
+    assert principal == Principal("oidc:erin", frozenset())
 
 
 @pytest.mark.parametrize(("forge", "reason"), REFUSALS)

@@ -117,12 +117,15 @@ class LocalIssuer:
         audience: str | None = None,
         expires_in: int = 300,
         kid: str | None = None,
+        header_typ: str | None = "JWT",
         **claims: Any,
     ) -> str:
-        """A token signed with key ``kid`` (the newest by default), as the issuer would sign it."""
+        """A token signed with key ``kid`` (the newest by default), as the issuer would sign it;
+        ``header_typ`` is its header's declared type (None: undeclared)."""
         kid = kid or self.kid
         payload = self.claims(sub, roles, audience=audience, expires_in=expires_in, **claims)
-        return jwt.encode(payload, self.keys[kid], algorithm="RS256", headers={"kid": kid})
+        headers = {"kid": kid, "typ": header_typ}
+        return jwt.encode(payload, self.keys[kid], algorithm="RS256", headers=headers)
 
     def discovery(self) -> dict[str, Any]:
         return {
