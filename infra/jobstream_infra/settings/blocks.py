@@ -78,7 +78,8 @@ class ViewSettings(JobstreamSettings):
     database_url: str | None = Field(
         default=None,
         description="Any SQLAlchemy URL, e.g. `postgresql+psycopg://user@host/db`. Unset: "
-        "`sqlite:///<data_dir>/view.sqlite`.",
+        "`sqlite:///<data_dir>/view.sqlite`. A server that does not accept a connection in "
+        "5 s fails it (`?connect_timeout=N` in the URL sets another bound).",
     )
 
     @cached_property

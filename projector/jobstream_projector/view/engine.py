@@ -13,11 +13,22 @@ from .tables import VIEW_VERSION, Checkpoint, ViewMeta
 
 log = structlog.get_logger(__name__)
 
+# Seconds a database server may take to accept a connection. Without a bound, a server whose
+# packets are dropped holds each connecting thread for the kernel's TCP timeout (minutes),
+# while readers wait for a pool slot; with it, they fail fast and the gateway answers 503.
+CONNECT_TIMEOUT_SECONDS = 5
+
 
 def create_view_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        # The URL's own connect_timeout, if it has one, wins.
+        bounded = (
+            {}
+            if "connect_timeout" in parsed.query
+            else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        )
+        return create_engine(url, pool_pre_ping=True, connect_args=bounded)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
