@@ -15,6 +15,7 @@ import structlog
 
 from jobstream_contracts import __version__
 from jobstream_contracts.access import Role
+from jobstream_contracts.cloudevents import UNREADABLE_TYPE
 from jobstream_infra.logging import configure_logging
 from jobstream_infra.settings import (
     COMMAND_SETTINGS,
@@ -148,7 +149,10 @@ def _projector(settings: ProjectorSettings, args: argparse.Namespace) -> None:
                 "--until rebuilds a view as it was: give it its own --database-url, "
                 "so the live view is left alone"
             )
-        checkpoint = _reaching_nats("projector rebuild", lambda: rebuild_view(settings, args.until))
+        checkpoint = _reaching_nats(
+            "projector rebuild",
+            lambda: rebuild_view(settings, args.until, args.skip_unreadable),
+        )
         log.info("view rebuilt", checkpoint=checkpoint, view=settings.view_url)
         return
     serve_metrics(PROJECTOR, settings.host, settings.metrics_port)
@@ -171,7 +175,9 @@ def _events(settings: NatsSettings, args: argparse.Namespace) -> None:
 
     written = _reaching_nats(
         "events export",
-        lambda: export_events(settings, sys.stdout, args.since, args.until, args.job),
+        lambda: export_events(
+            settings, sys.stdout, args.since, args.until, args.job, args.skip_unreadable
+        ),
     )
     log.info("events exported", events=written)
 
@@ -191,14 +197,22 @@ def _reaching_nats(command: str, run: Callable[[], Coroutine[Any, Any, T]]) -> T
     """Run a command that connects to NATS; one line naming what to change, not a
     traceback, when it cannot connect."""
     from jobstream_infra.connection import NatsNotConfigured, NatsRefused, NatsUnreachable
+    from jobstream_infra.reader import UnreadableEvent
 
-    from .exit_codes import nats_exit_code
+    from .exit_codes import UNREADABLE, nats_exit_code
 
     try:
         return asyncio.run(run())
     except (NatsNotConfigured, NatsRefused, NatsUnreachable) as error:
         print(f"jobstream {command}: {error}", file=sys.stderr)
         sys.exit(nats_exit_code(error))
+    except UnreadableEvent as error:
+        print(
+            f"jobstream {command}: {error}. Stopped there; --skip-unreadable records such "
+            "events and goes on.",
+            file=sys.stderr,
+        )
+        sys.exit(UNREADABLE)
 
 
 def _add_apikey_parser(commands) -> None:
@@ -292,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild: the view as it was at this instant or sequence",
     )
     projector.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="rebuild: park events this version cannot read (as the projector does) instead "
+        "of stopping at the first",
+    )
+    projector.add_argument(
         "--database-url",
         metavar="URL",
         help="rebuild: into this database instead of JOBSTREAM_DATABASE_URL",
@@ -311,6 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="up to this instant or sequence, inclusive",
     )
     events.add_argument("--job", metavar="JOB_ID", help="only this job's events")
+    events.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help=f"write a line of type {UNREADABLE_TYPE} for each event this version cannot read, "
+        "instead of stopping at the first",
+    )
     _add_apikey_parser(commands)
     _add_config_parser(commands)
     add_client_commands(commands)

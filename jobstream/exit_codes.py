@@ -9,6 +9,7 @@
 | 4 | the service refused the request (an HTTP error: 4xx, or 5xx after retries) |
 | 5 | no answer: the gateway is unreachable, or ``--timeout`` passed while following |
 | 6 | ``jobstream up``: its data folder is held by another ``up``, or a port is in use |
+| 7 | ``events export``, ``projector rebuild``: the stream holds an event this version cannot read |
 | 130 | interrupted (Ctrl-C) while following: the job goes on unless dismissal was asked |
 
 The commands that connect to NATS (``events export``, ``apikey``, ``projector rebuild``) use
@@ -29,6 +30,7 @@ DISMISSED = 3
 REFUSED = 4
 UNREACHABLE = 5
 TAKEN = 6
+UNREADABLE = 7
 INTERRUPTED = 130
 
 

@@ -42,6 +42,33 @@ def to_cloudevent(event: Event, sequence: int, recorded: datetime | None = None)
     return cloudevent
 
 
+# The type of an export's line for a stored message that is not an event jobstream can read.
+UNREADABLE_TYPE = f"{TYPE_PREFIX}Unreadable"
+
+
+def unreadable_cloudevent(
+    sequence: int, recorded: datetime, subject: str, data: bytes, reason: str
+) -> dict[str, Any]:
+    """What an export skipping unreadable messages writes in their place, so that the gap is
+    recorded: the message's subject, why it cannot be read, and its bytes as text. ``event_of``
+    refuses it, as the stream's readers refuse the message."""
+    return {
+        "specversion": SPEC_VERSION,
+        "id": f"unreadable-{sequence}",
+        "source": "/stream",
+        "type": UNREADABLE_TYPE,
+        "time": recorded.isoformat(),
+        "datacontenttype": "application/json",
+        "data": {
+            "subject": subject,
+            "reason": reason,
+            "data": data.decode("utf-8", errors="replace"),
+        },
+        "sequence": sequence,
+        "recorded": recorded.isoformat(),
+    }
+
+
 def event_of(cloudevent: dict[str, Any]) -> tuple[int, Event]:
     """The stream sequence and the event a CloudEvent of ours carries; its data must agree with
     its envelope (source, subject and type), as a stored event with its subject."""

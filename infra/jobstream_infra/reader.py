@@ -7,6 +7,8 @@ and the reader holds at most one batch, however slowly it is consumed.
 
 import asyncio
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import datetime
 
 from nats.aio.msg import Msg
@@ -20,6 +22,31 @@ from .records import Recorded, recorded, stream_sequence
 
 # Seconds a reader's consumer outlives a reader that vanished without unsubscribing.
 INACTIVE_THRESHOLD = 30.0
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A message as the stream holds it, not yet read as an event."""
+
+    sequence: int
+    time: datetime
+    subject: str
+    data: bytes
+
+    @classmethod
+    def of(cls, msg: Msg) -> "Stored":
+        return cls(stream_sequence(msg), msg.metadata.timestamp, msg.subject, msg.data)
+
+
+class UnreadableEvent(Exception):
+    """A stored message that is not an event this code can read, or one that disagrees with its
+    subject: what a reader that must not skip (an export, a rebuild) stops at."""
+
+    def __init__(self, sequence: int, subject: str, reason: str) -> None:
+        super().__init__(
+            f"the event at stream sequence {sequence} ({subject}) cannot be read: {reason}"
+        )
+        self.sequence = sequence
 
 
 def _config(filters: list[str], after: int | None, since: datetime | None) -> ConsumerConfig:
@@ -52,6 +79,20 @@ async def read_batches(
 
     Messages that are not events this code can read are skipped: the projector parks them.
     """
+    async with aclosing(read_stored(js, filters, after, since, batch, wait)) as batches:
+        async for stored in batches:
+            yield _readable(stored)
+
+
+async def read_stored(
+    js: JetStreamContext,
+    filters: list[str] | None = None,
+    after: int | None = 0,
+    since: datetime | None = None,
+    batch: int = 100,
+    wait: float = 1.0,
+) -> AsyncGenerator[list[Stored], None]:
+    """Like read_batches, but every message as stored, read as an event or not."""
     sub = await js.pull_subscribe(
         filters[0] if filters else ALL_EVENTS,
         stream=STREAM,
@@ -64,19 +105,20 @@ async def read_batches(
             except TimeoutError:
                 yield []
                 continue
-            yield _readable(msgs)
+            yield [Stored.of(msg) for msg in msgs]
     finally:
         # Also when the reader is cancelled (a client hanging up): the consumer goes now,
         # not after its inactivity threshold.
         await asyncio.shield(sub.unsubscribe())
 
 
-def _readable(msgs: list[Msg]) -> list[Recorded]:
-    """The records of the events among ``msgs`` this code can read; readers skip the others."""
+def _readable(messages: list[Stored]) -> list[Recorded]:
+    """The records of the events among ``messages`` this code can read; readers skip the
+    others."""
     records = []
-    for msg in msgs:
+    for message in messages:
         try:
-            record = recorded(stream_sequence(msg), msg.metadata.timestamp, msg.subject, msg.data)
+            record = recorded(message.sequence, message.time, message.subject, message.data)
         except EventDecodeError:
             continue
         if record is not None:

@@ -40,6 +40,7 @@ from jobstream_infra.metrics import (
     start_sampling,
 )
 from jobstream_infra.provisioning import ensure_stream
+from jobstream_infra.reader import UnreadableEvent
 from jobstream_infra.settings import ProjectorSettings
 
 from .standby import ViewLease, view_lease_key
@@ -121,6 +122,9 @@ class Projector:
         # The view's lease while this projector is the active one; None: it writes unfenced
         # (a rebuild, which owns the view it drops).
         self.lease: Lease | None = None
+        # Unreadable events are parked so the view keeps moving; a rebuild stops at one
+        # instead (UnreadableEvent), unless asked to park them too.
+        self.park_unreadable = True
 
     async def _subscribe(self):
         self.checkpoint = await asyncio.to_thread(read_checkpoint, self.engine)
@@ -146,6 +150,8 @@ class Projector:
             try:
                 batch.append((seq, decode_event(message.data, message.subject)))
             except EventDecodeError as exc:
+                if not self.park_unreadable:
+                    raise UnreadableEvent(seq, message.subject, str(exc)) from None
                 if exc.newer:
                     return batch, parked, NewerEvent(seq, message.subject, str(exc))
                 log.error("parked an event the projector cannot read", seq=seq, error=str(exc))
@@ -340,15 +346,21 @@ async def _take_turns(projector: Projector, view_lease: ViewLease, stop: asyncio
                 projector.lease = None
 
 
-async def rebuild_view(settings: ProjectorSettings, until: int | datetime | None = None) -> int:
+async def rebuild_view(
+    settings: ProjectorSettings,
+    until: int | datetime | None = None,
+    skip_unreadable: bool = False,
+) -> int:
     """Drop the view and replay the stream from sequence 1, up to sequence or instant ``until``
-    (the view as it was then); returns the final checkpoint."""
+    (the view as it was then); returns the final checkpoint. UnreadableEvent at the first
+    event that cannot be read, unless ``skip_unreadable`` parks them as the projector does."""
     engine = create_view_engine(settings.view_url)
     await asyncio.to_thread(drop_view, engine)
     engine.dispose()
     # A command a person runs: an unreachable server ends it (NatsUnreachable), not a wait.
     nc, projector = await _open(settings, migrate=True, wait=COMMAND_WAIT)
     try:
+        projector.park_unreadable = skip_unreadable
         if isinstance(until, datetime):
             until = await last_sequence_at(projector.journal, until)
         return await projector.catch_up(until)
