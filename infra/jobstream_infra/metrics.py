@@ -169,6 +169,20 @@ EVENTS_OFF_SUBJECT = Counter(
     registry=None,
 )
 
+REGISTRY_LAG = Gauge(
+    "jobstream_registry_lag",
+    "Updates a gateway's watch of a bucket (API keys, processes, dataset templates) has not "
+    "applied yet, by bucket, as of the last check: above 0 for long, revocations wait.",
+    ["bucket"],
+    registry=None,
+)
+REGISTRY_WATCH_RESTARTS = Counter(
+    "jobstream_registry_watch_restarts_total",
+    "Watches of a bucket started again because they ended, failed or stalled, by bucket.",
+    ["bucket"],
+    registry=None,
+)
+
 # -- notifier ----------------------------------------------------------------------------
 CALLBACKS_DELIVERED = Counter(
     "jobstream_callbacks_delivered_total",
@@ -198,7 +212,15 @@ def _registry(*collectors: Collector) -> CollectorRegistry:
 
 
 CONSUMERS = (CONSUMER_PENDING, CONSUMER_ACK_PENDING, CONSUMER_REDELIVERED)
-GATEWAY = _registry(HTTP_REQUESTS, HTTP_LATENCY, JOBS_SUBMITTED, JOBS_DISMISSED, EVENTS_OFF_SUBJECT)
+GATEWAY = _registry(
+    HTTP_REQUESTS,
+    HTTP_LATENCY,
+    JOBS_SUBMITTED,
+    JOBS_DISMISSED,
+    EVENTS_OFF_SUBJECT,
+    REGISTRY_LAG,
+    REGISTRY_WATCH_RESTARTS,
+)
 EXECUTOR = _registry(
     JOBS_STARTED,
     JOBS_SUCCEEDED,
