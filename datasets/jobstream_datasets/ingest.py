@@ -35,7 +35,7 @@ from .limits import Plan, planned_range
 from .periods import period_of
 from .plugin import Bbox, Plugin
 from .quicklook import Quicklook, render
-from .store import DatasetStore, Writer, runs
+from .store import DatasetStore, Stored, Writer, runs
 from .templates import DatasetTemplate
 
 
@@ -106,23 +106,7 @@ class Committer:
             snapshot = self.writer.commit(f"{self.store.template.id}: {first} .. {last}", metadata)
         self.commits += 1
         metrics.ingest_committed(self.store.template.id, len(indices), nbytes)
-        stored = self.store.read()
-        job.record(
-            DatasetCommitted,
-            dataset_id=self.store.template.id,
-            store=self.store.location,
-            snapshot_id=snapshot,
-            first=first,
-            last=last,
-            count=len(indices),
-            coverage=[
-                (self.store.period_id(a), self.store.period_id(b))
-                for a, b in runs(stored.committed)
-            ],
-            stored=len(stored.committed),
-            process_version=commits.process_version,
-            source=self.source,
-        )
+        stored = record_commit(self.store, self.committing, snapshot, metadata, self.source)
         # After the record (a slow object store never delays it), under the dataset's lease.
         if commits.quicklooks is not None and indices[-1] == max(stored.committed):
             self._store_quicklook(last, newest)
@@ -135,6 +119,53 @@ class Committer:
         template = self.store.template
         picture = render(values, self.writer.grid, template.units or template.variable)
         quicklooks(Quicklook(template.id, period, picture))
+
+
+def record_commit(
+    store: DatasetStore,
+    committing: Committing,
+    snapshot: str,
+    metadata: dict[str, Any],
+    source: SnapshotRef | None,
+) -> Stored:
+    """Record in the job's history the commit ``snapshot`` (described by its ``metadata``),
+    with what the repository holds now; answers that."""
+    stored = store.read()
+    committing.job.record(
+        DatasetCommitted,
+        dataset_id=store.template.id,
+        store=store.location,
+        snapshot_id=snapshot,
+        first=metadata["first"],
+        last=metadata["last"],
+        count=metadata["count"],
+        coverage=[(store.period_id(a), store.period_id(b)) for a, b in runs(stored.committed)],
+        stored=len(stored.committed),
+        process_version=metadata["process_version"],
+        source=source,
+    )
+    return stored
+
+
+def record_an_earlier_attempts_commit(store: DatasetStore, committing: Committing) -> None:
+    """An attempt killed between its Icechunk commit and the commit's record left the dataset's
+    record behind the repository, and its retry, finding the periods stored, would commit
+    nothing to bring it up to date. When the newest snapshot was written by an earlier attempt
+    of this job, it is recorded again: the dataset fold applies a commit twice as once."""
+    newest = store.read().snapshot_id if store.exists() else None
+    if newest is None:
+        return
+    snapshot = store.repo.lookup_snapshot(newest)
+    metadata = dict(snapshot.metadata)
+    job = committing.job
+    if metadata.get("job_id") != job.job_id or metadata.get("attempt") == job.attempt:
+        return
+    source = None
+    if "source_dataset_id" in metadata:
+        source = SnapshotRef(
+            dataset_id=metadata["source_dataset_id"], snapshot_id=metadata["source_snapshot_id"]
+        )
+    record_commit(store, committing, snapshot.id, metadata, source)
 
 
 def grid_values(ds: xr.Dataset, variable: str, grid: GridSpec, period: str) -> np.ndarray:
@@ -250,6 +281,7 @@ def _ingest_held(
     template = store.template
     params = dict(template.source.params) if template.source else {}
     store.check_definition()
+    record_an_earlier_attempts_commit(store, committing)
     stored = store.read()
     # Without a bbox, a stored dataset goes on over the bbox it was created with.
     bbox = plan.bbox_asked or stored.bbox or template.extent.bbox

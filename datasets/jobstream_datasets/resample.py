@@ -17,7 +17,15 @@ from jobstream_contracts.process import JobContext, PermanentError, ProgressCall
 
 from .checks import FREQUENCIES, nothing_stored, resampled_period_type
 from .grid import GridSpec
-from .ingest import DEFAULT_COMMITS, Commits, Committer, Committing, plan_periods, writing
+from .ingest import (
+    DEFAULT_COMMITS,
+    Commits,
+    Committer,
+    Committing,
+    plan_periods,
+    record_an_earlier_attempts_commit,
+    writing,
+)
 from .periods import before, earlier, later, period_id
 from .store import BRANCH, DatasetStore
 from .templates import DatasetTemplate
@@ -102,6 +110,7 @@ def _resample_held(
             f"frequency {frequency} gives {kind}"
         )
     target_store.check_definition()
+    record_an_earlier_attempts_commit(target_store, committing)
     session = source_store.repo.readonly_session(branch=BRANCH)
     stored = source_store.read()
     if stored.empty:
