@@ -41,9 +41,9 @@ def test_jobstream_runs_the_command_from_the_checkout(monkeypatch, tmp_path):
     assert argv[1:] == ["up", "--port", "8010"]
 
 
-def test_every_action_installs_bytecode():
-    # Without it, where PYTHONDONTWRITEBYTECODE is set every component start compiles its
-    # imports again.
-    dev = load_dev_script()
-    for action in ("up", "jobstream", "test", "check", "docs"):
-        assert "--compile-bytecode" in dev.sync_command(action)
+def test_the_suite_writes_bytecode_caches(monkeypatch):
+    # Else, where PYTHONDONTWRITEBYTECODE is set, every component start compiles its imports.
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("JOBSTREAM_SOMETHING", "kept")
+    env = load_dev_script().test_environment()
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["JOBSTREAM_SOMETHING"] == "kept"
