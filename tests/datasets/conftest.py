@@ -72,7 +72,7 @@ def write_leaky_template(plugins: Path, host: str) -> None:
 
 
 @pytest.fixture(scope="package")
-def data_stack(tmp_path_factory, failing_source):
+def shared_data_stack(tmp_path_factory, failing_source):
     """One stack serving the data processes for the package, with two executors, so that two
     jobs can run at once."""
     workdir = tmp_path_factory.mktemp("data")

@@ -12,8 +12,8 @@ from ..support.datasets import repository, stored
 
 
 @pytest.fixture
-def stack(data_stack):
-    return data_stack
+def stack(shared_data_stack):
+    return shared_data_stack
 
 
 def test_an_ingest_job_stores_the_periods_and_records_each_commit(stack):

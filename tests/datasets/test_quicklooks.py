@@ -25,9 +25,9 @@ from jobstream_datasets.viridis import VIRIDIS
 
 
 @pytest.fixture
-def stack(data_stack):
+def stack(shared_data_stack):
     """The package's data stack (conftest.py): each test stores a dataset of its own."""
-    return data_stack
+    return shared_data_stack
 
 
 def _image(png: bytes) -> Image.Image:

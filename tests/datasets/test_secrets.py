@@ -4,10 +4,12 @@ and its log shows them masked."""
 from .conftest import SECRET
 
 
-def test_a_templates_token_never_appears_in_any_http_answer_or_event(data_stack, failing_source):
+def test_a_templates_token_never_appears_in_any_http_answer_or_event(
+    shared_data_stack, failing_source
+):
     # On the package's data stack, whose plugins hold the leaky template (conftest.py): no
     # answer, event or log line of anything that ran there holds the token.
-    stack = data_stack
+    stack = shared_data_stack
     host = failing_source.base_url.removeprefix("http://")
 
     submitted = stack.http.post(
