@@ -1,6 +1,5 @@
 """The Python client against real gateways, executors and projectors on a real nats-server."""
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -21,6 +20,7 @@ from jobstream_contracts.events import JobSubmitted, JobSucceeded
 from jobstream_contracts.ogc import StatusInfo
 from jobstream_infra.embedded import free_port
 from tests.support.stack import keyed_stack, wait_gateway
+from tests.support.waiting import eventually
 
 ERRORS = "https://jobstream.dev/errors"
 
@@ -41,11 +41,11 @@ def keyed(tmp_path_factory):
 
 
 def running(job, timeout: float = 10) -> StatusInfo:
-    deadline = time.monotonic() + timeout
-    while (status := job.status()).status != "running":
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
-    return status
+    return eventually(
+        lambda: (status := job.status()).status == "running" and status,
+        timeout,
+        f"job {job.id} running",
+    )
 
 
 def test_wait_reports_progress_as_it_grows_and_returns_the_success(client):
@@ -126,10 +126,11 @@ def test_lists_and_descriptions(client):
     assert "n" in client.process("count").inputs
     job = client.submit("echo", {"message": "listed"})
     job.wait(timeout=30)
-    deadline = time.monotonic() + 10
-    while job.id not in {status.jobID for status in client.jobs(process="echo", limit=100)}:
-        assert time.monotonic() < deadline, "the job never reached the job list"
-        time.sleep(0.05)
+    eventually(
+        lambda: job.id in {status.jobID for status in client.jobs(process="echo", limit=100)},
+        10,
+        "the job in the job list",
+    )
     assert client.job(job.id).last.status == "successful"
 
 
@@ -196,8 +197,7 @@ def test_wait_survives_a_gateway_restart(keyed):
         )
         job = client.submit("count", {"n": 60, "interval": 0.1})
         waiting = pool.submit(job.wait, progress=seen.append, timeout=60)
-        while not seen or not seen[-1].done:
-            time.sleep(0.05)
+        eventually(lambda: bool(seen and seen[-1].done), 30, "the job's first progress")
         stack.stop("gateway")
         before = seen[-1].done
         stack.start_component("gateway")

@@ -1,36 +1,24 @@
-"""Ingest and sync as jobs: through HTTP, the executor and the stream, into Icechunk."""
+"""Ingest and sync as jobs: through HTTP, the executor and the stream, into Icechunk.
+
+The tests share the package's data stack (conftest.py); each that stores data writes a copy
+of demo of its own, named after what it does."""
 
 import pytest
 
 from jobstream_client import Client
 from jobstream_contracts.events import DatasetCommitted
 
-from ..support.datasets import DATA_SETTINGS, data_stack, repository, stored
-from ..support.stack import own_server_stack
-
-SETTINGS = {"progress_interval": 0.1, "lease_ttl": 3}
+from ..support.datasets import repository, stored
 
 
 @pytest.fixture
-def stack(make_stack):
-    """A stack of its own, for a test that stores data: it starts from an empty dataset."""
-    running = data_stack(make_stack, **SETTINGS).start(wait=False)
-    running.wait_ready(("ingest", "sync"))
-    return running
-
-
-@pytest.fixture(scope="module")
-def unchanged(tmp_path_factory):
-    """One stack for the tests that store nothing (refusals, estimates of empty datasets)."""
-    workdir = tmp_path_factory.mktemp("data")
-    with own_server_stack(workdir, **DATA_SETTINGS, **SETTINGS) as running:
-        running.start(wait=False).wait_ready(("ingest", "sync"))
-        yield running
+def stack(shared_data_stack):
+    return shared_data_stack
 
 
 def test_an_ingest_job_stores_the_periods_and_records_each_commit(stack):
     job_id = stack.submit(
-        "ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-12"}
+        "ingest", {"dataset_id": "ingested", "start": "2020-01-01", "end": "2020-01-12"}
     )
     status = stack.wait_job(job_id, timeout=60)
     assert status["status"] == "successful", status
@@ -42,7 +30,7 @@ def test_an_ingest_job_stores_the_periods_and_records_each_commit(stack):
         "first": "2020-01-01",
         "last": "2020-01-12",
     }
-    ds = stored(stack, "demo")
+    ds = stored(stack, "ingested")
     assert ds.sizes["time"] == 12 and int(ds.committed.sum()) == 12
 
     commits = [e for e in stack.events(job_id) if isinstance(e, DatasetCommitted)]
@@ -54,45 +42,47 @@ def test_an_ingest_job_stores_the_periods_and_records_each_commit(stack):
     assert commits[-1].coverage == [("2020-01-01", "2020-01-12")]
     assert commits[-1].snapshot_id == result["snapshot_id"]
     # Each Icechunk snapshot names the job that wrote it.
-    ancestry = list(repository(stack, "demo").ancestry(branch="main"))
+    ancestry = list(repository(stack, "ingested").ancestry(branch="main"))
     assert {s.metadata.get("job_id") for s in ancestry[:3]} == {job_id}
 
 
-def test_an_unknown_dataset_or_a_malformed_date_is_refused_before_any_job_exists(unchanged):
-    before = len(unchanged.events())
-    unknown = unchanged.http.post(
+def test_an_unknown_dataset_or_a_malformed_date_is_refused_before_any_job_exists(stack):
+    before = len(stack.events())
+    unknown = stack.http.post(
         "/processes/ingest/execution",
         json={"inputs": {"dataset_id": "nowhere", "start": "2020-01-01", "end": "2020-01-02"}},
     )
     assert unknown.status_code == 400
     assert "dataset_id" in unknown.json()["detail"]
-    malformed = unchanged.http.post(
+    malformed = stack.http.post(
         "/processes/ingest/execution",
         json={"inputs": {"dataset_id": "demo", "start": "1st of May", "end": "2020-01-02"}},
     )
     assert malformed.status_code == 400
     assert "start" in malformed.json()["detail"]
-    assert len(unchanged.events()) == before
+    assert len(stack.events()) == before
 
 
-def test_a_range_the_dataset_does_not_have_is_refused_before_any_job_exists(unchanged):
+def test_a_range_the_dataset_does_not_have_is_refused_before_any_job_exists(stack):
     # The executor's plan check answers before the gateway publishes (see test_limits).
-    before = len(unchanged.events())
-    response = unchanged.http.post(
+    before = len(stack.events())
+    response = stack.http.post(
         "/processes/ingest/execution",
         json={"inputs": {"dataset_id": "demo", "start": "2019-06-01", "end": "2020-01-02"}},
     )
     assert response.status_code == 400, response.text
     assert "before the dataset's first period 2020-01-01" in response.json()["detail"]
-    assert len(unchanged.events()) == before
+    assert len(stack.events()) == before
 
 
 def test_sync_appends_only_the_missing_periods_and_then_is_a_no_op(stack):
     stack.wait_job(
-        stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-04"}),
+        stack.submit(
+            "ingest", {"dataset_id": "synced", "start": "2020-01-01", "end": "2020-01-04"}
+        ),
         timeout=60,
     )
-    planned = stack.submit("sync", {"dataset_id": "demo", "end": "2020-01-09", "plan_only": True})
+    planned = stack.submit("sync", {"dataset_id": "synced", "end": "2020-01-09", "plan_only": True})
     assert stack.wait_job(planned, timeout=30)["status"] == "successful"
     plan = stack.http.get(f"/jobs/{planned}/results").json()
     assert (plan["status"], plan["first"], plan["last"], plan["periods"]) == (
@@ -101,35 +91,33 @@ def test_sync_appends_only_the_missing_periods_and_then_is_a_no_op(stack):
         "2020-01-09",
         5,
     )
-    assert int(stored(stack, "demo").committed.sum()) == 4
+    assert int(stored(stack, "synced").committed.sum()) == 4
 
-    synced = stack.submit("sync", {"dataset_id": "demo", "end": "2020-01-09"})
+    synced = stack.submit("sync", {"dataset_id": "synced", "end": "2020-01-09"})
     assert stack.wait_job(synced, timeout=60)["status"] == "successful"
     result = stack.http.get(f"/jobs/{synced}/results").json()
     assert result["status"] == "synced"
     assert result["periods"]["fetched"] == 5 and result["periods"]["skipped"] == 0
-    assert int(stored(stack, "demo").committed.sum()) == 9
+    assert int(stored(stack, "synced").committed.sum()) == 9
 
-    again = stack.submit("sync", {"dataset_id": "demo", "end": "2020-01-09"})
+    again = stack.submit("sync", {"dataset_id": "synced", "end": "2020-01-09"})
     status = stack.wait_job(again, timeout=30)
     assert status["status"] == "successful"
     assert status["message"].startswith("up to date: 2020-01-09 is stored")
 
 
-def test_sync_of_an_empty_dataset_is_refused_saying_to_ingest_first(unchanged):
-    before = len(unchanged.events())
-    response = unchanged.http.post(
-        "/processes/sync/execution", json={"inputs": {"dataset_id": "demo"}}
-    )
+def test_sync_of_an_empty_dataset_is_refused_saying_to_ingest_first(stack):
+    before = len(stack.events())
+    response = stack.http.post("/processes/sync/execution", json={"inputs": {"dataset_id": "demo"}})
     assert response.status_code == 400, response.text
     assert response.json()["detail"] == "dataset_id: nothing stored for demo yet; run ingest first"
-    assert len(unchanged.events()) == before
+    assert len(stack.events()) == before
 
 
 def test_two_ingests_of_one_dataset_never_interleave_their_commits(stack):
-    stack.start_component("executor")  # a second executor, so both jobs run at once
+    # The stack's two executors run both jobs at once.
     jobs = [
-        stack.submit("ingest", {"dataset_id": "demo", "start": start, "end": end})
+        stack.submit("ingest", {"dataset_id": "raced", "start": start, "end": end})
         for start, end in (("2020-01-01", "2020-01-20"), ("2020-01-21", "2020-02-09"))
     ]
     statuses = [stack.wait_job(job_id, timeout=90) for job_id in jobs]
@@ -137,33 +125,33 @@ def test_two_ingests_of_one_dataset_never_interleave_their_commits(stack):
     # Oldest first: the writers of the commits, each job's commits in one unbroken run.
     writers = [
         job_id
-        for s in repository(stack, "demo").ancestry(branch="main")
+        for s in repository(stack, "raced").ancestry(branch="main")
         if (job_id := s.metadata.get("job_id"))
     ][::-1]
     runs = [job for i, job in enumerate(writers) if i == 0 or writers[i - 1] != job]
     assert sorted(runs) == sorted(jobs), writers
     # The one that waited said so while it waited.
     progressed = [e.message for e in stack.events() if e.type == "JobProgressed" and e.message]
-    assert any(m.startswith("waiting: dataset.demo is busy: held by job") for m in progressed)
-    ds = stored(stack, "demo")
+    assert any(m.startswith("waiting: dataset.raced is busy: held by job") for m in progressed)
+    ds = stored(stack, "raced")
     assert int(ds.committed.sum()) == 40
 
 
 def test_the_dataset_record_shows_what_is_stored_and_which_jobs_wrote_it(stack):
     listed = stack.http.get("/datasets").json()["datasets"]
     assert {d["id"] for d in listed} >= {"demo", "demo-twin", "synthetic-daily"}
-    assert next(d for d in listed if d["id"] == "demo")["stored"] is None
+    assert next(d for d in listed if d["id"] == "recorded")["stored"] is None
     # One after the other: which of two concurrent ingests takes the lease last is a race,
     # and this test is about the record, not the lease.
     first = stack.submit(
-        "ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-03"}
+        "ingest", {"dataset_id": "recorded", "start": "2020-01-01", "end": "2020-01-03"}
     )
     assert stack.wait_view(first, timeout=60)["status"] == "successful"
     second = stack.submit(
-        "ingest", {"dataset_id": "demo", "start": "2020-01-06", "end": "2020-01-07"}
+        "ingest", {"dataset_id": "recorded", "start": "2020-01-06", "end": "2020-01-07"}
     )
     assert stack.wait_view(second, timeout=60)["status"] == "successful"
-    response = stack.http.get("/datasets/demo")
+    response = stack.http.get("/datasets/recorded")
     record = response.json()
     assert record["template"]["period_type"] == "daily"
     # An allow-listed summary: the plugin's name, never its params (where tokens live).
@@ -187,8 +175,8 @@ def test_the_dataset_record_shows_what_is_stored_and_which_jobs_wrote_it(stack):
     assert related == [second, first]
     # The Python client reads the same answers as models, and they say what the JSON says.
     with Client(stack.url) as client:
-        assert client.dataset("demo").model_dump(mode="json", exclude_none=True) == record
-        assert "demo" in {listed.id for listed in client.datasets()}
+        assert client.dataset("recorded").model_dump(mode="json", exclude_none=True) == record
+        assert "recorded" in {listed.id for listed in client.datasets()}
     missing = stack.http.get("/datasets/nowhere")
     assert missing.status_code == 404
     assert missing.json()["type"].endswith("/no-such-dataset")
@@ -196,10 +184,12 @@ def test_the_dataset_record_shows_what_is_stored_and_which_jobs_wrote_it(stack):
 
 def test_a_sync_recomputes_the_derived_dataset_in_a_job_it_causes(stack):
     stack.wait_job(
-        stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-31"}),
+        stack.submit(
+            "ingest", {"dataset_id": "derived", "start": "2020-01-01", "end": "2020-01-31"}
+        ),
         timeout=60,
     )
-    sync_id = stack.submit("sync", {"dataset_id": "demo", "end": "2020-02-29"})
+    sync_id = stack.submit("sync", {"dataset_id": "derived", "end": "2020-02-29"})
     assert stack.wait_job(sync_id, timeout=60)["status"] == "successful"
     synced = stack.http.get(f"/jobs/{sync_id}/results").json()
     [derived_job] = synced["derived_jobs"]
@@ -212,44 +202,46 @@ def test_a_sync_recomputes_the_derived_dataset_in_a_job_it_causes(stack):
     assert (computed["first"], computed["last"]) == ("2020-01", "2020-02")
 
     stack.wait_view(derived_job, timeout=30)
-    record = stack.http.get("/datasets/demo-monthly").json()
+    record = stack.http.get("/datasets/derived-monthly").json()
     assert record["kind"] == "derived"
     assert record["derived"] == {
-        "source_dataset": "demo",
+        "source_dataset": "derived",
         "stale": False,
         "stale_because": [],
         "source_snapshot_id": synced["snapshot_id"],
     }
     # The source changes: the derived dataset says it is stale, and why.
     more = stack.submit(
-        "ingest", {"dataset_id": "demo", "start": "2020-03-01", "end": "2020-03-02"}
+        "ingest", {"dataset_id": "derived", "start": "2020-03-01", "end": "2020-03-02"}
     )
     stack.wait_view(more, timeout=60)
-    record = stack.http.get("/datasets/demo-monthly").json()
+    record = stack.http.get("/datasets/derived-monthly").json()
     assert record["derived"]["stale"] is True
-    assert record["derived"]["stale_because"][0].startswith("source demo is at snapshot")
+    assert record["derived"]["stale_because"][0].startswith("source derived is at snapshot")
 
 
 def test_an_ad_hoc_resample_is_listed_as_a_derived_dataset(stack):
     stack.wait_job(
-        stack.submit("ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-14"}),
+        stack.submit(
+            "ingest", {"dataset_id": "resampled", "start": "2020-01-01", "end": "2020-01-14"}
+        ),
         timeout=60,
     )
     job_id = stack.submit(
-        "resample", {"source_dataset_id": "demo", "frequency": "W-MON", "method": "max"}
+        "resample", {"source_dataset_id": "resampled", "frequency": "W-MON", "method": "max"}
     )
     assert stack.wait_view(job_id, timeout=60)["status"] == "successful"
-    record = stack.http.get("/datasets/demo-max-W-MON").json()
+    record = stack.http.get("/datasets/resampled-max-W-MON").json()
     assert record["kind"] == "derived"
     assert record["stored"]["coverage"] == [["2020-01-06", "2020-01-06"]]
-    assert record["derived"]["source_dataset"] == "demo"
+    assert record["derived"]["source_dataset"] == "resampled"
     # Titled by what made it, with its source's variable and units.
-    assert record["title"] == "demo, weekly max"
+    assert record["title"] == "resampled, weekly max"
     assert (record["template"]["variable"], record["template"]["units"]) == ("t2m", "K")
 
 
 def test_an_estimate_counts_periods_bytes_and_learns_the_duration_from_earlier_jobs(stack):
-    query = {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-20"}
+    query = {"dataset_id": "estimated", "start": "2020-01-01", "end": "2020-01-20"}
     before = stack.http.get("/processes/ingest/estimate", params=query).json()
     # 2 x 4 cells of float32 per day on the demo grid.
     assert {k: before[k] for k in ("periods", "stored", "to_fetch", "bytes")} == {
@@ -296,13 +288,13 @@ def test_an_estimate_counts_periods_bytes_and_learns_the_duration_from_earlier_j
         ),
     ],
 )
-def test_a_bad_estimate_request_names_the_parameter(unchanged, query, status, complaint):
-    response = unchanged.http.get("/processes/ingest/estimate", params=query)
+def test_a_bad_estimate_request_names_the_parameter(stack, query, status, complaint):
+    response = stack.http.get("/processes/ingest/estimate", params=query)
     assert response.status_code == status, response.text
     assert complaint in response.json()["detail"]
 
 
-def test_a_process_without_an_estimator_says_so(unchanged):
-    response = unchanged.http.get("/processes/echo/estimate", params={"message": "hi"})
+def test_a_process_without_an_estimator_says_so(stack):
+    response = stack.http.get("/processes/echo/estimate", params={"message": "hi"})
     assert response.status_code == 404
     assert "offers no estimate" in response.json()["detail"]

@@ -1,11 +1,13 @@
 """Datasets on object storage: a real S3 API on loopback (moto's server), and URL parsing.
 
-The S3 stack's executors each have their own data directory, as on separate hosts: all they
-share is the stream and the bucket. What they write is compared, value for value, with the
-same ingest into a local directory.
+The data processes run in this process on the bucket, and on a stack whose executors each
+have their own data directory, as on separate hosts: all they share is the stream and the
+bucket. What they write is compared, value for value, with the same work on local files or
+with an uninterrupted ingest.
 """
 
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +16,12 @@ import xarray as xr
 
 from jobstream_datasets.access import open_dataset
 from jobstream_datasets.ingest import ingest_periods
-from jobstream_datasets.limits import plan_ingest
+from jobstream_datasets.limits import Limits, plan_ingest
 from jobstream_datasets.locations import ObjectLocation, parse_location, storage_for
 from jobstream_datasets.plugin import plugin_for
+from jobstream_datasets.processes import Datasets, estimate, ingest, resample, sync
 from jobstream_datasets.store import DatasetStore
-from jobstream_datasets.templates import DatasetTemplate, load_template
+from jobstream_datasets.templates import DatasetTemplate, load_template, load_templates
 from jobstream_executor.testing import JobEnvironment
 from jobstream_infra.settings import DatasetSettings
 
@@ -30,19 +33,20 @@ BUCKET = "datasets"
 ROOT = f"s3://{BUCKET}/jobstream"
 
 
-@pytest.fixture
-def s3(tmp_path, monkeypatch):
-    """A moto S3 server with one bucket; this process reaches it through the AWS variables."""
-    with S3Server(tmp_path / "s3") as server:
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """One moto S3 server with one bucket for the module (each test writes under a prefix of
+    its own); this process reaches it through the AWS variables."""
+    with S3Server(tmp_path_factory.mktemp("s3")) as server, pytest.MonkeyPatch.context() as env:
         server.bucket(BUCKET)
         for name, value in server.env.items():
-            monkeypatch.setenv(name, value)
+            env.setenv(name, value)
         yield server
 
 
-def s3_data_stack(make_stack, s3: S3Server, **settings):
-    """A data stack (not started) whose datasets root is in the bucket."""
-    stack = data_stack(make_stack, datasets_root=ROOT, progress_interval=0.1, **settings)
+def s3_data_stack(make_stack, s3: S3Server, root: str, **settings):
+    """A data stack (not started) whose datasets root is ``root`` in the bucket."""
+    stack = data_stack(make_stack, datasets_root=root, progress_interval=0.1, **settings)
     stack.env.update(s3.env)
     return stack
 
@@ -50,16 +54,6 @@ def s3_data_stack(make_stack, s3: S3Server, **settings):
 def start_executor_on(stack, host: Path) -> None:
     """An executor with its own data directory, as on a host of its own."""
     stack.start_component("executor", data_dir=host)
-
-
-@pytest.fixture
-def s3_stack(make_stack, s3, tmp_path):
-    stack = s3_data_stack(make_stack, s3, lease_ttl=3)
-    stack.start("projector", "gateway", wait=False)
-    for host in ("host-a", "host-b"):
-        start_executor_on(stack, tmp_path / host)
-    stack.wait_ready(("ingest", "sync", "resample"))
-    return stack
 
 
 def local_ingest(tmp_path, start: str, end: str) -> xr.Dataset:
@@ -73,20 +67,24 @@ def local_ingest(tmp_path, start: str, end: str) -> xr.Dataset:
     return xr.open_zarr(session.store, consolidated=False).load()
 
 
-def test_ingest_sync_resample_and_estimate_on_s3_equal_the_same_work_on_local_files(
-    s3_stack, s3, tmp_path
-):
-    stack = s3_stack
-    ingest = stack.submit(
-        "ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-20"}
+def test_ingest_sync_resample_and_estimate_on_s3_equal_the_same_work_on_local_files(s3, tmp_path):
+    # The data processes in this process, as an executor runs them (the test below runs them
+    # on executors, on two hosts): what they write to the bucket is what is compared here.
+    root = f"{ROOT}/in-process"
+    datasets = Datasets(load_templates(PLUGINS), root, Limits(10_000, 10**8, 10**10), 5.0)
+    ingested = JobEnvironment(job_id="ingest", process_id="ingest")
+    ingested.run(partial(ingest, datasets), dataset_id="demo", start="2020-01-01", end="2020-01-20")
+    synced = JobEnvironment(job_id="sync", process_id="sync")
+    result = synced.run(partial(sync, datasets), dataset_id="demo", end="2020-02-29")
+    assert result["status"] == "synced" and result["periods"]["fetched"] == 40, result
+    # The sync asks for the derived dataset's recomputation; run it as its job would.
+    [(process_id, inputs)] = synced.submitted
+    assert process_id == "resample"
+    JobEnvironment(job_id="derived", process_id="resample").run(
+        partial(resample, datasets), **inputs
     )
-    assert stack.wait_job(ingest, timeout=90)["status"] == "successful"
-    sync = stack.submit("sync", {"dataset_id": "demo", "end": "2020-02-29"})
-    assert stack.wait_job(sync, timeout=90)["status"] == "successful"
-    [derived] = stack.http.get(f"/jobs/{sync}/results").json()["derived_jobs"]
-    assert stack.wait_job(derived, timeout=90)["status"] == "successful"
 
-    settings = DatasetSettings(datasets_root=ROOT)
+    settings = DatasetSettings(datasets_root=root)
     on_s3 = open_dataset("demo", settings).load()
     local = local_ingest(tmp_path, "2020-01-01", "2020-02-29")
     assert int(on_s3.committed.sum()) == 60
@@ -96,21 +94,20 @@ def test_ingest_sync_resample_and_estimate_on_s3_equal_the_same_work_on_local_fi
     np.testing.assert_allclose(monthly.t2m.values, expected.values, rtol=1e-6)
 
     # The estimate reads what is stored, and the throughput of earlier jobs, from the bucket.
-    query = {"dataset_id": "demo", "start": "2020-02-21", "end": "2020-03-05"}
-    estimate = stack.http.get("/processes/ingest/estimate", params=query).json()
-    assert (estimate["stored"], estimate["to_fetch"], estimate["bytes"]) == (9, 5, 5 * 32)
-    assert estimate["throughput_periods_per_second"] > 0
+    figures = estimate(datasets, "demo", "2020-02-21", "2020-03-05")
+    assert (figures["stored"], figures["to_fetch"], figures["bytes"]) == (9, 5, 5 * 32)
+    assert figures["throughput_periods_per_second"] > 0
 
-    # Everything is in the bucket; nothing of the datasets is on the executors' hosts.
-    keys = s3.keys(BUCKET, "jobstream/")
-    assert {key.split("/")[1] for key in keys} == {"demo", "demo-monthly"}
-    assert not any((tmp_path / host / "datasets").exists() for host in ("host-a", "host-b"))
+    # Everything is in the bucket, under the datasets root.
+    keys = s3.keys(BUCKET, "jobstream/in-process/")
+    assert {key.split("/")[2] for key in keys} == {"demo", "demo-monthly"}
 
 
 def test_an_ingest_into_s3_whose_executor_is_killed_resumes_on_another_host(
     make_stack, s3, tmp_path
 ):
-    stack = s3_data_stack(make_stack, s3, ack_wait=2, lease_ttl=2)
+    root = f"{ROOT}/on-executors"
+    stack = s3_data_stack(make_stack, s3, root, ack_wait=2, lease_ttl=2)
     stack.start("projector", "gateway", wait=False)
     start_executor_on(stack, tmp_path / "host-a")
     stack.wait_ready(("ingest",))
@@ -127,11 +124,21 @@ def test_an_ingest_into_s3_whose_executor_is_killed_resumes_on_another_host(
     # Ended equal, value for value, to an uninterrupted ingest into another prefix.
     twin = stack.submit("ingest", {"dataset_id": "demo-twin", **inputs})
     assert stack.wait_job(twin, timeout=60)["status"] == "successful"
-    resumed = open_dataset("demo", DatasetSettings(datasets_root=ROOT)).load()
-    uninterrupted = open_dataset("demo-twin", DatasetSettings(datasets_root=ROOT)).load()
+    resumed = open_dataset("demo", DatasetSettings(datasets_root=root)).load()
+    uninterrupted = open_dataset("demo-twin", DatasetSettings(datasets_root=root)).load()
     np.testing.assert_array_equal(resumed.t2m.values, uninterrupted.t2m.values)
     np.testing.assert_array_equal(resumed.time.values, uninterrupted.time.values)
     assert int(resumed.committed.sum()) == 70
+
+    # Through the gateway, the executor's estimate reads what is stored from the bucket.
+    query = {"dataset_id": "demo", "start": "2020-03-06", "end": "2020-03-15"}
+    figures = stack.http.get("/processes/ingest/estimate", params=query).json()
+    assert (figures["stored"], figures["to_fetch"], figures["bytes"]) == (5, 5, 5 * 32)
+    assert figures["throughput_periods_per_second"] > 0
+    # Everything is in the bucket; nothing of the datasets is on the executors' hosts.
+    keys = s3.keys(BUCKET, "jobstream/on-executors/")
+    assert {key.split("/")[2] for key in keys} == {"demo", "demo-twin"}
+    assert not any((tmp_path / host / "datasets").exists() for host in ("host-a", "host-b"))
 
 
 def fast_template() -> DatasetTemplate:

@@ -23,14 +23,11 @@ from jobstream_datasets.quicklook import (
 )
 from jobstream_datasets.viridis import VIRIDIS
 
-from ..support.datasets import data_stack
-
 
 @pytest.fixture
-def stack(make_stack):
-    running = data_stack(make_stack, progress_interval=0.1).start(wait=False)
-    running.wait_ready(("ingest", "sync"))
-    return running
+def stack(shared_data_stack):
+    """The package's data stack (conftest.py): each test stores a dataset of its own."""
+    return shared_data_stack
 
 
 def _image(png: bytes) -> Image.Image:
@@ -141,36 +138,39 @@ def test_ticks_fall_on_round_values_and_degrees_say_their_hemisphere():
 
 
 def test_an_ingest_stores_the_quicklook_of_the_newest_period_and_the_gateway_serves_it(stack):
-    none_yet = stack.http.get("/datasets/demo/quicklook")
+    none_yet = stack.http.get("/datasets/quicklooked/quicklook")
     assert none_yet.status_code == 404 and none_yet.json()["title"] == "No quick-look yet"
     newest = stack.submit(
-        "ingest", {"dataset_id": "demo", "start": "2020-01-06", "end": "2020-01-12"}
+        "ingest", {"dataset_id": "quicklooked", "start": "2020-01-06", "end": "2020-01-12"}
     )
     assert stack.wait_job(newest, timeout=60)["status"] == "successful"
-    described = stack.http.get("/datasets/demo/quicklook").json()
+    described = stack.http.get("/datasets/quicklooked/quicklook").json()
     assert described["period"] == "2020-01-12"
-    picture = stack.http.get("/datasets/demo/quicklook.png")
+    picture = stack.http.get("/datasets/quicklooked/quicklook.png")
     assert picture.headers["content-type"] == "image/png"
     assert len(picture.content) == described["bytes"]
     assert _image(picture.content).size[0] > 0
     # Older periods committed later leave the picture of the newest as it is.
     older = stack.submit(
-        "ingest", {"dataset_id": "demo", "start": "2020-01-01", "end": "2020-01-03"}
+        "ingest", {"dataset_id": "quicklooked", "start": "2020-01-01", "end": "2020-01-03"}
     )
     assert stack.wait_job(older, timeout=60)["status"] == "successful"
-    assert stack.http.get("/datasets/demo/quicklook").json()["period"] == "2020-01-12"
+    assert stack.http.get("/datasets/quicklooked/quicklook").json()["period"] == "2020-01-12"
     assert "permissions violation" not in stack.log("gateway") + stack.log("executor")
 
 
 def test_a_resample_stores_the_quicklook_of_its_derived_dataset(stack):
-    ingest = {"dataset_id": "demo", "start": "2020-01-06", "end": "2020-01-19"}
+    ingest = {"dataset_id": "quicklooked-source", "start": "2020-01-06", "end": "2020-01-19"}
     assert stack.wait_job(stack.submit("ingest", ingest), timeout=60)["status"] == "successful"
-    weekly = {"source_dataset_id": "demo", "frequency": "W-MON", "method": "max"}
+    weekly = {"source_dataset_id": "quicklooked-source", "frequency": "W-MON", "method": "max"}
     # The view, read below for the dataset's newest period, has the job's commits once it has
     # its outcome.
     assert stack.wait_view(stack.submit("resample", weekly), timeout=60)["status"] == "successful"
-    described = stack.http.get("/datasets/demo-max-W-MON/quicklook").json()
+    described = stack.http.get("/datasets/quicklooked-source-max-W-MON/quicklook").json()
     assert (
-        described["period"] == stack.http.get("/datasets/demo-max-W-MON").json()["stored"]["last"]
+        described["period"]
+        == stack.http.get("/datasets/quicklooked-source-max-W-MON").json()["stored"]["last"]
     )
-    assert stack.http.get("/datasets/demo-max-W-MON/quicklook.png").content.startswith(b"\x89PNG")
+    assert stack.http.get(
+        "/datasets/quicklooked-source-max-W-MON/quicklook.png"
+    ).content.startswith(b"\x89PNG")

@@ -15,11 +15,13 @@ from jobstream_executor.testing import JobEnvironment
 from .test_ingest import opened, synthetic
 
 
-@pytest.fixture
-def source(tmp_path):
-    """Daily data from 2020-01-03 to 2020-03-10: January and March are incomplete."""
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """Daily data from 2020-01-03 to 2020-03-10: January and March are incomplete.
+
+    One ingest for the module: the tests only read it, each resampling into its own folder."""
     template = synthetic()
-    store = DatasetStore(template, str(tmp_path / "daily"))
+    store = DatasetStore(template, str(tmp_path_factory.mktemp("source") / "daily"))
     ingest_periods(
         store,
         plugin_for(template),
