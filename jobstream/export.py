@@ -12,7 +12,7 @@ from typing import TextIO
 
 from jobstream_contracts.cloudevents import to_cloudevent
 from jobstream_contracts.subjects import job_filter
-from jobstream_infra.connection import COMMAND_WAIT, close_nats, connect_nats
+from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.journal import JetStreamJournal, Recorded
 from jobstream_infra.settings import NatsSettings
 
@@ -43,7 +43,7 @@ async def export_events(
     job_id: str | None = None,
 ) -> int:
     """Write the events to ``out``; returns how many were written."""
-    nc = await connect_nats(settings, "export", wait=COMMAND_WAIT)
+    nc = await connect_nats(settings, "export", wait=settings.nats_command_wait)
     journal = JetStreamJournal(nc, nc.jetstream())
     written = 0
     try:

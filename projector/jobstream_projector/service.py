@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
-from jobstream_infra.connection import COMMAND_WAIT, close_nats, connect_nats, stopped_within
+from jobstream_infra.connection import close_nats, connect_nats, stopped_within
 from jobstream_infra.journal import (
     JetStreamJournal,
     Journal,
@@ -347,7 +347,7 @@ async def rebuild_view(settings: ProjectorSettings, until: int | datetime | None
     await asyncio.to_thread(drop_view, engine)
     engine.dispose()
     # A command a person runs: an unreachable server ends it (NatsUnreachable), not a wait.
-    nc, projector = await _open(settings, migrate=True, wait=COMMAND_WAIT)
+    nc, projector = await _open(settings, migrate=True, wait=settings.nats_command_wait)
     try:
         if isinstance(until, datetime):
             until = await last_sequence_at(projector.journal, until)
