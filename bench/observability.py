@@ -68,20 +68,28 @@ def _start(stack: Stack, ports: dict[str, int]) -> Stack:
     for name in ("projector", "executor", "gateway"):
         settings = {"metrics_port": ports[name]} if name in ports else {}
         stack.start_component(name, **settings)
-    stack.wait_ready(("echo",))
     return stack
 
 
 def systems(work: Path, servers: list[EmbeddedNats], receiver: OtlpReceiver, stop: threading.Event):
+    # Every stack starts before any is waited for: their start-ups overlap, and nothing is
+    # measured until all serve.
     plain = _start(_stack(work / "plain", servers[0]), {})
     ports = {"projector": free_port(), "executor": free_port()}
     metrics = _start(_stack(work / "metrics", servers[1]), ports)
+    traces = _start(_stack(work / "traces", servers[2], **receiver.env()), {})
+    try:
+        for stack in (plain, metrics, traces):
+            stack.wait_ready(("echo",))
+    except BaseException:
+        for stack in (plain, metrics, traces):  # none is returned to be closed by the caller
+            stack.close()
+        raise
     scraper = Scraper(
         [f"{metrics.url}/metrics", *(f"http://127.0.0.1:{p}/metrics" for p in ports.values())],
         stop,
     )
     threading.Thread(target=scraper.run, daemon=True).start()
-    traces = _start(_stack(work / "traces", servers[2], **receiver.env()), {})
     return [
         System(PLAIN, plain, servers[0].url, [servers[0]]),
         System(METRICS, metrics, servers[1].url, [servers[1]]),

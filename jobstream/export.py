@@ -17,7 +17,7 @@ from typing import TextIO
 from jobstream_contracts.cloudevents import to_cloudevent, unreadable_cloudevent
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import STREAM, job_filter
-from jobstream_infra.connection import COMMAND_WAIT, close_nats, connect_nats
+from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.reader import Stored, UnreadableEvent, read_stored
 from jobstream_infra.settings import NatsSettings
 
@@ -49,7 +49,7 @@ async def export_events(
     skip_unreadable: bool = False,
 ) -> int:
     """Write the events to ``out``; returns how many lines were written."""
-    nc = await connect_nats(settings, "export", wait=COMMAND_WAIT)
+    nc = await connect_nats(settings, "export", wait=settings.nats_command_wait)
     js = nc.jetstream()
     written = 0
     try:

@@ -16,7 +16,7 @@ from jobstream_infra.apikeys import (
     list_api_keys,
     revoke_api_key,
 )
-from jobstream_infra.connection import COMMAND_WAIT, close_nats, connect_nats
+from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.settings import NatsSettings
 
 
@@ -24,7 +24,7 @@ async def manage_keys(
     settings: NatsSettings, action: str, name: str | None, role: str | None, out: TextIO
 ) -> int:
     """Carry out ``action``; returns the exit status."""
-    nc = await connect_nats(settings, "admin", wait=COMMAND_WAIT)
+    nc = await connect_nats(settings, "admin", wait=settings.nats_command_wait)
     try:
         kv = await api_key_bucket(nc.jetstream())
         if action == "create":

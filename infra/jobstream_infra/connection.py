@@ -41,8 +41,6 @@ class StopRequested(Exception):
     """The component was asked to stop while it waited for NATS."""
 
 
-# Seconds a command a person runs (`events export`, `apikey`) waits for its server.
-COMMAND_WAIT = 10.0
 # Closing flushes what is buffered; with the server gone that never ends, or fails.
 CLOSE_TIMEOUT = 2.0
 

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
-from jobstream_infra.connection import COMMAND_WAIT, close_nats, connect_nats, stopped_within
+from jobstream_infra.connection import close_nats, connect_nats, stopped_within
 from jobstream_infra.journal import (
     JetStreamJournal,
     Journal,
@@ -358,7 +358,7 @@ async def rebuild_view(
     await asyncio.to_thread(drop_view, engine)
     engine.dispose()
     # A command a person runs: an unreachable server ends it (NatsUnreachable), not a wait.
-    nc, projector = await _open(settings, migrate=True, wait=COMMAND_WAIT)
+    nc, projector = await _open(settings, migrate=True, wait=settings.nats_command_wait)
     try:
         projector.park_unreadable = skip_unreadable
         if isinstance(until, datetime):

@@ -44,6 +44,14 @@ class NatsSettings(JobstreamSettings):
         "the cluster's node count: 1 for a single server, 3 on a three-node cluster.",
     )
 
+    nats_command_wait: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a command a person runs (`events export`, `apikey`, "
+        "`projector rebuild`) waits for its nats-server before it ends with one line naming "
+        "the address.",
+    )
+
     @property
     def embedded_nats_dir(self) -> Path:
         """Where the embedded nats-server keeps its store, configuration and credentials."""
