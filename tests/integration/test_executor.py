@@ -1,14 +1,46 @@
 """Executors: competing consumers, heartbeats, bounded progress and a concurrency limit."""
 
+import signal
+import time
 from collections import Counter
 
 import pytest
 
+from ..support.stack import Stack, own_server_stack, wait_gateway
+from ..support.waiting import eventually
 
-def test_two_executors_share_the_work_and_each_job_runs_once(make_stack):
-    stack = make_stack().start("projector", "gateway", wait=False)
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A projector and a gateway on their own nats-server, shared by the module: each test
+    starts the executors it is about (their settings are theirs alone) on its own jobs."""
+    with own_server_stack(tmp_path_factory.mktemp("executors")) as stack:
+        stack.start("projector", "gateway", wait=False)
+        # Serving before the first test: its wait is then for its executors alone.
+        wait_gateway(stack.url, stack.processes["gateway"][0])
+        yield stack
+
+
+@pytest.fixture
+def stack(served: Stack):
+    """The shared stack, whose executors are all stopped again after the test."""
+    try:
+        yield served
+    finally:
+        served.stop("executor")
+
+
+def test_two_executors_share_the_work_and_each_job_runs_once(stack):
+    # Both fetching before the first job, or the first to start may run them all. Earlier
+    # tests' executors wrote to the same log files.
+    running = stack.log("executor").count("executor running")
     stack.start_component("executor")
     stack.start_component("executor")
+    eventually(
+        lambda: stack.log("executor").count("executor running") == running + 2,
+        60,
+        lambda: f"two executors running:\n{stack.log('executor')[-4000:]}",
+    )
     stack.wait_ready()
     ids = [stack.submit("echo", {"message": str(i), "pause": 0.05}) for i in range(40)]
     for job_id in ids:
@@ -20,8 +52,10 @@ def test_two_executors_share_the_work_and_each_job_runs_once(make_stack):
     assert len(workers) == 2, "both executors should have run jobs"
 
 
-def test_heartbeats_keep_a_job_longer_than_ack_wait_from_redelivery(make_stack):
-    stack = make_stack(ack_wait=1.5).start()
+def test_heartbeats_keep_a_job_longer_than_ack_wait_from_redelivery(stack):
+    # The executor sets its consumers' AckWait to its own as it starts.
+    stack.start_component("executor", ack_wait=1.5)
+    stack.wait_ready(("hold",))
     job_id = stack.submit("hold", {"seconds": 5})
     status = stack.wait_job(job_id, timeout=30)
     assert status["status"] == "successful" and status["attempt"] == 1
@@ -29,8 +63,9 @@ def test_heartbeats_keep_a_job_longer_than_ack_wait_from_redelivery(make_stack):
     assert types.count("JobStarted") == 1 and types.count("JobSucceeded") == 1
 
 
-def test_progress_events_are_bounded_and_the_last_value_is_kept(make_stack):
-    stack = make_stack(progress_interval=0.2).start()
+def test_progress_events_are_bounded_and_the_last_value_is_kept(stack):
+    stack.start_component("executor", progress_interval=0.2)
+    stack.wait_ready(("spin",))
     job_id = stack.submit("spin", {"n": 1_000_000})
     status = stack.wait_job(job_id, timeout=120)
     assert status["status"] == "successful"
@@ -45,8 +80,9 @@ def test_progress_events_are_bounded_and_the_last_value_is_kept(make_stack):
 
 
 @pytest.mark.parametrize("concurrency", [2, 8])
-def test_an_executor_runs_exactly_its_concurrency_at_once(make_stack, concurrency):
-    stack = make_stack(executor_concurrency=concurrency).start()
+def test_an_executor_runs_exactly_its_concurrency_at_once(stack, concurrency):
+    stack.start_component("executor", executor_concurrency=concurrency)
+    stack.wait_ready(("hold",))
     ids = [stack.submit("hold", {"seconds": 1.0}) for _ in range(concurrency * 3)]
     for job_id in ids:
         assert stack.wait_job(job_id)["status"] == "successful"
@@ -68,11 +104,9 @@ def test_an_executor_runs_exactly_its_concurrency_at_once(make_stack, concurrenc
     assert peak == concurrency
 
 
-def test_sigterm_hands_a_running_job_to_another_executor(make_stack):
-    import signal
-    import time
-
-    stack = make_stack().start()
+def test_sigterm_hands_a_running_job_to_another_executor(stack):
+    stack.start_component("executor")
+    stack.wait_ready(("count",))
     job_id = stack.submit("count", {"n": 60, "interval": 0.05})
     stack.wait_job(job_id, statuses=("running",))
     executor = stack.processes["executor"][0]

@@ -51,6 +51,13 @@ def audited(tmp_path_factory):
             stack.close()
 
 
+@pytest.fixture(scope="module")
+def everything(audited) -> list[dict]:
+    """The whole export of that history, once: the history no longer changes."""
+    stack, _ = audited
+    return export(stack)
+
+
 def _history(stack: Stack, workdir: Path) -> list[str]:
     jobs = [
         stack.submit("echo", {"message": "plain"}),
@@ -78,12 +85,11 @@ def _fold_by_job(cloudevents: list[dict]) -> dict[str, JobState]:
     return {job_id: state for job_id, state in folded.items() if state is not None}
 
 
-def test_folding_an_export_gives_the_views_statuses(audited):
+def test_folding_an_export_gives_the_views_statuses(audited, everything):
     stack, jobs = audited
-    exported = export(stack)
-    sequences = [e["sequence"] for e in exported]
+    sequences = [e["sequence"] for e in everything]
     assert sequences == sorted(sequences) and len(sequences) == len(stack.events())
-    folded = _fold_by_job(exported)
+    folded = _fold_by_job(everything)
     listed = {
         job["jobID"]: job for job in stack.http.get("/jobs", params={"limit": 100}).json()["jobs"]
     }
@@ -99,9 +105,8 @@ def test_folding_an_export_gives_the_views_statuses(audited):
     assert statuses == ["dismissed", "dismissed", "failed", "failed", "successful", "successful"]
 
 
-def test_an_export_is_bounded_by_job_and_by_sequence(audited):
+def test_an_export_is_bounded_by_job_and_by_sequence(audited, everything):
     stack, jobs = audited
-    everything = export(stack)
     one = export(stack, "--job", jobs[1])
     assert [e["id"] for e in one] == [e["id"] for e in everything if e["subject"] == jobs[1]]
     middle = export(stack, "--since", "3", "--until", "7")
@@ -116,9 +121,8 @@ def test_an_export_is_bounded_by_job_and_by_sequence(audited):
 
 
 @pytest.mark.parametrize("bound", ["sequence", "instant"])
-def test_a_view_rebuilt_until_a_point_is_the_fold_up_to_it(audited, tmp_path, bound):
+def test_a_view_rebuilt_until_a_point_is_the_fold_up_to_it(audited, everything, tmp_path, bound):
     stack, jobs = audited
-    everything = export(stack)
     middle = everything[len(everything) // 2]
     until = str(middle["sequence"]) if bound == "sequence" else middle["recorded"]
     url = f"sqlite:///{tmp_path / 'then.sqlite'}"

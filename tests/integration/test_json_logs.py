@@ -3,14 +3,13 @@ object a collector can read, the standard library's (uvicorn, nats-py, warnings)
 
 import json
 import signal
-import time
 
 import httpx
 import pytest
 
 from jobstream_infra.embedded import free_port
 
-from ..support.stack import TEST_PROCESSES
+from ..support.stack import TEST_PROCESSES, wait_serving
 from ..support.up import kill, start_up
 
 
@@ -30,18 +29,6 @@ def json_up(tmp_path):
     )
     yield process, f"http://127.0.0.1:{port}"
     kill(process)
-
-
-def _wait_until_up(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/processes/refuse").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError("jobstream up did not serve its processes")
 
 
 def _exercise(url: str) -> None:
@@ -83,7 +70,7 @@ def _from(lines: list[dict], prefix: str) -> list[dict]:
 
 def test_every_line_is_a_json_object_naming_its_logger(json_up):
     process, url = json_up
-    _wait_until_up(url)
+    wait_serving(f"{url}/processes/refuse", process)
     _exercise(url)
     process.send_signal(signal.SIGINT)
     output, _ = process.communicate(timeout=20)

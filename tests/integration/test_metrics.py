@@ -3,7 +3,6 @@ counters move by what the jobs did, by process."""
 
 import socket
 import subprocess
-import time
 from collections.abc import Callable
 
 import httpx
@@ -17,7 +16,9 @@ from jobstream_infra.embedded import free_port
 from jobstream_infra.metrics import EXECUTOR, SAMPLE_INTERVAL
 
 from ..support.receiver import Receiver
+from ..support.stack import wait_gateway
 from ..support.up import kill, start_up, wait_for_processes
+from ..support.waiting import eventually
 
 Samples = dict[tuple[str, frozenset], float]
 
@@ -46,13 +47,15 @@ def has(samples: Samples, name: str, **labels: str) -> bool:
     return (name, frozenset(labels.items())) in samples
 
 
-def eventually(read: Callable[[], Samples], holds: Callable[[Samples], bool]) -> Samples:
+def scraped_until(read: Callable[[], Samples], holds: Callable[[Samples], bool]) -> Samples:
     """Scrape until ``holds``: sampled values appear within a few sample intervals."""
-    deadline = time.monotonic() + 4 * SAMPLE_INTERVAL
-    while not holds(samples := read()):
-        assert time.monotonic() < deadline, samples
-        time.sleep(0.2)
-    return samples
+    last: list[Samples] = [{}]
+
+    def look() -> Samples | None:
+        last[0] = read()
+        return last[0] if holds(last[0]) else None
+
+    return eventually(look, 4 * SAMPLE_INTERVAL, lambda: f"the samples to hold: {last[0]}", 0.2)
 
 
 def test_each_components_metrics_parse_and_move_as_jobs_run(make_stack):
@@ -118,7 +121,7 @@ def _gateway_counted(samples: Samples, ids: list[str]) -> None:
 def _executor_counted(read: Callable[[], Samples]) -> None:
     pending = dict(consumer=executor_consumer("echo"))
     # The dismissed job stops at its next progress report.
-    samples = eventually(
+    samples = scraped_until(
         read,
         lambda s: (
             has(s, "jobstream_consumer_pending_messages", **pending)
@@ -146,14 +149,14 @@ def _executor_counted(read: Callable[[], Samples]) -> None:
 
 def _projector_counted(read: Callable[[], Samples]) -> None:
     # Sampled: a first value with the first sample, 0 once the view has caught up.
-    samples = eventually(read, lambda s: value(s, "jobstream_projector_lag_events") == 0)
+    samples = scraped_until(read, lambda s: value(s, "jobstream_projector_lag_events") == 0)
     # At least a submission, a start and an end for each of the nine jobs.
     assert value(samples, "jobstream_projector_events_applied_total") >= 9 * 3
     assert value(samples, "jobstream_projector_parked_events") == 0
 
 
 def _notifier_counted(read: Callable[[], Samples]) -> None:
-    samples = eventually(
+    samples = scraped_until(
         read, lambda s: value(s, "jobstream_callbacks_delivered_total", kind="success") == 1
     )
     assert value(samples, "jobstream_callbacks_abandoned_total", kind="success") == 0
@@ -163,10 +166,7 @@ def _notifier_counted(read: Callable[[], Samples]) -> None:
 
 def test_gateway_metrics_need_a_caller_who_sees_everything(make_stack):
     stack = make_stack(auth="apikey").start("gateway", wait=False)
-    deadline = time.monotonic() + 60
-    while not _answers(stack.url):
-        assert time.monotonic() < deadline, stack.log("gateway")
-        time.sleep(0.1)
+    wait_gateway(stack.url, stack.processes["gateway"][0])
     assert httpx.get(f"{stack.url}/metrics").status_code == 401
     submitter = stack.new_key("someone", "submitter")
     auditor = stack.new_key("prometheus", "auditor")
@@ -176,13 +176,6 @@ def test_gateway_metrics_need_a_caller_who_sees_everything(make_stack):
     refused = dict(method="GET", route="/metrics", status="401")
     assert value(samples, "jobstream_http_requests_total", **refused) == 1
     assert "/metrics" not in httpx.get(f"{stack.url}/api").json()["paths"]
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health").status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def test_an_ingest_counts_the_periods_and_bytes_it_commits(tmp_path):

@@ -51,12 +51,19 @@ def finished_job(tmp_path_factory):
 
 
 async def _as_user(server: EmbeddedNats, user: str, attempts: list[Attempt]) -> list[str]:
-    """Make each attempt as ``user`` (an unanswered request gives up after a second); the
-    errors the server reported. The user's stream info must be answered, or nothing is shown."""
+    """Make the attempts as ``user``, all at once (an unanswered request gives up after a
+    second: one second for them all); the errors the server reported. The user's stream info
+    must be answered, or nothing is shown."""
     reported: list[str] = []
 
     async def on_error(exc: Exception) -> None:
         reported.append(str(exc).lower())
+
+    async def make(attempt: Attempt, js: JetStreamContext) -> None:
+        try:
+            await attempt(js)
+        except TimeoutError:
+            pass  # refused: the server does not answer what it does not let through
 
     nc = await nats.connect(
         server.credentials.url_as(user),
@@ -67,11 +74,7 @@ async def _as_user(server: EmbeddedNats, user: str, attempts: list[Attempt]) -> 
     try:
         js = nc.jetstream(timeout=1)
         assert (await js.stream_info(STREAM)).state.messages > 0
-        for attempt in attempts:
-            try:
-                await attempt(js)
-            except TimeoutError:
-                pass  # refused: the server does not answer what it does not let through
+        await asyncio.gather(*(make(attempt, js) for attempt in attempts))
     finally:
         await nc.close()
     return reported

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from ..support.ogc_schemas import assert_valid
+from ..support.waiting import eventually
 
 OGC = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
 
@@ -59,17 +60,16 @@ def test_sync_execute_answers_the_result_and_records_the_job(stack):
 def test_progress_is_visible_while_running(stack):
     job_id = stack.submit("count", {"n": 30, "interval": 0.05})
     seen = []
-    status: dict = {}
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def succeeded() -> dict | None:
         status = stack.http.get(f"/jobs/{job_id}").json()
         assert_valid(status, "statusInfo")
         if status["status"] == "running" and status.get("progress") is not None:
             seen.append(status)
-        if status["status"] == "successful":
-            break
-        time.sleep(0.05)
-    assert status["status"] == "successful"
+        return status if status["status"] == "successful" else None
+
+    # An invalid status document fails at once rather than being looked at again.
+    status = eventually(succeeded, 20, f"job {job_id} successful", retry_on=())
     assert seen, "never saw the job running with progress"
     middle = seen[len(seen) // 2]
     assert 0 <= middle["progress"] < 100
@@ -113,10 +113,11 @@ def test_failed_job_reports_its_error(stack):
 
 def test_dismissing_a_running_job_stops_it(stack):
     job_id = stack.submit("count", {"n": 200, "interval": 0.05})
-    deadline = time.monotonic() + 20
-    while (stack.http.get(f"/jobs/{job_id}").json().get("done") or 0) < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    eventually(
+        lambda: (stack.http.get(f"/jobs/{job_id}").json().get("done") or 0) >= 2,
+        20,
+        f"job {job_id} counting",
+    )
     response = stack.http.delete(f"/jobs/{job_id}")
     assert response.status_code == 200
     assert_valid(response.json(), "statusInfo")

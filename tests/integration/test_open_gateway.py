@@ -3,14 +3,12 @@
 import os
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
 from jobstream_infra.embedded import free_port
 
-from ..support.stack import ROOT
+from ..support.stack import ROOT, wait_gateway
 
 
 def _run(args: list[str], nats_url: str, **env: str) -> subprocess.Popen:
@@ -38,15 +36,7 @@ def test_insecure_serves_on_every_address_when_asked(nats_server):
         ["gateway", "--host", "0.0.0.0", "--port", str(port), "--insecure"], nats_server.url
     )
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[1]
-                time.sleep(0.1)
-        else:
-            pytest.fail("the gateway never answered")
+        wait_gateway(f"http://127.0.0.1:{port}", process, timeout=30)
     finally:
         process.terminate()
         process.communicate(timeout=30)
