@@ -48,8 +48,12 @@ def _two_projectors(make_stack, **settings) -> Stack:
 
 
 def _submit_long_run(stack: Stack) -> list[str]:
-    # About ten seconds of progress events on the default four executor slots.
-    return [stack.submit("count", {"n": 20, "interval": 0.05}) for _ in range(40)]
+    """About ten seconds of progress events on the default four executor slots, returned once
+    the active projector is folding them: mid-run."""
+    before = _checkpoint(stack.database_url)
+    ids = [stack.submit("count", {"n": 20, "interval": 0.05}) for _ in range(40)]
+    _wait_checkpoint_past(stack.database_url, before)
+    return ids
 
 
 def _checkpoint(url: str) -> int:
@@ -85,7 +89,6 @@ def test_the_standby_takes_over_from_a_sigkilled_active_projector(
     url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
     stack = _two_projectors(make_stack, database_url=url)
     ids = _submit_long_run(stack)
-    time.sleep(1.0)
 
     stack.kill_one("projector", 0)
     at_kill = _checkpoint(stack.database_url)
@@ -103,7 +106,6 @@ def test_the_standby_takes_over_from_a_sigkilled_active_projector(
 def test_a_projector_stopped_past_its_lease_writes_nothing_after_it(make_stack, tmp_path):
     stack = _two_projectors(make_stack)
     ids = _submit_long_run(stack)
-    time.sleep(1.0)
     stalled = stack.processes["projector"][0]
 
     stalled.send_signal(signal.SIGSTOP)

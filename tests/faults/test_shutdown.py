@@ -4,18 +4,28 @@ a real nats-server SIGKILLed under them, real signals."""
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 
 import httpx
 import psutil
 import pytest
 
-from jobstream_infra.embedded import free_port
+from jobstream_infra.embedded import EmbeddedNats, free_port
 
+from ..support.stack import Stack
 from ..support.up import start_up
+from ..support.waiting import eventually
 from .conftest import final_events
 
 GRACE = 3.0  # the executor's SHUTDOWN_GRACE here; the others must stop within a few seconds
 COMPONENTS = ["projector", "executor", "notifier", "gateway"]
+# What each component logs once it is connected and at work.
+RUNNING = {
+    "projector": "projector running",
+    "executor": "executor running",
+    "notifier": "notifier running",
+    "gateway": "gateway ready",
+}
 
 
 def stop_timed(process: subprocess.Popen, sig: int = signal.SIGTERM, limit: float = 20) -> float:
@@ -30,11 +40,49 @@ def stop_timed(process: subprocess.Popen, sig: int = signal.SIGTERM, limit: floa
     return time.monotonic() - started
 
 
+def wait_running(stack: Stack, component: str) -> None:
+    eventually(
+        lambda: RUNNING[component] in stack.log(component),
+        60,
+        lambda: f"{component} running:\n{stack.log(component)}",
+    )
+
+
+def wait_reconnecting(stack: Stack, component: str) -> None:
+    """Until ``component`` logged its lost server and a failed try to reconnect: it is in the
+    reconnect loop, the state SIGTERM must end it from."""
+
+    def reconnecting() -> bool:
+        _, disconnected, after = stack.log(component).partition("nats disconnected")
+        return bool(disconnected) and "Connect call failed" in after
+
+    eventually(reconnecting, 30, lambda: f"{component} reconnecting:\n{stack.log(component)}")
+
+
+@pytest.fixture(scope="module")
+def stack_without_nats(tmp_path_factory) -> Iterator[Stack]:
+    """Every component, started once for the cases below, whose nats-server was SIGKILLed:
+    each case stops its own component, which the others do not touch."""
+    workdir = tmp_path_factory.mktemp("shutdown")
+    with EmbeddedNats(workdir / "nats") as server:
+        # Positional, so that no setting can land on database_url or credentials.
+        stack = Stack(workdir, server.url, None, server.credentials, shutdown_grace=GRACE)
+        try:
+            stack.start(*COMPONENTS)
+            for component in COMPONENTS:
+                wait_running(stack, component)
+            server.kill()
+            yield stack
+        finally:
+            # What a case left running (deselected) has nothing left to prove: no orderly stop.
+            stack.stop(sig=signal.SIGKILL)
+            stack.close()
+
+
 @pytest.mark.parametrize("component", COMPONENTS)
-def test_sigterm_ends_a_component_whose_nats_server_is_gone(make_stack, nats_server, component):
-    stack = make_stack(shutdown_grace=GRACE).start(*COMPONENTS)
-    nats_server.kill()
-    time.sleep(3.0)  # the component notices: disconnected, reconnecting, resubscribing
+def test_sigterm_ends_a_component_whose_nats_server_is_gone(stack_without_nats, component):
+    stack = stack_without_nats
+    wait_reconnecting(stack, component)
     (process,) = stack.processes.pop(component)
     took = stop_timed(process)
     print(f"{component}: exited {process.returncode} {took:.2f} s after SIGTERM, NATS down")
