@@ -19,7 +19,7 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 from sqlalchemy import Engine
 
 from jobstream_contracts.events import EventDecodeError, decode_event
@@ -102,6 +102,10 @@ class StreamMessage:
         return cls(stream_sequence(msg), msg.subject, msg.data)
 
 
+# Seconds before asking again a cluster that answered a fetch with 503.
+UNAVAILABLE_PAUSE = 0.2
+
+
 class Projector:
     def __init__(
         self,
@@ -166,6 +170,11 @@ class Projector:
         try:
             msgs = await sub.fetch(size, timeout=timeout)
         except TimeoutError:
+            return 0
+        except ServiceUnavailableError:
+            # A cluster answers 503 while a new consumer settles (a node just rejoined): ask
+            # again shortly rather than end a rebuild with a traceback.
+            await asyncio.sleep(UNAVAILABLE_PAUSE)
             return 0
         messages = [StreamMessage.of(msg) for msg in msgs]
         if until is not None:
