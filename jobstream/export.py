@@ -18,7 +18,8 @@ from jobstream_contracts.cloudevents import to_cloudevent, unreadable_cloudevent
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import STREAM, job_filter
 from jobstream_infra.connection import close_nats, connect_nats
-from jobstream_infra.reader import Stored, UnreadableEvent, read_stored
+from jobstream_infra.reader import UnreadableEvent, read_stored
+from jobstream_infra.records import Stored
 from jobstream_infra.settings import NatsSettings
 
 Bound = int | datetime

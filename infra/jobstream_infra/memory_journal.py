@@ -10,7 +10,6 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 
@@ -18,24 +17,11 @@ from jobstream_contracts.events import Event, EventDecodeError, JobDismissed
 from jobstream_contracts.subjects import ALL_EVENTS, event_subject, job_filter
 
 from .journal import HistoryChanged, Recorded
-from .records import CaughtUp, recorded
+from .records import CaughtUp, Stored
 from .subject_patterns import matches_any, subject_matches
 
 # JetStream's duplicate window as jobstream provisions the stream (provisioning.py).
 DUPLICATE_WINDOW = 120.0
-
-
-@dataclass(frozen=True)
-class Stored:
-    """One message as the stream holds it."""
-
-    sequence: int
-    time: datetime
-    subject: str
-    data: bytes
-
-    def recorded(self) -> Recorded | None:
-        return recorded(self.sequence, self.time, self.subject, self.data)
 
 
 class InMemoryJournal:

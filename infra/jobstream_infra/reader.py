@@ -8,34 +8,18 @@ and the reader holds at most one batch, however slowly it is consumed.
 import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import dataclass
 from datetime import datetime
 
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from jobstream_contracts.events import EventDecodeError
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 
-from .records import Recorded, recorded, stream_sequence
+from .records import Recorded, Stored
 
 # Seconds a reader's consumer outlives a reader that vanished without unsubscribing.
 INACTIVE_THRESHOLD = 30.0
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A message as the stream holds it, not yet read as an event."""
-
-    sequence: int
-    time: datetime
-    subject: str
-    data: bytes
-
-    @classmethod
-    def of(cls, msg: Msg) -> "Stored":
-        return cls(stream_sequence(msg), msg.metadata.timestamp, msg.subject, msg.data)
 
 
 class UnreadableEvent(Exception):
@@ -118,7 +102,7 @@ def _readable(messages: list[Stored]) -> list[Recorded]:
     records = []
     for message in messages:
         try:
-            record = recorded(message.sequence, message.time, message.subject, message.data)
+            record = message.recorded()
         except EventDecodeError:
             continue
         if record is not None:

@@ -62,3 +62,21 @@ def recorded(sequence: int, time: datetime, subject: str, data: bytes) -> Record
             "skipped an event that disagrees with its subject", seq=sequence, error=str(exc)
         )
         return None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A message as the stream holds it, not yet read as an event."""
+
+    sequence: int
+    time: datetime
+    subject: str
+    data: bytes
+
+    @classmethod
+    def of(cls, msg: Msg) -> "Stored":
+        return cls(stream_sequence(msg), msg.metadata.timestamp, msg.subject, msg.data)
+
+    def recorded(self) -> Recorded | None:
+        """Its record; None or EventDecodeError as ``recorded`` answers."""
+        return recorded(self.sequence, self.time, self.subject, self.data)
