@@ -7,13 +7,13 @@ from jobstream_infra.embedded import EmbeddedNats
 
 from .support.stack import Stack
 
-# Tests whose assertions depend on time: faults wait out AckWaits, leases and elections. They
-# form one group that one xdist worker runs one test at a time, never two together, while the
-# other workers run the rest, a module at a time so that a module-scoped stack starts once
-# (dev.py test). The bench smoke runs assert only that each report is whole.
+# Tests whose assertions depend on time: faults wait out AckWaits, leases and elections, and
+# on a loaded machine would measure the load; they run one at a time after the parallel pass
+# (dev.py test). The bench smoke runs assert only that each report is whole, so they run in
+# the parallel pass.
 SERIAL = ("tests/faults/", "tests/integration/test_cluster.py")
-# Faults that wait out no AckWait, lease or election, and bound nothing in seconds: they run
-# in their module's group like any other.
+# Faults that wait out no AckWait, lease or election, and bound nothing in seconds: their
+# assertions hold on a loaded machine, so they run in the parallel pass.
 UNTIMED_FAULTS = (
     "tests/faults/test_idempotency.py",
     "tests/faults/test_poison_event.py",
@@ -21,31 +21,11 @@ UNTIMED_FAULTS = (
 )
 
 
-def _is_serial(nodeid: str) -> bool:
-    return nodeid.startswith(SERIAL) and not nodeid.startswith(UNTIMED_FAULTS)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if _is_serial(item.nodeid):
+        if item.nodeid.startswith(SERIAL) and not item.nodeid.startswith(UNTIMED_FAULTS):
             item.add_marker(pytest.mark.serial)
-    # The serial group is the longest: handed out first, so that it is never the run's tail.
-    items.sort(key=lambda item: not _is_serial(item.nodeid))
-
-
-# Optional: without xdist (-p no:xdist) the hook does not exist.
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config, log):
-    """Work handed out by group: the serial tests, or one module. (xdist's own loadgroup
-    ignored xdist_group marks under this pytest: every test was its own group.)"""
-    from xdist.scheduler import LoadScopeScheduling
-
-    class SerialOrModule(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return "serial" if _is_serial(nodeid) else nodeid.split("::")[0]
-
-    return SerialOrModule(config, log)
 
 
 POSTGRES_ADMIN_URL = os.environ.get(
