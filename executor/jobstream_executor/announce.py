@@ -26,6 +26,7 @@ import structlog
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.kv import KeyValue
 
 from jobstream_contracts.messages import (
     EstimateError,
@@ -40,7 +41,7 @@ from jobstream_contracts.subjects import (
     estimate_cancel_subject,
     estimate_subject,
 )
-from jobstream_infra.provisioning import ensure_process_registry, ensure_registry
+from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, patiently
 
 log = structlog.get_logger(__name__)
 
@@ -80,16 +81,19 @@ async def announce(js: JetStreamContext, processes: dict[str, Process]) -> None:
     registry = await ensure_process_registry(js)
     for process in processes.values():
         if not process.exposed:  # hidden from the gateway; withdrawn if announced before
-            await registry.delete(process.id)
+            await patiently(partial(registry.delete, process.id), f"withdrawing {process.id}")
             continue
-        await registry.put(
-            process.id,
-            process.description.model_dump_json(by_alias=True, exclude_none=True).encode(),
-        )
+        description = process.description.model_dump_json(by_alias=True, exclude_none=True)
+        await _put(registry, process.id, description.encode())
         for bucket, documents in process.announces.items():
             announced = await ensure_registry(js, bucket)
             for key, document in documents.items():
-                await announced.put(key, document.encode())
+                await _put(announced, key, document.encode())
+
+
+async def _put(bucket: KeyValue, key: str, value: bytes) -> None:
+    # Puts repeat harmlessly: each key holds one document (history 1).
+    await patiently(partial(bucket.put, key, value), f"announcing {key}")
 
 
 # Estimates being answered: a subscription's callback returns at once, so a slow estimate

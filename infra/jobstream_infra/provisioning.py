@@ -26,7 +26,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
@@ -245,7 +245,7 @@ async def ensure_bucket(js: JetStreamContext, bucket: str, **config) -> KeyValue
                 bucket=bucket, storage=StorageType.FILE, replicas=replicas, **config
             )
 
-    kv = await _patiently(find_or_create, f"the bucket {bucket}")
+    kv = await patiently(find_or_create, f"the bucket {bucket}")
     await _wait_for_leader(js, f"KV_{bucket}")
     return kv
 
@@ -263,23 +263,25 @@ async def ensure_object_store(js: JetStreamContext, bucket: str, **config) -> Ob
                 bucket, storage=StorageType.FILE, replicas=replicas, **config
             )
 
-    store = await _patiently(find_or_create, f"the object store {bucket}")
+    store = await patiently(find_or_create, f"the object store {bucket}")
     await _wait_for_leader(js, f"OBJ_{bucket}")
     return store
 
 
-async def _patiently(ask: Callable[[], Awaitable[T]], what: str) -> T:
-    """``ask()``, asked again while the JetStream API does not answer in time (a cluster's meta
-    leader placing many new streams at once: CI, stop 31, an executor exited on it), for up to
-    LEADER_WAIT seconds."""
+async def patiently(ask: Callable[[], Awaitable[T]], what: str) -> T:
+    """``ask()``, asked again for up to LEADER_WAIT seconds while a cluster cannot answer yet:
+    the JetStream API does not answer in time (its meta leader placing many new streams at
+    once: CI, stop 31, an executor exited on it), or no stream answers a publish to a bucket
+    that has a leader a moment ago elected (CI, stop 31 again: an executor's announcement)."""
     deadline = asyncio.get_running_loop().time() + LEADER_WAIT
     while True:
         try:
             return await ask()
-        except TimeoutError:
+        except (TimeoutError, NoStreamResponseError):
             if asyncio.get_running_loop().time() > deadline:
                 raise
             log.warning("no answer in time; asking again", about=what)
+            await asyncio.sleep(0.05)
 
 
 async def _wait_for_leader(js: JetStreamContext, stream: str) -> None:
