@@ -69,6 +69,14 @@ class Terminal:
         return bool(chunk)
 
 
+def _as_a_foreground_job() -> None:
+    """Ctrl-C and Ctrl-\\ as a shell gives them to the command it runs in a terminal. A suite
+    started in the background by a script (``dev.py test &``) has both ignored, and an
+    ignored signal is inherited: the CLI would never see the Ctrl-C the test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def open_terminal(*args: str, columns: int = COLUMNS) -> Terminal:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, columns, 0, 0))
@@ -79,6 +87,7 @@ def open_terminal(*args: str, columns: int = COLUMNS) -> Terminal:
         stderr=slave,
         env=client_env(columns),
         start_new_session=True,
+        preexec_fn=_as_a_foreground_job,
     )
     os.close(slave)
     return Terminal(process, master)

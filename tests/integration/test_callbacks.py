@@ -170,7 +170,8 @@ def test_every_callback_arrives_when_the_notifier_is_killed_mid_run(notified):
         return len(by_id) == len(jobs)
 
     eventually(every_job_called_back, 60, lambda: f"{len(jobs)} jobs called back ({len(by_id)})")
-    assert all(len(bodies) == 1 for bodies in by_id.values())
+    differing = {id: bodies for id, bodies in by_id.items() if len(bodies) > 1}
+    assert not differing, differing
     received = {json.loads(next(iter(bodies)))["echo"] for bodies in by_id.values()}
     assert received == {f"m{i}" for i in range(30)}
 

@@ -59,7 +59,13 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender died mid-request (a SIGKILLed notifier): no request arrived,
+                    # as a real server would see it, and no answer can reach anyone.
+                    self.close_connection = True
+                    return
                 with receiver.lock:
                     receiver.received.append(Received(self.path, dict(self.headers), body))
                     count = len(receiver.received)
