@@ -58,10 +58,15 @@ class Executor:
         self.runtime = Runtime(
             self.settings, executor_name(), journal, nc.max_payload, leases, pool, {}
         )
-        await announce(js, self.processes)
+        # Estimates are answered before the processes are announced: a gateway that lists a
+        # process can ask for its estimate (seen under load: a 404 "no executor of it runs"
+        # for a process the gateway had just listed). The flush has the server hold the
+        # subscription before the announcement, which goes through the same connection.
         await serve_estimates(nc, self.processes)
         # Dismissals reach every executor; the one running the job cancels it.
         await nc.subscribe(job_event_filter("*", "dismissed"), cb=self._on_dismissed)
+        await nc.flush()
+        await announce(js, self.processes)
 
     async def _on_dismissed(self, msg: Msg) -> None:
         assert self.runtime is not None

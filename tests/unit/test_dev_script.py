@@ -2,6 +2,9 @@
 development tools and without removing them; testing, checking and the docs everything."""
 
 import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,3 +50,16 @@ def test_the_suite_writes_bytecode_caches(monkeypatch):
     monkeypatch.setenv("UNRELATED_SETTING", "kept")
     env = load_dev_script().test_environment()
     assert "PYTHONDONTWRITEBYTECODE" not in env and env["UNRELATED_SETTING"] == "kept"
+
+
+def test_the_parallel_pass_runs_at_a_lower_priority():
+    # So the serial pass's timed faults, beside it at normal priority, see an idle machine.
+    dev = load_dev_script()
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.nice(0))"],
+        preexec_fn=dev._yielding,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(child.stdout) == min(os.nice(0) + dev.YIELDING_NICENESS, 19)
