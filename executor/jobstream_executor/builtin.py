@@ -23,6 +23,10 @@ def count(n: int, interval: float = 0.1, on_progress: ProgressCallback = no_prog
     return {"count": n}
 
 
+# Every byte of a message is stored twice (submitted and succeeded): a bound keeps the test
+# process from being a way to fill the event store.
+ECHO_MAX_LENGTH = 65_536
+
 ECHO = Process(
     ProcessDescription(
         id="echo",
@@ -33,7 +37,9 @@ ECHO = Process(
         keywords=["test"],
         inputs={
             "message": InputDescription(
-                title="Message", description="The text to echo.", schema={"type": "string"}
+                title="Message",
+                description=f"The text to echo, at most {ECHO_MAX_LENGTH:,} characters.",
+                schema={"type": "string", "maxLength": ECHO_MAX_LENGTH},
             ),
             "pause": InputDescription(
                 title="Pause",

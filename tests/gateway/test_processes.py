@@ -6,6 +6,7 @@ import pytest
 
 from jobstream_contracts.events import JobSubmitted
 from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
+from jobstream_executor.builtin import ECHO_MAX_LENGTH
 
 from ..support.inprocess import BASE_URL
 from ..support.ogc_schemas import assert_valid
@@ -163,6 +164,16 @@ async def test_invalid_inputs_are_400_and_publish_nothing(gateway, inputs, field
     assert submissions(await gateway.events()) == 0
 
 
+async def test_an_echo_message_longer_than_its_bound_is_400_naming_it(gateway):
+    response = await gateway.http.post(
+        "/processes/echo/execution",
+        json={"inputs": {"message": "x" * (ECHO_MAX_LENGTH + 1)}},
+        headers={"Prefer": "respond-async"},
+    )
+    assert "inputs.message" in exception_of(response, 400)["detail"]
+    assert submissions(await gateway.events()) == 0
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -205,7 +216,7 @@ async def test_inputs_that_are_not_plain_json_are_400(gateway, body, field):
 
 async def test_a_request_too_large_for_an_event_is_413(gateway):
     response = await gateway.http.post(
-        "/processes/echo/execution",
+        "/processes/refuse/execution",  # its message has no bound of its own
         json={"inputs": {"message": "x" * 2_000_000}},
         headers={"Prefer": "respond-async"},
     )

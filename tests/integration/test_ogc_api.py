@@ -171,7 +171,7 @@ def test_inputs_that_are_not_plain_json_are_400(stack, body, field):
 
 def test_a_request_too_large_for_an_event_is_413(stack):
     response = stack.http.post(
-        "/processes/echo/execution",
+        "/processes/refuse/execution",  # its message has no bound of its own
         json={"inputs": {"message": "x" * 2_000_000}},
         headers={"Prefer": "respond-async"},
     )
