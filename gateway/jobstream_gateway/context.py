@@ -136,13 +136,14 @@ class Context:
         except UNREACHABLE as exc:
             raise unavailable(exc, publishing=True) from exc
 
-    async def job(self, job_id: str) -> JobState | None:
+    async def job(self, job_id: str, publishing: bool = False) -> JobState | None:
         """The job as of now: its view row plus any events the projector has not folded yet.
 
         A job answered 201 is therefore never 404, and a sync result is never followed by a
         stale "running". Should the view be unreadable, the job's whole history is folded
         instead; should the journal be unreachable, the view's row is the best answer left;
-        should an event be unreadable, there is none (503).
+        should an event be unreadable, there is none (503). ``publishing``: read before a
+        publish, whose 503 then says that nothing was recorded.
         """
         try:
             state, checkpoint = await asyncio.to_thread(view.get_job, self.engine, job_id)
@@ -155,7 +156,7 @@ class Context:
         except UNREACHABLE as exc:
             if state is not None:
                 return state
-            raise unavailable(exc) from exc
+            raise unavailable(exc, publishing) from exc
         return fold(newer, state)
 
 

@@ -115,8 +115,10 @@ async def list_jobs(
     )
 
 
-async def _job(ctx: Context, job_id: str, principal: Principal) -> JobState:
-    state = await ctx.job(job_id) if is_valid_token(job_id) else None
+async def _job(
+    ctx: Context, job_id: str, principal: Principal, publishing: bool = False
+) -> JobState:
+    state = await ctx.job(job_id, publishing) if is_valid_token(job_id) else None
     return readable(principal, state, job_id)
 
 
@@ -189,7 +191,9 @@ async def dismiss_job(
 ) -> StatusInfo:
     """Dismiss a job: a queued one never starts, a running one stops at its next progress
     report, a finished one has its results withdrawn. Dismissing twice is harmless."""
-    state = await _job(ctx, job_id, principal)
+    # An outage met while the job is read (the view without its row yet) is a 503 that says
+    # nothing was recorded, as one met at the publish is (CI, stop 32).
+    state = await _job(ctx, job_id, principal, publishing=True)
     if not principal.may_change(state.owner):
         raise forbidden(f"{principal.id} may read job {job_id} but not dismiss it")
     if state.status != StatusCode.DISMISSED:

@@ -6,8 +6,12 @@ import signal
 import threading
 
 import httpx
+import pytest
 
 from ..support.waiting import eventually
+
+PROJECTED = ("projector", "executor", "gateway")
+UNPROJECTED = ("executor", "gateway")
 
 
 class Submitter:
@@ -78,10 +82,15 @@ def test_sigkilled_nats_server_loses_no_acknowledged_submission(make_stack, nats
     stack.wait_view(accepted[-1])
 
 
-def test_a_dismissal_answered_503_in_an_outage_is_never_recorded(make_stack, nats_server):
+# With no projector the view never holds the job: the outage is met while the job is read,
+# before the publish (CI, stop 32: a projector behind under load gave that path).
+@pytest.mark.parametrize("components", [PROJECTED, UNPROJECTED], ids=["projected", "unprojected"])
+def test_a_dismissal_answered_503_in_an_outage_is_never_recorded(
+    make_stack, nats_server, components
+):
     # A dismissal publishes without asking an executor first: before the gateway stopped
     # buffering, the one refused here was sent on reconnect and ended the job after all.
-    stack = make_stack().start()
+    stack = make_stack().start(*components)
     job_id = stack.submit("count", {"n": 10_000, "interval": 0.01})
     stack.wait_job(job_id, statuses={"running"})
     nats_server.kill()
