@@ -277,10 +277,10 @@ async def patiently(ask: Callable[[], Awaitable[T]], what: str) -> T:
     while True:
         try:
             return await ask()
-        except (TimeoutError, NoStreamResponseError):
+        except (TimeoutError, NoStreamResponseError) as exc:
             if asyncio.get_running_loop().time() > deadline:
                 raise
-            log.warning("no answer in time; asking again", about=what)
+            log.warning("the cluster did not answer; asking again", about=what, error=repr(exc))
             await asyncio.sleep(0.05)
 
 
