@@ -71,7 +71,7 @@ def unanswered(event: Event) -> OGCError:
 
 def unreadable(job_id: str, exc: EventDecodeError) -> OGCError:
     """503 for a job whose history holds an event this gateway cannot read: one written by a
-    newer jobstream (readable after an upgrade; the projector stopped at it), or a damaged
+    newer jobstream (readable after an upgrade; the projector holds its job back), or a damaged
     one the projector is about to park (readable once it has)."""
     if exc.newer:
         detail = f"job {job_id} has an event of a newer jobstream version; readable once upgraded"

@@ -17,7 +17,7 @@ from jobstream_contracts.ogc import (
     html_alternate,
 )
 from jobstream_contracts.status import HISTORY_REL
-from jobstream_projector.view import count_parked, read_checkpoint
+from jobstream_projector.view import count_held, count_parked, read_checkpoint
 
 from .callers import caller
 from .context import Context, base_url, context
@@ -152,11 +152,13 @@ async def _readiness(ctx: Context) -> dict:
         last = await ctx.journal.last_sequence()
         checkpoint = await asyncio.to_thread(read_checkpoint, ctx.engine)
         parked = await asyncio.to_thread(count_parked, ctx.engine)
+        held = await asyncio.to_thread(count_held, ctx.engine)
         report.update(
             stream_last_sequence=last,
             projector_checkpoint=checkpoint,
             projector_lag=last - checkpoint,
             parked_events=parked,
+            held_events=held,
         )
     except Exception as exc:  # noqa: BLE001 - readiness reports whatever failed
         nats_ok = False

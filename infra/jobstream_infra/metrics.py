@@ -155,6 +155,12 @@ PROJECTOR_PARKED = Gauge(
     "Events parked in the view because they could not be read or applied.",
     registry=None,
 )
+PROJECTOR_HELD = Gauge(
+    "jobstream_projector_held_events",
+    "Events held back from the view until an upgrade: written by a newer jobstream, or "
+    "later events of the same job.",
+    registry=None,
+)
 PROJECTOR_APPLIED = Counter(
     "jobstream_projector_events_applied_total",
     "Events folded into the view by this projector.",
@@ -234,7 +240,9 @@ EXECUTOR = _registry(
     EVENTS_OFF_SUBJECT,
     *CONSUMERS,
 )
-PROJECTOR = _registry(PROJECTOR_LAG, PROJECTOR_PARKED, PROJECTOR_APPLIED, EVENTS_OFF_SUBJECT)
+PROJECTOR = _registry(
+    PROJECTOR_LAG, PROJECTOR_PARKED, PROJECTOR_HELD, PROJECTOR_APPLIED, EVENTS_OFF_SUBJECT
+)
 NOTIFIER = _registry(
     CALLBACKS_DELIVERED, CALLBACKS_RETRIED, CALLBACKS_ABANDONED, EVENTS_OFF_SUBJECT, *CONSUMERS
 )

@@ -1,9 +1,10 @@
 """The projector process: follows the stream from the view's checkpoint and folds it in.
 
 It never spins on an event: one it cannot decode or apply is parked (the view moves on), and
-one written by a newer jobstream stops it, the view at the event before, with a message that
-says to upgrade. Parking that one would lose it from the view for good; a projector that can
-read it resumes from the checkpoint. Meanwhile the gateway answers 503 for that job only.
+one written by a newer jobstream is held back with every later event of its job, while the
+view moves on for every other job. Parking that one would lose it from the view for good; an
+upgraded projector applies what was held when it starts. Meanwhile the gateway answers 503
+for that job only.
 
 Any number of projectors may run on one view: the holder of the view's lease writes it, the
 others stand by and take over from the checkpoint once it dies (standby.py).
@@ -23,7 +24,7 @@ from nats.js.errors import NotFoundError, ServiceUnavailableError
 from sqlalchemy import Engine
 
 from jobstream_contracts.events import EventDecodeError, decode_event
-from jobstream_contracts.subjects import ALL_EVENTS, STREAM
+from jobstream_contracts.subjects import ALL_EVENTS, STREAM, parse_subject
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
 from jobstream_infra.journal import (
     JetStreamJournal,
@@ -35,6 +36,7 @@ from jobstream_infra.journal import (
 from jobstream_infra.leases import Lease
 from jobstream_infra.metrics import (
     PROJECTOR_APPLIED,
+    PROJECTOR_HELD,
     PROJECTOR_LAG,
     PROJECTOR_PARKED,
     start_sampling,
@@ -46,36 +48,27 @@ from jobstream_infra.settings import ProjectorSettings
 from .standby import ViewLease, view_lease_key
 from .view import (
     CheckpointMoved,
+    Decode,
     Fenced,
+    HeldEvent,
     ParkedEvent,
     apply_batch,
+    count_held,
     count_parked,
     create_view,
     create_view_engine,
     drop_view,
+    held_event,
     parked_event,
     read_checkpoint,
+    release_held,
 )
 
 log = structlog.get_logger(__name__)
 
-# The projector's exit status at an event of a newer jobstream: an upgrade is due, not a crash.
-EXIT_NEWER_EVENT = 3
-
 
 class ConsumerLost(Exception):
     pass
-
-
-class NewerEvent(Exception):
-    """An event written by a newer jobstream: the projector stops at it."""
-
-    def __init__(self, sequence: int, subject: str, reason: str) -> None:
-        self.sequence = sequence
-        super().__init__(
-            f"event {sequence} ({subject}) was written by a newer jobstream: {reason}. The "
-            f"projector stops here, the view at sequence {sequence - 1}; upgrade it to go on"
-        )
 
 
 class Message(Protocol):
@@ -114,6 +107,7 @@ class Projector:
         engine: Engine,
         batch_size: int = 500,
         linger: float = 0.0,
+        decode: Decode = decode_event,
     ) -> None:
         # Its own consumer of the stream, not the journal's followers: those skip what they
         # cannot read, the projector parks it.
@@ -129,9 +123,20 @@ class Projector:
         # Unreadable events are parked so the view keeps moving; a rebuild stops at one
         # instead (UnreadableEvent), unless asked to park them too.
         self.park_unreadable = True
+        self.decode = decode
+        # Jobs with an event held back (written by a newer jobstream): their later events
+        # are held too, so that each job's events are folded in order.
+        self.held_jobs: set[str] = set()
+
+    async def resume_from_view(self) -> None:
+        """Take up where the view is: its checkpoint, and the jobs held back in it, after
+        applying what this version reads of theirs (it may be the upgrade they waited for)."""
+        self.checkpoint = await asyncio.to_thread(read_checkpoint, self.engine)
+        fence = self.lease.check if self.lease is not None else None
+        self.held_jobs = await asyncio.to_thread(release_held, self.engine, self.decode, fence)
 
     async def _subscribe(self):
-        self.checkpoint = await asyncio.to_thread(read_checkpoint, self.engine)
+        await self.resume_from_view()
         # An ephemeral consumer starting after the checkpoint: the view, not the server,
         # remembers how far the projection got.
         config = ConsumerConfig(
@@ -143,25 +148,32 @@ class Projector:
         )
         return await self.js.pull_subscribe(ALL_EVENTS, stream=STREAM, config=config)
 
-    def _decode(
-        self, messages: Sequence[Message]
-    ) -> tuple[list, list[ParkedEvent], NewerEvent | None]:
-        """The events up to the first of a newer jobstream (returned third, if any); those
-        that cannot be read are parked."""
-        batch, parked = [], []
+    def _decode(self, messages: Sequence[Message]) -> tuple[list, list[ParkedEvent | HeldEvent]]:
+        """The events to fold, and those set aside: held (see ``held_jobs``) or parked."""
+        batch, aside = [], []
         for message in messages:
-            seq = message.sequence
+            seq, subject = message.sequence, message.subject
+            job_id = _job_of(subject)
+            data = message.data.decode("utf-8", errors="replace")
+            if job_id in self.held_jobs:
+                reason = "a job held back: an earlier event of it is of a newer jobstream"
+                aside.append(held_event(seq, subject, job_id, reason, data))
+                continue
             try:
-                batch.append((seq, decode_event(message.data, message.subject)))
+                batch.append((seq, self.decode(message.data, subject)))
             except EventDecodeError as exc:
+                if exc.newer and job_id is not None:
+                    log.warning(
+                        "held back a job's event of a newer jobstream", seq=seq, job_id=job_id
+                    )
+                    self.held_jobs.add(job_id)
+                    aside.append(held_event(seq, subject, job_id, str(exc), data))
+                    continue
                 if not self.park_unreadable:
-                    raise UnreadableEvent(seq, message.subject, str(exc)) from None
-                if exc.newer:
-                    return batch, parked, NewerEvent(seq, message.subject, str(exc))
+                    raise UnreadableEvent(seq, subject, str(exc)) from None
                 log.error("parked an event the projector cannot read", seq=seq, error=str(exc))
-                data = message.data.decode("utf-8", errors="replace")
-                parked.append(parked_event(seq, message.subject, str(exc), data))
-        return batch, parked, None
+                aside.append(parked_event(seq, subject, str(exc), data))
+        return batch, aside
 
     async def step(self, sub, timeout: float = 1.0, until: int | None = None) -> int:
         """Fold the next batch, up to sequence ``until``; returns how many messages it held (0
@@ -184,16 +196,14 @@ class Projector:
         return len(messages)
 
     async def apply(self, messages: Sequence[Message]) -> None:
-        """Fold messages that follow the checkpoint into the view, parking what cannot be
-        read; NewerEvent at one of a newer jobstream, the view at the message before."""
-        batch, parked, newer = self._decode(messages)
+        """Fold messages that follow the checkpoint into the view, setting aside what cannot
+        be read (see ``_decode``)."""
+        batch, aside = self._decode(messages)
         fence = self.lease.check if self.lease is not None else None
         self.checkpoint = await asyncio.to_thread(
-            apply_batch, self.engine, batch, self.checkpoint, parked, fence
+            apply_batch, self.engine, batch, self.checkpoint, aside, fence
         )
         PROJECTOR_APPLIED.inc(len(batch))
-        if newer is not None:
-            raise newer
 
     async def _check_contiguous(self, sequences: list[int]) -> None:
         """Messages must follow the checkpoint without a gap: with no acks, a message lost in
@@ -228,7 +238,7 @@ class Projector:
             except CheckpointMoved as exc:
                 log.warning("checkpoint moved, resuming from the view", reason=str(exc))
                 sub = await self._resubscribe(sub, stop)
-            except (NewerEvent, Fenced):
+            except Fenced:
                 await _unsubscribe(sub)
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS restarts must not end the projector
@@ -279,6 +289,13 @@ class Projector:
         return self.checkpoint
 
 
+def _job_of(subject: str) -> str | None:
+    try:
+        return parse_subject(subject)[1]
+    except ValueError:  # not an event's subject: nothing of any job
+        return None
+
+
 async def _unsubscribe(sub) -> None:
     try:
         await sub.unsubscribe()
@@ -315,9 +332,6 @@ async def run_projector(settings: ProjectorSettings, stop: asyncio.Event) -> Non
     sampler = start_sampling(settings.metrics_port, lambda: _sample_view(projector), stop)
     try:
         await _take_turns(projector, view_lease, stop)
-    except NewerEvent as exc:
-        log.error("projector stopped: upgrade needed", reason=str(exc), checkpoint=exc.sequence - 1)
-        raise SystemExit(EXIT_NEWER_EVENT) from exc
     finally:
         if sampler is not None:
             sampler.cancel()
@@ -332,6 +346,7 @@ async def _sample_view(projector: Projector) -> None:
     checkpoint = await asyncio.to_thread(read_checkpoint, projector.engine)
     PROJECTOR_LAG.set(max(0, last - checkpoint))
     PROJECTOR_PARKED.set(await asyncio.to_thread(count_parked, projector.engine))
+    PROJECTOR_HELD.set(await asyncio.to_thread(count_held, projector.engine))
 
 
 async def _take_turns(projector: Projector, view_lease: ViewLease, stop: asyncio.Event) -> None:

@@ -1,6 +1,6 @@
 """Scenario 8: an event the projector cannot read or apply is parked and reported; the view
-moves on. One written by a newer jobstream stops the projector instead, and the gateway
-answers 503 for that job alone."""
+moves on. One written by a newer jobstream holds back its job alone: the gateway answers 503
+for that job, and the projector keeps the view moving for every other."""
 
 import asyncio
 import json
@@ -10,7 +10,6 @@ from sqlmodel import Session, col, select
 
 from jobstream_contracts.events import JobStarted
 from jobstream_contracts.subjects import event_subject
-from jobstream_projector.service import EXIT_NEWER_EVENT
 from jobstream_projector.view import ParkedEvent, create_view_engine, read_checkpoint
 
 # Decodes and folds, but no SQLite INTEGER holds it: the view's write of it fails.
@@ -56,25 +55,25 @@ def test_a_poison_event_is_parked_and_the_view_keeps_moving(make_stack):
     assert stack.http.get("/jobs/huge").status_code == 404  # not in the view: parked
 
 
-def test_an_event_of_a_newer_version_stops_the_projector_and_its_job_answers_503(make_stack):
+def test_an_event_of_a_newer_version_holds_back_its_job_and_nothing_else(make_stack):
     stack = make_stack().start()
     upgraded = stack.submit("echo", {"message": "touched by a newer version"})
     stack.wait_view(upgraded)
     asyncio.run(_publish(stack.nats_url, _future_event(upgraded)))
 
-    projector = stack.processes["projector"][0]
-    assert projector.wait(timeout=30) == EXIT_NEWER_EVENT
-    log = stack.log("projector")
-    assert "projector stopped: upgrade needed" in log and "schema_version 99" in log
+    # Every other job is still folded into the view, past the held event.
+    other = stack.submit("echo", {"message": "still served"})
+    assert stack.wait_job(other)["status"] == "successful"
+    stack.wait_view(other)
+    ready = stack.http.get("/ready").json()
+    assert ready["held_events"] == 1 and ready["parked_events"] == 0, ready
+    engine = create_view_engine(stack.database_url)
+    assert read_checkpoint(engine) == ready["stream_last_sequence"]
+    assert stack.processes["projector"][0].poll() is None
+    assert "held back a job's event of a newer jobstream" in stack.log("projector")
 
     answer = stack.http.get(f"/jobs/{upgraded}")
     assert answer.status_code == 503 and answer.headers["Retry-After"], answer.text
     assert "newer jobstream version" in answer.json()["detail"]
     for path in (f"/jobs/{upgraded}/events", f"/jobs/{upgraded}?at=2999-01-01T00:00:00Z"):
         assert stack.http.get(path).status_code == 503, path
-    # Other jobs are read from the stream past the view's checkpoint, as before.
-    other = stack.submit("echo", {"message": "still served"})
-    assert stack.wait_job(other)["status"] == "successful"
-    engine = create_view_engine(stack.database_url)
-    last = stack.http.get("/ready").json()["stream_last_sequence"]
-    assert read_checkpoint(engine) < last

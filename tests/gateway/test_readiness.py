@@ -17,7 +17,13 @@ from ..support.inprocess import (
     view_engine,
 )
 
-REPORT = {"stream_last_sequence", "projector_checkpoint", "projector_lag", "parked_events"}
+REPORT = {
+    "stream_last_sequence",
+    "projector_checkpoint",
+    "projector_lag",
+    "parked_events",
+    "held_events",
+}
 
 
 @pytest.fixture

@@ -153,6 +153,7 @@ def _projector_counted(read: Callable[[], Samples]) -> None:
     # At least a submission, a start and an end for each of the nine jobs.
     assert value(samples, "jobstream_projector_events_applied_total") >= 9 * 3
     assert value(samples, "jobstream_projector_parked_events") == 0
+    assert value(samples, "jobstream_projector_held_events") == 0
 
 
 def _notifier_counted(read: Callable[[], Samples]) -> None:

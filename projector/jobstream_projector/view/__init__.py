@@ -9,37 +9,53 @@ from .engine import create_tables, create_view, create_view_engine, drop_view
 from .reads import (
     JobQuery,
     count_active,
+    count_held,
     count_parked,
     get_job,
+    held_jobs,
     list_jobs,
     read_checkpoint,
     stored_datasets,
 )
 from .rows import row_to_dataset, row_to_state, storable_text
-from .tables import VIEW_VERSION, Checkpoint, DatasetRow, JobRow, ParkedEvent, ViewMeta
-from .writes import CheckpointMoved, Fenced, apply_batch, parked_event
+from .tables import VIEW_VERSION, Checkpoint, DatasetRow, HeldEvent, JobRow, ParkedEvent, ViewMeta
+from .writes import (
+    CheckpointMoved,
+    Decode,
+    Fenced,
+    apply_batch,
+    held_event,
+    parked_event,
+    release_held,
+)
 
 __all__ = [
     "VIEW_VERSION",
     "Checkpoint",
     "CheckpointMoved",
     "DatasetRow",
+    "Decode",
     "Fenced",
+    "HeldEvent",
     "JobQuery",
     "JobRow",
     "ParkedEvent",
     "ViewMeta",
     "apply_batch",
     "count_active",
+    "count_held",
     "count_parked",
     "create_tables",
     "create_view",
     "create_view_engine",
     "drop_view",
     "get_job",
+    "held_event",
+    "held_jobs",
     "list_jobs",
     "parked_event",
     "read_checkpoint",
+    "release_held",
     "row_to_dataset",
     "row_to_state",
     "storable_text",

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, bindparam, func
+from sqlalchemy import Engine, bindparam, exists, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -12,7 +12,16 @@ from jobstream_contracts.fold import JobState
 from jobstream_contracts.ogc import StatusCode
 
 from .rows import LISTED_FIELDS, row_to_dataset, row_to_state
-from .tables import CHECKPOINT, CHECKPOINTS, JOBS, DatasetRow, JobRow, ParkedEvent
+from .tables import (
+    CHECKPOINT,
+    CHECKPOINTS,
+    HELD,
+    JOBS,
+    DatasetRow,
+    HeldEvent,
+    JobRow,
+    ParkedEvent,
+)
 
 
 @dataclass(frozen=True)
@@ -30,17 +39,24 @@ class JobQuery:
 
 
 _CHECKPOINT_QUERY = core_select(CHECKPOINTS.c.sequence).where(CHECKPOINTS.c.name == CHECKPOINT)
+_CHECKPOINT_AND_HOLD_QUERY = core_select(
+    CHECKPOINTS.c.sequence, exists().where(HELD.c.job_id == bindparam("job_id"))
+).where(CHECKPOINTS.c.name == CHECKPOINT)
 _JOB_QUERY = core_select(JOBS).where(JOBS.c.job_id == bindparam("job_id"))
 
 
 def get_job(engine: Engine, job_id: str) -> tuple[JobState | None, int]:
-    """The job's row and a checkpoint it is at least as new as."""
+    """The job's row and a checkpoint it is at least as new as; ``(None, 0)`` for a job held
+    back from the view (its whole history is then the answer: its row is behind it)."""
     # SQLAlchemy Core: every status poll comes here, and the ORM's identity map and
     # instance loading cost more than the two queries themselves.
     with engine.connect() as connection:
         # Checkpoint first: the row read after it can only be newer, and replaying events
         # the row already holds changes nothing.
-        checkpoint = connection.execute(_CHECKPOINT_QUERY).scalar()
+        found = connection.execute(_CHECKPOINT_AND_HOLD_QUERY, {"job_id": job_id}).first()
+        checkpoint, held = found if found is not None else (0, False)
+        if held:
+            return None, 0
         row = connection.execute(_JOB_QUERY, {"job_id": job_id}).first()
         return (row_to_state(row) if row else None), (checkpoint or 0)
 
@@ -119,3 +135,14 @@ def read_checkpoint(engine: Engine) -> int:
 def count_parked(engine: Engine) -> int:
     with Session(engine) as session:
         return session.exec(select(func.count()).select_from(ParkedEvent)).one()
+
+
+def count_held(engine: Engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(HeldEvent)).one()
+
+
+def held_jobs(engine: Engine) -> set[str]:
+    """The jobs held back from the view, waiting for an upgrade."""
+    with engine.connect() as connection:
+        return set(connection.execute(core_select(HELD.c.job_id).distinct()).scalars())

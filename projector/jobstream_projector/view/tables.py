@@ -65,7 +65,7 @@ class DatasetRow(SQLModel, table=True):
 
 
 # Bump when the tables change: a view of another version is dropped and rebuilt from the stream.
-VIEW_VERSION = 4
+VIEW_VERSION = 5
 
 
 class ViewMeta(SQLModel, table=True):
@@ -100,6 +100,21 @@ class ParkedEvent(SQLModel, table=True):
     parked_at: datetime = _utc_column(nullable=False)
 
 
+class HeldEvent(SQLModel, table=True):
+    """A stream message of a job held back from the view: written by a newer jobstream, or
+    following one of its job's that was. The job's row stays as it was before the first;
+    an upgraded projector applies them, in order, and removes them."""
+
+    __tablename__ = _named("held_events")
+
+    sequence: int = Field(primary_key=True)
+    job_id: str = Field(index=True)
+    subject: str
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    held_at: datetime = _utc_column(nullable=False)
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """A table class's Core table, for the Core statements on the hot paths."""
     table = inspect(model).local_table
@@ -111,3 +126,4 @@ JOBS = table_of(JobRow)
 DATASETS = table_of(DatasetRow)
 CHECKPOINTS = table_of(Checkpoint)
 PARKED = table_of(ParkedEvent)
+HELD = table_of(HeldEvent)

@@ -1,5 +1,8 @@
 """Writing the view: one transaction per batch, checkpoint included. Only the projector writes.
 
+An event written by a newer jobstream is held back with every later event of its job: the
+rest of the view moves on, and an upgraded projector releases them (``release_held``).
+
 An event that cannot be applied (the fold raises, or the database refuses the row it makes) is
 parked like one that cannot be decoded, and the view moves on: retrying it would fail the
 same way for ever. When a batch fails as a whole, its events are applied again one
@@ -21,11 +24,20 @@ import structlog
 from sqlalchemy import Engine, select
 
 from jobstream_contracts.dataset_fold import apply_commit
-from jobstream_contracts.events import DatasetCommitted, Event
+from jobstream_contracts.events import DatasetCommitted, Event, EventDecodeError
 from jobstream_contracts.fold import JobState, apply
 
 from .rows import dataset_values, row_to_dataset, row_to_state, state_values, storable_text
-from .tables import CHECKPOINT, CHECKPOINTS, DATASETS, JOBS, PARKED, ParkedEvent
+from .tables import (
+    CHECKPOINT,
+    CHECKPOINTS,
+    DATASETS,
+    HELD,
+    JOBS,
+    PARKED,
+    HeldEvent,
+    ParkedEvent,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -61,14 +73,30 @@ def parked_event(sequence: int, subject: str, error: str, data: str) -> ParkedEv
     )
 
 
+def held_event(sequence: int, subject: str, job_id: str, reason: str, data: str) -> HeldEvent:
+    return HeldEvent(
+        sequence=sequence,
+        job_id=job_id,
+        subject=subject,
+        reason=storable_text(reason),
+        data=storable_text(data),
+        held_at=datetime.now(UTC),
+    )
+
+
+# Messages the view records without folding them: parked for good, or held for an upgrade.
+SetAside = ParkedEvent | HeldEvent
+
+
 def apply_batch(
     engine: Engine,
     batch: Iterable[tuple[int, Event]],
     expected_checkpoint: int,
-    parked: Iterable[ParkedEvent] = (),
+    parked: Iterable[SetAside] = (),
     fence: Fence | None = None,
 ) -> int:
-    """Fold ``(sequence, event)`` pairs into the view; returns the new checkpoint.
+    """Fold ``(sequence, event)`` pairs into the view, recording ``parked`` (events parked or
+    held) beside them; returns the new checkpoint.
 
     Events at or below the stored checkpoint are skipped, so a batch delivered twice changes
     nothing. Raises CheckpointMoved when the stored checkpoint is not the one the caller
@@ -89,12 +117,12 @@ def _apply_one_by_one(
     engine: Engine,
     batch: list[tuple[int, Event]],
     checkpoint: int,
-    parked: list[ParkedEvent],
+    parked: list[SetAside],
     fence: Fence | None,
 ) -> int:
     items = sorted([*batch, *((p.sequence, p) for p in parked)], key=lambda item: item[0])
     for seq, item in items:
-        if isinstance(item, ParkedEvent):
+        if isinstance(item, SetAside):
             checkpoint = _apply(engine, [], checkpoint, [item], fence)
             continue
         try:
@@ -114,7 +142,7 @@ def _apply(
     engine: Engine,
     batch: list[tuple[int, Event]],
     expected_checkpoint: int,
-    parked: list[ParkedEvent],
+    parked: list[SetAside],
     fence: Fence | None = None,
 ) -> int:
     # SQLAlchemy Core, not the ORM unit of work: the ORM's per-attribute bookkeeping cost
@@ -126,31 +154,105 @@ def _apply(
         _confirm(fence)
         if (stored or 0) != expected_checkpoint:
             raise CheckpointMoved(f"checkpoint is {stored or 0}, expected {expected_checkpoint}")
-        fresh = [(seq, ev) for seq, ev in batch if seq > expected_checkpoint]
-        job_ids = list({ev.job_id: None for _, ev in fresh})
-        states: dict[str, JobState] = {}
-        if job_ids:
-            for row in connection.execute(select(JOBS).where(JOBS.c.job_id.in_(job_ids))):
-                states[row.job_id] = row_to_state(row)
-        for _, ev in fresh:
-            states[ev.job_id] = apply(states.get(ev.job_id), ev)
-        if states:
-            connection.execute(
-                _upsert(engine, JOBS, ["job_id"]),
-                [state_values(state) for state in states.values()],
-            )
-        _fold_datasets(
-            engine, connection, [ev for _, ev in fresh if isinstance(ev, DatasetCommitted)]
-        )
-        new_parked = [p.model_dump() for p in parked if p.sequence > expected_checkpoint]
-        if new_parked:
-            connection.execute(_upsert(engine, PARKED, ["sequence"]), new_parked)
+        fresh = [ev for seq, ev in batch if seq > expected_checkpoint]
+        _fold_jobs(engine, connection, fresh)
+        _fold_datasets(engine, connection, [ev for ev in fresh if isinstance(ev, DatasetCommitted)])
+        _set_aside(engine, connection, [p for p in parked if p.sequence > expected_checkpoint])
         last = max([seq for seq, _ in batch] + [p.sequence for p in parked] + [expected_checkpoint])
         connection.execute(
             _upsert(engine, CHECKPOINTS, ["name"]),
             [{"name": CHECKPOINT, "sequence": last}],
         )
     return last
+
+
+def _fold_jobs(engine: Engine, connection, events: list[Event]) -> None:
+    job_ids = list({ev.job_id: None for ev in events})
+    if not job_ids:
+        return
+    states: dict[str, JobState] = {
+        row.job_id: row_to_state(row)
+        for row in connection.execute(select(JOBS).where(JOBS.c.job_id.in_(job_ids)))
+    }
+    for ev in events:
+        states[ev.job_id] = apply(states.get(ev.job_id), ev)
+    connection.execute(
+        _upsert(engine, JOBS, ["job_id"]), [state_values(state) for state in states.values()]
+    )
+
+
+def _set_aside(engine: Engine, connection, items: list[SetAside]) -> None:
+    for table, kind in ((PARKED, ParkedEvent), (HELD, HeldEvent)):
+        rows = [item.model_dump() for item in items if isinstance(item, kind)]
+        if rows:
+            connection.execute(_upsert(engine, table, ["sequence"]), rows)
+
+
+# Reads a stored message as an event (decode_event, or an upgraded reader's).
+Decode = Callable[[bytes, str], Event]
+
+
+def release_held(engine: Engine, decode: Decode, fence: Fence | None = None) -> set[str]:
+    """Apply, job by job and in stream order, the held events ``decode`` now reads; returns
+    the ids of the jobs still held (one of their events is still of a newer jobstream)."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(HELD).order_by(HELD.c.sequence)).all()
+    by_job: dict[str, list] = {}
+    for row in rows:
+        by_job.setdefault(row.job_id, []).append(row)
+    still_held = set()
+    for job_id, held in by_job.items():
+        readable = _read_held(held, decode)
+        if readable is None:
+            still_held.add(job_id)
+            continue
+        events, parked = readable
+        try:
+            _release(engine, [row.sequence for row in held], events, parked, fence)
+        except _NOT_THE_EVENTS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one of its events: park them all
+            log.error("parked a held job's events that cannot be applied", job_id=job_id)
+            unapplied = [
+                parked_event(row.sequence, row.subject, f"cannot be applied: {exc!r}", row.data)
+                for row in held
+            ]
+            _release(engine, [row.sequence for row in held], [], unapplied, fence)
+    return still_held
+
+
+def _read_held(held: list, decode: Decode) -> tuple[list[Event], list[ParkedEvent]] | None:
+    """A held job's events and those of them that are damaged; None while one is newer."""
+    events, parked = [], []
+    for row in held:
+        try:
+            events.append(decode(row.data.encode(), row.subject))
+        except EventDecodeError as exc:
+            if exc.newer:
+                return None
+            parked.append(parked_event(row.sequence, row.subject, str(exc), row.data))
+    return events, parked
+
+
+def _release(
+    engine: Engine,
+    sequences: list[int],
+    events: list[Event],
+    parked: list[ParkedEvent],
+    fence: Fence | None,
+) -> None:
+    with engine.begin() as connection:
+        # The checkpoint row's lock keeps this apart from every other write of the view.
+        connection.execute(
+            select(CHECKPOINTS.c.sequence).where(CHECKPOINTS.c.name == CHECKPOINT).with_for_update()
+        )
+        _confirm(fence)
+        _fold_jobs(engine, connection, events)
+        _fold_datasets(
+            engine, connection, [ev for ev in events if isinstance(ev, DatasetCommitted)]
+        )
+        _set_aside(engine, connection, list(parked))
+        connection.execute(HELD.delete().where(HELD.c.sequence.in_(sequences)))
 
 
 def _confirm(fence: Fence | None) -> None:
