@@ -150,6 +150,8 @@ def _run(settings: UpSettings, started: float) -> int:
     if not settings.nats_url:
         server = _start_server(settings)
         env["JOBSTREAM_NATS_URL"] = server.address
+        # The server's store cap is in no answer a client can ask for: tell the gateway.
+        env.setdefault("JOBSTREAM_STORE_CAPACITY", settings.embedded_max_store)
     env["JOBSTREAM_REPLICAS"] = str(settings.replicas)
     env["JOBSTREAM_HOST"] = settings.host
     env["JOBSTREAM_PORT"] = str(settings.port)

@@ -47,6 +47,10 @@ class ExceptionType(StrEnum):
     UNAUTHENTICATED = "https://jobstream.dev/errors/unauthenticated"
     FORBIDDEN = "https://jobstream.dev/errors/forbidden"
     TOO_MANY_JOBS = "https://jobstream.dev/errors/too-many-jobs"
+    # A caller's recent jobs hold as many bytes of the stream as one caller may store.
+    TOO_MUCH_STORED = "https://jobstream.dev/errors/too-much-stored"
+    # The event store is down to the share kept for outcomes, dismissals and operators.
+    STORE_RESERVED = "https://jobstream.dev/errors/store-reserved"
     # A path no route takes; an error the gateway did not expect (its log says more).
     NOT_FOUND = "https://jobstream.dev/errors/not-found"
     INTERNAL = "https://jobstream.dev/errors/internal"

@@ -5,7 +5,7 @@ connection /ready reports) sits in small named parts an in-process test may leav
 """
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from nats.errors import Error as NatsError
@@ -24,6 +24,7 @@ from .errors import VIEW_FAILURES, OGCError
 from .identity import Identity
 from .metrics import count_published
 from .nats_parts import Connection, Executors, QuickLooks
+from .room import StoreRoom
 from .slots import HeldRequests
 
 # JetStream's "insufficient resources": the store is at its size cap (or the disk is full).
@@ -103,6 +104,11 @@ class Context:
     quicklooks: QuickLooks | None = None
     # None: nothing to report about a connection (the journal is in this process).
     connection: Connection | None = None
+    # How full the journal's store is, for the submissions' reserve.
+    room: StoreRoom = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.room = StoreRoom.of(self.journal, self.settings)
 
     async def publish(self, event: Event, expect_last: int | None = None) -> None:
         """Publish or raise 503: a request never succeeds for an event that was not stored."""

@@ -25,7 +25,6 @@ from jobstream_contracts.status import status_info
 from jobstream_infra.callbacks import CallbackRefused, check_callback
 from jobstream_infra.journal import HistoryChanged
 from jobstream_infra.tracing import current_context
-from jobstream_projector import view
 
 from .callers import caller, require
 from .context import UNREACHABLE, Context, base_url, context, unavailable
@@ -34,6 +33,7 @@ from .inputs import validate_inputs
 from .pages import page_links
 from .planning import check_planned_work
 from .prefer import preferences as parse_preferences
+from .quotas import check_submission
 from .status import results_response
 
 log = structlog.get_logger(__name__)
@@ -149,7 +149,6 @@ async def execute(
         await _check_subscriber(body.subscriber, ctx.settings.callback_allowed_networks)
     preferences = set(parse_preferences(prefer))
     asynchronous = _wants_async(process, preferences)
-    await _check_job_cap(ctx, principal)
     event = JobSubmitted(
         job_id=_job_id(idempotency_key, principal),
         idempotency_key=idempotency_key,
@@ -163,6 +162,7 @@ async def execute(
         trace=current_context(),
         subscriber=body.subscriber,
     )
+    await check_submission(ctx, principal, len(event.encode()))
     url = base_url(request)
     if asynchronous:
         standing = await _submit(ctx, event)
@@ -194,24 +194,6 @@ def _job_id(idempotency_key: str | None, principal: Principal) -> str:
         return str(uuid.uuid4())
     scoped = idempotency_key if principal == ANONYMOUS else f"{principal.id}\n{idempotency_key}"
     return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, scoped))
-
-
-async def _check_job_cap(ctx: Context, principal: Principal) -> None:
-    """429 once the caller has max_jobs_per_caller jobs queued or running (as the view sees
-    them, so a burst faster than the projector may pass the cap by that burst)."""
-    if principal == ANONYMOUS:
-        return  # no authentication: one trusted caller, bounded by the stream alone
-    cap = ctx.settings.max_jobs_per_caller
-    active = await asyncio.to_thread(view.count_active, ctx.engine, principal.id)
-    if active >= cap:
-        raise OGCError(
-            429,
-            ExceptionType.TOO_MANY_JOBS,
-            f"{principal.id} has {active} jobs queued or running; at most {cap} "
-            "(JOBSTREAM_MAX_JOBS_PER_CALLER). Retry when some have finished",
-            "Too many jobs",
-            headers={"Retry-After": "10"},
-        )
 
 
 async def _check_subscriber(subscriber: Subscriber, allowed_networks: list[str]) -> None:

@@ -9,6 +9,7 @@ answered 201 could read as missing; components reading a replicated stream pass
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -33,6 +34,14 @@ _WRONG_LAST_SEQUENCE = 10071
 
 class HistoryChanged(Exception):
     """The job's history grew since the caller last read it; nothing was written."""
+
+
+@dataclass(frozen=True)
+class StoreUsage:
+    """The bytes the journal's store holds, and the most it may (None: no limit it knows)."""
+
+    used: int
+    capacity: int | None = None
 
 
 async def publish_event(
@@ -158,6 +167,10 @@ class Journal(Protocol):
         """The sequence of the newest stored event (0 when there is none)."""
         ...
 
+    async def usage(self) -> StoreUsage:
+        """How full the store is: every stored event counts."""
+        ...
+
 
 class JetStreamJournal:
     """The journal on the JetStream stream ``STREAM``: the record."""
@@ -211,6 +224,13 @@ class JetStreamJournal:
 
     async def last_sequence(self) -> int:
         return (await self.js.stream_info(STREAM)).state.last_seq
+
+    async def usage(self) -> StoreUsage:
+        # The account's file storage: the stream shares it with the buckets, and the
+        # account's JetStream limit, when it has one, is what refuses writes.
+        info = await self.js.account_info()
+        limit = info.limits.max_storage
+        return StoreUsage(info.storage, limit if limit is not None and limit >= 0 else None)
 
 
 async def last_sequence_at(journal: Journal, instant: datetime) -> int:

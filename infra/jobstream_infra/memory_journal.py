@@ -16,7 +16,7 @@ from itertools import islice
 from jobstream_contracts.events import Event, EventDecodeError, JobDismissed
 from jobstream_contracts.subjects import ALL_EVENTS, event_subject, job_filter
 
-from .journal import HistoryChanged, Recorded
+from .journal import HistoryChanged, Recorded, StoreUsage
 from .records import CaughtUp, Stored
 from .subject_patterns import matches_any, subject_matches
 
@@ -31,9 +31,12 @@ class InMemoryJournal:
         self,
         duplicate_window: float = DUPLICATE_WINDOW,
         clock: Callable[[], float] = time.monotonic,
+        capacity: int | None = None,
     ) -> None:
         self.duplicate_window = duplicate_window
         self.clock = clock
+        # What usage() reports as the store's limit; nothing is refused past it.
+        self.capacity = capacity
         self.stored: list[Stored] = []
         # Event id -> (its sequence, when it was stored by ``clock``).
         self._ids: dict[str, tuple[int, float]] = {}
@@ -117,6 +120,9 @@ class InMemoryJournal:
 
     async def last_sequence(self) -> int:
         return len(self.stored)
+
+    async def usage(self) -> StoreUsage:
+        return StoreUsage(sum(len(stored.data) for stored in self.stored), self.capacity)
 
     def _start(self, after: int | None, since: datetime | None) -> int:
         """The sequence a follower starts after."""

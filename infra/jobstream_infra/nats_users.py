@@ -156,6 +156,8 @@ GATEWAY = (
     + reads_bucket(DATASET_REGISTRY_BUCKET)
     + reads_bucket(APIKEYS_BUCKET)
     + reads_objects(QUICKLOOK_BUCKET)
+    # The account's usage and limits: how near the store is to its submissions' reserve.
+    + Grant(publish=(f"{API}.INFO",))
 )
 
 EXECUTOR = (

@@ -200,8 +200,9 @@ class Projector:
         be read (see ``_decode``)."""
         batch, aside = self._decode(messages)
         fence = self.lease.check if self.lease is not None else None
+        sizes = {message.sequence: len(message.data) for message in messages}
         self.checkpoint = await asyncio.to_thread(
-            apply_batch, self.engine, batch, self.checkpoint, aside, fence
+            apply_batch, self.engine, batch, self.checkpoint, aside, fence, sizes
         )
         PROJECTOR_APPLIED.inc(len(batch))
 

@@ -435,3 +435,23 @@ async def test_the_last_sequence_at_an_instant(subject: Subject):
         await subject.journal.append(submitted(subject.job(f"j{n}")))
     second = (await subject.journal.read(subject.job("j1")))[0]
     assert await last_sequence_at(subject.journal, second.time) == subject.at(2)
+
+
+# -- usage ------------------------------------------------------------------------------------
+
+
+async def test_usage_counts_every_stored_event(subject: Subject):
+    before = await subject.journal.usage()
+    big = submitted(subject.job("big"))
+    big = big.model_copy(update={"inputs": {"message": "x" * 50_000}})
+    await subject.journal.append(big)
+    after = await subject.journal.usage()
+    assert after.used - before.used >= len(big.encode()), (before, after)
+    assert after.capacity is None  # neither sets a limit unless told
+
+
+async def test_the_in_memory_journal_reports_the_capacity_it_is_given():
+    journal = InMemoryJournal(capacity=4096)
+    await journal.append(submitted("a"))
+    usage = await journal.usage()
+    assert usage.capacity == 4096 and 0 < usage.used < 4096

@@ -35,14 +35,6 @@ def journal() -> InMemoryJournal:
     return InMemoryJournal()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def view_url(request, tmp_path) -> str:
-    """Each case on both databases a view may live in."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'view.sqlite'}"
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
 def projector(view_url, journal):
     engine = create_view_engine(view_url)

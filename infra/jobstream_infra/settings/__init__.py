@@ -13,6 +13,7 @@ from .blocks import (
     ObservabilitySettings,
     PlanLimitSettings,
     ViewSettings,
+    size_in_bytes,
 )
 from .components import (
     COMMAND_SETTINGS,
@@ -47,6 +48,7 @@ __all__ = [
     "UpSettings",
     "ViewSettings",
     "load_settings",
+    "size_in_bytes",
     "variable_of",
     "warn_unknown_variables",
 ]

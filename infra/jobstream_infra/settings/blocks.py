@@ -248,6 +248,19 @@ class DatasetSettings(JobstreamSettings):
         return self.datasets_root or str((self.data_dir / "datasets").resolve())
 
 
+# A store's size as nats-server writes it: bytes, or K, M, G, T (powers of 1,024, as the
+# server reads them).
+STORE_SIZE_PATTERN = r"^[0-9]+[KMGT]?$"
+_UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def size_in_bytes(text: str) -> int:
+    """A STORE_SIZE_PATTERN size in bytes."""
+    if text[-1:] in _UNITS:
+        return int(text[:-1]) * _UNITS[text[-1]]
+    return int(text)
+
+
 class EmbeddedNatsSettings(JobstreamSettings):
     """The nats-server `jobstream up` starts when `NATS_URL` is unset."""
 
@@ -268,7 +281,7 @@ class EmbeddedNatsSettings(JobstreamSettings):
     )
     embedded_max_store: str = Field(
         default="10G",
-        pattern=r"^[0-9]+[KMGT]?$",
+        pattern=STORE_SIZE_PATTERN,
         description="Its JetStream store takes no more writes past this size (nats-server "
         "units: 512M, 10G): publishes are refused and the gateway answers 503, no "
         "acknowledged event lost.",

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 
 from .base import JsonSeconds, JsonStrings
 from .blocks import (
+    STORE_SIZE_PATTERN,
     AccessSettings,
     AddressSettings,
     CallbackNetworkSettings,
@@ -36,6 +37,33 @@ class GatewaySettings(
         ge=1,
         description="Queued plus running jobs of one authenticated caller; past it, 429 "
         "with `Retry-After`.",
+    )
+    max_stored_bytes_per_caller: int = Field(
+        default=1_073_741_824,
+        ge=1024,
+        description="Bytes of events (inputs, results, progress, callbacks) the jobs one "
+        "authenticated caller submitted in the last `STORED_BYTES_WINDOW` may hold in the "
+        "stream; past it, 429 with `Retry-After` and the figures.",
+    )
+    stored_bytes_window: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="Seconds over which a caller's stored bytes are counted.",
+    )
+    store_capacity: str | None = Field(
+        default=None,
+        pattern=STORE_SIZE_PATTERN,
+        description="The event store's size (nats-server units: 512M, 10G) where the NATS "
+        "account sets no JetStream storage limit; `jobstream up` sets it to "
+        "`EMBEDDED_MAX_STORE`. Unset, with no account limit: no reserve is kept.",
+    )
+    store_reserve: float = Field(
+        default=0.05,
+        ge=0,
+        lt=1,
+        description="Share of the store kept from submissions, except an operator's or an "
+        "admin's: room for running jobs' outcomes, dismissals and operators' work when the "
+        "store fills. A submission that would reach into it gets 503 with `Retry-After`.",
     )
     sync_timeout: float = Field(
         default=60.0,

@@ -7,8 +7,9 @@ the same view.
 
 from .engine import create_tables, create_view, create_view_engine, drop_view
 from .reads import (
+    CallerUsage,
     JobQuery,
-    count_active,
+    caller_usage,
     count_held,
     count_parked,
     get_job,
@@ -32,6 +33,7 @@ from .writes import (
 __all__ = [
     "VIEW_VERSION",
     "Checkpoint",
+    "CallerUsage",
     "CheckpointMoved",
     "DatasetRow",
     "Decode",
@@ -42,7 +44,7 @@ __all__ = [
     "ParkedEvent",
     "ViewMeta",
     "apply_batch",
-    "count_active",
+    "caller_usage",
     "count_held",
     "count_parked",
     "create_tables",

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, bindparam, exists, func
 from sqlalchemy import select as core_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from jobstream_contracts.dataset_fold import DatasetState
 from jobstream_contracts.fold import JobState
@@ -19,7 +19,6 @@ from .tables import (
     JOBS,
     DatasetRow,
     HeldEvent,
-    JobRow,
     ParkedEvent,
 )
 
@@ -109,15 +108,31 @@ def _duration_seconds(dialect: str, now: datetime):
 _ACTIVE = (StatusCode.ACCEPTED.value, StatusCode.RUNNING.value)
 
 
-def count_active(engine: Engine, owner: str) -> int:
-    """How many of ``owner``'s jobs are queued or running."""
-    statement = (
-        select(func.count())
-        .select_from(JobRow)
-        .where(JobRow.owner == owner, col(JobRow.status).in_(_ACTIVE))
-    )
-    with Session(engine) as session:
-        return session.exec(statement).one()
+@dataclass(frozen=True)
+class CallerUsage:
+    """What one caller's jobs hold: those queued or running, and the bytes stored by those
+    created since an instant (and when the first of them was created)."""
+
+    active: int
+    stored_bytes: int
+    first_created: datetime | None
+
+
+def caller_usage(engine: Engine, owner: str, since: datetime) -> CallerUsage:
+    """``owner``'s usage, in one query: the submission check's only read of the view."""
+    recent = JOBS.c.created >= since
+    statement = core_select(
+        func.count().filter(JOBS.c.status.in_(_ACTIVE)),
+        func.coalesce(func.sum(JOBS.c.stored_bytes).filter(recent), 0),
+        func.min(JOBS.c.created).filter(recent),
+    ).where(JOBS.c.owner == owner)
+    with engine.connect() as connection:
+        active, stored, first = connection.execute(statement).one()
+    if isinstance(first, str):  # SQLite's min() answers the stored text
+        first = datetime.fromisoformat(first)
+    if first is not None and first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)
+    return CallerUsage(active, int(stored), first)
 
 
 def stored_datasets(engine: Engine) -> dict[str, DatasetState]:

@@ -44,6 +44,8 @@ class JobRow(SQLModel, table=True):
     caused_by: str | None = None
     estimate: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     owner: str | None = Field(default=None, index=True)
+    # Bytes of all the job's events in the stream: what its owner's quota counts.
+    stored_bytes: int = 0
 
 
 class DatasetRow(SQLModel, table=True):

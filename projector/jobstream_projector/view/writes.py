@@ -16,7 +16,7 @@ whose lease has passed to another stops (Fenced) before it writes anything.
 """
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 import sqlalchemy.exc
@@ -94,9 +94,11 @@ def apply_batch(
     expected_checkpoint: int,
     parked: Iterable[SetAside] = (),
     fence: Fence | None = None,
+    sizes: Mapping[int, int] | None = None,
 ) -> int:
     """Fold ``(sequence, event)`` pairs into the view, recording ``parked`` (events parked or
-    held) beside them; returns the new checkpoint.
+    held) beside them; returns the new checkpoint. ``sizes``: each event's stored bytes by
+    sequence (by default, its encoding's), added up in its job's row.
 
     Events at or below the stored checkpoint are skipped, so a batch delivered twice changes
     nothing. Raises CheckpointMoved when the stored checkpoint is not the one the caller
@@ -104,13 +106,15 @@ def apply_batch(
     cannot be applied are parked (see above). Raises Fenced when ``fence`` raises.
     """
     batch, parked = list(batch), list(parked)
+    if sizes is None:
+        sizes = {seq: len(event.encode()) for seq, event in batch}
     try:
-        return _apply(engine, batch, expected_checkpoint, parked, fence)
+        return _apply(engine, batch, expected_checkpoint, parked, fence, sizes)
     except _NOT_THE_EVENTS:
         raise
     except Exception as exc:  # noqa: BLE001 - one of the events: find it, park it
         log.warning("a batch could not be applied; applying its events one by one", error=repr(exc))
-    return _apply_one_by_one(engine, batch, expected_checkpoint, parked, fence)
+    return _apply_one_by_one(engine, batch, expected_checkpoint, parked, fence, sizes)
 
 
 def _apply_one_by_one(
@@ -119,14 +123,15 @@ def _apply_one_by_one(
     checkpoint: int,
     parked: list[SetAside],
     fence: Fence | None,
+    sizes: Mapping[int, int],
 ) -> int:
     items = sorted([*batch, *((p.sequence, p) for p in parked)], key=lambda item: item[0])
     for seq, item in items:
         if isinstance(item, SetAside):
-            checkpoint = _apply(engine, [], checkpoint, [item], fence)
+            checkpoint = _apply(engine, [], checkpoint, [item], fence, sizes)
             continue
         try:
-            checkpoint = _apply(engine, [(seq, item)], checkpoint, [], fence)
+            checkpoint = _apply(engine, [(seq, item)], checkpoint, [], fence, sizes)
         except _NOT_THE_EVENTS:
             raise
         except Exception as exc:  # noqa: BLE001 - this event's own fault
@@ -134,7 +139,7 @@ def _apply_one_by_one(
             unapplied = parked_event(
                 seq, item.subject, f"cannot be applied: {exc!r}", item.model_dump_json()
             )
-            checkpoint = _apply(engine, [], checkpoint, [unapplied], fence)
+            checkpoint = _apply(engine, [], checkpoint, [unapplied], fence, sizes)
     return checkpoint
 
 
@@ -143,7 +148,8 @@ def _apply(
     batch: list[tuple[int, Event]],
     expected_checkpoint: int,
     parked: list[SetAside],
-    fence: Fence | None = None,
+    fence: Fence | None,
+    sizes: Mapping[int, int],
 ) -> int:
     # SQLAlchemy Core, not the ORM unit of work: the ORM's per-attribute bookkeeping cost
     # ~200 µs an event, five times the rest of the projection together.
@@ -154,9 +160,11 @@ def _apply(
         _confirm(fence)
         if (stored or 0) != expected_checkpoint:
             raise CheckpointMoved(f"checkpoint is {stored or 0}, expected {expected_checkpoint}")
-        fresh = [ev for seq, ev in batch if seq > expected_checkpoint]
-        _fold_jobs(engine, connection, fresh)
-        _fold_datasets(engine, connection, [ev for ev in fresh if isinstance(ev, DatasetCommitted)])
+        fresh = [(seq, ev) for seq, ev in batch if seq > expected_checkpoint]
+        _fold_jobs(engine, connection, [(sizes.get(seq, 0), ev) for seq, ev in fresh])
+        _fold_datasets(
+            engine, connection, [ev for _, ev in fresh if isinstance(ev, DatasetCommitted)]
+        )
         _set_aside(engine, connection, [p for p in parked if p.sequence > expected_checkpoint])
         last = max([seq for seq, _ in batch] + [p.sequence for p in parked] + [expected_checkpoint])
         connection.execute(
@@ -166,18 +174,21 @@ def _apply(
     return last
 
 
-def _fold_jobs(engine: Engine, connection, events: list[Event]) -> None:
-    job_ids = list({ev.job_id: None for ev in events})
+def _fold_jobs(engine: Engine, connection, sized: list[tuple[int, Event]]) -> None:
+    """Fold ``(stored bytes, event)`` pairs into their jobs' rows."""
+    job_ids = list({ev.job_id: None for _, ev in sized})
     if not job_ids:
         return
-    states: dict[str, JobState] = {
-        row.job_id: row_to_state(row)
-        for row in connection.execute(select(JOBS).where(JOBS.c.job_id.in_(job_ids)))
-    }
-    for ev in events:
+    states: dict[str, JobState] = {}
+    stored: dict[str, int] = {}
+    for row in connection.execute(select(JOBS).where(JOBS.c.job_id.in_(job_ids))):
+        states[row.job_id], stored[row.job_id] = row_to_state(row), row.stored_bytes
+    for size, ev in sized:
         states[ev.job_id] = apply(states.get(ev.job_id), ev)
+        stored[ev.job_id] = stored.get(ev.job_id, 0) + size
     connection.execute(
-        _upsert(engine, JOBS, ["job_id"]), [state_values(state) for state in states.values()]
+        _upsert(engine, JOBS, ["job_id"]),
+        [state_values(state) | {"stored_bytes": stored[id]} for id, state in states.items()],
     )
 
 
@@ -221,12 +232,16 @@ def release_held(engine: Engine, decode: Decode, fence: Fence | None = None) -> 
     return still_held
 
 
-def _read_held(held: list, decode: Decode) -> tuple[list[Event], list[ParkedEvent]] | None:
-    """A held job's events and those of them that are damaged; None while one is newer."""
+def _read_held(
+    held: list, decode: Decode
+) -> tuple[list[tuple[int, Event]], list[ParkedEvent]] | None:
+    """A held job's events with their sizes, and those of them that are damaged; None while
+    one is newer."""
     events, parked = [], []
     for row in held:
+        data = row.data.encode()
         try:
-            events.append(decode(row.data.encode(), row.subject))
+            events.append((len(data), decode(data, row.subject)))
         except EventDecodeError as exc:
             if exc.newer:
                 return None
@@ -237,7 +252,7 @@ def _read_held(held: list, decode: Decode) -> tuple[list[Event], list[ParkedEven
 def _release(
     engine: Engine,
     sequences: list[int],
-    events: list[Event],
+    events: list[tuple[int, Event]],
     parked: list[ParkedEvent],
     fence: Fence | None,
 ) -> None:
@@ -249,7 +264,7 @@ def _release(
         _confirm(fence)
         _fold_jobs(engine, connection, events)
         _fold_datasets(
-            engine, connection, [ev for ev in events if isinstance(ev, DatasetCommitted)]
+            engine, connection, [ev for _, ev in events if isinstance(ev, DatasetCommitted)]
         )
         _set_aside(engine, connection, list(parked))
         connection.execute(HELD.delete().where(HELD.c.sequence.in_(sequences)))
