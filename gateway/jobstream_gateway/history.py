@@ -30,7 +30,7 @@ from jobstream_contracts.subjects import (
 from .callers import caller, no_such_job
 from .context import UNREACHABLE, Context, base_url, context, unavailable, unreadable
 from .errors import invalid_parameter
-from .owners import Owners
+from .owners import OwnedReplay, Owners
 from .pages import ListParam, list_values
 from .streams import MEDIA_TYPE, event_stream, resume_point, wants_stream
 
@@ -154,10 +154,13 @@ async def all_events(
     or after ``Last-Event-ID`` (or ``after``) to resume. Callers who may not read every job
     see their own jobs' events only."""
     filters = event_filters(list_values(processID), list_values(type))
+    start = resume_point(last_event_id, after)
     try:
-        shown = None if principal.reads_everything else Owners(ctx).owned_by(principal.id)
-        return event_stream(
-            ctx, principal, filters, resume_point(last_event_id, after), shown=shown
-        )
+        if principal.reads_everything:
+            return event_stream(ctx, principal, filters, start)
+        # Their own jobs' events only: replayed from the view's index, then followed live.
+        shown = Owners(ctx).owned_by(principal.id)
+        replay = OwnedReplay(ctx, principal.id, filters)
+        return event_stream(ctx, principal, filters, start, shown=shown, replay=replay)
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc

@@ -1,11 +1,22 @@
-"""Who owns each job, for showing a caller only their own jobs' events in a live stream."""
+"""A caller's own jobs' events: replayed from where the view's index says they are, then
+followed live, where who owns each new event's job is looked up and remembered.
 
+A replay thus reads only the caller's events, however many other callers' the stream holds;
+only what the view has not folded yet (its lag) and what comes live is filtered here.
+"""
+
+import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
 
 from jobstream_contracts.events import Event, JobSubmitted
+from jobstream_infra.journal import Recorded
+from jobstream_infra.subject_patterns import matches_any
+from jobstream_projector import view
 
 from .context import Context
+from .errors import VIEW_FAILURES
 
 # Jobs whose owner a stream remembers; older ones are asked again when they show up.
 REMEMBERED = 10_000
@@ -35,3 +46,35 @@ class Owners:
             return await self.owner(event) == principal_id
 
         return shown
+
+
+# Events a replay asks the stream for at once.
+REPLAY_PAGE = 100
+
+
+@dataclass
+class OwnedReplay:
+    """The events of ``owner``'s jobs matching ``filters``, read by their sequences."""
+
+    ctx: Context
+    owner: str
+    filters: list[str]
+    # Where the replay ended: every event of the caller's up to here was given.
+    reached: int = 0
+
+    async def pages(self, after: int) -> AsyncGenerator[list[Recorded], None]:
+        """Pages of the events after sequence ``after``, up to the view's checkpoint."""
+        cursor = self.reached = after
+        while True:
+            try:
+                sequences, checkpoint = await asyncio.to_thread(
+                    view.owned_sequences, self.ctx.engine, self.owner, cursor, REPLAY_PAGE
+                )
+            except VIEW_FAILURES:
+                return  # the view is out of reach: the live part reads from here instead
+            if not sequences:
+                self.reached = max(cursor, checkpoint)
+                return
+            records = await self.ctx.journal.at(sequences)
+            yield [r for r in records if matches_any(self.filters, r.event.subject)]
+            cursor = self.reached = sequences[-1]

@@ -20,6 +20,7 @@ from jobstream_infra.journal import Recorded
 
 from .context import Context
 from .errors import invalid_parameter
+from .owners import OwnedReplay
 from .slots import Slots
 
 MEDIA_TYPE = "text/event-stream"
@@ -77,16 +78,27 @@ def event_stream(
     after: int | None,
     ends_with: Callable[[Event], bool] = lambda event: False,
     shown: Callable[[Event], Awaitable[bool]] | None = None,
+    replay: OwnedReplay | None = None,
 ) -> EventStreamResponse:
     """A streaming response, held for ``principal``, of the events matching ``filters`` after
     sequence ``after`` (``None``: only new ones) that ``shown`` accepts, which ends after the
-    first event ``ends_with`` accepts."""
+    first event ``ends_with`` accepts. With ``replay``, the events up to the view's checkpoint
+    are those it reads."""
     keepalive = ctx.settings.stream_keepalive
 
     async def frames() -> AsyncIterator[str]:
         yield ": stream open\n\n"
+        start = after
+        if replay is not None and after is not None:
+            async with aclosing(replay.pages(after)) as pages:
+                async for page in pages:
+                    for record in page:
+                        yield frame(record)
+                        if ends_with(record.event):
+                            return
+            start = replay.reached
         quiet_since = time.monotonic()
-        batches = ctx.journal.follow(filters, after, wait=keepalive)
+        batches = ctx.journal.follow(filters, start, wait=keepalive)
         async with aclosing(batches):
             async for batch in batches:
                 for record in batch:

@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import BadRequestError, NotFoundError
 
-from jobstream_contracts.events import Event, JobDismissed
+from jobstream_contracts.events import Event, EventDecodeError, JobDismissed
 from jobstream_contracts.subjects import STREAM, event_subject, job_filter
 
 from .reader import read_batches
@@ -142,6 +142,11 @@ class Journal(Protocol):
         """Whether the job has been dismissed, without reading its history."""
         ...
 
+    async def at(self, sequences: list[int]) -> list[Recorded]:
+        """The events stored at these sequences, in the order given; a sequence holding none,
+        or a message a follower would skip (unreadable, off its subject), gives nothing."""
+        ...
+
     def follow(
         self,
         filters: list[str] | None = None,
@@ -198,6 +203,22 @@ class JetStreamJournal:
         except NotFoundError:
             return False
         return True
+
+    async def at(self, sequences: list[int]) -> list[Recorded]:
+        # Direct gets at once: a page of a caller's replay is one round trip, not a hundred.
+        found = await asyncio.gather(*(self._get(sequence) for sequence in sequences))
+        return [record for record in found if record is not None]
+
+    async def _get(self, sequence: int) -> Recorded | None:
+        try:
+            msg = await self.js.get_msg(STREAM, seq=sequence, direct=self.direct)
+        except NotFoundError:
+            return None
+        assert msg.seq is not None and msg.time is not None and msg.subject is not None
+        try:
+            return recorded(msg.seq, msg.time, msg.subject, msg.data or b"")
+        except EventDecodeError:
+            return None
 
     def follow(
         self,

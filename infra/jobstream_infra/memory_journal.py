@@ -84,6 +84,17 @@ class InMemoryJournal:
             stored for stored in self.stored[after:] if subject_matches(pattern, stored.subject)
         ]
 
+    async def at(self, sequences: list[int]) -> list[Recorded]:
+        found = []
+        for sequence in sequences:
+            if not 0 < sequence <= len(self.stored):
+                continue
+            try:
+                found.append(self.stored[sequence - 1].recorded())
+            except EventDecodeError:
+                continue
+        return [record for record in found if record is not None]
+
     async def is_dismissed(self, process_id: str, job_id: str) -> bool:
         dismissal = event_subject(process_id, job_id, JobDismissed.token)
         return any(stored.subject == dismissal for stored in self.stored)

@@ -319,6 +319,23 @@ async def test_an_event_off_its_subject_is_skipped_by_every_read(subject: Subjec
     assert await collect(subject, 2) == [1, 3]
 
 
+async def test_events_are_read_at_their_sequences_skipping_what_followers_skip(
+    subject: Subject,
+):
+    a, b = subject.job("a"), subject.job("b")
+    await subject.journal.append(submitted(a))
+    await subject.journal.append(submitted(b))
+    await subject.put_bytes(event_subject("echo", a, "progressed"), b"{not json")
+    forged = JobSucceeded(job_id=a, process_id="echo", results={"forged": True})
+    await subject.put_bytes(event_subject("echo", a, "callback-delivered"), forged.encode())
+    await subject.journal.append(progressed(a))
+    asked = [subject.at(n) for n in (5, 1, 3, 4, 2)] + [subject.at(1000)]
+    found = await subject.journal.at(asked)
+    assert [record.sequence - subject.base for record in found] == [5, 1, 2]
+    assert [type(record.event) for record in found] == [JobProgressed, JobSubmitted, JobSubmitted]
+    assert found[1].event.job_id == a and found[2].event.job_id == b
+
+
 async def test_catch_up_reaches_past_a_skipped_forgery(subject: Subject):
     # A conditional append must name the job's newest message, readable or not.
     a = subject.job("a")

@@ -4,6 +4,7 @@ inputs or results, and the caps on event streams and long-polls per caller."""
 import asyncio
 import json
 import tracemalloc
+import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -12,6 +13,7 @@ from sqlalchemy import event
 
 from jobstream_contracts.events import JobStarted, JobSubmitted
 from jobstream_gateway.slots import Slots
+from jobstream_infra.embedded import EmbeddedNats
 from jobstream_projector.view import apply_batch
 
 from ..support.inprocess import Gateway, keyed_identity, open_stream, serving, view_engine
@@ -150,3 +152,47 @@ def holding(slots: Slots, caller: str, count: int) -> Callable[[], Awaitable[boo
         return slots.by_caller[caller] == count
 
     return look
+
+
+def _bytes_sent(server: EmbeddedNats) -> int:
+    """Everything the server has sent its clients so far."""
+    with urllib.request.urlopen(f"{server.monitor_url}/varz") as answer:
+        return json.load(answer)["out_bytes"]
+
+
+async def test_a_callers_replay_reads_their_jobs_events_not_everyones(
+    settings, jetstream_journal, shared_nats, tmp_path
+):
+    identity, keys = keyed_identity(ROLES)
+    with_keys = settings.model_copy(update={"auth": "apikey"})
+    async with serving(with_keys, jetstream_journal, view_engine(tmp_path), identity) as gateway:
+        first = (await submit(gateway, as_(keys, "alice"), "echo", {"message": "1"})).json()
+        # 2 MB of another caller's events between alice's two jobs.
+        blob = "y" * 10_000
+        await gateway.append(
+            *(
+                JobSubmitted(
+                    job_id=str(uuid.uuid4()),
+                    process_id="echo",
+                    owner="key:bob",
+                    inputs={"message": blob},
+                )
+                for _ in range(200)
+            )
+        )
+        second = (await submit(gateway, as_(keys, "alice"), "echo", {"message": "2"})).json()
+        await gateway.project()
+
+        before = await asyncio.to_thread(_bytes_sent, shared_nats)
+        path = f"/events?after={gateway.start}"
+        async with open_stream(gateway.app, path, as_(keys, "alice")) as replay:
+            await asyncio.wait_for(replay.first(2), 10)
+            sent = await asyncio.to_thread(_bytes_sent, shared_nats) - before
+            # Replayed up to the view's checkpoint, then followed live.
+            third = (await submit(gateway, as_(keys, "alice"), "echo", {"message": "3"})).json()
+            frames = await asyncio.wait_for(replay.first(3), 10)
+    jobs = [first["jobID"], second["jobID"], third["jobID"]]
+    assert [frame.data["subject"] for frame in frames] == jobs
+    assert [int(frame.id or 0) for frame in frames] == sorted(int(f.id or 0) for f in frames)
+    # Alice's two events, not bob's 200 (2 MB) between them.
+    assert sent < 100_000, f"the replay read {sent:,} bytes"

@@ -15,6 +15,7 @@ from .reads import (
     get_job,
     held_jobs,
     list_jobs,
+    owned_sequences,
     read_checkpoint,
     stored_datasets,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "held_event",
     "held_jobs",
     "list_jobs",
+    "owned_sequences",
     "parked_event",
     "read_checkpoint",
     "release_held",

@@ -17,6 +17,7 @@ from .tables import (
     CHECKPOINTS,
     HELD,
     JOBS,
+    OWNED,
     DatasetRow,
     HeldEvent,
     ParkedEvent,
@@ -150,6 +151,23 @@ def read_checkpoint(engine: Engine) -> int:
 def count_parked(engine: Engine) -> int:
     with Session(engine) as session:
         return session.exec(select(func.count()).select_from(ParkedEvent)).one()
+
+
+_OWNED_QUERY = (
+    core_select(OWNED.c.sequence)
+    .where(OWNED.c.owner == bindparam("owner"), OWNED.c.sequence > bindparam("after"))
+    .order_by(OWNED.c.sequence)
+    .limit(bindparam("limit"))
+)
+
+
+def owned_sequences(engine: Engine, owner: str, after: int, limit: int) -> tuple[list[int], int]:
+    """The stream sequences of ``owner``'s jobs' events above ``after`` (at most ``limit``),
+    and the view's checkpoint, up to which that list is complete."""
+    with engine.connect() as connection:
+        checkpoint = connection.execute(_CHECKPOINT_QUERY).scalar() or 0
+        found = connection.execute(_OWNED_QUERY, {"owner": owner, "after": after, "limit": limit})
+        return list(found.scalars()), checkpoint
 
 
 def count_held(engine: Engine) -> int:

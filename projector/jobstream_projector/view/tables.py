@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Table, Text, inspect
+from sqlalchemy import JSON, Column, DateTime, Index, Table, Text, inspect
 from sqlmodel import Field, SQLModel
 
 
@@ -102,6 +102,19 @@ class ParkedEvent(SQLModel, table=True):
     parked_at: datetime = _utc_column(nullable=False)
 
 
+class OwnedEvent(SQLModel, table=True):
+    """Where a caller's jobs' events are in the stream: what a caller's replay of ``/events``
+    reads, rather than scanning every job's events. Jobs of the anonymous caller (no
+    authentication), who reads every job anyway, are not indexed."""
+
+    __tablename__ = _named("owned_events")
+    __table_args__ = (Index("ix_owned_events_owner_sequence", "owner", "sequence"),)
+
+    sequence: int = Field(primary_key=True)
+    owner: str
+    job_id: str
+
+
 class HeldEvent(SQLModel, table=True):
     """A stream message of a job held back from the view: written by a newer jobstream, or
     following one of its job's that was. The job's row stays as it was before the first;
@@ -129,3 +142,4 @@ DATASETS = table_of(DatasetRow)
 CHECKPOINTS = table_of(Checkpoint)
 PARKED = table_of(ParkedEvent)
 HELD = table_of(HeldEvent)
+OWNED = table_of(OwnedEvent)

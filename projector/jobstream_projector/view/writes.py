@@ -23,6 +23,7 @@ import sqlalchemy.exc
 import structlog
 from sqlalchemy import Engine, select
 
+from jobstream_contracts.access import ANONYMOUS
 from jobstream_contracts.dataset_fold import apply_commit
 from jobstream_contracts.events import DatasetCommitted, Event, EventDecodeError
 from jobstream_contracts.fold import JobState, apply
@@ -34,6 +35,7 @@ from .tables import (
     DATASETS,
     HELD,
     JOBS,
+    OWNED,
     PARKED,
     HeldEvent,
     ParkedEvent,
@@ -161,7 +163,7 @@ def _apply(
         if (stored or 0) != expected_checkpoint:
             raise CheckpointMoved(f"checkpoint is {stored or 0}, expected {expected_checkpoint}")
         fresh = [(seq, ev) for seq, ev in batch if seq > expected_checkpoint]
-        _fold_jobs(engine, connection, [(sizes.get(seq, 0), ev) for seq, ev in fresh])
+        _fold_jobs(engine, connection, [(seq, sizes.get(seq, 0), ev) for seq, ev in fresh])
         _fold_datasets(
             engine, connection, [ev for _, ev in fresh if isinstance(ev, DatasetCommitted)]
         )
@@ -174,22 +176,30 @@ def _apply(
     return last
 
 
-def _fold_jobs(engine: Engine, connection, sized: list[tuple[int, Event]]) -> None:
-    """Fold ``(stored bytes, event)`` pairs into their jobs' rows."""
-    job_ids = list({ev.job_id: None for _, ev in sized})
+def _fold_jobs(engine: Engine, connection, sized: list[tuple[int, int, Event]]) -> None:
+    """Fold ``(sequence, stored bytes, event)`` into their jobs' rows, and index the events
+    of each job by its owner."""
+    job_ids = list({ev.job_id: None for _, _, ev in sized})
     if not job_ids:
         return
     states: dict[str, JobState] = {}
     stored: dict[str, int] = {}
     for row in connection.execute(select(JOBS).where(JOBS.c.job_id.in_(job_ids))):
         states[row.job_id], stored[row.job_id] = row_to_state(row), row.stored_bytes
-    for size, ev in sized:
+    for _, size, ev in sized:
         states[ev.job_id] = apply(states.get(ev.job_id), ev)
         stored[ev.job_id] = stored.get(ev.job_id, 0) + size
     connection.execute(
         _upsert(engine, JOBS, ["job_id"]),
         [state_values(state) | {"stored_bytes": stored[id]} for id, state in states.items()],
     )
+    owned = [
+        {"sequence": seq, "owner": owner, "job_id": ev.job_id}
+        for seq, _, ev in sized
+        if (owner := states[ev.job_id].owner) not in (None, ANONYMOUS.id)
+    ]
+    if owned:
+        connection.execute(_upsert(engine, OWNED, ["sequence"]), owned)
 
 
 def _set_aside(engine: Engine, connection, items: list[SetAside]) -> None:
@@ -234,14 +244,14 @@ def release_held(engine: Engine, decode: Decode, fence: Fence | None = None) -> 
 
 def _read_held(
     held: list, decode: Decode
-) -> tuple[list[tuple[int, Event]], list[ParkedEvent]] | None:
-    """A held job's events with their sizes, and those of them that are damaged; None while
-    one is newer."""
+) -> tuple[list[tuple[int, int, Event]], list[ParkedEvent]] | None:
+    """A held job's events with their sequences and sizes, and those of them that are
+    damaged; None while one is newer."""
     events, parked = [], []
     for row in held:
         data = row.data.encode()
         try:
-            events.append((len(data), decode(data, row.subject)))
+            events.append((row.sequence, len(data), decode(data, row.subject)))
         except EventDecodeError as exc:
             if exc.newer:
                 return None
@@ -252,7 +262,7 @@ def _read_held(
 def _release(
     engine: Engine,
     sequences: list[int],
-    events: list[tuple[int, Event]],
+    events: list[tuple[int, int, Event]],
     parked: list[ParkedEvent],
     fence: Fence | None,
 ) -> None:
@@ -264,7 +274,7 @@ def _release(
         _confirm(fence)
         _fold_jobs(engine, connection, events)
         _fold_datasets(
-            engine, connection, [ev for _, ev in events if isinstance(ev, DatasetCommitted)]
+            engine, connection, [ev for _, _, ev in events if isinstance(ev, DatasetCommitted)]
         )
         _set_aside(engine, connection, list(parked))
         connection.execute(HELD.delete().where(HELD.c.sequence.in_(sequences)))
