@@ -92,8 +92,8 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     422: _error("IdempotencyKeyReused", "The Idempotency-Key was used for another request."),
     429: _error(
         "TooManyJobs",
-        "The caller has as many jobs queued or running, or as many event streams or "
-        "long-polls open, as allowed.",
+        "The caller has as many jobs queued or running, as many bytes stored by its recent "
+        "jobs, or as many event streams or long-polls open, as allowed.",
         {"Retry-After": _retry_after(True)},
     ),
     500: _error(
@@ -102,8 +102,9 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     502: _error("EstimateFailed", "The executor asked for the estimate could not make it."),
     503: _error(
         "ServiceUnavailable",
-        "The event stream or the identity provider did not answer, or the gateway serves all "
-        "the event streams or long-polls it may; retry later.",
+        "The event stream or the identity provider did not answer, the store is full or down "
+        "to its reserve, or the gateway serves all the event streams or long-polls it may; "
+        "retry later.",
         {"Retry-After": _retry_after(False)},
     ),
 }
