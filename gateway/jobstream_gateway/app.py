@@ -9,6 +9,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from jobstream_contracts import __version__
 from jobstream_infra.settings import GatewaySettings
+from jobstream_infra.tracing import exporting
 
 from . import (
     datasets,
@@ -56,9 +57,11 @@ def create_app(settings: GatewaySettings, services: Services) -> FastAPI:
         middleware=_middleware(settings),
     )
     install_error_handlers(app)
-    # A server span per request, continuing the caller's traceparent; a no-op unless tracing
-    # exports (jobstream_infra.tracing). Probes and scrapes make no spans.
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready,metrics")
+    if exporting():
+        # A server span per request, continuing the caller's traceparent; probes and scrapes
+        # make none. Not otherwise: its two middlewares cost every request CPU for spans
+        # that go nowhere, and a submission carries the caller's traceparent on regardless.
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready,metrics")
     anyone, callers, everything = [], [Depends(caller)], [Depends(sees_everything)]
     for router, dependencies in (
         (landing.router, anyone),

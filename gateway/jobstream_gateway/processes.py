@@ -159,7 +159,7 @@ async def execute(
         response=body.response,
         mode="async" if asynchronous else "sync",
         # The request's span (continuing the caller's traceparent): the attempt's parent.
-        trace=current_context(),
+        trace=current_context(request.headers),
         subscriber=body.subscriber,
     )
     await check_submission(ctx, principal, len(event.encode()))

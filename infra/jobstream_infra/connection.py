@@ -195,5 +195,6 @@ async def close_nats(nc: NATS, name: str) -> None:
     """Close the connection, giving up after CLOSE_TIMEOUT when the server is unreachable."""
     try:
         await asyncio.wait_for(nc.close(), CLOSE_TIMEOUT)
-    except (OSError, TimeoutError, NatsError) as exc:
+    # RuntimeError: uvloop's (the gateway's loop) for a write to a transport already closed.
+    except (OSError, TimeoutError, NatsError, RuntimeError) as exc:
         log.warning("closed without flushing: nats unreachable", component=name, error=repr(exc))

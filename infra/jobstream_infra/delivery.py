@@ -8,7 +8,7 @@ from typing import Protocol
 
 from nats.aio.msg import Msg
 
-from .records import stream_sequence
+from .records import delivery_count, stream_sequence
 
 
 class Delivery(Protocol):
@@ -43,7 +43,7 @@ class MessageDelivery:
         self.msg = msg
         self.subject = msg.subject
         self.data = msg.data
-        self.attempt = msg.metadata.num_delivered
+        self.attempt = delivery_count(msg)
         self.sequence = stream_sequence(msg)
 
     async def ack(self) -> None:

@@ -40,15 +40,30 @@ def stream_sequence(msg: Msg) -> int:
     parses every field (timestamp, counts, names) into objects, for each of the millions of
     events a rebuild folds. Anything but the two known layouts goes to nats-py.
     """
+    found = _ack_token(msg, 1)
+    return msg.metadata.sequence.stream if found is None else found
+
+
+def delivery_count(msg: Msg) -> int:
+    """How many times a consumer's message has been delivered, this time included: what
+    ``msg.metadata.num_delivered`` answers, read as ``stream_sequence`` reads its sequence."""
+    found = _ack_token(msg, 0)
+    return msg.metadata.num_delivered if found is None else found
+
+
+def _ack_token(msg: Msg, offset: int) -> int | None:
+    """The number ``offset`` places after the delivery count in the reply subject; None for a
+    layout other than the two known ones."""
     tokens = (msg.reply or "").split(".")
-    if tokens[:2] == ["$JS", "ACK"]:
-        # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
-        if len(tokens) == 9:
-            return int(tokens[5])
-        # $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<stream seq>.…
-        if len(tokens) >= 11:
-            return int(tokens[7])
-    return msg.metadata.sequence.stream
+    if tokens[:2] != ["$JS", "ACK"]:
+        return None
+    # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
+    if len(tokens) == 9:
+        return int(tokens[4 + offset])
+    # $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<stream seq>.…
+    if len(tokens) >= 11:
+        return int(tokens[6 + offset])
+    return None
 
 
 def recorded(sequence: int, time: datetime, subject: str, data: bytes) -> Recorded | None:

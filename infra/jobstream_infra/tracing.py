@@ -51,10 +51,13 @@ def setup_tracing(component: str, environ: Mapping[str, str] = os.environ) -> bo
     return True
 
 
-def current_context() -> dict[str, str]:
-    """The W3C trace context (traceparent, tracestate) of the current span, for an event."""
+def current_context(incoming: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The W3C trace context (traceparent, tracestate) of the current span, for an event;
+    with no span current, that of ``incoming`` (a request's headers), if it has a valid one."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
+    if not carrier and incoming is not None:
+        propagate.inject(carrier, context=propagate.extract(incoming))
     return carrier
 
 

@@ -13,12 +13,16 @@ from jobstream_contracts.events import (
     JobFailed,
     JobProgressed,
     JobStarted,
+    JobSubmitted,
     JobSucceeded,
 )
 from jobstream_contracts.ogc import Subscriber
 
-# The events a notifier reads: the ones that can call for a callback.
+# The events that can call for a callback.
 NOTIFIED = (JobStarted, JobProgressed, JobSucceeded, JobFailed)
+# The events a notifier reads: those, and each job's submission, which names its subscriber
+# (or none): the later events of a job without one are acked unread.
+READ = (JobSubmitted, *NOTIFIED)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from jobstream_contracts.events import (
 from jobstream_contracts.ogc import Subscriber
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.status import results_document, status_info
-from jobstream_contracts.subjects import STREAM, notified_filters
+from jobstream_contracts.subjects import STREAM, notified_filters, parse_subject
 from jobstream_infra.callbacks import (
     CallbackRefused,
     LookupTimedOut,
@@ -53,7 +53,7 @@ from jobstream_infra.metrics import (
 from jobstream_infra.provisioning import ensure_notifier_consumer, ensure_stream
 from jobstream_infra.settings import NotifierSettings
 
-from .decisions import NOTIFIED, Callback, GiveUp, after_failure, callback_for, progress_due
+from .decisions import READ, Callback, GiveUp, after_failure, callback_for, progress_due
 from .delivery import DeliveryFailed, callback_client, post
 from .folded import FoldedJobs
 
@@ -62,6 +62,10 @@ log = structlog.get_logger(__name__)
 # Jobs whose subscriber (or lack of one), last progress callback and folded state are
 # remembered; a job's are forgotten at its final event.
 REMEMBERED_JOBS = 10_000
+
+
+# A job the notifier has not seen the submission of (it started after it, or forgot it).
+UNKNOWN = object()
 
 
 class Remembered(OrderedDict):
@@ -97,7 +101,7 @@ class Notifier:
         self.tasks: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        filters = notified_filters([kind.token for kind in NOTIFIED])
+        filters = notified_filters([kind.token for kind in READ])
         durable = await ensure_notifier_consumer(self.js, filters, self.settings)
         sub = await self.js.pull_subscribe_bind(durable=durable, stream=STREAM)
         sample = partial(sample_consumers, self.js, [durable])
@@ -126,11 +130,18 @@ class Notifier:
                 task.cancel()
 
     async def handle(self, delivery: Delivery) -> None:
+        if self._without_subscriber(delivery.subject):
+            await delivery.ack()
+            return
         try:
             event = decode_event(delivery.data, delivery.subject)
         except EventDecodeError as exc:
             log.error("unreadable event; not notified", error=str(exc))
             await delivery.term()
+            return
+        if isinstance(event, JobSubmitted):
+            self.subscribers.remember(event.job_id, event.subscriber)
+            await delivery.ack()
             return
         callback = callback_for(event, await self.subscriber_of(event.job_id))
         if callback is None or not self._due(callback, event):
@@ -140,6 +151,16 @@ class Notifier:
                 await self.deliver(delivery, event, callback)
         if event.token in TERMINAL_TOKENS:
             self._forget(event.job_id)
+
+    def _without_subscriber(self, subject: str) -> bool:
+        """An event of a job whose submission named no subscriber: nothing to read or call
+        (what most events are). Forgets the job at its final event."""
+        _, job_id, token = parse_subject(subject)
+        if token == JobSubmitted.token or self.subscribers.get(job_id, UNKNOWN) is not None:
+            return False
+        if token in TERMINAL_TOKENS:
+            self._forget(job_id)
+        return True
 
     def _forget(self, job_id: str) -> None:
         """A job ended: no callback is due but a redelivery's, which reads again."""

@@ -54,7 +54,9 @@ def wait_reconnecting(stack: Stack, component: str) -> None:
 
     def reconnecting() -> bool:
         _, disconnected, after = stack.log(component).partition("nats disconnected")
-        return bool(disconnected) and "Connect call failed" in after
+        # asyncio's words for a refused connection, and uvloop's.
+        refused = ("Connect call failed", "Connection refused")
+        return bool(disconnected) and any(words in after for words in refused)
 
     eventually(reconnecting, 30, lambda: f"{component} reconnecting:\n{stack.log(component)}")
 

@@ -307,3 +307,24 @@ async def test_an_input_nested_64_deep_is_taken(keep):
     [submitted] = await keep.events()
     assert isinstance(submitted, JobSubmitted) and submitted.job_id == job_id
     assert submitted.inputs == {"data": nested(64)}
+
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ({"traceparent": TRACEPARENT}, {"traceparent": TRACEPARENT}),
+        ({"traceparent": "00-not-a-trace-01"}, {}),
+        ({}, {}),
+    ],
+)
+async def test_a_submission_carries_the_callers_valid_traceparent_without_export(
+    gateway, sent, stored
+):
+    # No OTEL_* variables here: no server span, and still the caller's trace goes on.
+    job_id = await gateway.submit("echo", {"message": "traced"}, **sent)
+    (submission,) = [event for event in await gateway.events() if event.job_id == job_id]
+    assert isinstance(submission, JobSubmitted)
+    assert {k: v for k, v in submission.trace.items() if k == "traceparent"} == stored

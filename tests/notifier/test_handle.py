@@ -101,6 +101,32 @@ async def test_a_job_without_a_subscriber_is_acked_without_a_call(journal, notif
     assert delivery.answers == [("ack", None)]
 
 
+async def test_after_a_submission_without_a_subscriber_its_job_is_acked_unread(journal, notifier):
+    await notifier.handle(await delivered(journal, JobSubmitted(job_id=JOB, process_id="echo")))
+    # Not even read: a damaged event of that job is acked, where one of an unknown job is
+    # terminated (test_an_unreadable_event_is_terminated).
+    damaged = RecordedDelivery(event_subject("echo", JOB, "succeeded"), b"{damaged", 3)
+    await notifier.handle(damaged)
+    assert damaged.answers == [("ack", None)]
+    assert JOB not in notifier.subscribers  # forgotten at its final event
+
+
+async def test_after_a_submission_with_a_subscriber_its_callbacks_are_made(
+    journal, notifier, receive
+):
+    receiver = receive()
+    subscriber = Subscriber(successUri=receiver.url("/done"))
+    submission = await delivered(
+        journal, JobSubmitted(job_id=JOB, process_id="echo", subscriber=subscriber)
+    )
+    await notifier.handle(submission)
+    success = JobSucceeded(job_id=JOB, process_id="echo", attempt=1, results={"echo": "hi"})
+    delivery = await delivered(journal, success)
+    await notifier.handle(delivery)
+    assert submission.answers == delivery.answers == [("ack", None)]
+    assert [call.document for call in receiver.at("/done")] == [{"echo": "hi"}]
+
+
 async def test_a_refused_callback_is_retried_by_redelivery(journal, notifier, receive):
     receiver = receive(answer=lambda n: 503)
     delivery = await job_with(journal, Subscriber(successUri=receiver.url("/done")))
