@@ -14,7 +14,8 @@ too. Extra arguments go to `jobstream up`, to `jobstream`, to pytest or to `mkdo
 The suite runs in two passes at once: every test that shares nothing with another on three
 pytest-xdist workers at a lower priority (niceness 10), and beside it the tests marked `serial`
 (the faults, which wait on time) one at a time at normal priority, since a loaded machine would
-change what they measure. Each pass prints its slowest tests.
+change what they measure. Each pass prints its slowest tests. After a whole suite passes, the
+CPU-per-job guard (`python -m bench.guard`) runs on the machine the suite no longer loads.
 """
 
 import os
@@ -123,7 +124,21 @@ def test(extra: list[str]) -> int:
     codes = [untimed, timed.returncode]
     if all(code == NO_TESTS for code in codes):
         return NO_TESTS
-    return max((code for code in codes if code != NO_TESTS), default=0)
+    worst = max((code for code in codes if code != NO_TESTS), default=0)
+    if worst != 0 or not set(extra) <= OUTPUT_FLAGS:
+        return worst
+    return guard()
+
+
+# Flags that change what pytest prints, not which tests run: the whole suite ran.
+OUTPUT_FLAGS = {"-q", "-v", "-qq", "-vv"}
+
+
+def guard() -> int:
+    """After the whole suite passed, on a machine it no longer loads: CPU per job against
+    the floor (bench/guard.py), which fails the run past the bound in bench/guard.json."""
+    command = [str(ROOT / ".venv" / BIN / "python"), "-m", "bench.guard"]
+    return subprocess.run(command, cwd=ROOT, env=test_environment()).returncode
 
 
 def _yielding() -> None:

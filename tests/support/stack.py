@@ -51,7 +51,8 @@ class Stack:
         self.database_url = database_url or f"sqlite:///{workdir / 'view.sqlite'}"
         self.env = {
             **os.environ,
-            "PYTHONPATH": str(ROOT),
+            # The repository's, after any the caller set (bench.guard's slowed copy).
+            "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(ROOT)])),
             "JOBSTREAM_NATS_URL": nats_url,
             "JOBSTREAM_DATABASE_URL": self.database_url,
             "JOBSTREAM_DATA_DIR": str(workdir / "data"),
