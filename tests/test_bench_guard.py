@@ -3,7 +3,7 @@ status and execute routes spin 5 ms per request, put first on the path of every 
 guard starts, is over the bound. (The guard itself runs after the suite: `dev.py test`.)
 
 5 ms, not the 2 ms of issue #25's example: at today's 7 ms CPU per job, 2 ms per request
-measured 18.6x and 20.1x against the bound's 19x, too near to fail every time; the bound
+measured 18.6x and 20.1x against a bound of 19x-20x, too near to fail every time; the bound
 tightens, and the spin can shrink, as the hot path gets cheaper."""
 
 import os
