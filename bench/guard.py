@@ -23,8 +23,7 @@ import psutil
 from jobstream.supervisor import COMPONENTS
 from jobstream_infra.embedded import EmbeddedNats
 
-from .load import http_jobs
-from .scenarios import _cpu_ms_per_job, _cpu_seconds, _raw_floor, _stack
+from .scenarios import _cpu_ms_per_job, _cpu_seconds, _raw_floor, _stack, no_op_jobs
 
 BOUND = Path(__file__).with_name("guard.json")
 
@@ -39,12 +38,12 @@ def measure(work: Path, jobs: int, clients: int, rounds: int) -> tuple[list[floa
             parts = {name: psutil.Process(ps[0].pid) for name, ps in stack.processes.items()}
             parts["nats-server"] = psutil.Process(server.process.pid)
             # Warm both: imports, connections, caches (the floor's first run costs a third more).
-            _no_op_jobs(stack.url, jobs // 4, clients)
+            no_op_jobs(stack.url, jobs // 4, clients)
             _floor_cpu_ms(bare.url, psutil.Process(bare.process.pid), jobs // 4, clients)
             ours, floor = [], []
             for _ in range(rounds):
                 before = _cpu_seconds(parts)
-                run = _no_op_jobs(stack.url, jobs, clients)
+                run = no_op_jobs(stack.url, jobs, clients)
                 ours.append(sum(_cpu_ms_per_job(parts, before, [run], jobs).values()))
                 # Four times the jobs: the loop takes a tenth of the time, and a short run's
                 # figure scattered by a fifth.
@@ -53,18 +52,6 @@ def measure(work: Path, jobs: int, clients: int, rounds: int) -> tuple[list[floa
             return ours, floor
         finally:
             stack.close()
-
-
-def _no_op_jobs(url: str, jobs: int, clients: int):
-    return http_jobs(
-        url,
-        jobs,
-        clients,
-        "/processes/echo/execution",
-        {"inputs": {"message": "x"}},
-        lambda status: status.get("status") == "successful",
-        lambda response: response.headers["Location"],
-    )
 
 
 def _floor_cpu_ms(url: str, nats_server: psutil.Process, jobs: int, clients: int) -> float:

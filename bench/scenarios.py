@@ -70,18 +70,7 @@ def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: boo
             assert server.process is not None  # started by the with
             parts["nats-server"] = psutil.Process(server.process.pid)
             before = _cpu_seconds(parts)
-            runs = [
-                http_jobs(
-                    stack.url,
-                    jobs,
-                    clients,
-                    "/processes/echo/execution",
-                    {"inputs": {"message": "x"}},
-                    lambda s: s.get("status") == "successful",
-                    lambda r: r.headers["Location"],
-                )
-                for _ in range(rounds)
-            ]
+            runs = [no_op_jobs(stack.url, jobs, clients) for _ in range(rounds)]
             cpu_ms = _cpu_ms_per_job(parts, before, runs, jobs * rounds)
         finally:
             stack.close()
@@ -108,6 +97,19 @@ def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: boo
         "rounds": rounds,
         "cores": os.cpu_count(),
     }
+
+
+def no_op_jobs(url: str, jobs: int, clients: int) -> Load:
+    """`jobs` echo jobs from `clients` threads, each polling its job to success."""
+    return http_jobs(
+        url,
+        jobs,
+        clients,
+        "/processes/echo/execution",
+        {"inputs": {"message": "x"}},
+        lambda status: status.get("status") == "successful",
+        lambda response: response.headers["Location"],
+    )
 
 
 def _cpu_seconds(processes: Mapping[str, psutil.Process | None]) -> dict[str, float]:
