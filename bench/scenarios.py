@@ -11,7 +11,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -35,8 +36,10 @@ from . import peers
 from .ingest_bare import vm_hwm_mib
 from .load import Load, fill_stream, http_jobs
 from .stats import Summary, percentile, ratio
+from .systems import CELERY, CELERY_FRONT, JOBSTREAM, PYGEOAPI, RAW_FLOOR
 
 ROOT = Path(__file__).resolve().parents[1]
+PEERS_DIR = Path(peers.__file__).parent
 BENCH_PROCESSES = '["jobstream_executor.builtin", "bench.processes"]'
 
 
@@ -74,13 +77,14 @@ def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: boo
             cpu_ms = _cpu_ms_per_job(parts, before, runs, jobs * rounds)
         finally:
             stack.close()
-        rows.append({**_latency_row("jobstream (HTTP, SQLite view)", runs, jobs), "cpu_ms": cpu_ms})
+        rows.append({**_latency_row(JOBSTREAM, runs, jobs), "cpu_ms": cpu_ms})
         floor = [asyncio.run(_raw_floor(server.url, jobs, clients)) for _ in range(rounds)]
-        rows.append(_latency_row("raw nats-py floor (no HTTP, no DB)", floor, jobs))
+        rows.append(_latency_row(RAW_FLOOR, floor, jobs))
     if with_peers:
         for name, measure in (
-            ("pygeoapi 0.21 + TinyDB", _pygeoapi_noop),
-            ("Celery 5.7 + Redis", _celery_noop),
+            (PYGEOAPI, _pygeoapi_noop),
+            (CELERY, _celery_noop),
+            (CELERY_FRONT, _celery_front_noop),
         ):
             try:
                 runs, cpu = measure(work, jobs, clients, rounds)
@@ -88,7 +92,10 @@ def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: boo
             except peers.NotMeasured as exc:
                 notes.append(f"{name}: not measured — {exc}")
     else:
-        notes.append("pygeoapi, Celery: not measured — peers off (smoke mode or --no-peers)")
+        notes.append(
+            "pygeoapi, Celery, Celery behind FastAPI: not measured — peers off "
+            "(smoke mode or --no-peers)"
+        )
     return {
         "rows": rows,
         "notes": notes,
@@ -191,7 +198,7 @@ class _Pygeoapi:
 
     def start(self) -> "_Pygeoapi":
         python = peers.ensure_peer_venv()
-        template = (Path(peers.__file__).parent / "pygeoapi-config.yml").read_text()
+        template = (PEERS_DIR / "pygeoapi-config.yml").read_text()
         config = self.dir / "config.yml"
         config.write_text(
             template.replace("${PYGEOAPI_PORT}", str(self.port)).replace(
@@ -228,14 +235,8 @@ class _Pygeoapi:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/processes?f=json").status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise peers.NotMeasured("pygeoapi did not start")
+        _wait_serving(self.process, f"{self.url}/processes?f=json", "pygeoapi")
+        return self
 
     def stop(self) -> None:
         if self.process is not None:
@@ -266,16 +267,34 @@ def _pygeoapi_noop(work: Path, jobs: int, clients: int, rounds: int):
         server.stop()
 
 
-def _celery_noop(work: Path, jobs: int, clients: int, rounds: int):
+def _wait_serving(
+    process: subprocess.Popen, url: str, what: str, log: Path | None = None, timeout: float = 60
+) -> None:
+    """Poll `url` until it answers 200; NotMeasured, with the tail of `log`, when `process`
+    exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    tail = f": {log.read_text().strip()[-400:]}" if log else ""
+    raise peers.NotMeasured(f"{what} did not start{tail}")
+
+
+@contextmanager
+def _celery_worker() -> Iterator[psutil.Process]:
+    """A Celery worker of 4 prefork children on the peers' Redis; yields its main process."""
     if not peers.redis_reachable():
         raise peers.NotMeasured("no Redis server on 127.0.0.1:6379")
     python = peers.ensure_peer_venv()
-    env = {**os.environ, "BENCH_REDIS_URL": "redis://127.0.0.1:6379/13"}
     worker = subprocess.Popen(
         [
             str(python.parent / "celery"),
             "--workdir",
-            str(Path(peers.__file__).parent),
+            str(PEERS_DIR),
             "-A",
             "celery_app",
             "worker",
@@ -284,13 +303,21 @@ def _celery_noop(work: Path, jobs: int, clients: int, rounds: int):
             "--loglevel",
             "warning",
         ],
-        env=env,
+        env={**os.environ, "BENCH_REDIS_URL": peers.REDIS_URL},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         time.sleep(2)  # the prefork pool's children are up before its CPU is counted
-        parts = {"celery worker": psutil.Process(worker.pid), "redis-server": peers.redis_process()}
+        yield psutil.Process(worker.pid)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+
+
+def _celery_noop(work: Path, jobs: int, clients: int, rounds: int):
+    with _celery_worker() as worker:
+        parts = {"celery worker": worker, "redis-server": peers.redis_process()}
         before = _cpu_seconds(parts)
         runs = []
         for _ in range(rounds):
@@ -298,9 +325,61 @@ def _celery_noop(work: Path, jobs: int, clients: int, rounds: int):
             # The client's CPU over the timed load only, not its interpreter's start-up.
             runs.append(Load(out["seconds"], out["submit_latencies"], out["cpu_seconds"]))
         return runs, _cpu_ms_per_job(parts, before, runs, jobs * rounds)
+
+
+@contextmanager
+def _celery_front(work: Path) -> Iterator[tuple[str, psutil.Process]]:
+    """bench/peers/celery_front.py on one uvicorn process; yields its URL and its process."""
+    port, log = free_port(), work / "celery-front.log"
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [
+                str(peers.ensure_peer_venv()),
+                "-m",
+                "uvicorn",
+                "celery_front:app",
+                "--app-dir",
+                str(PEERS_DIR),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env={**os.environ, "BENCH_REDIS_URL": peers.REDIS_URL},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_serving(server, f"{url}/openapi.json", "uvicorn with celery_front", log)
+        yield url, psutil.Process(server.pid)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(30)
+        server.terminate()
+        server.wait(20)
+
+
+def _celery_front_noop(work: Path, jobs: int, clients: int, rounds: int):
+    """The same HTTP clients as jobstream's, against Celery behind FastAPI."""
+    with _celery_worker() as worker, _celery_front(work) as (url, server):
+        parts = {
+            "uvicorn": server,
+            "celery worker": worker,
+            "redis-server": peers.redis_process(),
+        }
+        before = _cpu_seconds(parts)
+        runs = [
+            http_jobs(
+                url,
+                jobs,
+                clients,
+                "/jobs",
+                {"inputs": {"message": "x"}},
+                lambda s: s.get("status") == "successful",
+                lambda r: r.headers["Location"],
+            )
+            for _ in range(rounds)
+        ]
+        return runs, _cpu_ms_per_job(parts, before, runs, jobs * rounds)
 
 
 # -- 2. latency with history -----------------------------------------------------------------

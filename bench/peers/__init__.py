@@ -19,12 +19,14 @@ PEER_PACKAGES = [
     "pygeoapi==0.21.0",
     "celery[redis]==5.7.0",
     "tinydb==4.9.0",
+    "fastapi==0.165.0",
     "starlette",
     "uvicorn",
     "httpx",
     "packaging",  # kombu 5.7 imports it without declaring it
 ]
 REDIS = ("127.0.0.1", 6379)
+REDIS_URL = "redis://127.0.0.1:6379/13"  # the Celery peers' broker and result backend
 
 
 class NotMeasured(Exception):
