@@ -158,6 +158,9 @@ class ProcessSummary(DescriptionType):
     retryPolicy: RetryPolicy = Field(default_factory=RetryPolicy)
     # Extension member: the least role that may execute the process.
     role: Role = Role.SUBMITTER
+    # Extension member: whether GET /processes/{id}/estimate answers (its executors announce
+    # it). None: announced by an executor too old to say, so the gateway asks anyway.
+    offersEstimate: bool | None = None
 
 
 class ProcessDescription(ProcessSummary):

@@ -34,6 +34,7 @@ from jobstream_contracts.messages import (
     EstimateReply,
     EstimateRequest,
 )
+from jobstream_contracts.ogc import ProcessDescription
 from jobstream_contracts.process import PermanentError, Process, TooMuchWork
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import (
@@ -83,12 +84,18 @@ async def announce(js: JetStreamContext, processes: dict[str, Process]) -> None:
         if not process.exposed:  # hidden from the gateway; withdrawn if announced before
             await patiently(partial(registry.delete, process.id), f"withdrawing {process.id}")
             continue
-        description = process.description.model_dump_json(by_alias=True, exclude_none=True)
+        description = announced(process).model_dump_json(by_alias=True, exclude_none=True)
         await _put(registry, process.id, description.encode())
         for bucket, documents in process.announces.items():
-            announced = await ensure_registry(js, bucket)
+            registered = await ensure_registry(js, bucket)
             for key, document in documents.items():
-                await _put(announced, key, document.encode())
+                await _put(registered, key, document.encode())
+
+
+def announced(process: Process) -> ProcessDescription:
+    """The process's description as the gateway gets it: saying whether it offers an
+    estimate, so that a submission of one without is not held up asking."""
+    return process.description.model_copy(update={"offersEstimate": process.estimate is not None})
 
 
 async def _put(bucket: KeyValue, key: str, value: bytes) -> None:

@@ -36,6 +36,8 @@ REPLY_MARGIN = 1.0
 async def check_planned_work(ctx: Context, process: ProcessDescription, inputs: dict) -> None:
     """Refuse, before anything is published, a job whose plan is over a limit (413) or
     whose inputs lie outside what the process can do (400)."""
+    if process.offersEstimate is False:
+        return  # nothing to ask: a request would only come back "no responders"
     try:
         reply = await ask_estimate(
             ctx, process.id, inputs, size_only=True, budget=ctx.settings.plan_check_budget

@@ -5,6 +5,7 @@ from dataclasses import replace
 
 import pytest
 
+from jobstream_contracts.process import TooMuchWork
 from jobstream_executor.announce import serve_estimates
 from jobstream_executor.builtin import ECHO
 from jobstream_gateway.nats_parts import Executors
@@ -53,3 +54,29 @@ async def test_without_executors_a_process_offers_no_estimate(gateway):
     assert "offers no estimate" in exception_of(answer, 404)["detail"]
     unknown = await gateway.http.get("/processes/nope/estimate")
     assert unknown.status_code == 404
+
+
+def too_much(message: str, size_only: bool = False) -> dict:
+    raise TooMuchWork(f"{len(message)} characters is too many", {"characters": len(message)})
+
+
+@pytest.mark.parametrize("offers", [True, False])
+async def test_a_submission_is_checked_only_where_the_process_offers_an_estimate(
+    settings, journal, nats_connection, tmp_path, offers
+):
+    """An executor refusing every plan: it is asked only when the process's announcement says
+    it offers an estimate (no request at all for the others, such as every no-op job)."""
+    await serve_estimates(nats_connection, {"echo": replace(ECHO, estimate=too_much)})
+    executors = Executors(nats_connection)
+    async with serving(settings, journal, view_engine(tmp_path), executors=executors) as gateway:
+        catalog = gateway.ctx.catalog.entries
+        catalog["echo"] = catalog["echo"].model_copy(update={"offersEstimate": offers})
+        answer = await gateway.http.post(
+            "/processes/echo/execution",
+            json={"inputs": {"message": "hello"}},
+            headers={"Prefer": "respond-async"},
+        )
+    if offers:
+        assert exception_of(answer, 413)["estimate"] == {"characters": 5}
+    else:
+        assert answer.status_code == 201, answer.text

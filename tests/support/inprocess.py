@@ -23,6 +23,7 @@ from jobstream_contracts.access import ApiKey, Role, digest_of, new_api_key
 from jobstream_contracts.events import Event, JobStarted, JobSubmitted, JobSucceeded
 from jobstream_contracts.messages import DatasetAnnouncement
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
+from jobstream_executor.announce import announced
 from jobstream_executor.loading import load_processes
 from jobstream_gateway.app import create_app
 from jobstream_gateway.catalog import DatasetCatalog, ProcessCatalog
@@ -46,7 +47,7 @@ def catalogs(
     processes, templates = ProcessCatalog(), DatasetCatalog()
     for process in load_processes(modules, settings).values():
         if process.exposed:
-            processes.entries[process.id] = process.description
+            processes.entries[process.id] = announced(process)
         for key, document in process.announces.get(DATASET_REGISTRY_BUCKET, {}).items():
             templates.entries[key] = DatasetAnnouncement.model_validate_json(document.encode())
     return processes, templates
