@@ -21,7 +21,8 @@ PEER_PACKAGES = [
     "tinydb==4.9.0",
     "fastapi==0.165.0",
     "starlette",
-    "uvicorn",
+    # httptools and uvloop, as the gateway runs: the same HTTP server under both fronts.
+    "uvicorn[standard]",
     "httpx",
     "packaging",  # kombu 5.7 imports it without declaring it
 ]
