@@ -161,6 +161,9 @@ class ProcessSummary(DescriptionType):
     # Extension member: whether GET /processes/{id}/estimate answers (its executors announce
     # it). None: announced by an executor too old to say, so the gateway asks anyway.
     offersEstimate: bool | None = None
+    # Extension member: seconds one attempt may run before it is stopped and the job failed
+    # (None: the executor's JOBSTREAM_MAX_RUNTIME).
+    maxRuntime: float | None = Field(default=None, gt=0)
 
 
 class ProcessDescription(ProcessSummary):

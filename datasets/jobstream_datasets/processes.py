@@ -418,6 +418,9 @@ def _period_input(title: str, description: str, required: bool = True) -> InputD
     )
 
 
+# Seconds one attempt of an ingest may run: a week, where other processes get a day.
+INGEST_MAX_RUNTIME = 7 * 86_400.0
+
 _RESULT = {"result": OutputDescription(title="Result", schema={"type": "object"})}
 
 
@@ -439,6 +442,8 @@ def processes(settings: ExecutorSettings) -> list[Process]:
         description="Fetches the periods from `start` to `end` (inclusive) of a dataset into its "
         "Icechunk repository, skipping periods already stored, committing in batches.",
         keywords=["data", "icechunk"],
+        # A backfill of decades runs for days; one stopped resumes where it committed.
+        maxRuntime=INGEST_MAX_RUNTIME,
         inputs={
             "dataset_id": _dataset_input(datasets, "source"),
             "start": _period_input("Start", "The first period to fetch."),

@@ -6,6 +6,7 @@ noticed at the next write and a job never ends twice.
 """
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +30,7 @@ from jobstream_contracts.events import (
     decode_event,
     utc_now,
 )
-from jobstream_contracts.process import JobCancelled, Process
+from jobstream_contracts.process import JobCancelled, PermanentError, Process
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import parse_subject
 from jobstream_infra import metrics
@@ -125,6 +126,29 @@ async def _reject_unreadable(
     await delivery.term()
 
 
+class MaxRuntimeExceeded(PermanentError):
+    """The attempt ran past its process's maximum runtime: the job fails, not retried (the
+    same inputs would run as long again)."""
+
+    def __init__(self, limit: float, abandoned: bool) -> None:
+        how = "left running in its thread: it did not stop" if abandoned else "stopped"
+        super().__init__(f"ran past its maximum runtime of {limit:g} s; {how}")
+
+
+async def _finished_within(call: asyncio.Future, seconds: float) -> bool:
+    """Whether ``call`` ended within ``seconds`` (raising what it raised); it runs on either
+    way. A timeout and a shield: about 20 us a job here, asyncio.wait twice that."""
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            await asyncio.shield(call)
+    except TimeoutError:
+        if not deadline.expired():
+            raise  # the call's own
+        return False
+    return True
+
+
 def _cause_logged(exc: BaseException):
     """The full error text on the log lines that report it; the event's copy is stripped of
     URL secrets (decisions.error_of), the log's is masked (logging.py)."""
@@ -149,6 +173,10 @@ class Attempt:
         self.common: dict[str, Any] = dict(
             job_id=job.job_id, process_id=process.id, attempt=job.attempt, trace=submitted.trace
         )
+        # Seconds the attempt may run (the process's own limit, else the executor's).
+        self.max_runtime = process.description.maxRuntime or runtime.settings.max_runtime
+        # A call that ran past the maximum runtime and did not stop: its thread still runs.
+        self.abandoned: asyncio.Future | None = None
 
     async def carry_out(self, decision: Skip | Run | Fail | Retry) -> None:
         if isinstance(decision, Skip):
@@ -182,6 +210,9 @@ class Attempt:
             return
         finally:
             self.runtime.running.pop(self.job.job_id, None)
+            if self.abandoned is not None:
+                # A thread cannot be stopped: its slot stays taken until it returns.
+                await asyncio.wait({self.abandoned})
         if final is not None:
             await self._succeed(final)
 
@@ -201,12 +232,32 @@ class Attempt:
         keepalive = asyncio.create_task(self._keepalive(call_returned))
         try:
             with metrics.job_running(self.process.id):
-                returned = await call()
+                returned = await self._within_runtime(call())
             final = JobSucceeded(results=self.process.outputs_of(returned), **self.common)
             self.runtime.check_fits(final)
             return final
         finally:
             await stop_loop(keepalive, call_returned)
+
+    async def _within_runtime(self, running: Awaitable[Any]) -> Any:
+        """What the call returns, unless it runs past the maximum runtime: it is then asked to
+        stop (its next progress report raises JobCancelled) and, should it run on through the
+        grace, left to its thread while the job fails."""
+        call = asyncio.ensure_future(running)
+        try:
+            if await _finished_within(call, self.max_runtime):
+                return call.result()
+            log.warning("job ran past its maximum runtime", max_runtime=self.max_runtime)
+            self.job.time_out()
+            if await _finished_within(call, self.runtime.settings.shutdown_grace):
+                return call.result()
+        except asyncio.CancelledError:
+            call.cancel()
+            raise
+        if isinstance(call, asyncio.Task):
+            call.cancel()  # a coroutine stops here; a thread cannot be stopped
+        self.abandoned = call
+        raise MaxRuntimeExceeded(self.max_runtime, abandoned=True)
 
     async def _succeed(self, final: JobSucceeded) -> None:
         await self._flush_progress()
@@ -218,7 +269,9 @@ class Attempt:
             await self.delivery.ack()  # dismissed meanwhile: the dismissal is its final state
 
     async def _cancelled(self) -> None:
-        if self.job.superseded:
+        if self.job.timed_out:
+            await self._fail(error_of(MaxRuntimeExceeded(self.max_runtime, abandoned=False)))
+        elif self.job.superseded:
             log.info("left the job to its newer delivery")
         elif self.job.released:
             log.info("job handed back for redelivery")

@@ -100,6 +100,8 @@ class ProcessFile(_Strict):
         default_factory=lambda: list(DEFAULT_JOB_CONTROL), min_length=1
     )
     retryPolicy: RetrySpec = Field(default_factory=RetrySpec)
+    # Seconds one attempt may run; unset: the executor's JOBSTREAM_MAX_RUNTIME.
+    maxRuntime: float | None = Field(default=None, gt=0)
     # The least role that may run it over HTTP (reader, submitter, operator, auditor, admin).
     role: Role = Role.SUBMITTER
     execution: Execution
@@ -141,6 +143,7 @@ class ProcessFile(_Strict):
             keywords=self.keywords,
             jobControlOptions=self.jobControlOptions,
             retryPolicy=RetryPolicy(**self.retryPolicy.model_dump()),
+            maxRuntime=self.maxRuntime,
             role=self.role,
             inputs={
                 name: InputDescription.model_validate(spec.model_dump(by_alias=True))

@@ -33,6 +33,8 @@ class RunningJob:
         self.released = False
         # A newer delivery of the same job runs elsewhere: this one must leave the message alone.
         self.superseded = False
+        # Stopped because it ran past its process's maximum runtime.
+        self.timed_out = False
 
     def report(self, done: float, total: float | None = None, message: str | None = None) -> None:
         if self._cancelled.is_set():
@@ -48,6 +50,11 @@ class RunningJob:
             self._latest = progress
 
     def cancel(self) -> None:
+        self._cancelled.set()
+
+    def time_out(self) -> None:
+        """Stop the job: it ran past its maximum runtime."""
+        self.timed_out = True
         self._cancelled.set()
 
     def release(self) -> None:

@@ -42,13 +42,16 @@ JOB = "job-1"
 PATIENCE = 10.0
 
 
-def process(function: Callable[..., Any], retry: RetryPolicy | None = None) -> Process:
+def process(
+    function: Callable[..., Any], retry: RetryPolicy | None = None, max_runtime: float | None = None
+) -> Process:
     description = ProcessDescription(
         id="work",
         version="1.0.0",
         title="Work",
         outputs={"out": OutputDescription(title="Out", schema={"type": "string"})},
         retryPolicy=retry or RetryPolicy(maxAttempts=3, backoff=[5.0, 10.0]),
+        maxRuntime=max_runtime,
     )
     return Process(description, function)
 
@@ -72,9 +75,11 @@ def pool():
         yield threads
 
 
-def runtime_of(journal: InMemoryJournal, pool, max_payload: int = 1 << 20) -> Runtime:
-    settings = ExecutorSettings(progress_interval=0.02, ack_wait=0.3)
-    return Runtime(settings, "test", journal, max_payload, unconnected_leases(), pool, {})
+def runtime_of(
+    journal: InMemoryJournal, pool, max_payload: int = 1 << 20, **settings: Any
+) -> Runtime:
+    configured = ExecutorSettings(progress_interval=0.02, ack_wait=0.3, **settings)
+    return Runtime(configured, "test", journal, max_payload, unconnected_leases(), pool, {})
 
 
 async def submit(journal: InMemoryJournal, **inputs: Any) -> RecordedDelivery:
@@ -287,6 +292,82 @@ def journal_events_after(journal: InMemoryJournal, sequence: int) -> list[Event]
     none)."""
     records = (stored.recorded() for stored in journal.stored[sequence:])
     return [record.event for record in records if record is not None]
+
+
+# -- the maximum runtime ----------------------------------------------------------------------
+
+
+def busy_until_stopped(stopped: threading.Event):
+    """A process that reports progress until its job is stopped (on_progress raises)."""
+
+    def busy(on_progress: ProgressCallback) -> str:
+        try:
+            for step in range(int(PATIENCE / 0.005)):
+                on_progress(step, None, "busy")
+                time.sleep(0.005)
+            return "ran to the end"
+        finally:
+            stopped.set()
+
+    return busy
+
+
+async def test_a_job_past_its_maximum_runtime_is_stopped_and_fails_for_good(journal, pool):
+    stopped = threading.Event()
+    delivery = await submit(journal)
+    work = process(busy_until_stopped(stopped), max_runtime=0.2)
+    began = time.monotonic()
+    await asyncio.wait_for(handle(runtime_of(journal, pool), work, delivery), PATIENCE)
+    assert stopped.is_set() and time.monotonic() - began < 2
+    events = await history(journal)
+    assert kinds(events)[:2] == [JobSubmitted, JobStarted] and JobSucceeded not in kinds(events)
+    failed = events[-1]
+    assert isinstance(failed, JobFailed) and failed.error.type == "MaxRuntimeExceeded"
+    assert failed.error.detail == "ran past its maximum runtime of 0.2 s; stopped"
+    assert delivery.answers == [("term", None)]
+
+
+async def test_without_a_limit_of_its_own_a_process_gets_the_executors(journal, pool):
+    stopped = threading.Event()
+    delivery = await submit(journal)
+    runtime = runtime_of(journal, pool, max_runtime=0.2)
+    await asyncio.wait_for(handle(runtime, process(busy_until_stopped(stopped)), delivery), 5)
+    failed = (await history(journal))[-1]
+    assert isinstance(failed, JobFailed) and "0.2 s" in failed.error.detail
+
+
+async def test_a_timeout_of_the_process_own_is_its_error_not_the_runtime_limit(journal, pool):
+    delivery = await submit(journal)
+    slow_source = process(raising(TimeoutError("the source did not answer")), max_runtime=60)
+    await handle(runtime_of(journal, pool), slow_source, delivery)
+    retry = (await history(journal))[-1]
+    assert isinstance(retry, JobRetryScheduled) and retry.error.type == "TimeoutError"
+
+
+async def test_a_job_within_its_maximum_runtime_runs_to_its_end(journal, pool):
+    delivery = await submit(journal, message="hi")
+    quick = process(lambda message, on_progress: message, max_runtime=PATIENCE)
+    await handle(runtime_of(journal, pool, max_runtime=0.01), quick, delivery)
+    assert kinds(await history(journal))[-1] is JobSucceeded
+
+
+async def test_a_job_that_does_not_stop_is_failed_and_its_slot_held_until_it_returns(journal, pool):
+    reached, go_on = threading.Event(), threading.Event()
+    delivery = await submit(journal)
+    # Never reports progress, so it cannot be asked to stop: failed after the grace.
+    work = process(gated(reached, go_on), max_runtime=0.2)
+    attempt = asyncio.create_task(
+        handle(runtime_of(journal, pool, shutdown_grace=0.2), work, delivery)
+    )
+    failed = await until_recorded(journal, JobFailed)
+    assert isinstance(failed, JobFailed) and failed.error.type == "MaxRuntimeExceeded"
+    assert "did not stop" in failed.error.detail
+    assert delivery.answers == [("term", None)]
+    await asyncio.sleep(0.1)  # the attempt still holds its slot: its thread runs on
+    assert not attempt.done()
+    go_on.set()
+    await asyncio.wait_for(attempt, PATIENCE)
+    assert kinds(await history(journal))[-1] is JobFailed  # what the thread returned is dropped
 
 
 # -- racing writers ---------------------------------------------------------------------------

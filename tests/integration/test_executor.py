@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from ..support.processes import TICK_MAX_RUNTIME
 from ..support.stack import Stack, own_server_stack, wait_gateway
 from ..support.waiting import eventually
 
@@ -50,6 +51,22 @@ def test_two_executors_share_the_work_and_each_job_runs_once(stack):
     assert set(succeeded) == set(ids) and set(succeeded.values()) == {1}
     workers = {e.executor for e in events if e.type == "JobStarted"}
     assert len(workers) == 2, "both executors should have run jobs"
+
+
+def test_a_job_past_its_maximum_runtime_fails_while_one_without_runs_on(stack):
+    stack.start_component("executor")
+    stack.wait_ready(("tick", "count"))
+    unlimited = stack.submit("count", {"n": 600, "interval": 0.05})
+    limited = stack.submit("tick", {"seconds": 60})
+    failed = stack.wait_job(limited, timeout=30)
+    assert failed["status"] == "failed", failed
+    assert failed["errors"][-1]["type"] == "MaxRuntimeExceeded"
+    assert failed["message"] == f"ran past its maximum runtime of {TICK_MAX_RUNTIME:g} s; stopped"
+    # Stopped within its limit and the executor's grace, not after the minute it asked for.
+    stopped = [e for e in stack.events(limited) if e.type in ("JobStarted", "JobFailed")]
+    assert (stopped[-1].time - stopped[0].time).total_seconds() < TICK_MAX_RUNTIME + 5
+    assert stack.http.get(f"/jobs/{unlimited}").json()["status"] == "running"
+    assert stack.http.delete(f"/jobs/{unlimited}").status_code == 200
 
 
 def test_heartbeats_keep_a_job_longer_than_ack_wait_from_redelivery(stack):

@@ -46,6 +46,18 @@ def hold(seconds: float, on_progress=no_progress) -> dict:
     return {"slept": seconds}
 
 
+def tick(seconds: float, on_progress=no_progress) -> dict:
+    """Reports progress every 50 ms for ``seconds`` (stops at once when asked to)."""
+    for step in range(int(seconds / 0.05)):
+        time.sleep(0.05)
+        on_progress(step + 1, None, "ticking")
+    return {"ticked": seconds}
+
+
+# The limit of the "tick" process: a job asking for longer is stopped and failed.
+TICK_MAX_RUNTIME = 1.0
+
+
 def _process(id: str, function, inputs: dict, output: str, schema: dict, **extra) -> Process:
     return Process(
         ProcessDescription(
@@ -87,6 +99,14 @@ PROCESSES = [
         retryPolicy=QUICK_RETRIES,
     ),
     _process("hold", hold, {"seconds": {"type": "number"}}, "slept", {"type": "number"}),
+    _process(
+        "tick",
+        tick,
+        {"seconds": {"type": "number"}},
+        "ticked",
+        {"type": "number"},
+        maxRuntime=TICK_MAX_RUNTIME,
+    ),
     _process(
         "async-only",
         hold,

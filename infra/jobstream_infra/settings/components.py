@@ -147,7 +147,14 @@ class ExecutorSettings(
         default=10.0,
         ge=0,
         description="On SIGTERM, seconds an executor waits for running jobs to stop and be "
-        "handed back.",
+        "handed back; past its maximum runtime, seconds a job gets to stop before it is "
+        "failed.",
+    )
+    max_runtime: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="Seconds one attempt of a job may run unless its process declares its "
+        "own `maxRuntime`: past it the job is asked to stop and fails (`MaxRuntimeExceeded`).",
     )
     process_modules: JsonStrings = Field(
         default=["jobstream_executor.builtin", "jobstream_datasets.processes"],
