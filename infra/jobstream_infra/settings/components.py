@@ -131,11 +131,13 @@ class ExecutorSettings(
     executor_concurrency: int = Field(
         default=4, ge=1, description="Jobs one executor runs at once."
     )
+    # Short: a job whose executor died runs again within it. Heartbeats every third of it
+    # keep live jobs, however long, from being redelivered.
     ack_wait: float = Field(
-        default=30.0,
+        default=6.0,
         gt=0,
         description="Seconds JetStream waits for an ack (or a heartbeat) before it "
-        "redelivers a job.",
+        "redelivers a job: how soon a job whose executor died runs again.",
     )
     progress_interval: float = Field(
         default=0.5,
@@ -167,10 +169,11 @@ class ExecutorSettings(
         "id) and YAML processes (`processes/*.yaml`).",
     )
     lease_ttl: float = Field(
-        default=30.0,
+        default=6.0,
         ge=1.0,
         description="A lease on a shared resource (a dataset being written) expires this "
-        "many seconds after its holder last renewed it; holders renew every third of it.",
+        "many seconds after its holder last renewed it; holders renew every third of it. "
+        "A job redelivered after its executor died waits this long at most for its lease.",
     )
 
     @model_validator(mode="after")
