@@ -92,7 +92,7 @@ def test_auth_is_comma_separated_methods_each_one_of_three(monkeypatch):
 def test_a_rule_across_fields_names_both_variables(monkeypatch):
     lines = refusal(ExecutorSettings, monkeypatch, JOBSTREAM_PROGRESS_INTERVAL="20")
     assert lines == [
-        "JOBSTREAM_PROGRESS_INTERVAL (20.0) must be under half of JOBSTREAM_ACK_WAIT (30.0)"
+        "JOBSTREAM_PROGRESS_INTERVAL (20.0) must be under half of JOBSTREAM_ACK_WAIT (6.0)"
     ]
 
 
@@ -119,7 +119,7 @@ def test_up_refuses_what_any_component_would_before_starting_anything(monkeypatc
     with pytest.raises(SystemExit) as exited:
         main(["up"])
     assert exited.value.code == (
-        "JOBSTREAM_PROGRESS_INTERVAL (20.0) must be under half of JOBSTREAM_ACK_WAIT (30.0)"
+        "JOBSTREAM_PROGRESS_INTERVAL (20.0) must be under half of JOBSTREAM_ACK_WAIT (6.0)"
     )
     assert not (tmp_path / "data").exists()  # no nats-server was started
 
