@@ -2,6 +2,7 @@
 ``httpx.AsyncClient``. A ``progress`` callable is called synchronously (keep it quick)."""
 
 import asyncio
+from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import Any, TypeVar
 
@@ -23,13 +24,25 @@ T = TypeVar("T")
 
 
 class AsyncClient:
-    """``AsyncClient(url, token)``: url and token default to JOBSTREAM_URL and JOBSTREAM_TOKEN."""
+    """``AsyncClient(url, token)``: url and token default to JOBSTREAM_URL and JOBSTREAM_TOKEN;
+    ``http_client`` (an ``httpx.AsyncClient``), ``auth`` and ``headers`` as for ``Client``."""
 
-    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0):
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float = 30.0,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+    ):
         self.url, token = calls.settings(url, token)
         self.timeout = timeout
-        self.http = httpx.AsyncClient(
-            base_url=self.url, headers=calls.headers(token), timeout=timeout
+        self.service = calls.Service(self.url, calls.headers(token, headers), auth)
+        self.owns_http = http_client is None
+        self.http = http_client or httpx.AsyncClient(
+            base_url=self.url, headers=self.service.headers, auth=auth, timeout=timeout
         )
 
     async def __aenter__(self) -> "AsyncClient":
@@ -39,11 +52,13 @@ class AsyncClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self.owns_http:
+            await self.http.aclose()
 
     async def run(self, call: Call[T]) -> T:
+        request = call.request(self.http, self.service)
         try:
-            return call.decode(await self.http.send(call.request(self.http)))
+            return call.decode(await self.http.send(request, **self.service.send_options()))
         except httpx.TransportError as exc:
             raise unreachable(exc) from exc
 
@@ -76,6 +91,21 @@ class AsyncClient:
         offset: int = 0,
     ) -> list[StatusInfo]:
         return await self.run(calls.jobs(status, process, limit, offset))
+
+    async def iter_jobs(
+        self,
+        status: str | list[str] | None = None,
+        process: str | list[str] | None = None,
+        page: int = 100,
+    ) -> AsyncIterator[StatusInfo]:
+        """As ``Client.iter_jobs``."""
+        seen = calls.Seen()
+        for offset in calls.offsets(page):
+            listed = await self.run(calls.jobs(status, process, page, offset))
+            for status_info in seen.new(listed):
+                yield status_info
+            if len(listed) < page:
+                return
 
     async def job(self, job_id: str) -> "AsyncJob":
         return AsyncJob(self, await self.run(calls.job(job_id)))
@@ -134,15 +164,15 @@ class AsyncJob:
         return follower.outcome()
 
     async def _follow(self, follower: Follower, deadline: Deadline) -> None:
-        http = self.client.http
+        http, service = self.client.http, self.client.service
         request = http.build_request(
             "GET",
-            follower.path(),
-            headers=follower.headers(),
+            service.url + follower.path(),
+            headers={**service.headers, **follower.headers()},
             timeout=follower.timeout(deadline, self.client.timeout),
         )
         try:
-            response = await http.send(request, stream=True)
+            response = await http.send(request, stream=True, **service.send_options())
             try:
                 await self._read(follower, response, deadline)
             finally:

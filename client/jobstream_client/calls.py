@@ -5,11 +5,13 @@ and async clients only send it. So the two clients cannot drift apart, and each 
 is one line.
 """
 
+import itertools
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -41,11 +43,37 @@ def settings(url: str | None, token: str | None) -> tuple[str, str | None]:
     return url.rstrip("/"), token or os.environ.get("JOBSTREAM_TOKEN") or None
 
 
-def headers(token: str | None) -> dict[str, str]:
-    sent = {"Accept": "application/json", "User-Agent": "jobstream-client/0.1"}
+def _version() -> str:
+    try:
+        return version("jobstream-client")
+    except PackageNotFoundError:  # imported from a checkout, not installed
+        return "unknown"
+
+
+USER_AGENT = f"jobstream-client/{_version()}"
+
+
+def headers(token: str | None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What every request carries: ``extra`` last, so a caller's own headers win."""
+    sent = {"Accept": "application/json", "User-Agent": USER_AGENT}
     if token:
         sent["Authorization"] = f"Bearer {token}"
-    return sent
+    return {**sent, **(extra or {})}
+
+
+@dataclass(frozen=True)
+class Service:
+    """Where requests go and what each one carries, whoever's httpx client sends them: the
+    URL is joined to every path and the headers added to every request, so a client the
+    caller made (proxies, certificates, event hooks) needs no base URL of its own."""
+
+    url: str
+    headers: dict[str, str]
+    # Sent with every request (an OIDC token that refreshes itself); None: the httpx client's.
+    auth: httpx.Auth | None = None
+
+    def send_options(self) -> dict[str, Any]:
+        return {} if self.auth is None else {"auth": self.auth}
 
 
 @dataclass(frozen=True)
@@ -57,9 +85,13 @@ class Call(Generic[T]):
     headers: dict[str, str] = field(default_factory=dict)
     json: Any = None
 
-    def request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
+    def request(self, http: httpx.Client | httpx.AsyncClient, service: Service) -> httpx.Request:
         return http.build_request(
-            self.method, self.path, params=self.params, headers=self.headers, json=self.json
+            self.method,
+            service.url + self.path,
+            params=self.params,
+            headers={**service.headers, **self.headers},
+            json=self.json,
         )
 
 
@@ -168,6 +200,24 @@ def jobs(
     if process_id:
         params["processID"] = process_id
     return Call("GET", "/jobs", lambda r: JobList.model_validate(_json(r)).jobs, params=params)
+
+
+def offsets(page: int) -> Iterator[int]:
+    """The offsets of consecutive pages of ``page`` items."""
+    return itertools.count(0, page)
+
+
+class Seen:
+    """The jobs an iteration gave already: a list newest first shifts as jobs are submitted,
+    so a page may repeat the end of the one before."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    def new(self, listed: list[StatusInfo]) -> list[StatusInfo]:
+        fresh = [job for job in listed if job.jobID not in self.ids]
+        self.ids.update(job.jobID for job in fresh)
+        return fresh
 
 
 def job(job_id: str) -> Call[StatusInfo]:

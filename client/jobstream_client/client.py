@@ -5,6 +5,7 @@ shared with the async client.
 """
 
 import time
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -25,12 +26,30 @@ T = TypeVar("T")
 
 
 class Client:
-    """``Client(url, token)``: url and token default to JOBSTREAM_URL and JOBSTREAM_TOKEN."""
+    """``Client(url, token)``: url and token default to JOBSTREAM_URL and JOBSTREAM_TOKEN.
 
-    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0):
+    ``http_client``: an ``httpx.Client`` of your own (a proxy, a CA bundle, event hooks), which
+    ``close`` leaves open; ``auth``: an ``httpx.Auth`` sent with every request (it wins over
+    ``token``); ``headers``: added to every request; ``timeout``: of the client made here.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float = 30.0,
+        *,
+        http_client: httpx.Client | None = None,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+    ):
         self.url, token = calls.settings(url, token)
         self.timeout = timeout
-        self.http = httpx.Client(base_url=self.url, headers=calls.headers(token), timeout=timeout)
+        self.service = calls.Service(self.url, calls.headers(token, headers), auth)
+        self.owns_http = http_client is None
+        self.http = http_client or httpx.Client(
+            base_url=self.url, headers=self.service.headers, auth=auth, timeout=timeout
+        )
 
     def __enter__(self) -> "Client":
         return self
@@ -39,11 +58,13 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        self.http.close()
+        if self.owns_http:
+            self.http.close()
 
     def run(self, call: Call[T]) -> T:
+        request = call.request(self.http, self.service)
         try:
-            return call.decode(self.http.send(call.request(self.http)))
+            return call.decode(self.http.send(request, **self.service.send_options()))
         except httpx.TransportError as exc:
             raise unreachable(exc) from exc
 
@@ -77,6 +98,21 @@ class Client:
         offset: int = 0,
     ) -> list[StatusInfo]:
         return self.run(calls.jobs(status, process, limit, offset))
+
+    def iter_jobs(
+        self,
+        status: str | list[str] | None = None,
+        process: str | list[str] | None = None,
+        page: int = 100,
+    ) -> Iterator[StatusInfo]:
+        """Every job the caller may see, newest first, a page at a time; a job that moves to a
+        later page while you read (newer ones were submitted) is not given twice."""
+        seen = calls.Seen()
+        for offset in calls.offsets(page):
+            listed = self.run(calls.jobs(status, process, page, offset))
+            yield from seen.new(listed)
+            if len(listed) < page:
+                return
 
     def job(self, job_id: str) -> "Job":
         return Job(self, self.run(calls.job(job_id)))
@@ -140,15 +176,15 @@ class Job:
 
     def _follow(self, follower: Follower, deadline: Deadline) -> None:
         """One request: the event stream to its end, or one long-poll GET."""
-        http = self.client.http
+        http, service = self.client.http, self.client.service
         request = http.build_request(
             "GET",
-            follower.path(),
-            headers=follower.headers(),
+            service.url + follower.path(),
+            headers={**service.headers, **follower.headers()},
             timeout=follower.timeout(deadline, self.client.timeout),
         )
         try:
-            response = http.send(request, stream=True)
+            response = http.send(request, stream=True, **service.send_options())
             try:
                 self._read(follower, response, deadline)
             finally:

@@ -2,6 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
 from jobstream_client import (
@@ -209,3 +210,56 @@ def test_wait_survives_a_gateway_restart(keyed):
     assert seen[-1].status == "successful" and seen[-1].done == 60
     # One stream from the start, then (after refused connections) one resumed where it broke.
     assert resumed_from[1] is None and resumed_from[-1] is not None, resumed_from
+
+
+class KeyAuth(httpx.Auth):
+    """An httpx.Auth as a caller writes one (OIDC's would refresh its token): counts its uses."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.used = 0
+
+    def auth_flow(self, request: httpx.Request):
+        self.used += 1
+        request.headers["Authorization"] = f"Bearer {self.key}"
+        yield request
+
+
+def test_a_client_of_your_own_carries_the_auth_and_headers_and_stays_open(keyed):
+    stack, key = keyed
+    sent: list[httpx.Request] = []
+    # No base URL: the client joins the service's URL to every path itself.
+    mine = httpx.Client(event_hooks={"request": [sent.append]}, timeout=30)
+    auth = KeyAuth(key)
+    with Client(stack.url, http_client=mine, auth=auth, headers={"X-Request-Source": "nb"}) as c:
+        job = c.submit("count", {"n": 5, "interval": 0.05})
+        assert job.wait(timeout=30).status == "successful"
+        assert job.results() == 5
+    assert not mine.is_closed  # the caller's to close
+    mine.close()
+    assert len(sent) >= 3 and auth.used == len(sent)
+    assert all(r.headers["X-Request-Source"] == "nb" for r in sent)
+    assert all(r.headers["User-Agent"].startswith("jobstream-client/0.") for r in sent)
+
+
+async def test_the_async_client_takes_a_client_of_your_own_too(keyed):
+    stack, key = keyed
+    async with httpx.AsyncClient(timeout=30) as mine:
+        async with AsyncClient(stack.url, http_client=mine, auth=KeyAuth(key)) as client:
+            job = await client.submit("echo", {"message": "mine"})
+            assert (await job.wait(timeout=30)).status == "successful"
+        assert not mine.is_closed
+
+
+def test_iter_jobs_gives_every_job_once_across_pages(keyed):
+    stack, key = keyed
+    with Client(stack.url, token=key) as client:
+        ids = {client.submit("echo", {"message": str(i)}).id for i in range(7)}
+
+        def listed() -> list[str] | None:
+            # The list is the view's, which the projector brings up to date a moment later.
+            found = [job.jobID for job in client.iter_jobs(process="echo", page=3)]
+            return found if ids <= set(found) else None
+
+        found = eventually(listed, 30, "the jobs in the list")
+    assert len(found) == len(set(found)) and len(found) >= 7

@@ -169,7 +169,7 @@ def test_the_client_asks_an_estimate_in_the_query_and_hands_out_the_answer():
     call = calls.estimate(
         "ingest", {"dataset_id": "demo", "bbox": [4, 57, 6, 58], "overwrite": True}
     )
-    sent = call.request(httpx.Client(base_url=URL))
+    sent = call.request(httpx.Client(), calls.Service(URL, calls.headers(None)))
     assert sent.url.path == "/processes/ingest/estimate"
     assert dict(sent.url.params) == {"dataset_id": "demo", "bbox": "4,57,6,58", "overwrite": "true"}
     body = {"processID": "ingest", "inputs": {"dataset_id": "demo"}, **FIGURES}
