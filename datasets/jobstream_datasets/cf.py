@@ -12,7 +12,7 @@ import pyproj
 from .grid import GridSpec
 from .templates import DatasetTemplate
 
-CONVENTIONS = "CF-1.8"
+CONVENTIONS = "CF-1.10"
 # The scalar variable carrying the CRS, named as rioxarray and GDAL name it, so that they
 # find it too; the root attribute ``crs`` keeps the CRS as the source gave it.
 GRID_MAPPING = "spatial_ref"

@@ -65,7 +65,7 @@ def test_the_axes_coordinates_and_grid_mapping_are_found_by_their_cf_attributes(
     ds = open_dataset("demo", root)
     ds.to_netcdf(tmp_path / "demo.nc", engine="netcdf4")
     for opened in (ds, xr.open_dataset(tmp_path / "demo.nc")):
-        assert opened.attrs["Conventions"] == "CF-1.8"
+        assert opened.attrs["Conventions"] == "CF-1.10"
         assert opened.cf.axes == {"X": ["lon"], "Y": ["lat"], "T": ["time"]}
         assert opened.cf["latitude"].name == "lat"
         assert opened.cf["longitude"].attrs["units"] == "degrees_east"
@@ -116,7 +116,31 @@ def test_a_store_written_before_cf_keeps_its_definition_check_and_is_upgraded_by
         other.check_definition()
     ingest(store, "2020-01-05", "2020-01-06")
     ds = xr.open_zarr(store.repo.readonly_session(branch="main").store, consolidated=False)
-    assert ds.attrs["Conventions"] == "CF-1.8"
+    assert ds.attrs["Conventions"] == "CF-1.10"
     assert json.loads(ds.attrs["definition"]) == template.definition()
     assert ds["spatial_ref"].attrs["grid_mapping_name"] == "latitude_longitude"
     ds.to_netcdf(tmp_path / "upgraded.nc", engine="netcdf4")
+
+
+# Loading the checkers loads IOOS's deprecated SOS checker too; it is not run here.
+@pytest.mark.filterwarnings("ignore:The ioos_sos checker is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("dataset_id", ["demo", "demo-monthly-mean"])
+def test_the_cf_checker_finds_no_error_in_the_netcdf_export(root, tmp_path, dataset_id):
+    from compliance_checker.suite import CheckSuite
+
+    path = tmp_path / f"{dataset_id}.nc"
+    open_dataset(dataset_id, root).to_netcdf(path, engine="netcdf4")
+    CheckSuite.load_all_available_checkers()
+    suite = CheckSuite()
+    results, failures = suite.run_all(suite.load_dataset(str(path)), ["cf:1.10"], skip_checks=[])[
+        "cf:1.10"
+    ]
+    assert failures == {}
+    # Weight 3 is the checker's "error" (2 a warning: no `history` here, as CF allows).
+    errors = [message for r in results if r.weight == 3 and failed(r) for message in r.msgs]
+    assert errors == []
+
+
+def failed(result) -> bool:
+    scored, possible = result.value if isinstance(result.value, tuple) else (result.value, True)
+    return scored < possible
