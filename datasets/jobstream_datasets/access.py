@@ -33,7 +33,15 @@ def open_dataset(
         if snapshot_id
         else repo.readonly_session(branch=BRANCH)
     )
-    return xr.open_zarr(session.store, consolidated=False)
+    return _without_coordinate_fill(xr.open_zarr(session.store, consolidated=False))
+
+
+def _without_coordinate_fill(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with its coordinates written without a _FillValue: ``to_netcdf`` gives every
+    float variable a NaN one unless told not to, and CF forbids it on a coordinate variable."""
+    for name in ds.indexes:
+        ds[name].encoding["_FillValue"] = None
+    return ds
 
 
 def nothing_stored_at(dataset_id: str, location: str, settings: DatasetSettings) -> str:

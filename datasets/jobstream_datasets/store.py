@@ -6,9 +6,14 @@ Layout (one Zarr group, readable with ``xarray.open_zarr``):
   and grows as later periods are written;
 - ``committed[time]``, 1 where a period is stored. It is written in the same commit as the
   data, so a period is either stored and marked or neither: a crash between commits loses
-  the uncommitted periods and nothing else, and a resumed job reads this to skip the rest.
+  the uncommitted periods and nothing else, and a resumed job reads this to skip the rest;
+- ``spatial_ref``, a scalar carrying the CRS as CF's grid mapping, which the variable names.
+
+Attributes follow the CF conventions (see ``cf``) and are all netCDF-typed, so an opened
+store writes to NetCDF as it is.
 """
 
+import json
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +26,7 @@ from zarr.errors import GroupNotFoundError
 
 from jobstream_contracts.process import PermanentError
 
+from . import cf
 from .grid import GridSpec
 from .locations import repository_exists, storage_for
 from .periods import index_of, period_id
@@ -99,12 +105,14 @@ class DatasetStore:
         """Refuse to write a repository whose data was defined otherwise than the template."""
         session = self.repo.readonly_session(branch=BRANCH)
         try:
-            stored = zarr.open_group(session.store, mode="r").attrs.get("definition")
+            kept = zarr.open_group(session.store, mode="r").attrs.get("definition")
         except GroupNotFoundError:
             return  # nothing written yet
-        if not isinstance(stored, dict):
+        stored = cf.stored_definition(kept)
+        if stored is None:
             return  # written before definitions were kept
-        wanted = self.template.definition()
+        # As the store keeps it: JSON has lists where the template may have tuples.
+        wanted = json.loads(cf.definition_text(self.template.definition()))
         differing = [
             f"{key}: {stored.get(key)!r}, not {wanted.get(key)!r}"
             for key in sorted(wanted.keys() | stored.keys())
@@ -194,63 +202,12 @@ class Writer:
         return snapshot
 
     def _ensure_layout(self, root: zarr.Group, length: int) -> None:
-        grid, template = self.grid, self.template
         if COMMITTED not in root:
-            root.attrs.update(
-                {
-                    "dataset_id": template.id,
-                    "title": template.name,
-                    "crs": grid.crs,
-                    "period_type": template.period_type.value,
-                    "origin": period_id(self.store.origin, template.period_type),
-                    "y_name": grid.y_name,
-                    "x_name": grid.x_name,
-                    "definition": template.definition(),
-                }
-            )
-            if self.bbox is not None:
-                root.attrs["bbox"] = list(self.bbox)
-            for name, values in ((grid.y_name, grid.y), (grid.x_name, grid.x)):
-                array = root.create_array(
-                    name,
-                    shape=values.shape,
-                    dtype="float64",
-                    chunks=values.shape,
-                    dimension_names=[name],
-                )
-                array[:] = values
-            root.create_array(
-                "time",
-                shape=(0,),
-                dtype="int64",
-                chunks=(4096,),
-                dimension_names=["time"],
-                fill_value=0,
-                attributes={
-                    "units": "seconds since 1970-01-01 00:00:00",
-                    "calendar": "proleptic_gregorian",
-                    "standard_name": "time",
-                },
-            )
-            root.create_array(
-                COMMITTED,
-                shape=(0,),
-                dtype="uint8",
-                chunks=(4096,),
-                dimension_names=["time"],
-                fill_value=0,
-                attributes={"long_name": "1 where the period is stored"},
-            )
-            fill = np.nan if np.dtype(grid.dtype).kind == "f" else (grid.nodata or 0)
-            root.create_array(
-                template.variable,
-                shape=(0, *grid.shape),
-                dtype=grid.dtype,
-                chunks=(1, *grid.chunk_shape),
-                fill_value=fill,
-                dimension_names=["time", grid.y_name, grid.x_name],
-                attributes={"units": template.units, "long_name": template.name},
-            )
+            self._create_layout(root)
+        if root.attrs.get("Conventions") != cf.CONVENTIONS:
+            # A store created before the CF attributes: given them with this commit.
+            self._describe(root)
+        grid, template = self.grid, self.template
         time = _array(root, "time")
         current = time.shape[0]
         if length <= current:
@@ -260,3 +217,80 @@ class Writer:
         _array(root, template.variable).resize((length, *grid.shape))
         starts = pd.period_range(self.store.origin + current, periods=length - current)
         time[current:] = ((starts.start_time - _EPOCH) // pd.Timedelta(seconds=1)).to_numpy()
+
+    def _create_layout(self, root: zarr.Group) -> None:
+        grid, template = self.grid, self.template
+        root.attrs.update(
+            {
+                "dataset_id": template.id,
+                "crs": grid.crs,
+                "period_type": template.period_type.value,
+                "origin": period_id(self.store.origin, template.period_type),
+                "y_name": grid.y_name,
+                "x_name": grid.x_name,
+                "definition": cf.definition_text(template.definition()),
+            }
+        )
+        if self.bbox is not None:
+            root.attrs["bbox"] = list(self.bbox)
+        for name, values in ((grid.y_name, grid.y), (grid.x_name, grid.x)):
+            array = root.create_array(
+                name,
+                shape=values.shape,
+                dtype="float64",
+                chunks=values.shape,
+                dimension_names=[name],
+            )
+            array[:] = values
+        root.create_array(
+            "time",
+            shape=(0,),
+            dtype="int64",
+            chunks=(4096,),
+            dimension_names=["time"],
+            fill_value=0,
+            attributes={
+                "units": "seconds since 1970-01-01 00:00:00",
+                "calendar": "proleptic_gregorian",
+            },
+        )
+        root.create_array(
+            COMMITTED,
+            shape=(0,),
+            dtype="uint8",
+            chunks=(4096,),
+            dimension_names=["time"],
+            fill_value=0,
+            attributes={"long_name": "1 where the period is stored"},
+        )
+        fill = np.nan if np.dtype(grid.dtype).kind == "f" else (grid.nodata or 0)
+        root.create_array(
+            template.variable,
+            shape=(0, *grid.shape),
+            dtype=grid.dtype,
+            chunks=(1, *grid.chunk_shape),
+            fill_value=fill,
+            dimension_names=["time", grid.y_name, grid.x_name],
+        )
+
+    def _describe(self, root: zarr.Group) -> None:
+        """The CF attributes: conventions, title, coordinates, the grid mapping and the data
+        variable's units and cell methods; a definition kept as a dict becomes JSON text."""
+        grid, template = self.grid, self.template
+        root.attrs.update(cf.root_attributes(template))
+        definition = cf.stored_definition(root.attrs.get("definition"))
+        if definition is not None:
+            root.attrs["definition"] = cf.definition_text(definition)
+        for name, attributes in cf.grid_attributes(grid).items():
+            _array(root, name).attrs.update(attributes)
+        _array(root, "time").attrs.update(cf.TIME_ATTRIBUTES)
+        _array(root, template.variable).attrs.update(cf.variable_attributes(template))
+        if cf.GRID_MAPPING not in root:
+            root.create_array(
+                cf.GRID_MAPPING,
+                shape=(),
+                dtype="int32",
+                fill_value=0,
+                dimension_names=[],
+                attributes=cf.grid_mapping_attributes(grid.crs),
+            )
