@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pyproj
+from pyproj.exceptions import CRSError
 
 from .grid import GridSpec
 from .templates import DatasetTemplate
@@ -49,8 +50,12 @@ def _source(template: DatasetTemplate) -> str:
 
 def grid_mapping_attributes(crs: str) -> dict[str, Any]:
     """CF's grid mapping attributes of ``crs`` (grid_mapping_name, crs_wkt, the ellipsoid and
-    the projection's parameters), with the WKT also as GDAL's ``spatial_ref``."""
-    attributes = {key: _netcdf_value(value) for key, value in _crs(crs).to_cf().items()}
+    the projection's parameters), with the WKT also as GDAL's ``spatial_ref``; a CRS pyproj
+    cannot read is kept as the source gave it."""
+    parsed = _crs(crs)
+    if parsed is None:
+        return {"spatial_ref": crs}
+    attributes = {key: _netcdf_value(value) for key, value in parsed.to_cf().items()}
     attributes["spatial_ref"] = attributes["crs_wkt"]
     return attributes
 
@@ -59,7 +64,10 @@ def coordinate_attributes(crs: str) -> dict[str, dict[str, str]]:
     """The attributes of the Y and X coordinates, by axis: standard_name, long_name, units
     and axis; latitude/longitude in degrees for a geographic CRS, projection_y/x_coordinate
     in the projection's unit otherwise."""
-    return {attributes["axis"]: attributes for attributes in _crs(crs).cs_to_cf()}
+    parsed = _crs(crs)
+    if parsed is None:
+        return {"Y": {"axis": "Y"}, "X": {"axis": "X"}}
+    return {attributes["axis"]: attributes for attributes in parsed.cs_to_cf()}
 
 
 TIME_ATTRIBUTES = {"standard_name": "time", "long_name": "time", "axis": "T"}
@@ -82,8 +90,13 @@ def _resample_method(template: DatasetTemplate) -> str | None:
     return method if isinstance(method, str) else None
 
 
-def _crs(crs: str) -> pyproj.CRS:
-    return pyproj.CRS.from_user_input(crs)
+def _crs(crs: str) -> pyproj.CRS | None:
+    """The CRS as pyproj reads it; None for one it cannot (the source's own text): the store
+    is written all the same, its axes named, without CF's description of the CRS."""
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except CRSError:
+        return None
 
 
 def _netcdf_value(value: Any) -> Any:

@@ -10,7 +10,7 @@ import zarr
 
 from jobstream_contracts.process import PermanentError
 from jobstream_datasets import open_dataset
-from jobstream_datasets.cf import coordinate_attributes
+from jobstream_datasets.cf import coordinate_attributes, grid_mapping_attributes
 from jobstream_datasets.ingest import ingest_periods
 from jobstream_datasets.limits import plan_ingest
 from jobstream_datasets.plugin import plugin_for
@@ -88,6 +88,12 @@ def test_a_projected_crs_gives_projection_coordinates_in_its_unit():
     by_axis = coordinate_attributes("EPSG:32632")
     assert by_axis["X"]["standard_name"] == "projection_x_coordinate"
     assert (by_axis["Y"]["units"], by_axis["Y"]["axis"]) == ("metre", "Y")
+
+
+def test_a_crs_pyproj_cannot_read_is_kept_as_the_source_gave_it():
+    # A source's own CRS text (a GeoTIFF's, say): the store is written all the same.
+    assert grid_mapping_attributes("a grid of our own") == {"spatial_ref": "a grid of our own"}
+    assert coordinate_attributes("a grid of our own") == {"Y": {"axis": "Y"}, "X": {"axis": "X"}}
 
 
 def make_old(store: DatasetStore) -> None:
