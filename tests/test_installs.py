@@ -249,3 +249,82 @@ def test_every_wheel_carries_py_typed_and_the_one_version(tmp_path):
         assert f"{package}/py.typed" in names, wheel.name
         versions.add(wheel.name.split("-")[1])
     assert len(versions) == 1, versions
+
+
+# A plugin package as a process or source author makes one: its entry points are all it takes.
+PLUGIN_PACKAGE = {
+    "pyproject.toml": """
+[project]
+name = "jobstream-plugin-demo"
+version = "1.0.0"
+dependencies = []
+
+[project.entry-points."jobstream.processes"]
+demo = "jobstream_plugin_demo.processes"
+
+[project.entry-points."jobstream.sources"]
+demo-source = "jobstream_plugin_demo.sources:DemoSource"
+
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+""",
+    "jobstream_plugin_demo/__init__.py": "",
+    "jobstream_plugin_demo/processes.py": """
+from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
+from jobstream_contracts.process import Process, no_progress
+
+
+def double(x: float, on_progress=no_progress) -> float:
+    return 2 * x
+
+
+PROCESSES = [
+    Process(
+        ProcessDescription(
+            id="demo-double",
+            version="1.0.0",
+            inputs={"x": InputDescription(schema={"type": "number"})},
+            outputs={"doubled": OutputDescription(schema={"type": "number"})},
+        ),
+        double,
+    )
+]
+""",
+    "jobstream_plugin_demo/sources.py": """
+from jobstream_datasets.plugins.synthetic import SyntheticSource
+
+
+class DemoSource(SyntheticSource):
+    \"\"\"A provider's source, as a plugin package ships one.\"\"\"
+""",
+}
+
+FOUND_BY_ENTRY_POINTS = """
+import json
+from jobstream_datasets.plugin import plugin_class
+from jobstream_executor.loading import load_processes
+
+processes = load_processes(["jobstream_executor.builtin"])
+print(json.dumps({
+    "processes": sorted(processes),
+    "doubled": processes["demo-double"].function(x=21),
+    "source": plugin_class("demo-source").__name__,
+}))
+"""
+
+
+def test_an_installed_plugin_package_is_found_by_its_entry_points(tmp_path):
+    python = install_alone("jobstream-datasets", tmp_path)
+    package = tmp_path / "plugin"
+    for name, text in PLUGIN_PACKAGE.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text.lstrip())
+    install = [UV, "pip", "install", "--quiet", "--python", python, package]
+    if run([*install, "--offline"], cwd=tmp_path, check=False).returncode != 0:
+        run(install, cwd=tmp_path)
+    found = probe(python, FOUND_BY_ENTRY_POINTS, tmp_path)
+    # No JOBSTREAM_PROCESS_MODULES, no module:attribute: installing the package was enough.
+    assert {"demo-double", "echo", "count"} <= set(found["processes"]), found
+    assert found["doubled"] == 42
+    assert found["source"] == "DemoSource"

@@ -16,6 +16,8 @@ fetch each period alone.
 """
 
 import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
 from typing import Any
 
 import xarray as xr
@@ -26,6 +28,10 @@ from .periods import period_id, period_of, period_range
 # Re-exported: a plugin's methods take a Bbox, so its authors import it from here.
 from .templates import Bbox as Bbox
 from .templates import DatasetTemplate
+
+# Installed packages offer source plugins here, by name: a template's ``plugin`` names one as
+# it names a built-in, found without any configuration.
+ENTRY_POINTS = "jobstream.sources"
 
 BUILTIN_PLUGINS = {
     "synthetic": "jobstream_datasets.plugins.synthetic:SyntheticSource",
@@ -80,16 +86,28 @@ class Plugin:
 def plugin_for(template: DatasetTemplate) -> Plugin:
     if template.source is None:
         raise ValueError(f"dataset {template.id} is derived: it has no ingestion plugin")
-    target = BUILTIN_PLUGINS.get(template.source.plugin, template.source.plugin)
-    module_name, _, attribute = target.partition(":")
-    if not attribute:
-        raise ValueError(
-            f"plugin {template.source.plugin!r} is neither built in "
-            f"({', '.join(BUILTIN_PLUGINS)}) nor 'module:attribute'"
-        )
-    plugin = getattr(importlib.import_module(module_name), attribute)(template)
+    plugin = plugin_class(template.source.plugin)(template)
     if template.source.max_concurrency is not None:
         plugin.max_concurrency = template.source.max_concurrency
     if template.source.commit_batch_size is not None:
         plugin.commit_batch_size = template.source.commit_batch_size
     return plugin
+
+
+def plugin_class(name: str) -> Callable[[DatasetTemplate], Plugin]:
+    """The plugin a template's ``plugin`` names: built in, an installed package's
+    ``jobstream.sources`` entry point, or ``module:attribute``."""
+    if name in BUILTIN_PLUGINS:
+        module_name, _, attribute = BUILTIN_PLUGINS[name].partition(":")
+        return getattr(importlib.import_module(module_name), attribute)
+    installed = entry_points(group=ENTRY_POINTS, name=name)
+    if installed:
+        return next(iter(installed)).load()
+    module_name, _, attribute = name.partition(":")
+    if not attribute:
+        offered = [*BUILTIN_PLUGINS, *entry_points(group=ENTRY_POINTS).names]
+        raise ValueError(
+            f"plugin {name!r} is neither built in nor installed ({', '.join(offered)}) "
+            "nor 'module:attribute'"
+        )
+    return getattr(importlib.import_module(module_name), attribute)

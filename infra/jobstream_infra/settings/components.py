@@ -161,7 +161,8 @@ class ExecutorSettings(
     process_modules: JsonStrings = Field(
         default=["jobstream_executor.builtin", "jobstream_datasets.processes"],
         description="Modules whose `PROCESSES` list (or `processes(settings)`) an executor "
-        "serves (JSON); later ones override earlier ids.",
+        "serves (JSON), besides the `jobstream.processes` entry points of installed packages; "
+        "later ones override earlier ids, and these override the entry points'.",
     )
     plugins_dir: Path | None = Field(
         default=None,
