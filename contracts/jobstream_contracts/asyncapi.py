@@ -66,7 +66,12 @@ _CLOUD_EVENT = {
         "time": {"type": "string", "format": "date-time"},
         "datacontenttype": {"const": "application/json"},
         "data": {"type": "object"},
-        "sequence": {"type": "integer", "description": "the stream sequence (SSE id)"},
+        "sequence": {
+            "type": "string",
+            "pattern": "^[0-9]{20}$",
+            "description": "the stream sequence, zero-padded to 20 digits so that it orders as "
+            "text (the CloudEvents sequence extension); the SSE id",
+        },
         "recorded": {
             "type": "string",
             "format": "date-time",

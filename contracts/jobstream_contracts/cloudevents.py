@@ -13,6 +13,9 @@ from .events import EVENT_TYPES, Event, decode_event
 from .subjects import event_subject
 
 SPEC_VERSION = "1.0"
+# The sequence extension's value is a String that orders lexicographically: a stream sequence
+# (an unsigned 64-bit integer) zero-padded to the 20 digits of the largest.
+SEQUENCE_DIGITS = 20
 TYPE_PREFIX = "dev.jobstream."
 MEDIA_TYPE = "application/cloudevents+json"
 
@@ -20,6 +23,11 @@ MEDIA_TYPE = "application/cloudevents+json"
 def cloud_type(event_type: str) -> str:
     """The CloudEvents ``type`` of an event type: reverse-DNS prefixed, as the spec asks."""
     return f"{TYPE_PREFIX}{event_type}"
+
+
+def sequence_text(sequence: int) -> str:
+    """The CloudEvents ``sequence`` of a stream sequence: ``"00000000000000000042"``."""
+    return f"{sequence:0{SEQUENCE_DIGITS}d}"
 
 
 def to_cloudevent(event: Event, sequence: int, recorded: datetime | None = None) -> dict[str, Any]:
@@ -35,7 +43,7 @@ def to_cloudevent(event: Event, sequence: int, recorded: datetime | None = None)
         "time": data["time"],
         "datacontenttype": "application/json",
         "data": data,
-        "sequence": sequence,
+        "sequence": sequence_text(sequence),
     }
     if recorded is not None:
         cloudevent["recorded"] = recorded.isoformat()
@@ -64,14 +72,15 @@ def unreadable_cloudevent(
             "reason": reason,
             "data": data.decode("utf-8", errors="replace"),
         },
-        "sequence": sequence,
+        "sequence": sequence_text(sequence),
         "recorded": recorded.isoformat(),
     }
 
 
 def event_of(cloudevent: dict[str, Any]) -> tuple[int, Event]:
     """The stream sequence and the event a CloudEvent of ours carries; its data must agree with
-    its envelope (source, subject and type), as a stored event with its subject."""
+    its envelope (source, subject and type), as a stored event with its subject. The sequence
+    is read as text or, as exports before 2026-12-07 wrote it, as a number."""
     data = json.dumps(cloudevent["data"]).encode()
     return int(cloudevent["sequence"]), decode_event(data, _subject_of(cloudevent))
 

@@ -45,7 +45,7 @@ def resume_point(last_event_id: str | None, after: int | None) -> int | None:
 def frame(record: Recorded) -> str:
     cloudevent = to_cloudevent(record.event, record.sequence, record.time)
     return (
-        f"id: {record.sequence}\nevent: {cloudevent['type']}\n"
+        f"id: {cloudevent['sequence']}\nevent: {cloudevent['type']}\n"
         f"data: {json.dumps(cloudevent, separators=(',', ':'))}\n\n"
     )
 

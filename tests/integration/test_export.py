@@ -110,7 +110,7 @@ def test_an_export_is_bounded_by_job_and_by_sequence(audited, everything):
     one = export(stack, "--job", jobs[1])
     assert [e["id"] for e in one] == [e["id"] for e in everything if e["subject"] == jobs[1]]
     middle = export(stack, "--since", "3", "--until", "7")
-    assert [e["sequence"] for e in middle] == [3, 4, 5, 6, 7]
+    assert [int(e["sequence"]) for e in middle] == [3, 4, 5, 6, 7]
     cut = everything[len(everything) // 2]["recorded"]
     until_instant = export(stack, "--until", cut)
     assert [e["id"] for e in until_instant] == [
@@ -133,7 +133,7 @@ def test_a_view_rebuilt_until_a_point_is_the_fold_up_to_it(audited, everything, 
     try:
         for job_id in jobs:
             state, checkpoint = get_job(engine, job_id)
-            assert checkpoint == middle["sequence"]
+            assert checkpoint == int(middle["sequence"])
             assert state == expected.get(job_id), job_id
     finally:
         engine.dispose()
