@@ -169,19 +169,24 @@ async def test_a_rotated_key_is_picked_up(issuer):
 
 
 async def test_made_up_key_ids_refetch_the_keys_at_most_once_per_cooldown(issuer):
-    verifier = verifier_for(issuer.url, refetch_cooldown=0.5)
+    cooldown = 0.5
+    verifier = verifier_for(issuer.url, refetch_cooldown=cooldown)
     await verifier.principal(issuer.mint("alice"))
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(cooldown + 0.1)
     signing_key = issuer.keys[issuer.kid]
 
+    began = time.monotonic()
     for attempt in range(20):
         token = jwt.encode(
             issuer.claims(), signing_key, algorithm="RS256", headers={"kid": f"made-up-{attempt}"}
         )
         with pytest.raises(Unauthenticated, match="does not publish"):
             await verifier.principal(token)
+    cooldowns = int((time.monotonic() - began) / cooldown)
 
-    assert issuer.jwks_fetches == 2
+    # The first made-up key refetches; then one more at most per cooldown gone by (a loaded
+    # machine signs 20 tokens in more than one), never one per request.
+    assert 2 <= issuer.jwks_fetches <= 2 + cooldowns, (issuer.jwks_fetches, cooldowns)
 
 
 async def test_concurrent_first_requests_discover_once(issuer):
