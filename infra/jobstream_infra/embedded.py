@@ -66,6 +66,15 @@ def server_binary() -> Path:
     return binary
 
 
+class PortTaken(RuntimeError):
+    """The server could not listen: another process took a port between its choice (free
+    then) and the server's bind. Ports chosen anew, it starts."""
+
+
+# How often a server whose chosen port was taken meanwhile is placed on fresh ports.
+PLACEMENTS = 3
+
+
 @dataclass(frozen=True)
 class ClusterSeat:
     """One node's place in a cluster: its unique name (JetStream's Raft groups need it), the
@@ -94,16 +103,20 @@ class EmbeddedNats:
     ) -> None:
         self.store_dir = Path(store_dir)
         self.host = host
+        # A port given is kept whatever happens; one chosen here is chosen again if taken.
+        self.port_given = bool(port)
         self.port = port or free_port(host)
         self.monitor_port = free_port(host)
         self.sync_interval = sync_interval
         self.max_store = max_store
         self.seat = seat
         # A cluster's nodes share one set of credentials, naming all their addresses.
+        self.credentials_given = credentials is not None
         self.credentials: NatsCredentials = credentials or ensure_credentials(
             self.store_dir, self.address
         )
         self.process: subprocess.Popen | None = None
+        self.log_start = 0
 
     @property
     def address(self) -> str:
@@ -141,16 +154,31 @@ class EmbeddedNats:
         return config
 
     def start(self, timeout: float = 20.0) -> "EmbeddedNats":
-        self.launch()
-        self.wait_healthy(timeout)
+        for placement in range(1, PLACEMENTS + 1):
+            self.launch()
+            try:
+                self.wait_healthy(timeout)
+                break
+            except PortTaken:
+                if placement == PLACEMENTS or self.seat or self.credentials_given:
+                    raise  # a cluster's node moves with its whole cluster
+                self._choose_ports()
         log.info("embedded nats-server started", url=self.address, store=str(self.store_dir))
         return self
+
+    def _choose_ports(self) -> None:
+        self.monitor_port = free_port(self.host)
+        if not self.port_given:
+            self.port = free_port(self.host)
+            self.credentials = ensure_credentials(self.store_dir, self.address)
 
     def launch(self) -> None:
         """Start the process without waiting: a cluster's nodes come up together."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
-        log_file = open(self.store_dir / "nats-server.log", "ab")
+        log_file = open(self.log_path, "ab")
+        # Where this launch's lines begin: the log keeps earlier launches' too.
+        self.log_start = log_file.tell()
         self.process = subprocess.Popen(
             [str(server_binary()), "-c", str(config)],
             stdout=log_file,
@@ -170,9 +198,9 @@ class EmbeddedNats:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(
-                    f"nats-server exited with {self.process.returncode}; "
-                    f"see {self.store_dir / 'nats-server.log'}"
+                failure = PortTaken if self._port_was_taken() else RuntimeError
+                raise failure(
+                    f"nats-server exited with {self.process.returncode}; see {self.log_path}"
                 )
             try:
                 with urllib.request.urlopen(health, timeout=1) as response:
@@ -183,6 +211,15 @@ class EmbeddedNats:
             time.sleep(0.05)
         self.stop()
         raise TimeoutError(f"nats-server did not become healthy within {timeout}s")
+
+    @property
+    def log_path(self) -> Path:
+        return self.store_dir / "nats-server.log"
+
+    def _port_was_taken(self) -> bool:
+        with open(self.log_path, "rb") as log_file:
+            log_file.seek(self.log_start)
+            return b"address already in use" in log_file.read()
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import structlog
 
-from .embedded import ClusterSeat, EmbeddedNats, free_port
+from .embedded import PLACEMENTS, ClusterSeat, EmbeddedNats, PortTaken, free_port
 from .nats_credentials import NatsCredentials, ensure_credentials
 
 log = structlog.get_logger(__name__)
@@ -44,20 +44,28 @@ class EmbeddedCluster:
         max_store: str = "10G",
     ) -> None:
         self.root = Path(root)
-        ports = [free_port(host) for _ in range(size)]
+        self.size, self.host = size, host
+        self.sync_interval, self.max_store = sync_interval, max_store
+        self._place()
+
+    def _place(self) -> None:
+        """Every node on ports free now, and the credentials naming their addresses."""
+        host = self.host
+        ports = [free_port(host) for _ in range(self.size)]
         address = ",".join(f"nats://{host}:{port}" for port in ports)
         self.credentials: NatsCredentials = ensure_credentials(self.root, address)
+        seats = _seats(self.size, host)
         self.nodes = [
             EmbeddedNats(
                 self.root / f"node-{index + 1}",
                 port=port,
                 host=host,
-                sync_interval=sync_interval,
-                max_store=max_store,
+                sync_interval=self.sync_interval,
+                max_store=self.max_store,
                 seat=seat,
                 credentials=self.credentials,
             )
-            for index, (port, seat) in enumerate(zip(ports, _seats(size, host), strict=True))
+            for index, (port, seat) in enumerate(zip(ports, seats, strict=True))
         ]
 
     @property
@@ -76,6 +84,19 @@ class EmbeddedCluster:
         )
 
     def start(self, timeout: float = 30.0) -> "EmbeddedCluster":
+        for placement in range(1, PLACEMENTS + 1):
+            try:
+                self._launch(timeout)
+                break
+            except PortTaken:
+                # A route names every node's port: the whole cluster moves.
+                if placement == PLACEMENTS:
+                    raise
+                self._place()
+        log.info("embedded nats cluster started", url=self.address, store=str(self.root))
+        return self
+
+    def _launch(self, timeout: float) -> None:
         try:
             for node in self.nodes:
                 node.launch()
@@ -84,8 +105,6 @@ class EmbeddedCluster:
         except BaseException:
             self.stop()
             raise
-        log.info("embedded nats cluster started", url=self.address, store=str(self.root))
-        return self
 
     def stop(self) -> None:
         for node in self.nodes:
