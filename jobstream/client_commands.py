@@ -208,6 +208,15 @@ def history(client: Client, args: argparse.Namespace, output: Output, _: dict) -
     return SUCCESS
 
 
+def queue(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    waiting = client.queue()
+    if output.as_json:
+        output.json(waiting.to_json())
+    else:
+        output.table(tables.queue_table(waiting))
+    return SUCCESS
+
+
 def datasets(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
     records = client.datasets()
     if output.as_json:
@@ -226,5 +235,6 @@ COMMANDS: dict[str, Command] = {
     "dismiss": dismiss,
     "jobs": jobs,
     "history": history,
+    "queue": queue,
     "datasets": datasets,
 }

@@ -1,5 +1,5 @@
 """The client commands' command line: submit, jobs, show, results, watch, history, dismiss,
-datasets.
+queue, datasets.
 
 Kept apart from their running (``client_commands``) so building the parser for the service
 commands imports neither httpx nor rich. Every client command takes ``--url``/``--token``
@@ -17,6 +17,7 @@ CLIENT_COMMANDS = (
     "watch",
     "history",
     "dismiss",
+    "queue",
     "datasets",
 )
 JOB_HELP = "the job's id, or a unique prefix of it"
@@ -75,6 +76,7 @@ def add_client_commands(commands) -> None:
         "watch", parents=[shared, following], help="follow a job, then print its results"
     )
     watch.add_argument("job", help=JOB_HELP)
+    commands.add_parser("queue", parents=[shared], help="per process, the jobs waiting and running")
     datasets = commands.add_parser(
         "datasets", parents=[shared], help="the datasets and what is stored"
     )

@@ -24,6 +24,7 @@ from rich.text import Text
 from jobstream_client import Recorded
 from jobstream_contracts.dataset_records import DatasetRecord
 from jobstream_contracts.ogc import AttemptError, StatusInfo
+from jobstream_contracts.queue import ProcessQueue, Queue
 
 # The members every event has; a history row shows the rest.
 ENVELOPE = {
@@ -101,6 +102,18 @@ JOB_COLUMNS: list[tuple[str, Callable[[StatusInfo], str]]] = [
 
 def jobs_table(jobs: list[StatusInfo]) -> Fitting[StatusInfo]:
     return Fitting(JOB_COLUMNS, jobs, kept=3)
+
+
+QUEUE_COLUMNS: list[tuple[str, Callable[[ProcessQueue], str]]] = [
+    ("process", lambda row: row.processID),
+    ("waiting", lambda row: str(row.waiting)),
+    ("running", lambda row: str(row.running)),
+    ("oldest waiting since", lambda row: when(row.oldestWaiting)),
+]
+
+
+def queue_table(queue: Queue) -> Fitting[ProcessQueue]:
+    return Fitting(QUEUE_COLUMNS, queue.processes, kept=3)
 
 
 def status_table(status: StatusInfo) -> Table:

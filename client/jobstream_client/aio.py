@@ -12,6 +12,7 @@ from httpx_sse import EventSource
 from jobstream_contracts.dataset_records import DatasetRecord
 from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
+from jobstream_contracts.queue import Queue
 
 from . import calls
 from .calls import Call, Recorded
@@ -112,6 +113,10 @@ class AsyncClient:
 
     async def estimate(self, process_id: str, inputs: dict[str, Any]) -> EstimateAnswer:
         return await self.run(calls.estimate(process_id, inputs))
+
+    async def queue(self) -> Queue:
+        """As ``Client.queue``."""
+        return await self.run(calls.queue())
 
     async def datasets(self) -> list[DatasetRecord]:
         return await self.run(calls.datasets())

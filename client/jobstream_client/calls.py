@@ -29,6 +29,7 @@ from jobstream_contracts.ogc import (
     StatusInfo,
     Subscriber,
 )
+from jobstream_contracts.queue import Queue
 
 from .errors import error_from
 
@@ -258,6 +259,10 @@ def recorded(cloudevent: dict[str, Any]) -> Recorded:
     sequence, event = event_of(cloudevent)
     stored = cloudevent.get("recorded")
     return Recorded(sequence, datetime.fromisoformat(stored) if stored else None, event)
+
+
+def queue() -> Call[Queue]:
+    return Call("GET", "/queue", lambda r: Queue.model_validate(_json(r)))
 
 
 def datasets() -> Call[list[DatasetRecord]]:

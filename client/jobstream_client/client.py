@@ -14,6 +14,7 @@ from httpx_sse import EventSource
 from jobstream_contracts.dataset_records import DatasetRecord
 from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
+from jobstream_contracts.queue import Queue
 
 from . import calls
 from .calls import Call, Recorded
@@ -119,6 +120,10 @@ class Client:
 
     def estimate(self, process_id: str, inputs: dict[str, Any]) -> EstimateAnswer:
         return self.run(calls.estimate(process_id, inputs))
+
+    def queue(self) -> Queue:
+        """Per process, the jobs waiting and running (yours, unless you read every job)."""
+        return self.run(calls.queue())
 
     def datasets(self) -> list[DatasetRecord]:
         return self.run(calls.datasets())

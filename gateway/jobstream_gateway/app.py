@@ -20,6 +20,7 @@ from . import (
     metrics,
     oidc_login,
     processes,
+    queue,
     quicklooks,
     signin,
 )
@@ -70,6 +71,7 @@ def create_app(settings: GatewaySettings, services: Services) -> FastAPI:
         (processes.router, callers),
         (estimates.router, callers),
         (jobs.router, callers),
+        (queue.router, callers),
         (history.router, callers),
         (datasets.router, everything),
         (quicklooks.router, everything),

@@ -85,7 +85,12 @@ def test_dismissing_a_running_job_from_its_page(page, stack):
 
 @pytest.mark.parametrize(
     ("path", "heading"),
-    [("/jobs", "Jobs"), ("/conformance", "Conformance"), ("/datasets", "Datasets")],
+    [
+        ("/jobs", "Jobs"),
+        ("/queue", "Queue"),
+        ("/conformance", "Conformance"),
+        ("/datasets", "Datasets"),
+    ],
 )
 def test_list_pages(page, stack, path, heading):
     browser_page, _ = page

@@ -106,6 +106,15 @@ def test_tables_in_a_terminal(stack):
     assert code == SUCCESS and "JobSucceeded" in text, text
     code, text = run_in_terminal("datasets", "--url", stack.url)
     assert code == SUCCESS and "dataset" in text, text
+    code, text = run_in_terminal("queue", "--url", stack.url)
+    assert code == SUCCESS and "waiting" in text and "echo" in text, text
+
+
+def test_queue_json_has_a_row_per_process(stack):
+    answer = run_for_script("queue", "--json", "--url", stack.url)
+    assert answer.returncode == SUCCESS, answer.stderr
+    rows = {row["processID"]: row for row in json.loads(answer.stdout)["processes"]}
+    assert {"echo", "count"} <= set(rows) and rows["echo"]["waiting"] >= 0
 
 
 def test_an_unknown_process_is_refused_with_the_ogc_detail(stack):

@@ -138,3 +138,21 @@ async def test_a_callers_event_stream_shows_only_their_jobs(keyed):
         (mine["jobID"], "dev.jobstream.JobStarted"),
         (mine["jobID"], "dev.jobstream.JobSucceeded"),
     ]
+
+
+async def test_the_queue_counts_only_the_callers_jobs_unless_they_read_every_job(keyed):
+    gateway, keys = keyed
+    for name, count in (("alice", 2), ("bob", 1)):
+        for n in range(count):
+            created = await submit(gateway, as_(keys, name), "echo", {"message": str(n)})
+            assert created.status_code == 201, created.text
+    await gateway.project()
+
+    async def waiting(name: str) -> int:
+        answer = await gateway.http.get("/queue", headers=as_(keys, name))
+        assert answer.status_code == 200, answer.text
+        rows = {row["processID"]: row for row in answer.json()["processes"]}
+        return rows["echo"]["waiting"]
+
+    assert (await waiting("alice"), await waiting("bob"), await waiting("auditor")) == (2, 1, 3)
+    assert (await gateway.http.get("/queue")).status_code == 401

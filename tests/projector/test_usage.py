@@ -5,7 +5,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobstream_contracts.events import JobStarted, JobSubmitted, JobSucceeded
-from jobstream_projector.view import apply_batch, caller_usage, create_view, create_view_engine
+from jobstream_projector.view import (
+    apply_batch,
+    caller_usage,
+    create_view,
+    create_view_engine,
+    queue_counts,
+)
 
 
 @pytest.fixture
@@ -44,3 +50,19 @@ def test_a_callers_usage_counts_its_active_jobs_and_the_bytes_of_its_recent_ones
     later = caller_usage(engine, "alice", now + timedelta(seconds=1))
     assert (later.active, later.stored_bytes, later.first_created) == (1, 0, None)
     assert caller_usage(engine, "nobody", now - timedelta(hours=1)).stored_bytes == 0
+
+
+def test_the_queue_counts_waiting_and_running_jobs_per_process_on_either_database(engine):
+    events = job("a", "alice", "done", done=True) + job("b", "alice", "queued")
+    events += [JobSubmitted(job_id="c", process_id="count", inputs={"n": 1}, owner="bob")]
+    events += [JobStarted(job_id="c", process_id="count", executor="e", attempt=1)]
+    events += job("d", "bob", "queued too")
+    apply_batch(engine, list(enumerate(events, start=1)), 0)
+    counts = {row.process_id: row for row in queue_counts(engine)}
+    assert (counts["echo"].waiting, counts["echo"].running) == (2, 0)
+    assert (counts["count"].waiting, counts["count"].running) == (0, 1)
+    oldest = counts["echo"].oldest_waiting
+    assert oldest is not None and oldest.tzinfo is not None
+    assert counts["count"].oldest_waiting is None
+    alices = queue_counts(engine, owner="alice")
+    assert [(row.process_id, row.waiting, row.running) for row in alices] == [("echo", 1, 0)]

@@ -27,6 +27,7 @@ PAGES = (
     _page("/processes", "processes.html"),
     _page("/processes/{process_id}", "process.html"),
     _page("/jobs", "jobs.html"),
+    _page("/queue", "queue.html"),
     _page("/jobs/{job_id}", "job.html", history="/jobs/{job_id}/events?limit=1000"),
     _page("/jobs/{job_id}/results", "results.html"),
     _page("/datasets", "datasets.html"),

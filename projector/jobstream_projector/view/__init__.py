@@ -9,6 +9,7 @@ from .engine import create_tables, create_view, create_view_engine, drop_view
 from .reads import (
     CallerUsage,
     JobQuery,
+    QueueCounts,
     caller_usage,
     count_held,
     count_parked,
@@ -16,6 +17,7 @@ from .reads import (
     held_jobs,
     list_jobs,
     owned_sequences,
+    queue_counts,
     read_checkpoint,
     stored_datasets,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "JobQuery",
     "JobRow",
     "ParkedEvent",
+    "QueueCounts",
     "ViewMeta",
     "apply_batch",
     "caller_usage",
@@ -58,6 +61,7 @@ __all__ = [
     "list_jobs",
     "owned_sequences",
     "parked_event",
+    "queue_counts",
     "read_checkpoint",
     "release_held",
     "row_to_dataset",

@@ -1,0 +1,35 @@
+"""GET /queue: per process, the jobs waiting and running, and how long the oldest has waited."""
+
+from jobstream_contracts.events import JobStarted
+
+from ..support.inprocess import Gateway
+
+
+async def queue_of(gateway: Gateway, **headers: str) -> dict[str, dict]:
+    await gateway.project()
+    answer = await gateway.http.get("/queue", headers=headers)
+    assert answer.status_code == 200, answer.text
+    return {row["processID"]: row for row in answer.json()["processes"]}
+
+
+async def test_the_queue_counts_what_waits_and_what_runs_per_process(gateway):
+    echoes = [await gateway.submit("echo", {"message": str(n)}) for n in range(3)]
+    await gateway.submit("count", {"n": 1})
+    await gateway.journal.append(
+        JobStarted(job_id=echoes[0], process_id="echo", executor="test", attempt=1)
+    )
+    queue = await queue_of(gateway)
+    assert (queue["echo"]["waiting"], queue["echo"]["running"]) == (2, 1)
+    assert (queue["count"]["waiting"], queue["count"]["running"]) == (1, 0)
+    assert 0 <= queue["echo"]["oldestWaitingSeconds"] < 60
+    # Every announced process has its row, an idle one too.
+    idle = queue["spin"]
+    assert (idle["waiting"], idle["running"]) == (0, 0) and "oldestWaiting" not in idle
+
+
+async def test_the_queue_has_a_page_for_browsers(gateway):
+    await gateway.submit("echo", {"message": "x"})
+    await gateway.project()
+    page = await gateway.http.get("/queue", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Queue</h1>" in page.text and ">echo</a>" in page.text
