@@ -22,6 +22,7 @@ from . import (
     processes,
     queue,
     quicklooks,
+    scrape,
     signin,
 )
 from .callers import caller, sees_everything
@@ -75,7 +76,7 @@ def create_app(settings: GatewaySettings, services: Services) -> FastAPI:
         (history.router, callers),
         (datasets.router, everything),
         (quicklooks.router, everything),
-        (metrics.router, everything),
+        (scrape.router, everything),
     ):
         # Per route, so inside the middleware: a body is counted while it streams in and
         # refused (413) before it is buffered; a declared oversize never reaches it.

@@ -1,10 +1,7 @@
-"""The gateway's Prometheus metrics: requests by route template and status, and ``/metrics``.
+"""The gateway's Prometheus metrics: requests by route template and status, and the jobs it
+stored (``scrape`` serves them at ``/metrics``).
 
 Decisions:
-- ``/metrics`` needs a caller who sees everything (operator, auditor, admin) when
-  authentication is on, like the dataset routes: the rates and process ids it shows are every
-  caller's. Prometheus scrapes with an auditor's API key as its bearer credential. With
-  ``auth=none`` it is as open as everything else. It is left out of the API document.
 - Requests are labelled by the route's template (``/jobs/{job_id}``), never the raw path, and
   by a known method or ``other``: the series stay bounded whatever callers send.
 - Latency is until the response starts: an event stream or long-poll would otherwise report
@@ -15,30 +12,14 @@ Decisions:
 
 from time import perf_counter
 
-from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jobstream_contracts.events import Event, JobDismissed, JobSubmitted
-from jobstream_infra.metrics import (
-    GATEWAY,
-    HTTP_LATENCY,
-    HTTP_REQUESTS,
-    JOBS_DISMISSED,
-    JOBS_SUBMITTED,
-)
-
-router = APIRouter()
+from jobstream_infra.metrics import HTTP_LATENCY, HTTP_REQUESTS, JOBS_DISMISSED, JOBS_SUBMITTED
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # The route label of a request no route matched (404, 405, or refused before routing).
 UNMATCHED = "unmatched"
-
-
-@router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    """The gateway's metrics as Prometheus text."""
-    return Response(generate_latest(GATEWAY), media_type=CONTENT_TYPE_LATEST)
 
 
 def count_published(event: Event) -> None:

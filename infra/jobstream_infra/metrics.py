@@ -175,6 +175,27 @@ EVENTS_OFF_SUBJECT = Counter(
     registry=None,
 )
 
+# -- gateway: the queue, as the view holds it at each scrape -------------------------------
+QUEUE_WAITING = Gauge(
+    "jobstream_queue_waiting_jobs",
+    "Jobs accepted and not started, by process (GET /queue).",
+    ["process"],
+    registry=None,
+)
+QUEUE_RUNNING = Gauge(
+    "jobstream_queue_running_jobs",
+    "Jobs running, by process, as the view holds them (GET /queue).",
+    ["process"],
+    registry=None,
+)
+QUEUE_OLDEST_WAITING = Gauge(
+    "jobstream_queue_oldest_waiting_seconds",
+    "How long the job waiting longest has waited, by process; absent when none waits.",
+    ["process"],
+    registry=None,
+)
+QUEUE = (QUEUE_WAITING, QUEUE_RUNNING, QUEUE_OLDEST_WAITING)
+
 REGISTRY_LAG = Gauge(
     "jobstream_registry_lag",
     "Updates a gateway's watch of a bucket (API keys, processes, dataset templates) has not "
@@ -226,6 +247,7 @@ GATEWAY = _registry(
     EVENTS_OFF_SUBJECT,
     REGISTRY_LAG,
     REGISTRY_WATCH_RESTARTS,
+    *QUEUE,
 )
 EXECUTOR = _registry(
     JOBS_STARTED,

@@ -1,5 +1,7 @@
 """GET /queue: per process, the jobs waiting and running, and how long the oldest has waited."""
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from jobstream_contracts.events import JobStarted
 
 from ..support.inprocess import Gateway
@@ -33,3 +35,19 @@ async def test_the_queue_has_a_page_for_browsers(gateway):
     page = await gateway.http.get("/queue", headers={"Accept": "text/html"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "<h1>Queue</h1>" in page.text and ">echo</a>" in page.text
+
+
+async def test_metrics_give_the_queue_per_process_as_the_view_holds_it(gateway):
+    await gateway.submit("echo", {"message": "waits"})
+    await gateway.project()
+    scraped = await gateway.http.get("/metrics")
+    assert scraped.status_code == 200
+    samples = {
+        (sample.name, sample.labels["process"]): sample.value
+        for family in text_string_to_metric_families(scraped.text)
+        if family.name.startswith("jobstream_queue_")
+        for sample in family.samples
+    }
+    assert samples[("jobstream_queue_waiting_jobs", "echo")] == 1
+    assert samples[("jobstream_queue_running_jobs", "echo")] == 0
+    assert 0 <= samples[("jobstream_queue_oldest_waiting_seconds", "echo")] < 60
