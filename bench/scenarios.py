@@ -106,13 +106,14 @@ def async_noop(work: Path, jobs: int, clients: int, rounds: int, with_peers: boo
     }
 
 
-def no_op_jobs(url: str, jobs: int, clients: int) -> Load:
-    """`jobs` echo jobs from `clients` threads, each polling its job to success."""
+def no_op_jobs(url: str, jobs: int, clients: int, path: str = "/processes/echo/execution") -> Load:
+    """`jobs` echo jobs from `clients` threads, each polling its job to success; ``path``:
+    where a peer's job API takes them."""
     return http_jobs(
         url,
         jobs,
         clients,
-        "/processes/echo/execution",
+        path,
         {"inputs": {"message": "x"}},
         lambda status: status.get("status") == "successful",
         lambda response: response.headers["Location"],
@@ -367,18 +368,7 @@ def _celery_front_noop(work: Path, jobs: int, clients: int, rounds: int):
             "redis-server": peers.redis_process(),
         }
         before = _cpu_seconds(parts)
-        runs = [
-            http_jobs(
-                url,
-                jobs,
-                clients,
-                "/jobs",
-                {"inputs": {"message": "x"}},
-                lambda s: s.get("status") == "successful",
-                lambda r: r.headers["Location"],
-            )
-            for _ in range(rounds)
-        ]
+        runs = [no_op_jobs(url, jobs, clients, "/jobs") for _ in range(rounds)]
         return runs, _cpu_ms_per_job(parts, before, runs, jobs * rounds)
 
 
