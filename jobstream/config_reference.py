@@ -3,7 +3,7 @@ cannot drift from the code (tests/unit/test_config_reference.py compares them). 
 changing a field, run the command in REGENERATE."""
 
 import types
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 from pydantic import SecretStr
@@ -78,8 +78,12 @@ def type_of(annotation: Any) -> str:
         return " or ".join(type_of(arg) for arg in args if arg is not type(None))
     if origin is Literal:
         return " \\| ".join(f"`{arg}`" for arg in args)
+    if origin is Annotated:
+        return type_of(args[0])
     if origin is list:
         return f"JSON list of {type_of(args[0])}"
+    if origin is dict:
+        return f"JSON object of {type_of(args[0])} to {type_of(args[1])}"
     if origin is frozenset:
         return f"comma-separated {type_of(args[0])}"
     if annotation.__name__ == "Path":

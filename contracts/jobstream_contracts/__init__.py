@@ -29,6 +29,7 @@ from .events import (
     JobStarted,
     JobSubmitted,
     JobSucceeded,
+    JobWaiting,
     SnapshotRef,
     decode_event,
 )
@@ -41,6 +42,7 @@ from .messages import DatasetAnnouncement, EstimateReply, EstimateRequest, Messa
 from .ogc import (
     CONFORMANCE_CLASSES,
     FINAL_STATUSES,
+    ConcurrencyLimit,
     ConfClasses,
     ExceptionType,
     Execute,
@@ -114,6 +116,7 @@ __all__ = [
     "ApiKey",
     "CallbackAbandoned",
     "CallbackDelivered",
+    "ConcurrencyLimit",
     "ConfClasses",
     "DatasetAnnouncement",
     "DatasetCommitted",
@@ -140,6 +143,7 @@ __all__ = [
     "JobState",
     "JobSubmitted",
     "JobSucceeded",
+    "JobWaiting",
     "LandingPage",
     "Link",
     "Message",

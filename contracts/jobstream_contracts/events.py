@@ -74,10 +74,24 @@ class JobSubmitted(Event):
     owner: str | None = None
 
 
+class JobWaiting(Event):
+    """The job's turn came but a concurrency slot it needs is taken: it stays accepted, out of
+    any executor's slot, until one of ``key``'s ``limit`` slots is free. Written when the key
+    it waits for changes, not at each look."""
+
+    token: ClassVar[str] = "waiting"
+    type: Literal["JobWaiting"] = "JobWaiting"
+    key: str
+    limit: int
+    in_use: int
+
+
 class JobStarted(Event):
     token: ClassVar[str] = "started"
     type: Literal["JobStarted"] = "JobStarted"
     executor: str
+    # The concurrency keys whose slots the attempt holds while it runs.
+    holds: list[str] = Field(default_factory=list)
 
 
 class JobProgressed(Event):
@@ -197,6 +211,7 @@ class DatasetCommitted(Event):
 
 _CLASSES = (
     JobSubmitted,
+    JobWaiting,
     JobStarted,
     JobProgressed,
     JobRetryScheduled,
@@ -210,6 +225,7 @@ _CLASSES = (
 )
 AnyEvent = Annotated[
     JobSubmitted
+    | JobWaiting
     | JobStarted
     | JobProgressed
     | JobRetryScheduled

@@ -30,6 +30,7 @@ from .events import (
     JobStarted,
     JobSubmitted,
     JobSucceeded,
+    JobWaiting,
 )
 from .ogc import FINAL_STATUSES, AttemptError, StatusCode
 
@@ -149,6 +150,15 @@ def apply(state: JobState | None, event: Event) -> JobState:
             started=state.started or event.time,
             updated=event.time,
             attempt=event.attempt,
+            # What it waited for, or why an attempt before failed, no longer holds.
+            message=None,
+        )
+    if isinstance(event, JobWaiting):
+        return replace(
+            state,
+            status=StatusCode.ACCEPTED,
+            updated=event.time,
+            message=f"waiting for a {event.key} slot: {event.in_use} of {event.limit} in use",
         )
     if isinstance(event, JobProgressed):
         return replace(

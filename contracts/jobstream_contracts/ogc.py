@@ -140,6 +140,24 @@ class RetryPolicy(Model):
         return self.backoff[min(failures, len(self.backoff)) - 1]
 
 
+class ConcurrencyLimit(Model):
+    """At most ``max`` jobs that share a key run at once, on every executor together.
+
+    ``key`` is a template: ``{name}`` stands for the job's input of that name or a label the
+    process derives from its inputs (the ingest's ``{provider}``), so ``dataset:{dataset_id}``
+    counts per dataset and ``ingest`` counts every job of the process. Processes that name
+    the same key share its slots. A job lacking a value the template names is not limited.
+    """
+
+    key: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^([A-Za-z0-9_.:-]|\{[A-Za-z_][A-Za-z0-9_]*\})+$",
+        examples=["dataset:{dataset_id}"],
+    )
+    max: int = Field(ge=1, le=1000)
+
+
 # What a process offers when its description says nothing.
 DEFAULT_JOB_CONTROL = (JobControlOption.ASYNC, JobControlOption.SYNC, JobControlOption.DISMISS)
 
@@ -164,6 +182,8 @@ class ProcessSummary(DescriptionType):
     # Extension member: seconds one attempt may run before it is stopped and the job failed
     # (None: the executor's JOBSTREAM_MAX_RUNTIME).
     maxRuntime: float | None = Field(default=None, gt=0)
+    # Extension member: how many of its jobs may run at once, per key, across the cluster.
+    concurrency: list[ConcurrencyLimit] = Field(default_factory=list)
 
 
 class ProcessDescription(ProcessSummary):

@@ -112,6 +112,9 @@ class Process:
     # False: kept off the HTTP API (never announced in the process registry); executors still
     # run its jobs for server-side submitters (derived datasets, JobContext.submit).
     exposed: bool = True
+    # labels(inputs) -> {name: value}: what a job's concurrency keys may name besides its
+    # inputs, worked out from them (the ingest's `provider`, from its dataset's template).
+    labels: Callable[[dict[str, Any]], dict[str, str]] | None = None
 
     def __post_init__(self) -> None:
         if not is_valid_token(self.description.id):
@@ -120,6 +123,9 @@ class Process:
     @property
     def id(self) -> str:
         return self.description.id
+
+    def labels_of(self, inputs: dict[str, Any]) -> dict[str, str]:
+        return {} if self.labels is None else self.labels(inputs)
 
     def outputs_of(self, returned: Any) -> dict[str, Any]:
         """The function's return value as an output-id mapping."""

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 from jobstream_contracts.access import Role
 from jobstream_contracts.events import JobEstimated
 from jobstream_contracts.messages import Message
-from jobstream_contracts.ogc import InputDescription, OutputDescription, ProcessDescription
+from jobstream_contracts.ogc import (
+    ConcurrencyLimit,
+    InputDescription,
+    OutputDescription,
+    ProcessDescription,
+)
 from jobstream_contracts.process import (
     JobContext,
     PermanentError,
@@ -421,6 +426,27 @@ def _period_input(title: str, description: str, required: bool = True) -> InputD
 # Seconds one attempt of an ingest may run: a week, where other processes get a day.
 INGEST_MAX_RUNTIME = 7 * 86_400.0
 
+# One job at a time writes a dataset: the others wait for it out of any executor's slot (the
+# dataset's lease still fences the writer). Jobs from one provider share its limit, which
+# operators set per provider (JOBSTREAM_CONCURRENCY='{"provider:cds": 2}').
+ONE_WRITER = ConcurrencyLimit(key="dataset:{dataset_id}", max=1)
+PROVIDER_QUOTA = ConcurrencyLimit(key="provider:{provider}", max=2)
+
+
+def _provider_of(datasets: "Datasets", inputs: dict[str, Any]) -> dict[str, str]:
+    template = datasets.templates.get(str(inputs.get("dataset_id")))
+    source = template.source if template is not None else None
+    return {"provider": source.provider} if source and source.provider else {}
+
+
+def _resampled_of(inputs: dict[str, Any]) -> dict[str, str]:
+    # The dataset a resample writes when no dataset_id is given (see _resampled_id).
+    if inputs.get("dataset_id"):
+        return {}
+    method, frequency = inputs.get("method", "mean"), inputs.get("frequency", "MS")
+    return {"dataset_id": f"{inputs.get('source_dataset_id')}-{method}-{frequency}"}
+
+
 _RESULT = {"result": OutputDescription(title="Result", schema={"type": "object"})}
 
 
@@ -444,6 +470,7 @@ def processes(settings: ExecutorSettings) -> list[Process]:
         keywords=["data", "icechunk"],
         # A backfill of decades runs for days; one stopped resumes where it committed.
         maxRuntime=INGEST_MAX_RUNTIME,
+        concurrency=[ONE_WRITER, PROVIDER_QUOTA],
         inputs={
             "dataset_id": _dataset_input(datasets, "source"),
             "start": _period_input("Start", "The first period to fetch."),
@@ -472,6 +499,7 @@ def processes(settings: ExecutorSettings) -> list[Process]:
         description="Appends the periods published since the last stored one, up to the newest "
         "available (or `end`). `plan_only` answers with the plan and fetches nothing.",
         keywords=["data", "icechunk"],
+        concurrency=[ONE_WRITER, PROVIDER_QUOTA],
         inputs={
             "dataset_id": _dataset_input(datasets, "source"),
             "end": _period_input(
@@ -494,6 +522,7 @@ def processes(settings: ExecutorSettings) -> list[Process]:
         "hold completely are dropped and reported. Writes the derived dataset `dataset_id` "
         "(default `<source>-<method>-<frequency>`).",
         keywords=["data", "icechunk", "derived"],
+        concurrency=[ONE_WRITER],
         inputs={
             "source_dataset_id": _dataset_input(datasets, None),
             "frequency": InputDescription(
@@ -534,13 +563,18 @@ def processes(settings: ExecutorSettings) -> list[Process]:
             partial(ingest, datasets),
             announces=templates,
             estimate=partial(estimate, datasets),
+            labels=partial(_provider_of, datasets),
         ),
         Process(
-            sync_description, partial(sync, datasets), estimate=partial(estimate_sync, datasets)
+            sync_description,
+            partial(sync, datasets),
+            estimate=partial(estimate_sync, datasets),
+            labels=partial(_provider_of, datasets),
         ),
         Process(
             resample_description,
             partial(resample, datasets),
             estimate=partial(estimate_resample, datasets),
+            labels=_resampled_of,
         ),
     ]

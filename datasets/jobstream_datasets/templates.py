@@ -72,6 +72,9 @@ class Source(_Strict):
     # A built-in plugin name (synthetic, http-files, zarr) or "module:attribute".
     plugin: str
     params: dict[str, Any] = Field(default_factory=dict)
+    # Who serves the data (cds, earthdatahub, chc): the ingests and syncs of every dataset
+    # from one provider share its concurrency limit (`provider:<name>`). None: not limited.
+    provider: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     # Override the plugin's own defaults: periods fetched at once, periods per commit.
     max_concurrency: int | None = Field(default=None, ge=1, le=64)
     commit_batch_size: int | None = Field(default=None, ge=1)

@@ -6,6 +6,7 @@ noticed at the next write and a job never ends twice.
 """
 
 import asyncio
+import random
 from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from nats.errors import Error as NatsError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from jobstream_contracts.concurrency import SlotKey
 from jobstream_contracts.events import (
     TERMINAL_TOKENS,
     ErrorInfo,
@@ -27,6 +29,7 @@ from jobstream_contracts.events import (
     JobStarted,
     JobSubmitted,
     JobSucceeded,
+    JobWaiting,
     decode_event,
     utc_now,
 )
@@ -36,6 +39,7 @@ from jobstream_contracts.subjects import parse_subject
 from jobstream_infra import metrics
 from jobstream_infra.delivery import Delivery
 from jobstream_infra.journal import HistoryChanged
+from jobstream_infra.leases import Lease
 from jobstream_infra.records import CaughtUp
 from jobstream_infra.tracing import TRACER, context_of
 
@@ -44,6 +48,7 @@ from .decisions import Fail, Retry, Run, Skip, error_of, on_delivery, on_error
 from .loops import stop_loop
 from .running import RunningJob
 from .runtime import Runtime
+from .slots import Busy
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +56,9 @@ log = structlog.get_logger(__name__)
 # leaves its pull request on the server for this long, and a message delivered to it is lost
 # until AckWait: a job handed back is redelivered only after it.
 FETCH_WAIT = 1.0
+# Seconds between a waiting job's looks for a free concurrency slot (jittered, so waiters on
+# several executors do not look in step). One KV create per slot of the key per look.
+SLOT_LOOK = 1.0
 
 
 async def handle(runtime: Runtime, process: Process, delivery: Delivery) -> None:
@@ -193,14 +201,56 @@ class Attempt:
         bridge = Bridge(self.runtime, self.job, self.submitted, self.write)
         try:
             call = bridge.bind(self.process)
-        except TypeError as exc:
+            needed = self.runtime.slots_needed(self.process, self.submitted.inputs)
+        except Exception as exc:  # noqa: BLE001 - inputs it cannot take: no retry mends them
             with _cause_logged(exc):
                 await self._fail(error_of(exc))
             return
+        # Registered before it waits for its slots: a dismissal or a shutdown reaches it there.
         self.runtime.running[self.job.job_id] = self.job
+        try:
+            slots = await self._admitted(needed)
+            if slots is not None:
+                async with self.runtime.slots.held(slots):
+                    await self._run_admitted(call, failures, [key.key for key in needed])
+        finally:
+            self.runtime.running.pop(self.job.job_id, None)
+
+    async def _admitted(self, needed: list[SlotKey]) -> list[Lease] | None:
+        """A slot of every key the job needs, taken once free; None if the job ended while it
+        waited (dismissed, or handed back). It waits outside this executor's slots, its
+        message kept alive and the dismissal check made by the keepalive."""
+        if not needed:
+            return []
+        holder = {"job_id": self.job.job_id, "executor": self.runtime.name}
+        waiting_for: str | None = None
+        done = asyncio.Event()
+        keepalive = asyncio.create_task(self._keepalive(done))
+        try:
+            while not self.job.cancelled:
+                taken = await self.runtime.slots.take_all(needed, holder)
+                if not isinstance(taken, Busy):
+                    return taken
+                if taken.key.key != waiting_for and not await self._wait_recorded(taken.key):
+                    break
+                waiting_for = taken.key.key
+                async with self.runtime.capacity.lent(self.process.id):
+                    await asyncio.sleep(SLOT_LOOK * random.uniform(0.75, 1.25))
+        finally:
+            await stop_loop(keepalive, done)
+        await self._cancelled()
+        return None
+
+    async def _wait_recorded(self, key: SlotKey) -> bool:
+        """Record what the job waits for; False when it is final already."""
+        log.info("waiting for a concurrency slot", key=key.key, limit=key.limit)
+        waiting = JobWaiting(key=key.key, limit=key.limit, in_use=key.limit, **self.common)
+        return await self._write_persistently(waiting)
+
+    async def _run_admitted(self, call, failures: int, holds: list[str]) -> None:
         log.info("job started")
         try:
-            final = await self._call(call)
+            final = await self._call(call, holds)
         except JobCancelled:
             await self._cancelled()
             return
@@ -209,14 +259,13 @@ class Attempt:
                 await self.carry_out(on_error(exc, failures, self.process.description.retryPolicy))
             return
         finally:
-            self.runtime.running.pop(self.job.job_id, None)
             if self.abandoned is not None:
                 # A thread cannot be stopped: its slot stays taken until it returns.
                 await asyncio.wait({self.abandoned})
         if final is not None:
             await self._succeed(final)
 
-    async def _call(self, call) -> JobSucceeded | None:
+    async def _call(self, call, holds: list[str]) -> JobSucceeded | None:
         """Run the process with its keepalive; None if the job may not start (final already)."""
         # Conditional on the history read before: a dismissal stored since then makes it fail
         # and the job is not run. One stored after it reaches the executor's dismissal
@@ -224,7 +273,7 @@ class Attempt:
         # connection be down).
         # Persistently: a publish that fails while NATS elects a leader or reconnects is no
         # failure of the job's, and must not cost it an attempt and the policy's delay.
-        started = JobStarted(executor=self.runtime.name, **self.common)
+        started = JobStarted(executor=self.runtime.name, holds=holds, **self.common)
         if not await self._write_persistently(started):
             await self.delivery.ack()
             return None

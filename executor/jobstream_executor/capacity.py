@@ -5,15 +5,23 @@ ones. So fetch loops wait until a slot is free, fetch, and take the slot once a 
 Two loops can receive a job at the same moment for the last slot; the later one waits for
 the next free slot (heartbeating its message meanwhile), so running jobs never exceed the
 limit.
+
+A job waiting for a concurrency key held elsewhere lends its slot back meanwhile (``lent``),
+so jobs of other keys run. The executor holds at most ``limit`` such waiting jobs of one
+process (``wait_room``): the rest stay in the stream, for executors with room.
 """
 
 import asyncio
+from collections import Counter
+from contextlib import asynccontextmanager
 
 
 class Capacity:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
+        # Jobs waiting for a concurrency key, by process.
+        self.waiting: Counter[str] = Counter()
         self._freed = asyncio.Event()
 
     @property
@@ -26,6 +34,12 @@ class Capacity:
             self._freed.clear()
             await asyncio.wait_for(self._freed.wait(), timeout)
 
+    async def wait_room(self, process_id: str) -> None:
+        """Return once this executor holds fewer than ``limit`` waiting jobs of the process."""
+        while self.waiting[process_id] >= self.limit:
+            self._freed.clear()
+            await self._freed.wait()
+
     def take(self) -> None:
         assert self.free
         self.used += 1
@@ -33,3 +47,20 @@ class Capacity:
     def give(self) -> None:
         self.used -= 1
         self._freed.set()
+
+    @asynccontextmanager
+    async def lent(self, process_id: str):
+        """The job's slot, given back while it waits for something other than this executor;
+        taken again (once free) after."""
+        self.give()
+        self.waiting[process_id] += 1
+        try:
+            yield
+        finally:
+            self.waiting[process_id] -= 1
+            self._freed.set()
+            try:
+                await self.wait_free()
+            finally:
+                # Taken even when cancelled while waiting for it: the job's end gives it back.
+                self.used += 1

@@ -56,7 +56,7 @@ class Executor:
         pool = ThreadPoolExecutor(self.settings.executor_concurrency, thread_name_prefix="job")
         journal = JetStreamJournal(nc, js, direct_reads(replicas))
         self.runtime = Runtime(
-            self.settings, executor_name(), journal, nc.max_payload, leases, pool, {}
+            self.settings, executor_name(), journal, nc.max_payload, leases, pool, {}, self.capacity
         )
         # Estimates are answered before the processes are announced: a gateway that lists a
         # process can ask for its estimate (seen under load: a 404 "no executor of it runs"
@@ -121,6 +121,7 @@ class Executor:
 
     async def _fetch_loop(self, process: Process, sub, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            await self.capacity.wait_room(process.id)
             await self.capacity.wait_free()
             try:
                 msgs = await sub.fetch(1, timeout=FETCH_WAIT)

@@ -9,8 +9,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jobstream_contracts.access import Role
+from jobstream_contracts.concurrency import template_names
 from jobstream_contracts.ogc import (
     DEFAULT_JOB_CONTROL,
+    ConcurrencyLimit,
     InputDescription,
     JobControlOption,
     OutputDescription,
@@ -102,6 +104,9 @@ class ProcessFile(_Strict):
     retryPolicy: RetrySpec = Field(default_factory=RetrySpec)
     # Seconds one attempt may run; unset: the executor's JOBSTREAM_MAX_RUNTIME.
     maxRuntime: float | None = Field(default=None, gt=0)
+    # At most `max` jobs at once per key, across the cluster: [{key: "dataset:{dataset_id}",
+    # max: 1}]; a key's `{name}` is one of the inputs.
+    concurrency: list[ConcurrencyLimit] = Field(default_factory=list)
     # The least role that may run it over HTTP (reader, submitter, operator, auditor, admin).
     role: Role = Role.SUBMITTER
     execution: Execution
@@ -134,6 +139,17 @@ class ProcessFile(_Strict):
             raise ValueError("needs sync-execute or async-execute (or both)")
         return value
 
+    @model_validator(mode="after")
+    def _keys_name_inputs(self) -> "ProcessFile":
+        for limit in self.concurrency:
+            unknown = sorted(set(template_names(limit.key)) - set(self.inputs))
+            if unknown:
+                raise ValueError(
+                    f"concurrency key {limit.key!r} names {', '.join(unknown)}, "
+                    f"not an input of the process"
+                )
+        return self
+
     def to_description(self) -> ProcessDescription:
         return ProcessDescription(
             id=self.id,
@@ -144,6 +160,7 @@ class ProcessFile(_Strict):
             jobControlOptions=self.jobControlOptions,
             retryPolicy=RetryPolicy(**self.retryPolicy.model_dump()),
             maxRuntime=self.maxRuntime,
+            concurrency=self.concurrency,
             role=self.role,
             inputs={
                 name: InputDescription.model_validate(spec.model_dump(by_alias=True))

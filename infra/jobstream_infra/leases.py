@@ -72,11 +72,19 @@ class Leases:
         self.kv = kv
 
     async def acquire(self, resource: str, holder: dict) -> Lease:
+        lease = await self.take(resource, holder)
+        if lease is None:
+            raise LeaseBusy(resource, await self.holder(resource) or {})
+        return lease
+
+    async def take(self, resource: str, holder: dict) -> Lease | None:
+        """The lease if it is free, else None (one request, where ``acquire`` reads the
+        holder of a busy one too)."""
         holder = {**holder, "since": datetime.now(UTC).isoformat()}
         try:
             revision = await self.kv.create(resource, json.dumps(holder).encode())
         except KeyWrongLastSequenceError:
-            raise LeaseBusy(resource, await self.holder(resource) or {}) from None
+            return None
         return Lease(resource, revision, holder)
 
     async def holder(self, resource: str) -> dict | None:

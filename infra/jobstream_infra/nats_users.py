@@ -33,6 +33,7 @@ from jobstream_contracts.events import (
     JobStarted,
     JobSubmitted,
     JobSucceeded,
+    JobWaiting,
 )
 from jobstream_contracts.subjects import (
     APIKEYS_BUCKET,
@@ -165,6 +166,7 @@ EXECUTOR = (
     + reads_stream(STREAM)
     + consumes("*")
     + records(
+        JobWaiting,
         JobStarted,
         JobProgressed,
         JobEstimated,

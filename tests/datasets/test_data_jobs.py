@@ -130,9 +130,9 @@ def test_two_ingests_of_one_dataset_never_interleave_their_commits(stack):
     ][::-1]
     runs = [job for i, job in enumerate(writers) if i == 0 or writers[i - 1] != job]
     assert sorted(runs) == sorted(jobs), writers
-    # The one that waited said so while it waited.
-    progressed = [e.message for e in stack.events() if e.type == "JobProgressed" and e.message]
-    assert any(m.startswith("waiting: dataset.raced is busy: held by job") for m in progressed)
+    # The one that waited for the dataset's key said so, out of its executor's slot.
+    waited = [e for e in stack.events() if e.type == "JobWaiting" and e.job_id in jobs]
+    assert [(e.key, e.limit, e.in_use) for e in waited] == [("dataset:raced", 1, 1)]
     ds = stored(stack, "raced")
     assert int(ds.committed.sum()) == 40
 

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from ..support.overlap import most_at_once
 from ..support.processes import TICK_MAX_RUNTIME
 from ..support.stack import Stack, own_server_stack, wait_gateway
 from ..support.waiting import eventually
@@ -103,22 +104,14 @@ def test_an_executor_runs_exactly_its_concurrency_at_once(stack, concurrency):
     ids = [stack.submit("hold", {"seconds": 1.0}) for _ in range(concurrency * 3)]
     for job_id in ids:
         assert stack.wait_job(job_id)["status"] == "successful"
-    events = [e for e in stack.events() if e.job_id in set(ids)]
-    spans = {e.job_id: [None, None] for e in events}
-    for e in events:
-        if e.type == "JobStarted":
-            spans[e.job_id][0] = e.time
-        if e.type == "JobSucceeded":
-            spans[e.job_id][1] = e.time
-    edges = sorted(
-        [(start, 1) for start, _ in spans.values()] + [(end, -1) for _, end in spans.values()],
-        key=lambda edge: (edge[0], edge[1]),
-    )
-    running = peak = 0
-    for _, step in edges:
-        running += step
-        peak = max(peak, running)
-    assert peak == concurrency
+    assert most_at_once(spans_of(stack.events(), ids).values()) == concurrency
+
+
+def spans_of(events, ids) -> dict:
+    """(started, succeeded) of each of the jobs ``ids``."""
+    started = {e.job_id: e.time for e in events if e.type == "JobStarted" and e.job_id in ids}
+    ended = {e.job_id: e.time for e in events if e.type == "JobSucceeded" and e.job_id in ids}
+    return {job_id: (started[job_id], ended[job_id]) for job_id in ids}
 
 
 def test_sigterm_hands_a_running_job_to_another_executor(stack):
@@ -137,3 +130,60 @@ def test_sigterm_hands_a_running_job_to_another_executor(stack):
     assert status["status"] == "successful" and status["attempt"] == 2
     types = [e.type for e in stack.events(job_id)]
     assert types.count("JobStarted") == 2 and types.count("JobSucceeded") == 1
+
+
+def _started(stack, job_id):
+    return next(e for e in stack.events(job_id) if e.type == "JobStarted")
+
+
+def _succeeded(stack, job_id):
+    return next(e for e in stack.events(job_id) if e.type == "JobSucceeded")
+
+
+def _waiting(stack, job_id) -> dict:
+    """The job's status once it says it waits for a slot."""
+    return eventually(
+        lambda: (s := stack.http.get(f"/jobs/{job_id}").json()).get("message") and s, 30
+    )
+
+
+def test_a_job_waits_for_its_key_out_of_the_executors_slots(stack):
+    stack.start_component("executor", executor_concurrency=2)
+    stack.wait_ready(("keyed",))
+    first = stack.submit("keyed", {"dataset": "d1", "provider": "p1", "seconds": 4})
+    stack.wait_job(first, statuses=("running",))
+    second = stack.submit("keyed", {"dataset": "d1", "provider": "p1", "seconds": 0.1})
+    waiting = _waiting(stack, second)
+    assert waiting["status"] == "accepted"
+    assert waiting["message"] == "waiting for a dataset:d1 slot: 1 of 1 in use"
+    # The waiting job lent its executor slot back: a job of other keys runs beside the first.
+    other = stack.submit("keyed", {"dataset": "d2", "provider": "p2", "seconds": 0.1})
+    assert stack.wait_job(other)["status"] == "successful"
+    assert stack.http.get(f"/jobs/{first}").json()["status"] == "running"
+    dismissed = stack.submit("keyed", {"dataset": "d1", "provider": "p1", "seconds": 0.1})
+    _waiting(stack, dismissed)
+    assert stack.http.delete(f"/jobs/{dismissed}").status_code == 200
+    done = stack.wait_job(second, timeout=30)
+    assert done["status"] == "successful" and done["attempt"] == 1
+    assert _started(stack, second).time >= _succeeded(stack, first).time
+    assert _started(stack, second).holds == ["dataset:d1", "provider:p1"]
+    assert [e.type for e in stack.events(dismissed)].count("JobStarted") == 0
+
+
+def test_a_providers_limit_is_shared_by_its_datasets(stack):
+    stack.start_component("executor", executor_concurrency=4)
+    stack.wait_ready(("keyed",))
+    ids = [
+        stack.submit("keyed", {"dataset": f"q{i}", "provider": "quota", "seconds": 1.0})
+        for i in range(5)
+    ]
+    messages = set()
+
+    def all_final() -> bool:
+        for job_id in ids:
+            messages.add(stack.http.get(f"/jobs/{job_id}").json().get("message"))
+        return all(stack.http.get(f"/jobs/{i}").json()["status"] == "successful" for i in ids)
+
+    eventually(all_final, 60, "five jobs of one provider to succeed")
+    assert "waiting for a provider:quota slot: 2 of 2 in use" in messages
+    assert most_at_once(spans_of(stack.events(), ids).values()) == 2

@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 from jobstream_contracts.ogc import (
+    ConcurrencyLimit,
     InputDescription,
     OutputDescription,
     ProcessDescription,
@@ -53,6 +54,16 @@ def tick(seconds: float, on_progress=no_progress) -> dict:
         on_progress(step + 1, None, "ticking")
     return {"ticked": seconds}
 
+
+def keyed(dataset: str, provider: str, seconds: float, on_progress=no_progress) -> dict:
+    """Ticks like ``tick``: one writer per dataset, two jobs at once per provider."""
+    return {"ticked": tick(seconds, on_progress)["ticked"]}
+
+
+KEYED_LIMITS = [
+    ConcurrencyLimit(key="dataset:{dataset}", max=1),
+    ConcurrencyLimit(key="provider:{provider}", max=2),
+]
 
 # The limit of the "tick" process: a job asking for longer is stopped and failed.
 TICK_MAX_RUNTIME = 1.0
@@ -106,6 +117,18 @@ PROCESSES = [
         "ticked",
         {"type": "number"},
         maxRuntime=TICK_MAX_RUNTIME,
+    ),
+    _process(
+        "keyed",
+        keyed,
+        {
+            "dataset": {"type": "string"},
+            "provider": {"type": "string"},
+            "seconds": {"type": "number"},
+        },
+        "ticked",
+        {"type": "number"},
+        concurrency=KEYED_LIMITS,
     ),
     _process(
         "async-only",

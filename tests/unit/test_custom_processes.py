@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from jobstream_contracts.access import Role
-from jobstream_contracts.ogc import JobControlOption, RetryPolicy
+from jobstream_contracts.ogc import ConcurrencyLimit, JobControlOption, RetryPolicy
 from jobstream_executor.builtin import ECHO
 from jobstream_executor.custom import load_custom_processes
 from jobstream_executor.loading import load_processes
@@ -80,9 +80,11 @@ keywords: [text]
 jobControlOptions: [async-execute]
 retryPolicy: {maxAttempts: 2, backoff: [0.5]}
 ogcapi: {expose: false}
+concurrency: [{key: "shout:{text}", max: 2}]
 """,
     )
     process = load_custom_processes(tmp_path)["shout"]
+    assert process.description.concurrency == [ConcurrencyLimit(key="shout:{text}", max=2)]
     assert process.description.keywords == ["text"]
     assert process.description.jobControlOptions == [JobControlOption.ASYNC]
     assert process.description.retryPolicy == RetryPolicy(maxAttempts=2, backoff=[0.5])
@@ -219,6 +221,14 @@ BAD_FILES = {
         with_line("  text: {title: Text, schema: {type: string}}\n", ""),
         "execution.function: tests.support.custom_functions:shout parameter(s) text have no "
         "default and are not inputs",
+    ),
+    "key-naming-no-input": (
+        SHOUT + 'concurrency: [{key: "volume:{volume}", max: 1}]\n',
+        "concurrency key 'volume:{volume}' names volume, not an input of the process",
+    ),
+    "key-with-attribute": (
+        SHOUT + 'concurrency: [{key: "{text.upper}", max: 1}]\n',
+        "concurrency.0.key: String should match pattern",
     ),
     "optional-without-default": (
         with_line("  text: {title: Text,", "  text: {minOccurs: 0,"),

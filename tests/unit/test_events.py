@@ -24,6 +24,7 @@ from jobstream_contracts.events import (
     JobStarted,
     JobSubmitted,
     JobSucceeded,
+    JobWaiting,
     SnapshotRef,
     decode_event,
 )
@@ -61,7 +62,8 @@ EVENTS = [
         mode="sync",
         **COMMON,
     ),
-    JobStarted(executor="executor-a", **COMMON),
+    JobWaiting(key="dataset:chirps", limit=1, in_use=1, **COMMON),
+    JobStarted(executor="executor-a", holds=["dataset:chirps"], **COMMON),
     JobProgressed(done=3, total=4.5, message="almost", **COMMON),
     JobSucceeded(results={"y": {"value": 42}}, **COMMON),
     JobFailed(error=ErrorInfo(type="ValueError", detail="boom"), **COMMON),
@@ -111,6 +113,7 @@ def valid(type_name: str, **fields) -> dict:
     base = {"type": type_name, "job_id": "job-1", "process_id": "echo"}
     extra = {
         "JobStarted": {"executor": "e"},
+        "JobWaiting": {"key": "provider:cds", "limit": 2, "in_use": 2},
         "JobFailed": {"error": {"type": "E", "detail": "d"}},
         "JobRetryScheduled": {
             "error": {"type": "E", "detail": "d"},
@@ -201,6 +204,7 @@ def test_the_error_of_a_failure_is_frozen():
 
 TOKENS = {
     JobSubmitted: "submitted",
+    JobWaiting: "waiting",
     JobStarted: "started",
     JobProgressed: "progressed",
     JobSucceeded: "succeeded",

@@ -15,7 +15,7 @@ PUBLIC = {
     "events": ["EVENT_TYPES", "TERMINAL_TOKENS", "Event", "EventDecodeError", "decode_event"]
     + ["EventOffSubject"]
     + ["JobSubmitted", "JobStarted", "JobProgressed", "JobSucceeded", "JobFailed"]
-    + ["JobRetryScheduled", "JobDismissed", "JobEstimated", "DatasetCommitted"]
+    + ["JobRetryScheduled", "JobDismissed", "JobEstimated", "DatasetCommitted", "JobWaiting"]
     + ["CallbackDelivered", "CallbackAbandoned", "ErrorInfo", "SnapshotRef"],
     "fold": ["JobState", "apply_event", "fold_events"],
     "messages": ["Message", "EstimateRequest", "EstimateReply", "DatasetAnnouncement"],
@@ -23,7 +23,7 @@ PUBLIC = {
     + ["LandingPage", "ConfClasses", "JobControlOption", "TransmissionMode", "RetryPolicy"]
     + ["InputDescription", "OutputDescription", "ProcessSummary", "ProcessDescription"]
     + ["ProcessList", "OutputRequest", "Subscriber", "Execute", "StatusCode", "StatusInfo"]
-    + ["JobList"],
+    + ["JobList", "ConcurrencyLimit"],
     "process": ["Process", "JobContext", "ProgressCallback", "no_progress", "JobCancelled"]
     + ["PermanentError", "TooMuchWork"],
     "redaction": ["mask_url_secrets", "strip_url_secrets"],

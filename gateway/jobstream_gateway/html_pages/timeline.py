@@ -85,6 +85,9 @@ def _estimated(data: dict[str, Any]) -> str:
 
 _DETAILS: dict[str, Callable[[dict[str, Any]], str]] = {
     "JobSubmitted": lambda d: _joined(d.get("inputs") or {}) or "no inputs",
+    "JobWaiting": lambda d: (
+        f"waiting for a {d.get('key')} slot: {d.get('in_use')} of {d.get('limit')} in use"
+    ),
     "JobStarted": lambda d: f"on executor {d.get('executor')}",
     "JobEstimated": _estimated,
     "JobProgressed": _progressed,

@@ -28,6 +28,15 @@ def _json_text(value: object) -> object:
         raise ValueError('not JSON: give a list such as ["a", "b"]') from None
 
 
+def _json_object(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ValueError('not JSON: give an object such as {"provider:cds": 2}') from None
+
+
 def _comma_separated(value: object) -> object:
     if not isinstance(value, str):
         return value
@@ -41,6 +50,10 @@ def _lowercase(value: object) -> object:
 # A list set from the environment as JSON: JOBSTREAM_CALLBACK_BACKOFF='[2, 10, 60]'.
 JsonStrings = Annotated[list[str], NoDecode, BeforeValidator(_json_text)]
 JsonSeconds = Annotated[list[float], NoDecode, BeforeValidator(_json_text)]
+# Concurrency limits by key set as a JSON object: JOBSTREAM_CONCURRENCY='{"provider:cds": 2}'.
+JsonLimits = Annotated[
+    dict[str, Annotated[int, Field(ge=1, le=1000)]], NoDecode, BeforeValidator(_json_object)
+]
 # Words set from the environment comma-separated (JOBSTREAM_AUTH=apikey,oidc); with NoDecode.
 CommaSeparated = BeforeValidator(_comma_separated)
 # Enumerations whose spelling in capitals was always accepted (JOBSTREAM_LOG_LEVEL=DEBUG).

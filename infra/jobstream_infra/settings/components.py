@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from .base import JsonSeconds, JsonStrings
+from .base import JsonLimits, JsonSeconds, JsonStrings
 from .blocks import (
     STORE_SIZE_PATTERN,
     AccessSettings,
@@ -157,6 +157,12 @@ class ExecutorSettings(
         gt=0,
         description="Seconds one attempt of a job may run unless its process declares its "
         "own `maxRuntime`: past it the job is asked to stop and fails (`MaxRuntimeExceeded`).",
+    )
+    concurrency: JsonLimits = Field(
+        default={},
+        description="Operators' concurrency limits (JSON): a key (`provider:cds`) or a "
+        "process's key template (`dataset:{dataset_id}`) to the most jobs holding it at once, "
+        "over what the processes declare. Give every executor the same.",
     )
     process_modules: JsonStrings = Field(
         default=["jobstream_executor.builtin", "jobstream_datasets.processes"],
