@@ -157,7 +157,7 @@ def interrupted(job: Job, args: argparse.Namespace, output: Output) -> int:
 # -- the commands ------------------------------------------------------------------------
 def submit(client: Client, args: argparse.Namespace, output: Output, texts: dict) -> int:
     inputs = typed_inputs(texts, client.process(args.process).inputs)
-    job = client.submit(args.process, inputs)
+    job = client.submit(args.process, inputs, priority=args.priority)
     if args.follow:
         return follow(job, args, output)
     if output.as_json:

@@ -64,6 +64,11 @@ def add_client_commands(commands) -> None:
         action="store_true",
         help="follow it with a progress bar, then print its results (or its error)",
     )
+    submit.add_argument(
+        "--priority",
+        choices=("high", "normal", "low"),
+        help="its lane (default: the process's); higher than the default needs an operator",
+    )
     _add_jobs_parser(commands, shared)
     for name, what in (
         ("show", "a job's status"),

@@ -77,10 +77,11 @@ class AsyncClient:
         *,
         idempotency_key: str | None = None,
         subscriber: Subscriber | dict[str, str] | None = None,
+        priority: str | None = None,
     ) -> "AsyncJob":
         """As ``Client.submit``: retried under one Idempotency-Key, never a second job."""
         key = idempotency_key or calls.new_idempotency_key()
-        call = calls.submit(process_id, inputs, key, subscriber)
+        call = calls.submit(process_id, inputs, key, subscriber, priority)
         return AsyncJob(self, await async_retrying_submit(self.run, call))
 
     # -- jobs and datasets ---------------------------------------------------------------

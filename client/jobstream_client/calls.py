@@ -168,11 +168,14 @@ def submit(
     inputs: dict[str, Any],
     idempotency_key: str,
     subscriber: Subscriber | dict[str, str] | None = None,
+    priority: str | None = None,
 ) -> Call[StatusInfo]:
     """Always asynchronous: the answer is the job (201), never the result."""
     body: dict[str, Any] = {"inputs": inputs}
     if subscriber is not None:
         body["subscriber"] = Subscriber.model_validate(subscriber).to_json()
+    if priority is not None:
+        body["priority"] = priority
     return Call(
         "POST",
         f"/processes/{segment(process_id)}/execution",

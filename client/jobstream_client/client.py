@@ -83,11 +83,14 @@ class Client:
         *,
         idempotency_key: str | None = None,
         subscriber: Subscriber | dict[str, str] | None = None,
+        priority: str | None = None,
     ) -> "Job":
         """Submit a job; unanswered requests and 503s are retried under one Idempotency-Key
-        (a new one unless given), so a retry never makes a second job."""
+        (a new one unless given), so a retry never makes a second job. ``priority``
+        (high, normal, low) is the job's lane: lower than the process's default for anyone,
+        higher for an operator."""
         key = idempotency_key or calls.new_idempotency_key()
-        call = calls.submit(process_id, inputs, key, subscriber)
+        call = calls.submit(process_id, inputs, key, subscriber, priority)
         return Job(self, retrying_submit(self.run, call))
 
     # -- jobs and datasets ---------------------------------------------------------------

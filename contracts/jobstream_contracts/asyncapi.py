@@ -118,7 +118,7 @@ def asyncapi_document(gateway_host: str, gateway_protocol: str, version: str) ->
                     "processId": _PARAMETER,
                     "jobId": _PARAMETER,
                     "event": {
-                        "enum": sorted(cls.token for cls in EVENT_TYPES.values()),
+                        "enum": sorted(t for cls in EVENT_TYPES.values() for t in cls.tokens()),
                         "description": "the event's token",
                     },
                 },

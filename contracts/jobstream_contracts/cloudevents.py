@@ -92,4 +92,6 @@ def _subject_of(cloudevent: dict[str, Any]) -> str:
     process_id = str(cloudevent.get("source", "")).removeprefix("/processes/")
     if kind is None:
         return ""
-    return event_subject(process_id, str(cloudevent.get("subject", "")), kind.token)
+    data = cloudevent.get("data")
+    token = kind.token_in(data if isinstance(data, dict) else {})
+    return event_subject(process_id, str(cloudevent.get("subject", "")), token)

@@ -13,8 +13,8 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from .ogc import Subscriber
-from .subjects import event_subject
+from .ogc import Priority, Subscriber
+from .subjects import SUBMITTED, event_subject, submission_token
 
 
 def utc_now() -> datetime:
@@ -51,13 +51,27 @@ class Event(BaseModel):
     def subject(self) -> str:
         return event_subject(self.process_id, self.job_id, self.token)
 
+    @classmethod
+    def tokens(cls) -> tuple[str, ...]:
+        """Every token an event of this kind is stored under."""
+        return (cls.token,)
+
+    @classmethod
+    def token_in(cls, raw: dict[str, Any]) -> str:
+        """The token the event ``raw`` (a decoded JSON object of this kind) is stored under."""
+        return cls.token
+
     def encode(self) -> bytes:
         return self.model_dump_json().encode()
 
 
 class JobSubmitted(Event):
-    token: ClassVar[str] = "submitted"
+    """A job, as it was asked for. Stored under its lane's token (``submitted`` for normal,
+    ``submitted-high``, ``submitted-low``): executors take the lanes in that order."""
+
+    token: ClassVar[str] = SUBMITTED
     type: Literal["JobSubmitted"] = "JobSubmitted"
+    priority: Priority = Priority.NORMAL
     inputs: dict[str, Any] = Field(default_factory=dict)
     # Set when the client sent an Idempotency-Key; the job id is derived from it.
     idempotency_key: str | None = None
@@ -72,6 +86,18 @@ class JobSubmitted(Event):
     # The principal that submitted the job (its id, never a credential); None for jobs
     # submitted by the service itself (derived datasets) or before owners were recorded.
     owner: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return event_subject(self.process_id, self.job_id, submission_token(self.priority))
+
+    @classmethod
+    def tokens(cls) -> tuple[str, ...]:
+        return tuple(submission_token(lane) for lane in Priority)
+
+    @classmethod
+    def token_in(cls, raw: dict[str, Any]) -> str:
+        return submission_token(str(raw.get("priority", Priority.NORMAL)))
 
 
 class JobWaiting(Event):
@@ -273,7 +299,7 @@ def decode_event(data: bytes, subject: str) -> Event:
     not a reason to wait for an upgrade."""
     raw = _object_of(data)
     cls = _class_of(raw)
-    claimed = event_subject(str(raw.get("process_id")), str(raw.get("job_id")), cls.token)
+    claimed = event_subject(str(raw.get("process_id")), str(raw.get("job_id")), cls.token_in(raw))
     if claimed != subject:
         raise EventOffSubject(
             f"a {cls.__name__} of job {raw.get('job_id')!r} of {raw.get('process_id')!r} "

@@ -105,6 +105,15 @@ class JobControlOption(StrEnum):
     DISMISS = "dismiss"
 
 
+class Priority(StrEnum):
+    """A job's lane: executors take high before normal before low, each lane in submission
+    order."""
+
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
 class TransmissionMode(StrEnum):
     VALUE = "value"
     REFERENCE = "reference"
@@ -184,6 +193,9 @@ class ProcessSummary(DescriptionType):
     maxRuntime: float | None = Field(default=None, gt=0)
     # Extension member: how many of its jobs may run at once, per key, across the cluster.
     concurrency: list[ConcurrencyLimit] = Field(default_factory=list)
+    # Extension member: the lane of its asynchronous jobs unless a request asks for another
+    # (a synchronous execution, someone waiting on it, goes high).
+    priority: Priority = Priority.NORMAL
 
 
 class ProcessDescription(ProcessSummary):
@@ -239,6 +251,9 @@ class Execute(Model):
     outputs: dict[str, OutputRequest] = Field(default_factory=dict)
     response: Literal["raw", "document"] = "raw"
     subscriber: Subscriber | None = None
+    # Extension member: the job's lane. Lower than the process's default: anyone; higher: an
+    # operator or an admin.
+    priority: Priority | None = None
 
 
 class StatusCode(StrEnum):

@@ -46,8 +46,17 @@ def job_event_filter(job_id: str, token: str) -> str:
     return f"{SUBJECT_ROOT}.*.{job_id}.{token}"
 
 
-def submissions_filter(process_id: str) -> str:
-    return f"{SUBJECT_ROOT}.{process_id}.*.submitted"
+# A submission's subject names its lane, so that executors consume each lane on its own and
+# take the higher first. Normal keeps the token submissions always had.
+SUBMITTED = "submitted"
+
+
+def submission_token(lane: str) -> str:
+    return SUBMITTED if lane == "normal" else f"{SUBMITTED}-{lane}"
+
+
+def submissions_filter(process_id: str, lane: str = "normal") -> str:
+    return f"{SUBJECT_ROOT}.{process_id}.*.{submission_token(lane)}"
 
 
 def projector_lease_key(view: str) -> str:
@@ -55,9 +64,10 @@ def projector_lease_key(view: str) -> str:
     return f"projector.{view}"
 
 
-def executor_consumer(process_id: str) -> str:
-    """The durable consumer that all executors of one process share."""
-    return f"executor-{process_id}"
+def executor_consumer(process_id: str, lane: str = "normal") -> str:
+    """The durable consumer that all executors of one process share, one per lane. (":"
+    is in no process id: no lane of one process takes another's name.)"""
+    return f"executor-{process_id}" if lane == "normal" else f"executor-{process_id}:{lane}"
 
 
 def estimate_subject(process_id: str) -> str:

@@ -20,6 +20,7 @@ from jobstream_contracts.ogc import (
     ConcurrencyLimit,
     InputDescription,
     OutputDescription,
+    Priority,
     ProcessDescription,
 )
 from jobstream_contracts.process import (
@@ -471,6 +472,8 @@ def processes(settings: ExecutorSettings) -> list[Process]:
         # A backfill of decades runs for days; one stopped resumes where it committed.
         maxRuntime=INGEST_MAX_RUNTIME,
         concurrency=[ONE_WRITER, PROVIDER_QUOTA],
+        # Backfills of years wait for everything else.
+        priority=Priority.LOW,
         inputs={
             "dataset_id": _dataset_input(datasets, "source"),
             "start": _period_input("Start", "The first period to fetch."),

@@ -6,6 +6,9 @@ Two loops can receive a job at the same moment for the last slot; the later one 
 the next free slot (heartbeating its message meanwhile), so running jobs never exceed the
 limit.
 
+Jobs of a higher lane take a free slot first (``take_in_turn``): a high job fetched while a
+normal one waits for a slot runs before it.
+
 A job waiting for a concurrency key held elsewhere lends its slot back meanwhile (``lent``),
 so jobs of other keys run. The executor holds at most ``limit`` such waiting jobs of one
 process (``wait_room``): the rest stay in the stream, for executors with room.
@@ -13,6 +16,7 @@ process (``wait_room``): the rest stay in the stream, for executors with room.
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 
 
@@ -22,6 +26,8 @@ class Capacity:
         self.used = 0
         # Jobs waiting for a concurrency key, by process.
         self.waiting: Counter[str] = Counter()
+        # Fetched jobs waiting for a slot, by the rank of their lane (0 the highest).
+        self.queued: Counter[int] = Counter()
         self._freed = asyncio.Event()
 
     @property
@@ -39,6 +45,28 @@ class Capacity:
         while self.waiting[process_id] >= self.limit:
             self._freed.clear()
             await self._freed.wait()
+
+    def _turn_of(self, rank: int) -> bool:
+        return self.free and not any(self.queued[better] for better in range(rank))
+
+    async def take_in_turn(
+        self, rank: int, heartbeat: Callable[[], Awaitable[object]], every: float
+    ) -> None:
+        """Take a slot once one is free and no job of a higher lane waits for it, calling
+        ``heartbeat`` every ``every`` seconds meanwhile."""
+        self.queued[rank] += 1
+        try:
+            while not self._turn_of(rank):
+                self._freed.clear()
+                try:
+                    await asyncio.wait_for(self._freed.wait(), every)
+                except TimeoutError:
+                    await heartbeat()
+        finally:
+            self.queued[rank] -= 1
+        self.take()
+        # Others queued re-check their turn against this one's leaving the queue.
+        self._freed.set()
 
     def take(self) -> None:
         assert self.free

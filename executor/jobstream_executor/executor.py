@@ -12,6 +12,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from jobstream_contracts.ogc import Priority
 from jobstream_contracts.process import Process
 from jobstream_contracts.subjects import STREAM, job_event_filter, parse_subject
 from jobstream_infra.connection import CLOSE_TIMEOUT, close_nats, connect_nats
@@ -81,10 +82,11 @@ class Executor:
         assert self.runtime is not None and self.js is not None
         loops, durables = [], []
         for process in self.processes.values():
-            durable = await ensure_executor_consumer(self.js, process.id, self.settings)
-            sub = await self.js.pull_subscribe_bind(durable=durable, stream=STREAM)
-            loops.append(asyncio.create_task(self._fetch_loop(process, sub, stop)))
-            durables.append(durable)
+            for rank, lane in enumerate(Priority):
+                durable = await ensure_executor_consumer(self.js, process.id, self.settings, lane)
+                sub = await self.js.pull_subscribe_bind(durable=durable, stream=STREAM)
+                loops.append(asyncio.create_task(self._fetch_loop(process, rank, sub, stop)))
+                durables.append(durable)
         sample = partial(sample_consumers, self.js, durables)
         if sampler := start_sampling(self.settings.metrics_port, sample, stop):
             loops.append(sampler)
@@ -119,7 +121,9 @@ class Executor:
         self.runtime.pool.shutdown(wait=False, cancel_futures=True)
         await close_nats(self.nc, "executor")
 
-    async def _fetch_loop(self, process: Process, sub, stop: asyncio.Event) -> None:
+    async def _fetch_loop(self, process: Process, rank: int, sub, stop: asyncio.Event) -> None:
+        """Fetch the jobs of one lane of ``process`` (``rank`` 0 the highest) while a slot is
+        free."""
         while not stop.is_set():
             await self.capacity.wait_room(process.id)
             await self.capacity.wait_free()
@@ -131,17 +135,13 @@ class Executor:
                 log.warning("fetch failed", process=process.id, error=str(exc))
                 await asyncio.sleep(0.5)
                 continue
-            await self._start(process, msgs[0])
+            await self._start(process, rank, msgs[0])
 
-    async def _start(self, process: Process, msg: Msg) -> None:
-        """Run a fetched job once a slot is free, heartbeating it while it waits for one."""
+    async def _start(self, process: Process, rank: int, msg: Msg) -> None:
+        """Run a fetched job once a slot is free for its lane, heartbeating it while it waits
+        for one."""
         assert self.runtime is not None
-        while not self.capacity.free:
-            try:
-                await self.capacity.wait_free(timeout=self.settings.ack_wait / 3)
-            except TimeoutError:
-                await msg.in_progress()
-        self.capacity.take()
+        await self.capacity.take_in_turn(rank, msg.in_progress, self.settings.ack_wait / 3)
         task = asyncio.create_task(handle(self.runtime, process, MessageDelivery(msg)))
         self.tasks.add(task)
         task.add_done_callback(self._job_done)

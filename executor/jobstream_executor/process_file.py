@@ -16,6 +16,7 @@ from jobstream_contracts.ogc import (
     InputDescription,
     JobControlOption,
     OutputDescription,
+    Priority,
     ProcessDescription,
     RetryPolicy,
 )
@@ -107,6 +108,8 @@ class ProcessFile(_Strict):
     # At most `max` jobs at once per key, across the cluster: [{key: "dataset:{dataset_id}",
     # max: 1}]; a key's `{name}` is one of the inputs.
     concurrency: list[ConcurrencyLimit] = Field(default_factory=list)
+    # The lane of its asynchronous jobs: high, normal or low.
+    priority: Priority = Priority.NORMAL
     # The least role that may run it over HTTP (reader, submitter, operator, auditor, admin).
     role: Role = Role.SUBMITTER
     execution: Execution
@@ -161,6 +164,7 @@ class ProcessFile(_Strict):
             retryPolicy=RetryPolicy(**self.retryPolicy.model_dump()),
             maxRuntime=self.maxRuntime,
             concurrency=self.concurrency,
+            priority=self.priority,
             role=self.role,
             inputs={
                 name: InputDescription.model_validate(spec.model_dump(by_alias=True))

@@ -21,6 +21,7 @@ from jobstream_projector import view
 
 from .catalog import DatasetCatalog, ProcessCatalog
 from .errors import VIEW_FAILURES, OGCError
+from .fairness import Backlogs
 from .identity import Identity
 from .metrics import count_published
 from .nats_parts import Connection, Executors, QuickLooks
@@ -106,9 +107,12 @@ class Context:
     connection: Connection | None = None
     # How full the journal's store is, for the submissions' reserve.
     room: StoreRoom = field(init=False)
+    # Each caller's waiting jobs, for the lanes of their next ones.
+    backlogs: Backlogs = field(init=False)
 
     def __post_init__(self) -> None:
         self.room = StoreRoom.of(self.journal, self.settings)
+        self.backlogs = Backlogs(self.engine, self.settings.fair_backlog)
 
     async def publish(self, event: Event, expect_last: int | None = None) -> None:
         """Publish or raise 503: a request never succeeds for an event that was not stored."""

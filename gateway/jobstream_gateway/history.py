@@ -122,7 +122,7 @@ def _event_tokens(types: list[str]) -> list[str]:
             raise invalid_parameter(
                 "type", f"{name!r} is not an event type (one of {', '.join(sorted(EVENT_TYPES))})"
             )
-        tokens.append(kind.token)
+        tokens.extend(kind.tokens())
     return tokens
 
 

@@ -8,7 +8,7 @@ import structlog
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from jobstream_contracts.access import ANONYMOUS, Principal
+from jobstream_contracts.access import ANONYMOUS, Principal, Role
 from jobstream_contracts.events import JobSubmitted
 from jobstream_contracts.fold import JobState, apply, fold
 from jobstream_contracts.ogc import (
@@ -16,6 +16,7 @@ from jobstream_contracts.ogc import (
     Execute,
     JobControlOption,
     Link,
+    Priority,
     ProcessDescription,
     ProcessList,
     Subscriber,
@@ -149,6 +150,7 @@ async def execute(
         await _check_subscriber(body.subscriber, ctx.settings.callback_allowed_networks)
     preferences = set(parse_preferences(prefer))
     asynchronous = _wants_async(process, preferences)
+    priority = await _priority(ctx, process, body.priority, asynchronous, principal)
     event = JobSubmitted(
         job_id=_job_id(idempotency_key, principal),
         idempotency_key=idempotency_key,
@@ -158,6 +160,7 @@ async def execute(
         outputs={name: out.to_json() for name, out in body.outputs.items()},
         response=body.response,
         mode="async" if asynchronous else "sync",
+        priority=priority,
         # The request's span (continuing the caller's traceparent): the attempt's parent.
         trace=current_context(request.headers),
         subscriber=body.subscriber,
@@ -177,6 +180,29 @@ async def execute(
         # Still running after sync_timeout: hand the client the job instead of an error.
         return _created(event, url, preferences, state)
     return results_response(state, headers={"Link": f'<{url}/jobs/{event.job_id}>; rel="monitor"'})
+
+
+_RANK = {lane: rank for rank, lane in enumerate(Priority)}
+
+
+async def _priority(
+    ctx: Context,
+    process: ProcessDescription,
+    asked: Priority | None,
+    asynchronous: bool,
+    principal: Principal,
+) -> Priority:
+    """The job's lane: high for a synchronous execution (someone waits on the answer), else
+    the process's default, a lane lower for a caller with jobs of it waiting (fairness.py).
+    Lower on request; higher for an operator only, and then as asked."""
+    default = process.priority if asynchronous else Priority.HIGH
+    if asked is not None and _RANK[asked] < _RANK[default]:
+        require(principal, Role.OPERATOR, f"priority: {asked.value}, above {default.value},")
+        return asked
+    lane = default if asked is None else asked
+    if not asynchronous:
+        return lane
+    return await ctx.backlogs.lane(principal.id, process.id, lane)
 
 
 # Job ids of idempotent requests are derived from the key, so the key's claim and the job's

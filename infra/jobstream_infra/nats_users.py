@@ -102,7 +102,9 @@ def consumes(durable: str) -> Grant:
 
 
 def records(*kinds: type[Event]) -> Grant:
-    return Grant(publish=tuple(event_subject("*", "*", kind.token) for kind in kinds))
+    return Grant(
+        publish=tuple(event_subject("*", "*", token) for kind in kinds for token in kind.tokens())
+    )
 
 
 def _bucket_stream(bucket: str) -> str:

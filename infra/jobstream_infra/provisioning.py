@@ -158,12 +158,12 @@ async def _replicate_buckets(js: JetStreamContext, replicas: int) -> None:
 
 
 async def ensure_executor_consumer(
-    js: JetStreamContext, process_id: str, settings: ExecutorSettings
+    js: JetStreamContext, process_id: str, settings: ExecutorSettings, lane: str = "normal"
 ) -> str:
-    durable = executor_consumer(process_id)
+    durable = executor_consumer(process_id, lane)
     config = ConsumerConfig(
         durable_name=durable,
-        filter_subject=submissions_filter(process_id),
+        filter_subject=submissions_filter(process_id, lane),
         # A consumer created after jobs were submitted still runs them; finished ones are
         # recognised from their history and skipped.
         deliver_policy=DeliverPolicy.ALL,

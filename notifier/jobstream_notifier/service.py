@@ -101,7 +101,7 @@ class Notifier:
         self.tasks: set[asyncio.Task] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        filters = notified_filters([kind.token for kind in READ])
+        filters = notified_filters([token for kind in READ for token in kind.tokens()])
         durable = await ensure_notifier_consumer(self.js, filters, self.settings)
         sub = await self.js.pull_subscribe_bind(durable=durable, stream=STREAM)
         sample = partial(sample_consumers, self.js, [durable])
@@ -156,7 +156,7 @@ class Notifier:
         """An event of a job whose submission named no subscriber: nothing to read or call
         (what most events are). Forgets the job at its final event."""
         _, job_id, token = parse_subject(subject)
-        if token == JobSubmitted.token or self.subscribers.get(job_id, UNKNOWN) is not None:
+        if token in JobSubmitted.tokens() or self.subscribers.get(job_id, UNKNOWN) is not None:
             return False
         if token in TERMINAL_TOKENS:
             self._forget(job_id)

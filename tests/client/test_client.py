@@ -263,3 +263,10 @@ def test_iter_jobs_gives_every_job_once_across_pages(keyed):
 
         found = eventually(listed, 30, "the jobs in the list")
     assert len(found) == len(set(found)) and len(found) >= 7
+
+
+def test_a_job_submitted_at_a_lower_priority_goes_in_that_lane(client, stack):
+    job = client.submit("echo", {"message": "later"}, priority="low")
+    assert job.wait(timeout=30).status == "successful"
+    submitted = next(e for e in stack.events(job.id) if isinstance(e, JobSubmitted))
+    assert submitted.priority == "low" and submitted.subject.endswith(".submitted-low")

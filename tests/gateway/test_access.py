@@ -7,6 +7,7 @@ import pytest
 
 from jobstream_contracts.access import Role
 from jobstream_contracts.events import JobDismissed, JobSubmitted
+from jobstream_gateway import fairness
 
 from ..support.inprocess import Gateway, keyed_identity, open_stream, serving, view_engine
 from ..support.stack import TEST_PROCESSES
@@ -156,3 +157,55 @@ async def test_the_queue_counts_only_the_callers_jobs_unless_they_read_every_job
 
     assert (await waiting("alice"), await waiting("bob"), await waiting("auditor")) == (2, 1, 3)
     assert (await gateway.http.get("/queue")).status_code == 401
+
+
+async def test_anyone_may_lower_a_jobs_priority_and_only_an_operator_raise_it(keyed):
+    gateway, keys = keyed
+
+    async def execute(name: str, priority: str) -> httpx.Response:
+        body = {"inputs": {"message": priority}, "priority": priority}
+        headers = {"Prefer": "respond-async", **as_(keys, name)}
+        return await gateway.http.post("/processes/echo/execution", json=body, headers=headers)
+
+    refused = exception_of(await execute("alice", "high"), 403, "forbidden")
+    assert refused["detail"] == (
+        "priority: high, above normal, needs the operator role; key:alice has submitter"
+    )
+    unknown = exception_of(await execute("alice", "urgent"), 400, "invalid-parameter")
+    assert unknown["detail"] == "body.priority: Input should be 'high', 'normal' or 'low'"
+    assert (await execute("alice", "low")).status_code == 201
+    assert (await execute("admin", "high")).status_code == 201
+    submitted = [e for e in await gateway.events() if isinstance(e, JobSubmitted)]
+    assert [(e.inputs["message"], e.priority) for e in submitted] == [
+        ("low", "low"),
+        ("high", "high"),
+    ]
+    assert [e.subject.rsplit(".", 1)[1] for e in submitted] == ["submitted-low", "submitted-high"]
+
+
+@pytest.mark.parametrize("refresh", [0.0, 3600.0], ids=["read-each-time", "counted-since"])
+async def test_a_callers_jobs_that_find_their_own_waiting_go_a_lane_lower(
+    keyed, monkeypatch, refresh
+):
+    monkeypatch.setattr(fairness, "REFRESH", refresh)
+    gateway, keys = keyed
+    alice, bob, admin = as_(keys, "alice"), as_(keys, "bob"), as_(keys, "admin")
+    await submit(gateway, alice, "echo", {"message": "a1"})
+    await gateway.project()
+    await submit(gateway, alice, "echo", {"message": "a2"})
+    await submit(gateway, bob, "echo", {"message": "b1"})
+    await submit(gateway, alice, "echo", {"message": "a3"})
+    # An operator's raised job keeps the lane asked for.
+    raised = {"inputs": {"message": "x"}, "priority": "high"}
+    headers = {"Prefer": "respond-async", **admin}
+    await gateway.http.post("/processes/echo/execution", json=raised, headers=headers)
+    await gateway.http.post("/processes/echo/execution", json=raised, headers=headers)
+    submitted = [e for e in await gateway.events() if isinstance(e, JobSubmitted)]
+    assert [(e.inputs["message"], e.priority) for e in submitted] == [
+        ("a1", "normal"),
+        ("a2", "low"),
+        ("b1", "normal"),
+        ("a3", "low"),
+        ("x", "high"),
+        ("x", "high"),
+    ]

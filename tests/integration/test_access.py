@@ -213,3 +213,24 @@ def test_oidc_tokens_carry_the_principal_and_its_roles(keyed):
             with client(oidc, issuer.mint("erin", ["submitter"])) as erin:
                 assert erin.get(f"/jobs/{created.json()['jobID']}").status_code == 404
         assert stack.events(created.json()["jobID"])[0].owner == "oidc:carol"  # type: ignore[attr-defined]
+
+
+def test_a_callers_backlog_holds_up_another_callers_job_by_one_run(make_stack):
+    stack = make_stack(auth="apikey", executor_concurrency=2)
+    stack.start(wait=False)
+    stack.http.headers["Authorization"] = f"Bearer {stack.new_key('admin', 'admin')}"
+    keys = {name: stack.new_key(name, "submitter") for name in ("alice", "bob")}
+    stack.wait_ready(("hold", "echo"))
+    with client(stack, keys["alice"]) as alice, client(stack, keys["bob"]) as bob:
+        backlog = [submit(alice, "hold", {"seconds": 2}).json()["jobID"] for _ in range(40)]
+        echo = submit(bob, "echo", {"message": "mine"}).json()["jobID"]
+        stack.wait_job(echo, timeout=30)
+        events = stack.events(echo)
+        for job_id in backlog:
+            alice.delete(f"/jobs/{job_id}")
+    waited = next(e.time for e in events if e.type == "JobStarted") - events[0].time
+    started = sum(e.type == "JobStarted" for j in backlog for e in stack.events(j))
+    print(f"bob's echo started {waited.total_seconds():.1f} s after it was submitted")
+    # Behind alice's jobs running on the two slots, not behind her forty (40 s of work).
+    assert waited.total_seconds() < 2 + 2, waited
+    assert started <= 6, started

@@ -187,3 +187,20 @@ def test_a_providers_limit_is_shared_by_its_datasets(stack):
     eventually(all_final, 60, "five jobs of one provider to succeed")
     assert "waiting for a provider:quota slot: 2 of 2 in use" in messages
     assert most_at_once(spans_of(stack.events(), ids).values()) == 2
+
+
+def test_a_high_priority_job_behind_fifty_queued_starts_next(stack):
+    stack.start_component("executor", executor_concurrency=1)
+    stack.wait_ready(("hold",))
+    queued = [stack.submit("hold", {"seconds": 0.1}) for _ in range(50)]
+    urgent = stack.submit("hold", {"seconds": 0.1}, priority="high")
+    for job_id in [*queued, urgent]:
+        assert stack.wait_job(job_id, timeout=60)["status"] == "successful"
+    events = stack.events()
+    started = {e.job_id: e.time for e in events if e.type == "JobStarted"}
+    submitted = next(e.time for e in events if e.type == "JobSubmitted" and e.job_id == urgent)
+    before = sum(started[job_id] < started[urgent] for job_id in queued)
+    already = sum(started[job_id] < submitted for job_id in queued)
+    print(f"{already} of 50 queued jobs had started when it came; {before} before it")
+    # Behind the one running when it came, and at most one fetched for that slot meanwhile.
+    assert before - already <= 2 and before < 25, (already, before)

@@ -67,13 +67,13 @@ def test_a_limit_is_at_least_one():
 
 
 def test_a_waiting_job_is_accepted_and_says_what_it_waits_for_until_it_starts():
-    common = {"job_id": "j", "process_id": "ingest"}
     waiting = [
-        JobSubmitted(**common),
-        JobWaiting(key="provider:cds", limit=2, in_use=2, attempt=1, **common),
+        JobSubmitted(job_id="j", process_id="ingest"),
+        JobWaiting(job_id="j", process_id="ingest", key="provider:cds", limit=2, in_use=2),
     ]
     state = fold(waiting)
     assert state is not None and state.status == StatusCode.ACCEPTED
     assert state.message == "waiting for a provider:cds slot: 2 of 2 in use"
-    state = fold([JobStarted(executor="e", holds=["provider:cds"], attempt=1, **common)], state)
+    started = JobStarted(job_id="j", process_id="ingest", executor="e", holds=["provider:cds"])
+    state = fold([started], state)
     assert state is not None and state.status == StatusCode.RUNNING and state.message is None

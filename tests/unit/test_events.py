@@ -28,6 +28,7 @@ from jobstream_contracts.events import (
     SnapshotRef,
     decode_event,
 )
+from jobstream_contracts.ogc import Priority
 from jobstream_contracts.subjects import event_subject, is_valid_token, parse_subject
 
 WHEN = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
@@ -446,3 +447,24 @@ def test_a_new_event_is_written_at_its_class_version(progressed_v2):
 def test_the_version_bump_is_undone_after_the_test():
     assert JobProgressed.version == 1
     assert ("JobProgressed", 1) not in UPCASTERS
+
+
+@pytest.mark.parametrize(
+    ("priority", "token"),
+    [
+        (Priority.HIGH, "submitted-high"),
+        (Priority.NORMAL, "submitted"),
+        (Priority.LOW, "submitted-low"),
+    ],
+)
+def test_a_submission_is_stored_under_its_lanes_token(priority, token):
+    event = JobSubmitted(job_id="j", process_id="echo", priority=priority)
+    assert event.subject == f"jobstream.jobs.echo.j.{token}"
+    assert decode_event(event.encode(), event.subject) == event
+
+
+def test_a_submission_on_another_lanes_subject_is_off_its_subject():
+    # The gateway's grant is per lane token: a high job on the normal subject is a forgery.
+    event = JobSubmitted(job_id="j", process_id="echo", priority=Priority.HIGH)
+    with pytest.raises(EventOffSubject):
+        decode_event(event.encode(), "jobstream.jobs.echo.j.submitted")

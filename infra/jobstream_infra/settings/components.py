@@ -65,6 +65,13 @@ class GatewaySettings(
         "admin's: room for running jobs' outcomes, dismissals and operators' work when the "
         "store fills. A submission that would reach into it gets 503 with `Retry-After`.",
     )
+    fair_backlog: int = Field(
+        default=1,
+        ge=0,
+        description="A caller's asynchronous job that finds this many of the caller's jobs of "
+        "its process waiting goes one lane lower (normal to low), behind other callers' "
+        "jobs: one caller's backlog does not hold up another's. 0: lanes as asked.",
+    )
     sync_timeout: float = Field(
         default=60.0,
         gt=0,
