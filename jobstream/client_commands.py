@@ -214,6 +214,8 @@ def queue(client: Client, args: argparse.Namespace, output: Output, _: dict) -> 
         output.json(waiting.to_json())
     else:
         output.table(tables.queue_table(waiting))
+        if waiting.keys:
+            output.table(tables.keys_table(waiting))
     return SUCCESS
 
 

@@ -24,7 +24,7 @@ from rich.text import Text
 from jobstream_client import Recorded
 from jobstream_contracts.dataset_records import DatasetRecord
 from jobstream_contracts.ogc import AttemptError, StatusInfo
-from jobstream_contracts.queue import ProcessQueue, Queue
+from jobstream_contracts.queue import KeyQueue, ProcessQueue, Queue
 
 # The members every event has; a history row shows the rest.
 ENVELOPE = {
@@ -112,8 +112,20 @@ QUEUE_COLUMNS: list[tuple[str, Callable[[ProcessQueue], str]]] = [
 ]
 
 
+KEY_COLUMNS: list[tuple[str, Callable[[KeyQueue], str]]] = [
+    ("key", lambda row: row.key),
+    ("in use", lambda row: f"{row.running} of {row.limit}"),
+    ("waiting", lambda row: str(row.waiting)),
+    ("held by", lambda row: ", ".join(job[:8] for job in row.holders)),
+]
+
+
 def queue_table(queue: Queue) -> Fitting[ProcessQueue]:
     return Fitting(QUEUE_COLUMNS, queue.processes, kept=3)
+
+
+def keys_table(queue: Queue) -> Fitting[KeyQueue]:
+    return Fitting(KEY_COLUMNS, queue.keys, kept=3)
 
 
 def status_table(status: StatusInfo) -> Table:

@@ -116,8 +116,8 @@ class JobStarted(Event):
     token: ClassVar[str] = "started"
     type: Literal["JobStarted"] = "JobStarted"
     executor: str
-    # The concurrency keys whose slots the attempt holds while it runs.
-    holds: list[str] = Field(default_factory=list)
+    # The concurrency keys whose slots the attempt holds while it runs, with their limits.
+    holds: dict[str, int] = Field(default_factory=dict)
 
 
 class JobProgressed(Event):

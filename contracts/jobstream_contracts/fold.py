@@ -58,6 +58,9 @@ class JobState:
     caused_by: str | None = None
     estimate: dict[str, Any] | None = None
     owner: str | None = None
+    priority: str = "normal"
+    # The concurrency keys it waits for (accepted) or holds (running), with their limits.
+    keys: dict[str, int] = field(default_factory=dict)
 
     @property
     def percent(self) -> float | None:
@@ -117,6 +120,7 @@ def apply(state: JobState | None, event: Event) -> JobState:
             response=event.response,
             caused_by=event.caused_by,
             owner=event.owner,
+            priority=event.priority.value,
         )
     if isinstance(event, JobSucceeded):
         return replace(
@@ -152,6 +156,7 @@ def apply(state: JobState | None, event: Event) -> JobState:
             attempt=event.attempt,
             # What it waited for, or why an attempt before failed, no longer holds.
             message=None,
+            keys=event.holds,
         )
     if isinstance(event, JobWaiting):
         return replace(
@@ -159,6 +164,7 @@ def apply(state: JobState | None, event: Event) -> JobState:
             status=StatusCode.ACCEPTED,
             updated=event.time,
             message=f"waiting for a {event.key} slot: {event.in_use} of {event.limit} in use",
+            keys={event.key: event.limit},
         )
     if isinstance(event, JobProgressed):
         return replace(
@@ -190,6 +196,7 @@ def apply(state: JobState | None, event: Event) -> JobState:
             attempt=event.attempt,
             message=f"attempt {event.attempt} failed ({event.error.type}: {event.error.detail});"
             f" retrying at {event.retry_at.isoformat()}",
+            keys={},
             errors=_with_error(state.errors, event.attempt, event.error),
         )
     raise TypeError(f"no rule for {type(event).__name__}")

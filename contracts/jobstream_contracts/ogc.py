@@ -301,6 +301,8 @@ class StatusInfo(Model):
     # What the run was expected to take when it started (data processes: periods, bytes,
     # duration).
     estimate: Estimate | None = None
+    # Its lane: high, normal or low.
+    priority: Priority | None = None
 
 
 class JobList(Model):

@@ -20,6 +20,17 @@ class ProcessQueue(Model):
     )
 
 
+class KeyQueue(Model):
+    key: str = Field(description="a concurrency key: provider:cds, dataset:era5-land")
+    limit: int = Field(ge=1, description="the most jobs that hold it at once")
+    waiting: int = Field(ge=0, description="jobs whose turn came, waiting for a slot of it")
+    running: int = Field(ge=0, description="jobs holding a slot of it")
+    holders: list[str] = Field(description="the ids of the jobs holding it")
+    oldestWaiting: datetime | None = None
+    oldestWaitingSeconds: float | None = None
+
+
 class Queue(Model):
     processes: list[ProcessQueue]
+    keys: list[KeyQueue] = Field(default_factory=list)
     links: list[Link]

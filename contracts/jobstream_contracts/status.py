@@ -8,7 +8,7 @@ from typing import Any
 
 from .estimates import Estimate
 from .fold import JobState
-from .ogc import Link, StatusCode, StatusInfo, html_alternate
+from .ogc import Link, Priority, StatusCode, StatusInfo, html_alternate
 
 # No registered relation names a resource's event history; RFC 8288 extension relations are URIs.
 HISTORY_REL = "https://jobstream.dev/rel/history"
@@ -67,6 +67,7 @@ def status_info(state: JobState, base_url: str) -> StatusInfo:
         percent=state.percent,
         errors=state.errors or None,
         estimate=None if state.estimate is None else Estimate.model_validate(state.estimate),
+        priority=Priority(state.priority),
     )
 
 

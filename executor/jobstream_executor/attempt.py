@@ -212,7 +212,7 @@ class Attempt:
             slots = await self._admitted(needed)
             if slots is not None:
                 async with self.runtime.slots.held(slots):
-                    await self._run_admitted(call, failures, [key.key for key in needed])
+                    await self._run_admitted(call, failures, {k.key: k.limit for k in needed})
         finally:
             self.runtime.running.pop(self.job.job_id, None)
 
@@ -247,7 +247,7 @@ class Attempt:
         waiting = JobWaiting(key=key.key, limit=key.limit, in_use=key.limit, **self.common)
         return await self._write_persistently(waiting)
 
-    async def _run_admitted(self, call, failures: int, holds: list[str]) -> None:
+    async def _run_admitted(self, call, failures: int, holds: dict[str, int]) -> None:
         log.info("job started")
         try:
             final = await self._call(call, holds)
@@ -265,7 +265,7 @@ class Attempt:
         if final is not None:
             await self._succeed(final)
 
-    async def _call(self, call, holds: list[str]) -> JobSucceeded | None:
+    async def _call(self, call, holds: dict[str, int]) -> JobSucceeded | None:
         """Run the process with its keepalive; None if the job may not start (final already)."""
         # Conditional on the history read before: a dismissal stored since then makes it fail
         # and the job is not run. One stored after it reaches the executor's dismissal

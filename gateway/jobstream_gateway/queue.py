@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 
 from jobstream_contracts.access import Principal
 from jobstream_contracts.ogc import Link, html_alternate
-from jobstream_contracts.queue import ProcessQueue, Queue
+from jobstream_contracts.queue import KeyQueue, ProcessQueue, Queue
 from jobstream_projector import view
 
 from .callers import caller
@@ -24,16 +24,39 @@ router = APIRouter(tags=["Jobs"])
 async def queue(
     request: Request, ctx: Context = Depends(context), principal: Principal = Depends(caller)
 ) -> Queue:
-    """Every process's waiting and running jobs (yours only, unless you read every job)."""
+    """Every process's waiting and running jobs, and every concurrency key's (yours only,
+    unless you read every job)."""
     owner = None if principal.reads_everything else principal.id
-    counts = await asyncio.to_thread(view.queue_counts, ctx.engine, owner)
+    counts, keys = await asyncio.to_thread(_counts, ctx, owner)
     url = base_url(request)
+    now = datetime.now(UTC)
     return Queue(
-        processes=_with_every_process(ctx, counts, datetime.now(UTC)),
+        processes=_with_every_process(ctx, counts, now),
+        keys=[_key_row(key, now) for key in keys],
         links=[
             Link(href=f"{url}/queue", rel="self", type="application/json"),
             html_alternate(f"{url}/queue"),
         ],
+    )
+
+
+def _counts(ctx: Context, owner: str | None):
+    return view.queue_counts(ctx.engine, owner), view.key_counts(ctx.engine, owner)
+
+
+def _waited(oldest: datetime | None, now: datetime) -> float | None:
+    return None if oldest is None else round((now - oldest).total_seconds(), 3)
+
+
+def _key_row(count: view.KeyCounts, now: datetime) -> KeyQueue:
+    return KeyQueue(
+        key=count.key,
+        limit=count.limit,
+        waiting=count.waiting,
+        running=len(count.holders),
+        holders=list(count.holders),
+        oldestWaiting=count.oldest_waiting,
+        oldestWaitingSeconds=_waited(count.oldest_waiting, now),
     )
 
 
@@ -54,5 +77,5 @@ def _row(count: view.QueueCounts, now: datetime) -> ProcessQueue:
         waiting=count.waiting,
         running=count.running,
         oldestWaiting=oldest,
-        oldestWaitingSeconds=None if oldest is None else round((now - oldest).total_seconds(), 3),
+        oldestWaitingSeconds=_waited(oldest, now),
     )

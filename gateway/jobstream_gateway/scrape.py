@@ -18,6 +18,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from jobstream_infra.metrics import (
     GATEWAY,
+    KEY_LIMIT,
+    KEY_RUNNING,
+    KEY_WAITING,
     QUEUE,
     QUEUE_OLDEST_WAITING,
     QUEUE_RUNNING,
@@ -35,16 +38,24 @@ router = APIRouter()
 async def metrics(ctx: Context = Depends(context)) -> Response:
     """The gateway's metrics as Prometheus text, the queue read from the view at each scrape."""
     try:
-        counts = await asyncio.to_thread(view.queue_counts, ctx.engine)
+        counts, keys = await asyncio.to_thread(_counts, ctx)
     except VIEW_FAILURES:
-        counts = []
-    _set_queue(counts, datetime.now(UTC))
+        counts, keys = [], []
+    _set_queue(counts, keys, datetime.now(UTC))
     return Response(generate_latest(GATEWAY), media_type=CONTENT_TYPE_LATEST)
 
 
-def _set_queue(counts: list[view.QueueCounts], now: datetime) -> None:
+def _counts(ctx: Context) -> tuple[list[view.QueueCounts], list[view.KeyCounts]]:
+    return view.queue_counts(ctx.engine), view.key_counts(ctx.engine)
+
+
+def _set_queue(counts: list[view.QueueCounts], keys: list[view.KeyCounts], now: datetime) -> None:
     for gauge in QUEUE:
-        gauge.clear()  # a process gone from the queue leaves no stale series
+        gauge.clear()  # a process or key gone from the queue leaves no stale series
+    for key in keys:
+        KEY_WAITING.labels(key.key).set(key.waiting)
+        KEY_RUNNING.labels(key.key).set(len(key.holders))
+        KEY_LIMIT.labels(key.key).set(key.limit)
     for count in counts:
         QUEUE_WAITING.labels(count.process_id).set(count.waiting)
         QUEUE_RUNNING.labels(count.process_id).set(count.running)

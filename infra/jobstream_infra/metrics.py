@@ -194,7 +194,25 @@ QUEUE_OLDEST_WAITING = Gauge(
     ["process"],
     registry=None,
 )
-QUEUE = (QUEUE_WAITING, QUEUE_RUNNING, QUEUE_OLDEST_WAITING)
+KEY_WAITING = Gauge(
+    "jobstream_queue_key_waiting_jobs",
+    "Jobs whose turn came, waiting for a slot of a concurrency key, by key (GET /queue).",
+    ["key"],
+    registry=None,
+)
+KEY_RUNNING = Gauge(
+    "jobstream_queue_key_running_jobs",
+    "Jobs holding a slot of a concurrency key, by key (GET /queue).",
+    ["key"],
+    registry=None,
+)
+KEY_LIMIT = Gauge(
+    "jobstream_queue_key_limit",
+    "The most jobs that may hold a concurrency key at once, for keys in use or waited for.",
+    ["key"],
+    registry=None,
+)
+QUEUE = (QUEUE_WAITING, QUEUE_RUNNING, QUEUE_OLDEST_WAITING, KEY_WAITING, KEY_RUNNING, KEY_LIMIT)
 
 REGISTRY_LAG = Gauge(
     "jobstream_registry_lag",

@@ -110,6 +110,19 @@ def test_tables_in_a_terminal(stack):
     assert code == SUCCESS and "waiting" in text and "echo" in text, text
 
 
+def test_queue_in_a_terminal_shows_the_keys_held_and_by_which_job(stack):
+    inputs = {"dataset": "cli", "provider": "cli-provider", "seconds": 30}
+    job_id = stack.submit("keyed", inputs)
+    stack.wait_job(job_id, statuses=("running",))
+    try:
+        code, text = run_in_terminal("queue", "--url", stack.url)
+    finally:
+        stack.http.delete(f"/jobs/{job_id}")
+    assert code == SUCCESS, text
+    row = next(line for line in text.splitlines() if "dataset:cli" in line)
+    assert "1 of 1" in row and job_id[:8] in row, text
+
+
 def test_queue_json_has_a_row_per_process(stack):
     answer = run_for_script("queue", "--json", "--url", stack.url)
     assert answer.returncode == SUCCESS, answer.stderr

@@ -2,7 +2,7 @@
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from jobstream_contracts.events import JobStarted
+from jobstream_contracts.events import JobStarted, JobSucceeded, JobWaiting
 
 from ..support.inprocess import Gateway
 
@@ -51,3 +51,46 @@ async def test_metrics_give_the_queue_per_process_as_the_view_holds_it(gateway):
     assert samples[("jobstream_queue_waiting_jobs", "echo")] == 1
     assert samples[("jobstream_queue_running_jobs", "echo")] == 0
     assert 0 <= samples[("jobstream_queue_oldest_waiting_seconds", "echo")] < 60
+
+
+async def test_the_queue_shows_each_key_its_limit_its_waiters_and_its_holders(gateway):
+    holding, waiting, done = [await gateway.submit("echo", {"message": m}) for m in "hwd"]
+    common = {"process_id": "echo", "attempt": 1}
+    keys = {"provider:cds": 2, "dataset:era5": 1}
+    for event in (
+        JobStarted(job_id=holding, executor="a", holds=keys, **common),
+        JobWaiting(job_id=waiting, key="dataset:era5", limit=1, in_use=1, **common),
+        JobStarted(job_id=done, executor="b", holds={"provider:cds": 2}, **common),
+        JobSucceeded(job_id=done, **common),
+    ):
+        await gateway.journal.append(event)
+    await gateway.project()
+    answer = (await gateway.http.get("/queue")).json()["keys"]
+    rows = {row["key"]: row for row in answer}
+    assert list(rows) == ["dataset:era5", "provider:cds"]
+    era5, cds = rows["dataset:era5"], rows["provider:cds"]
+    assert (era5["limit"], era5["running"], era5["waiting"], era5["holders"]) == (
+        1,
+        1,
+        1,
+        [holding],
+    )
+    assert 0 <= era5["oldestWaitingSeconds"] < 60
+    assert (cds["limit"], cds["running"], cds["waiting"], cds["holders"]) == (2, 1, 0, [holding])
+    page = await gateway.http.get("/queue", headers={"Accept": "text/html"})
+    assert "<td>dataset:era5</td>" in page.text and "<td>1 of 1</td>" in page.text
+    scraped = (await gateway.http.get("/metrics")).text
+    samples = {
+        (sample.name, sample.labels["key"]): sample.value
+        for family in text_string_to_metric_families(scraped)
+        if family.name.startswith("jobstream_queue_key_")
+        for sample in family.samples
+    }
+    assert samples == {
+        ("jobstream_queue_key_waiting_jobs", "dataset:era5"): 1,
+        ("jobstream_queue_key_waiting_jobs", "provider:cds"): 0,
+        ("jobstream_queue_key_running_jobs", "dataset:era5"): 1,
+        ("jobstream_queue_key_running_jobs", "provider:cds"): 1,
+        ("jobstream_queue_key_limit", "dataset:era5"): 1,
+        ("jobstream_queue_key_limit", "provider:cds"): 2,
+    }

@@ -166,7 +166,7 @@ def test_a_job_waits_for_its_key_out_of_the_executors_slots(stack):
     done = stack.wait_job(second, timeout=30)
     assert done["status"] == "successful" and done["attempt"] == 1
     assert _started(stack, second).time >= _succeeded(stack, first).time
-    assert _started(stack, second).holds == ["dataset:d1", "provider:p1"]
+    assert _started(stack, second).holds == {"dataset:d1": 1, "provider:p1": 2}
     assert [e.type for e in stack.events(dismissed)].count("JobStarted") == 0
 
 

@@ -74,6 +74,6 @@ def test_a_waiting_job_is_accepted_and_says_what_it_waits_for_until_it_starts():
     state = fold(waiting)
     assert state is not None and state.status == StatusCode.ACCEPTED
     assert state.message == "waiting for a provider:cds slot: 2 of 2 in use"
-    started = JobStarted(job_id="j", process_id="ingest", executor="e", holds=["provider:cds"])
+    started = JobStarted(job_id="j", process_id="ingest", executor="e", holds={"provider:cds": 2})
     state = fold([started], state)
     assert state is not None and state.status == StatusCode.RUNNING and state.message is None

@@ -64,7 +64,7 @@ EVENTS = [
         **COMMON,
     ),
     JobWaiting(key="dataset:chirps", limit=1, in_use=1, **COMMON),
-    JobStarted(executor="executor-a", holds=["dataset:chirps"], **COMMON),
+    JobStarted(executor="executor-a", holds={"dataset:chirps": 1}, **COMMON),
     JobProgressed(done=3, total=4.5, message="almost", **COMMON),
     JobSucceeded(results={"y": {"value": 42}}, **COMMON),
     JobFailed(error=ErrorInfo(type="ValueError", detail="boom"), **COMMON),

@@ -220,3 +220,39 @@ def queue_counts(engine: Engine, owner: str | None = None) -> list[QueueCounts]:
                 known = replace(known, running=count)
             counts[process_id] = known
     return [counts[name] for name in sorted(counts)]
+
+
+@dataclass(frozen=True)
+class KeyCounts:
+    """One concurrency key's jobs: waiting for it, holding it (their ids), and its limit as
+    the newest of them was told."""
+
+    key: str
+    limit: int
+    waiting: int = 0
+    oldest_waiting: datetime | None = None
+    holders: tuple[str, ...] = ()
+
+
+def key_counts(engine: Engine, owner: str | None = None) -> list[KeyCounts]:
+    """Per concurrency key, the jobs waiting for it and holding it (only ``owner``'s, unless
+    None): the active jobs that have keys, read over the status index."""
+    statement = core_select(JOBS.c.job_id, JOBS.c.status, JOBS.c["keys"], JOBS.c.created).where(
+        JOBS.c.status.in_(_QUEUED), JOBS.c.keyed.is_(True)
+    )
+    if owner is not None:
+        statement = statement.where(JOBS.c.owner == owner)
+    counts: dict[str, KeyCounts] = {}
+    with engine.connect() as connection:
+        for job_id, status, keys, created in connection.execute(statement.order_by(JOBS.c.created)):
+            for key, limit in keys.items():
+                known = replace(counts.get(key, KeyCounts(key, limit)), limit=limit)
+                counts[key] = _counted(known, job_id, status, created)
+    return [counts[key] for key in sorted(counts)]
+
+
+def _counted(known: KeyCounts, job_id: str, status: str, created: datetime) -> KeyCounts:
+    if status == StatusCode.RUNNING.value:
+        return replace(known, holders=(*known.holders, job_id))
+    oldest = known.oldest_waiting or _instant(created)
+    return replace(known, waiting=known.waiting + 1, oldest_waiting=oldest)

@@ -63,6 +63,7 @@ def state_values(state: JobState) -> dict[str, Any]:
     values["status"] = state.status.value
     values["message"] = None if state.message is None else storable_text(state.message)
     values["errors"] = [entry.model_dump() for entry in state.errors]
+    values["keyed"] = bool(state.keys)
     return values
 
 

@@ -44,6 +44,10 @@ class JobRow(SQLModel, table=True):
     caused_by: str | None = None
     estimate: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     owner: str | None = Field(default=None, index=True)
+    priority: str = "normal"
+    keys: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Whether it has keys: the queue's per-key figures read only those jobs.
+    keyed: bool = False
     # Bytes of all the job's events in the stream: what its owner's quota counts.
     stored_bytes: int = 0
 
@@ -67,7 +71,7 @@ class DatasetRow(SQLModel, table=True):
 
 
 # Bump when the tables change: a view of another version is dropped and rebuilt from the stream.
-VIEW_VERSION = 5
+VIEW_VERSION = 6
 
 
 class ViewMeta(SQLModel, table=True):
