@@ -303,6 +303,9 @@ class StatusInfo(Model):
     estimate: Estimate | None = None
     # Its lane: high, normal or low.
     priority: Priority | None = None
+    # Queued a while: the jobs of its process it waits behind (higher lanes, and its own
+    # lane's earlier ones).
+    jobsAhead: int | None = Field(default=None, ge=0)
 
 
 class JobList(Model):

@@ -14,7 +14,8 @@ from .ogc import Link, Priority, StatusCode, StatusInfo, html_alternate
 HISTORY_REL = "https://jobstream.dev/rel/history"
 
 
-def status_info(state: JobState, base_url: str) -> StatusInfo:
+def status_info(state: JobState, base_url: str, ahead: int | None = None) -> StatusInfo:
+    """The job's status document; ``ahead``: the jobs a queued job waits behind, if known."""
     job_url = f"{base_url}/jobs/{state.job_id}"
     links = [
         Link(href=job_url, rel="self", type="application/json", title="this job's status"),
@@ -54,7 +55,7 @@ def status_info(state: JobState, base_url: str) -> StatusInfo:
         jobID=state.job_id,
         processID=state.process_id,
         status=state.status,
-        message=state.message,
+        message=state.message if ahead is None else _in_line(state, ahead),
         created=state.created,
         started=state.started,
         finished=state.finished,
@@ -68,7 +69,13 @@ def status_info(state: JobState, base_url: str) -> StatusInfo:
         errors=state.errors or None,
         estimate=None if state.estimate is None else Estimate.model_validate(state.estimate),
         priority=Priority(state.priority),
+        jobsAhead=ahead,
     )
+
+
+def _in_line(state: JobState, ahead: int) -> str:
+    jobs = "1 job" if ahead == 1 else f"{ahead} jobs"
+    return f"queued: {jobs} of {state.process_id} ahead of it ({state.priority} lane)"
 
 
 def requested_results(state: JobState) -> dict[str, Any]:

@@ -34,8 +34,8 @@ def matches(if_none_match: str | None, tag: str) -> bool:
     return "*" in tags or tag in tags
 
 
-def document_of(state: JobState, url: str) -> Document:
-    return status_info(state, url).to_json()
+def document_of(state: JobState, url: str, ahead: int | None = None) -> Document:
+    return status_info(state, url, ahead).to_json()
 
 
 async def state_at(ctx: Context, job_id: str, instant: datetime) -> JobState | None:

@@ -1,7 +1,7 @@
 """Job list, job status, results and dismissal."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -17,7 +17,7 @@ from jobstream_projector import view
 
 from .callers import caller, forbidden, readable
 from .context import Context, base_url, context
-from .errors import OGCError, invalid_parameter
+from .errors import VIEW_FAILURES, OGCError, invalid_parameter
 from .following import document_of, etag, matches, next_document, state_at
 from .pages import ListParam, list_values, page_links
 from .prefer import preferences, wait_seconds
@@ -142,7 +142,8 @@ async def job_status(
     url = base_url(request)
     if at is not None:
         return _tagged(document_of(await _job_at(ctx, job_id, at, principal), url))
-    document = document_of(await _job(ctx, job_id, principal), url)
+    state = await _job(ctx, job_id, principal)
+    document = document_of(state, url, await _ahead(ctx, state))
     if not matches(if_none_match, etag(document)):
         return _tagged(document)
     wait = wait_seconds(preferences(prefer))
@@ -154,6 +155,23 @@ async def job_status(
     if newer is not None:
         return _tagged(newer, applied)
     return Response(status_code=304, headers={"ETag": etag(document), **applied})
+
+
+# A job queued this long is told how many jobs it waits behind. A younger one is not: most jobs
+# start within it, and every poll of them would pay for the count.
+IN_LINE_AFTER = timedelta(seconds=1)
+
+
+async def _ahead(ctx: Context, state: JobState) -> int | None:
+    """The jobs a job queued in its lane waits behind; None for any other job."""
+    if state.status != StatusCode.ACCEPTED or state.keys or state.message:
+        return None  # running, ended, waiting for a key, or for a retry
+    if datetime.now(UTC) - state.updated < IN_LINE_AFTER:
+        return None
+    try:
+        return await asyncio.to_thread(view.jobs_ahead, ctx.engine, state)
+    except VIEW_FAILURES:
+        return None
 
 
 def _tagged(document: dict, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -1,8 +1,11 @@
 """GET /queue: per process, the jobs waiting and running, and how long the oldest has waited."""
 
+from datetime import timedelta
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobstream_contracts.events import JobStarted, JobSucceeded, JobWaiting
+from jobstream_gateway import jobs
 
 from ..support.inprocess import Gateway
 
@@ -94,3 +97,34 @@ async def test_the_queue_shows_each_key_its_limit_its_waiters_and_its_holders(ga
         ("jobstream_queue_key_limit", "dataset:era5"): 1,
         ("jobstream_queue_key_limit", "provider:cds"): 2,
     }
+
+
+async def test_a_job_queued_a_while_says_how_many_jobs_it_waits_behind(gateway, monkeypatch):
+    monkeypatch.setattr(jobs, "IN_LINE_AFTER", timedelta(0))
+    # One caller: its first job goes normal, the ones that find it waiting go low.
+    queued = [await gateway.submit("echo", {"message": str(n)}) for n in range(3)]
+    await gateway.submit("count", {"n": 1})
+    urgent = await gateway.http.post(
+        "/processes/echo/execution",
+        json={"inputs": {"message": "now"}, "priority": "high"},
+        headers={"Prefer": "respond-async"},
+    )
+    await gateway.project()
+
+    async def status(job_id: str) -> dict:
+        return (await gateway.http.get(f"/jobs/{job_id}")).json()
+
+    firsts = [await status(job_id) for job_id in queued]
+    assert [(s["priority"], s["jobsAhead"]) for s in firsts] == [
+        ("normal", 1),
+        ("low", 2),
+        ("low", 3),
+    ]
+    assert firsts[2]["message"] == "queued: 3 jobs of echo ahead of it (low lane)"
+    assert (await status(urgent.json()["jobID"]))["jobsAhead"] == 0
+    await gateway.journal.append(
+        JobStarted(job_id=queued[0], process_id="echo", executor="test", attempt=1)
+    )
+    await gateway.project()
+    assert "jobsAhead" not in await status(queued[0])
+    assert (await status(queued[2]))["jobsAhead"] == 2

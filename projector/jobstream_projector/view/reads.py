@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, bindparam, exists, func
+from sqlalchemy import Engine, and_, bindparam, exists, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
@@ -256,3 +256,27 @@ def _counted(known: KeyCounts, job_id: str, status: str, created: datetime) -> K
         return replace(known, holders=(*known.holders, job_id))
     oldest = known.oldest_waiting or _instant(created)
     return replace(known, waiting=known.waiting + 1, oldest_waiting=oldest)
+
+
+_LANES = ("high", "normal", "low")
+
+
+def jobs_ahead(engine: Engine, state: JobState) -> int:
+    """How many jobs of its process a queued job waits behind: those queued in a higher lane,
+    and those of its lane submitted before it (not those fetched and waiting for a key)."""
+    lane = _LANES.index(state.priority)
+    statement = (
+        core_select(func.count())
+        .select_from(JOBS)
+        .where(
+            JOBS.c.status == StatusCode.ACCEPTED.value,
+            JOBS.c.process_id == state.process_id,
+            JOBS.c.keyed.is_(False),
+            or_(
+                JOBS.c.priority.in_(_LANES[:lane]),
+                and_(JOBS.c.priority == state.priority, JOBS.c.created < state.created),
+            ),
+        )
+    )
+    with engine.connect() as connection:
+        return connection.execute(statement).scalar_one()
