@@ -35,6 +35,7 @@ from .errors import (
     Unavailable,
     Unreachable,
 )
+from .oidc import oidc_client_credentials
 
 __all__ = [
     "AsyncClient",
@@ -61,4 +62,5 @@ __all__ = [
     "Unauthenticated",
     "Unavailable",
     "Unreachable",
+    "oidc_client_credentials",
 ]

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from jobstream_client import Client, oidc_client_credentials
 from jobstream_infra.embedded import free_port
 from tests.support.issuer import LocalIssuer
 from tests.support.sse import frames
@@ -213,6 +214,24 @@ def test_oidc_tokens_carry_the_principal_and_its_roles(keyed):
             with client(oidc, issuer.mint("erin", ["submitter"])) as erin:
                 assert erin.get(f"/jobs/{created.json()['jobID']}").status_code == 404
         assert stack.events(created.json()["jobID"])[0].owner == "oidc:carol"  # type: ignore[attr-defined]
+
+
+def test_the_clients_oidc_auth_gets_a_new_token_before_the_last_expires(keyed):
+    stack, _ = keyed
+    with LocalIssuer() as issuer:
+        issuer.machines["nightly"] = ("s3cret", ["submitter"])
+        issuer.machine_token_lifetime = 3
+        settings = dict(auth="oidc", oidc_issuer=issuer.url, oidc_audience=issuer.audience)
+        with another_gateway(stack, **settings) as url:
+            auth = oidc_client_credentials(issuer.url, "nightly", "s3cret", early_expiry=1)
+            with Client(url, auth=auth) as nightly:
+                job = nightly.submit("count", {"n": 40, "interval": 0.1})
+                # Polled for about 4 s: longer than a token lives.
+                eventually(lambda: job.status().status == "successful", 30, "the job to end")
+                assert job.results() == 40
+    print(f"{issuer.machine_tokens} tokens of 3 s for a job of about 4 s")
+    assert issuer.machine_tokens >= 2, "no token was renewed during the run"
+    assert stack.events(job.id)[0].owner == "oidc:nightly"  # type: ignore[attr-defined]
 
 
 def test_a_callers_backlog_holds_up_another_callers_job_by_one_run(make_stack):

@@ -55,6 +55,11 @@ class LocalIssuer:
         # provider's does (the way back is then a navigation the provider's page starts).
         self.login_page = False
         self.grants: dict[str, dict[str, Any]] = {}
+        # Machines that get tokens by the client-credentials grant: id -> (secret, roles);
+        # their tokens' lifetime in seconds, and how many were issued.
+        self.machines: dict[str, tuple[str, list[str]]] = {}
+        self.machine_token_lifetime = 300
+        self.machine_tokens = 0
         self.requests: list[str] = []
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
@@ -147,6 +152,8 @@ class LocalIssuer:
         return f"{query['redirect_uri']}?{urlencode(back)}"
 
     def token(self, form: dict[str, str], authorization: str | None) -> tuple[int, dict[str, Any]]:
+        if form.get("grant_type") == "client_credentials":
+            return self._machine_token(authorization)
         grant = self.grants.pop(form.get("code", ""), None)
         if grant is None or form.get("grant_type") != "authorization_code":
             return 400, {"error": "invalid_grant", "error_description": "unknown or used code"}
@@ -162,13 +169,22 @@ class LocalIssuer:
         sub, roles = grant["person"]
         return 200, {"access_token": self.mint(sub, roles), "token_type": "Bearer"}
 
+    def _machine_token(self, authorization: str | None) -> tuple[int, dict[str, Any]]:
+        client_id, secret = _basic(authorization)
+        known = self.machines.get(client_id)
+        if known is None or known[0] != secret:
+            return 401, {"error": "invalid_client"}
+        with self._lock:
+            self.machine_tokens += 1
+        lifetime = self.machine_token_lifetime
+        token = self.mint(client_id, known[1], expires_in=lifetime)
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}
+
     def _client_authenticated(self, client_id: str, authorization: str | None) -> bool:
         if self.client_secret is None:
             return True
-        scheme, _, encoded = (authorization or "").partition(" ")
-        pair = base64.b64decode(encoded or "").decode() if scheme == "Basic" else ":"
-        given_id, _, given_secret = pair.partition(":")
-        return unquote(given_id) == client_id and unquote(given_secret) == self.client_secret
+        given_id, given_secret = _basic(authorization)
+        return given_id == client_id and given_secret == self.client_secret
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [_public_jwk(kid, key) for kid, key in self.keys.items()]}
@@ -185,6 +201,14 @@ class LocalIssuer:
     def _record(self, path: str) -> None:
         with self._lock:
             self.requests.append(path)
+
+
+def _basic(authorization: str | None) -> tuple[str, str]:
+    """The client id and secret of an HTTP Basic authorization ("", "" for any other)."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    pair = base64.b64decode(encoded or "").decode() if scheme == "Basic" else ":"
+    given_id, _, given_secret = pair.partition(":")
+    return unquote(given_id), unquote(given_secret)
 
 
 def _public_jwk(kid: str, key: rsa.RSAPrivateKey) -> dict[str, Any]:
