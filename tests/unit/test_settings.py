@@ -96,6 +96,19 @@ def test_a_rule_across_fields_names_both_variables(monkeypatch):
     ]
 
 
+def test_operators_concurrency_limits_are_a_json_object_of_keys(monkeypatch):
+    monkeypatch.setenv("JOBSTREAM_CONCURRENCY", '{"provider:cds": 2, "dataset:{dataset_id}": 1}')
+    assert ExecutorSettings().concurrency == {"provider:cds": 2, "dataset:{dataset_id}": 1}
+    monkeypatch.delenv("JOBSTREAM_CONCURRENCY")
+    lines = refusal(ExecutorSettings, monkeypatch, JOBSTREAM_CONCURRENCY='{"cds": 0}')
+    assert len(lines) == 1 and lines[0].startswith("JOBSTREAM_CONCURRENCY")
+    assert "greater than or equal to 1" in lines[0]
+    lines = refusal(ExecutorSettings, monkeypatch, JOBSTREAM_CONCURRENCY="cds=2")
+    assert lines == [
+        "JOBSTREAM_CONCURRENCY: 'cds=2': not JSON: give an object such as {\"provider:cds\": 2}"
+    ]
+
+
 def test_a_list_that_is_not_json_names_its_variable(monkeypatch):
     lines = refusal(NotifierSettings, monkeypatch, JOBSTREAM_CALLBACK_BACKOFF="2,10")
     assert lines == [

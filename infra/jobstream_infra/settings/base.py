@@ -17,24 +17,23 @@ def variable_of(field: str) -> str:
     return f"{PREFIX}{field.upper()}"
 
 
-def _json_text(value: object) -> object:
-    # Done here rather than by pydantic-settings, which raises a SettingsError naming no
-    # variable: a ValueError becomes a ValidationError at the field's own location.
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        raise ValueError('not JSON: give a list such as ["a", "b"]') from None
+def _json(example: str) -> BeforeValidator:
+    """Text from the environment read as JSON; refused with ``example`` of what to give."""
+
+    def parsed(value: object) -> object:
+        # Done here rather than by pydantic-settings, which raises a SettingsError naming no
+        # variable: a ValueError becomes a ValidationError at the field's own location.
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError(f"not JSON: give {example}") from None
+
+    return BeforeValidator(parsed)
 
 
-def _json_object(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        raise ValueError('not JSON: give an object such as {"provider:cds": 2}') from None
+_JSON_LIST = _json('a list such as ["a", "b"]')
 
 
 def _comma_separated(value: object) -> object:
@@ -48,11 +47,13 @@ def _lowercase(value: object) -> object:
 
 
 # A list set from the environment as JSON: JOBSTREAM_CALLBACK_BACKOFF='[2, 10, 60]'.
-JsonStrings = Annotated[list[str], NoDecode, BeforeValidator(_json_text)]
-JsonSeconds = Annotated[list[float], NoDecode, BeforeValidator(_json_text)]
+JsonStrings = Annotated[list[str], NoDecode, _JSON_LIST]
+JsonSeconds = Annotated[list[float], NoDecode, _JSON_LIST]
 # Concurrency limits by key set as a JSON object: JOBSTREAM_CONCURRENCY='{"provider:cds": 2}'.
 JsonLimits = Annotated[
-    dict[str, Annotated[int, Field(ge=1, le=1000)]], NoDecode, BeforeValidator(_json_object)
+    dict[str, Annotated[int, Field(ge=1, le=1000)]],
+    NoDecode,
+    _json('an object such as {"provider:cds": 2}'),
 ]
 # Words set from the environment comma-separated (JOBSTREAM_AUTH=apikey,oidc); with NoDecode.
 CommaSeparated = BeforeValidator(_comma_separated)
