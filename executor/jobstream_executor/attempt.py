@@ -234,12 +234,15 @@ class Attempt:
                 if taken.key.key != waiting_for and not await self._wait_recorded(taken.key):
                     break
                 waiting_for = taken.key.key
-                async with self.runtime.capacity.lent(self.process.id):
+                async with self.runtime.capacity.lent(self.process.id, self._ending):
                     await asyncio.sleep(SLOT_LOOK * random.uniform(0.75, 1.25))
         finally:
             await stop_loop(keepalive, done)
         await self._cancelled()
         return None
+
+    def _ending(self) -> bool:
+        return self.job.cancelled
 
     async def _wait_recorded(self, key: SlotKey) -> bool:
         """Record what the job waits for; False when it is final already."""

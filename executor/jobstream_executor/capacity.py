@@ -77,9 +77,10 @@ class Capacity:
         self._freed.set()
 
     @asynccontextmanager
-    async def lent(self, process_id: str):
+    async def lent(self, process_id: str, ending: Callable[[], bool]):
         """The job's slot, given back while it waits for something other than this executor;
-        taken again (once free) after."""
+        taken again (once free) after, or at once when ``ending()`` says the job is ending
+        (dismissed, handed back): it only acks or naks, and its end gives the slot back."""
         self.give()
         self.waiting[process_id] += 1
         try:
@@ -88,7 +89,8 @@ class Capacity:
             self.waiting[process_id] -= 1
             self._freed.set()
             try:
-                await self.wait_free()
+                if not ending():
+                    await self.wait_free()
             finally:
                 # Taken even when cancelled while waiting for it: the job's end gives it back.
                 self.used += 1

@@ -41,9 +41,21 @@ async def test_a_free_slot_goes_to_the_highest_lane_waiting_whatever_came_first(
 async def test_a_job_waiting_for_a_key_lends_its_slot_and_takes_one_again():
     capacity = Capacity(1)
     capacity.take()
-    async with capacity.lent("ingest"):
+    async with capacity.lent("ingest", lambda: False):
         assert capacity.free and capacity.waiting["ingest"] == 1
         capacity.take()  # another job runs meanwhile
         finishing = asyncio.get_running_loop().call_later(0.05, capacity.give)
     finishing.cancel()
     assert capacity.used == 1 and capacity.waiting["ingest"] == 0
+
+
+async def test_a_waiting_job_that_ends_takes_its_slot_back_without_waiting_for_one():
+    # Dismissed or handed back while every slot is busy: it acks or naks at once, and its
+    # end gives back the slot it took over the limit.
+    capacity = Capacity(1)
+    capacity.take()
+    async with capacity.lent("ingest", lambda: True):
+        capacity.take()  # another job takes the lent slot and keeps it
+    assert capacity.used == 2 and not capacity.free
+    capacity.give()
+    assert capacity.used == 1
