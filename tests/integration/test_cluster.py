@@ -3,11 +3,14 @@ buckets, components connected with every node's URL, an R1 stream raised to R3."
 
 import asyncio
 import signal
+from functools import partial
 
 import httpx
 import nats
 import psutil
 import pytest
+from nats.js.errors import NoKeysError
+from nats.js.kv import KeyValue
 
 from jobstream_contracts.subjects import (
     LEASE_BUCKET,
@@ -32,6 +35,7 @@ from ..support.cluster import NODES, admin_settings, wait_replicated
 from ..support.processes import PROCESSES
 from ..support.stack import Stack
 from ..support.up import kill, start_up, wait_for_processes
+from ..support.waiting import eventually_async
 
 
 @pytest.fixture
@@ -121,10 +125,23 @@ async def _announce_on_every_node(cluster: EmbeddedCluster) -> None:
         await asyncio.gather(*(announce(nc.jetstream(timeout=1), processes) for nc in connections))
         for nc in connections:
             registry = await nc.jetstream().key_value(PROCESS_REGISTRY_BUCKET)
-            assert sorted(await registry.keys()) == sorted(processes)
+            # Every put was acknowledged by a quorum, but a stream leader elected meanwhile
+            # may not have applied them yet when a reader's consumer starts (CI, stop 34:
+            # no keys at all): each node lists them all once it has.
+            await eventually_async(
+                partial(_lists, registry, processes),
+                timeout=15,
+                what=f"the registry on {nc.connected_url} listing every process",
+                retry_on=(AssertionError, NoKeysError),
+            )
     finally:
         for nc in connections:
             await nc.close()
+
+
+async def _lists(registry: KeyValue, processes: dict) -> bool:
+    assert sorted(await registry.keys()) == sorted(processes)
+    return True
 
 
 def test_up_with_a_three_node_cluster_serves_jobs_on_an_r3_stream(tmp_path):
