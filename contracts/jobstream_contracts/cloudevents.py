@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from .events import EVENT_TYPES, Event, decode_event
+from .schedule_events import ScheduleEvent
 from .subjects import event_subject
 
 SPEC_VERSION = "1.0"
@@ -48,6 +49,22 @@ def to_cloudevent(event: Event, sequence: int, recorded: datetime | None = None)
     if recorded is not None:
         cloudevent["recorded"] = recorded.isoformat()
     return cloudevent
+
+
+def schedule_cloudevent(event: ScheduleEvent, sequence: int) -> dict[str, Any]:
+    """A schedule's event as a CloudEvent: its source the schedule, as a job's is its process."""
+    data = event.model_dump(mode="json")
+    return {
+        "specversion": SPEC_VERSION,
+        "id": str(event.event_id),
+        "source": f"/schedules/{event.schedule_id}",
+        "type": cloud_type(data["type"]),
+        "subject": event.schedule_id,
+        "time": data["time"],
+        "datacontenttype": "application/json",
+        "data": data,
+        "sequence": sequence_text(sequence),
+    }
 
 
 # The type of an export's line for a stored message that is not an event jobstream can read.

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from .ogc import Priority, Subscriber
+from .schedules import FiringCause
 from .subjects import SUBMITTED, event_subject, submission_token
 
 
@@ -65,6 +66,15 @@ class Event(BaseModel):
         return self.model_dump_json().encode()
 
 
+class FiringRef(BaseModel):
+    """A schedule's firing: which schedule, which instant, and whether it was on time."""
+
+    model_config = ConfigDict(frozen=True)
+    schedule_id: str
+    instant: datetime
+    cause: FiringCause = "clock"
+
+
 class JobSubmitted(Event):
     """A job, as it was asked for. Stored under its lane's token (``submitted`` for normal,
     ``submitted-high``, ``submitted-low``): executors take the lanes in that order."""
@@ -81,6 +91,8 @@ class JobSubmitted(Event):
     mode: Literal["async", "sync"] = "async"
     # The job whose run submitted this one (a derived dataset recomputed after a sync).
     caused_by: str | None = None
+    # The schedule firing that submitted this one.
+    fired_by: FiringRef | None = None
     # Callback URIs of the execute request (OGC subscriber); the notifier POSTs to them.
     subscriber: Subscriber | None = None
     # The principal that submitted the job (its id, never a credential); None for jobs

@@ -93,6 +93,34 @@ def notified_filters(tokens: list[str]) -> list[str]:
 ESTIMATORS_QUEUE = "jobstream-estimators"
 
 
+# Schedules: their events, and the server's clock that fires them (the schedules stream).
+SCHEDULE_STREAM = "JOBSTREAM_SCHEDULES"
+SCHEDULE_ROOT = "jobstream.schedules"
+ALL_SCHEDULE_EVENTS = f"{SCHEDULE_ROOT}.>"
+# The one message per schedule that arms the server's clock (a Nats-Schedule at its next
+# instant), and where the server publishes each firing.
+CLOCK_ROOT = "jobstream.clock"
+TICK_ROOT = "jobstream.ticks"
+# The durable consumer of firings all gateways share: each firing is handled by one.
+SCHEDULER_CONSUMER = "scheduler"
+
+
+def schedule_event_subject(schedule_id: str, token: str) -> str:
+    return f"{SCHEDULE_ROOT}.{schedule_id}.{token}"
+
+
+def schedule_filter(schedule_id: str) -> str:
+    return f"{SCHEDULE_ROOT}.{schedule_id}.*"
+
+
+def clock_subject(schedule_id: str) -> str:
+    return f"{CLOCK_ROOT}.{schedule_id}"
+
+
+def tick_subject(schedule_id: str) -> str:
+    return f"{TICK_ROOT}.{schedule_id}"
+
+
 def parse_subject(subject: str) -> tuple[str, str, str]:
     """``(process_id, job_id, token)`` of an event subject."""
     process_id, job_id, token = subject[len(SUBJECT_ROOT) + 1 :].split(".")

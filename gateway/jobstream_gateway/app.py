@@ -22,6 +22,7 @@ from . import (
     processes,
     queue,
     quicklooks,
+    schedules,
     scrape,
     signin,
 )
@@ -73,6 +74,7 @@ def create_app(settings: GatewaySettings, services: Services) -> FastAPI:
         (estimates.router, callers),
         (jobs.router, callers),
         (queue.router, callers),
+        (schedules.router, callers),
         (history.router, callers),
         (datasets.router, everything),
         (quicklooks.router, everything),

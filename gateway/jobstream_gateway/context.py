@@ -6,6 +6,7 @@ connection /ready reports) sits in small named parts an in-process test may leav
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from nats.errors import Error as NatsError
@@ -27,6 +28,9 @@ from .metrics import count_published
 from .nats_parts import Connection, Executors, QuickLooks
 from .room import StoreRoom
 from .slots import HeldRequests
+
+if TYPE_CHECKING:
+    from .scheduling import Schedules
 
 # JetStream's "insufficient resources": the store is at its size cap (or the disk is full).
 STORE_FULL = 10023
@@ -105,6 +109,8 @@ class Context:
     quicklooks: QuickLooks | None = None
     # None: nothing to report about a connection (the journal is in this process).
     connection: Connection | None = None
+    # None: no schedules stream (a gateway over an in-memory journal).
+    schedules: "Schedules | None" = None
     # How full the journal's store is, for the submissions' reserve.
     room: StoreRoom = field(init=False)
     # Each caller's waiting jobs, for the lanes of their next ones.

@@ -13,6 +13,7 @@ from jobstream_infra.apikeys import api_key_bucket
 from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.journal import JetStreamJournal, direct_reads
 from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
+from jobstream_infra.schedule_book import ensure_schedule_stream
 from jobstream_infra.settings import GatewaySettings
 from jobstream_projector.view import create_view, create_view_engine
 
@@ -21,6 +22,7 @@ from .context import Context
 from .identity import ApiKeys, Identity
 from .nats_parts import Connection, Executors, QuickLooks
 from .oidc import OidcVerifier
+from .scheduling import Schedules
 from .slots import HeldRequests
 
 log = structlog.get_logger(__name__)
@@ -54,9 +56,11 @@ async def nats_services(settings: GatewaySettings) -> AsyncIterator[Context]:
     dataset_templates = DatasetCatalog()
     await dataset_templates.start(await ensure_registry(js, DATASET_REGISTRY_BUCKET))
     identity = await _identity(settings, js)
+    await ensure_schedule_stream(js, replicas)
     log.info("gateway ready", url=settings.base_url, processes=sorted(catalog.processes))
+    schedules = Schedules(js)
     try:
-        yield Context(
+        ctx = Context(
             settings,
             JetStreamJournal(nc, js, direct_reads(replicas)),
             engine,
@@ -68,8 +72,12 @@ async def nats_services(settings: GatewaySettings) -> AsyncIterator[Context]:
             executors=Executors(nc),
             quicklooks=QuickLooks(js),
             connection=Connection(nc),
+            schedules=schedules,
         )
+        await schedules.start(ctx)
+        yield ctx
     finally:
+        await schedules.stop()
         await catalog.stop()
         await dataset_templates.stop()
         if identity.api_keys is not None:

@@ -29,7 +29,7 @@ from .records import Recorded as Recorded
 from .records import stream_sequence as stream_sequence
 
 # JetStream's answer when an expected-last-sequence condition does not hold.
-_WRONG_LAST_SEQUENCE = 10071
+WRONG_LAST_SEQUENCE = 10071
 
 
 class HistoryChanged(Exception):
@@ -63,7 +63,7 @@ async def publish_event(
             event.subject, event.encode(), timeout=timeout, stream=STREAM, headers=headers
         )
     except BadRequestError as exc:
-        if exc.err_code == _WRONG_LAST_SEQUENCE:
+        if exc.err_code == WRONG_LAST_SEQUENCE:
             raise HistoryChanged(event.job_id) from exc
         raise
 

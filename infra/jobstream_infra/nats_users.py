@@ -37,12 +37,16 @@ from jobstream_contracts.events import (
 )
 from jobstream_contracts.subjects import (
     APIKEYS_BUCKET,
+    CLOCK_ROOT,
     DATASET_REGISTRY_BUCKET,
     LEASE_BUCKET,
     NOTIFIER_CONSUMER,
     PROCESS_REGISTRY_BUCKET,
     PROJECTOR_LEASE_BUCKET,
     QUICKLOOK_BUCKET,
+    SCHEDULE_ROOT,
+    SCHEDULE_STREAM,
+    SCHEDULER_CONSUMER,
     STREAM,
     estimate_cancel_subject,
     estimate_subject,
@@ -94,10 +98,10 @@ def creates_stream(stream: str) -> Grant:
     return Grant(publish=(f"{API}.STREAM.CREATE.{stream}",))
 
 
-def consumes(durable: str) -> Grant:
-    """A durable consumer of the job stream, kept up to date, its messages acked."""
+def consumes(durable: str, stream: str = STREAM) -> Grant:
+    """A durable consumer of a stream, kept up to date, its messages acked."""
     return Grant(
-        publish=(f"{API}.CONSUMER.DURABLE.CREATE.{STREAM}.{durable}", f"$JS.ACK.{STREAM}.>")
+        publish=(f"{API}.CONSUMER.DURABLE.CREATE.{stream}.{durable}", f"$JS.ACK.{stream}.>")
     )
 
 
@@ -161,6 +165,11 @@ GATEWAY = (
     + reads_objects(QUICKLOOK_BUCKET)
     # The account's usage and limits: how near the store is to its submissions' reserve.
     + Grant(publish=(f"{API}.INFO",))
+    # Schedules: their events, their clocks, and the firings the gateways share.
+    + creates_stream(SCHEDULE_STREAM)
+    + reads_stream(SCHEDULE_STREAM)
+    + consumes(SCHEDULER_CONSUMER, SCHEDULE_STREAM)
+    + Grant(publish=(f"{SCHEDULE_ROOT}.>", f"{CLOCK_ROOT}.>"))
 )
 
 EXECUTOR = (

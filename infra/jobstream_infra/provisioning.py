@@ -171,7 +171,7 @@ async def ensure_executor_consumer(
         ack_wait=settings.ack_wait,
         max_ack_pending=-1,
     )
-    return await _ensure_durable(js, config)
+    return await ensure_durable(js, config)
 
 
 async def ensure_notifier_consumer(
@@ -188,10 +188,10 @@ async def ensure_notifier_consumer(
         ack_wait=2 * settings.callback_timeout + 5,
         max_ack_pending=-1,
     )
-    return await _ensure_durable(js, config)
+    return await ensure_durable(js, config)
 
 
-async def _ensure_durable(js: JetStreamContext, config: ConsumerConfig) -> str:
+async def ensure_durable(js: JetStreamContext, config: ConsumerConfig, stream: str = STREAM) -> str:
     """Create a durable consumer, or bring an existing one's ack wait up to date.
 
     On a replicated stream the consumer's Raft group is formed first; with several components
@@ -203,7 +203,7 @@ async def _ensure_durable(js: JetStreamContext, config: ConsumerConfig) -> str:
     deadline = asyncio.get_running_loop().time() + CONSUMER_WAIT
     while True:
         try:
-            await _add_or_update(js, config)
+            await _add_or_update(js, config, stream)
             return config.durable_name
         except TimeoutError:
             if asyncio.get_running_loop().time() > deadline:
@@ -211,14 +211,14 @@ async def _ensure_durable(js: JetStreamContext, config: ConsumerConfig) -> str:
             log.warning("consumer not created in time; asking again", consumer=config.durable_name)
 
 
-async def _add_or_update(js: JetStreamContext, config: ConsumerConfig) -> None:
+async def _add_or_update(js: JetStreamContext, config: ConsumerConfig, stream: str) -> None:
     assert config.durable_name is not None
     try:
-        await js.add_consumer(STREAM, config)
+        await js.add_consumer(stream, config)
     except BadRequestError:
-        info = await js.consumer_info(STREAM, config.durable_name)
+        info = await js.consumer_info(stream, config.durable_name)
         if info.config.ack_wait != config.ack_wait:
-            await js.add_consumer(STREAM, config)
+            await js.add_consumer(stream, config)
 
 
 async def ensure_registry(

@@ -1,0 +1,248 @@
+"""Schedules as resources: create, read, change (pause, resume), delete, run now, history.
+
+A schedule's jobs belong to its owner. Whoever may run its process may create one; its owner
+or an operator may change, trigger or delete it; who may read it follows who may read jobs.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from jobstream_contracts.access import Principal
+from jobstream_contracts.cloudevents import MEDIA_TYPE, schedule_cloudevent
+from jobstream_contracts.ogc import ExceptionType, Link
+from jobstream_contracts.schedule_events import (
+    ScheduleChanged,
+    ScheduleCreated,
+    ScheduleDeleted,
+    SchedulePaused,
+    ScheduleResumed,
+    ScheduleState,
+)
+from jobstream_contracts.schedules import Schedule, ScheduleList, ScheduleSpec
+from jobstream_contracts.status import status_info
+from jobstream_infra.schedule_book import ScheduleTaken
+
+from .callers import caller, forbidden, require
+from .context import UNREACHABLE, Context, base_url, context, unavailable
+from .errors import OGCError, invalid_parameter
+from .inputs import validate_inputs
+from .processes import process_or_404
+from .scheduling import FiringRefused, Schedules
+
+router = APIRouter(tags=["Schedules"])
+
+
+def _schedules(ctx: Context) -> Schedules:
+    if ctx.schedules is None:
+        raise OGCError(
+            503,
+            ExceptionType.SERVICE_UNAVAILABLE,
+            "schedules need the NATS schedules stream, which this gateway does not serve from",
+            "Service unavailable",
+        )
+    return ctx.schedules
+
+
+def _no_such_schedule(schedule_id: str) -> OGCError:
+    return OGCError(
+        404, ExceptionType.NOT_FOUND, f"no schedule with id {schedule_id!r}", "No such schedule"
+    )
+
+
+def _readable(ctx: Context, principal: Principal, schedule_id: str) -> ScheduleState:
+    state = _schedules(ctx).catalog.get(schedule_id)
+    if state is None or state.deleted or not principal.may_read(state.owner):
+        raise _no_such_schedule(schedule_id)
+    return state
+
+
+def _changeable(ctx: Context, principal: Principal, schedule_id: str) -> ScheduleState:
+    state = _readable(ctx, principal, schedule_id)
+    if not principal.may_change(state.owner):
+        raise forbidden(f"changing schedule {schedule_id} needs its owner or the operator role")
+    return state
+
+
+def _document(state: ScheduleState, url: str) -> dict[str, Any]:
+    schedule = state.schedule(datetime.now(UTC))
+    href = f"{url}/schedules/{state.id}"
+    schedule.links = [
+        Link(href=href, rel="self", type="application/json"),
+        Link(href=f"{href}/events", rel="history", type="application/json", title="its events"),
+        Link(href=f"{url}/processes/{state.spec.process}", rel="process"),
+    ]
+    return schedule.to_json()
+
+
+def _checked(ctx: Context, principal: Principal, spec: ScheduleSpec) -> ScheduleSpec:
+    """The spec with its inputs as the process takes them; 404 for an unknown process, 403
+    for a caller who may not run it, 400 naming the input."""
+    process = process_or_404(ctx, spec.process)
+    require(principal, process.role, f"scheduling {process.id}")
+    return spec.model_copy(update={"inputs": validate_inputs(process, spec.inputs)})
+
+
+async def _unless_unreachable(coro):
+    try:
+        return await coro
+    except UNREACHABLE as exc:
+        raise unavailable(exc, publishing=True) from exc
+
+
+@router.get("/schedules", response_model=ScheduleList, response_model_exclude_none=True)
+async def list_schedules(
+    request: Request, ctx: Context = Depends(context), principal: Principal = Depends(caller)
+) -> JSONResponse:
+    url = base_url(request)
+    states = sorted(_schedules(ctx).catalog.states.values(), key=lambda state: state.id)
+    shown = [s for s in states if not s.deleted and principal.may_read(s.owner)]
+    body = {
+        "schedules": [_document(state, url) for state in shown],
+        "links": [Link(href=f"{url}/schedules", rel="self").to_json()],
+    }
+    return JSONResponse(body)
+
+
+@router.post("/schedules", status_code=201, response_model=Schedule)
+async def create_schedule(
+    request: Request,
+    spec: Annotated[ScheduleSpec, Body()],
+    ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
+) -> JSONResponse:
+    schedules = _schedules(ctx)
+    spec = _checked(ctx, principal, spec)
+    schedule_id = spec.id or uuid.uuid4().hex[:12]
+    event = ScheduleCreated(
+        schedule_id=schedule_id,
+        spec=spec.model_copy(update={"id": None}),
+        owner=principal.id,
+        actor=principal.id,
+    )
+    try:
+        state = await _unless_unreachable(schedules.record(event, expect_new=True))
+    except ScheduleTaken:
+        raise OGCError(
+            409,
+            ExceptionType.INVALID_PARAMETER,
+            f"id: a schedule {schedule_id!r} exists or existed; choose another id",
+            "Schedule id taken",
+        ) from None
+    await _unless_unreachable(schedules.arm_next(state, datetime.now(UTC)))
+    url = base_url(request)
+    headers = {"Location": f"{url}/schedules/{schedule_id}"}
+    return JSONResponse(_document(state, url), status_code=201, headers=headers)
+
+
+@router.get("/schedules/{schedule_id}", response_model=Schedule)
+async def get_schedule(
+    schedule_id: str,
+    request: Request,
+    ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
+) -> JSONResponse:
+    return JSONResponse(_document(_readable(ctx, principal, schedule_id), base_url(request)))
+
+
+@router.patch("/schedules/{schedule_id}", response_model=Schedule)
+async def change_schedule(
+    schedule_id: str,
+    request: Request,
+    changes: Annotated[dict[str, Any], Body()],
+    ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
+) -> JSONResponse:
+    """Change members of the schedule; ``{"paused": true}`` pauses it, ``false`` resumes it
+    from the next instant after now (missed firings of a pause are not run)."""
+    state = _changeable(ctx, principal, schedule_id)
+    if state.source == "file":
+        raise OGCError(
+            409,
+            ExceptionType.NOT_ALLOWED,
+            f"schedule {schedule_id} is declared in the operator's file; change it there",
+            "Declared in a file",
+        )
+    if "id" in changes and changes["id"] != schedule_id:
+        raise invalid_parameter("id", "a schedule's id cannot change")
+    merged = {**state.spec.model_dump(by_alias=True, exclude_none=True), **changes, "id": None}
+    try:
+        spec = ScheduleSpec.model_validate(merged)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        raise invalid_parameter(where, error["msg"]) from None
+    spec = _checked(ctx, principal, spec)
+    event = _change_event(state, spec, principal)
+    schedules = _schedules(ctx)
+    if event is not None:
+        state = await _unless_unreachable(schedules.record(event))
+        await _unless_unreachable(schedules.arm_next(state, datetime.now(UTC)))
+    return JSONResponse(_document(state, base_url(request)))
+
+
+def _change_event(state: ScheduleState, spec: ScheduleSpec, principal: Principal):
+    if spec == state.spec:
+        return None
+    if spec.model_copy(update={"paused": state.paused}) == state.spec:
+        kind = SchedulePaused if spec.paused else ScheduleResumed
+        return kind(schedule_id=state.id, actor=principal.id)
+    return ScheduleChanged(schedule_id=state.id, spec=spec, actor=principal.id)
+
+
+@router.delete("/schedules/{schedule_id}", status_code=204)
+async def delete_schedule(
+    schedule_id: str, ctx: Context = Depends(context), principal: Principal = Depends(caller)
+) -> Response:
+    state = _changeable(ctx, principal, schedule_id)
+    schedules = _schedules(ctx)
+    event = ScheduleDeleted(schedule_id=state.id, actor=principal.id)
+    await _unless_unreachable(schedules.record(event))
+    await _unless_unreachable(schedules.book.disarm(state.id))
+    return Response(status_code=204)
+
+
+@router.post("/schedules/{schedule_id}/trigger", status_code=201)
+async def trigger_schedule(
+    schedule_id: str,
+    request: Request,
+    ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
+) -> JSONResponse:
+    """Run the schedule's process now, as a firing of its own (not instead of the next)."""
+    state = _changeable(ctx, principal, schedule_id)
+    schedules = _schedules(ctx)
+    now = datetime.now(UTC).replace(microsecond=0)
+    try:
+        job_id = await _unless_unreachable(
+            schedules.submit(ctx, state, now, "manual", actor=principal.id)
+        )
+    except FiringRefused as exc:
+        raise OGCError(
+            409, ExceptionType.NOT_ALLOWED, f"schedule {schedule_id}: {exc}", "Cannot run now"
+        ) from None
+    job = await ctx.job(job_id)
+    if job is None:  # pragma: no cover - just published
+        raise _no_such_schedule(schedule_id)
+    url = base_url(request)
+    return JSONResponse(
+        status_info(job, url).to_json(),
+        status_code=201,
+        headers={"Location": f"{url}/jobs/{job_id}"},
+    )
+
+
+@router.get("/schedules/{schedule_id}/events")
+async def schedule_events(
+    schedule_id: str, ctx: Context = Depends(context), principal: Principal = Depends(caller)
+) -> JSONResponse:
+    """The schedule's events as CloudEvents, oldest first: who created and changed it, and
+    each firing with its job or why it made none."""
+    state = _readable(ctx, principal, schedule_id)
+    records = await _unless_unreachable(_schedules(ctx).book.read(state.id))
+    body = [schedule_cloudevent(event, sequence) for sequence, event in records]
+    return JSONResponse(body, headers={"Content-Type": f"{MEDIA_TYPE}-batch"})

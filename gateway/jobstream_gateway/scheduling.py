@@ -1,0 +1,258 @@
+"""Schedules on the gateway: every schedule folded from its events, and the firings handled.
+
+Each gateway follows the schedules stream and keeps every schedule's fold; a write waits until
+its own fold has it, so a client reads what it wrote. The server's clock fires each schedule
+into a durable consumer that all gateways share: one handles each firing, submits its job
+(whose id derives from the schedule and the instant), records the firing and arms the next
+instant. A gateway killed half-way leaves the firing to be delivered again; the job id and the
+firing's message id make the second handling a no-op.
+"""
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import DeliverPolicy
+
+from jobstream_contracts.events import EventDecodeError, FiringRef, JobSubmitted
+from jobstream_contracts.ogc import ExceptionType, StatusCode
+from jobstream_contracts.schedule_events import (
+    PreviousJob,
+    ScheduleEvent,
+    ScheduleFired,
+    ScheduleSkipped,
+    ScheduleState,
+    apply_schedule,
+    decide_firing,
+    decode_schedule_event,
+    firing_job_id,
+)
+from jobstream_contracts.schedules import FiringCause
+from jobstream_contracts.subjects import ALL_SCHEDULE_EVENTS, SCHEDULE_STREAM, SCHEDULER_CONSUMER
+from jobstream_infra.journal import HistoryChanged
+from jobstream_infra.schedule_book import ScheduleBook, ensure_scheduler_consumer, firing_instant
+
+from .context import UNREACHABLE, Context
+from .errors import OGCError
+from .inputs import validate_inputs
+
+log = structlog.get_logger(__name__)
+
+# Seconds a write waits for this gateway's fold to have it.
+FOLD_WAIT = 5.0
+# Seconds before a firing of a schedule this gateway has not heard of is delivered again.
+UNKNOWN_SCHEDULE_DELAY = 1.0
+
+
+class ScheduleCatalog:
+    """Every schedule, as the fold of its events, kept current by an ordered consumer."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, ScheduleState] = {}
+        self.seen = 0
+        self.loaded = asyncio.Event()
+        self._moved = asyncio.Condition()
+        self._sub = None
+
+    async def start(self, js: JetStreamContext) -> None:
+        self._sub = await js.subscribe(
+            ALL_SCHEDULE_EVENTS,
+            stream=SCHEDULE_STREAM,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+            cb=self._apply,
+        )
+        if (await self._sub.consumer_info()).num_pending == 0:
+            self.loaded.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.loaded.wait(), 10)
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+
+    async def _apply(self, msg: Msg) -> None:
+        try:
+            event = decode_schedule_event(msg.data, msg.subject)
+        except EventDecodeError as exc:
+            log.warning("unreadable schedule event skipped", subject=msg.subject, error=str(exc))
+        else:
+            state = apply_schedule(self.states.get(event.schedule_id), event)
+            if state is not None:
+                self.states[event.schedule_id] = state
+        async with self._moved:
+            self.seen = msg.metadata.sequence.stream
+            self._moved.notify_all()
+        if msg.metadata.num_pending == 0:
+            self.loaded.set()
+
+    async def reached(self, sequence: int) -> None:
+        """Once the fold has applied the stream's message ``sequence``."""
+        async with self._moved:
+            await asyncio.wait_for(self._moved.wait_for(lambda: self.seen >= sequence), FOLD_WAIT)
+
+    def get(self, schedule_id: str) -> ScheduleState | None:
+        return self.states.get(schedule_id)
+
+
+class Schedules:
+    """The schedules part of a gateway's context: the record, its fold and the firings."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+        self.book = ScheduleBook(js)
+        self.catalog = ScheduleCatalog()
+        self._firings: asyncio.Task | None = None
+
+    async def start(self, ctx: Context) -> None:
+        await self.catalog.start(self.js)
+        await ensure_scheduler_consumer(self.js)
+        self._firings = asyncio.create_task(self._handle_firings(ctx))
+
+    async def stop(self) -> None:
+        if self._firings is not None:
+            self._firings.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._firings
+        await self.catalog.stop()
+
+    async def record(self, event: ScheduleEvent, expect_new: bool = False) -> ScheduleState:
+        """Append ``event`` and return the schedule once this gateway's fold has it."""
+        sequence = await self.book.append(event, expect_new)
+        await self.catalog.reached(sequence)
+        state = self.catalog.get(event.schedule_id)
+        assert state is not None
+        return state
+
+    async def arm_next(self, state: ScheduleState, now: datetime) -> None:
+        """Arm the first instant after now (never a burst), or disarm a paused schedule."""
+        instant = None if state.paused or state.deleted else _next(state, now)
+        if instant is None:
+            await self.book.disarm(state.id)
+        else:
+            await self.book.arm(state.id, instant)
+
+    # -- firings -----------------------------------------------------------------------------
+    async def _handle_firings(self, ctx: Context) -> None:
+        sub = await self.js.pull_subscribe_bind(SCHEDULER_CONSUMER, stream=SCHEDULE_STREAM)
+        while True:
+            try:
+                messages = await sub.fetch(10, timeout=5)
+            except TimeoutError:
+                continue
+            except UNREACHABLE as exc:  # the connection is down: the next fetch waits for it
+                log.warning("fetching firings failed", error=repr(exc))
+                await asyncio.sleep(1)
+                continue
+            for msg in messages:
+                await self._handle(ctx, msg)
+
+    async def _handle(self, ctx: Context, msg: Msg) -> None:
+        schedule_id = msg.subject.rsplit(".", 1)[1]
+        try:
+            instant = firing_instant(msg.data)
+        except (ValueError, KeyError) as exc:
+            log.warning("unreadable firing dropped", subject=msg.subject, error=str(exc))
+            await msg.ack()
+            return
+        state = self.catalog.get(schedule_id)
+        if state is None:
+            await msg.nak(delay=UNKNOWN_SCHEDULE_DELAY)
+            return
+        try:
+            await self.fire(ctx, state, instant)
+        except Exception:
+            log.exception("firing not handled; delivered again", schedule=schedule_id)
+            await msg.nak(delay=1)
+            return
+        await msg.ack()
+
+    async def fire(self, ctx: Context, state: ScheduleState, instant: datetime) -> None:
+        now = datetime.now(UTC)
+        previous = await _standing(ctx, state.last_job_id)
+        decision = decide_firing(state, instant, now, previous)
+        for skipped in decision.skip:
+            await self.book.record_firing(skipped, skipped.instant)
+        for moment, cause in decision.fire:
+            with contextlib.suppress(FiringRefused):  # recorded as skipped, with why
+                await self.submit(ctx, state, moment, cause)
+        if decision.arm is not None:
+            await self.book.arm(state.id, decision.arm)
+        log.info(
+            "schedule fired",
+            schedule=state.id,
+            instant=instant.isoformat(),
+            jobs=len(decision.fire),
+            skipped=len(decision.skip),
+            lateness=round((now - instant).total_seconds(), 3),
+        )
+
+    async def submit(
+        self,
+        ctx: Context,
+        state: ScheduleState,
+        instant: datetime,
+        cause: FiringCause,
+        actor: str = "clock",
+    ) -> str:
+        """Submit the firing's job and record the firing; the job's id. FiringRefused, with
+        the firing recorded as skipped, when its process or inputs are no longer valid."""
+        job_id = firing_job_id(state.id, instant)
+        try:
+            event = _submission(ctx, state, instant, cause, job_id)
+        except OGCError as exc:
+            skipped = ScheduleSkipped(
+                schedule_id=state.id, instant=instant, reason=exc.detail, cause=cause, actor=actor
+            )
+            await self.book.record_firing(skipped, instant)
+            raise FiringRefused(exc.detail) from exc
+        with contextlib.suppress(HistoryChanged):  # submitted before: the same firing
+            await ctx.publish(event, expect_last=0)
+        fired = ScheduleFired(
+            schedule_id=state.id, instant=instant, job_id=job_id, cause=cause, actor=actor
+        )
+        sequence = await self.book.record_firing(fired, instant)
+        with contextlib.suppress(TimeoutError):
+            await self.catalog.reached(sequence)
+        return job_id
+
+
+class FiringRefused(Exception):
+    """A firing that made no job: its process is not offered, or its inputs no longer fit."""
+
+
+def _next(state: ScheduleState, now: datetime) -> datetime | None:
+    after = max(now, state.handled) if state.handled else now
+    return state.spec.cadence(state.created).after(after)
+
+
+def _submission(
+    ctx: Context, state: ScheduleState, instant: datetime, cause: FiringCause, job_id: str
+) -> JobSubmitted:
+    process = ctx.catalog.get(state.spec.process)
+    if process is None:
+        raise OGCError(
+            404, ExceptionType.NO_SUCH_PROCESS, f"the process {state.spec.process!r} is not offered"
+        )
+    inputs = validate_inputs(process, state.spec.inputs)
+    return JobSubmitted(
+        job_id=job_id,
+        process_id=process.id,
+        owner=state.owner,
+        inputs=inputs,
+        priority=state.spec.priority or process.priority,
+        fired_by=FiringRef(schedule_id=state.id, instant=instant, cause=cause),
+    )
+
+
+async def _standing(ctx: Context, job_id: str | None) -> PreviousJob:
+    if job_id is None:
+        return "none"
+    job = await ctx.job(job_id)
+    if job is None or job.is_final:
+        return "ended"
+    return "waiting" if job.status == StatusCode.ACCEPTED else "running"

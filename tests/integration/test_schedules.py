@@ -1,0 +1,109 @@
+"""Schedules on a running stack: each firing one job, overlap, pause and resume, run now."""
+
+import uuid
+from datetime import datetime
+
+import pytest
+
+from ..support.stack import FINAL, Stack
+from ..support.waiting import eventually
+
+
+def _create(stack: Stack, **spec) -> dict:
+    spec.setdefault("id", f"s-{uuid.uuid4().hex[:8]}")
+    response = stack.http.post("/schedules", json=spec)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _firings(stack: Stack, schedule_id: str) -> list[dict]:
+    events = stack.http.get(f"/schedules/{schedule_id}/events").json()
+    return [e["data"] for e in events if e["data"]["type"] in ("ScheduleFired", "ScheduleSkipped")]
+
+
+def _jobs_of(stack: Stack, schedule_id: str) -> list[str]:
+    return [f["job_id"] for f in _firings(stack, schedule_id) if f["type"] == "ScheduleFired"]
+
+
+def _at_least(count: int, found: list) -> list | None:
+    return found if len(found) >= count else None
+
+
+def test_a_schedule_every_second_makes_one_job_per_firing_instant(stack):
+    schedule = _create(stack, process="echo", inputs={"message": "tick"}, every="1s")
+    assert len(schedule["nextFirings"]) == 5
+    jobs = eventually(lambda: _at_least(3, _jobs_of(stack, schedule["id"])))
+    stack.http.patch(f"/schedules/{schedule['id']}", json={"paused": True})
+    fired = [f for f in _firings(stack, schedule["id"]) if f["type"] == "ScheduleFired"]
+    instants = [datetime.fromisoformat(f["instant"]) for f in fired]
+    assert len(set(instants)) == len(instants) and len(set(jobs)) == len(jobs)
+    for job_id in jobs[:3]:
+        job = stack.wait_job(job_id)
+        assert job["status"] == "successful"
+    assert stack.http.get(f"/jobs/{jobs[0]}/results").text == "tick"
+
+
+def test_overlap_skip_makes_no_job_while_the_previous_runs(stack):
+    schedule = _create(stack, process="hold", inputs={"seconds": 3.5}, every="1s", overlap="skip")
+    skipped = eventually(
+        lambda: _at_least(
+            1, [f for f in _firings(stack, schedule["id"]) if f["type"] == "ScheduleSkipped"]
+        ),
+        timeout=15,
+    )
+    stack.http.patch(f"/schedules/{schedule['id']}", json={"paused": True})
+    assert "overlap" in skipped[0]["reason"]
+    jobs = _jobs_of(stack, schedule["id"])
+    states = [stack.wait_job(job_id, timeout=30) for job_id in jobs]
+    spans = sorted((s["started"], s["finished"]) for s in states)
+    # No job of the schedule started before the one before it ended.
+    assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:], strict=False))
+
+
+def test_pause_stops_firings_and_resume_starts_again_without_a_burst(stack):
+    schedule = _create(stack, process="echo", inputs={"message": "p"}, every="1s", paused=True)
+    assert schedule["paused"] and schedule["nextFirings"] == []
+    # A trigger is a firing of its own: it runs while paused.
+    job = stack.http.post(f"/schedules/{schedule['id']}/trigger")
+    assert job.status_code == 201, job.text
+    assert stack.wait_job(job.json()["jobID"])["status"] in FINAL
+    assert [f["cause"] for f in _firings(stack, schedule["id"])] == ["manual"]
+    resumed = stack.http.patch(f"/schedules/{schedule['id']}", json={"paused": False}).json()
+    assert not resumed["paused"] and resumed["nextFirings"]
+    eventually(lambda: len(_jobs_of(stack, schedule["id"])) >= 3)
+    clock = [f for f in _firings(stack, schedule["id"]) if f["cause"] != "manual"]
+    assert all(f["cause"] == "clock" for f in clock)
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"process": "echo", "inputs": {"message": "x"}}, "every"),
+        ({"process": "echo", "inputs": {"message": "x"}, "cron": "61 * * * *"}, "cron"),
+        ({"process": "echo", "inputs": {"message": "x"}, "every": "soon"}, "every"),
+        (
+            {"process": "echo", "inputs": {"message": "x"}, "every": "1s", "timezone": "Mars/Base"},
+            "timezone",
+        ),
+        ({"process": "echo", "inputs": {"nope": 1}, "every": "1s"}, "inputs.nope"),
+    ],
+)
+def test_a_bad_schedule_is_refused_naming_the_field_and_records_nothing(stack, spec, field):
+    schedule_id = f"bad-{uuid.uuid4().hex[:8]}"
+    response = stack.http.post("/schedules", json={**spec, "id": schedule_id})
+    assert response.status_code == 400, response.text
+    assert field in response.json()["detail"]
+    assert stack.http.get(f"/schedules/{schedule_id}").status_code == 404
+
+
+def test_a_schedule_id_is_never_taken_twice(stack):
+    schedule = _create(stack, process="echo", inputs={"message": "x"}, cron="0 0 1 1 *")
+    again = stack.http.post(
+        "/schedules",
+        json={"id": schedule["id"], "process": "echo", "inputs": {"message": "x"}, "every": "1h"},
+    )
+    assert again.status_code == 409
+    assert stack.http.delete(f"/schedules/{schedule['id']}").status_code == 204
+    assert stack.http.get(f"/schedules/{schedule['id']}").status_code == 404
+    listed = [s["id"] for s in stack.http.get("/schedules").json()["schedules"]]
+    assert schedule["id"] not in listed
