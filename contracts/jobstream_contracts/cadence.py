@@ -57,8 +57,8 @@ def check_cron(expression: str) -> None:
 
 
 class Cadence:
-    """The firing instants of a cron in a zone, or of an interval from an anchor; both
-    bounded by an optional end."""
+    """The firing instants of a cron in a zone, or of an interval on a grid through an
+    anchor; both bounded by an optional start and end."""
 
     def __init__(
         self,
@@ -67,6 +67,7 @@ class Cadence:
         timezone: str = "UTC",
         anchor: datetime | None = None,
         end: datetime | None = None,
+        start: datetime | None = None,
     ) -> None:
         if (cron is None) == (every is None):
             raise ValueError("a cadence is a cron or an interval, exactly one")
@@ -77,6 +78,7 @@ class Cadence:
         self.zone = zone(timezone)
         self.anchor = _whole_second(anchor or datetime(2000, 1, 1, tzinfo=UTC))
         self.end = end
+        self.start = start
 
     def after(self, moment: datetime) -> datetime | None:
         """The first instant strictly after ``moment`` (UTC), None past the end."""
@@ -105,14 +107,17 @@ class Cadence:
         return found
 
     def _from(self, moment: datetime) -> Iterator[datetime]:
+        if self.start is not None and moment < self.start:
+            # The first instant at or after the start.
+            moment = self.start - timedelta(microseconds=1)
         if self.every is not None:
             return self._intervals(moment)
         return self._crons(moment)
 
     def _intervals(self, moment: datetime) -> Iterator[datetime]:
+        # The grid runs both ways from the anchor: a backfill reaches before it.
         step = timedelta(seconds=self.every or 1)
-        elapsed = (moment - self.anchor) // step + 1 if moment >= self.anchor else 0
-        instant = self.anchor + step * elapsed
+        instant = self.anchor + step * ((moment - self.anchor) // step + 1)
         while True:
             yield instant
             instant += step

@@ -136,6 +136,11 @@ def firing_job_id(schedule_id: str, instant: datetime) -> str:
     return str(uuid.uuid5(_FIRING_NAMESPACE, f"{schedule_id}\n{instant.astimezone(UTC):%FT%T}"))
 
 
+def update_job_id(schedule_id: str, event_id: UUID) -> str:
+    """The job a dataset's update (the event ``event_id``) makes of a schedule it fires."""
+    return str(uuid.uuid5(_FIRING_NAMESPACE, f"{schedule_id}\nupdate\n{event_id}"))
+
+
 @dataclass(frozen=True)
 class ScheduleState:
     id: str
@@ -156,6 +161,7 @@ class ScheduleState:
     def schedule(self, now: datetime, upcoming: int = 5) -> Schedule:
         cadence = self.spec.cadence(self.created)
         after = max(now, self.handled) if self.handled else now
+        instants = [] if self.paused or cadence is None else cadence.upcoming(after, upcoming)
         return Schedule.model_validate(
             {
                 **self.spec.model_dump(by_alias=True),
@@ -165,7 +171,7 @@ class ScheduleState:
                 "created": self.created,
                 "updated": self.updated,
                 "paused": self.paused,
-                "nextFirings": [] if self.paused else cadence.upcoming(after, upcoming),
+                "nextFirings": instants,
                 "lastFirings": list(reversed(self.firings)),
             }
         )
@@ -203,7 +209,7 @@ def _recorded(state: ScheduleState, event: ScheduleFired | ScheduleSkipped) -> S
     reason = event.reason if isinstance(event, ScheduleSkipped) else None
     firing = Firing(instant=event.instant, jobID=job_id, skipped=reason, cause=event.cause)
     handled = state.handled
-    if event.cause != "manual" and (handled is None or event.instant > handled):
+    if event.cause in ("clock", "catch-up") and (handled is None or event.instant > handled):
         handled = event.instant
     return replace(
         state,
@@ -245,6 +251,8 @@ def decide_firing(
     if state is None or state.deleted:
         return FiringDecision()
     cadence = state.spec.cadence(state.created)
+    if cadence is None:  # fired by a dataset's updates now, not by its clock
+        return FiringDecision()
     arm = cadence.after(now)
     if state.paused:
         return FiringDecision(arm=None)
@@ -292,6 +300,13 @@ def _missed(schedule_id: str, missed: list[datetime]) -> list[ScheduleSkipped]:
             cause="catch-up",
         )
     ]
+
+
+def decide_update(state: ScheduleState, previous: PreviousJob) -> str | None:
+    """Why a dataset's update makes no job of ``state``'s trigger, or None: it does."""
+    if state.deleted or state.paused:
+        return "paused" if state.paused else "deleted"
+    return _overlapping(state.spec.overlap, previous, 0)
 
 
 def _overlapping(overlap: Overlap, previous: PreviousJob, fired_now: int) -> str | None:

@@ -10,8 +10,9 @@ from .cadence import Cadence, check_cron, parse_interval, zone
 from .ogc import Link, Model, Priority
 from .subjects import PROCESS_ID_PATTERN
 
-# Why a firing happened: on time, a missed one run late, or asked for (POST .../trigger).
-FiringCause = Literal["clock", "catch-up", "manual"]
+# Why a firing happened: on time, a missed one run late, asked for (POST .../trigger), one
+# of a backfill's instants, or a dataset's update.
+FiringCause = Literal["clock", "catch-up", "manual", "backfill", "dataset-updated"]
 
 
 class Overlap(StrEnum):
@@ -44,6 +45,13 @@ class _Schedule(Model):
     inputs: dict[str, Any] = Field(default_factory=dict)
     cron: str | None = Field(default=None, max_length=200)
     every: str | None = Field(default=None, max_length=40)
+    # Instead of a clock: a job each time this dataset is updated (a commit adds periods).
+    on_dataset_updated: str | None = Field(
+        default=None, alias="onDatasetUpdated", pattern=PROCESS_ID_PATTERN
+    )
+    # "new-periods": a firing makes a job only if the process's plan has periods to add (a
+    # sync whose source published a newer period); otherwise it is skipped: no empty jobs.
+    condition: Literal["new-periods"] | None = None
     timezone: str = "UTC"
     start: datetime | None = None
     end: datetime | None = None
@@ -82,15 +90,21 @@ class _Schedule(Model):
 
     @model_validator(mode="after")
     def _one_cadence(self) -> "_Schedule":
-        if (self.cron is None) == (self.every is None):
-            raise ValueError("give exactly one of cron and every")
+        whens = [w for w in (self.cron, self.every, self.on_dataset_updated) if w is not None]
+        if len(whens) != 1:
+            raise ValueError("give exactly one of cron, every and onDatasetUpdated")
         if self.start and self.end and self.end <= self.start:
             raise ValueError("end must be after start")
         return self
 
-    def cadence(self, created: datetime) -> Cadence:
+    def cadence(self, created: datetime, bounded: bool = True) -> Cadence | None:
+        """The clock's instants, between the start and end unless not ``bounded`` (a
+        backfill's); None for a schedule that a dataset's updates fire."""
+        if self.on_dataset_updated is not None:
+            return None
         every = parse_interval(self.every) if self.every is not None else None
-        return Cadence(self.cron, every, self.timezone, self.start or created, self.end)
+        start, end = (self.start, self.end) if bounded else (None, None)
+        return Cadence(self.cron, every, self.timezone, self.start or created, end, start)
 
 
 class ScheduleSpec(_Schedule):

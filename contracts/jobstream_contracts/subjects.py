@@ -103,6 +103,8 @@ CLOCK_ROOT = "jobstream.clock"
 TICK_ROOT = "jobstream.ticks"
 # The durable consumer of firings all gateways share: each firing is handled by one.
 SCHEDULER_CONSUMER = "scheduler"
+# The durable consumer of dataset updates (commits) that fire schedules, on the job stream.
+TRIGGERS_CONSUMER = "schedule-triggers"
 
 
 def schedule_event_subject(schedule_id: str, token: str) -> str:

@@ -5,16 +5,16 @@ or an operator may change, trigger or delete it; who may read it follows who may
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from jobstream_contracts.access import Principal
 from jobstream_contracts.cloudevents import MEDIA_TYPE, schedule_cloudevent
-from jobstream_contracts.ogc import ExceptionType, Link
+from jobstream_contracts.ogc import ExceptionType, Link, Model
 from jobstream_contracts.schedule_events import (
     ScheduleChanged,
     ScheduleCreated,
@@ -234,6 +234,69 @@ async def trigger_schedule(
         status_code=201,
         headers={"Location": f"{url}/jobs/{job_id}"},
     )
+
+
+# The most instants one backfill submits: a longer range is several backfills.
+MAX_BACKFILL = 1000
+
+
+class Backfill(Model):
+    """``POST /schedules/{id}/backfill``: the instants of [start, end] as firings; with
+    ``plan``, only what it would submit."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: datetime
+    end: datetime
+    plan: bool = False
+
+
+@router.post("/schedules/{schedule_id}/backfill")
+async def backfill_schedule(
+    schedule_id: str,
+    body: Annotated[Backfill, Body()],
+    ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
+) -> JSONResponse:
+    """Submit a job for each instant of the range that has none yet (an instant's job id is
+    the one its firing has: a backfill over firings that ran makes no second job)."""
+    state = _changeable(ctx, principal, schedule_id)
+    instants = _backfill_instants(state, body)
+    planned = {"process": state.spec.process, "inputs": state.spec.inputs, "count": len(instants)}
+    if body.plan:
+        return JSONResponse({**planned, "instants": [i.isoformat() for i in instants]})
+    schedules = _schedules(ctx)
+    fired, skipped = [], []
+    for instant in instants:
+        try:
+            job_id = await _unless_unreachable(
+                schedules.submit(ctx, state, instant, "backfill", actor=principal.id)
+            )
+            fired.append({"instant": instant.isoformat(), "jobID": job_id})
+        except FiringRefused as exc:
+            skipped.append({"instant": instant.isoformat(), "reason": str(exc)})
+    return JSONResponse({**planned, "jobs": fired, "skipped": skipped})
+
+
+def _backfill_instants(state: ScheduleState, body: Backfill) -> list[datetime]:
+    for name in ("start", "end"):
+        if getattr(body, name).tzinfo is None:
+            raise invalid_parameter(name, "give a time zone offset (e.g. 2027-01-01T00:00:00Z)")
+    if body.end < body.start:
+        raise invalid_parameter("end", "must not be before start")
+    cadence = state.spec.cadence(state.created, bounded=False)
+    if cadence is None:
+        raise OGCError(
+            409,
+            ExceptionType.NOT_ALLOWED,
+            f"schedule {state.id} runs on a dataset's updates: it has no instants to backfill",
+            "Nothing to backfill",
+        )
+    instants = cadence.between(body.start - timedelta(microseconds=1), body.end, MAX_BACKFILL + 1)
+    if len(instants) > MAX_BACKFILL:
+        raise invalid_parameter(
+            "end", f"the range holds over {MAX_BACKFILL} instants; backfill it in parts"
+        )
+    return instants
 
 
 @router.get("/schedules/{schedule_id}/events")

@@ -14,10 +14,17 @@ from datetime import UTC, datetime
 
 import structlog
 from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
-from jobstream_contracts.events import EventDecodeError, FiringRef, JobSubmitted
+from jobstream_contracts.events import (
+    DatasetCommitted,
+    EventDecodeError,
+    FiringRef,
+    JobSubmitted,
+    decode_event,
+)
 from jobstream_contracts.ogc import ExceptionType, StatusCode
 from jobstream_contracts.schedule_events import (
     PreviousJob,
@@ -27,22 +34,38 @@ from jobstream_contracts.schedule_events import (
     ScheduleState,
     apply_schedule,
     decide_firing,
+    decide_update,
     decode_schedule_event,
     firing_job_id,
+    update_job_id,
 )
 from jobstream_contracts.schedules import FiringCause
-from jobstream_contracts.subjects import ALL_SCHEDULE_EVENTS, SCHEDULE_STREAM, SCHEDULER_CONSUMER
+from jobstream_contracts.subjects import (
+    ALL_SCHEDULE_EVENTS,
+    SCHEDULE_STREAM,
+    SCHEDULER_CONSUMER,
+    STREAM,
+    TRIGGERS_CONSUMER,
+)
 from jobstream_infra.journal import HistoryChanged
-from jobstream_infra.schedule_book import ScheduleBook, ensure_scheduler_consumer, firing_instant
+from jobstream_infra.schedule_book import (
+    ScheduleBook,
+    ensure_scheduler_consumer,
+    ensure_triggers_consumer,
+    firing_instant,
+)
 
 from .context import UNREACHABLE, Context
 from .errors import OGCError
 from .inputs import validate_inputs
+from .planning import ask_estimate, figures_or_refusal
 
 log = structlog.get_logger(__name__)
 
 # Seconds a write waits for this gateway's fold to have it.
 FOLD_WAIT = 5.0
+# Seconds a firing's condition waits for the process's plan.
+CONDITION_BUDGET = 10.0
 # Seconds before a firing of a schedule this gateway has not heard of is delivered again.
 UNKNOWN_SCHEDULE_DELAY = 1.0
 
@@ -98,6 +121,14 @@ class ScheduleCatalog:
     def get(self, schedule_id: str) -> ScheduleState | None:
         return self.states.get(schedule_id)
 
+    def fired_by_updates_of(self, dataset_id: str, moment: datetime) -> list[ScheduleState]:
+        """The schedules that a dataset's update at ``moment`` fires (created before it)."""
+        return [
+            state
+            for state in self.states.values()
+            if state.spec.on_dataset_updated == dataset_id and state.created <= moment
+        ]
+
 
 class Schedules:
     """The schedules part of a gateway's context: the record, its fold and the firings."""
@@ -106,18 +137,25 @@ class Schedules:
         self.js = js
         self.book = ScheduleBook(js)
         self.catalog = ScheduleCatalog()
-        self._firings: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
 
     async def start(self, ctx: Context) -> None:
         await self.catalog.start(self.js)
         await ensure_scheduler_consumer(self.js)
-        self._firings = asyncio.create_task(self._handle_firings(ctx))
+        await ensure_triggers_consumer(self.js)
+        self._tasks = [
+            asyncio.create_task(
+                self._consume(SCHEDULE_STREAM, SCHEDULER_CONSUMER, ctx, self._handle)
+            ),
+            asyncio.create_task(self._consume(STREAM, TRIGGERS_CONSUMER, ctx, self._updated)),
+        ]
 
     async def stop(self) -> None:
-        if self._firings is not None:
-            self._firings.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._firings
+                await task
         await self.catalog.stop()
 
     async def record(self, event: ScheduleEvent, expect_new: bool = False) -> ScheduleState:
@@ -137,8 +175,9 @@ class Schedules:
             await self.book.arm(state.id, instant)
 
     # -- firings -----------------------------------------------------------------------------
-    async def _handle_firings(self, ctx: Context) -> None:
-        sub = await self.js.pull_subscribe_bind(SCHEDULER_CONSUMER, stream=SCHEDULE_STREAM)
+    async def _consume(self, stream: str, consumer: str, ctx: Context, handle) -> None:
+        """Hand each message of the durable ``consumer`` to ``handle``, for good."""
+        sub = await self.js.pull_subscribe_bind(consumer, stream=stream)
         while True:
             try:
                 messages = await sub.fetch(10, timeout=5)
@@ -149,7 +188,7 @@ class Schedules:
                 await asyncio.sleep(1)
                 continue
             for msg in messages:
-                await self._handle(ctx, msg)
+                await handle(ctx, msg)
 
     async def _handle(self, ctx: Context, msg: Msg) -> None:
         schedule_id = msg.subject.rsplit(".", 1)[1]
@@ -170,6 +209,38 @@ class Schedules:
             await msg.nak(delay=1)
             return
         await msg.ack()
+
+    async def _updated(self, ctx: Context, msg: Msg) -> None:
+        """A dataset's commit: a job of each schedule its updates fire (created before it)."""
+        try:
+            event = decode_event(msg.data, msg.subject)
+        except EventDecodeError as exc:
+            log.warning("unreadable commit passed over", subject=msg.subject, error=str(exc))
+            await msg.ack()
+            return
+        if isinstance(event, DatasetCommitted) and event.count > 0:
+            for state in list(self.catalog.states.values()):
+                if (
+                    state.spec.on_dataset_updated == event.dataset_id
+                    and state.created <= event.time
+                ):
+                    await self._fire_on_update(ctx, state, event)
+        await msg.ack()
+
+    async def _fire_on_update(
+        self, ctx: Context, state: ScheduleState, update: DatasetCommitted
+    ) -> None:
+        reason = decide_update(state, await _standing(ctx, state.last_job_id))
+        if reason is None:
+            job_id = update_job_id(state.id, update.event_id)
+            with contextlib.suppress(FiringRefused):
+                await self.submit(ctx, state, update.time, "dataset-updated", job_id=job_id)
+            return
+        if reason != "deleted":
+            skipped = ScheduleSkipped(
+                schedule_id=state.id, instant=update.time, reason=reason, cause="dataset-updated"
+            )
+            await self.book.record_firing(skipped, str(update.event_id))
 
     async def fire(self, ctx: Context, state: ScheduleState, instant: datetime) -> None:
         now = datetime.now(UTC)
@@ -198,24 +269,29 @@ class Schedules:
         instant: datetime,
         cause: FiringCause,
         actor: str = "clock",
+        job_id: str | None = None,
     ) -> str:
         """Submit the firing's job and record the firing; the job's id. FiringRefused, with
         the firing recorded as skipped, when its process or inputs are no longer valid."""
-        job_id = firing_job_id(state.id, instant)
+        job_id = job_id or firing_job_id(state.id, instant)
+        firing = job_id if cause == "dataset-updated" else instant
         try:
             event = _submission(ctx, state, instant, cause, job_id)
-        except OGCError as exc:
+            if state.spec.condition == "new-periods" and cause not in ("manual", "backfill"):
+                await _check_new_periods(ctx, event)
+        except (OGCError, FiringRefused) as exc:
+            reason = exc.detail if isinstance(exc, OGCError) else str(exc)
             skipped = ScheduleSkipped(
-                schedule_id=state.id, instant=instant, reason=exc.detail, cause=cause, actor=actor
+                schedule_id=state.id, instant=instant, reason=reason, cause=cause, actor=actor
             )
-            await self.book.record_firing(skipped, instant)
-            raise FiringRefused(exc.detail) from exc
+            await self.book.record_firing(skipped, firing)
+            raise FiringRefused(reason) from exc
         with contextlib.suppress(HistoryChanged):  # submitted before: the same firing
             await ctx.publish(event, expect_last=0)
         fired = ScheduleFired(
             schedule_id=state.id, instant=instant, job_id=job_id, cause=cause, actor=actor
         )
-        sequence = await self.book.record_firing(fired, instant)
+        sequence = await self.book.record_firing(fired, firing)
         with contextlib.suppress(TimeoutError):
             await self.catalog.reached(sequence)
         return job_id
@@ -227,7 +303,8 @@ class FiringRefused(Exception):
 
 def _next(state: ScheduleState, now: datetime) -> datetime | None:
     after = max(now, state.handled) if state.handled else now
-    return state.spec.cadence(state.created).after(after)
+    cadence = state.spec.cadence(state.created)
+    return None if cadence is None else cadence.after(after)
 
 
 def _submission(
@@ -247,6 +324,21 @@ def _submission(
         priority=state.spec.priority or process.priority,
         fired_by=FiringRef(schedule_id=state.id, instant=instant, cause=cause),
     )
+
+
+async def _check_new_periods(ctx: Context, event: JobSubmitted) -> None:
+    """FiringRefused unless the process's plan for these inputs has periods to add."""
+    try:
+        reply = await ask_estimate(
+            ctx, event.process_id, event.inputs, size_only=True, budget=CONDITION_BUDGET
+        )
+        figures = figures_or_refusal(reply)
+    except NoRespondersError:
+        raise FiringRefused(
+            f"condition new-periods: no executor of {event.process_id} answered for its plan"
+        ) from None
+    if not figures.get("periods"):
+        raise FiringRefused("condition new-periods: nothing newer than what is stored to add")
 
 
 async def _standing(ctx: Context, job_id: str | None) -> PreviousJob:

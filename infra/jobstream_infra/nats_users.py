@@ -48,6 +48,7 @@ from jobstream_contracts.subjects import (
     SCHEDULE_STREAM,
     SCHEDULER_CONSUMER,
     STREAM,
+    TRIGGERS_CONSUMER,
     estimate_cancel_subject,
     estimate_subject,
     event_subject,
@@ -169,6 +170,7 @@ GATEWAY = (
     + creates_stream(SCHEDULE_STREAM)
     + reads_stream(SCHEDULE_STREAM)
     + consumes(SCHEDULER_CONSUMER, SCHEDULE_STREAM)
+    + consumes(TRIGGERS_CONSUMER)
     + Grant(publish=(f"{SCHEDULE_ROOT}.>", f"{CLOCK_ROOT}.>"))
 )
 

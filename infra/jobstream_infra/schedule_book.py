@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
+from jobstream_contracts.events import DatasetCommitted
 from jobstream_contracts.schedule_events import ScheduleEvent, decode_schedule_event
 from jobstream_contracts.subjects import (
     ALL_SCHEDULE_EVENTS,
@@ -31,7 +32,9 @@ from jobstream_contracts.subjects import (
     SCHEDULE_STREAM,
     SCHEDULER_CONSUMER,
     TICK_ROOT,
+    TRIGGERS_CONSUMER,
     clock_subject,
+    job_event_filter,
     schedule_filter,
     tick_subject,
 )
@@ -96,10 +99,12 @@ class ScheduleBook:
             raise
         return ack.seq
 
-    async def record_firing(self, event: ScheduleEvent, instant: datetime) -> int:
-        """A firing's event, once per schedule, instant and kind within the duplicate
-        window, whoever handles (or hands on) the firing."""
-        key = f"{event.schedule_id}:{instant.astimezone(UTC):%FT%T}:{type(event).__name__}"
+    async def record_firing(self, event: ScheduleEvent, firing: str | datetime) -> int:
+        """A firing's event, once per schedule, firing (its instant, or the update that
+        caused it) and kind within the duplicate window, whoever handles the firing."""
+        if isinstance(firing, datetime):
+            firing = f"{firing.astimezone(UTC):%FT%T}"
+        key = f"{event.schedule_id}:{firing}:{type(event).__name__}"
         ack = await self.js.publish(event.subject, event.encode(), headers={"Nats-Msg-Id": key})
         return ack.seq
 
@@ -140,6 +145,20 @@ def firing_instant(data: bytes) -> datetime:
     if instant.tzinfo is None:
         raise ValueError("a firing's instant has no time zone")
     return instant
+
+
+async def ensure_triggers_consumer(js: JetStreamContext, ack_wait: float = 30.0) -> None:
+    """The durable consumer of dataset updates that fire schedules: from when it is first
+    created, never the updates before (a new trigger does not replay history)."""
+    config = ConsumerConfig(
+        durable_name=TRIGGERS_CONSUMER,
+        filter_subject=job_event_filter("*", DatasetCommitted.token),
+        ack_wait=ack_wait,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.NEW,
+        max_ack_pending=-1,
+    )
+    await ensure_durable(js, config)
 
 
 async def ensure_scheduler_consumer(js: JetStreamContext, ack_wait: float = 30.0) -> None:

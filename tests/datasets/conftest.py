@@ -22,6 +22,8 @@ OWN_DATASETS = (
     "estimated",
     "quicklooked",
     "quicklooked-source",
+    "scheduled",
+    "triggering",
 )
 
 
