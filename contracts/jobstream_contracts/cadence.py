@@ -9,7 +9,8 @@ Instants are computed here, not by the server's cron, so that each firing is one
   elapsed time, so "*/15 * * * *" keeps firing every 15 minutes through the repeated hour.
 
 An interval counts from its anchor (the schedule's start, or its creation) in whole seconds,
-whatever the time zone.
+whatever the time zone; its grid runs both ways (a backfill reaches before the anchor).
+Both fire only from an optional start to an optional end.
 """
 
 import re
@@ -17,10 +18,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 _DURATION = re.compile(r"(\d+)(d|h|m|s)")
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+# The longest interval: its instants stay far inside the dates Python can count.
+LONGEST_INTERVAL = 36500 * 86400
 
 
 def parse_interval(text: str) -> int:
@@ -33,6 +36,8 @@ def parse_interval(text: str) -> int:
     seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
     if seconds < 1:
         raise ValueError(f"{text!r} is shorter than the shortest interval, 1s")
+    if seconds > LONGEST_INTERVAL:
+        raise ValueError(f"{text!r} is longer than the longest interval, 36500d (100 years)")
     return seconds
 
 
@@ -40,7 +45,8 @@ def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name``; ValueError when there is none of that name."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # A folder of zones ("Europe") is an OSError, not a zone.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(
             f"{name!r} is not an IANA time zone (e.g. 'UTC', 'Europe/Berlin')"
         ) from None
@@ -48,12 +54,21 @@ def zone(name: str) -> ZoneInfo:
 
 def check_cron(expression: str) -> None:
     """ValueError unless ``expression`` is a cron of 5 fields (minute first), 6 (seconds
-    first, as NATS and Quartz write it) or a macro such as ``@daily``."""
-    if not croniter.is_valid(expression, second_at_beginning=True):
+    first, as NATS and Quartz write it) or a macro such as ``@daily``, and one that names a
+    date that occurs."""
+    fields = len(expression.split())
+    if not (
+        (expression.startswith("@") or fields in (5, 6))
+        and croniter.is_valid(expression, second_at_beginning=True)
+    ):
         raise ValueError(
             f"{expression!r} is not a cron expression: five fields (minute hour day month "
             "weekday), a sixth for seconds, or @hourly, @daily, @weekly, @monthly, @yearly"
         )
+    try:
+        croniter(expression, datetime(2000, 1, 1, tzinfo=UTC), second_at_beginning=True).get_next()
+    except CroniterBadDateError:
+        raise ValueError(f"{expression!r} never fires: it names no date that occurs") from None
 
 
 class Cadence:

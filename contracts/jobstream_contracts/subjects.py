@@ -94,7 +94,7 @@ ESTIMATORS_QUEUE = "jobstream-estimators"
 
 
 # Schedules: their events, and the server's clock that fires them (the schedules stream).
-SCHEDULE_STREAM = "JOBSTREAM_SCHEDULES"
+SCHEDULE_STREAM = "JOBSTREAM-SCHEDULES"
 SCHEDULE_ROOT = "jobstream.schedules"
 ALL_SCHEDULE_EVENTS = f"{SCHEDULE_ROOT}.>"
 # The one message per schedule that arms the server's clock (a Nats-Schedule at its next
