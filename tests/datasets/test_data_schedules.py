@@ -23,11 +23,6 @@ def _quiet_twice(firings: list[dict]) -> list[dict] | None:
     return firings if len(quiet) >= 2 else None
 
 
-def _quiet_twice(firings: list[dict]) -> list[dict] | None:
-    quiet = [f for f in firings if f["type"] == "ScheduleSkipped" and "new-periods" in f["reason"]]
-    return firings if len(quiet) >= 2 else None
-
-
 def _create(stack, **spec) -> dict:
     response = stack.http.post("/schedules", json=spec)
     assert response.status_code == 201, response.text
