@@ -21,6 +21,7 @@ from jobstream_infra.settings import (
     NatsSettings,
     ObservabilitySettings,
     PlanLimitSettings,
+    PluginSettings,
     ViewSettings,
     variable_of,
 )
@@ -40,6 +41,7 @@ BLOCKS: dict[type[JobstreamSettings], str] = {
     CallbackNetworkSettings: "Callback networks",
     PlanLimitSettings: "Limits on planned work",
     DatasetSettings: "Datasets",
+    PluginSettings: "Operator's files",
     EmbeddedNatsSettings: "Embedded nats-server",
 }
 _SCALARS = {int: "integer", float: "number", str: "text", bool: "`true` or `false`"}

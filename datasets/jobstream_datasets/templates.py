@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from jobstream_contracts.messages import DatasetAnnouncement
 from jobstream_contracts.subjects import is_valid_token
-from jobstream_executor.yaml_files import load_yaml_model
+from jobstream_infra.yaml_files import load_yaml_model
 
 from .periods import PeriodError, PeriodType, period_of
 

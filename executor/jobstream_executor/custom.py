@@ -30,7 +30,7 @@ from jobstream_contracts.process import Process
 
 from .process_file import ProcessFile, ProcessFileError
 from .signatures import signature_problem
-from .yaml_files import load_yaml_model
+from jobstream_infra.yaml_files import load_yaml_model
 
 
 def _resolve(reference: str) -> Callable[..., Any]:

@@ -50,6 +50,12 @@ _BY_OPERATION: dict[Operation, tuple[int, ...]] = {
     ("get", "/events"): (429,),
     # Inputs come as free query parameters the route does not declare.
     ESTIMATE: (400, 413, 502),
+    # An unknown process; an id taken; a schedule declared in the operator's file.
+    ("post", "/schedules"): (404, 409),
+    ("patch", "/schedules/{schedule_id}"): (409,),
+    ("delete", "/schedules/{schedule_id}"): (409,),
+    ("post", "/schedules/{schedule_id}/trigger"): (409,),
+    ("post", "/schedules/{schedule_id}/backfill"): (409,),
 }
 
 
@@ -85,8 +91,13 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     403: _error("Forbidden", "The caller's role does not allow this."),
     404: _error(
         "NotFound",
-        "No such process, job or dataset, or not one the caller may see; for results, also "
-        "a job not finished yet, or dismissed.",
+        "No such process, job, dataset or schedule, or not one the caller may see; for "
+        "results, also a job not finished yet, or dismissed.",
+    ),
+    409: _error(
+        "Conflict",
+        "The schedule id is taken, the schedule is declared in the operator's file, or it "
+        "cannot run now (its process or inputs no longer valid).",
     ),
     413: _error("TooLarge", "The request body, or the work it would plan, is over a limit."),
     422: _error("IdempotencyKeyReused", "The Idempotency-Key was used for another request."),

@@ -6,11 +6,11 @@ or an operator may change, trigger or delete it; who may read it follows who may
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from jobstream_contracts.access import Principal
 from jobstream_contracts.cloudevents import MEDIA_TYPE, schedule_cloudevent
@@ -35,6 +35,7 @@ from .processes import process_or_404
 from .scheduling import FiringRefused, Schedules
 
 router = APIRouter(tags=["Schedules"])
+M = TypeVar("M", bound=BaseModel)
 
 
 def _schedules(ctx: Context) -> Schedules:
@@ -50,12 +51,16 @@ def _schedules(ctx: Context) -> Schedules:
 
 def _no_such_schedule(schedule_id: str) -> OGCError:
     return OGCError(
-        404, ExceptionType.NOT_FOUND, f"no schedule with id {schedule_id!r}", "No such schedule"
+        404,
+        ExceptionType.NO_SUCH_SCHEDULE,
+        f"no schedule with id {schedule_id!r}",
+        "No such schedule",
     )
 
 
 def _readable(ctx: Context, principal: Principal, schedule_id: str) -> ScheduleState:
-    state = _schedules(ctx).catalog.get(schedule_id)
+    # A gateway without the schedules stream has no schedule to show.
+    state = ctx.schedules.catalog.get(schedule_id) if ctx.schedules else None
     if state is None or state.deleted or not principal.may_read(state.owner):
         raise _no_such_schedule(schedule_id)
     return state
@@ -66,6 +71,16 @@ def _changeable(ctx: Context, principal: Principal, schedule_id: str) -> Schedul
     if not principal.may_change(state.owner):
         raise forbidden(f"changing schedule {schedule_id} needs its owner or the operator role")
     return state
+
+
+def _not_from_a_file(state: ScheduleState) -> None:
+    if state.source == "file":
+        raise OGCError(
+            409,
+            ExceptionType.NOT_ALLOWED,
+            f"schedule {state.id} is declared in the operator's file; change it there",
+            "Declared in a file",
+        )
 
 
 def _document(state: ScheduleState, url: str) -> dict[str, Any]:
@@ -99,7 +114,8 @@ async def list_schedules(
     request: Request, ctx: Context = Depends(context), principal: Principal = Depends(caller)
 ) -> JSONResponse:
     url = base_url(request)
-    states = sorted(_schedules(ctx).catalog.states.values(), key=lambda state: state.id)
+    known = ctx.schedules.catalog.states.values() if ctx.schedules else []
+    states = sorted(known, key=lambda state: state.id)
     shown = [s for s in states if not s.deleted and principal.may_read(s.owner)]
     body = {
         "schedules": [_document(state, url) for state in shown],
@@ -153,36 +169,36 @@ async def get_schedule(
 async def change_schedule(
     schedule_id: str,
     request: Request,
-    changes: Annotated[dict[str, Any], Body()],
+    changes: Annotated[dict[str, Any] | None, Body()] = None,
     ctx: Context = Depends(context),
     principal: Principal = Depends(caller),
 ) -> JSONResponse:
     """Change members of the schedule; ``{"paused": true}`` pauses it, ``false`` resumes it
     from the next instant after now (missed firings of a pause are not run)."""
     state = _changeable(ctx, principal, schedule_id)
-    if state.source == "file":
-        raise OGCError(
-            409,
-            ExceptionType.NOT_ALLOWED,
-            f"schedule {schedule_id} is declared in the operator's file; change it there",
-            "Declared in a file",
-        )
+    _not_from_a_file(state)
+    changes = changes or {}
     if "id" in changes and changes["id"] != schedule_id:
         raise invalid_parameter("id", "a schedule's id cannot change")
     merged = {**state.spec.model_dump(by_alias=True, exclude_none=True), **changes, "id": None}
-    try:
-        spec = ScheduleSpec.model_validate(merged)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        raise invalid_parameter(where, error["msg"]) from None
-    spec = _checked(ctx, principal, spec)
+    spec = _checked(ctx, principal, _validated(ScheduleSpec, merged))
     event = _change_event(state, spec, principal)
     schedules = _schedules(ctx)
     if event is not None:
         state = await _unless_unreachable(schedules.record(event))
         await _unless_unreachable(schedules.arm_next(state, datetime.now(UTC)))
     return JSONResponse(_document(state, base_url(request)))
+
+
+def _validated(model: type[M], body: dict[str, Any]) -> M:
+    """``body`` as ``model``, or 400 naming the member at fault (a body is checked once the
+    resource it is for is known: an unknown schedule is 404 whatever the body)."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        raise invalid_parameter(f"body.{where}", error["msg"]) from None
 
 
 def _change_event(state: ScheduleState, spec: ScheduleSpec, principal: Principal):
@@ -199,6 +215,7 @@ async def delete_schedule(
     schedule_id: str, ctx: Context = Depends(context), principal: Principal = Depends(caller)
 ) -> Response:
     state = _changeable(ctx, principal, schedule_id)
+    _not_from_a_file(state)
     schedules = _schedules(ctx)
     event = ScheduleDeleted(schedule_id=state.id, actor=principal.id)
     await _unless_unreachable(schedules.record(event))
@@ -253,13 +270,15 @@ class Backfill(Model):
 @router.post("/schedules/{schedule_id}/backfill")
 async def backfill_schedule(
     schedule_id: str,
-    body: Annotated[Backfill, Body()],
+    request: Annotated[dict[str, Any] | None, Body(title="Backfill")] = None,
     ctx: Context = Depends(context),
     principal: Principal = Depends(caller),
 ) -> JSONResponse:
     """Submit a job for each instant of the range that has none yet (an instant's job id is
-    the one its firing has: a backfill over firings that ran makes no second job)."""
+    the one its firing has: a backfill over firings that ran makes no second job). The body
+    is a :class:`Backfill`."""
     state = _changeable(ctx, principal, schedule_id)
+    body = _validated(Backfill, request or {})
     instants = _backfill_instants(state, body)
     planned = {"process": state.spec.process, "inputs": state.spec.inputs, "count": len(instants)}
     if body.plan:

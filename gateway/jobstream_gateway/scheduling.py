@@ -10,7 +10,9 @@ firing's message id make the second handling a no-op.
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from nats.aio.msg import Msg
@@ -149,6 +151,10 @@ class Schedules:
             ),
             asyncio.create_task(self._consume(STREAM, TRIGGERS_CONSUMER, ctx, self._updated)),
         ]
+
+    def keep(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` beside the firings until the schedules stop."""
+        self._tasks.append(asyncio.create_task(work))
 
     async def stop(self) -> None:
         for task in self._tasks:

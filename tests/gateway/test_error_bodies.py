@@ -58,9 +58,9 @@ async def test_every_path_refuses_a_method_it_does_not_take_with_an_ogc_body(gat
     paths = every_path(gateway)
     assert len(paths) > 20, paths
     for path in sorted(paths):
-        answer = await gateway.http.request("PATCH", path)
+        answer = await gateway.http.request("PUT", path)
         body = exception_of(answer, 405)
-        assert body["detail"].startswith(f"PATCH is not allowed on {path}; it allows ")
+        assert body["detail"].startswith(f"PUT is not allowed on {path}; it allows ")
         assert answer.headers["Allow"]
 
 

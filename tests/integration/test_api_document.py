@@ -30,8 +30,9 @@ KEY_VARIABLE = "JOBSTREAM_TEST_API_KEY"  # the admin key, named in _CONFIG
 #   are looser than the service: execute and estimate inputs are checked against each process's
 #   own description (subscriber URLs against the callback policy); the job list's `datetime`,
 #   the status's `at` and the `Last-Event-ID` of /events are strings whose grammar (an ordered
-#   RFC 3339 interval, an instant, a stream sequence) the document gives in prose. Those requests
-#   are rightly 400.
+#   RFC 3339 interval, an instant, a stream sequence) the document gives in prose; a schedule's
+#   cron, interval and zone have grammars of their own, its inputs are its process's. Those
+#   requests are rightly 400.
 # - use_after_free ("a deleted resource is 404"): DELETE /jobs/{id} dismisses a job; the job stays
 #   readable, with status "dismissed" and its history, as OGC's dismiss class and the audit trail
 #   want.
@@ -59,6 +60,9 @@ include-name = [
   "GET /jobs/{job_id}",
   "GET /processes/{process_id}/estimate",
   "POST /processes/{process_id}/execution",
+  "POST /schedules",
+  "PATCH /schedules/{schedule_id}",
+  "POST /schedules/{schedule_id}/backfill",
 ]
 checks.positive_data_acceptance.enabled = false
 

@@ -2,10 +2,11 @@
 
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
-from ..support.stack import FINAL, Stack
+from ..support.stack import FINAL, Stack, wait_serving
 from ..support.waiting import eventually
 
 
@@ -107,3 +108,80 @@ def test_a_schedule_id_is_never_taken_twice(stack):
     assert stack.http.get(f"/schedules/{schedule['id']}").status_code == 404
     listed = [s["id"] for s in stack.http.get("/schedules").json()["schedules"]]
     assert schedule["id"] not in listed
+
+
+def _found(stack: Stack, path: str) -> dict | None:
+    answer = stack.http.get(path)
+    return answer.json() if answer.status_code == 200 else None
+
+
+def _write_schedule(plugins: Path, name: str, text: str) -> None:
+    (plugins / "schedules").mkdir(parents=True, exist_ok=True)
+    (plugins / "schedules" / f"{name}.yaml").write_text(text)
+
+
+def test_the_operators_schedule_files_are_recorded_and_changed_only_there(make_stack, tmp_path):
+    plugins = tmp_path / "plugins"
+    _write_schedule(
+        plugins, "nightly", "process: echo\ninputs: {message: night}\ncron: '0 2 * * *'\n"
+    )
+    _write_schedule(plugins, "broken", "process: echo\ncron: 'not a cron'\n")
+    _write_schedule(plugins, "wrong-input", "process: echo\ninputs: {nope: 1}\nevery: 1h\n")
+    # The gateway first, the executor after: the files wait for their process.
+    stack = make_stack(plugins_dir=plugins).start("projector", "gateway", wait=False)
+    wait_serving(stack.url, stack.processes["gateway"][0])
+    assert stack.http.get("/schedules/nightly").status_code == 404
+    stack.start("executor", wait=False)
+    stack.wait_ready(("echo",))
+    nightly = eventually(lambda: _found(stack, "/schedules/nightly"))
+    assert (nightly["source"], nightly["cron"], nightly["owner"]) == (
+        "file",
+        "0 2 * * *",
+        "operator-file",
+    )
+    assert stack.http.get("/schedules/broken").status_code == 404
+    assert "not a cron" in stack.log("gateway")
+    assert stack.http.get("/schedules/wrong-input").status_code == 404
+    assert "inputs.nope: not an input of process echo" in stack.log("gateway")
+    refused = stack.http.patch("/schedules/nightly", json={"paused": True})
+    assert refused.status_code == 409 and "file" in refused.json()["detail"]
+    assert stack.http.delete("/schedules/nightly").status_code == 409
+
+    # Changed in the file: changed in the record at the next start; removed: deleted.
+    _write_schedule(
+        plugins, "nightly", "process: echo\ninputs: {message: night}\ncron: '30 3 * * *'\n"
+    )
+    _write_schedule(plugins, "hourly", "process: echo\ninputs: {message: hour}\nevery: 1h\n")
+    stack.stop("gateway")
+    stack.start("gateway")
+    assert stack.http.get("/schedules/nightly").json()["cron"] == "30 3 * * *"
+    assert stack.http.get("/schedules/hourly").json()["source"] == "file"
+    (plugins / "schedules" / "hourly.yaml").unlink()
+    stack.stop("gateway")
+    stack.start("gateway")
+    assert stack.http.get("/schedules/hourly").status_code == 404
+    kinds = [e["data"]["type"] for e in stack.http.get("/schedules/nightly/events").json()]
+    assert kinds == ["ScheduleCreated", "ScheduleChanged"]
+
+
+def test_a_backfill_plans_then_runs_each_instant_once(stack):
+    schedule = _create(
+        stack, process="echo", inputs={"message": "back"}, cron="0 6 * * *", timezone="UTC"
+    )
+    url = f"/schedules/{schedule['id']}/backfill"
+    window = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-05T23:59:59Z"}
+    plan = stack.http.post(url, json={**window, "plan": True}).json()
+    assert plan["count"] == 5 and plan["instants"][0] == "2026-01-01T06:00:00+00:00"
+    assert _jobs_of(stack, schedule["id"]) == []
+    first = stack.http.post(url, json=window).json()
+    assert len(first["jobs"]) == 5
+    for job in first["jobs"]:
+        assert stack.wait_job(job["jobID"])["status"] == "successful"
+    # Over the same range again: the same jobs, none made twice.
+    again = stack.http.post(url, json=window).json()
+    assert [j["jobID"] for j in again["jobs"]] == [j["jobID"] for j in first["jobs"]]
+    too_long = stack.http.post(
+        f"/schedules/{schedule['id']}/backfill",
+        json={"start": "2020-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"},
+    )
+    assert too_long.status_code == 400 and "1000" in too_long.json()["detail"]

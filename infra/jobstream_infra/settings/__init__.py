@@ -12,6 +12,7 @@ from .blocks import (
     NatsSettings,
     ObservabilitySettings,
     PlanLimitSettings,
+    PluginSettings,
     ViewSettings,
     size_in_bytes,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "NotifierSettings",
     "ObservabilitySettings",
     "PlanLimitSettings",
+    "PluginSettings",
     "ProjectorSettings",
     "SettingsRefused",
     "UpSettings",

@@ -184,6 +184,18 @@ class AccessSettings(JobstreamSettings):
         return self.auth != {"none"}
 
 
+class PluginSettings(JobstreamSettings):
+    """The operator's folder of YAML files: executors read its templates and processes,
+    gateways its schedules."""
+
+    plugins_dir: Path | None = Field(
+        default=None,
+        description="User dataset templates (`datasets/*.yaml`, replacing built-ins of their "
+        "id), YAML processes (`processes/*.yaml`) and schedules (`schedules/*.yaml`, read by "
+        "the gateway at start).",
+    )
+
+
 class EstimateSettings(JobstreamSettings):
     """How long an estimate may work: the gateway waits, the executor stops, this long."""
 

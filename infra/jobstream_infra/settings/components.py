@@ -1,8 +1,6 @@
 """One settings class per command: each reads only the variables its component uses, so a
 value for another component can neither stop it nor go unnoticed (environment.py)."""
 
-from pathlib import Path
-
 from pydantic import Field, model_validator
 
 from .base import JsonLimits, JsonSeconds, JsonStrings
@@ -17,6 +15,7 @@ from .blocks import (
     NatsSettings,
     ObservabilitySettings,
     PlanLimitSettings,
+    PluginSettings,
     ViewSettings,
 )
 
@@ -29,6 +28,7 @@ class GatewaySettings(
     AccessSettings,
     EstimateSettings,
     CallbackNetworkSettings,
+    PluginSettings,
 ):
     """`jobstream gateway`: the HTTP API and the pages."""
 
@@ -131,7 +131,12 @@ class GatewaySettings(
 
 
 class ExecutorSettings(
-    NatsSettings, ObservabilitySettings, DatasetSettings, PlanLimitSettings, EstimateSettings
+    NatsSettings,
+    ObservabilitySettings,
+    DatasetSettings,
+    PlanLimitSettings,
+    EstimateSettings,
+    PluginSettings,
 ):
     """`jobstream executor`: runs the jobs of the processes it serves."""
 
@@ -176,11 +181,6 @@ class ExecutorSettings(
         description="Modules whose `PROCESSES` list (or `processes(settings)`) an executor "
         "serves (JSON), besides the `jobstream.processes` entry points of installed packages; "
         "later ones override earlier ids, and these override the entry points'.",
-    )
-    plugins_dir: Path | None = Field(
-        default=None,
-        description="User dataset templates (`datasets/*.yaml`, replacing built-ins of their "
-        "id) and YAML processes (`processes/*.yaml`).",
     )
     lease_ttl: float = Field(
         default=6.0,

@@ -1,4 +1,5 @@
-"""Operators' YAML files (custom processes, dataset templates): read and validated whole.
+"""Operators' YAML files (custom processes, dataset templates, schedules): read and
+validated whole.
 
 A bad file is reported with its path and every field at fault, so a typo is seen when a
 service starts, and nothing of the file is used.
