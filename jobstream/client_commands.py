@@ -15,6 +15,10 @@ Decisions:
   is still printed as the answer with ``--json``.
 - Ctrl-C while following stops following and says how to follow again or dismiss; the job
   is dismissed only with ``--dismiss-on-interrupt``. Either way the exit code is 130.
+- ``schedules`` alone lists them; its actions are one command each (``SCHEDULE_ACTIONS``).
+  The list and ``show`` ask for the status of each schedule's newest job, one request per
+  schedule, so a person sees how the last firing went; ``--json`` is the gateway's documents
+  as they are, without those requests.
 """
 
 import argparse
@@ -26,9 +30,18 @@ from typing import Any
 
 from rich.console import Console
 
-from jobstream_client import Client, Job, JobEnded, JobFailed, JobstreamError, Unreachable
+from jobstream_client import (
+    Client,
+    Job,
+    JobEnded,
+    JobFailed,
+    JobstreamError,
+    NotFound,
+    Unreachable,
+)
 from jobstream_client.retrying import quiet_retries
 from jobstream_contracts.ogc import StatusInfo
+from jobstream_contracts.schedules import Schedule
 
 from . import client_tables as tables
 from .client_ids import AmbiguousId, find_job
@@ -78,7 +91,8 @@ def run_client_command(args: argparse.Namespace) -> int:
     quiet_retries()
     output = Output(args.as_json, getattr(args, "wide", False))
     try:
-        texts = read_pairs(args.inputs) if args.command == "submit" else {}
+        # submit's key=value pairs, or schedules create's --input ones
+        texts = read_pairs(getattr(args, "inputs", None) or [])
     except InputError as exc:
         output.note(f"jobstream {args.command}: {exc}")
         return USAGE
@@ -157,16 +171,19 @@ def interrupted(job: Job, args: argparse.Namespace, output: Output) -> int:
 # -- the commands ------------------------------------------------------------------------
 def submit(client: Client, args: argparse.Namespace, output: Output, texts: dict) -> int:
     inputs = typed_inputs(texts, client.process(args.process).inputs)
-    job = client.submit(args.process, inputs, priority=args.priority)
+    return submitted(client.submit(args.process, inputs, priority=args.priority), args, output)
+
+
+def submitted(job: Job, args: argparse.Namespace, output: Output) -> int:
+    """A new job: followed, or its id printed with how to follow it."""
     if args.follow:
         return follow(job, args, output)
     if output.as_json:
         output.json(status_document(job.last))
     else:
         print(job.id, file=output.out.file, flush=True)
-        output.note(
-            f"{args.process} job {job.last.status.value}; follow it: jobstream watch {job.id}"
-        )
+        process = job.last.processID or "the"
+        output.note(f"{process} job {job.last.status.value}; follow it: jobstream watch {job.id}")
     return SUCCESS
 
 
@@ -228,7 +245,115 @@ def datasets(client: Client, args: argparse.Namespace, output: Output, _: dict) 
     return SUCCESS
 
 
+# -- schedules ---------------------------------------------------------------------------
+def schedules(client: Client, args: argparse.Namespace, output: Output, texts: dict) -> int:
+    return SCHEDULE_ACTIONS[args.action or "list"](client, args, output, texts)
+
+
+def list_schedules(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    listed = client.schedules()
+    if output.as_json:
+        output.json([schedule.to_json() for schedule in listed])
+    else:
+        output.table(tables.schedules_table(listed, newest_jobs(client, listed)))
+    return SUCCESS
+
+
+def newest_jobs(client: Client, listed: list[Schedule]) -> tables.JobStatuses:
+    """The status of each schedule's newest job, by id; a job the view does not have yet (or
+    no longer) is left out."""
+    statuses: tables.JobStatuses = {}
+    for schedule in listed:
+        fired = [firing.job_id for firing in schedule.last_firings if firing.job_id]
+        if fired:
+            with contextlib.suppress(NotFound):
+                statuses[fired[0]] = client.job(fired[0]).last.status.value
+    return statuses
+
+
+def schedule_answer(client: Client, schedule: Schedule, output: Output) -> int:
+    if output.as_json:
+        output.json(schedule.to_json())
+    else:
+        output.out.print(tables.schedule_table(schedule, newest_jobs(client, [schedule])))
+    return SUCCESS
+
+
+def show_schedule(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    return schedule_answer(client, client.schedule(args.schedule), output)
+
+
+def create_schedule(client: Client, args: argparse.Namespace, output: Output, texts: dict) -> int:
+    inputs = typed_inputs(texts, client.process(args.process).inputs)
+    schedule = client.create_schedule(
+        args.process,
+        inputs,
+        cron=args.cron,
+        every=args.every,
+        timezone=args.timezone or "UTC",
+        id=args.id,
+        title=args.title,
+        start=args.start,
+        end=args.end,
+        overlap=args.overlap,
+        catch_up=args.catch_up,
+        catch_up_limit=args.catch_up_limit,
+        priority=args.priority,
+        paused=args.paused,
+    )
+    if output.as_json:
+        output.json(schedule.to_json())
+        return SUCCESS
+    print(schedule.id, file=output.out.file, flush=True)
+    upcoming = schedule.next_firings
+    when = f"next firing {tables.when(upcoming[0])} UTC" if upcoming else "paused"
+    output.note(
+        f"{schedule.process} schedule created, {when}; see it: jobstream schedules show "
+        f"{schedule.id}"
+    )
+    return SUCCESS
+
+
+def pause_schedule(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    return schedule_answer(client, client.pause_schedule(args.schedule), output)
+
+
+def resume_schedule(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    return schedule_answer(client, client.resume_schedule(args.schedule), output)
+
+
+def delete_schedule(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    client.delete_schedule(args.schedule)
+    if not output.as_json:
+        output.note(f"schedule {args.schedule} deleted; its jobs stay")
+    return SUCCESS
+
+
+def trigger_schedule(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    return submitted(client.trigger_schedule(args.schedule), args, output)
+
+
+def schedule_events(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    events = client.schedule_events(args.schedule)
+    if output.as_json:
+        for event in events:  # JSON lines, as a job's history
+            print(tables.schedule_event_line(event), file=output.out.file)
+    else:
+        output.out.print(tables.schedule_events_table(events))
+    return SUCCESS
+
+
 Command = Callable[[Client, argparse.Namespace, Output, dict], int]
+SCHEDULE_ACTIONS: dict[str, Command] = {
+    "list": list_schedules,
+    "show": show_schedule,
+    "create": create_schedule,
+    "pause": pause_schedule,
+    "resume": resume_schedule,
+    "delete": delete_schedule,
+    "trigger": trigger_schedule,
+    "events": schedule_events,
+}
 COMMANDS: dict[str, Command] = {
     "submit": submit,
     "watch": watch,
@@ -239,4 +364,5 @@ COMMANDS: dict[str, Command] = {
     "history": history,
     "queue": queue,
     "datasets": datasets,
+    "schedules": schedules,
 }

@@ -1,19 +1,20 @@
-"""Tables for people: jobs, one job's status, a job's history, datasets (rich tables).
+"""Tables for people: jobs, one job's status, a job's history, datasets, schedules (rich
+tables).
 
 Decisions: times are shown to the second as the gateway gives them (UTC); an event's own
 members (beyond the envelope every event shares) are one compact JSON cell, cut to stay on
 a line; the job's text is never read as rich markup.
 
-Ids are never cut, so they can be copied: the lists of jobs and datasets keep their first
-column whole and, in a terminal too narrow for every column, leave out the last columns
-(finished, created, …) until the rest fits; ``--wide`` shows every column at its full width
-and lets the terminal wrap the lines.
+Ids are never cut, so they can be copied: the lists of jobs, datasets and schedules keep
+their first column whole and, in a terminal too narrow for every column, leave out the last
+columns (finished, created, …) until the rest fits; ``--wide`` shows every column at its full
+width and lets the terminal wrap the lines.
 """
 
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from rich.console import Console
@@ -25,6 +26,14 @@ from jobstream_client import Recorded
 from jobstream_contracts.dataset_records import DatasetRecord
 from jobstream_contracts.ogc import AttemptError, StatusInfo
 from jobstream_contracts.queue import KeyQueue, ProcessQueue, Queue
+from jobstream_contracts.schedule_events import (
+    ScheduleChanged,
+    ScheduleCreated,
+    ScheduleEvent,
+    ScheduleFired,
+    ScheduleSkipped,
+)
+from jobstream_contracts.schedules import Firing, Schedule
 
 # The members every event has; a history row shows the rest.
 ENVELOPE = {
@@ -71,7 +80,10 @@ class Fitting(Generic[R]):
 
 
 def when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+    """To the second, in UTC (a schedule's instants come in its own zone)."""
+    if moment is None:
+        return ""
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def progress_of(status: StatusInfo) -> str:
@@ -222,3 +234,128 @@ def results_table(document: dict[str, Any]) -> Table:
         text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
         _row(table, name, text)
     return table
+
+
+# -- schedules -------------------------------------------------------------------------------
+# The statuses of the jobs some firings made, by job id: what the tables say of those firings.
+JobStatuses = dict[str, str]
+# The last firings a schedule's table shows (its events have every one).
+SHOWN_FIRINGS = 5
+
+
+def cadence(schedule: Schedule) -> str:
+    """``every 1h``, or a cron and the zone it reads in: ``0 6 * * * (Europe/Berlin)``."""
+    if schedule.every is not None:
+        return f"every {schedule.every}"
+    return f"{schedule.cron} ({schedule.timezone})"
+
+
+def firing_outcome(firing: Firing, statuses: JobStatuses, whole: bool = False) -> str:
+    """Its job's status (``successful``), after the job's id when ``whole``, else after its
+    first 8 characters when the status is not known; or ``skipped: overlap`` (the reason's
+    first word)."""
+    if firing.job_id is None:
+        return f"skipped: {(firing.skipped or '').partition(':')[0]}"
+    status = statuses.get(firing.job_id)
+    if whole:
+        return f"{firing.job_id} {status}" if status else firing.job_id
+    return status or f"job {firing.job_id[:8]}"
+
+
+def _next_firing(schedule: Schedule) -> str:
+    return when(schedule.next_firings[0]) if schedule.next_firings else ""
+
+
+def _last_firing(schedule: Schedule, statuses: JobStatuses) -> str:
+    if not schedule.last_firings:
+        return ""
+    newest = schedule.last_firings[0]
+    return f"{when(newest.instant)} {firing_outcome(newest, statuses)}"
+
+
+def _state(schedule: Schedule) -> str:
+    return "paused" if schedule.paused else "active"
+
+
+def schedules_table(schedules: list[Schedule], statuses: JobStatuses) -> Fitting[Schedule]:
+    columns: list[tuple[str, Callable[[Schedule], str]]] = [
+        ("schedule", lambda schedule: schedule.id),
+        ("process", lambda schedule: schedule.process),
+        ("cadence", cadence),
+        ("state", _state),
+        ("next firing", _next_firing),
+        ("last firing", lambda schedule: _last_firing(schedule, statuses)),
+    ]
+    return Fitting(columns, schedules, kept=3)
+
+
+def schedule_table(schedule: Schedule, statuses: JobStatuses) -> Table:
+    """One schedule: what was written, its state, the next instants and the last firings,
+    newest first, each job's id whole."""
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for name, value in _schedule_rows(schedule, statuses):
+        if value:
+            _row(table, name, value)
+    return table
+
+
+def _schedule_rows(schedule: Schedule, statuses: JobStatuses) -> list[tuple[str, str]]:
+    catch_up = schedule.catch_up.value
+    if catch_up == "all":
+        catch_up += f" (up to {schedule.catch_up_limit})"
+    shown = schedule.last_firings[:SHOWN_FIRINGS]
+    last = [f"{when(f.instant)} {f.cause} {firing_outcome(f, statuses, True)}" for f in shown]
+    if len(schedule.last_firings) > len(shown):
+        more = len(schedule.last_firings) - len(shown)
+        last.append(f"… {more} more: jobstream schedules events {schedule.id}")
+    return [
+        ("schedule", schedule.id),
+        ("title", schedule.title or ""),
+        ("process", schedule.process),
+        ("inputs", json.dumps(schedule.inputs, separators=(",", ":"))),
+        ("cadence", cadence(schedule)),
+        ("timezone", schedule.timezone),
+        ("start", when(schedule.start)),
+        ("end", when(schedule.end)),
+        ("overlap", schedule.overlap.value),
+        ("catch-up", catch_up),
+        ("priority", schedule.priority.value if schedule.priority else ""),
+        ("state", _state(schedule)),
+        ("owner", schedule.owner),
+        ("source", schedule.source),
+        ("created", when(schedule.created)),
+        ("updated", when(schedule.updated)),
+        ("next firings", "\n".join(when(moment) for moment in schedule.next_firings)),
+        ("last firings", "\n".join(last)),
+    ]
+
+
+def schedule_events_table(events: list[ScheduleEvent]) -> Table:
+    table = Table("time", "event", "details")
+    table.columns[2].overflow = "fold"
+    for event in events:
+        kind = getattr(event, "type", type(event).__name__)
+        _row(table, when(event.time), kind, _schedule_event_details(event))
+    return table
+
+
+def _schedule_event_details(event: ScheduleEvent) -> str:
+    """A firing's job whole (it is copied), or why it made none; who changed what."""
+    match event:
+        case ScheduleFired():
+            return f"{event.job_id} (job of the {event.cause} firing of {when(event.instant)})"
+        case ScheduleSkipped():
+            missed = f"{event.count} from {when(event.first)} to " if event.count > 1 else ""
+            return f"skipped {missed}{when(event.instant)} ({event.cause}): {event.reason}"
+        case ScheduleCreated() | ScheduleChanged():
+            spec = json.dumps(event.spec.to_json(), separators=(",", ":"))
+            text = f"by {event.actor}: {spec}"
+            return text if len(text) <= DETAIL_WIDTH else text[: DETAIL_WIDTH - 1] + "…"
+    return f"by {event.actor}"
+
+
+def schedule_event_line(event: ScheduleEvent) -> str:
+    """One schedule event as a JSON line."""
+    return json.dumps(event.model_dump(mode="json"))

@@ -4,6 +4,7 @@
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -13,6 +14,8 @@ from jobstream_contracts.dataset_records import DatasetRecord
 from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
 from jobstream_contracts.queue import Queue
+from jobstream_contracts.schedule_events import ScheduleEvent
+from jobstream_contracts.schedules import Schedule
 
 from . import calls
 from .calls import Call, Recorded
@@ -124,6 +127,71 @@ class AsyncClient:
 
     async def dataset(self, dataset_id: str) -> DatasetRecord:
         return await self.run(calls.dataset(dataset_id))
+
+    # -- schedules -----------------------------------------------------------------------
+    async def schedules(self) -> list[Schedule]:
+        return await self.run(calls.schedules())
+
+    async def schedule(self, schedule_id: str) -> Schedule:
+        return await self.run(calls.schedule(schedule_id))
+
+    async def create_schedule(
+        self,
+        process_id: str,
+        inputs: dict[str, Any],
+        *,
+        cron: str | None = None,
+        every: str | None = None,
+        timezone: str = "UTC",
+        id: str | None = None,
+        title: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        overlap: str | None = None,
+        catch_up: str | None = None,
+        catch_up_limit: int | None = None,
+        priority: str | None = None,
+        paused: bool = False,
+    ) -> Schedule:
+        """As ``Client.create_schedule``."""
+        return await self.run(
+            calls.create_schedule(
+                process_id,
+                inputs,
+                id=id,
+                title=title,
+                cron=cron,
+                every=every,
+                timezone=timezone,
+                start=start,
+                end=end,
+                overlap=overlap,
+                catch_up=catch_up,
+                catch_up_limit=catch_up_limit,
+                priority=priority,
+                paused=paused,
+            )
+        )
+
+    async def change_schedule(self, schedule_id: str, **changes: Any) -> Schedule:
+        """As ``Client.change_schedule``."""
+        return await self.run(calls.change_schedule(schedule_id, changes))
+
+    async def pause_schedule(self, schedule_id: str) -> Schedule:
+        return await self.run(calls.change_schedule(schedule_id, {"paused": True}))
+
+    async def resume_schedule(self, schedule_id: str) -> Schedule:
+        return await self.run(calls.change_schedule(schedule_id, {"paused": False}))
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        await self.run(calls.delete_schedule(schedule_id))
+
+    async def trigger_schedule(self, schedule_id: str) -> "AsyncJob":
+        """As ``Client.trigger_schedule``: not retried."""
+        return AsyncJob(self, await self.run(calls.trigger_schedule(schedule_id)))
+
+    async def schedule_events(self, schedule_id: str) -> list[ScheduleEvent]:
+        return await self.run(calls.schedule_events(schedule_id))
 
 
 class AsyncJob:

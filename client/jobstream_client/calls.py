@@ -6,6 +6,7 @@ is one line.
 """
 
 import itertools
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -16,8 +17,9 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic_core import to_jsonable_python
 
-from jobstream_contracts.cloudevents import event_of
+from jobstream_contracts.cloudevents import TYPE_PREFIX, event_of
 from jobstream_contracts.dataset_records import DatasetList, DatasetRecord
 from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.events import Event
@@ -30,6 +32,13 @@ from jobstream_contracts.ogc import (
     Subscriber,
 )
 from jobstream_contracts.queue import Queue
+from jobstream_contracts.schedule_events import (
+    SCHEDULE_EVENT_TYPES,
+    ScheduleEvent,
+    decode_schedule_event,
+)
+from jobstream_contracts.schedules import Schedule, ScheduleList, ScheduleSpec
+from jobstream_contracts.subjects import schedule_event_subject
 
 from .errors import error_from
 
@@ -278,3 +287,73 @@ def dataset(dataset_id: str) -> Call[DatasetRecord]:
         f"/datasets/{segment(dataset_id)}",
         lambda r: DatasetRecord.model_validate(_json(r)),
     )
+
+
+# -- schedules -------------------------------------------------------------------------------
+def schedules() -> Call[list[Schedule]]:
+    return Call("GET", "/schedules", lambda r: ScheduleList.model_validate(_json(r)).schedules)
+
+
+def schedule(schedule_id: str) -> Call[Schedule]:
+    return Call("GET", f"/schedules/{segment(schedule_id)}", _schedule)
+
+
+def _schedule(response: httpx.Response) -> Schedule:
+    return Schedule.model_validate(_json(response))
+
+
+def create_schedule(process_id: str, inputs: dict[str, Any], **members: Any) -> Call[Schedule]:
+    """A new schedule of ``members`` (Python names or the API's); those given as None are
+    left to the gateway's defaults. The gateway checks them all: a bad cron is its 400."""
+    given = {name: value for name, value in members.items() if value is not None}
+    body = schedule_body({"process": process_id, "inputs": inputs, **given})
+    return Call("POST", "/schedules", _schedule, json=body)
+
+
+def change_schedule(schedule_id: str, changes: dict[str, Any]) -> Call[Schedule]:
+    """Only the members in ``changes`` change; one given as None is cleared (``end=None``)."""
+    return Call(
+        "PATCH", f"/schedules/{segment(schedule_id)}", _schedule, json=schedule_body(changes)
+    )
+
+
+def schedule_body(members: dict[str, Any]) -> dict[str, Any]:
+    """Members as the API names them (``catch_up`` is ``catchUp``), as JSON (datetimes as
+    RFC 3339 text). A name the API does not know is sent as it is, for the gateway to refuse."""
+    return {_api_name(name): to_jsonable_python(value) for name, value in members.items()}
+
+
+def _api_name(name: str) -> str:
+    field = ScheduleSpec.model_fields.get(name)
+    return field.alias if field is not None and field.alias else name
+
+
+def delete_schedule(schedule_id: str) -> Call[None]:
+    return Call("DELETE", f"/schedules/{segment(schedule_id)}", _nothing)
+
+
+def _nothing(response: httpx.Response) -> None:
+    checked(response)
+
+
+def trigger_schedule(schedule_id: str) -> Call[StatusInfo]:
+    return Call("POST", f"/schedules/{segment(schedule_id)}/trigger", _status)
+
+
+def schedule_events(schedule_id: str) -> Call[list[ScheduleEvent]]:
+    return Call(
+        "GET",
+        f"/schedules/{segment(schedule_id)}/events",
+        lambda r: [schedule_event_of(cloudevent) for cloudevent in _json(r)],
+    )
+
+
+_SCHEDULE_TOKENS = {kind.__name__: kind.token for kind in SCHEDULE_EVENT_TYPES}
+
+
+def schedule_event_of(cloudevent: dict[str, Any]) -> ScheduleEvent:
+    """The schedule event a CloudEvent carries; as ``event_of``, its data must agree with its
+    envelope (subject and type)."""
+    token = _SCHEDULE_TOKENS.get(str(cloudevent.get("type", "")).removeprefix(TYPE_PREFIX), "")
+    subject = schedule_event_subject(str(cloudevent.get("subject", "")), token)
+    return decode_schedule_event(json.dumps(cloudevent["data"]).encode(), subject)

@@ -6,6 +6,7 @@ shared with the async client.
 
 import time
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -15,6 +16,8 @@ from jobstream_contracts.dataset_records import DatasetRecord
 from jobstream_contracts.estimates import EstimateAnswer
 from jobstream_contracts.ogc import ProcessDescription, ProcessSummary, StatusInfo, Subscriber
 from jobstream_contracts.queue import Queue
+from jobstream_contracts.schedule_events import ScheduleEvent
+from jobstream_contracts.schedules import Schedule
 
 from . import calls
 from .calls import Call, Recorded
@@ -133,6 +136,86 @@ class Client:
 
     def dataset(self, dataset_id: str) -> DatasetRecord:
         return self.run(calls.dataset(dataset_id))
+
+    # -- schedules -----------------------------------------------------------------------
+    def schedules(self) -> list[Schedule]:
+        """The schedules the caller may see, by id."""
+        return self.run(calls.schedules())
+
+    def schedule(self, schedule_id: str) -> Schedule:
+        return self.run(calls.schedule(schedule_id))
+
+    def create_schedule(
+        self,
+        process_id: str,
+        inputs: dict[str, Any],
+        *,
+        cron: str | None = None,
+        every: str | None = None,
+        timezone: str = "UTC",
+        id: str | None = None,
+        title: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        overlap: str | None = None,
+        catch_up: str | None = None,
+        catch_up_limit: int | None = None,
+        priority: str | None = None,
+        paused: bool = False,
+    ) -> Schedule:
+        """Run ``process_id`` with ``inputs`` on a cadence: ``cron`` ("0 6 * * *", in
+        ``timezone``) or ``every`` ("90s", "15m", "1h30m", "1d"), exactly one. ``id``: else
+        the gateway gives one. ``overlap`` (skip, queue, allow): a firing while the previous
+        job has not ended; ``catch_up`` (skip, latest, all, up to ``catch_up_limit``): the
+        firings missed. None leaves a member to the gateway's default; the gateway checks
+        every one (a bad cron raises ``InvalidParameter`` naming it)."""
+        return self.run(
+            calls.create_schedule(
+                process_id,
+                inputs,
+                id=id,
+                title=title,
+                cron=cron,
+                every=every,
+                timezone=timezone,
+                start=start,
+                end=end,
+                overlap=overlap,
+                catch_up=catch_up,
+                catch_up_limit=catch_up_limit,
+                priority=priority,
+                paused=paused,
+            )
+        )
+
+    def change_schedule(self, schedule_id: str, **changes: Any) -> Schedule:
+        """Change the members named (as ``create_schedule`` names them, or as the API does);
+        one given as None is cleared: ``change_schedule(id, every="1h", cron=None)``."""
+        return self.run(calls.change_schedule(schedule_id, changes))
+
+    def pause_schedule(self, schedule_id: str) -> Schedule:
+        """No firings until resumed (``trigger_schedule`` still runs it)."""
+        return self.run(calls.change_schedule(schedule_id, {"paused": True}))
+
+    def resume_schedule(self, schedule_id: str) -> Schedule:
+        """Firings again from the next instant after now; those missed while paused are not
+        run."""
+        return self.run(calls.change_schedule(schedule_id, {"paused": False}))
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        """No more firings; its id is never given again. Its jobs stay."""
+        self.run(calls.delete_schedule(schedule_id))
+
+    def trigger_schedule(self, schedule_id: str) -> "Job":
+        """Run the schedule's process now, as a firing of its own (not instead of the next);
+        the job it made. Not retried: a second try would be a second firing."""
+        return Job(self, self.run(calls.trigger_schedule(schedule_id)))
+
+    def schedule_events(self, schedule_id: str) -> list[ScheduleEvent]:
+        """The schedule's history, oldest first, as the contracts' events: created, changed,
+        paused, resumed, deleted, and each firing with its job (``ScheduleFired``) or why it
+        made none (``ScheduleSkipped``)."""
+        return self.run(calls.schedule_events(schedule_id))
 
 
 class Job:
