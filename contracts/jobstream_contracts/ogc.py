@@ -33,6 +33,7 @@ class ExceptionType(StrEnum):
     NO_SUCH_PROCESS = f"{EXCEPTIONS}/no-such-process"
     NO_SUCH_JOB = f"{EXCEPTIONS}/no-such-job"
     NO_SUCH_DATASET = "https://jobstream.dev/errors/no-such-dataset"
+    NO_SUCH_SCHEDULE = "https://jobstream.dev/errors/no-such-schedule"
     RESULT_NOT_READY = f"{EXCEPTIONS}/result-not-ready"
     # The standard names no type for these; RFC 7807 lets a server define its own.
     INVALID_PARAMETER = "https://jobstream.dev/errors/invalid-parameter"

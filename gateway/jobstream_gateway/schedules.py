@@ -50,7 +50,10 @@ def _schedules(ctx: Context) -> Schedules:
 
 def _no_such_schedule(schedule_id: str) -> OGCError:
     return OGCError(
-        404, ExceptionType.NOT_FOUND, f"no schedule with id {schedule_id!r}", "No such schedule"
+        404,
+        ExceptionType.NO_SUCH_SCHEDULE,
+        f"no schedule with id {schedule_id!r}",
+        "No such schedule",
     )
 
 
