@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from jobstream_contracts.process import Process
+from jobstream_infra.yaml_files import load_yaml_model
 
 from .process_file import ProcessFile, ProcessFileError
 from .signatures import signature_problem
-from jobstream_infra.yaml_files import load_yaml_model
 
 
 def _resolve(reference: str) -> Callable[..., Any]:

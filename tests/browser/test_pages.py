@@ -88,6 +88,7 @@ def test_dismissing_a_running_job_from_its_page(page, stack):
     [
         ("/jobs", "Jobs"),
         ("/queue", "Queue"),
+        ("/schedules", "Schedules"),
         ("/conformance", "Conformance"),
         ("/datasets", "Datasets"),
     ],

@@ -7,9 +7,11 @@ import nats
 import pytest
 from nats.aio.client import Client as NATS
 
+from jobstream_gateway.scheduling import Schedules
 from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.journal import JetStreamJournal, Journal
 from jobstream_infra.provisioning import ensure_stream
+from jobstream_infra.schedule_book import ensure_schedule_stream
 from jobstream_infra.settings import GatewaySettings
 
 from ..support.inprocess import Gateway, serving, view_engine
@@ -51,4 +53,16 @@ def settings(tmp_path) -> GatewaySettings:
 async def gateway(settings, journal, tmp_path) -> AsyncIterator[Gateway]:
     """An open gateway (no authentication) serving the test processes."""
     async with serving(settings, journal, view_engine(tmp_path)) as running:
+        yield running
+
+
+@pytest.fixture
+async def scheduling_gateway(settings, jetstream_journal, tmp_path) -> AsyncIterator[Gateway]:
+    """An open gateway that serves schedules too, as services.py builds one: their stream on
+    the session's server, which every such test shares (ids are never reused; a test deletes
+    its schedules, or gives them cadences that do not fire while the suite runs)."""
+    js = jetstream_journal.js
+    await ensure_schedule_stream(js)
+    engine = view_engine(tmp_path)
+    async with serving(settings, jetstream_journal, engine, schedules=Schedules(js)) as running:
         yield running

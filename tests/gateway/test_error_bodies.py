@@ -35,8 +35,12 @@ def routes_naming_a_resource(gateway: Gateway) -> list[tuple[str, str]]:
     ]
 
 
-def every_path(gateway: Gateway) -> set[str]:
-    return {path for path, _ in routes(gateway)}
+def methods_by_path(gateway: Gateway) -> dict[str, set[str]]:
+    """The methods each path takes, over all its routes."""
+    taken: dict[str, set[str]] = {}
+    for path, methods in routes(gateway):
+        taken.setdefault(path, set()).update(methods)
+    return taken
 
 
 async def test_a_path_no_route_takes_is_404_not_found_naming_it(gateway):
@@ -55,20 +59,25 @@ async def test_a_method_no_route_of_the_path_takes_is_405_naming_both(gateway):
 
 
 async def test_every_path_refuses_a_method_it_does_not_take_with_an_ogc_body(gateway):
-    paths = every_path(gateway)
+    paths = methods_by_path(gateway)
     assert len(paths) > 20, paths
-    for path in sorted(paths):
-        answer = await gateway.http.request("PUT", path)
+    for path, taken in sorted(paths.items()):
+        method = next(m for m in ("PATCH", "PUT") if m not in taken)
+        answer = await gateway.http.request(method, path)
         body = exception_of(answer, 405)
-        assert body["detail"].startswith(f"PUT is not allowed on {path}; it allows ")
+        assert body["detail"].startswith(f"{method} is not allowed on {path}; it allows ")
         assert answer.headers["Allow"]
 
 
-async def test_every_route_naming_a_resource_refuses_an_unknown_one_with_an_ogc_body(gateway):
+async def test_every_route_naming_a_resource_refuses_an_unknown_one_with_an_ogc_body(
+    scheduling_gateway,
+):
+    # A gateway serving schedules: one without answers their routes 503.
+    gateway = scheduling_gateway
     routes = routes_naming_a_resource(gateway)
     assert len(routes) >= 9, routes
     for method, path in routes:
-        json = {"inputs": {}} if method == "POST" else None
+        json = {"inputs": {}} if method in ("POST", "PATCH") else None
         answer = await gateway.http.request(
             method, path, json=json, headers={"Accept": "application/json"}
         )

@@ -201,7 +201,8 @@ async def serving(
     **parts: Any,
 ) -> AsyncIterator[Gateway]:
     """The gateway on ``journal`` and ``engine``, its lifespan run; ``parts`` are the
-    context's optional NATS parts (executors, quicklooks, connection)."""
+    context's optional NATS parts (executors, quicklooks, connection, schedules: started
+    on the context, as services.py starts them)."""
     settings = answering_base_url(settings)
     processes, templates = catalogs(modules, ExecutorSettings(data_dir=settings.data_dir))
     ctx = Context(
@@ -216,9 +217,15 @@ async def serving(
     )
     app = create_app(settings, lambda: nullcontext(ctx))
     transport = httpx.ASGITransport(app)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
-            yield Gateway(app, http, ctx, await journal.last_sequence())
+    if ctx.schedules is not None:
+        await ctx.schedules.start(ctx)
+    try:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+                yield Gateway(app, http, ctx, await journal.last_sequence())
+    finally:
+        if ctx.schedules is not None:
+            await ctx.schedules.stop()
 
 
 class OpenStream:

@@ -95,7 +95,11 @@ class HtmlPages:
             path, _, more_query = template.format(**parameters).partition("?")
             extra = await ask_json(self.app, scope, path, more_query)
             more[name] = extra.document if extra.status == 200 else None
-        return render(page.template, doc=answer.document, more=more, **context)
+        named = {}
+        for path in dict.fromkeys(page.named(answer.document)):
+            extra = await ask_json(self.app, scope, path)
+            named[path] = extra.document if extra.status == 200 else None
+        return render(page.template, doc=answer.document, more=more, named=named, **context)
 
 
 def varying_by_accept(send: Send) -> Send:

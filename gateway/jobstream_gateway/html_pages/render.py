@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse
@@ -36,6 +37,17 @@ def when(value: str | None) -> str:
         return ""
     instant = _instant(value)
     return instant.strftime("%Y-%m-%d %H:%M:%S UTC") if instant else value
+
+
+def in_zone(value: str | None, name: str) -> str:
+    """An ISO timestamp as a clock in the IANA zone ``name`` reads it, to the second, with
+    the zone's abbreviation (CET, CEST) or offset: a schedule's firings where it keeps time."""
+    instant = _instant(value or "")
+    try:
+        local = instant.astimezone(ZoneInfo(name)) if instant else None
+    except (ZoneInfoNotFoundError, ValueError):
+        local = None
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z") if local else ""
 
 
 def clock(value: str | None) -> str:
@@ -76,6 +88,7 @@ _environment.filters["when"] = when
 _environment.globals["event_types"] = sorted(cloud_type(name) for name in EVENT_TYPES)
 _environment.filters["number"] = number
 _environment.filters["clock"] = clock
+_environment.filters["in_zone"] = in_zone
 _environment.globals["elapsed"] = elapsed
 # A job's history as the rows of its page (timeline.py).
 _environment.globals["timeline"] = timeline

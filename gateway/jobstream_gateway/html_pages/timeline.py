@@ -1,4 +1,5 @@
-"""A job's history as the rows of its page: every event said in words, routine runs summarised.
+"""A job's or a schedule's history as the rows of its page: every event said in words,
+routine runs summarised.
 
 Decisions:
 - A data job records hundreds of progress reports and commits, interleaved; listed one per
@@ -9,16 +10,19 @@ Decisions:
   never an empty cell.
 - The rows are paged (``ROWS_PER_PAGE``); a history is read whole (to the events page's
   limit) so that a summary counts every event, on whichever page it lands.
+- A schedule's history is said the same way: an interval of a second records a firing a
+  second, so a run of firings (and of firings skipped) is one row, between the changes.
 """
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
 ROWS_PER_PAGE = 50
-# Events a run records many of: summarised when several come together.
-ROUTINE = ("JobProgressed", "DatasetCommitted")
+# Events a run (or a schedule's clock) records many of: summarised when several come together.
+ROUTINE = ("JobProgressed", "DatasetCommitted", "ScheduleFired", "ScheduleSkipped")
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,37 @@ def _estimated(data: dict[str, Any]) -> str:
     return ", ".join(p for p in parts if p) or "estimated"
 
 
+def _at(value: Any) -> str:
+    """A firing's instant as people read it, in UTC, to the second."""
+    try:
+        instant = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    return instant.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _spec(data: dict[str, Any]) -> str:
+    """What a schedule runs and when, from a created or changed event's spec."""
+    spec = data.get("spec") or {}
+    cadence = f"cron {spec['cron']}" if spec.get("cron") else f"every {spec.get('every')}"
+    paused = ", paused" if spec.get("paused") else ""
+    when = f"{cadence} ({spec.get('timezone', 'UTC')}){paused}"
+    inputs = _joined(spec.get("inputs") or {}) or "no inputs"
+    return f"by {data.get('actor')}: {spec.get('process')}, {when}; {inputs}"
+
+
+def _fired(data: dict[str, Any]) -> str:
+    return f"{data.get('cause')} firing of {_at(data.get('instant'))}: job {data.get('job_id')}"
+
+
+def _skipped(data: dict[str, Any]) -> str:
+    count, reason = data.get("count") or 1, data.get("reason")
+    if count > 1:
+        span = f"{count} instants, {_at(data.get('first'))} … {_at(data.get('instant'))}"
+        return f"{span} skipped: {reason}"
+    return f"{data.get('cause')} firing of {_at(data.get('instant'))} skipped: {reason}"
+
+
 _DETAILS: dict[str, Callable[[dict[str, Any]], str]] = {
     "JobSubmitted": lambda d: _joined(d.get("inputs") or {}) or "no inputs",
     "JobWaiting": lambda d: (
@@ -98,6 +133,13 @@ _DETAILS: dict[str, Callable[[dict[str, Any]], str]] = {
     "JobDismissed": lambda d: str(d.get("reason") or "dismissed"),
     "CallbackDelivered": lambda d: f"{d.get('kind')} to {d.get('uri')}: {d.get('status_code')}",
     "CallbackAbandoned": lambda d: f"{d.get('kind')} to {d.get('uri')}: {d.get('error')}",
+    "ScheduleCreated": _spec,
+    "ScheduleChanged": _spec,
+    "SchedulePaused": lambda d: f"by {d.get('actor')}",
+    "ScheduleResumed": lambda d: f"by {d.get('actor')}",
+    "ScheduleDeleted": lambda d: f"by {d.get('actor')}",
+    "ScheduleFired": _fired,
+    "ScheduleSkipped": _skipped,
 }
 
 
@@ -109,13 +151,32 @@ def _row(position: int, event: dict[str, Any]) -> Row:
     return Row(position, position, time, time, kind, data.get("attempt") or None, detail, data)
 
 
+def _commits(rows: list[Row]) -> str:
+    span = f"{rows[0].data.get('first')} … {rows[-1].data.get('last')}"
+    return f"{len(rows)} commits, {span}; {rows[-1].data.get('stored')} stored"
+
+
+def _firings(rows: list[Row]) -> str:
+    span = f"{_at(rows[0].data.get('instant'))} … {_at(rows[-1].data.get('instant'))}"
+    return f"{len(rows)} firings, {span}, one job each"
+
+
+def _skips(rows: list[Row]) -> str:
+    instants = sum(row.data.get("count") or 1 for row in rows)
+    return f"{instants} firings skipped, the last: {rows[-1].data.get('reason')}"
+
+
+_SUMMARIES: dict[str, Callable[[list[Row]], str]] = {
+    "DatasetCommitted": _commits,
+    "JobProgressed": lambda rows: f"{len(rows)} progress reports, the last: {rows[-1].detail}",
+    "ScheduleFired": _firings,
+    "ScheduleSkipped": _skips,
+}
+
+
 def _summary(rows: list[Row]) -> Row:
     first, last = rows[0], rows[-1]
-    if first.kind == "DatasetCommitted":
-        span = f"{first.data.get('first')} … {last.data.get('last')}"
-        detail = f"{len(rows)} commits, {span}; {last.data.get('stored')} stored"
-    else:
-        detail = f"{len(rows)} progress reports, the last: {last.detail}"
+    detail = _SUMMARIES[first.kind](rows)
     return Row(
         first.first, last.last, first.time, last.time, first.kind, first.attempt, detail, {}, rows
     )

@@ -1,5 +1,6 @@
 "use strict";
-// jobstream's pages: the execute form, and a job page that follows its job live.
+// jobstream's pages: the execute form, a job page that follows its job live, and a
+// schedule page's pause, resume and run-now buttons.
 // Requests go to the same origin as JSON. Changes carry X-Jobstream-Page, without which a
 // signed-in browser's session cookie does not count (html_pages/session.py): a page of
 // another site cannot send that header (it needs a CORS preflight this gateway never grants).
@@ -63,7 +64,8 @@ async function renderedNow() {
 }
 
 // Replaces the page's live part (status, times, picture, history) with the one rendered
-// now, keeping open the summaries the reader opened; answers the job's status.
+// now, keeping open the summaries the reader opened; answers the job's status (none on a
+// schedule's page).
 async function refreshLive() {
   const fresh = await renderedNow();
   const live = fresh && fresh.getElementById("live");
@@ -76,7 +78,8 @@ async function refreshLive() {
     const details = live.querySelector('tr[data-row="' + row + '"] details');
     if (details) details.open = true;
   }
-  return live.querySelector("#job").dataset.status;
+  const job = live.querySelector("#job");
+  return job ? job.dataset.status : null;
 }
 
 // ``work`` run after each call, but never two at once nor more often than REFRESH_EVERY_MS:
@@ -140,6 +143,46 @@ async function dismiss(job) {
   }
 }
 
+// Pauses or resumes the schedule (the page says which it is now), then renders the page's
+// live part anew: its state, its next firings, the button's label, the history.
+async function togglePaused(button) {
+  const section = document.getElementById("schedule");
+  const error = document.getElementById("schedule-error");
+  error.textContent = "";
+  button.disabled = true;
+  const response = await fetch("/schedules/" + section.dataset.schedule, {
+    method: "PATCH",
+    headers: { ...PAGE_HEADERS, "Content-Type": "application/json" },
+    body: JSON.stringify({ paused: section.dataset.paused !== "true" }),
+  });
+  if (response.ok) {
+    await refreshLive();
+  } else {
+    const body = await response.json().catch(() => null);
+    error.textContent = problemText(body, response.status);
+    button.disabled = false;
+  }
+}
+
+// Runs the schedule now, a firing of its own, and opens the job it made.
+async function runNow(button) {
+  const section = document.getElementById("schedule");
+  const error = document.getElementById("schedule-error");
+  error.textContent = "";
+  button.disabled = true;
+  const response = await fetch("/schedules/" + section.dataset.schedule + "/trigger", {
+    method: "POST",
+    headers: PAGE_HEADERS,
+  });
+  const body = await response.json().catch(() => null);
+  if (response.status === 201 && body && body.jobID) {
+    window.location.assign("/jobs/" + body.jobID);
+  } else {
+    error.textContent = problemText(body, response.status);
+    button.disabled = false;
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("execute");
   if (form) form.addEventListener("submit", (event) => submitExecute(form, event));
@@ -150,6 +193,13 @@ document.addEventListener("DOMContentLoaded", () => {
     // On the document: the button is rendered anew with the rest of the live part.
     document.addEventListener("click", (event) => {
       if (event.target.id === "dismiss") dismiss(section.dataset.job);
+    });
+  }
+  if (document.getElementById("schedule")) {
+    // On the document too: the buttons are rendered anew with the live part.
+    document.addEventListener("click", (event) => {
+      if (event.target.id === "pause") togglePaused(event.target);
+      if (event.target.id === "run-now") runNow(event.target);
     });
   }
 });
