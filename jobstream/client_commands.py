@@ -290,6 +290,8 @@ def create_schedule(client: Client, args: argparse.Namespace, output: Output, te
         inputs,
         cron=args.cron,
         every=args.every,
+        on_dataset_updated=args.on_dataset_updated,
+        condition=args.condition,
         timezone=args.timezone or "UTC",
         id=args.id,
         title=args.title,

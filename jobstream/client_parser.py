@@ -166,7 +166,8 @@ def _add_create_parser(actions, given: argparse.ArgumentParser) -> None:
     create = actions.add_parser(
         "create",
         parents=[given],
-        help="run a process on a cadence: PROCESS --every 1h | --cron '0 6 * * *'",
+        help="run a process on a cadence: PROCESS --every 1h | --cron '0 6 * * *' | "
+        "--on-dataset-updated DATASET",
     )
     create.add_argument("process", help="the process id")
     cadence = create.add_mutually_exclusive_group(required=True)
@@ -177,6 +178,17 @@ def _add_create_parser(actions, given: argparse.ArgumentParser) -> None:
         "--cron",
         metavar="EXPRESSION",
         help="minute hour day month weekday (a sixth field, first, for seconds), or @daily…",
+    )
+    cadence.add_argument(
+        "--on-dataset-updated",
+        metavar="DATASET",
+        help="instead of a clock: a job each time this dataset is updated",
+    )
+    create.add_argument(
+        "--condition",
+        choices=["new-periods"],
+        help="new-periods: a firing makes a job only when the process's plan has periods to "
+        "add (a sync whose source published a newer one)",
     )
     create.add_argument(
         "--timezone", metavar="ZONE", help="the IANA zone a cron reads in (default UTC)"

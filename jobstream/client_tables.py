@@ -244,7 +244,10 @@ SHOWN_FIRINGS = 5
 
 
 def cadence(schedule: Schedule) -> str:
-    """``every 1h``, or a cron and the zone it reads in: ``0 6 * * * (Europe/Berlin)``."""
+    """``every 1h``, a cron and the zone it reads in (``0 6 * * * (Europe/Berlin)``), or
+    ``on era5 updates``."""
+    if schedule.on_dataset_updated is not None:
+        return f"on {schedule.on_dataset_updated} updates"
     if schedule.every is not None:
         return f"every {schedule.every}"
     return f"{schedule.cron} ({schedule.timezone})"

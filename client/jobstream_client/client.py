@@ -152,6 +152,8 @@ class Client:
         *,
         cron: str | None = None,
         every: str | None = None,
+        on_dataset_updated: str | None = None,
+        condition: str | None = None,
         timezone: str = "UTC",
         id: str | None = None,
         title: str | None = None,
@@ -164,7 +166,9 @@ class Client:
         paused: bool = False,
     ) -> Schedule:
         """Run ``process_id`` with ``inputs`` on a cadence: ``cron`` ("0 6 * * *", in
-        ``timezone``) or ``every`` ("90s", "15m", "1h30m", "1d"), exactly one. ``id``: else
+        ``timezone``) or ``every`` ("90s", "15m", "1h30m", "1d"), or each update of the dataset
+        ``on_dataset_updated``: exactly one. ``condition="new-periods"``: a firing makes a job
+        only when the process's plan has periods to add. ``id``: else
         the gateway gives one. ``overlap`` (skip, queue, allow): a firing while the previous
         job has not ended; ``catch_up`` (skip, latest, all, up to ``catch_up_limit``): the
         firings missed. None leaves a member to the gateway's default; the gateway checks
@@ -177,6 +181,8 @@ class Client:
                 title=title,
                 cron=cron,
                 every=every,
+                on_dataset_updated=on_dataset_updated,
+                condition=condition,
                 timezone=timezone,
                 start=start,
                 end=end,

@@ -124,7 +124,10 @@ class Firing(Model):
 
 
 class Schedule(_Schedule):
-    """A schedule as the API shows it: what was written, and where it stands."""
+    """A schedule as the API shows it: what was written, and where it stands. Members a
+    newer gateway adds are kept, not refused (a spec refuses what it does not know)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
 
     id: str = Field(pattern=PROCESS_ID_PATTERN)
     owner: str

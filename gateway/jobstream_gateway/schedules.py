@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -320,11 +320,21 @@ def _backfill_instants(state: ScheduleState, body: Backfill) -> list[datetime]:
 
 @router.get("/schedules/{schedule_id}/events")
 async def schedule_events(
-    schedule_id: str, ctx: Context = Depends(context), principal: Principal = Depends(caller)
+    schedule_id: str,
+    request: Request,
+    after: Annotated[int, Query(ge=0, description="the stream sequence to read after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="events in a page")] = 1000,
+    ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
 ) -> JSONResponse:
-    """The schedule's events as CloudEvents, oldest first: who created and changed it, and
-    each firing with its job or why it made none."""
+    """The schedule's events as CloudEvents, oldest first, ``limit`` a page (a full page has
+    a ``Link: rel="next"``): who created and changed it, and each firing with its job or why
+    it made none."""
     state = _readable(ctx, principal, schedule_id)
-    records = await _unless_unreachable(_schedules(ctx).book.read(state.id))
+    records = await _unless_unreachable(_schedules(ctx).book.read(state.id, after, limit))
     body = [schedule_cloudevent(event, sequence) for sequence, event in records]
-    return JSONResponse(body, headers={"Content-Type": f"{MEDIA_TYPE}-batch"})
+    headers = {"Content-Type": f"{MEDIA_TYPE}-batch"}
+    if len(records) == limit:
+        following = f"{base_url(request)}/schedules/{state.id}/events?after={records[-1][0]}"
+        headers["Link"] = f'<{following}&limit={limit}>; rel="next"'
+    return JSONResponse(body, headers=headers)

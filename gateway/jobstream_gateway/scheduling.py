@@ -50,6 +50,7 @@ from jobstream_contracts.subjects import (
     TRIGGERS_CONSUMER,
 )
 from jobstream_infra.journal import HistoryChanged
+from jobstream_infra.metrics import SCHEDULE_FIRINGS, SCHEDULE_LATENESS
 from jobstream_infra.schedule_book import (
     ScheduleBook,
     ensure_scheduler_consumer,
@@ -247,13 +248,16 @@ class Schedules:
                 schedule_id=state.id, instant=update.time, reason=reason, cause="dataset-updated"
             )
             await self.book.record_firing(skipped, str(update.event_id))
+            SCHEDULE_FIRINGS.labels("dataset-updated", "skipped").inc()
 
     async def fire(self, ctx: Context, state: ScheduleState, instant: datetime) -> None:
         now = datetime.now(UTC)
         previous = await _standing(ctx, state.last_job_id)
         decision = decide_firing(state, instant, now, previous)
+        SCHEDULE_LATENESS.observe((now - instant).total_seconds())
         for skipped in decision.skip:
             await self.book.record_firing(skipped, skipped.instant)
+            SCHEDULE_FIRINGS.labels(skipped.cause, "skipped").inc(skipped.count)
         for moment, cause in decision.fire:
             with contextlib.suppress(FiringRefused):  # recorded as skipped, with why
                 await self.submit(ctx, state, moment, cause)
@@ -291,6 +295,7 @@ class Schedules:
                 schedule_id=state.id, instant=instant, reason=reason, cause=cause, actor=actor
             )
             await self.book.record_firing(skipped, firing)
+            SCHEDULE_FIRINGS.labels(cause, "skipped").inc()
             raise FiringRefused(reason) from exc
         with contextlib.suppress(HistoryChanged):  # submitted before: the same firing
             await ctx.publish(event, expect_last=0)
@@ -298,6 +303,7 @@ class Schedules:
             schedule_id=state.id, instant=instant, job_id=job_id, cause=cause, actor=actor
         )
         sequence = await self.book.record_firing(fired, firing)
+        SCHEDULE_FIRINGS.labels(cause, "job").inc()
         with contextlib.suppress(TimeoutError):
             await self.catalog.reached(sequence)
         return job_id

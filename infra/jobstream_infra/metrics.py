@@ -72,6 +72,19 @@ JOBS_DISMISSED = Counter(
     ["process"],
     registry=None,
 )
+SCHEDULE_FIRINGS = Counter(
+    "jobstream_schedule_firings_total",
+    "Schedule firings this gateway handled, by cause (clock, catch-up, manual, backfill, "
+    "dataset-updated) and outcome (job, skipped).",
+    ["cause", "outcome"],
+    registry=None,
+)
+SCHEDULE_LATENESS = Histogram(
+    "jobstream_schedule_firing_lateness_seconds",
+    "Seconds from a clock firing's instant to this gateway handling it.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
+    registry=None,
+)
 
 # -- executor ----------------------------------------------------------------------------
 JOBS_STARTED = Counter(
@@ -265,6 +278,8 @@ GATEWAY = _registry(
     EVENTS_OFF_SUBJECT,
     REGISTRY_LAG,
     REGISTRY_WATCH_RESTARTS,
+    SCHEDULE_FIRINGS,
+    SCHEDULE_LATENESS,
     *QUEUE,
 )
 EXECUTOR = _registry(

@@ -108,10 +108,16 @@ class ScheduleBook:
         ack = await self.js.publish(event.subject, event.encode(), headers={"Nats-Msg-Id": key})
         return ack.seq
 
-    async def read(self, schedule_id: str) -> list[tuple[int, ScheduleEvent]]:
-        """Every event of one schedule with its stream sequence, oldest first."""
+    async def read(
+        self, schedule_id: str, after: int = 0, limit: int | None = None
+    ) -> list[tuple[int, ScheduleEvent]]:
+        """The events of one schedule after the stream sequence ``after`` (at most ``limit``),
+        each with its sequence, oldest first."""
         sub = await self.js.subscribe(
-            schedule_filter(schedule_id), ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+            schedule_filter(schedule_id),
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            config=ConsumerConfig(opt_start_seq=after + 1),
         )
         events: list[tuple[int, ScheduleEvent]] = []
         try:
@@ -123,7 +129,7 @@ class ScheduleBook:
                 msg = await sub.next_msg(timeout=5)
                 event = decode_schedule_event(msg.data, msg.subject)
                 events.append((msg.metadata.sequence.stream, event))
-                if msg.metadata.num_pending == 0:
+                if msg.metadata.num_pending == 0 or len(events) == limit:
                     return events
         finally:
             await sub.unsubscribe()

@@ -99,7 +99,12 @@ def _at(value: Any) -> str:
 def _spec(data: dict[str, Any]) -> str:
     """What a schedule runs and when, from a created or changed event's spec."""
     spec = data.get("spec") or {}
-    cadence = f"cron {spec['cron']}" if spec.get("cron") else f"every {spec.get('every')}"
+    if spec.get("onDatasetUpdated"):
+        cadence = f"on each update of {spec['onDatasetUpdated']}"
+    elif spec.get("cron"):
+        cadence = f"cron {spec['cron']}"
+    else:
+        cadence = f"every {spec.get('every')}"
     paused = ", paused" if spec.get("paused") else ""
     when = f"{cadence} ({spec.get('timezone', 'UTC')}){paused}"
     inputs = _joined(spec.get("inputs") or {}) or "no inputs"
