@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterBadDateError, croniter
-
 _DURATION = re.compile(r"(\d+)(d|h|m|s)")
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 # The longest interval: its instants stay far inside the dates Python can count.
@@ -52,22 +50,36 @@ def zone(name: str) -> ZoneInfo:
         ) from None
 
 
+def _croniter():
+    """croniter, the ``schedules`` extra's: imported when an instant is asked for, so that a
+    service reading job events installs pydantic alone."""
+    try:
+        import croniter
+    except ImportError:
+        raise ImportError(
+            "cron schedules need croniter: pip install 'jobstream-contracts[schedules]'"
+        ) from None
+    return croniter
+
+
 def check_cron(expression: str) -> None:
     """ValueError unless ``expression`` is a cron of 5 fields (minute first), 6 (seconds
     first, as NATS and Quartz write it) or a macro such as ``@daily``, and one that names a
     date that occurs."""
+    cron = _croniter()
     fields = len(expression.split())
     if not (
         (expression.startswith("@") or fields in (5, 6))
-        and croniter.is_valid(expression, second_at_beginning=True)
+        and cron.croniter.is_valid(expression, second_at_beginning=True)
     ):
         raise ValueError(
             f"{expression!r} is not a cron expression: five fields (minute hour day month "
             "weekday), a sixth for seconds, or @hourly, @daily, @weekly, @monthly, @yearly"
         )
     try:
-        croniter(expression, datetime(2000, 1, 1, tzinfo=UTC), second_at_beginning=True).get_next()
-    except CroniterBadDateError:
+        start = datetime(2000, 1, 1, tzinfo=UTC)
+        cron.croniter(expression, start, second_at_beginning=True).get_next()
+    except cron.CroniterBadDateError:
         raise ValueError(f"{expression!r} never fires: it names no date that occurs") from None
 
 
@@ -140,7 +152,7 @@ class Cadence:
     def _crons(self, moment: datetime) -> Iterator[datetime]:
         assert self.cron is not None
         local = moment.astimezone(self.zone)
-        it = croniter(self.cron, local, second_at_beginning=True)
+        it = _croniter().croniter(self.cron, local, second_at_beginning=True)
         once = _fixed_hours(self.cron)
         while True:
             instant: datetime = it.get_next(datetime)

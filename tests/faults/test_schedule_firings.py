@@ -13,11 +13,12 @@ import pytest
 from jobstream_contracts.events import JobSubmitted
 from jobstream_contracts.schedule_events import decode_schedule_event
 from jobstream_contracts.subjects import ALL_SCHEDULE_EVENTS, SCHEDULE_STREAM, SCHEDULER_CONSUMER
+from jobstream_infra.embedded import free_port
 from jobstream_infra.embedded_cluster import EmbeddedCluster
 from jobstream_infra.provisioning import provision
 
 from ..support.cluster import NODES, admin_settings, stream_leader, wait_replicated
-from ..support.stack import Stack
+from ..support.stack import Stack, wait_gateway
 from ..support.waiting import eventually
 from .conftest import final_events
 
@@ -70,7 +71,13 @@ def _fired(stack: Stack, schedule_id: str) -> int | None:
 
 
 def _count_after(stack: Stack, schedule_id: str, count: int) -> int:
-    return eventually(lambda: (n := _fired(stack, schedule_id)) and n >= count and n, timeout=30)
+    """Once the schedule made ``count`` jobs: how many it made."""
+
+    def reached() -> int | None:
+        fired = _fired(stack, schedule_id)
+        return fired if fired is not None and fired >= count else None
+
+    return eventually(reached, timeout=30)
 
 
 def _past(moment: datetime) -> bool:
@@ -183,3 +190,28 @@ def test_killing_the_schedules_stream_leader_makes_no_instant_twice(cluster_stac
     asyncio.run(wait_replicated(cluster.url, SCHEDULE_STREAM, timeout=30))
     instants = _assert_one_job_per_instant(stack, schedule_id)
     assert len(instants) >= WINDOW // EVERY - 1
+
+
+def test_two_gateways_share_the_firings_and_make_each_job_once(make_stack):
+    stack = make_stack().start()
+    stack.wait_ready(("echo",))
+    second = free_port()
+    stack.start_component("gateway", port=second)
+    wait_gateway(f"http://127.0.0.1:{second}", stack.processes["gateway"][1])
+    schedule_id = f"g-{uuid.uuid4().hex[:8]}"
+    created = stack.http.post(
+        "/schedules",
+        json={"id": schedule_id, "process": "echo", "inputs": {"message": "2"}, "every": "1s"},
+    )
+    assert created.status_code == 201, created.text
+    _count_after(stack, schedule_id, 8)
+    assert stack.http.patch(f"/schedules/{schedule_id}", json={"paused": True}).is_success
+    jobs = _scheduled_jobs(stack, schedule_id)
+    instants = sorted(jobs.values())
+    assert len(instants) == len(set(instants)) >= 8
+    handled = [
+        (stack.logs / f"gateway-{n}.log").read_text().count(f"schedule={schedule_id}")
+        for n in (0, 1)
+    ]
+    print(f"\nfirings handled by each gateway: {handled}")
+    assert all(count > 0 for count in handled), handled

@@ -253,3 +253,32 @@ def test_a_callers_backlog_holds_up_another_callers_job_by_one_run(make_stack):
     # Behind alice's jobs running on the two slots, not behind her forty (40 s of work).
     assert waited.total_seconds() < 2 + 2, waited
     assert started <= 6, started
+
+
+def test_schedules_follow_the_roles_and_their_jobs_belong_to_the_owner(keyed):
+    stack, keys = keyed
+    spec = {"process": "echo", "inputs": {"message": "owned"}, "cron": "0 0 1 1 *"}
+    with client(stack, keys["reader"]) as reader:
+        refused = reader.post("/schedules", json=spec)
+        assert refused.status_code == 403 and "submitter" in refused.json()["detail"]
+    with client(stack, keys["alice"]) as alice, client(stack, keys["bob"]) as bob:
+        created = alice.post("/schedules", json=spec)
+        assert created.status_code == 201, created.text
+        schedule = created.json()
+        assert schedule["owner"] == "key:alice"
+        url = f"/schedules/{schedule['id']}"
+        # Bob may not see Alice's schedule, let alone change or run it.
+        assert bob.get(url).status_code == 404
+        assert bob.patch(url, json={"paused": True}).status_code == 404
+        assert bob.post(f"{url}/trigger").status_code == 404
+        assert schedule["id"] not in [s["id"] for s in bob.get("/schedules").json()["schedules"]]
+        job = alice.post(f"{url}/trigger")
+        assert job.status_code == 201, job.text
+        job_id = job.json()["jobID"]
+        assert bob.get(f"/jobs/{job_id}").status_code == 404
+        assert alice.get(f"/jobs/{job_id}").status_code == 200
+    with client(stack, keys["auditor"]) as auditor:
+        assert auditor.get(url).status_code == 200
+        assert auditor.patch(url, json={"paused": True}).status_code == 403
+    # An operator (the admin) may change anyone's.
+    assert stack.http.patch(url, json={"paused": True}).json()["paused"] is True
