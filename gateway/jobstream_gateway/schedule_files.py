@@ -62,15 +62,23 @@ def declared_schedules(plugins_dir: Path | None) -> dict[str, tuple[Path, Schedu
     return found
 
 
-async def follow_files(ctx: Context, schedules: Schedules, plugins_dir: Path | None) -> None:
-    """Reconcile now, and again while files wait for their process to be announced (an
-    executor starting after the gateway), for up to ANNOUNCE_WAIT seconds."""
+async def record_files(ctx: Context, schedules: Schedules, plugins_dir: Path | None) -> None:
+    """Reconcile before the gateway serves; files whose process is not announced yet (an
+    executor starting after the gateway) are looked at again in the background, for up to
+    ANNOUNCE_WAIT seconds."""
+    if await reconcile(ctx, schedules, plugins_dir):
+        schedules.keep(_recheck(ctx, schedules, plugins_dir))
+
+
+async def _recheck(ctx: Context, schedules: Schedules, plugins_dir: Path | None) -> None:
     deadline = asyncio.get_running_loop().time() + ANNOUNCE_WAIT
-    while await reconcile(ctx, schedules, plugins_dir):
+    while True:
+        await asyncio.sleep(RECHECK_EVERY)
+        if not await reconcile(ctx, schedules, plugins_dir):
+            return
         if asyncio.get_running_loop().time() > deadline:
             log.error("schedule files not recorded: their process was never announced")
             return
-        await asyncio.sleep(RECHECK_EVERY)
 
 
 async def reconcile(ctx: Context, schedules: Schedules, plugins_dir: Path | None) -> list[str]:

@@ -22,7 +22,7 @@ from .context import Context
 from .identity import ApiKeys, Identity
 from .nats_parts import Connection, Executors, QuickLooks
 from .oidc import OidcVerifier
-from .schedule_files import follow_files
+from .schedule_files import record_files
 from .scheduling import Schedules
 from .slots import HeldRequests
 
@@ -76,7 +76,7 @@ async def nats_services(settings: GatewaySettings) -> AsyncIterator[Context]:
             schedules=schedules,
         )
         await schedules.start(ctx)
-        schedules.keep(follow_files(ctx, schedules, settings.plugins_dir))
+        await record_files(ctx, schedules, settings.plugins_dir)
         yield ctx
     finally:
         await schedules.stop()
