@@ -9,6 +9,10 @@ def shout(text: str, times: int = 1, on_progress=no_progress) -> dict:
     return {"shouted": text.upper() + "!" * times}
 
 
+# The same function under a second name: a file naming it declares another process version.
+SHOUT_AGAIN = shout
+
+
 def whisper(text: str, on_progress=no_progress) -> dict:
     """`text` in lower case: a process kept off the HTTP API."""
     return {"whispered": text.lower()}
