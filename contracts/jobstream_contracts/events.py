@@ -98,6 +98,9 @@ class JobSubmitted(Event):
     # The principal that submitted the job (its id, never a credential); None for jobs
     # submitted by the service itself (derived datasets) or before owners were recorded.
     owner: str | None = None
+    # The version of the process the submitter was offered (the gateway's catalog, the
+    # submitting executor's own); None when it did not know, or before versions were kept.
+    process_version: str | None = None
 
     @property
     def subject(self) -> str:

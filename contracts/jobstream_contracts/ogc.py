@@ -174,7 +174,9 @@ DEFAULT_JOB_CONTROL = (JobControlOption.ASYNC, JobControlOption.SYNC, JobControl
 
 class ProcessSummary(DescriptionType):
     id: str
-    version: str
+    # The version the author declared; None until a Process derives one from its definition
+    # (process.derived_version), so every description announced carries one.
+    version: str | None = None
     jobControlOptions: list[JobControlOption] = Field(
         default_factory=lambda: list(DEFAULT_JOB_CONTROL)
     )

@@ -7,6 +7,10 @@ message)``, which defaults to a no-op so the function stays callable from tests 
 It returns a mapping of output id to value (or the bare value when it has one output).
 Under an executor, ``on_progress`` raises :class:`JobCancelled` once the job is dismissed.
 
+A process has a version: the description's ``version`` when its author declares one, else one
+derived from its definition (:func:`derived_version`), so a changed function or description
+is a new version without anyone remembering to bump it. Jobs and dataset commits record it.
+
 A function that declares a ``job`` parameter also gets a :class:`JobContext`: the job's id and
 attempt, ``record`` to add an event of its own to the job's history (a data process records
 each commit this way), ``hold`` for a lease and ``submit`` for a job of its own. The executor
@@ -14,6 +18,9 @@ gives one bound to the stream; tests run the function in
 ``jobstream_executor.testing.JobEnvironment``, which keeps everything in memory.
 """
 
+import hashlib
+import inspect
+import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -81,6 +88,11 @@ class JobContext(Protocol):
     @property
     def attempt(self) -> int: ...
 
+    @property
+    def process_version(self) -> str:
+        """The version of the process running the job: what its commits record."""
+        ...
+
     def record(self, kind: type[Event], **fields: Any) -> None:
         """Appends ``kind(**fields)``, stamped with this job, to its history before returning.
         Raises JobCancelled when the job may no longer be written to (dismissed, or taken
@@ -97,6 +109,28 @@ class JobContext(Protocol):
         job, the process and the inputs, so a retried attempt that submits again creates
         nothing new."""
         ...
+
+
+def content_version(definition: Any) -> str:
+    """A version derived from a definition (any JSON-able value): equal definitions, equal
+    versions, whatever the order of their mappings' keys."""
+    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def derived_version(description: ProcessDescription, function: Callable[..., Any]) -> str:
+    """The version of a process that declares none: from its description, the function's
+    qualified name and, where Python can find it, the function's source (a partial's
+    underlying function's). A function whose source is unavailable (built in C, defined in
+    a REPL) changes version only with its name or description."""
+    target = getattr(function, "func", function)
+    try:
+        source = inspect.getsource(target)
+    except (OSError, TypeError):
+        source = None
+    name = f"{getattr(target, '__module__', '')}:{getattr(target, '__qualname__', repr(target))}"
+    document = description.model_dump(mode="json", by_alias=True, exclude={"version"})
+    return content_version({"description": document, "function": name, "source": source})
 
 
 @dataclass(frozen=True)
@@ -119,10 +153,21 @@ class Process:
     def __post_init__(self) -> None:
         if not is_valid_token(self.description.id):
             raise ValueError(f"process id {self.description.id!r} is not a valid subject token")
+        if self.description.version is None:
+            # Frozen, but this is construction: the description it keeps has a version.
+            version = derived_version(self.description, self.function)
+            described = self.description.model_copy(update={"version": version})
+            object.__setattr__(self, "description", described)
 
     @property
     def id(self) -> str:
         return self.description.id
+
+    @property
+    def version(self) -> str:
+        """The declared or derived version (never None once constructed)."""
+        assert self.description.version is not None
+        return self.description.version
 
     def labels_of(self, inputs: dict[str, Any]) -> dict[str, str]:
         return {} if self.labels is None else self.labels(inputs)

@@ -18,6 +18,7 @@ Decisions:
 
 import re
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 MASK = "***"
@@ -30,6 +31,18 @@ _TRAILING = ".,:;!?)]}"
 def strip_url_secrets(text: str) -> str:
     """``text`` with every URL's user information, query and fragment removed."""
     return _each_url(text, _stripped)
+
+
+def strip_secrets_within(value: Any) -> Any:
+    """A JSON value (a job's inputs) with every string in it, at any depth, stripped of URL
+    secrets; mapping keys are names, and stay as they are."""
+    if isinstance(value, str):
+        return strip_url_secrets(value)
+    if isinstance(value, dict):
+        return {key: strip_secrets_within(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [strip_secrets_within(item) for item in value]
+    return value
 
 
 def mask_url_secrets(text: str) -> str:

@@ -41,10 +41,9 @@ from .templates import DatasetTemplate
 
 @dataclass(frozen=True)
 class Commits:
-    """What a data job's commits say beyond the data: the version of the process that wrote
-    them, and where the quick-look of the newest period goes (None: nowhere)."""
+    """What a data job's commits say beyond the data (the job and the version of its process,
+    from its JobContext): where the quick-look of the newest period goes (None: nowhere)."""
 
-    process_version: str = "1.0.0"
     quicklooks: Callable[[Quicklook], None] | None = None
 
 
@@ -83,7 +82,7 @@ class Committer:
             "first": first,
             "last": last,
             "count": len(indices),
-            "process_version": commits.process_version,
+            "process_version": job.process_version,
             "job_id": job.job_id,
             "attempt": job.attempt,
             "process_id": job.process_id,

@@ -77,7 +77,7 @@ class Datasets:
         """What this executor's data jobs say in their commits."""
         from .ingest import Commits
 
-        return Commits(VERSION, self.quicklooks)
+        return Commits(self.quicklooks)
 
     def template(self, dataset_id: str) -> DatasetTemplate:
         try:

@@ -85,6 +85,10 @@ class Bridge:
     def attempt(self) -> int:
         return self.job.attempt
 
+    @property
+    def process_version(self) -> str:
+        return self.runtime.versions[self.job.process_id]
+
     def bind(self, process: Process) -> Callable[[], Awaitable[Any]]:
         """The call of the process function; TypeError if the inputs do not fit it."""
         context: JobContext = self
@@ -113,6 +117,8 @@ class Bridge:
         event = JobSubmitted(
             job_id=caused_job_id(self.job.job_id, process_id, inputs),
             process_id=process_id,
+            # Known when this executor serves the process too (a sync and its resample).
+            process_version=self.runtime.versions.get(process_id),
             inputs=inputs,
             caused_by=self.job.job_id,
             trace=self.submitted.trace,

@@ -57,7 +57,15 @@ class Executor:
         pool = ThreadPoolExecutor(self.settings.executor_concurrency, thread_name_prefix="job")
         journal = JetStreamJournal(nc, js, direct_reads(replicas))
         self.runtime = Runtime(
-            self.settings, executor_name(), journal, nc.max_payload, leases, pool, {}, self.capacity
+            self.settings,
+            executor_name(),
+            journal,
+            nc.max_payload,
+            leases,
+            pool,
+            {},
+            self.capacity,
+            {process.id: process.version for process in self.processes.values()},
         )
         # Estimates are answered before the processes are announced: a gateway that lists a
         # process can ask for its estimate (seen under load: a 404 "no executor of it runs"

@@ -20,6 +20,7 @@ from jobstream_contracts.ogc import (
     ProcessDescription,
     RetryPolicy,
 )
+from jobstream_contracts.process import content_version
 from jobstream_contracts.subjects import is_valid_token
 
 # Parameters the executor passes itself; no input may take their names.
@@ -95,7 +96,8 @@ class ProcessFile(_Strict):
     id: str
     title: str
     description: str
-    version: str
+    # Unset: derived from the file's content (see to_description).
+    version: str | None = None
     keywords: list[str] | None = None
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     outputs: dict[str, OutputSpec] = Field(min_length=1)
@@ -153,12 +155,18 @@ class ProcessFile(_Strict):
                 )
         return self
 
+    def content_version(self) -> str:
+        """The version of a file that declares none: from its content as validated, so a
+        comment, the layout or the order of keys changes nothing, and any change to what the
+        process is or runs is a new version."""
+        return content_version(self.model_dump(mode="json", by_alias=True))
+
     def to_description(self) -> ProcessDescription:
         return ProcessDescription(
             id=self.id,
             title=self.title,
             description=self.description,
-            version=self.version,
+            version=self.version or self.content_version(),
             keywords=self.keywords,
             jobControlOptions=self.jobControlOptions,
             retryPolicy=RetryPolicy(**self.retryPolicy.model_dump()),

@@ -35,6 +35,9 @@ class Runtime:
     running: dict[str, RunningJob]
     # The executor's slots; a job waiting for a concurrency key lends its own back.
     capacity: Capacity = field(default_factory=lambda: Capacity(1))
+    # The version of each process this executor serves, by id: what its jobs and the jobs
+    # they submit record.
+    versions: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def slots(self) -> Slots:

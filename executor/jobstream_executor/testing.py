@@ -49,6 +49,7 @@ class JobEnvironment:
     job_id: str = "test-job"
     process_id: str = "test-process"
     attempt: int = 1
+    process_version: str = "test-version"
     # What the function asked of its job, in order.
     progress: list[Report] = field(default_factory=list)
     records: list[Event] = field(default_factory=list)

@@ -20,6 +20,7 @@ from . import (
     metrics,
     oidc_login,
     processes,
+    provenance,
     queue,
     quicklooks,
     schedules,
@@ -76,7 +77,9 @@ def create_app(settings: GatewaySettings, services: Services) -> FastAPI:
         (queue.router, callers),
         (schedules.router, callers),
         (history.router, callers),
+        (provenance.jobs_router, callers),
         (datasets.router, everything),
+        (provenance.datasets_router, everything),
         (quicklooks.router, everything),
         (scrape.router, everything),
     ):

@@ -156,6 +156,7 @@ async def execute(
         idempotency_key=idempotency_key,
         owner=principal.id,
         process_id=process.id,
+        process_version=process.version,
         inputs=inputs,
         outputs={name: out.to_json() for name, out in body.outputs.items()},
         response=body.response,

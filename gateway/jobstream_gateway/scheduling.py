@@ -331,6 +331,7 @@ def _submission(
     return JobSubmitted(
         job_id=job_id,
         process_id=process.id,
+        process_version=process.version,
         owner=state.owner,
         inputs=inputs,
         priority=state.spec.priority or process.priority,

@@ -24,6 +24,7 @@ OWN_DATASETS = (
     "quicklooked-source",
     "scheduled",
     "triggering",
+    "provenanced",
 )
 
 

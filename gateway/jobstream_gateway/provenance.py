@@ -1,0 +1,140 @@
+"""Provenance and inputs: what made a job's results and a dataset's snapshots, for auditors.
+
+``GET /jobs/{id}/prov`` and ``GET /jobs/{id}/inputs`` are OGC API - Processes Part 4's (Job
+Management); access follows the job's: a caller who may not read it gets 404. ``GET
+/datasets/{id}/prov`` follows a dataset's lineage through its sources, read like the datasets
+(operators and auditors). The documents are shaped in ``jobstream_contracts.provenance``;
+here the events are read.
+"""
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from jobstream_contracts.access import Principal
+from jobstream_contracts.dataset_fold import DatasetState
+from jobstream_contracts.events import DatasetCommitted, Event, EventDecodeError, JobSubmitted
+from jobstream_contracts.ogc import ExceptionType, Link
+from jobstream_contracts.provenance import dataset_provenance, job_provenance
+from jobstream_contracts.redaction import strip_secrets_within
+from jobstream_contracts.subjects import is_valid_token
+from jobstream_projector import view
+
+from .callers import caller, no_such_job, readable
+from .context import UNREACHABLE, Context, base_url, context, unavailable, unreadable
+from .errors import OGCError
+
+jobs_router = APIRouter(tags=["Jobs"])
+datasets_router = APIRouter(tags=["Datasets"])
+
+# Jobs whose events are read at once while a dataset's lineage is gathered.
+READS_AT_ONCE = 8
+_PROV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}}, "description": "a W3C PROV-JSON document"}
+}
+
+
+async def _events(ctx: Context, job_id: str) -> list[Event]:
+    try:
+        return [record.event for record in await ctx.journal.read(job_id)]
+    except EventDecodeError as exc:
+        raise unreadable(job_id, exc) from exc
+    except UNREACHABLE as exc:
+        raise unavailable(exc) from exc
+
+
+@jobs_router.get("/jobs/{job_id}/prov", responses=_PROV, response_class=JSONResponse)
+async def job_prov(
+    job_id: str,
+    request: Request,
+    ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
+) -> JSONResponse:
+    """The job's provenance as W3C PROV-JSON: the job, its process at its version, who or what
+    caused it, each executor that ran it, the dataset snapshots it read and committed."""
+    events = await _events(ctx, job_id) if is_valid_token(job_id) else []
+    first = events[0] if events else None
+    if not isinstance(first, JobSubmitted) or not principal.may_read(first.owner):
+        raise no_such_job(job_id)
+    return JSONResponse(job_provenance(events, base_url(request)))
+
+
+@jobs_router.get("/jobs/{job_id}/inputs")
+async def job_inputs(
+    job_id: str,
+    request: Request,
+    ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
+) -> dict[str, Any]:
+    """The job's inputs and requested outputs as they were submitted, as an execute request's
+    members, with every URL stripped of its credentials, query and fragment."""
+    state = await ctx.job(job_id) if is_valid_token(job_id) else None
+    job = readable(principal, state, job_id)
+    url = base_url(request)
+    links = [
+        Link(href=f"{url}/jobs/{job_id}/inputs", rel="self", type="application/json"),
+        Link(href=f"{url}/jobs/{job_id}", rel="up", type="application/json", title="the job"),
+    ]
+    return {
+        "inputs": strip_secrets_within(job.inputs),
+        "outputs": strip_secrets_within(job.outputs),
+        "links": [link.to_json() for link in links],
+    }
+
+
+@datasets_router.get("/datasets/{dataset_id}/prov", responses=_PROV, response_class=JSONResponse)
+async def dataset_prov(
+    dataset_id: str, request: Request, ctx: Context = Depends(context)
+) -> JSONResponse:
+    """The dataset's lineage as W3C PROV-JSON: each snapshot committed by the jobs the view
+    keeps for it (its last ``JOBS_KEPT``), the job and process version that wrote it, and for a
+    derived dataset the source snapshot it came from, followed through the sources."""
+    stored = await asyncio.to_thread(view.stored_datasets, ctx.engine)
+    if dataset_id not in stored:
+        raise OGCError(
+            404,
+            ExceptionType.NO_SUCH_DATASET,
+            f"no dataset {dataset_id!r} has been written; GET /datasets lists them",
+            "No such dataset",
+        )
+    commits = await _lineage(ctx, stored, dataset_id)
+    return JSONResponse(dataset_provenance(commits, base_url(request)))
+
+
+async def _lineage(
+    ctx: Context, stored: dict[str, DatasetState], dataset_id: str
+) -> list[DatasetCommitted]:
+    """The commits of ``dataset_id`` and of every dataset it was derived from, in turn."""
+    commits: list[DatasetCommitted] = []
+    seen: set[str] = set()
+    waiting = [dataset_id]
+    while waiting:
+        current = waiting.pop()
+        seen.add(current)
+        state = stored.get(current)
+        if state is None:  # a source the view does not hold (never written here)
+            continue
+        own = await _commits_of(ctx, state)
+        commits.extend(own)
+        sources = {c.source.dataset_id for c in own if c.source is not None}
+        waiting.extend(sorted(sources - seen - set(waiting)))
+    return commits
+
+
+async def _commits_of(ctx: Context, state: DatasetState) -> list[DatasetCommitted]:
+    """The commits to ``state``'s dataset by the jobs the view keeps for it, oldest first."""
+    gate = asyncio.Semaphore(READS_AT_ONCE)
+
+    async def read(job_id: str) -> list[Event]:
+        async with gate:
+            return await _events(ctx, job_id)
+
+    histories = await asyncio.gather(*(read(job_id) for job_id in state.jobs))
+    return [
+        event
+        for history in histories
+        for event in history
+        if isinstance(event, DatasetCommitted) and event.dataset_id == state.dataset_id
+    ]
