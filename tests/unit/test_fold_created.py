@@ -2,6 +2,7 @@
 submission, changed only while created, replay-safe like every other job."""
 
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 from jobstream_contracts.events import (
     JobChanged,
@@ -14,7 +15,14 @@ from jobstream_contracts.fold import fold
 from jobstream_contracts.ogc import Priority, StatusCode
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-JOB = {"job_id": "job-1", "process_id": "echo"}
+
+
+class _Job(TypedDict):
+    job_id: str
+    process_id: str
+
+
+JOB: _Job = {"job_id": "job-1", "process_id": "echo"}
 
 
 def at(seconds: float) -> datetime:
