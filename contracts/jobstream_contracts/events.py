@@ -115,6 +115,38 @@ class JobSubmitted(Event):
         return submission_token(str(raw.get("priority", Priority.NORMAL)))
 
 
+class JobDefinition(Event):
+    """A job defined and not yet started (OGC API - Processes - Part 4): the execute request a
+    start will submit. Every definition carries the whole request, not a change to it, so the
+    fold sets fields to values the event holds and a replay changes nothing. Stored under
+    tokens no executor consumes: only the ``JobSubmitted`` of a start runs the job."""
+
+    # The lane asked for, or the process's default; the start may lower it (fairness).
+    priority: Priority = Priority.NORMAL
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    response: Literal["raw", "document"] = "raw"
+    subscriber: Subscriber | None = None
+    # The principal that created the job (its id, never a credential).
+    owner: str | None = None
+
+
+class JobCreated(JobDefinition):
+    """``POST /jobs``: the job's first event."""
+
+    token: ClassVar[str] = "created"
+    type: Literal["JobCreated"] = "JobCreated"
+
+
+class JobChanged(JobDefinition):
+    """``PATCH /jobs/{id}`` of a created job: its definition as the merge made it. Its own
+    kind, not a second ``JobCreated``: the history tells a creation from a change, and the
+    ``created`` subject holds one event per job."""
+
+    token: ClassVar[str] = "changed"
+    type: Literal["JobChanged"] = "JobChanged"
+
+
 class JobWaiting(Event):
     """The job's turn came but a concurrency slot it needs is taken: it stays accepted, out of
     any executor's slot, until one of ``key``'s ``limit`` slots is free. Written when the key
@@ -251,6 +283,8 @@ class DatasetCommitted(Event):
 
 
 _CLASSES = (
+    JobCreated,
+    JobChanged,
     JobSubmitted,
     JobWaiting,
     JobStarted,
@@ -265,7 +299,9 @@ _CLASSES = (
     CallbackAbandoned,
 )
 AnyEvent = Annotated[
-    JobSubmitted
+    JobCreated
+    | JobChanged
+    | JobSubmitted
     | JobWaiting
     | JobStarted
     | JobProgressed

@@ -9,6 +9,9 @@ Rules that make replays safe:
 - the first final event stands, whatever its attempt; only a dismissal may follow success or
   failure (it withdraws results);
 - other events of an attempt older than the one in progress are ignored (a zombie executor's);
+- a job defined by Part 4 (``JobCreated``, ``JobChanged``) is ``created`` until its
+  submission; a definition after that changes nothing (a start is conditional on the history
+  it read, so none is written);
 - the notifier's reports on callbacks change nothing of the job.
 """
 
@@ -22,6 +25,7 @@ from .events import (
     DatasetCommitted,
     ErrorInfo,
     Event,
+    JobDefinition,
     JobDismissed,
     JobEstimated,
     JobFailed,
@@ -92,7 +96,7 @@ def apply(state: JobState | None, event: Event) -> JobState:
         state = JobState(
             job_id=event.job_id,
             process_id=event.process_id,
-            status=StatusCode.ACCEPTED,
+            status=StatusCode.CREATED if isinstance(event, JobDefinition) else StatusCode.ACCEPTED,
             created=event.time,
             updated=event.time,
         )
@@ -112,13 +116,29 @@ def apply(state: JobState | None, event: Event) -> JobState:
     if state.is_final:
         return state
     if isinstance(event, JobSubmitted):
+        # A created job's start: accepted from now, created when it was defined.
+        starts = state.status == StatusCode.CREATED
         return replace(
             state,
-            created=event.time,
+            status=StatusCode.ACCEPTED if starts else state.status,
+            created=min(state.created, event.time),
+            updated=event.time if starts else state.updated,
             inputs=event.inputs,
             outputs=event.outputs,
             response=event.response,
             caused_by=event.caused_by,
+            owner=event.owner,
+            priority=event.priority.value,
+        )
+    if isinstance(event, JobDefinition):
+        if state.status != StatusCode.CREATED:
+            return state
+        return replace(
+            state,
+            updated=event.time,
+            inputs=event.inputs,
+            outputs=event.outputs,
+            response=event.response,
             owner=event.owner,
             priority=event.priority.value,
         )

@@ -16,6 +16,10 @@ from .estimates import Estimate
 
 SPEC = "http://www.opengis.net/spec/ogcapi-processes-1/1.0"
 EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
+# Part 4 (Job Management), a draft: its URIs as the draft's abstract test suite and its
+# locked-job requirement spell them (opengeospatial/ogcapi-processes, extensions/job_management).
+PART4_SPEC = "http://www.opengis.net/spec/ogcapi-processes-4/1.0"
+PART4_EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-4/1.0"
 
 CONFORMANCE_CLASSES = [
     f"{SPEC}/conf/core",
@@ -26,6 +30,7 @@ CONFORMANCE_CLASSES = [
     f"{SPEC}/conf/job-list",
     f"{SPEC}/conf/dismiss",
     f"{SPEC}/conf/callback",
+    f"{PART4_SPEC}/conf/job-management",
 ]
 
 
@@ -35,6 +40,10 @@ class ExceptionType(StrEnum):
     NO_SUCH_DATASET = "https://jobstream.dev/errors/no-such-dataset"
     NO_SUCH_SCHEDULE = "https://jobstream.dev/errors/no-such-schedule"
     RESULT_NOT_READY = f"{EXCEPTIONS}/result-not-ready"
+    # Part 4: a job that is no longer created (started, ended or dismissed) cannot change.
+    LOCKED = f"{PART4_EXCEPTIONS}/locked"
+    # A created job changed by others again and again while a change or start was tried.
+    JOB_CHANGING = "https://jobstream.dev/errors/job-changing"
     # The standard names no type for these; RFC 7807 lets a server define its own.
     INVALID_PARAMETER = "https://jobstream.dev/errors/invalid-parameter"
     INVALID_INPUT = "https://jobstream.dev/errors/invalid-input"
@@ -259,7 +268,17 @@ class Execute(Model):
     priority: Priority | None = None
 
 
+class NewJob(Execute):
+    """The body of ``POST /jobs`` (Part 4): the process, by its id or the URL of its
+    description, and the execute request's members. The job waits, created, until started."""
+
+    process: str = Field(min_length=1, max_length=2048)
+
+
 class StatusCode(StrEnum):
+    # Part 4: defined, not yet started (Part 1's statusCode has no such value; see
+    # docs/reference/conformance.md).
+    CREATED = "created"
     ACCEPTED = "accepted"
     RUNNING = "running"
     SUCCESSFUL = "successful"

@@ -101,8 +101,9 @@ async def _history_of(runtime: Runtime, delivery: Delivery) -> tuple[JobSubmitte
     submitted = decode_event(delivery.data, delivery.subject)
     if not isinstance(submitted, JobSubmitted):
         raise EventDecodeError(f"{type(submitted).__name__} on a submission subject")
-    # The submission is the job's first event (nothing is written to a job before it): read
-    # only what follows it, one direct get for a fresh job instead of two.
+    # Nothing before the submission concerns a run (a created job's definitions, which the
+    # submission repeats in full): read only what follows it, one direct get for a fresh job
+    # instead of two.
     return submitted, await runtime.journal.catch_up(submitted.job_id, after=delivery.sequence)
 
 

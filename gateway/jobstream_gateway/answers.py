@@ -40,10 +40,18 @@ EXECUTE: Operation = ("post", "/processes/{process_id}/execution")
 ESTIMATE: Operation = ("get", "/processes/{process_id}/estimate")
 RESULTS: Operation = ("get", "/jobs/{job_id}/results")
 READY: Operation = ("get", "/ready")
+CREATE: Operation = ("post", "/jobs")
+CHANGE: Operation = ("patch", "/jobs/{job_id}")
+START: Operation = ("post", "/jobs/{job_id}/results")
 
 # Status codes an operation answers beyond the rules.
 _BY_OPERATION: dict[Operation, tuple[int, ...]] = {
     EXECUTE: (413, 422, 429),
+    # Part 4: an unknown process (no path parameter names it); a job no longer created is
+    # locked; one changed by others again and again while this was tried.
+    CREATE: (404, 413, 429),
+    CHANGE: (409, 413, 423, 429),
+    START: (409, 413, 423, 429),
     # The caller holds as many event streams or long-polls open as one caller may.
     ("get", "/jobs/{job_id}"): (429,),
     ("get", "/jobs/{job_id}/events"): (429,),
@@ -97,7 +105,13 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     409: _error(
         "Conflict",
         "The schedule id is taken, the schedule is declared in the operator's file, or it "
-        "cannot run now (its process or inputs no longer valid).",
+        "cannot run now (its process or inputs no longer valid); a created job kept changing "
+        "while it was changed or started.",
+    ),
+    423: _error(
+        "Locked",
+        "The job is no longer created (started, ended or dismissed): it cannot be changed or "
+        "started (OGC API - Processes - Part 4).",
     ),
     413: _error("TooLarge", "The request body, or the work it would plan, is over a limit."),
     422: _error("IdempotencyKeyReused", "The Idempotency-Key was used for another request."),
@@ -167,6 +181,8 @@ def _declare_successes(operation: Operation, responses: Document) -> None:
         responses["200"].setdefault("content", {}).update(_RAW_TEXT)
     if operation == EXECUTE:
         responses["201"] = _CREATED
+    if operation == CREATE:
+        responses["201"] = {**_CREATED, "description": "job created; it runs once started"}
     if operation == READY:
         responses["503"] = {**responses["200"], "description": "not ready: the report says why"}
 

@@ -4,13 +4,14 @@ view out of reach (503), and whatever a route did not expect (500, its traceback
 never in the answer)."""
 
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -55,6 +56,20 @@ class OGCError(Exception):
 def invalid_parameter(name: str, detail: str) -> OGCError:
     """400 for a request parameter, header or member, naming it first."""
     return OGCError(400, ExceptionType.INVALID_PARAMETER, f"{name}: {detail}", "Invalid parameter")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], body: dict[str, Any]) -> M:
+    """``body`` as ``model``, or 400 naming the member at fault (a body is checked once the
+    resource it is for is known: an unknown schedule or job is 404 whatever the body)."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        raise invalid_parameter(f"body.{where}", error["msg"]) from None
 
 
 def error_response(

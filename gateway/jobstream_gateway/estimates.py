@@ -18,9 +18,9 @@ from jobstream_contracts.ogc import ExceptionType, ProcessDescription
 from .callers import caller, require
 from .context import Context, context
 from .errors import OGCError, invalid_parameter
+from .execution import process_or_404
 from .inputs import validate_inputs
 from .planning import ask_estimate, figures_or_refusal
-from .processes import process_or_404
 
 router = APIRouter(tags=["Processes"])
 

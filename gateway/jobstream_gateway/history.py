@@ -17,6 +17,7 @@ from jobstream_contracts.events import (
     TERMINAL_TOKENS,
     Event,
     EventDecodeError,
+    JobCreated,
     JobSubmitted,
 )
 from jobstream_contracts.ogc import Link
@@ -43,7 +44,7 @@ _STREAMED: dict[int | str, dict[str, Any]] = {
 
 
 def _owner(first: Event) -> str | None:
-    return first.owner if isinstance(first, JobSubmitted) else None
+    return first.owner if isinstance(first, JobSubmitted | JobCreated) else None
 
 
 def _is_final(event: Event) -> bool:

@@ -115,9 +115,10 @@ async def list_jobs(
     )
 
 
-async def _job(
+async def readable_job(
     ctx: Context, job_id: str, principal: Principal, publishing: bool = False
 ) -> JobState:
+    """The job as of now, if the caller may read it; otherwise 404."""
     state = await ctx.job(job_id, publishing) if is_valid_token(job_id) else None
     return readable(principal, state, job_id)
 
@@ -142,7 +143,7 @@ async def job_status(
     url = base_url(request)
     if at is not None:
         return _tagged(document_of(await _job_at(ctx, job_id, at, principal), url))
-    state = await _job(ctx, job_id, principal)
+    state = await readable_job(ctx, job_id, principal)
     document = document_of(state, url, await _ahead(ctx, state))
     if not matches(if_none_match, etag(document)):
         return _tagged(document)
@@ -197,7 +198,7 @@ async def _job_at(ctx: Context, job_id: str, at: str, principal: Principal) -> J
 async def job_results(
     job_id: str, ctx: Context = Depends(context), principal: Principal = Depends(caller)
 ) -> Response:
-    return results_response(await _job(ctx, job_id, principal))
+    return results_response(await readable_job(ctx, job_id, principal))
 
 
 @router.delete("/jobs/{job_id}", response_model=StatusInfo, response_model_exclude_none=True)
@@ -211,7 +212,7 @@ async def dismiss_job(
     report, a finished one has its results withdrawn. Dismissing twice is harmless."""
     # An outage met while the job is read (the view without its row yet) is a 503 that says
     # nothing was recorded, as one met at the publish is (CI, stop 32).
-    state = await _job(ctx, job_id, principal, publishing=True)
+    state = await readable_job(ctx, job_id, principal, publishing=True)
     if not principal.may_change(state.owner):
         raise forbidden(f"{principal.id} may read job {job_id} but not dismiss it")
     if state.status != StatusCode.DISMISSED:

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
-from jobstream_contracts.events import Event, JobSubmitted
+from jobstream_contracts.events import Event, JobDefinition, JobSubmitted
 from jobstream_infra.journal import Recorded
 from jobstream_infra.subject_patterns import matches_any
 from jobstream_projector import view
@@ -28,7 +28,7 @@ class Owners:
         self.known: OrderedDict[str, str | None] = OrderedDict()
 
     async def owner(self, event: Event) -> str | None:
-        if isinstance(event, JobSubmitted):
+        if isinstance(event, JobSubmitted | JobDefinition):
             owner = event.owner
         elif event.job_id in self.known:
             self.known.move_to_end(event.job_id)

@@ -8,7 +8,7 @@ import structlog
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from jobstream_contracts.access import ANONYMOUS, Principal, Role
+from jobstream_contracts.access import ANONYMOUS, Principal
 from jobstream_contracts.events import JobSubmitted
 from jobstream_contracts.fold import JobState, apply, fold
 from jobstream_contracts.ogc import (
@@ -16,23 +16,19 @@ from jobstream_contracts.ogc import (
     Execute,
     JobControlOption,
     Link,
-    Priority,
     ProcessDescription,
     ProcessList,
-    Subscriber,
     html_alternate,
 )
 from jobstream_contracts.status import status_info
-from jobstream_infra.callbacks import CallbackRefused, check_callback
 from jobstream_infra.journal import HistoryChanged
 from jobstream_infra.tracing import current_context
 
-from .callers import caller, require
+from .callers import caller
 from .context import UNREACHABLE, Context, base_url, context, unavailable
-from .errors import OGCError, invalid_parameter
-from .inputs import validate_inputs
+from .errors import OGCError
+from .execution import check_request, lane, process_or_404
 from .pages import page_links
-from .planning import check_planned_work
 from .prefer import preferences as parse_preferences
 from .quotas import check_submission
 from .status import results_response
@@ -42,18 +38,6 @@ router = APIRouter(tags=["Processes"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="items to skip")]
-
-
-def process_or_404(ctx: Context, process_id: str) -> ProcessDescription:
-    process = ctx.catalog.get(process_id)
-    if process is None:
-        raise OGCError(
-            404,
-            ExceptionType.NO_SUCH_PROCESS,
-            f"no process with id {process_id!r}",
-            "No such process",
-        )
-    return process
 
 
 @router.get("/processes", response_model=ProcessList, response_model_exclude_none=True)
@@ -109,24 +93,6 @@ def _wants_async(process: ProcessDescription, preferences: set[str]) -> bool:
     return "respond-async" in preferences
 
 
-def _check_outputs(process: ProcessDescription, body: Execute) -> None:
-    for name, request in body.outputs.items():
-        if name not in process.outputs:
-            raise OGCError(
-                400,
-                ExceptionType.INVALID_PARAMETER,
-                f"outputs.{name}: not an output of process {process.id} "
-                f"(its outputs: {', '.join(sorted(process.outputs))})",
-            )
-        if request.transmissionMode not in process.outputTransmission:
-            raise OGCError(
-                400,
-                ExceptionType.INVALID_PARAMETER,
-                f"outputs.{name}.transmissionMode: {request.transmissionMode.value} "
-                f"is not offered by process {process.id}",
-            )
-
-
 @router.post(
     "/processes/{process_id}/execution",
     status_code=200,
@@ -142,23 +108,18 @@ async def execute(
     principal: Principal = Depends(caller),
 ) -> Response:
     process = process_or_404(ctx, process_id)
-    require(principal, process.role, f"running {process.id}")
-    inputs = validate_inputs(process, body.inputs)
-    await check_planned_work(ctx, process, inputs)
-    _check_outputs(process, body)
-    if body.subscriber is not None:
-        await _check_subscriber(body.subscriber, ctx.settings.callback_allowed_networks)
+    checked = await check_request(ctx, process, body, principal)
     preferences = set(parse_preferences(prefer))
     asynchronous = _wants_async(process, preferences)
-    priority = await _priority(ctx, process, body.priority, asynchronous, principal)
+    priority = await lane(ctx, process, body.priority, asynchronous, principal)
     event = JobSubmitted(
         job_id=_job_id(idempotency_key, principal),
         idempotency_key=idempotency_key,
         owner=principal.id,
         process_id=process.id,
         process_version=process.version,
-        inputs=inputs,
-        outputs={name: out.to_json() for name, out in body.outputs.items()},
+        inputs=checked.inputs,
+        outputs=checked.outputs,
         response=body.response,
         mode="async" if asynchronous else "sync",
         priority=priority,
@@ -183,29 +144,6 @@ async def execute(
     return results_response(state, headers={"Link": f'<{url}/jobs/{event.job_id}>; rel="monitor"'})
 
 
-_RANK = {lane: rank for rank, lane in enumerate(Priority)}
-
-
-async def _priority(
-    ctx: Context,
-    process: ProcessDescription,
-    asked: Priority | None,
-    asynchronous: bool,
-    principal: Principal,
-) -> Priority:
-    """The job's lane: high for a synchronous execution (someone waits on the answer), else
-    the process's default, a lane lower for a caller with jobs of it waiting (fairness.py).
-    Lower on request; higher for an operator only, and then as asked."""
-    default = process.priority if asynchronous else Priority.HIGH
-    if asked is not None and _RANK[asked] < _RANK[default]:
-        require(principal, Role.OPERATOR, f"priority: {asked.value}, above {default.value},")
-        return asked
-    lane = default if asked is None else asked
-    if not asynchronous:
-        return lane
-    return await ctx.backlogs.lane(principal.id, process.id, lane)
-
-
 # Job ids of idempotent requests are derived from the key, so the key's claim and the job's
 # submission are one conditional write to the stream: no second store, no expiry.
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("5d0e43c4-4f06-4a38-9b4b-1f3a4c2b8e11")
@@ -221,17 +159,6 @@ def _job_id(idempotency_key: str | None, principal: Principal) -> str:
         return str(uuid.uuid4())
     scoped = idempotency_key if principal == ANONYMOUS else f"{principal.id}\n{idempotency_key}"
     return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, scoped))
-
-
-async def _check_subscriber(subscriber: Subscriber, allowed_networks: list[str]) -> None:
-    for name in ("successUri", "inProgressUri", "failedUri"):
-        uri = getattr(subscriber, name)
-        if uri is None:
-            continue
-        try:
-            await check_callback(uri, allowed_networks)
-        except CallbackRefused as exc:
-            raise invalid_parameter(f"subscriber.{name}", str(exc)) from None
 
 
 def _same_request(a: JobSubmitted, b: JobSubmitted) -> bool:

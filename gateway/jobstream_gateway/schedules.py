@@ -6,11 +6,11 @@ or an operator may change, trigger or delete it; who may read it follows who may
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict
 
 from jobstream_contracts.access import Principal
 from jobstream_contracts.cloudevents import MEDIA_TYPE, schedule_cloudevent
@@ -29,13 +29,12 @@ from jobstream_infra.schedule_book import ScheduleTaken
 
 from .callers import caller, forbidden, require
 from .context import UNREACHABLE, Context, base_url, context, unavailable
-from .errors import OGCError, invalid_parameter
+from .errors import OGCError, invalid_parameter, validated
+from .execution import process_or_404
 from .inputs import validate_inputs
-from .processes import process_or_404
 from .scheduling import FiringRefused, Schedules
 
 router = APIRouter(tags=["Schedules"])
-M = TypeVar("M", bound=BaseModel)
 
 
 def _schedules(ctx: Context) -> Schedules:
@@ -181,24 +180,13 @@ async def change_schedule(
     if "id" in changes and changes["id"] != schedule_id:
         raise invalid_parameter("id", "a schedule's id cannot change")
     merged = {**state.spec.model_dump(by_alias=True, exclude_none=True), **changes, "id": None}
-    spec = _checked(ctx, principal, _validated(ScheduleSpec, merged))
+    spec = _checked(ctx, principal, validated(ScheduleSpec, merged))
     event = _change_event(state, spec, principal)
     schedules = _schedules(ctx)
     if event is not None:
         state = await _unless_unreachable(schedules.record(event))
         await _unless_unreachable(schedules.arm_next(state, datetime.now(UTC)))
     return JSONResponse(_document(state, base_url(request)))
-
-
-def _validated(model: type[M], body: dict[str, Any]) -> M:
-    """``body`` as ``model``, or 400 naming the member at fault (a body is checked once the
-    resource it is for is known: an unknown schedule is 404 whatever the body)."""
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        raise invalid_parameter(f"body.{where}", error["msg"]) from None
 
 
 def _change_event(state: ScheduleState, spec: ScheduleSpec, principal: Principal):
@@ -278,7 +266,7 @@ async def backfill_schedule(
     the one its firing has: a backfill over firings that ran makes no second job). The body
     is a :class:`Backfill`."""
     state = _changeable(ctx, principal, schedule_id)
-    body = _validated(Backfill, request or {})
+    body = validated(Backfill, request or {})
     instants = _backfill_instants(state, body)
     planned = {"process": state.spec.process, "inputs": state.spec.inputs, "count": len(instants)}
     if body.plan:

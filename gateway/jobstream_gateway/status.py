@@ -15,7 +15,7 @@ def results_response(state: JobState, headers: dict[str, str] | None = None) -> 
     ``response: raw`` with one output answers the bare value; ``document`` (or raw with
     several outputs, where 1.0 would want multipart) answers the results document.
     """
-    if state.status in (StatusCode.ACCEPTED, StatusCode.RUNNING):
+    if state.status in (StatusCode.CREATED, StatusCode.ACCEPTED, StatusCode.RUNNING):
         raise OGCError(
             404,
             ExceptionType.RESULT_NOT_READY,

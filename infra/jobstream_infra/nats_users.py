@@ -25,6 +25,8 @@ from jobstream_contracts.events import (
     CallbackDelivered,
     DatasetCommitted,
     Event,
+    JobChanged,
+    JobCreated,
     JobDismissed,
     JobEstimated,
     JobFailed,
@@ -154,7 +156,8 @@ def _member(user: str) -> Grant:
 GATEWAY = (
     _member("gateway")
     + reads_stream(STREAM)
-    + records(JobSubmitted, JobDismissed)
+    # Part 4: a job created, changed while created, then submitted when started.
+    + records(JobCreated, JobChanged, JobSubmitted, JobDismissed)
     # A job's events as they are published: what sync execution and event streams wait on.
     + Grant(
         publish=(estimate_subject("*"), estimate_cancel_subject("*")),

@@ -26,6 +26,7 @@ from jobstream_contracts.events import (
     CallbackDelivered,
     Event,
     EventDecodeError,
+    JobDefinition,
     JobSubmitted,
     decode_event,
 )
@@ -179,11 +180,23 @@ class Notifier:
 
     async def subscriber_of(self, job_id: str) -> Subscriber | None:
         if job_id not in self.subscribers:
-            first = await self.journal.read(job_id, limit=1)
-            submitted = first[0].event if first else None
-            subscriber = submitted.subscriber if isinstance(submitted, JobSubmitted) else None
+            submitted = await self._submission_of(job_id)
+            subscriber = submitted.subscriber if submitted is not None else None
             self.subscribers.remember(job_id, subscriber)
         return self.subscribers[job_id]
+
+    async def _submission_of(self, job_id: str) -> JobSubmitted | None:
+        """The job's submission: its first event, or, for a job created first (Part 4), the
+        one after its definitions, which names the subscriber that stands. One get an event."""
+        after = 0
+        while records := await self.journal.read(job_id, after=after, limit=1):
+            event = records[0].event
+            if isinstance(event, JobSubmitted):
+                return event
+            if not isinstance(event, JobDefinition):
+                return None
+            after = records[0].sequence
+        return None
 
     async def deliver(self, delivery: Delivery, event: Event, callback: Callback) -> None:
         tries = delivery.attempt

@@ -54,8 +54,9 @@ async def test_a_method_no_route_of_the_path_takes_is_405_naming_both(gateway):
     answer = await gateway.http.put("/jobs")
     body = exception_of(answer, 405)
     assert body["type"] == f"{ERRORS}/not-allowed"
-    assert body["detail"] == "PUT is not allowed on /jobs; it allows GET"
-    assert answer.headers["Allow"] == "GET"
+    # POST: job management (Part 4) creates a job there.
+    assert body["detail"] == "PUT is not allowed on /jobs; it allows GET, POST"
+    assert answer.headers["Allow"] == "GET, POST"
 
 
 async def test_every_path_refuses_a_method_it_does_not_take_with_an_ogc_body(gateway):

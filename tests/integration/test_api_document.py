@@ -32,7 +32,8 @@ KEY_VARIABLE = "JOBSTREAM_TEST_API_KEY"  # the admin key, named in _CONFIG
 #   the status's `at` and the `Last-Event-ID` of /events are strings whose grammar (an ordered
 #   RFC 3339 interval, an instant, a stream sequence) the document gives in prose; a schedule's
 #   cron, interval and zone have grammars of their own, its inputs are its process's. Those
-#   requests are rightly 400.
+#   requests are rightly 400. A job created by POST /jobs is checked as an execution is; a
+#   change or start of a job no longer created (every job an execution made) is rightly 423.
 # - use_after_free ("a deleted resource is 404"): DELETE /jobs/{id} dismisses a job; the job stays
 #   readable, with status "dismissed" and its history, as OGC's dismiss class and the audit trail
 #   want.
@@ -60,6 +61,9 @@ include-name = [
   "GET /jobs/{job_id}",
   "GET /processes/{process_id}/estimate",
   "POST /processes/{process_id}/execution",
+  "POST /jobs",
+  "PATCH /jobs/{job_id}",
+  "POST /jobs/{job_id}/results",
   "POST /schedules",
   "PATCH /schedules/{schedule_id}",
   "POST /schedules/{schedule_id}/backfill",

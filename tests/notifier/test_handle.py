@@ -15,6 +15,8 @@ from jobstream_contracts.events import (
     CallbackAbandoned,
     CallbackDelivered,
     Event,
+    JobChanged,
+    JobCreated,
     JobStarted,
     JobSubmitted,
     JobSucceeded,
@@ -92,6 +94,21 @@ async def test_a_success_is_posted_recorded_and_acked(journal, notifier, receive
     (report,) = await recorded(journal, CallbackDelivered)
     assert isinstance(report, CallbackDelivered) and report.status_code == 204
     assert delivery.answers == [("ack", None)]
+
+
+async def test_a_job_created_first_is_called_back_at_the_subscriber_its_start_named(
+    journal, notifier, receive
+):
+    """A created job's history starts with its definitions (Part 4): the submission of its
+    start, read after them, names the subscriber that stands."""
+    receiver = receive()
+    await journal.append(JobCreated(job_id=JOB, process_id="echo"))
+    changed = Subscriber(successUri=receiver.url("/changed"))
+    await journal.append(JobChanged(job_id=JOB, process_id="echo", subscriber=changed))
+    delivery = await job_with(journal, changed)
+    await notifier.handle(delivery)
+    (call,) = receiver.at("/changed")
+    assert call.document == {"echo": "hi"}
 
 
 async def test_a_job_without_a_subscriber_is_acked_without_a_call(journal, notifier):

@@ -65,3 +65,11 @@ def assert_valid(document, name: str) -> None:
     assert not errors, f"not a valid {name}: " + "; ".join(
         f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]
     )
+
+
+def assert_valid_part4_status(document) -> None:
+    """A statusInfo of Part 4, whose ``created`` Part 1's statusCode does not list (nor does
+    the draft's own schema yet, though the draft requires the value): everything else of it
+    is checked against Part 1's statusInfo."""
+    assert document.get("status") == "created", document
+    assert_valid({**document, "status": "accepted"}, "statusInfo")

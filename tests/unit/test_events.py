@@ -16,6 +16,8 @@ from jobstream_contracts.events import (
     ErrorInfo,
     EventDecodeError,
     EventOffSubject,
+    JobChanged,
+    JobCreated,
     JobDismissed,
     JobEstimated,
     JobFailed,
@@ -28,7 +30,7 @@ from jobstream_contracts.events import (
     SnapshotRef,
     decode_event,
 )
-from jobstream_contracts.ogc import Priority
+from jobstream_contracts.ogc import Priority, Subscriber
 from jobstream_contracts.subjects import event_subject, is_valid_token, parse_subject
 
 WHEN = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
@@ -56,6 +58,12 @@ COMMON = {
 }
 
 EVENTS = [
+    JobCreated(inputs={"message": "later"}, owner="alice", priority=Priority.LOW, **COMMON),
+    JobChanged(
+        inputs={"message": "sooner"},
+        subscriber=Subscriber(successUri="https://example.com/done"),
+        **COMMON,
+    ),
     JobSubmitted(
         inputs={"x": [1, 2.5, "three"], "nested": {"a": None}},
         outputs={"y": {"transmissionMode": "value"}},
@@ -204,6 +212,8 @@ def test_the_error_of_a_failure_is_frozen():
 # --- subjects -----------------------------------------------------------------------------
 
 TOKENS = {
+    JobCreated: "created",
+    JobChanged: "changed",
     JobSubmitted: "submitted",
     JobWaiting: "waiting",
     JobStarted: "started",

@@ -16,14 +16,15 @@ PUBLIC = {
     + ["EventOffSubject"]
     + ["JobSubmitted", "JobStarted", "JobProgressed", "JobSucceeded", "JobFailed"]
     + ["JobRetryScheduled", "JobDismissed", "JobEstimated", "DatasetCommitted", "JobWaiting"]
-    + ["CallbackDelivered", "CallbackAbandoned", "ErrorInfo", "SnapshotRef"],
+    + ["CallbackDelivered", "CallbackAbandoned", "ErrorInfo", "SnapshotRef"]
+    + ["JobDefinition", "JobCreated", "JobChanged"],
     "fold": ["JobState", "apply_event", "fold_events"],
     "messages": ["Message", "EstimateRequest", "EstimateReply", "DatasetAnnouncement"],
     "ogc": ["CONFORMANCE_CLASSES", "FINAL_STATUSES", "ExceptionType", "OGCException", "Link"]
     + ["LandingPage", "ConfClasses", "JobControlOption", "TransmissionMode", "RetryPolicy"]
     + ["InputDescription", "OutputDescription", "ProcessSummary", "ProcessDescription"]
     + ["ProcessList", "OutputRequest", "Subscriber", "Execute", "StatusCode", "StatusInfo"]
-    + ["JobList", "ConcurrencyLimit"],
+    + ["JobList", "ConcurrencyLimit", "NewJob"],
     "process": ["Process", "JobContext", "ProgressCallback", "no_progress", "JobCancelled"]
     + ["PermanentError", "TooMuchWork"],
     "redaction": ["mask_url_secrets", "strip_url_secrets"],

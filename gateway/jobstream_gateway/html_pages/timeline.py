@@ -124,6 +124,8 @@ def _skipped(data: dict[str, Any]) -> str:
 
 
 _DETAILS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "JobCreated": lambda d: _joined(d.get("inputs") or {}) or "no inputs",
+    "JobChanged": lambda d: _joined(d.get("inputs") or {}) or "no inputs",
     "JobSubmitted": lambda d: _joined(d.get("inputs") or {}) or "no inputs",
     "JobWaiting": lambda d: (
         f"waiting for a {d.get('key')} slot: {d.get('in_use')} of {d.get('limit')} in use"
