@@ -46,14 +46,20 @@ def test_a_schedule_every_second_makes_one_job_per_firing_instant(stack):
 
 def test_overlap_skip_makes_no_job_while_the_previous_runs(stack):
     schedule = _create(stack, process="hold", inputs={"seconds": 3.5}, every="1s", overlap="skip")
-    skipped = eventually(
+    # A firing handled late on a loaded machine may be skipped as missed (catch-up) too:
+    # what counts is that the ones the overlap policy refused say so.
+    eventually(
         lambda: _at_least(
-            1, [f for f in _firings(stack, schedule["id"]) if f["type"] == "ScheduleSkipped"]
+            1,
+            [
+                f
+                for f in _firings(stack, schedule["id"])
+                if f["type"] == "ScheduleSkipped" and f["reason"].startswith("overlap:")
+            ],
         ),
         timeout=15,
     )
     stack.http.patch(f"/schedules/{schedule['id']}", json={"paused": True})
-    assert "overlap" in skipped[0]["reason"]
     jobs = _jobs_of(stack, schedule["id"])
     states = [stack.wait_job(job_id, timeout=30) for job_id in jobs]
     spans = sorted((s["started"], s["finished"]) for s in states)
