@@ -194,7 +194,9 @@ class Schedules:
         task = asyncio.current_task()
         while True:
             try:
-                messages = await sub.fetch(10, timeout=5)
+                # One at a time: a batch waits for more until its timeout, and a firing
+                # would wait with it (a 1 s schedule fired 3 s late).
+                messages = await sub.fetch(1, timeout=5)
             except (TimeoutError, *UNREACHABLE) as exc:
                 # nats-py's fetch can turn a cancellation into one of its own errors: a
                 # stopping gateway's loop would fetch on for ever (a test suite hung on it).
