@@ -5,6 +5,7 @@ dict attribute makes ``to_netcdf`` refuse the whole dataset).
 """
 
 import json
+import warnings
 from typing import Any
 
 import pyproj
@@ -19,6 +20,8 @@ CONVENTIONS = "CF-1.10"
 GRID_MAPPING = "spatial_ref"
 # CF's names of the resample methods (cell_methods says minimum, not min).
 CELL_METHODS = {"mean": "mean", "sum": "sum", "min": "minimum", "max": "maximum"}
+# One period of each type in UDUNITS: what a sum over periods multiplies its units by.
+PERIOD_UNITS = {"hourly": "h", "daily": "d", "weekly": "week", "monthly": "month", "yearly": "year"}
 
 
 def definition_text(definition: dict[str, Any]) -> str:
@@ -70,6 +73,8 @@ def coordinate_attributes(crs: str) -> dict[str, dict[str, str]]:
     return {attributes["axis"]: attributes for attributes in parsed.cs_to_cf()}
 
 
+# The time axis's bounds variable, named as xarray and the CF examples name it.
+TIME_BOUNDS = "time_bnds"
 TIME_ATTRIBUTES = {"standard_name": "time", "long_name": "time", "axis": "T"}
 
 
@@ -81,6 +86,33 @@ def variable_attributes(template: DatasetTemplate) -> dict[str, str]:
     if method is not None:
         attributes["cell_methods"] = f"time: {CELL_METHODS.get(method, method)}"
     return attributes
+
+
+def resampled_units(source: DatasetTemplate, method: str) -> str:
+    """The units of ``source`` resampled by ``method``. A mean, minimum or maximum keeps them;
+    a sum of a rate or a state multiplies them by the source's period: a sum of daily mm/day
+    is in mm, of hourly K in h K (degree hours). A source that is itself a sum over its
+    periods (an amount) keeps its units. Ingested sources are taken as rates or states, the
+    value at or averaged over each period, as every built-in template's variable is."""
+    if method != "sum" or not source.units or _resample_method(source) == "sum":
+        return source.units
+    period = PERIOD_UNITS[source.period_type.value]
+    try:
+        registry = _unit_registry()
+        return f"{registry.Unit(source.units) * registry.Unit(period):cf}"
+    except (ValueError, AttributeError, TypeError):
+        # Units the registry cannot read (pint's errors derive from these): still a product.
+        return f"{source.units} {period}"
+
+
+def _unit_registry():
+    """cf_xarray's pint registry, which reads and writes UDUNITS strings ("kg m-2 s-1")."""
+    with warnings.catch_warnings():
+        # At import, pint says it set up no matplotlib support: nothing here plots units.
+        warnings.simplefilter("ignore", UserWarning)
+        from cf_xarray.units import units
+
+    return units
 
 
 def _resample_method(template: DatasetTemplate) -> str | None:

@@ -15,6 +15,7 @@ import xarray as xr
 from jobstream_contracts.events import SnapshotRef
 from jobstream_contracts.process import JobContext, PermanentError, ProgressCallback, no_progress
 
+from . import cf
 from .checks import FREQUENCIES, nothing_stored, resampled_period_type
 from .grid import GridSpec
 from .ingest import (
@@ -47,7 +48,7 @@ def derived_template(
             "name": f"{source.id}, {kind.value} {method}",
             "description": f"Resampled from {source.id} ({method}, {frequency}).",
             "variable": source.variable,
-            "units": source.units,
+            "units": cf.resampled_units(source, method),
             "period_type": kind.value,
             "extent": {
                 "bbox": list(source.extent.bbox),

@@ -3,7 +3,8 @@
 Layout (one Zarr group, readable with ``xarray.open_zarr``):
 - ``<variable>[time, y, x]``, one period per chunk along time;
 - ``time``, ``<y>``, ``<x>`` coordinates; the time axis starts at the template's first period
-  and grows as later periods are written;
+  and grows as later periods are written; ``time_bnds[time, nv]``, each period's start and
+  next start, CF's bounds of the time axis (what a resampled mean or sum was taken over);
 - ``committed[time]``, 1 where a period is stored. It is written in the same commit as the
   data, so a period is either stored and marked or neither: a crash between commits loses
   the uncommitted periods and nothing else, and a resumed job reads this to skip the rest;
@@ -141,6 +142,10 @@ def _bbox(value: Any) -> Bbox | None:
     return (west, south, east, north)
 
 
+def _seconds(instants: pd.DatetimeIndex) -> np.ndarray:
+    return ((instants - _EPOCH) // pd.Timedelta(seconds=1)).to_numpy()
+
+
 def _array(root: zarr.Group, name: str) -> zarr.Array:
     """One of the layout's arrays (zarr types a group's member as an array or a group)."""
     array = root[name]
@@ -208,15 +213,43 @@ class Writer:
             # A store created before the CF attributes: given them with this commit.
             self._describe(root)
         grid, template = self.grid, self.template
+        if cf.TIME_BOUNDS not in root:
+            # Before `time` is read: its resize writes back the attributes it was read with.
+            self._bound_time(root, _array(root, "time").shape[0])
         time = _array(root, "time")
         current = time.shape[0]
         if length <= current:
             return
         time.resize((length,))
+        _array(root, cf.TIME_BOUNDS).resize((length, 2))
         _array(root, COMMITTED).resize((length,))
         _array(root, template.variable).resize((length, *grid.shape))
-        starts = pd.period_range(self.store.origin + current, periods=length - current)
-        time[current:] = ((starts.start_time - _EPOCH) // pd.Timedelta(seconds=1)).to_numpy()
+        self._time_periods(root, current, length)
+
+    def _time_periods(self, root: zarr.Group, first: int, stop: int) -> None:
+        """Periods [first, stop) on the time axis: their starts, and their bounds (start and
+        next start: a period is [start, next start))."""
+        periods = pd.period_range(self.store.origin + first, periods=stop - first)
+        starts, ends = _seconds(periods.start_time), _seconds((periods + 1).start_time)
+        _array(root, "time")[first:stop] = starts
+        _array(root, cf.TIME_BOUNDS)[first:stop] = np.stack([starts, ends], axis=1)
+
+    def _bound_time(self, root: zarr.Group, length: int) -> None:
+        """The time axis's CF bounds: made with the layout, and for stores written before
+        bounds, by their next write (filled for the periods the axis has)."""
+        root.create_array(
+            cf.TIME_BOUNDS,
+            shape=(length, 2),
+            dtype="int64",
+            chunks=(4096, 2),
+            dimension_names=["time", "nv"],
+            fill_value=0,
+            # Not required of a bounds variable by CF, but checkers ask every variable for one.
+            attributes={"long_name": "start and end of each period"},
+        )
+        _array(root, "time").attrs["bounds"] = cf.TIME_BOUNDS
+        if length:
+            self._time_periods(root, 0, length)
 
     def _create_layout(self, root: zarr.Group) -> None:
         grid, template = self.grid, self.template

@@ -10,9 +10,10 @@ import zarr
 
 from jobstream_contracts.process import PermanentError
 from jobstream_datasets import open_dataset
-from jobstream_datasets.cf import coordinate_attributes, grid_mapping_attributes
+from jobstream_datasets.cf import coordinate_attributes, grid_mapping_attributes, resampled_units
 from jobstream_datasets.ingest import ingest_periods
 from jobstream_datasets.limits import plan_ingest
+from jobstream_datasets.periods import PeriodType
 from jobstream_datasets.plugin import plugin_for
 from jobstream_datasets.resample import Resampling, derived_template, resample_dataset
 from jobstream_datasets.store import DatasetStore, location_of
@@ -24,15 +25,19 @@ from .test_ingest import synthetic
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    """A datasets root holding demo (daily, ingested) and demo-monthly-mean (resampled)."""
+    """A datasets root holding demo (daily K, ingested) and its monthly mean and sum."""
     folder = tmp_path_factory.mktemp("datasets")
     template = synthetic()
     source = DatasetStore(template, location_of(str(folder), template.id))
     ingest(source, "2020-01-01", "2020-03-10")
-    monthly = derived_template(template, "demo-monthly-mean", "MS", "mean")
-    target = DatasetStore(monthly, location_of(str(folder), monthly.id))
-    resample_dataset(Resampling(source, target, "MS", "mean"), job=JobEnvironment())
+    for method in ("mean", "sum"):
+        monthly = derived_template(template, f"demo-monthly-{method}", "MS", method)
+        target = DatasetStore(monthly, location_of(str(folder), monthly.id))
+        resample_dataset(Resampling(source, target, "MS", method), job=JobEnvironment())
     return DatasetSettings(datasets_root=str(folder))
+
+
+STORED = ["demo", "demo-monthly-mean", "demo-monthly-sum"]
 
 
 def ingest(store: DatasetStore, start: str, end: str) -> None:
@@ -47,7 +52,7 @@ def netcdf_attribute_types(value) -> bool:
     return isinstance(value, str | int | float | np.number)
 
 
-@pytest.mark.parametrize("dataset_id", ["demo", "demo-monthly-mean"])
+@pytest.mark.parametrize("dataset_id", STORED)
 @pytest.mark.parametrize("engine", ["netcdf4", "h5netcdf"])
 def test_an_opened_store_writes_to_netcdf_and_reads_back_the_same(
     root, tmp_path, dataset_id, engine
@@ -82,6 +87,62 @@ def test_a_resampled_variable_says_its_cell_method(root):
     ds = open_dataset("demo-monthly-mean", root)
     assert ds["t2m"].attrs["cell_methods"] == "time: mean"
     assert ds.attrs["source"] == "jobstream resample of dataset demo"
+
+
+def test_a_sum_over_days_is_in_units_times_a_day_and_a_mean_keeps_them(root):
+    mean, total = (open_dataset(f"demo-monthly-{m}", root)["t2m"] for m in ("mean", "sum"))
+    assert (mean.attrs["units"], total.attrs["units"]) == ("K", "d K")  # degree days
+    assert total.attrs["cell_methods"] == "time: sum"
+
+
+@pytest.mark.parametrize(
+    ("units", "period_type", "method", "expected"),
+    [
+        ("mm/day", "daily", "sum", "mm"),  # CHIRPS: a rate summed over days is an amount
+        ("kg m-2 s-1", "hourly", "sum", "h kg m-2 s-1"),
+        ("K", "hourly", "max", "K"),
+        ("", "daily", "sum", ""),
+        ("furlongs of our own", "daily", "sum", "furlongs of our own d"),
+    ],
+)
+def test_a_resampled_sums_units_follow_the_source_period(units, period_type, method, expected):
+    source = synthetic().model_copy(update={"units": units, "period_type": PeriodType(period_type)})
+    assert resampled_units(source, method) == expected
+
+
+def test_a_sum_of_a_sum_keeps_its_units():
+    daily = synthetic().model_copy(update={"units": "mm/day"})
+    monthly = derived_template(daily, "monthly-total", "MS", "sum")
+    assert monthly.units == "mm"
+    assert derived_template(monthly, "yearly-total", "YS", "sum").units == "mm"
+
+
+@pytest.mark.parametrize("dataset_id", ["demo", "demo-monthly-sum"])
+def test_each_period_is_bounded_by_its_start_and_the_next_start(root, tmp_path, dataset_id):
+    ds = open_dataset(dataset_id, root)
+    ds.to_netcdf(tmp_path / "bounded.nc", engine="netcdf4")
+    for opened in (ds, xr.open_dataset(tmp_path / "bounded.nc")):
+        assert opened.cf.bounds["time"] == ["time_bnds"]
+        starts, ends = opened["time_bnds"].values.T
+        assert (starts == opened["time"].values).all()
+        assert (ends[:-1] == starts[1:]).all()
+    if dataset_id == "demo-monthly-sum":
+        assert str(ds["time_bnds"].values[0, 1])[:10] == "2020-02-01"
+
+
+def test_a_store_written_before_bounds_is_given_them_by_its_next_write(tmp_path):
+    store = DatasetStore(synthetic(), str(tmp_path / "demo"))
+    ingest(store, "2020-01-01", "2020-01-04")
+    session = store.repo.writable_session("main")
+    group = zarr.open_group(session.store, mode="a")
+    del group["time_bnds"]
+    del group["time"].attrs["bounds"]
+    session.commit("as written before time bounds")
+    ingest(store, "2020-01-05", "2020-01-06")
+    ds = xr.open_zarr(store.repo.readonly_session(branch="main").store, consolidated=False)
+    assert ds["time_bnds"].shape == (6, 2)
+    assert str(ds["time_bnds"].values[0, 1])[:10] == "2020-01-02"
+    assert str(ds["time_bnds"].values[-1, 1])[:10] == "2020-01-07"
 
 
 def test_a_projected_crs_gives_projection_coordinates_in_its_unit():
@@ -130,7 +191,7 @@ def test_a_store_written_before_cf_keeps_its_definition_check_and_is_upgraded_by
 
 # Loading the checkers loads IOOS's deprecated SOS checker too; it is not run here.
 @pytest.mark.filterwarnings("ignore:The ioos_sos checker is deprecated:DeprecationWarning")
-@pytest.mark.parametrize("dataset_id", ["demo", "demo-monthly-mean"])
+@pytest.mark.parametrize("dataset_id", STORED)
 def test_the_cf_checker_finds_no_error_in_the_netcdf_export(root, tmp_path, dataset_id):
     from compliance_checker.suite import CheckSuite
 
