@@ -16,6 +16,7 @@ and so a second start too, which thus learns it did not start the job.
 """
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from fastapi.responses import JSONResponse
 
 from jobstream_contracts.access import Principal
 from jobstream_contracts.events import (
+    Event,
     EventDecodeError,
     JobChanged,
     JobCreated,
@@ -55,6 +57,15 @@ router = APIRouter(tags=["Jobs"])
 # Reads again after a write lost to a racing one at most this often: each loss means another
 # write landed, so only a job changed without pause gets this far (409).
 CONTENDED = 5
+
+
+@dataclass(frozen=True)
+class Created:
+    """A created job as its history holds it, and the sequence a write after it names."""
+
+    state: JobState
+    definition: JobDefinition
+    through: int
 
 
 @router.post(
@@ -102,31 +113,25 @@ async def change_job(
 ) -> StatusInfo:
     """Change a created job's execute request (inputs, outputs, response, subscriber,
     priority) by a JSON merge patch; 423 once it has started."""
-    for _ in range(CONTENDED):
-        created = await _created(ctx, job_id, principal)
+
+    async def changed(created: Created) -> JobChanged:
         if "process" in patch:
             raise invalid_parameter("body.process", "a job's process cannot change")
         body = validated(Execute, merge_patch(_request_of(created.definition), patch))
         process = process_or_404(ctx, created.state.process_id)
         checked = await check_request(ctx, process, body, principal)
-        asked = "priority" in patch
-        event = JobChanged(
+        return JobChanged(
             job_id=job_id,
             process_id=process.id,
             owner=created.definition.owner,
             priority=asked_lane(process, body.priority, True, principal)
-            if asked
+            if "priority" in patch
             else created.definition.priority,
             **_carried(checked, body),
             trace=current_context(request.headers),
         )
-        await check_submission(ctx, principal, len(event.encode()))
-        try:
-            await ctx.publish(event, expect_last=created.through)
-        except HistoryChanged:
-            continue
-        return status_info(apply(created.state, event), base_url(request))
-    raise _contended(job_id)
+
+    return await _append_to_created(ctx, job_id, principal, changed, base_url(request))
 
 
 @router.post("/jobs/{job_id}/results", response_model=StatusInfo, response_model_exclude_none=True)
@@ -138,14 +143,14 @@ async def start_job(
 ) -> StatusInfo:
     """Start a created job: it is submitted to its process's executors, as an asynchronous
     execution is; 423 once it has started."""
-    for _ in range(CONTENDED):
-        created = await _created(ctx, job_id, principal)
+
+    async def submitted(created: Created) -> JobSubmitted:
         definition = created.definition
         process = process_or_404(ctx, definition.process_id)
         # Checked again: the process, or what it accepts, may have changed since.
         body = validated(Execute, _request_of(definition))
         checked = await check_request(ctx, process, body, principal)
-        event = JobSubmitted(
+        return JobSubmitted(
             job_id=job_id,
             process_id=process.id,
             process_version=process.version,
@@ -154,12 +159,28 @@ async def start_job(
             **_carried(checked, body),
             trace=current_context(request.headers),
         )
+
+    return await _append_to_created(ctx, job_id, principal, submitted, base_url(request))
+
+
+async def _append_to_created(
+    ctx: Context,
+    job_id: str,
+    principal: Principal,
+    next_event: Callable[[Created], Awaitable[Event]],
+    url: str,
+) -> StatusInfo:
+    """Append the event ``next_event`` makes of the created job as read, if nothing was
+    appended since (else read it again and make it anew); the caller's quota checked first."""
+    for _ in range(CONTENDED):
+        created = await _created(ctx, job_id, principal)
+        event = await next_event(created)
         await check_submission(ctx, principal, len(event.encode()))
         try:
             await ctx.publish(event, expect_last=created.through)
         except HistoryChanged:
             continue
-        return status_info(apply(created.state, event), base_url(request))
+        return status_info(apply(created.state, event), url)
     raise _contended(job_id)
 
 
@@ -210,15 +231,6 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             merged[name] = merge_patch(merged.get(name), value)
     return merged
-
-
-@dataclass(frozen=True)
-class Created:
-    """A created job as its history holds it, and the sequence a write after it names."""
-
-    state: JobState
-    definition: JobDefinition
-    through: int
 
 
 async def _created(ctx: Context, job_id: str, principal: Principal) -> Created:
