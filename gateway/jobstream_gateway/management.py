@@ -3,6 +3,7 @@ changed while it is ``created``, started when its owner says so.
 
 - ``POST /jobs`` checks the execute request as ``POST /processes/{id}/execution`` does and
   records a ``JobCreated``, under a subject no executor consumes: 201, status ``created``.
+  An ``Idempotency-Key`` makes it idempotent as it makes an execution (idempotency.py).
 - ``PATCH /jobs/{id}`` merges a JSON merge patch (RFC 7396) into the job's execute request,
   checks the result again and records it whole as a ``JobChanged``.
 - ``POST /jobs/{id}/results`` publishes the ``JobSubmitted`` that executors run; from then on
@@ -15,7 +16,6 @@ longer created (started, ended, dismissed) it is locked: 423, as the draft answe
 and so a second start too, which thus learns it did not start the job.
 """
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -49,6 +49,7 @@ from .callers import caller, forbidden, no_such_job
 from .context import UNREACHABLE, Context, base_url, context, unavailable, unreadable
 from .errors import OGCError, invalid_parameter, validated
 from .execution import CheckedRequest, asked_lane, check_request, lane, process_or_404
+from .idempotency import IdempotencyKey, job_id_for, publish_first
 from .jobs import readable_job
 from .quotas import check_submission
 
@@ -78,17 +79,20 @@ class Created:
 async def create_job(
     request: Request,
     body: Annotated[NewJob, Body()],
+    idempotency_key: IdempotencyKey = None,
     ctx: Context = Depends(context),
     principal: Principal = Depends(caller),
 ) -> JSONResponse:
-    """Create a job that waits, ``created``, until ``POST /jobs/{id}/results`` starts it."""
+    """Create a job that waits, ``created``, until ``POST /jobs/{id}/results`` starts it.
+    With an ``Idempotency-Key``, the same request again is the same job, as it is now."""
     url = base_url(request)
     process = process_or_404(ctx, _process_id(body.process, url))
     if JobControlOption.ASYNC not in process.jobControlOptions:
         raise invalid_parameter("process", f"{process.id} runs synchronously only")
     checked = await check_request(ctx, process, body, principal)
     event = JobCreated(
-        job_id=str(uuid.uuid4()),
+        job_id=job_id_for(idempotency_key, principal),
+        idempotency_key=idempotency_key,
         process_id=process.id,
         owner=principal.id,
         priority=asked_lane(process, body.priority, True, principal),
@@ -96,8 +100,9 @@ async def create_job(
         trace=current_context(request.headers),
     )
     await check_submission(ctx, principal, len(event.encode()))
-    await ctx.publish(event)
-    document = status_info(apply(None, event), url).to_json()
+    standing = await publish_first(ctx, event)
+    replayed = await ctx.job(standing.job_id) if standing is not event else None
+    document = status_info(replayed or apply(None, event), url).to_json()
     return JSONResponse(
         document, status_code=201, headers={"Location": f"{url}/jobs/{event.job_id}"}
     )
