@@ -164,6 +164,43 @@ async def test_an_idempotency_key_sent_with_another_request_is_refused(gateway):
     assert len(await gateway.events()) == 1
 
 
+async def test_a_jobs_definition_is_the_request_as_changed_and_creates_the_same_job(gateway):
+    secret = "hunter2"
+    job_id = await create(gateway, f"https://reader:{secret}@data.example/a?token={secret}")
+    patch = {"inputs": {"message": f"https://data.example/b?token={secret}"}, "priority": "low"}
+    assert (await gateway.http.patch(f"/jobs/{job_id}", json=patch)).status_code == 200
+    answer = await gateway.http.get(f"/jobs/{job_id}/definition")
+    assert answer.status_code == 200, answer.text
+    definition = answer.json()
+    base = str(gateway.http.base_url).rstrip("/")
+    assert {name: value for name, value in definition.items() if name != "links"} == {
+        "process": f"{base}/processes/echo",
+        "inputs": {"message": "https://data.example/b"},
+        "outputs": {},
+        "response": "raw",
+        "priority": "low",
+    }
+    assert secret not in answer.text
+    assert definition["links"][0]["href"] == f"{base}/jobs/{job_id}/definition"
+    # A definition is a body POST /jobs takes: the same request, as another job.
+    again = await gateway.http.post("/jobs", json=definition)
+    assert again.status_code == 201, again.text
+    copy = (await gateway.http.get(f"/jobs/{again.json()['jobID']}/definition")).json()
+    assert {**copy, "links": []} == {**definition, "links": []}
+
+
+async def test_a_part_1_jobs_definition_is_its_execute_request(gateway):
+    body = {"inputs": {"message": "m"}, "response": "document"}
+    answer = await gateway.http.post(
+        "/processes/echo/execution", json=body, headers={"Prefer": "respond-async"}
+    )
+    definition = (await gateway.http.get(f"/jobs/{answer.json()['jobID']}/definition")).json()
+    assert definition["process"].endswith("/processes/echo")
+    assert (definition["inputs"], definition["response"]) == (body["inputs"], "document")
+    missing = await gateway.http.get("/jobs/0000/definition")
+    assert exception_of(missing, 404)["type"] == f"{OGC}/no-such-job"
+
+
 async def test_conformance_declares_job_management(gateway):
     classes = (await gateway.http.get("/conformance")).json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-processes-4/1.0/conf/job-management" in classes
