@@ -136,6 +136,8 @@ class JobCreated(JobDefinition):
 
     token: ClassVar[str] = "created"
     type: Literal["JobCreated"] = "JobCreated"
+    # Set when the client sent an Idempotency-Key; the job id is derived from it.
+    idempotency_key: str | None = None
 
 
 class JobChanged(JobDefinition):

@@ -47,9 +47,10 @@ START: Operation = ("post", "/jobs/{job_id}/results")
 # Status codes an operation answers beyond the rules.
 _BY_OPERATION: dict[Operation, tuple[int, ...]] = {
     EXECUTE: (413, 422, 429),
-    # Part 4: an unknown process (no path parameter names it); a job no longer created is
-    # locked; one changed by others again and again while this was tried.
-    CREATE: (404, 413, 429),
+    # Part 4: an unknown process (no path parameter names it), an Idempotency-Key reused; a
+    # job no longer created is locked; one changed by others again and again while this was
+    # tried.
+    CREATE: (404, 413, 422, 429),
     CHANGE: (409, 413, 423, 429),
     START: (409, 413, 423, 429),
     # The caller holds as many event streams or long-polls open as one caller may.

@@ -3,6 +3,7 @@ changed while it is ``created``, started when its owner says so.
 
 - ``POST /jobs`` checks the execute request as ``POST /processes/{id}/execution`` does and
   records a ``JobCreated``, under a subject no executor consumes: 201, status ``created``.
+  An ``Idempotency-Key`` makes it idempotent as it makes an execution (idempotency.py).
 - ``PATCH /jobs/{id}`` merges a JSON merge patch (RFC 7396) into the job's execute request,
   checks the result again and records it whole as a ``JobChanged``.
 - ``POST /jobs/{id}/results`` publishes the ``JobSubmitted`` that executors run; from then on
@@ -15,7 +16,7 @@ longer created (started, ended, dismissed) it is locked: 423, as the draft answe
 and so a second start too, which thus learns it did not start the job.
 """
 
-import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from fastapi.responses import JSONResponse
 
 from jobstream_contracts.access import Principal
 from jobstream_contracts.events import (
+    Event,
     EventDecodeError,
     JobChanged,
     JobCreated,
@@ -47,6 +49,7 @@ from .callers import caller, forbidden, no_such_job
 from .context import UNREACHABLE, Context, base_url, context, unavailable, unreadable
 from .errors import OGCError, invalid_parameter, validated
 from .execution import CheckedRequest, asked_lane, check_request, lane, process_or_404
+from .idempotency import IdempotencyKey, job_id_for, publish_first
 from .jobs import readable_job
 from .quotas import check_submission
 
@@ -55,6 +58,15 @@ router = APIRouter(tags=["Jobs"])
 # Reads again after a write lost to a racing one at most this often: each loss means another
 # write landed, so only a job changed without pause gets this far (409).
 CONTENDED = 5
+
+
+@dataclass(frozen=True)
+class Created:
+    """A created job as its history holds it, and the sequence a write after it names."""
+
+    state: JobState
+    definition: JobDefinition
+    through: int
 
 
 @router.post(
@@ -67,17 +79,20 @@ CONTENDED = 5
 async def create_job(
     request: Request,
     body: Annotated[NewJob, Body()],
+    idempotency_key: IdempotencyKey = None,
     ctx: Context = Depends(context),
     principal: Principal = Depends(caller),
 ) -> JSONResponse:
-    """Create a job that waits, ``created``, until ``POST /jobs/{id}/results`` starts it."""
+    """Create a job that waits, ``created``, until ``POST /jobs/{id}/results`` starts it.
+    With an ``Idempotency-Key``, the same request again is the same job, as it is now."""
     url = base_url(request)
     process = process_or_404(ctx, _process_id(body.process, url))
     if JobControlOption.ASYNC not in process.jobControlOptions:
         raise invalid_parameter("process", f"{process.id} runs synchronously only")
     checked = await check_request(ctx, process, body, principal)
     event = JobCreated(
-        job_id=str(uuid.uuid4()),
+        job_id=job_id_for(idempotency_key, principal),
+        idempotency_key=idempotency_key,
         process_id=process.id,
         owner=principal.id,
         priority=asked_lane(process, body.priority, True, principal),
@@ -85,8 +100,9 @@ async def create_job(
         trace=current_context(request.headers),
     )
     await check_submission(ctx, principal, len(event.encode()))
-    await ctx.publish(event)
-    document = status_info(apply(None, event), url).to_json()
+    standing = await publish_first(ctx, event)
+    replayed = await ctx.job(standing.job_id) if standing is not event else None
+    document = status_info(replayed or apply(None, event), url).to_json()
     return JSONResponse(
         document, status_code=201, headers={"Location": f"{url}/jobs/{event.job_id}"}
     )
@@ -102,31 +118,25 @@ async def change_job(
 ) -> StatusInfo:
     """Change a created job's execute request (inputs, outputs, response, subscriber,
     priority) by a JSON merge patch; 423 once it has started."""
-    for _ in range(CONTENDED):
-        created = await _created(ctx, job_id, principal)
+
+    async def changed(created: Created) -> JobChanged:
         if "process" in patch:
             raise invalid_parameter("body.process", "a job's process cannot change")
         body = validated(Execute, merge_patch(_request_of(created.definition), patch))
         process = process_or_404(ctx, created.state.process_id)
         checked = await check_request(ctx, process, body, principal)
-        asked = "priority" in patch
-        event = JobChanged(
+        return JobChanged(
             job_id=job_id,
             process_id=process.id,
             owner=created.definition.owner,
             priority=asked_lane(process, body.priority, True, principal)
-            if asked
+            if "priority" in patch
             else created.definition.priority,
             **_carried(checked, body),
             trace=current_context(request.headers),
         )
-        await check_submission(ctx, principal, len(event.encode()))
-        try:
-            await ctx.publish(event, expect_last=created.through)
-        except HistoryChanged:
-            continue
-        return status_info(apply(created.state, event), base_url(request))
-    raise _contended(job_id)
+
+    return await _append_to_created(ctx, job_id, principal, changed, base_url(request))
 
 
 @router.post("/jobs/{job_id}/results", response_model=StatusInfo, response_model_exclude_none=True)
@@ -138,14 +148,14 @@ async def start_job(
 ) -> StatusInfo:
     """Start a created job: it is submitted to its process's executors, as an asynchronous
     execution is; 423 once it has started."""
-    for _ in range(CONTENDED):
-        created = await _created(ctx, job_id, principal)
+
+    async def submitted(created: Created) -> JobSubmitted:
         definition = created.definition
         process = process_or_404(ctx, definition.process_id)
         # Checked again: the process, or what it accepts, may have changed since.
         body = validated(Execute, _request_of(definition))
         checked = await check_request(ctx, process, body, principal)
-        event = JobSubmitted(
+        return JobSubmitted(
             job_id=job_id,
             process_id=process.id,
             process_version=process.version,
@@ -154,12 +164,28 @@ async def start_job(
             **_carried(checked, body),
             trace=current_context(request.headers),
         )
+
+    return await _append_to_created(ctx, job_id, principal, submitted, base_url(request))
+
+
+async def _append_to_created(
+    ctx: Context,
+    job_id: str,
+    principal: Principal,
+    next_event: Callable[[Created], Awaitable[Event]],
+    url: str,
+) -> StatusInfo:
+    """Append the event ``next_event`` makes of the created job as read, if nothing was
+    appended since (else read it again and make it anew); the caller's quota checked first."""
+    for _ in range(CONTENDED):
+        created = await _created(ctx, job_id, principal)
+        event = await next_event(created)
         await check_submission(ctx, principal, len(event.encode()))
         try:
             await ctx.publish(event, expect_last=created.through)
         except HistoryChanged:
             continue
-        return status_info(apply(created.state, event), base_url(request))
+        return status_info(apply(created.state, event), url)
     raise _contended(job_id)
 
 
@@ -210,15 +236,6 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             merged[name] = merge_patch(merged.get(name), value)
     return merged
-
-
-@dataclass(frozen=True)
-class Created:
-    """A created job as its history holds it, and the sequence a write after it names."""
-
-    state: JobState
-    definition: JobDefinition
-    through: int
 
 
 async def _created(ctx: Context, job_id: str, principal: Principal) -> Created:

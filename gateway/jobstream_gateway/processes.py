@@ -1,18 +1,16 @@
 """Process list, process descriptions and execution."""
 
 import asyncio
-import uuid
 from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from jobstream_contracts.access import ANONYMOUS, Principal
+from jobstream_contracts.access import Principal
 from jobstream_contracts.events import JobSubmitted
 from jobstream_contracts.fold import JobState, apply, fold
 from jobstream_contracts.ogc import (
-    ExceptionType,
     Execute,
     JobControlOption,
     Link,
@@ -21,13 +19,12 @@ from jobstream_contracts.ogc import (
     html_alternate,
 )
 from jobstream_contracts.status import status_info
-from jobstream_infra.journal import HistoryChanged
 from jobstream_infra.tracing import current_context
 
 from .callers import caller
 from .context import UNREACHABLE, Context, base_url, context, unavailable
-from .errors import OGCError
 from .execution import check_request, lane, process_or_404
+from .idempotency import IdempotencyKey, job_id_for, publish_first
 from .pages import page_links
 from .prefer import preferences as parse_preferences
 from .quotas import check_submission
@@ -103,7 +100,7 @@ async def execute(
     request: Request,
     body: Annotated[Execute, Body()],
     prefer: Annotated[str | None, Header()] = None,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
     ctx: Context = Depends(context),
     principal: Principal = Depends(caller),
 ) -> Response:
@@ -113,7 +110,7 @@ async def execute(
     asynchronous = _wants_async(process, preferences)
     priority = await lane(ctx, process, body.priority, asynchronous, principal)
     event = JobSubmitted(
-        job_id=_job_id(idempotency_key, principal),
+        job_id=job_id_for(idempotency_key, principal),
         idempotency_key=idempotency_key,
         owner=principal.id,
         process_id=process.id,
@@ -130,7 +127,7 @@ async def execute(
     await check_submission(ctx, principal, len(event.encode()))
     url = base_url(request)
     if asynchronous:
-        standing = await _submit(ctx, event)
+        standing = await publish_first(ctx, event)
         # A replayed key answers with the job as it is now.
         state = await ctx.job(standing.job_id) if standing is not event else None
         return _created(standing, url, preferences, state)
@@ -142,57 +139,6 @@ async def execute(
         # Still running after sync_timeout: hand the client the job instead of an error.
         return _created(event, url, preferences, state)
     return results_response(state, headers={"Link": f'<{url}/jobs/{event.job_id}>; rel="monitor"'})
-
-
-# Job ids of idempotent requests are derived from the key, so the key's claim and the job's
-# submission are one conditional write to the stream: no second store, no expiry.
-_IDEMPOTENCY_NAMESPACE = uuid.UUID("5d0e43c4-4f06-4a38-9b4b-1f3a4c2b8e11")
-
-
-def _job_id(idempotency_key: str | None, principal: Principal) -> str:
-    """A new id; for an Idempotency-Key, the same id whenever this caller sends that key.
-
-    Keys are per caller: two callers choosing the same key get two jobs. (Without
-    authentication every caller is the one anonymous principal, as before owners existed.)
-    """
-    if idempotency_key is None:
-        return str(uuid.uuid4())
-    scoped = idempotency_key if principal == ANONYMOUS else f"{principal.id}\n{idempotency_key}"
-    return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, scoped))
-
-
-def _same_request(a: JobSubmitted, b: JobSubmitted) -> bool:
-    fields = ("process_id", "inputs", "outputs", "response", "subscriber", "owner")
-    return all(getattr(a, name) == getattr(b, name) for name in fields)
-
-
-async def _submit(ctx: Context, event: JobSubmitted) -> JobSubmitted:
-    """Publish the submission; for an idempotent request, only if its job does not exist yet.
-
-    Returns the submission that stands: the new one, or the earlier one with the same key.
-    """
-    if event.idempotency_key is None:
-        await ctx.publish(event)
-        return event
-    try:
-        await ctx.publish(event, expect_last=0)
-        return event
-    except HistoryChanged:
-        pass
-    try:
-        history = await ctx.journal.read(event.job_id, limit=1)
-    except UNREACHABLE as exc:
-        raise unavailable(exc) from exc
-    earlier = history[0].event if history else None
-    if not isinstance(earlier, JobSubmitted) or not _same_request(earlier, event):
-        raise OGCError(
-            422,
-            ExceptionType.IDEMPOTENCY_KEY_REUSED,
-            f"Idempotency-Key {event.idempotency_key!r} was used for job {event.job_id} with a "
-            "different request; use a new key for a new request",
-            "Idempotency-Key reused",
-        )
-    return earlier
 
 
 def _created(
@@ -210,7 +156,7 @@ async def _run_synchronously(ctx: Context, event: JobSubmitted) -> JobState | No
     try:
         # Watch before publishing, so the final event cannot slip past.
         async with ctx.journal.watch(event.job_id) as changed:
-            event = await _submit(ctx, event)
+            event = await publish_first(ctx, event)
             return await _final_state(ctx, event.job_id, changed)
     except UNREACHABLE as exc:
         raise unavailable(exc) from exc

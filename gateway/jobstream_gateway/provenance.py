@@ -1,10 +1,11 @@
-"""Provenance and inputs: what made a job's results and a dataset's snapshots, for auditors.
+"""Provenance, inputs and definitions: what made a job's results and a dataset's snapshots,
+for auditors.
 
-``GET /jobs/{id}/prov`` and ``GET /jobs/{id}/inputs`` are OGC API - Processes Part 4's (Job
-Management); access follows the job's: a caller who may not read it gets 404. ``GET
-/datasets/{id}/prov`` follows a dataset's lineage through its sources, read like the datasets
-(operators and auditors). The documents are shaped in ``jobstream_contracts.provenance``;
-here the events are read.
+``GET /jobs/{id}/prov``, ``GET /jobs/{id}/inputs`` and ``GET /jobs/{id}/definition`` are OGC
+API - Processes Part 4's (Job Management); access follows the job's: a caller who may not read
+it gets 404. ``GET /datasets/{id}/prov`` follows a dataset's lineage through its sources, read
+like the datasets (operators and auditors). The documents are shaped in
+``jobstream_contracts.provenance``; here the events are read.
 """
 
 import asyncio
@@ -16,15 +17,17 @@ from fastapi.responses import JSONResponse
 from jobstream_contracts.access import Principal
 from jobstream_contracts.dataset_fold import DatasetState
 from jobstream_contracts.events import DatasetCommitted, Event, EventDecodeError, JobSubmitted
-from jobstream_contracts.ogc import ExceptionType, Link
+from jobstream_contracts.fold import JobState
+from jobstream_contracts.ogc import ExceptionType, Link, NewJob
 from jobstream_contracts.provenance import dataset_provenance, job_provenance
 from jobstream_contracts.redaction import strip_secrets_within
 from jobstream_contracts.subjects import is_valid_token
 from jobstream_projector import view
 
-from .callers import caller, no_such_job, readable
+from .callers import caller, no_such_job
 from .context import UNREACHABLE, Context, base_url, context, unavailable, unreadable
 from .errors import OGCError
+from .jobs import readable_job
 
 jobs_router = APIRouter(tags=["Jobs"])
 datasets_router = APIRouter(tags=["Datasets"])
@@ -70,18 +73,49 @@ async def job_inputs(
 ) -> dict[str, Any]:
     """The job's inputs and requested outputs as they were submitted, as an execute request's
     members, with every URL stripped of its credentials, query and fragment."""
-    state = await ctx.job(job_id) if is_valid_token(job_id) else None
-    job = readable(principal, state, job_id)
+    job = await readable_job(ctx, job_id, principal)
     url = base_url(request)
-    links = [
-        Link(href=f"{url}/jobs/{job_id}/inputs", rel="self", type="application/json"),
-        Link(href=f"{url}/jobs/{job_id}", rel="up", type="application/json", title="the job"),
-    ]
+    return {**_asked(job), "links": _links(url, job_id, "inputs")}
+
+
+@jobs_router.get(
+    "/jobs/{job_id}/definition", response_model=NewJob, response_model_exclude_none=True
+)
+async def job_definition(
+    job_id: str,
+    request: Request,
+    ctx: Context = Depends(context),
+    principal: Principal = Depends(caller),
+) -> dict[str, Any]:
+    """The request that defines the job (OGC API - Processes - Part 4): the body it was
+    created with or changed to by ``/jobs``, or executed with; for a started job, the lane it
+    was given. A body ``POST /jobs`` takes. URLs are stripped as in ``/inputs``; the
+    subscriber is left out, as there: its callback URLs are the receiver's, not the job's."""
+    job = await readable_job(ctx, job_id, principal)
+    url = base_url(request)
+    return {
+        "process": f"{url}/processes/{job.process_id}",
+        **_asked(job),
+        "response": job.response,
+        "priority": job.priority,
+        "links": _links(url, job_id, "definition"),
+    }
+
+
+def _asked(job: JobState) -> dict[str, Any]:
+    """The inputs and outputs the job was asked for, every URL in them stripped of secrets."""
     return {
         "inputs": strip_secrets_within(job.inputs),
         "outputs": strip_secrets_within(job.outputs),
-        "links": [link.to_json() for link in links],
     }
+
+
+def _links(url: str, job_id: str, resource: str) -> list[dict[str, Any]]:
+    links = [
+        Link(href=f"{url}/jobs/{job_id}/{resource}", rel="self", type="application/json"),
+        Link(href=f"{url}/jobs/{job_id}", rel="up", type="application/json", title="the job"),
+    ]
+    return [link.to_json() for link in links]
 
 
 @datasets_router.get("/datasets/{dataset_id}/prov", responses=_PROV, response_class=JSONResponse)

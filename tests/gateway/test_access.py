@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from jobstream_contracts.access import Role
-from jobstream_contracts.events import JobDismissed, JobSubmitted
+from jobstream_contracts.events import JobChanged, JobCreated, JobDismissed, JobSubmitted
 from jobstream_gateway import fairness
 
 from ..support.inprocess import Gateway, keyed_identity, open_stream, serving, view_engine
@@ -15,6 +15,7 @@ from ..support.stack import TEST_PROCESSES
 ERRORS = "https://jobstream.dev/errors"
 ROLES = {
     "admin": Role.ADMIN,
+    "olivia": Role.OPERATOR,
     "reader": Role.READER,
     "auditor": Role.AUDITOR,
     "alice": Role.SUBMITTER,
@@ -209,3 +210,72 @@ async def test_a_callers_jobs_that_find_their_own_waiting_go_a_lane_lower(
         ("x", "high"),
         ("x", "high"),
     ]
+
+
+async def create(gateway: Gateway, key: dict[str, str], message: str, **headers: str):
+    body = {"process": "echo", "inputs": {"message": message}}
+    return await gateway.http.post("/jobs", json=body, headers={**key, **headers})
+
+
+async def test_a_reader_may_not_create_change_or_start_a_job(keyed):
+    gateway, keys = keyed
+    reader = as_(keys, "reader")
+    exception_of(await create(gateway, reader, "no"), 403, "forbidden")
+    job_id = (await create(gateway, as_(keys, "alice"), "hers")).json()["jobID"]
+    patched = await gateway.http.patch(f"/jobs/{job_id}", json={}, headers=reader)
+    started = await gateway.http.post(f"/jobs/{job_id}/results", headers=reader)
+    for answer in (patched, started):  # another's job: as if it did not exist
+        assert answer.status_code == 404 and answer.json()["type"].endswith("/no-such-job")
+    assert [type(event) for event in await gateway.events()] == [JobCreated]
+
+
+async def test_someone_elses_created_job_does_not_exist_for_a_submitter(keyed):
+    gateway, keys = keyed
+    alice, bob, auditor = as_(keys, "alice"), as_(keys, "bob"), as_(keys, "auditor")
+    job_id = (await create(gateway, alice, "hers")).json()["jobID"]
+    for method, path in (
+        ("GET", f"/jobs/{job_id}"),
+        ("GET", f"/jobs/{job_id}/definition"),
+        ("PATCH", f"/jobs/{job_id}"),
+        ("POST", f"/jobs/{job_id}/results"),
+    ):
+        body = {} if method == "PATCH" else None
+        missing = await gateway.http.request(method, path, json=body, headers=bob)
+        assert missing.status_code == 404, (method, path, missing.text)
+        assert missing.json()["type"].endswith("/no-such-job")
+    # An auditor reads every job and changes none.
+    assert (await gateway.http.get(f"/jobs/{job_id}/definition", headers=auditor)).is_success
+    patch = {"inputs": {"message": "audited"}}
+    refused = await gateway.http.patch(f"/jobs/{job_id}", json=patch, headers=auditor)
+    assert "may read job" in exception_of(refused, 403, "forbidden")["detail"]
+    started = await gateway.http.post(f"/jobs/{job_id}/results", headers=auditor)
+    exception_of(started, 403, "forbidden")
+    assert [type(event) for event in await gateway.events()] == [JobCreated]
+
+
+@pytest.mark.parametrize("name", ["olivia", "admin"])
+async def test_an_operator_may_change_and_start_anyones_job_which_stays_theirs(keyed, name):
+    gateway, keys = keyed
+    job_id = (await create(gateway, as_(keys, "alice"), "hers")).json()["jobID"]
+    patch = {"inputs": {"message": "fixed"}}
+    changed = await gateway.http.patch(f"/jobs/{job_id}", json=patch, headers=as_(keys, name))
+    assert changed.status_code == 200, changed.text
+    started = await gateway.http.post(f"/jobs/{job_id}/results", headers=as_(keys, name))
+    assert started.status_code == 200 and started.json()["status"] == "accepted"
+    events = await gateway.events()
+    assert [type(event) for event in events] == [JobCreated, JobChanged, JobSubmitted]
+    assert {getattr(event, "owner", None) for event in events} == {"key:alice"}
+    assert events[-1].inputs == {"message": "fixed"}
+    mine = await gateway.http.get(f"/jobs/{job_id}", headers=as_(keys, "alice"))
+    assert mine.json()["status"] == "accepted"
+
+
+async def test_idempotency_keys_for_created_jobs_belong_to_their_caller(keyed):
+    gateway, keys = keyed
+    # Not the key the execution test uses: the session's stream keeps that job.
+    nightly = {"Idempotency-Key": "nightly-created"}
+    first = await create(gateway, as_(keys, "alice"), "a", **nightly)
+    again = await create(gateway, as_(keys, "alice"), "a", **nightly)
+    theirs = await create(gateway, as_(keys, "bob"), "b", **nightly)
+    assert first.status_code == again.status_code == theirs.status_code == 201
+    assert first.json()["jobID"] == again.json()["jobID"] != theirs.json()["jobID"]

@@ -124,6 +124,83 @@ async def test_a_created_job_is_listed_by_status_and_may_be_dismissed(gateway):
     assert submissions(await gateway.events()) == 1  # the Part 1 job's only
 
 
+async def test_an_idempotency_key_sent_again_with_the_same_request_is_the_same_job(gateway):
+    body = {"process": "echo", "inputs": {"message": "once"}}
+    key = {"Idempotency-Key": "nightly-2026-05-01"}
+    answers = await asyncio.gather(
+        *(gateway.http.post("/jobs", json=body, headers=key) for _ in range(4))
+    )
+    assert {answer.status_code for answer in answers} == {201}
+    (job_id,) = {answer.json()["jobID"] for answer in answers}
+    assert {answer.headers["Location"] for answer in answers} == {answers[0].headers["Location"]}
+    created = await gateway.events()
+    assert [type(event) for event in created] == [JobCreated]
+    assert (
+        isinstance(created[0], JobCreated) and created[0].idempotency_key == key["Idempotency-Key"]
+    )
+    # Later, after a start: the same job, as it is now; still one creation.
+    assert (await gateway.http.post(f"/jobs/{job_id}/results")).status_code == 200
+    again = await gateway.http.post("/jobs", json=body, headers=key)
+    assert again.status_code == 201, again.text
+    assert (again.json()["jobID"], again.json()["status"]) == (job_id, "accepted")
+    assert [type(event) for event in await gateway.events()] == [JobCreated, JobSubmitted]
+
+
+async def test_an_idempotency_key_sent_with_another_request_is_refused(gateway):
+    key = {"Idempotency-Key": "k-1"}
+    first = {"process": "echo", "inputs": {"message": "first"}}
+    assert (await gateway.http.post("/jobs", json=first, headers=key)).status_code == 201
+    other = {"process": "echo", "inputs": {"message": "other"}}
+    refused = exception_of(await gateway.http.post("/jobs", json=other, headers=key), 422)
+    assert refused["type"] == "https://jobstream.dev/errors/idempotency-key-reused"
+    assert "k-1" in refused["detail"]
+    # An execution of the same request is another request: it would run now, not wait.
+    executed = await gateway.http.post(
+        "/processes/echo/execution",
+        json={"inputs": {"message": "first"}},
+        headers={"Prefer": "respond-async", **key},
+    )
+    exception_of(executed, 422)
+    assert len(await gateway.events()) == 1
+
+
+async def test_a_jobs_definition_is_the_request_as_changed_and_creates_the_same_job(gateway):
+    secret = "hunter2"
+    job_id = await create(gateway, f"https://reader:{secret}@data.example/a?token={secret}")
+    patch = {"inputs": {"message": f"https://data.example/b?token={secret}"}, "priority": "low"}
+    assert (await gateway.http.patch(f"/jobs/{job_id}", json=patch)).status_code == 200
+    answer = await gateway.http.get(f"/jobs/{job_id}/definition")
+    assert answer.status_code == 200, answer.text
+    definition = answer.json()
+    base = str(gateway.http.base_url).rstrip("/")
+    assert {name: value for name, value in definition.items() if name != "links"} == {
+        "process": f"{base}/processes/echo",
+        "inputs": {"message": "https://data.example/b"},
+        "outputs": {},
+        "response": "raw",
+        "priority": "low",
+    }
+    assert secret not in answer.text
+    assert definition["links"][0]["href"] == f"{base}/jobs/{job_id}/definition"
+    # A definition is a body POST /jobs takes: the same request, as another job.
+    again = await gateway.http.post("/jobs", json=definition)
+    assert again.status_code == 201, again.text
+    copy = (await gateway.http.get(f"/jobs/{again.json()['jobID']}/definition")).json()
+    assert {**copy, "links": []} == {**definition, "links": []}
+
+
+async def test_a_part_1_jobs_definition_is_its_execute_request(gateway):
+    body = {"inputs": {"message": "m"}, "response": "document"}
+    answer = await gateway.http.post(
+        "/processes/echo/execution", json=body, headers={"Prefer": "respond-async"}
+    )
+    definition = (await gateway.http.get(f"/jobs/{answer.json()['jobID']}/definition")).json()
+    assert definition["process"].endswith("/processes/echo")
+    assert (definition["inputs"], definition["response"]) == (body["inputs"], "document")
+    missing = await gateway.http.get("/jobs/0000/definition")
+    assert exception_of(missing, 404)["type"] == f"{OGC}/no-such-job"
+
+
 async def test_conformance_declares_job_management(gateway):
     classes = (await gateway.http.get("/conformance")).json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-processes-4/1.0/conf/job-management" in classes

@@ -83,6 +83,31 @@ async def test_a_caller_past_its_jobs_is_refused_while_others_submit(callers):
     assert (await callers.submit("bob", "mine")).status_code == 201
 
 
+async def test_a_start_past_the_callers_jobs_is_refused_and_the_job_stays_created(callers):
+    gateway, alice = callers.gateway, callers.headers["alice"]
+    body = {"process": "echo", "inputs": {"message": "later"}}
+    created = await gateway.http.post("/jobs", json=body, headers=alice)
+    assert created.status_code == 201, created.text
+    job_id = created.json()["jobID"]
+    for _ in range(3):
+        assert (await callers.submit("alice", "queued")).status_code == 201
+    await gateway.project()
+    before = submissions(await gateway.events())
+
+    refused = exception_of(await gateway.http.post(f"/jobs/{job_id}/results", headers=alice), 429)
+    assert refused["type"] == f"{ERRORS}/too-many-jobs" and "has 3 jobs" in refused["detail"]
+    assert submissions(await gateway.events()) == before
+    status = await gateway.http.get(f"/jobs/{job_id}", headers=alice)
+    assert status.json()["status"] == "created"
+
+    # One of them done, the start goes through.
+    queued = [e for e in await gateway.events() if isinstance(e, JobSubmitted)]
+    await gateway.run(queued[0].job_id, {"echo": "queued"})
+    await gateway.project()
+    started = await gateway.http.post(f"/jobs/{job_id}/results", headers=alice)
+    assert started.status_code == 200, started.text
+
+
 @pytest.fixture
 async def nearly_full(quota_settings, tmp_path) -> AsyncIterator[Callers]:
     """A store of 1 MB with its 5% reserve, and alice's job already in it; the quotas are
