@@ -35,7 +35,9 @@ SERVER_COMMANDS = (
     "apikey",
     "config",
 )
-INSTALL_SERVER = "pip install jobstream (or: uv tool install jobstream)"
+# uv and pipx expose the scripts of the package named, not of its dependencies: the tool is
+# the client, with the server beside it.
+INSTALL_SERVER = "pip install jobstream (or: uv tool install jobstream-client --with jobstream)"
 INSTALL_CLI = "pip install 'jobstream-client[cli]'"
 DESCRIPTION = (
     "jobstream: run the service's components (when the jobstream package is installed), or "
