@@ -36,7 +36,7 @@ TOP = 15
 # Frames under every sample of a thread (its start, the event loop) that say nothing.
 _PLUMBING = re.compile(
     r"<module>|<frozen runpy>|asyncio/(runners|base_events|events)\.py|threading\.py|"
-    r"concurrent/futures/thread\.py|jobstream/cli\.py"
+    r"concurrent/futures/thread\.py|jobstream/cli\.py|jobstream_client/cli/main\.py"
 )
 # What a line number would split: one function's samples, wherever in it they fell.
 _LINE = re.compile(r":\d+\)$")

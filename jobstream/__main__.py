@@ -1,3 +1,3 @@
-from .cli import main
+from jobstream_client.cli.main import main
 
 main()

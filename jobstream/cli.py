@@ -1,6 +1,10 @@
-"""`jobstream up | gateway | executor | projector [rebuild] | notifier | events export | apikey
-| config check`, and the client commands
-`submit | jobs | show | results | watch | history | dismiss | queue | datasets | schedules`."""
+"""The server's commands: `jobstream up | gateway | executor | projector [rebuild] | notifier
+| events export | apikey | config check`.
+
+They join the `jobstream` command of jobstream-client (which holds the client commands and the
+one console script) as the `server` entry of the `jobstream.commands` entry-point group:
+installing this package is what adds them.
+"""
 
 import argparse
 import asyncio
@@ -13,7 +17,8 @@ from typing import Any, TypeVar
 
 import structlog
 
-from jobstream_contracts import __version__
+from jobstream_client.cli.exit_codes import REFUSED, UNREACHABLE, UNREADABLE, USAGE
+from jobstream_client.cli.main import CommandGroup
 from jobstream_contracts.access import Role
 from jobstream_contracts.cloudevents import UNREADABLE_TYPE
 from jobstream_infra.logging import configure_logging
@@ -32,8 +37,6 @@ from jobstream_infra.settings import (
     load_settings,
     warn_unknown_variables,
 )
-
-from .client_parser import CLIENT_COMMANDS, add_client_commands
 
 log = structlog.get_logger("jobstream")
 
@@ -199,13 +202,11 @@ def _reaching_nats(command: str, run: Callable[[], Coroutine[Any, Any, T]]) -> T
     from jobstream_infra.connection import NatsNotConfigured, NatsRefused, NatsUnreachable
     from jobstream_infra.reader import UnreadableEvent
 
-    from .exit_codes import UNREADABLE, nats_exit_code
-
     try:
         return asyncio.run(run())
     except (NatsNotConfigured, NatsRefused, NatsUnreachable) as error:
         print(f"jobstream {command}: {error}", file=sys.stderr)
-        sys.exit(nats_exit_code(error))
+        sys.exit(_nats_exit_code(error))
     except UnreadableEvent as error:
         print(
             f"jobstream {command}: {error}. Stopped there; --skip-unreadable records such "
@@ -213,6 +214,17 @@ def _reaching_nats(command: str, run: Callable[[], Coroutine[Any, Any, T]]) -> T
             file=sys.stderr,
         )
         sys.exit(UNREADABLE)
+
+
+def _nats_exit_code(error: Exception) -> int:
+    """The exit code of a command that could not connect to NATS."""
+    from jobstream_infra.connection import NatsNotConfigured, NatsRefused, NatsUnreachable
+
+    codes = {NatsNotConfigured: USAGE, NatsRefused: REFUSED, NatsUnreachable: UNREACHABLE}
+    for kind, code in codes.items():
+        if isinstance(error, kind):
+            return code
+    raise error
 
 
 def _add_apikey_parser(commands) -> None:
@@ -268,10 +280,8 @@ def _bound(text: str):
         ) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line; tests/deploy checks infra/compose.yaml's commands against it."""
-    parser = argparse.ArgumentParser(prog="jobstream", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"jobstream {__version__}")
+def add_server_commands(commands) -> None:
+    """Add the server's commands to the ``jobstream`` subparsers."""
     http = argparse.ArgumentParser(add_help=False)
     http.add_argument("--host", help="gateway address (JOBSTREAM_HOST)")
     http.add_argument("--port", type=int, help="gateway port (JOBSTREAM_PORT)")
@@ -281,7 +291,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="serve on a non-loopback address without authentication (JOBSTREAM_INSECURE)",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser(
         "up",
         parents=[http],
@@ -339,8 +348,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_apikey_parser(commands)
     _add_config_parser(commands)
-    add_client_commands(commands)
-    return parser
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -368,13 +375,7 @@ def _configured(cls: type[S], args: argparse.Namespace) -> S:
     return settings
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    if args.command in CLIENT_COMMANDS:
-        # A client of a gateway, maybe elsewhere: no settings or logging of a service.
-        from .client_commands import run_client_command
-
-        sys.exit(run_client_command(args))
+def run_server_command(args: argparse.Namespace) -> None:
     if args.command == "config":
         from .config_check import check_configuration
 
@@ -394,3 +395,6 @@ def main(argv: list[str] | None = None) -> None:
         _apikey(_configured(AdminSettings, args), args)
     else:
         _projector(_configured(ProjectorSettings, args), args)
+
+
+SERVER = CommandGroup(add_server_commands, run_server_command)

@@ -21,12 +21,12 @@ import urllib.request
 
 import structlog
 
+from jobstream_client.cli.exit_codes import TAKEN
 from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.embedded_cluster import EmbeddedCluster
 from jobstream_infra.provisioning import provision
 from jobstream_infra.settings import UpSettings
 
-from .exit_codes import TAKEN
 from .folder_lock import FolderTaken, ensure_free, holding
 
 log = structlog.get_logger("jobstream.up")

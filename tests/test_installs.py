@@ -113,21 +113,34 @@ def run(command: list, *, cwd: Path, check: bool = True) -> subprocess.Completed
     return result
 
 
-def install_alone(package: str, tmp_path: Path) -> Path:
-    """A fresh venv holding `package` and its locked closure only; returns its python.
-
-    The closure is exported from uv.lock as pylock.toml, so the versions are the tested ones.
-    Workspace members go in editable: a non-editable build of a local folder is cached by uv
-    until its pyproject.toml changes, and would test stale code. The wheels come from uv's cache
-    (filled by dev.py's `uv sync`) without network; only if the cache lacks one is PyPI asked.
-    """
+def fresh_venv(where: Path) -> Path:
+    """An empty virtual environment of this Python in ``where``; returns its python."""
     if not UV.exists():
         pytest.fail(
             f"uv not found at {UV}: run the tests with `python3 dev.py test`, "
             "which installs it there"
         )
-    venv = tmp_path / "venv"
-    run([UV, "venv", "--quiet", "--python", sys.executable, venv], cwd=tmp_path)
+    venv = where / "venv"
+    run([UV, "venv", "--quiet", "--python", sys.executable, venv], cwd=where)
+    return venv / BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def pip_install(python: Path, arguments: list, where: Path) -> None:
+    """``uv pip install`` into ``python``'s venv: from uv's cache (filled by dev.py's `uv sync`)
+    without network; only if the cache lacks a wheel is PyPI asked."""
+    install = [UV, "pip", "install", "--quiet", "--python", python, *arguments]
+    if run([*install, "--offline"], cwd=where, check=False).returncode != 0:
+        run(install, cwd=where)
+
+
+def install_alone(package: str, tmp_path: Path) -> Path:
+    """A fresh venv holding `package` and its locked closure only; returns its python.
+
+    The closure is exported from uv.lock as pylock.toml, so the versions are the tested ones.
+    Workspace members go in editable: a non-editable build of a local folder is cached by uv
+    until its pyproject.toml changes, and would test stale code.
+    """
+    python = fresh_venv(tmp_path)
     pylock = tmp_path / "pylock.toml"
     run(
         [
@@ -145,10 +158,7 @@ def install_alone(package: str, tmp_path: Path) -> Path:
         ],
         cwd=ROOT,
     )
-    python = venv / BIN / ("python.exe" if os.name == "nt" else "python")
-    install = [UV, "pip", "install", "--quiet", "--python", python, "-r", pylock]
-    if run([*install, "--offline"], cwd=tmp_path, check=False).returncode != 0:
-        run(install, cwd=tmp_path)
+    pip_install(python, ["-r", pylock], tmp_path)
     return python
 
 
@@ -234,21 +244,103 @@ def test_contracts_install_with_pydantic_only(tmp_path):
     assert found["missing"] == ["xarray", "nats", "sqlmodel"], found
 
 
-def test_every_wheel_carries_py_typed_and_the_one_version(tmp_path):
-    """Built as a release builds them: the marker that lets type checkers read the packages
-    ships in each wheel, and every wheel's metadata names the same version."""
-    build = [UV, "build", "--quiet", "--wheel", "--all-packages", "--out-dir", tmp_path]
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory) -> Path:
+    """Every member's wheel, built as a release builds them (`uv build`); built once, for the
+    wheel checks and the installs from wheels."""
+    out = tmp_path_factory.mktemp("wheels")
+    build = [UV, "build", "--quiet", "--wheel", "--all-packages", "--out-dir", out]
     if run([*build, "--offline"], cwd=ROOT, check=False).returncode != 0:
         run(build, cwd=ROOT)
-    wheels = sorted(tmp_path.glob("*.whl"))
-    assert len(wheels) == 9, wheels
+    return out
+
+
+def test_every_wheel_carries_py_typed_and_the_one_version(wheels):
+    """The marker that lets type checkers read the packages ships in each wheel, and every
+    wheel's metadata names the same version."""
+    built = sorted(wheels.glob("*.whl"))
+    assert len(built) == 9, built
     versions = set()
-    for wheel in wheels:
+    for wheel in built:
         names = zipfile.ZipFile(wheel).namelist()
         package = wheel.name.split("-")[0]
         assert f"{package}/py.typed" in names, wheel.name
         versions.add(wheel.name.split("-")[1])
     assert len(versions) == 1, versions
+
+
+def install_from_wheels(requirements: dict[str, str], wheels: Path, where: Path) -> Path:
+    """A fresh venv holding members as a user installs them: their built wheels (distribution
+    name -> extras, "[cli]") and what those pull in, the third-party packages at the versions
+    uv.lock holds (as constraints); returns its python.
+
+    The wheels are named by path, not found by name: no index can stand in for one.
+    """
+    python = fresh_venv(where)
+    constraints = where / "constraints.txt"
+    run(
+        [
+            *(UV, "export", "--quiet", "--frozen", "--no-dev", "--all-packages", "--all-extras"),
+            *("--no-emit-workspace", "--no-hashes", "--format", "requirements.txt"),
+            *("--output-file", constraints),
+        ],
+        cwd=ROOT,
+    )
+    named = [
+        f"{name}{extras} @ {next(wheels.glob(name.replace('-', '_') + '-*.whl')).as_uri()}"
+        for name, extras in requirements.items()
+    ]
+    pip_install(python, [*named, "--constraint", constraints], where)
+    return python
+
+
+# The client's wheel and the contracts' it pins: a person following jobs needs nothing else.
+CLIENT_ALONE = {"jobstream-client": "[cli]", "jobstream-contracts": ""}
+
+
+@pytest.fixture(scope="module")
+def client_alone(wheels, tmp_path_factory) -> Path:
+    """`pip install 'jobstream-client[cli]'` into an empty venv; its python."""
+    return install_from_wheels(CLIENT_ALONE, wheels, tmp_path_factory.mktemp("client"))
+
+
+def jobstream_script(python: Path) -> Path:
+    return python.parent / ("jobstream.exe" if os.name == "nt" else "jobstream")
+
+
+def test_the_client_alone_installs_without_the_server_or_the_data_stack(client_alone, tmp_path):
+    data_stack = sorted(DATA_STACK)
+    found = probe(client_alone, ABSENT.format(names=["rich", *data_stack]), tmp_path)
+    members = {name for name in found["installed"] if name.startswith("jobstream")}
+    assert members == set(CLIENT_ALONE), found["installed"]
+    assert found["missing"] == data_stack, found  # rich is there: the cli extra
+    assert not set(found["installed"]) & {"nats-py", "fastapi", "sqlmodel"}, found
+
+
+def test_the_client_alone_follows_a_job_of_a_running_stack(client_alone, stack, tmp_path):
+    followed = run(
+        [jobstream_script(client_alone), "submit", "echo", "message=from the client alone"]
+        + ["--follow", "--url", stack.url],
+        cwd=tmp_path,
+        check=False,
+    )
+    # 0 is a followed job that ended successful; its result (one text) follows on stdout.
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout == "from the client alone\n"
+
+
+def test_the_client_without_its_cli_extra_says_how_to_add_it(wheels, tmp_path):
+    python = install_from_wheels({**CLIENT_ALONE, "jobstream-client": ""}, wheels, tmp_path)
+    submit = run([jobstream_script(python), "submit", "echo"], cwd=tmp_path, check=False)
+    assert submit.returncode == 2, submit
+    assert "pip install 'jobstream-client[cli]'" in submit.stderr, submit.stderr
+
+
+def test_the_client_alone_says_how_to_install_the_server(client_alone, tmp_path):
+    up = run([jobstream_script(client_alone), "up", "--port", "8000"], cwd=tmp_path, check=False)
+    assert up.returncode == 2, up  # bad usage, as for any command not there
+    assert "jobstream up" in up.stderr and "pip install jobstream" in up.stderr, up.stderr
+    assert "Traceback" not in up.stderr
 
 
 # A plugin package as a process or source author makes one: its entry points are all it takes.
@@ -320,9 +412,7 @@ def test_an_installed_plugin_package_is_found_by_its_entry_points(tmp_path):
     for name, text in PLUGIN_PACKAGE.items():
         (package / name).parent.mkdir(parents=True, exist_ok=True)
         (package / name).write_text(text.lstrip())
-    install = [UV, "pip", "install", "--quiet", "--python", python, package]
-    if run([*install, "--offline"], cwd=tmp_path, check=False).returncode != 0:
-        run(install, cwd=tmp_path)
+    pip_install(python, [package], tmp_path)
     found = probe(python, FOUND_BY_ENTRY_POINTS, tmp_path)
     # No JOBSTREAM_PROCESS_MODULES, no module:attribute: installing the package was enough.
     assert {"demo-double", "echo", "count"} <= set(found["processes"]), found

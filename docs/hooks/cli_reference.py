@@ -8,7 +8,7 @@ import argparse
 import os
 from contextlib import contextmanager
 
-from jobstream.cli import build_parser
+from jobstream_client.cli.main import build_parser
 
 PAGE = "reference/cli.md"
 MARKER = "<!-- generated: jobstream commands -->"

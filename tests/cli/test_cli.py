@@ -4,7 +4,14 @@ run it (``--json``)."""
 import json
 import signal
 
-from jobstream.exit_codes import FAILED, INTERRUPTED, REFUSED, SUCCESS, UNREACHABLE, USAGE
+from jobstream_client.cli.exit_codes import (
+    FAILED,
+    INTERRUPTED,
+    REFUSED,
+    SUCCESS,
+    UNREACHABLE,
+    USAGE,
+)
 from jobstream_infra.embedded import free_port
 
 from .terminal import open_terminal, run_for_script, run_in_terminal

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from jobstream.client_inputs import InputError, read_pairs, takes_only_text, typed_inputs
+from jobstream_client.cli.inputs import InputError, read_pairs, takes_only_text, typed_inputs
 from jobstream_contracts.ogc import InputDescription
 
 

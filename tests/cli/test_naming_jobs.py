@@ -4,7 +4,7 @@ ids copied whole from an 80-column terminal, results printed at the end of a fol
 
 import json
 
-from jobstream.exit_codes import SUCCESS, USAGE
+from jobstream_client.cli.exit_codes import SUCCESS, USAGE
 
 from .terminal import run_for_script, run_in_terminal
 

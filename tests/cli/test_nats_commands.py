@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from jobstream.exit_codes import UNREACHABLE, USAGE
+from jobstream_client.cli.exit_codes import UNREACHABLE, USAGE
 from jobstream_infra.embedded import free_port
 
 # Starting Python and importing the NATS client, on a loaded machine.

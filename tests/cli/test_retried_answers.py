@@ -2,7 +2,7 @@
 
 import json
 
-from jobstream.exit_codes import SUCCESS
+from jobstream_client.cli.exit_codes import SUCCESS
 
 from ..client.test_retries import JOB, Scripted, serving
 from .terminal import run_for_script

@@ -4,7 +4,7 @@ scripts run it (``--json``)."""
 import json
 import uuid
 
-from jobstream.exit_codes import REFUSED, SUCCESS, USAGE
+from jobstream_client.cli.exit_codes import REFUSED, SUCCESS, USAGE
 from jobstream_infra.embedded import free_port
 
 from .terminal import run_for_script, run_in_terminal

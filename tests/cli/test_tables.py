@@ -7,8 +7,8 @@ import json
 
 from rich.console import Console
 
-from jobstream.client_commands import Output, print_results
-from jobstream.client_tables import datasets_table, schedule_table, schedules_table
+from jobstream_client.cli.commands import Output, print_results
+from jobstream_client.cli.tables import datasets_table, schedule_table, schedules_table
 from jobstream_contracts.dataset_records import DatasetRecord
 from jobstream_contracts.schedules import Schedule
 

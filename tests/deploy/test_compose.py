@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 import yaml
 
-from jobstream.cli import build_parser
+from jobstream_client.cli.main import build_parser
 from jobstream_infra.embedded import server_binary
 from jobstream_infra.nats_conf import external_server_block
 from jobstream_infra.nats_credentials import NatsCredentials

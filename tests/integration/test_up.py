@@ -7,7 +7,7 @@ import httpx
 import psutil
 import pytest
 
-from jobstream.exit_codes import TAKEN
+from jobstream_client.cli.exit_codes import TAKEN
 from jobstream_infra.embedded import free_port
 
 from ..support.up import kill, start_up, wait_for_processes

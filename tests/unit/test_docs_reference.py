@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from jobstream.cli import build_parser
+from jobstream_client.cli.main import build_parser
 
 HOOKS = Path(__file__).resolve().parents[2] / "docs" / "hooks"
 

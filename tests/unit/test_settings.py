@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from jobstream.cli import main
+from jobstream_client.cli.main import main
 from jobstream_infra.settings import (
     COMMAND_SETTINGS,
     ExecutorSettings,

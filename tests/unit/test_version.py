@@ -9,23 +9,42 @@ import importlib.metadata
 import tomllib
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 import jobstream_contracts
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def declared_versions() -> dict[str, str]:
-    """Distribution name -> version, from the root pyproject.toml and each member's."""
+def declared_projects() -> list[dict]:
+    """The [project] tables of the root pyproject.toml and each member's."""
     root = tomllib.loads((ROOT / "pyproject.toml").read_text())
     folders = [ROOT, *(ROOT / member for member in root["tool"]["uv"]["workspace"]["members"])]
-    projects = [tomllib.loads((folder / "pyproject.toml").read_text()) for folder in folders]
-    return {project["project"]["name"]: project["project"]["version"] for project in projects}
+    return [tomllib.loads((folder / "pyproject.toml").read_text())["project"] for folder in folders]
+
+
+def declared_versions() -> dict[str, str]:
+    """Distribution name -> version, from the root pyproject.toml and each member's."""
+    return {project["name"]: project["version"] for project in declared_projects()}
 
 
 def test_every_member_declares_the_same_version():
     versions = declared_versions()
     assert len(versions) == 9, versions
     assert len(set(versions.values())) == 1, versions
+
+
+def test_members_depend_on_each_other_at_exactly_the_one_version():
+    """Installed from wheels, a client 0.2 beside contracts 0.1 would be a mix no test ran."""
+    versions = declared_versions()
+    (version,) = set(versions.values())
+    pins = {}
+    for project in declared_projects():
+        for requirement in map(Requirement, project["dependencies"]):
+            if requirement.name in versions:
+                pins[(project["name"], requirement.name)] = str(requirement.specifier)
+    assert ("jobstream", "jobstream-client") in pins  # the walk does find them
+    assert {pair: pin for pair, pin in pins.items() if pin != f"=={version}"} == {}
 
 
 def test_the_lock_holds_the_declared_version_of_each_member():

@@ -5,9 +5,9 @@ Decisions:
   callable: one request at a time (the event stream, long-polls when the gateway has no stream
   to spare), and a gateway restart is waited out and the stream resumed (the client's work).
   A job followed to success has its results printed (as ``results`` prints them).
-- A job is named by its id or a unique prefix of it (``client_ids``).
+- A job is named by its id or a unique prefix of it (``ids``).
 - ``submit`` reads the process's description first, so each ``key=value`` is typed by the
-  input's schema (``client_inputs``).
+  input's schema (``inputs``).
 - Answers go to stdout (tables, or JSON with ``--json``); the bar, hints and errors to stderr,
   so ``--json`` output can be piped as it is. Lists are one JSON array, a history JSON lines.
 - An error prints the OGC exception's detail (with ``--json``: the exception body as JSON)
@@ -43,11 +43,11 @@ from jobstream_client.retrying import quiet_retries
 from jobstream_contracts.ogc import StatusInfo
 from jobstream_contracts.schedules import Schedule
 
-from . import client_tables as tables
-from .client_ids import AmbiguousId, find_job
-from .client_inputs import InputError, read_pairs, typed_inputs
+from . import tables
 from .exit_codes import INTERRUPTED, SUCCESS, USAGE, exit_code_of
 from .follow_display import FollowBar
+from .ids import AmbiguousId, find_job
+from .inputs import InputError, read_pairs, typed_inputs
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""What each client command's exit code means, and which error gives which code.
+"""What each ``jobstream`` command's exit code means, and which client error gives which code.
+
+Here, with the client commands, as they are the ones installed everywhere; the server's
+commands (the ``jobstream`` distribution) use the same table.
 
 | code | meaning |
 | --- | --- |
@@ -11,6 +14,8 @@
 | 6 | ``jobstream up``: its data folder is held by another ``up``, or a port is in use |
 | 7 | ``events export``, ``projector rebuild``: the stream holds an event this version cannot read |
 | 130 | interrupted (Ctrl-C) while following: the job goes on unless dismissal was asked |
+
+A server command (``up``, ``gateway``…) where only the client is installed exits 2 as well.
 
 The commands that connect to NATS (``events export``, ``apikey``, ``projector rebuild``) use
 the same codes: 2 when
@@ -44,15 +49,4 @@ def exit_code_of(error: BaseException) -> int:
         return UNREACHABLE
     if isinstance(error, JobstreamError):
         return REFUSED
-    raise error
-
-
-def nats_exit_code(error: Exception) -> int:
-    """The exit code of a command that could not connect to NATS."""
-    from jobstream_infra.connection import NatsNotConfigured, NatsRefused, NatsUnreachable
-
-    codes = {NatsNotConfigured: USAGE, NatsRefused: REFUSED, NatsUnreachable: UNREACHABLE}
-    for kind, code in codes.items():
-        if isinstance(error, kind):
-            return code
     raise error

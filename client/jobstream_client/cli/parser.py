@@ -1,12 +1,12 @@
 """The client commands' command line: submit, jobs, show, results, watch, history, dismiss,
 queue, datasets, schedules (and its actions).
 
-Kept apart from their running (``client_commands``) so building the parser for the service
-commands imports neither httpx nor rich. Every client command takes ``--url``/``--token``
-(else JOBSTREAM_URL/JOBSTREAM_TOKEN) and ``--json``; the options come after the command. A
-JOB is a job's id or a unique prefix of it (the 8 characters the progress bar shows).
-``schedules`` alone lists them; its actions (``schedules show ID`` …) take the shared options
-too, before or after the action.
+Kept apart from their running (``commands``) so building the parser imports no rich: the
+server's commands start without it, and without the ``cli`` extra ``main`` says how to add it.
+Every client command takes ``--url``/``--token`` (else JOBSTREAM_URL/JOBSTREAM_TOKEN) and
+``--json``; the options come after the command. A JOB is a job's id or a unique prefix of it
+(the 8 characters the progress bar shows). ``schedules`` alone lists them; its actions
+(``schedules show ID`` …) take the shared options too, before or after the action.
 """
 
 import argparse
@@ -16,18 +16,6 @@ from typing import Any
 from jobstream_contracts.ogc import Priority
 from jobstream_contracts.schedules import CatchUp, Overlap
 
-CLIENT_COMMANDS = (
-    "submit",
-    "jobs",
-    "show",
-    "results",
-    "watch",
-    "history",
-    "dismiss",
-    "queue",
-    "datasets",
-    "schedules",
-)
 JOB_HELP = "the job's id, or a unique prefix of it"
 SCHEDULE_HELP = "the schedule's id"
 PRIORITIES = [priority.value for priority in Priority]
