@@ -18,7 +18,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from jobstream.cli import build_parser
+from jobstream_client.cli.main import build_parser
 from jobstream_infra.embedded import server_binary
 from jobstream_infra.nats_conf import external_server_block
 from jobstream_infra.nats_users import user_of
