@@ -1,6 +1,7 @@
 """`jobstream up | gateway | executor | projector [rebuild] | notifier | events export | apikey
 | config check`, and the client commands
-`submit | jobs | show | results | watch | history | dismiss | queue | datasets | schedules`."""
+`submit | jobs | show | results | watch | history | dismiss | rerun | queue | datasets |
+schedules`."""
 
 import argparse
 import asyncio
