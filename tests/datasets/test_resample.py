@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jobstream_contracts.events import DatasetCommitted, SnapshotRef
 from jobstream_contracts.process import PermanentError, SnapshotGone
 from jobstream_datasets.ingest import ingest_periods
 from jobstream_datasets.limits import plan_ingest
@@ -145,11 +146,13 @@ def test_resampling_into_a_dataset_of_another_definition_fails_and_writes_nothin
     resample_dataset(Resampling(store, target_store, "MS", "mean"), job=JobEnvironment())
 
 
-def ingest(store, start, end):
+def ingest(store, start, end) -> str:
     template = store.template
     job = JobEnvironment()
     ingest_periods(store, plugin_for(template), plan_ingest(template, start, end), job=job)
-    return store.read().snapshot_id
+    newest = store.read().snapshot_id
+    assert newest is not None
+    return newest
 
 
 def test_a_rerun_reads_its_pinned_snapshot_and_writes_a_branch_of_its_own(tmp_path):
@@ -166,8 +169,9 @@ def test_a_rerun_reads_its_pinned_snapshot_and_writes_a_branch_of_its_own(tmp_pa
     assert (result["first"], result["last"], result["computed"]) == ("2020-01", "2020-01", 1)
     assert result["source_snapshot_id"] == january
     assert result["branch"] == "rerun-again"
-    assert rerun.records[-1].branch == "rerun-again"
-    assert rerun.records[-1].source.snapshot_id == january
+    (commit,) = rerun.records
+    assert isinstance(commit, DatasetCommitted) and commit.branch == "rerun-again"
+    assert commit.source == SnapshotRef(dataset_id="demo", snapshot_id=january)
     # The dataset itself (main) is left as it was: nothing written.
     assert target_store.read().empty
 
