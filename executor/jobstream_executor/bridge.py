@@ -113,8 +113,10 @@ class Bridge:
         """A rerun runs the version its original ran, or not at all: an executor upgraded
         after the gateway checked the version must not make a different result look like a
         reproduction."""
+        if self.rerun_of is None:
+            return
         wanted, here = self.submitted.process_version, self.process_version
-        if self.rerun_of is not None and wanted != here:
+        if wanted != here:
             raise PermanentError(
                 f"this rerun of job {self.rerun_of} needs {self.process_id} at version "
                 f"{wanted}; this executor runs version {here}"

@@ -42,10 +42,6 @@ router = APIRouter(tags=["Jobs"])
     status_code=201,
     response_model=StatusInfo,
     response_model_exclude_none=True,
-    responses={
-        201: {"description": "the rerun, submitted"},
-        409: {"description": "the job cannot be reproduced; the detail says why"},
-    },
 )
 async def rerun_job(
     job_id: str,
