@@ -91,6 +91,7 @@ class DatasetStore:
         """The repository written on ``branch``, made empty (at the repository's first
         snapshot) unless it exists: what a rerun writes holds only what the rerun wrote."""
         if branch not in self.repo.list_branches():
+            # A walk of main's history, once per rerun: Icechunk names no first snapshot.
             first = list(self.repo.ancestry(branch=BRANCH))[-1]
             self.repo.create_branch(branch, first.id)
         store = DatasetStore(self.template, self.location, branch)
@@ -114,7 +115,8 @@ class DatasetStore:
 
     def read(self, session: icechunk.Session | None = None) -> Stored:
         """What the repository holds at ``session`` (the branch's newest snapshot if None)."""
-        session = session or self.session()
+        if session is None:
+            session = self.session()
         try:
             root = zarr.open_group(session.store, mode="r")
         except GroupNotFoundError:  # a new repository: nothing written yet
