@@ -115,6 +115,10 @@ class AsyncClient:
     async def job(self, job_id: str) -> "AsyncJob":
         return AsyncJob(self, await self.run(calls.job(job_id)))
 
+    async def rerun(self, job_id: str) -> "AsyncJob":
+        """As ``Client.rerun``: not retried."""
+        return AsyncJob(self, await self.run(calls.rerun(job_id)))
+
     async def estimate(self, process_id: str, inputs: dict[str, Any]) -> EstimateAnswer:
         return await self.run(calls.estimate(process_id, inputs))
 

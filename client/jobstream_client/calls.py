@@ -237,6 +237,10 @@ def job(job_id: str) -> Call[StatusInfo]:
     return Call("GET", f"/jobs/{segment(job_id)}", _status)
 
 
+def rerun(job_id: str) -> Call[StatusInfo]:
+    return Call("POST", f"/jobs/{segment(job_id)}/rerun", _status)
+
+
 def results(job_id: str) -> Call[Any]:
     return Call("GET", f"/jobs/{segment(job_id)}/results", _results)
 

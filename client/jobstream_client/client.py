@@ -124,6 +124,12 @@ class Client:
     def job(self, job_id: str) -> "Job":
         return Job(self, self.run(calls.job(job_id)))
 
+    def rerun(self, job_id: str) -> "Job":
+        """A new job reproducing a successful one: the same process version and inputs, each
+        dataset read at the snapshot the original read. JobstreamError (409) when it cannot
+        be reproduced, saying why. Not retried: a second try would be a second rerun."""
+        return Job(self, self.run(calls.rerun(job_id)))
+
     def estimate(self, process_id: str, inputs: dict[str, Any]) -> EstimateAnswer:
         return self.run(calls.estimate(process_id, inputs))
 

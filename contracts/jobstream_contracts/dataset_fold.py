@@ -57,6 +57,6 @@ def apply_commit(state: DatasetState | None, event: DatasetCommitted) -> Dataset
 
 def fold_commits(events, state: DatasetState | None = None) -> DatasetState | None:
     for event in events:
-        if isinstance(event, DatasetCommitted):
+        if isinstance(event, DatasetCommitted) and event.updates_dataset:
             state = apply_commit(state, event)
     return state

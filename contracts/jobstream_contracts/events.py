@@ -101,6 +101,11 @@ class JobSubmitted(Event):
     # The version of the process the submitter was offered (the gateway's catalog, the
     # submitting executor's own); None when it did not know, or before versions were kept.
     process_version: str | None = None
+    # A rerun (POST /jobs/{id}/rerun): the job it reproduces, and the snapshot of each dataset
+    # that job read (dataset id -> snapshot id), which this one reads in its place. The gateway
+    # derives both from the original's record; no caller names a snapshot.
+    rerun_of: str | None = None
+    pinned_snapshots: dict[str, str] = Field(default_factory=dict)
 
     @property
     def subject(self) -> str:
@@ -253,6 +258,10 @@ class JobEstimated(Event):
     estimate: dict[str, Any] = Field(default_factory=dict)
 
 
+# The branch of a dataset's repository that is the dataset: what readers see and syncs extend.
+MAIN_BRANCH = "main"
+
+
 class SnapshotRef(BaseModel):
     model_config = ConfigDict(frozen=True)
     dataset_id: str
@@ -282,6 +291,19 @@ class DatasetCommitted(Event):
     process_version: str
     # For a derived dataset: the source snapshot it was computed from.
     source: SnapshotRef | None = None
+    # The repository branch committed to: a rerun writes a branch of its own (rerun_branch).
+    branch: str = MAIN_BRANCH
+
+    @property
+    def updates_dataset(self) -> bool:
+        """Whether the commit moved the dataset itself (its main branch), not a rerun's branch
+        beside it: only such a commit changes the dataset's record or fires its schedules."""
+        return self.branch == MAIN_BRANCH
+
+
+def rerun_branch(job_id: str) -> str:
+    """The branch a rerun writes its datasets on: the dataset as it was stays as it is."""
+    return f"rerun-{job_id}"
 
 
 _CLASSES = (

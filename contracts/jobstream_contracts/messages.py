@@ -35,12 +35,14 @@ class EstimateRequest(Message):
     # Names the request in ``subjects.estimate_cancel_subject``, where the asker publishes
     # when it stops waiting (its HTTP client went away).
     request_id: str | None = Field(default=None, pattern=PROCESS_ID_PATTERN)
+    # A rerun's: dataset id -> the snapshot the job will read it at (JobSubmitted's).
+    pinned_snapshots: dict[str, str] = Field(default_factory=dict)
 
 
 # invalid-input: the inputs cannot be run (400); too-large: the planned work is over a limit
 # (413, the reply's estimate says by how much); timed-out: the budget ran out (503); failed:
-# the estimate broke (502).
-EstimateErrorKind = Literal["invalid-input", "too-large", "timed-out", "failed"]
+# the estimate broke (502); gone: a pinned snapshot is no longer stored (409).
+EstimateErrorKind = Literal["invalid-input", "too-large", "timed-out", "failed", "gone"]
 
 
 class EstimateError(Message):

@@ -44,6 +44,8 @@ class ExceptionType(StrEnum):
     LOCKED = f"{PART4_EXCEPTIONS}/locked"
     # A created job changed by others again and again while a change or start was tried.
     JOB_CHANGING = "https://jobstream.dev/errors/job-changing"
+    # A rerun that could not reproduce its original: another process version, a snapshot gone.
+    NOT_REPRODUCIBLE = "https://jobstream.dev/errors/not-reproducible"
     # The standard names no type for these; RFC 7807 lets a server define its own.
     INVALID_PARAMETER = "https://jobstream.dev/errors/invalid-parameter"
     INVALID_INPUT = "https://jobstream.dev/errors/invalid-input"

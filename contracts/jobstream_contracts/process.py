@@ -54,6 +54,11 @@ class PermanentError(Exception):
     """
 
 
+class SnapshotGone(PermanentError):
+    """Raise when a snapshot a job must read (``JobContext.pinned_snapshots``) is no longer in
+    its dataset's repository: the job fails at once, and an estimate is refused with 409."""
+
+
 class TooMuchWork(PermanentError):
     """Raise when the work a request plans is over a limit: a job fails at once, and an
     estimate (or the check before an execute) is refused with 413 and ``estimate``."""
@@ -91,6 +96,18 @@ class JobContext(Protocol):
     @property
     def process_version(self) -> str:
         """The version of the process running the job: what its commits record."""
+        ...
+
+    @property
+    def rerun_of(self) -> str | None:
+        """The job this one reruns (``POST /jobs/{id}/rerun``), else None. A data process
+        writes a rerun's datasets on the branch ``events.rerun_branch`` names."""
+        ...
+
+    @property
+    def pinned_snapshots(self) -> dict[str, str]:
+        """Dataset id -> the snapshot this job must read it at (a rerun reads what its
+        original read); a dataset not named here is read at its newest snapshot."""
         ...
 
     def record(self, kind: type[Event], **fields: Any) -> None:

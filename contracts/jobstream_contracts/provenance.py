@@ -24,6 +24,9 @@ Decisions:
   causing job as the starter (so that job is both agent and activity, as PROV allows).
 - Each snapshot a job committed is an entity ``wasGeneratedBy`` it; for a derived dataset
   the source snapshot it read is ``used`` by the job, and the snapshot ``wasDerivedFrom`` it.
+- A rerun (``POST /jobs/{id}/rerun``) ``wasInformedBy`` the job it reproduces (named again
+  as ``jobstream:rerunOf``), and ``used`` each snapshot it was pinned to read, whether or not
+  it got as far as committing anything.
 - Names of jobstream's own attributes are under the ``jobstream`` prefix.
 """
 
@@ -159,6 +162,8 @@ class _Builder:
                 "jobstream:last": event.last,
                 "jobstream:periods": event.count,
                 "jobstream:processVersion": event.process_version,
+                # Where it is not the dataset itself: a rerun's branch.
+                "jobstream:branch": None if event.updates_dataset else event.branch,
             },
         )
         self.relate("wasGeneratedBy", entity=generated, activity=activity, time=_time(event.time))
@@ -193,6 +198,7 @@ def job_provenance(events: Iterable[Event], base: str) -> Document:
             "jobstream:processVersion": version,
         },
     )
+    _rerun(prov, submitted, job)
     for agent in _causes(prov, submitted, job):
         prov.relate("wasAssociatedWith", activity=job, agent=agent, plan=plan)
     for start in starts:
@@ -202,6 +208,19 @@ def job_provenance(events: Iterable[Event], base: str) -> Document:
     for commit in commits:
         prov.commit(commit)
     return prov.document
+
+
+def _rerun(prov: _Builder, submitted: JobSubmitted, job: str) -> None:
+    """A rerun: the job it reproduces, and the snapshots it was pinned to read."""
+    if submitted.rerun_of is None:
+        return
+    original = job_id_of(submitted.rerun_of)
+    prov.add("activity", original, **{"prov:type": _qname("jobstream:Job")})
+    prov.add("activity", job, **{"jobstream:rerunOf": _qname(original)})
+    prov.relate("wasInformedBy", informed=job, informant=original)
+    for dataset_id, snapshot_id in sorted(submitted.pinned_snapshots.items()):
+        pinned = prov.snapshot(dataset_id, snapshot_id)
+        prov.relate("used", activity=job, entity=pinned)
 
 
 def _causes(prov: _Builder, submitted: JobSubmitted, job: str) -> list[str]:

@@ -35,7 +35,7 @@ from .limits import Plan, planned_range
 from .periods import period_of
 from .plugin import Bbox, Plugin
 from .quicklook import Quicklook, render
-from .store import DatasetStore, Stored, Writer, runs
+from .store import BRANCH, DatasetStore, Stored, Writer, runs
 from .templates import DatasetTemplate
 
 
@@ -107,7 +107,9 @@ class Committer:
         metrics.ingest_committed(self.store.template.id, len(indices), nbytes)
         stored = record_commit(self.store, self.committing, snapshot, metadata, self.source)
         # After the record (a slow object store never delays it), under the dataset's lease.
-        if commits.quicklooks is not None and indices[-1] == max(stored.committed):
+        # A rerun's branch is no picture of the dataset: its quick-look stays the dataset's.
+        on_dataset = self.store.branch == BRANCH
+        if on_dataset and commits.quicklooks is not None and indices[-1] == max(stored.committed):
             self._store_quicklook(last, newest)
         return snapshot
 
@@ -142,6 +144,7 @@ def record_commit(
         stored=len(stored.committed),
         process_version=metadata["process_version"],
         source=source,
+        branch=store.branch,
     )
     return stored
 

@@ -28,6 +28,7 @@ from jobstream_contracts.process import (
     PermanentError,
     Process,
     ProgressCallback,
+    SnapshotGone,
     no_progress,
 )
 from jobstream_contracts.redaction import strip_url_secrets
@@ -90,10 +91,15 @@ class Datasets:
 
         return DatasetStore(template, location_of(self.root, template.id))
 
-    def stored(self, template: DatasetTemplate) -> "Stored | None":
-        """What the dataset's repository holds; None without one (reading creates none)."""
+    def stored(self, template: DatasetTemplate, snapshot_id: str | None = None) -> "Stored | None":
+        """What the dataset's repository holds, at ``snapshot_id`` or at its newest; None
+        without one (reading creates none), SnapshotGone when it no longer has that snapshot."""
         store = self.store(template)
-        return store.read() if store.exists() else None
+        if store.exists():
+            return store.read(store.session(snapshot_id))
+        if snapshot_id is not None:
+            raise SnapshotGone(f"dataset {template.id} has no repository to hold {snapshot_id}")
+        return None
 
     def source(self, dataset_id: str) -> DatasetTemplate:
         template = self.template(dataset_id)
@@ -339,12 +345,14 @@ def estimate_resample(
     dataset_id: str | None = None,
     *,
     size_only: bool = False,
+    pinned_snapshots: dict[str, str] | None = None,
 ) -> dict:
     """The dataset a resample writes, once its inputs are checked against the templates and
-    what the source stores (a resample plans no figures yet: ``size_only`` changes nothing)."""
+    what the source stores (a resample plans no figures yet: ``size_only`` changes nothing);
+    for a rerun, what the source stored at the snapshot it is pinned to (SnapshotGone)."""
     source = datasets.template(source_dataset_id)
     target_id = _resampled_id(datasets, source, frequency, method, dataset_id)
-    stored = datasets.stored(source)
+    stored = datasets.stored(source, (pinned_snapshots or {}).get(source.id))
     if stored is None or stored.empty:
         raise nothing_stored(source, "source_dataset_id")
     return {"dataset_id": target_id}

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from jobstream_contracts.events import SnapshotRef
+from jobstream_contracts.events import SnapshotRef, rerun_branch
 from jobstream_contracts.process import JobContext, PermanentError, ProgressCallback, no_progress
 
 from . import cf
@@ -28,7 +28,7 @@ from .ingest import (
     writing,
 )
 from .periods import before, earlier, later, period_id
-from .store import BRANCH, DatasetStore
+from .store import DatasetStore
 from .templates import DatasetTemplate
 
 METHODS = ("mean", "sum", "min", "max")
@@ -98,7 +98,8 @@ def resample_dataset(
 def _resample_held(
     resampling: Resampling, committing: Committing, on_progress: ProgressCallback
 ) -> dict[str, Any]:
-    source_store, target_store = resampling.source, resampling.target
+    job = committing.job
+    source_store, target_store = resampling.source, written_by(resampling.target, job)
     source, target = source_store.template, target_store.template
     frequency, method = resampling.frequency, resampling.method
     start, end = resampling.start, resampling.end
@@ -112,8 +113,9 @@ def _resample_held(
         )
     target_store.check_definition()
     record_an_earlier_attempts_commit(target_store, committing)
-    session = source_store.repo.readonly_session(branch=BRANCH)
-    stored = source_store.read()
+    # A rerun reads the source at the snapshot its original read: SnapshotGone if it is not kept.
+    session = source_store.session(job.pinned_snapshots.get(source.id))
+    stored = source_store.read(session)
     if stored.empty:
         raise nothing_stored(source, "source_dataset_id")
     # A store with periods has its grid's coordinates.
@@ -188,4 +190,13 @@ def _resample_held(
         "dropped": dropped,
         "snapshot_id": target_store.read().snapshot_id,
         "store": target_store.location,
+        "branch": target_store.branch,
     }
+
+
+def written_by(target: DatasetStore, job: JobContext) -> DatasetStore:
+    """The store as ``job`` writes it: a rerun on a branch of its own, so a reproduction of an
+    older result never replaces the dataset's current periods with older ones."""
+    if job.rerun_of is None:
+        return target
+    return target.branch_off(rerun_branch(job.job_id))

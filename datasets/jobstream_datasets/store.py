@@ -25,7 +25,8 @@ import pandas as pd
 import zarr
 from zarr.errors import GroupNotFoundError
 
-from jobstream_contracts.process import PermanentError
+from jobstream_contracts.events import MAIN_BRANCH
+from jobstream_contracts.process import PermanentError, SnapshotGone
 
 from . import cf
 from .grid import GridSpec
@@ -39,7 +40,7 @@ if "ICECHUNK_LOG" not in os.environ:
     icechunk.set_logs_filter("icechunk=warn,icechunk::storage::object_store=error")
 
 COMMITTED = "committed"
-BRANCH = "main"
+BRANCH = MAIN_BRANCH
 _EPOCH = pd.Timestamp("1970-01-01")
 
 
@@ -68,9 +69,13 @@ class Stored:
 
 
 class DatasetStore:
-    def __init__(self, template: DatasetTemplate, location: str) -> None:
+    """A dataset's repository, read and written on ``branch``: the dataset's own (``main``),
+    or a rerun's beside it (``branch_off``)."""
+
+    def __init__(self, template: DatasetTemplate, location: str, branch: str = BRANCH) -> None:
         self.template = template
         self.location = location
+        self.branch = branch
         self.origin = template.origin
         self._repo: icechunk.Repository | None = None
 
@@ -83,8 +88,36 @@ class DatasetStore:
     def exists(self) -> bool:
         return repository_exists(self.location)
 
-    def read(self) -> Stored:
-        session = self.repo.readonly_session(branch=BRANCH)
+    def branch_off(self, branch: str) -> "DatasetStore":
+        """The repository written on ``branch``, made empty (at the repository's first
+        snapshot) unless it exists: what a rerun writes holds only what the rerun wrote."""
+        if branch not in self.repo.list_branches():
+            # A walk of main's history, once per rerun: Icechunk names no first snapshot.
+            first = list(self.repo.ancestry(branch=BRANCH))[-1]
+            self.repo.create_branch(branch, first.id)
+        store = DatasetStore(self.template, self.location, branch)
+        store._repo = self._repo
+        return store
+
+    def session(self, snapshot_id: str | None = None) -> icechunk.Session:
+        """A read-only session at ``snapshot_id``, or at the branch's newest snapshot;
+        SnapshotGone when the repository no longer holds that snapshot (or never did)."""
+        if snapshot_id is None:
+            return self.repo.readonly_session(branch=self.branch)
+        try:
+            return self.repo.readonly_session(snapshot_id=snapshot_id)
+        except icechunk.IcechunkError as exc:
+            # Icechunk's message runs to a trace of its internals; its first line says why.
+            reason = str(exc).strip().splitlines()[0].lstrip("x ").strip()
+            raise SnapshotGone(
+                f"snapshot {snapshot_id} of dataset {self.template.id} is no longer in its "
+                f"repository ({reason})"
+            ) from None
+
+    def read(self, session: icechunk.Session | None = None) -> Stored:
+        """What the repository holds at ``session`` (the branch's newest snapshot if None)."""
+        if session is None:
+            session = self.session()
         try:
             root = zarr.open_group(session.store, mode="r")
         except GroupNotFoundError:  # a new repository: nothing written yet
@@ -104,7 +137,7 @@ class DatasetStore:
 
     def check_definition(self) -> None:
         """Refuse to write a repository whose data was defined otherwise than the template."""
-        session = self.repo.readonly_session(branch=BRANCH)
+        session = self.session()
         try:
             kept = zarr.open_group(session.store, mode="r").attrs.get("definition")
         except GroupNotFoundError:
@@ -177,7 +210,7 @@ class Writer:
         self.grid = grid
         self.bbox = bbox
         self.template = store.template
-        self.session = store.repo.writable_session(BRANCH)
+        self.session = store.repo.writable_session(store.branch)
         self.pending: dict[int, np.ndarray] = {}
 
     def add(self, index: int, values: np.ndarray) -> None:
@@ -203,7 +236,7 @@ class Writer:
             flags[first : last + 1] = 1
         snapshot = self.session.commit(message, metadata=metadata)
         self.pending.clear()
-        self.session = self.store.repo.writable_session(BRANCH)
+        self.session = self.store.repo.writable_session(self.store.branch)
         return snapshot
 
     def _ensure_layout(self, root: zarr.Group, length: int) -> None:

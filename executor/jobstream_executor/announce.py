@@ -10,7 +10,8 @@ so the estimate is cooperative: a function declaring a ``budget`` parameter gets
 which raises :class:`EstimateStopped`. The reply goes out when the budget runs out whether
 or not the thread noticed yet. A function declaring ``size_only`` is asked, before a job is
 published, for the plan's size against the limits alone; one that does not has nothing to
-check then.
+check then. One declaring ``pinned_snapshots`` gets a rerun's (dataset id -> snapshot id) and
+raises SnapshotGone for one its repository no longer holds: the rerun is refused (409).
 """
 
 import asyncio
@@ -35,7 +36,7 @@ from jobstream_contracts.messages import (
     EstimateRequest,
 )
 from jobstream_contracts.ogc import ProcessDescription
-from jobstream_contracts.process import PermanentError, Process, TooMuchWork
+from jobstream_contracts.process import PermanentError, Process, SnapshotGone, TooMuchWork
 from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import (
     ESTIMATORS_QUEUE,
@@ -49,7 +50,7 @@ log = structlog.get_logger(__name__)
 # For an asker that names no budget (an older gateway): what the gateway used to wait.
 DEFAULT_BUDGET = 30.0
 # Parameters the executor passes itself; never inputs.
-_RUNTIME_PARAMETERS = ("budget", "size_only")
+_RUNTIME_PARAMETERS = ("budget", "size_only", "pinned_snapshots")
 
 
 class EstimateStopped(Exception):
@@ -163,7 +164,11 @@ def _arguments(process: Process, request: EstimateRequest, budget: Budget) -> di
     if reserved:
         raise TypeError(f"{reserved[0]} is not an input")
     parameters = inspect.signature(process.estimate).parameters
-    runtime = {"budget": budget, "size_only": request.size_only}
+    runtime = {
+        "budget": budget,
+        "size_only": request.size_only,
+        "pinned_snapshots": request.pinned_snapshots,
+    }
     arguments = {**request.inputs, **{k: v for k, v in runtime.items() if k in parameters}}
     inspect.signature(process.estimate).bind(**arguments)
     return arguments
@@ -186,6 +191,8 @@ async def estimate_reply(
             estimate=_plain(exc.estimate),
             error=EstimateError(kind="too-large", detail=strip_url_secrets(str(exc))),
         )
+    except SnapshotGone as exc:
+        return _failure("gone", str(exc))
     except (PermanentError, TypeError, ValueError) as exc:
         return _failure("invalid-input", str(exc))
     except (TimeoutError, EstimateStopped) as exc:

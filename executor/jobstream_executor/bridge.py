@@ -89,8 +89,18 @@ class Bridge:
     def process_version(self) -> str:
         return self.runtime.versions[self.job.process_id]
 
+    @property
+    def rerun_of(self) -> str | None:
+        return self.submitted.rerun_of
+
+    @property
+    def pinned_snapshots(self) -> dict[str, str]:
+        return self.submitted.pinned_snapshots
+
     def bind(self, process: Process) -> Callable[[], Awaitable[Any]]:
-        """The call of the process function; TypeError if the inputs do not fit it."""
+        """The call of the process function; TypeError if the inputs do not fit it,
+        PermanentError for a rerun this executor's version of the process cannot reproduce."""
+        self._check_rerun_version()
         context: JobContext = self
         kwargs = arguments(process.function, self.submitted.inputs, self.job.report, context)
         if inspect.iscoroutinefunction(process.function):
@@ -98,6 +108,19 @@ class Bridge:
         # The job's log context (job_id, attempt) goes with the call into the pool's thread.
         call = partial(contextvars.copy_context().run, partial(process.function, **kwargs))
         return partial(self.loop.run_in_executor, self.runtime.pool, call)
+
+    def _check_rerun_version(self) -> None:
+        """A rerun runs the version its original ran, or not at all: an executor upgraded
+        after the gateway checked the version must not make a different result look like a
+        reproduction."""
+        if self.rerun_of is None:
+            return
+        wanted, here = self.submitted.process_version, self.process_version
+        if wanted != here:
+            raise PermanentError(
+                f"this rerun of job {self.rerun_of} needs {self.process_id} at version "
+                f"{wanted}; this executor runs version {here}"
+            )
 
     def _on_loop(self, coroutine: Coroutine[Any, Any, Any], timeout: float = LOOP_TIMEOUT):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=timeout)

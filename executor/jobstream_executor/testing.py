@@ -50,6 +50,9 @@ class JobEnvironment:
     process_id: str = "test-process"
     attempt: int = 1
     process_version: str = "test-version"
+    # As a rerun's JobContext has them (JobSubmitted.rerun_of, .pinned_snapshots).
+    rerun_of: str | None = None
+    pinned_snapshots: dict[str, str] = field(default_factory=dict)
     # What the function asked of its job, in order.
     progress: list[Report] = field(default_factory=list)
     records: list[Event] = field(default_factory=list)

@@ -43,6 +43,7 @@ READY: Operation = ("get", "/ready")
 CREATE: Operation = ("post", "/jobs")
 CHANGE: Operation = ("patch", "/jobs/{job_id}")
 START: Operation = ("post", "/jobs/{job_id}/results")
+RERUN: Operation = ("post", "/jobs/{job_id}/rerun")
 
 # Status codes an operation answers beyond the rules.
 _BY_OPERATION: dict[Operation, tuple[int, ...]] = {
@@ -53,6 +54,8 @@ _BY_OPERATION: dict[Operation, tuple[int, ...]] = {
     CREATE: (404, 413, 422, 429),
     CHANGE: (409, 413, 423, 429),
     START: (409, 413, 423, 429),
+    # A job its record cannot reproduce (reruns.py); the work it plans, the caller's quotas.
+    RERUN: (409, 413, 429),
     # The caller holds as many event streams or long-polls open as one caller may.
     ("get", "/jobs/{job_id}"): (429,),
     ("get", "/jobs/{job_id}/events"): (429,),
@@ -107,7 +110,8 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
         "Conflict",
         "The schedule id is taken, the schedule is declared in the operator's file, or it "
         "cannot run now (its process or inputs no longer valid); a created job kept changing "
-        "while it was changed or started.",
+        "while it was changed or started; a job cannot be rerun as it ran (not successful, "
+        "fetched from outside, another process version served, a snapshot it read gone).",
     ),
     423: _error(
         "Locked",
@@ -184,6 +188,8 @@ def _declare_successes(operation: Operation, responses: Document) -> None:
         responses["201"] = _CREATED
     if operation == CREATE:
         responses["201"] = {**_CREATED, "description": "job created; it runs once started"}
+    if operation == RERUN:
+        responses["201"] = {**_CREATED, "description": "the rerun, submitted"}
     if operation == READY:
         responses["503"] = {**responses["200"], "description": "not ready: the report says why"}
 

@@ -43,13 +43,18 @@ class CheckedRequest:
 
 
 async def check_request(
-    ctx: Context, process: ProcessDescription, body: Execute, principal: Principal
+    ctx: Context,
+    process: ProcessDescription,
+    body: Execute,
+    principal: Principal,
+    pinned_snapshots: dict[str, str] | None = None,
 ) -> CheckedRequest:
-    """Refuse (403, 400, 413, 503) an execute request of ``process`` that may not run: the
-    caller's role, the inputs, the work they plan, the outputs, the subscriber."""
+    """Refuse (403, 400, 413, 503; 409 for a rerun's snapshot gone) an execute request of
+    ``process`` that may not run: the caller's role, the inputs, the work they plan, the
+    outputs, the subscriber."""
     require(principal, process.role, f"running {process.id}")
     inputs = validate_inputs(process, body.inputs)
-    await check_planned_work(ctx, process, inputs)
+    await check_planned_work(ctx, process, inputs, pinned_snapshots)
     _check_outputs(process, body)
     if body.subscriber is not None:
         await _check_subscriber(body.subscriber, ctx.settings.callback_allowed_networks)

@@ -33,14 +33,25 @@ from .errors import OGCError
 REPLY_MARGIN = 1.0
 
 
-async def check_planned_work(ctx: Context, process: ProcessDescription, inputs: dict) -> None:
-    """Refuse, before anything is published, a job whose plan is over a limit (413) or
-    whose inputs lie outside what the process can do (400)."""
+async def check_planned_work(
+    ctx: Context,
+    process: ProcessDescription,
+    inputs: dict,
+    pinned_snapshots: dict[str, str] | None = None,
+) -> None:
+    """Refuse, before anything is published, a job whose plan is over a limit (413), whose
+    inputs lie outside what the process can do (400), or (a rerun) whose pinned snapshots
+    are no longer stored (409)."""
     if process.offersEstimate is False:
         return  # nothing to ask: a request would only come back "no responders"
     try:
         reply = await ask_estimate(
-            ctx, process.id, inputs, size_only=True, budget=ctx.settings.plan_check_budget
+            ctx,
+            process.id,
+            inputs,
+            size_only=True,
+            budget=ctx.settings.plan_check_budget,
+            pinned_snapshots=pinned_snapshots or {},
         )
     except NoRespondersError:
         return  # no executor of it runs, or it plans nothing: its executor checks later
@@ -63,6 +74,7 @@ async def ask_estimate(
     size_only: bool,
     budget: float,
     caller: Request | None = None,
+    pinned_snapshots: dict[str, str] | None = None,
 ) -> EstimateReply:
     """An executor's estimate within ``budget`` seconds; NoRespondersError when none offers
     one (or the context has no executors). Should ``caller`` go away first, the executor is
@@ -72,7 +84,11 @@ async def ask_estimate(
         raise NoRespondersError
     request_id = uuid.uuid4().hex
     request = EstimateRequest(
-        inputs=inputs, size_only=size_only, budget_seconds=budget, request_id=request_id
+        inputs=inputs,
+        size_only=size_only,
+        budget_seconds=budget,
+        request_id=request_id,
+        pinned_snapshots=pinned_snapshots or {},
     )
     subject = estimate_subject(process_id)
     asking = asyncio.ensure_future(
@@ -126,6 +142,8 @@ def figures_or_refusal(reply: EstimateReply) -> dict[str, Any]:
             "Planned work over a limit",
             members={"estimate": reply.estimate or {}},
         )
+    if error.kind == "gone":
+        raise OGCError(409, ExceptionType.NOT_REPRODUCIBLE, error.detail, "Snapshot gone")
     if error.kind == "timed-out":
         raise OGCError(
             503,

@@ -39,7 +39,7 @@ _PROV: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _events(ctx: Context, job_id: str) -> list[Event]:
+async def job_events(ctx: Context, job_id: str) -> list[Event]:
     try:
         return [record.event for record in await ctx.journal.read(job_id)]
     except EventDecodeError as exc:
@@ -57,7 +57,7 @@ async def job_prov(
 ) -> JSONResponse:
     """The job's provenance as W3C PROV-JSON: the job, its process at its version, who or what
     caused it, each executor that ran it, the dataset snapshots it read and committed."""
-    events = await _events(ctx, job_id) if is_valid_token(job_id) else []
+    events = await job_events(ctx, job_id) if is_valid_token(job_id) else []
     first = events[0] if events else None
     if not isinstance(first, JobSubmitted) or not principal.may_read(first.owner):
         raise no_such_job(job_id)
@@ -163,7 +163,7 @@ async def _commits_of(ctx: Context, state: DatasetState) -> list[DatasetCommitte
 
     async def read(job_id: str) -> list[Event]:
         async with gate:
-            return await _events(ctx, job_id)
+            return await job_events(ctx, job_id)
 
     histories = await asyncio.gather(*(read(job_id) for job_id in state.jobs))
     return [

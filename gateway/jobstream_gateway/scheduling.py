@@ -237,7 +237,7 @@ class Schedules:
             log.warning("unreadable commit passed over", subject=msg.subject, error=str(exc))
             await msg.ack()
             return
-        if isinstance(event, DatasetCommitted) and event.count > 0:
+        if isinstance(event, DatasetCommitted) and event.count > 0 and event.updates_dataset:
             for state in list(self.catalog.states.values()):
                 if (
                     state.spec.on_dataset_updated == event.dataset_id

@@ -4,6 +4,9 @@ run it (``--json``)."""
 import json
 import signal
 
+import pytest
+
+from jobstream_client import Client, JobstreamError
 from jobstream_client.cli.exit_codes import (
     FAILED,
     INTERRUPTED,
@@ -165,3 +168,18 @@ def test_following_survives_a_gateway_restart(stack):
     stack.start("gateway")  # on the same port; waits until it answers
     assert terminal.finish() == SUCCESS, terminal.text
     assert "100%" in terminal.text and "40/40" in terminal.text, terminal.text
+
+
+def test_rerun_follows_a_reproduction_and_the_client_says_why_one_is_refused(stack):
+    job_id = stack.submit("echo", {"message": "again"})
+    stack.wait_job(job_id)
+    answer = run_for_script("rerun", job_id[:8], "--follow", "--json", "--url", stack.url)
+    assert answer.returncode == SUCCESS, answer.stderr
+    final = json.loads(answer.stdout)
+    assert final["status"] == "successful" and final["jobID"] != job_id, final
+    failed = stack.submit("refuse", {"message": "boom"})  # fails at once, no retries
+    stack.wait_job(failed)
+    with Client(stack.url) as client, pytest.raises(JobstreamError) as refused:
+        client.rerun(failed)
+    assert refused.value.status == 409
+    assert f"job {failed} is failed" in str(refused.value.detail), refused.value.detail

@@ -25,6 +25,9 @@ OWN_DATASETS = (
     "scheduled",
     "triggering",
     "provenanced",
+    "reproduced",
+    "expired",
+    "unrepeatable",
 )
 
 

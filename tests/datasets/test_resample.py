@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobstream_contracts.process import PermanentError
+from jobstream_contracts.events import DatasetCommitted, SnapshotRef
+from jobstream_contracts.process import PermanentError, SnapshotGone
 from jobstream_datasets.ingest import ingest_periods
 from jobstream_datasets.limits import plan_ingest
 from jobstream_datasets.plugin import plugin_for
@@ -143,3 +144,42 @@ def test_resampling_into_a_dataset_of_another_definition_fails_and_writes_nothin
     np.testing.assert_array_equal(opened(target_store).t2m.values, before)
     # The same definition again is a recomputation, not an overwrite: allowed.
     resample_dataset(Resampling(store, target_store, "MS", "mean"), job=JobEnvironment())
+
+
+def ingest(store, start, end) -> str:
+    template = store.template
+    job = JobEnvironment()
+    ingest_periods(store, plugin_for(template), plan_ingest(template, start, end), job=job)
+    newest = store.read().snapshot_id
+    assert newest is not None
+    return newest
+
+
+def test_a_rerun_reads_its_pinned_snapshot_and_writes_a_branch_of_its_own(tmp_path):
+    template = synthetic()
+    store = DatasetStore(template, str(tmp_path / "daily"))
+    january = ingest(store, "2020-01-01", "2020-01-31")
+    ingest(store, "2020-02-01", "2020-02-29")  # more ingest: the source moved on
+    target = derived_template(template, "demo-mean-MS", "MS", "mean")
+    target_store = DatasetStore(target, str(tmp_path / target.id))
+    rerun = JobEnvironment(job_id="again", rerun_of="first", pinned_snapshots={"demo": january})
+    result = resample_dataset(Resampling(store, target_store, "MS", "mean"), job=rerun)
+
+    # January only, as the source held it at the pinned snapshot; February is not read.
+    assert (result["first"], result["last"], result["computed"]) == ("2020-01", "2020-01", 1)
+    assert result["source_snapshot_id"] == january
+    assert result["branch"] == "rerun-again"
+    (commit,) = rerun.records
+    assert isinstance(commit, DatasetCommitted) and commit.branch == "rerun-again"
+    assert commit.source == SnapshotRef(dataset_id="demo", snapshot_id=january)
+    # The dataset itself (main) is left as it was: nothing written.
+    assert target_store.read().empty
+
+
+def test_a_pinned_snapshot_no_longer_kept_fails_the_job_saying_which(tmp_path, source):
+    template, store = source
+    target = derived_template(template, "demo-mean-MS", "MS", "mean")
+    target_store = DatasetStore(target, str(tmp_path / target.id))
+    gone = JobEnvironment(rerun_of="first", pinned_snapshots={"demo": "AAAAAAAAAAAAAAAAAAA0"})
+    with pytest.raises(SnapshotGone, match="snapshot AAAAAAAAAAAAAAAAAAA0 of dataset demo"):
+        resample_dataset(Resampling(store, target_store, "MS", "mean"), job=gone)

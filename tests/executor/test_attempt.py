@@ -167,6 +167,20 @@ async def test_a_permanent_error_fails_the_job_and_terminates_the_delivery(journ
     assert delivery.answers == [("term", None)]
 
 
+async def test_a_rerun_of_another_version_fails_without_starting(journal, pool):
+    # The executor was upgraded after the gateway checked the rerun's version.
+    rerun = JobSubmitted(job_id=JOB, process_id="work", process_version="0.9", rerun_of="job-0")
+    delivery = RecordedDelivery(rerun.subject, rerun.encode(), await journal.append(rerun))
+    runtime = runtime_of(journal, pool)
+    runtime.versions["work"] = "1.0.0"
+    await handle(runtime, process(lambda on_progress: "x"), delivery)
+    events = await history(journal)
+    assert kinds(events) == [JobSubmitted, JobFailed]
+    assert isinstance(events[-1], JobFailed) and events[-1].error.detail == (
+        "this rerun of job job-0 needs work at version 0.9; this executor runs version 1.0.0"
+    )
+
+
 async def test_inputs_that_do_not_fit_fail_the_job_without_starting_it(journal, pool):
     delivery = await submit(journal, unexpected=1)
     await handle(runtime_of(journal, pool), process(lambda on_progress: "x"), delivery)

@@ -35,6 +35,7 @@ _TIMEOUT = 780  # past the long pass's 600 s, within its test's 900 s
 #   cron, interval and zone have grammars of their own, its inputs are its process's. Those
 #   requests are rightly 400. A job created by POST /jobs is checked as an execution is; a
 #   change or start of a job no longer created (every job an execution made) is rightly 423.
+#   A rerun needs a job that succeeded: of any other it is rightly 404 or 409.
 # - use_after_free ("a deleted resource is 404"): DELETE /jobs/{id} dismisses a job; the job stays
 #   readable, with status "dismissed" and its history, as OGC's dismiss class and the audit trail
 #   want.
@@ -65,6 +66,7 @@ include-name = [
   "POST /jobs",
   "PATCH /jobs/{job_id}",
   "POST /jobs/{job_id}/results",
+  "POST /jobs/{job_id}/rerun",
   "POST /schedules",
   "PATCH /schedules/{schedule_id}",
   "POST /schedules/{schedule_id}/backfill",

@@ -206,6 +206,10 @@ def dismiss(client: Client, args: argparse.Namespace, output: Output, _: dict) -
     return SUCCESS
 
 
+def rerun(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
+    return submitted(client.rerun(find_job(client, args.job).id), args, output)
+
+
 def jobs(client: Client, args: argparse.Namespace, output: Output, _: dict) -> int:
     listed = client.jobs(status=args.status, process=args.process, limit=args.limit)
     if output.as_json:
@@ -362,6 +366,7 @@ COMMANDS: dict[str, Command] = {
     "show": show,
     "results": results,
     "dismiss": dismiss,
+    "rerun": rerun,
     "jobs": jobs,
     "history": history,
     "queue": queue,

@@ -1,5 +1,5 @@
 """The client commands' command line: submit, jobs, show, results, watch, history, dismiss,
-queue, datasets, schedules (and its actions).
+rerun, queue, datasets, schedules (and its actions).
 
 Kept apart from their running (``commands``) so building the parser imports no rich: the
 server's commands start without it, and without the ``cli`` extra ``main`` says how to add it.
@@ -89,6 +89,16 @@ def add_client_commands(commands) -> None:
         "watch", parents=[shared, following], help="follow a job, then print its results"
     )
     watch.add_argument("job", help=JOB_HELP)
+    rerun = commands.add_parser(
+        "rerun",
+        parents=[shared, following],
+        help="a new job reproducing a successful one: its process version, its inputs, "
+        "each dataset at the snapshot it read",
+    )
+    rerun.add_argument("job", help=JOB_HELP)
+    rerun.add_argument(
+        "--follow", action="store_true", help="follow it, then print its results (or its error)"
+    )
     commands.add_parser("queue", parents=[shared], help="per process, the jobs waiting and running")
     datasets = commands.add_parser(
         "datasets", parents=[shared], help="the datasets and what is stored"

@@ -290,6 +290,7 @@ def _confirm(fence: Fence | None) -> None:
 
 
 def _fold_datasets(engine: Engine, connection, commits: list[DatasetCommitted]) -> None:
+    commits = [commit for commit in commits if commit.updates_dataset]
     if not commits:
         return
     table = DATASETS
