@@ -59,6 +59,16 @@ def authorization(passwords: Mapping[str, str]) -> dict[str, object]:
     return {"users": users}
 
 
+def nkey_authorization(public_keys: Mapping[str, str]) -> dict[str, object]:
+    """The ``authorization`` block of users who log in with NKEYs: each user's public key
+    in place of its name and password, with the same permissions."""
+    users = [
+        {"nkey": public_keys[user], "permissions": _permissions(permissions)}
+        for user, permissions in USERS.items()
+    ]
+    return {"users": users}
+
+
 def external_server_block() -> str:
     """What an external server's configuration needs, passwords from its environment."""
     passwords = {user: EnvVar(f"JOBSTREAM_NATS_{user.upper()}_PASSWORD") for user in USERS}
