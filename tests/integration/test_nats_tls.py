@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 import trustme
+from pydantic import SecretStr
 
 from jobstream_infra.connection import NatsRefused, close_nats, connect_nats
 from jobstream_infra.nats_credentials import NatsCredentials
@@ -36,8 +38,8 @@ def client_files(tmp_path_factory, authority):
     return issue_client(authority, tmp_path_factory.mktemp("client"))
 
 
-def _settings(server: SecuredNats, **files: object) -> NatsSettings:
-    admin = server.credentials.passwords["admin"]
+def _settings(server: SecuredNats, **files: Any) -> NatsSettings:
+    admin = SecretStr(server.credentials.passwords["admin"])
     return NatsSettings(nats_url=server.tls_url, nats_user="admin", nats_password=admin, **files)
 
 

@@ -2,6 +2,7 @@
 ``trustme``, users that log in with NKEYs; and the files a component is given for them."""
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ SERVER_NAME = "nats.test"
 class SecuredNats(EmbeddedNats):
     """The embedded server with ``blocks`` of a test's own over its configuration's."""
 
-    def __init__(self, store_dir: Path, blocks: dict[str, object]) -> None:
+    def __init__(self, store_dir: Path, blocks: Mapping[str, object]) -> None:
         super().__init__(store_dir)
         self.blocks = blocks
 
@@ -84,7 +85,7 @@ def new_user_seed() -> bytes:
 
 
 def public_key(seed: bytes) -> str:
-    return nkeys.from_seed(bytearray(seed)).public_key.decode()
+    return bytes(nkeys.from_seed(bytearray(seed)).public_key).decode()
 
 
 def seed_folder(folder: Path) -> dict[str, str]:
