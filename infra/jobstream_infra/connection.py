@@ -128,6 +128,11 @@ def _refusal(exc: Exception, login: NatsLogin, name: str, nc: NATS) -> str | Non
     if "authorization violation" in str(exc).lower():
         who = f"the key {login.key.path}" if login.key else f"NATS user {login.user!r}"
         return f"nats-server refused {who} of {name}: {exc}"
+    if "maximum control line exceeded" in str(exc).lower():
+        return (
+            f"nats-server refused the CONNECT of {name} as too long (a user JWT carrying "
+            "many permissions): raise max_control_line in its configuration (16384 fits)"
+        )
     # nats-py keeps the INFO of the server it tried last in no public attribute.
     server_info = nc._server_info
     reason = nats_tls.refusal(exc, server_info, login.tls.client_certificate)

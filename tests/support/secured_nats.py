@@ -18,14 +18,16 @@ SERVER_NAME = "nats.test"
 
 
 class SecuredNats(EmbeddedNats):
-    """The embedded server with ``blocks`` of a test's own over its configuration's."""
+    """The embedded server with ``blocks`` of a test's own over its configuration's; a
+    block given as None is left out."""
 
     def __init__(self, store_dir: Path, blocks: Mapping[str, object]) -> None:
         super().__init__(store_dir)
         self.blocks = blocks
 
     def config_blocks(self) -> dict[str, object]:
-        return {**super().config_blocks(), **self.blocks}
+        blocks = {**super().config_blocks(), **self.blocks}
+        return {name: block for name, block in blocks.items() if block is not None}
 
     @property
     def tls_url(self) -> str:
