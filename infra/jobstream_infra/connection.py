@@ -209,9 +209,20 @@ async def _connect(login: NatsLogin, name: str, pending_size: int) -> NATS:
     async def on_reconnected() -> None:
         log.info("nats reconnected", component=name)
 
-    # Passed as nats.connect passes them (on a client made here, whose INFO refusal reads):
-    # nats-py annotates reconnect_time_wait as an int, yet waits any number of seconds.
-    options: dict[str, Any] = {
+    await nc.connect(
+        **_options(login, name, pending_size),
+        error_cb=on_error,
+        disconnected_cb=on_disconnected,
+        reconnected_cb=on_reconnected,
+    )
+    connecting = False
+    return nc
+
+
+def _options(login: NatsLogin, name: str, pending_size: int) -> dict[str, Any]:
+    """nats-py's connect options, passed as nats.connect passes them: nats-py annotates
+    reconnect_time_wait as an int, yet waits any number of seconds."""
+    return {
         "servers": servers_of(login.url),
         "user": login.user,
         "password": login.password,
@@ -228,13 +239,7 @@ async def _connect(login: NatsLogin, name: str, pending_size: int) -> NATS:
         "ping_interval": 10,
         "max_outstanding_pings": 3,
         "pending_size": pending_size,
-        "error_cb": on_error,
-        "disconnected_cb": on_disconnected,
-        "reconnected_cb": on_reconnected,
     }
-    await nc.connect(**options)
-    connecting = False
-    return nc
 
 
 async def stopped_within(stop: asyncio.Event | None, seconds: float) -> bool:
