@@ -43,6 +43,8 @@ log = structlog.get_logger("jobstream")
 S = TypeVar("S", bound=ObservabilitySettings)
 T = TypeVar("T")
 
+# The commands that start one component each (`jobstream up` starts them all).
+COMPONENTS = ("gateway", "executor", "projector", "notifier")
 # Seconds a stopping gateway lets requests in flight finish (event streams end then).
 GATEWAY_GRACE = 3
 # Seconds a stopping projector or notifier may take before its work is cancelled.
@@ -54,7 +56,7 @@ async def _until_signalled(run, grace: float = STOP_GRACE) -> None:
     ``grace`` seconds to finish, then cancel it (a request to an unreachable NATS may wait
     out its own timeout otherwise)."""
     # Here, not at the top: the client commands need no NATS client (nearly half a second).
-    from jobstream_infra.connection import StopRequested
+    from jobstream_infra.connection import NatsNotConfigured, NatsRefused, StopRequested
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -73,6 +75,8 @@ async def _until_signalled(run, grace: float = STOP_GRACE) -> None:
         await task
     except (StopRequested, asyncio.CancelledError):
         pass  # stopped before NATS answered, or cut short: nothing acked is lost
+    except (NatsNotConfigured, NatsRefused) as error:
+        sys.exit(str(error))  # no use retrying: one line naming what to change
 
 
 def _refuse_an_open_gateway(settings: AccessSettings) -> None:
@@ -365,6 +369,8 @@ def _configured(cls: type[S], args: argparse.Namespace) -> S:
         settings = load_settings(cls, _overrides(args))
     except SettingsRefused as exc:
         sys.exit(str(exc))
+    if args.command in COMPONENTS and isinstance(settings, NatsSettings):
+        _check_nats_login(settings, args.command)
     # `events export` and `apikey` write their answer to stdout: log lines go to stderr.
     configure_logging(settings, sys.stderr if args.command in ("events", "apikey") else None)
     warn_unknown_variables(os.environ)
@@ -373,6 +379,17 @@ def _configured(cls: type[S], args: argparse.Namespace) -> S:
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     return settings
+
+
+def _check_nats_login(settings: NatsSettings, component: str) -> None:
+    """Where and as whom the component will connect, found before it starts: a missing
+    setting or an unusable credentials file ends it with one line, before any work."""
+    from jobstream_infra.connection import NatsNotConfigured, nats_login
+
+    try:
+        nats_login(settings, component)
+    except NatsNotConfigured as error:
+        sys.exit(f"jobstream {component}: {error}")
 
 
 def run_server_command(args: argparse.Namespace) -> None:

@@ -133,24 +133,25 @@ class EmbeddedNats:
     def monitor_url(self) -> str:
         return f"http://{self.host}:{self.monitor_port}"
 
-    def _write_config(self) -> Path:
-        config = self.store_dir / "nats-server.conf"
+    def config_blocks(self) -> dict[str, object]:
+        """The server's configuration, block by block (a test's server adds its own)."""
         jetstream = {
             "store_dir": str(self.store_dir.resolve()),
             "sync_interval": self.sync_interval,
             "max_file_store": self.max_store,
         }
-        text = conf_text(
-            {
-                "host": self.host,
-                "port": self.port,
-                "http": f"{self.host}:{self.monitor_port}",
-                **(self.seat.blocks() if self.seat else {}),
-                "jetstream": jetstream,
-                "authorization": authorization(self.credentials.passwords),
-            }
-        )
-        write_private(config, text)  # it holds the passwords
+        return {
+            "host": self.host,
+            "port": self.port,
+            "http": f"{self.host}:{self.monitor_port}",
+            **(self.seat.blocks() if self.seat else {}),
+            "jetstream": jetstream,
+            "authorization": authorization(self.credentials.passwords),
+        }
+
+    def _write_config(self) -> Path:
+        config = self.store_dir / "nats-server.conf"
+        write_private(config, conf_text(self.config_blocks()))  # it holds the passwords
         return config
 
     def start(self, timeout: float = 20.0) -> "EmbeddedNats":

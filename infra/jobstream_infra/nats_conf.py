@@ -5,6 +5,7 @@ rendered from the users of nats_users.py, so the two cannot drift apart.
 """
 
 import json
+import sys
 from collections.abc import Mapping
 
 from .nats_users import USERS, Permissions
@@ -59,11 +60,25 @@ def authorization(passwords: Mapping[str, str]) -> dict[str, object]:
     return {"users": users}
 
 
-def external_server_block() -> str:
-    """What an external server's configuration needs, passwords from its environment."""
+def nkey_authorization(public_keys: Mapping[str, str]) -> dict[str, object]:
+    """The ``authorization`` block of users who log in with NKEYs: each user's public key
+    in place of its name and password, with the same permissions."""
+    users = [
+        {"nkey": public_keys[user], "permissions": _permissions(permissions)}
+        for user, permissions in USERS.items()
+    ]
+    return {"users": users}
+
+
+def external_server_block(nkeys: bool = False) -> str:
+    """What an external server's configuration needs, passwords (or the users' public
+    NKEYs) from its environment."""
+    if nkeys:
+        keys = {user: EnvVar(f"JOBSTREAM_NATS_{user.upper()}_NKEY") for user in USERS}
+        return conf_text({"authorization": nkey_authorization(keys)})
     passwords = {user: EnvVar(f"JOBSTREAM_NATS_{user.upper()}_PASSWORD") for user in USERS}
     return conf_text({"authorization": authorization(passwords)})
 
 
-if __name__ == "__main__":  # `python -m jobstream_infra.nats_conf`: the README's block
-    print(external_server_block(), end="")
+if __name__ == "__main__":  # `python -m jobstream_infra.nats_conf [--nkeys]`: the docs' block
+    print(external_server_block(nkeys="--nkeys" in sys.argv[1:]), end="")

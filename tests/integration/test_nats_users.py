@@ -31,6 +31,7 @@ from jobstream_infra.provisioning import (
 )
 from jobstream_infra.settings import NatsSettings
 
+from ..support.secured_nats import new_user_seed, public_key
 from ..support.stack import Stack
 
 COMPONENTS = ("gateway", "executor", "projector", "notifier")
@@ -233,6 +234,13 @@ def test_the_readmes_configuration_is_one_nats_server_accepts(tmp_path):
     assert _check_config(config, passwords).returncode == 0
     # The passwords come from the server's environment, which must give them.
     assert _check_config(config, {}).returncode != 0
+
+
+def test_the_nkey_form_of_the_configuration_is_one_nats_server_accepts(tmp_path):
+    config = tmp_path / "external.conf"
+    config.write_text(external_server_block(nkeys=True))
+    keys = {f"JOBSTREAM_NATS_{user.upper()}_NKEY": public_key(new_user_seed()) for user in USERS}
+    assert _check_config(config, keys).returncode == 0
 
 
 def _check_config(config, env: dict[str, str]) -> subprocess.CompletedProcess:

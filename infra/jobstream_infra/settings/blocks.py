@@ -1,13 +1,16 @@
 """Blocks of settings that more than one component reads; each component's class
 (components.py) inherits the blocks it needs, so their attributes keep their names."""
 
+import os
+import ssl
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from ..nats_tls import UnusableTls, tls_context
 from .base import CaseInsensitive, CommaSeparated, JobstreamSettings, JsonStrings
 
 AuthMethod = Literal["none", "apikey", "oidc"]
@@ -34,6 +37,33 @@ class NatsSettings(JobstreamSettings):
     nats_password: SecretStr | None = Field(
         default=None, description="The password of `NATS_USER`."
     )
+    nats_credentials_dir: Path | None = Field(
+        default=None,
+        description="A folder of NATS credentials files, one per NATS user, named by it: "
+        "`<user>.creds` (a user JWT and its seed, for a server in operator mode) or "
+        "`<user>.nk` (an NKEY seed). Each component reads its own user's file (`gateway`, "
+        "`executor`, `projector`, `notifier`; `admin` for `apikey` and provisioning; "
+        "`events export` the projector's). Not with `NATS_USER`.",
+    )
+    nats_tls_ca_file: Path | None = Field(
+        default=None,
+        description="PEM certificates of the authorities that sign the nats-server's "
+        "certificate: the server is verified against these, not the system's. A server "
+        "that requires TLS (a `tls` block; `tls://` URLs) is always verified.",
+    )
+    nats_tls_cert_file: Path | None = Field(
+        default=None,
+        description="The PEM certificate (chain) this component shows the nats-server, for "
+        "a server that verifies clients (`verify: true`). With `NATS_TLS_KEY_FILE`.",
+    )
+    nats_tls_key_file: Path | None = Field(
+        default=None, description="The private key of `NATS_TLS_CERT_FILE` (PEM)."
+    )
+    nats_tls_server_name: str | None = Field(
+        default=None,
+        description="The name the nats-server's certificate must hold, when the URL's host "
+        "is not one of its names (an IP address, a tunnel). Unset: the URL's host.",
+    )
     replicas: int = Field(
         default=1,
         ge=1,
@@ -51,6 +81,42 @@ class NatsSettings(JobstreamSettings):
         "`projector rebuild`) waits for its nats-server before it ends with one line naming "
         "the address.",
     )
+
+    @field_validator(
+        "nats_tls_ca_file", "nats_tls_cert_file", "nats_tls_key_file", "nats_credentials_dir"
+    )
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is not None and not os.access(path, os.R_OK):
+            reason = "it does not exist" if not path.exists() else "permission denied"
+            raise ValueError(f"cannot read it: {reason}")
+        return path
+
+    @model_validator(mode="after")
+    def _nats_security_is_usable(self) -> "NatsSettings":
+        if (self.nats_tls_cert_file is None) != (self.nats_tls_key_file is None):
+            raise ValueError(
+                "JOBSTREAM_NATS_TLS_CERT_FILE and JOBSTREAM_NATS_TLS_KEY_FILE go together: a "
+                "client certificate and its key"
+            )
+        if self.nats_user and self.nats_credentials_dir:
+            raise ValueError(
+                "JOBSTREAM_NATS_USER (a password) and JOBSTREAM_NATS_CREDENTIALS_DIR (a key "
+                "file per user) are two ways to log in: give one"
+            )
+        try:
+            _ = self.nats_tls  # made now, so a bad file ends the start with its variable
+        except UnusableTls as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def nats_tls(self) -> ssl.SSLContext | None:
+        """The TLS context of the files given; None: nats-py's default, if the server
+        asks for TLS."""
+        if self.nats_tls_ca_file is None and self.nats_tls_cert_file is None:
+            return None
+        return tls_context(self.nats_tls_ca_file, self.nats_tls_cert_file, self.nats_tls_key_file)
 
     @property
     def embedded_nats_dir(self) -> Path:

@@ -29,6 +29,11 @@ READ_ELSEWHERE: dict[str, str] = {
         f"(infra/nats/authorization.conf): the password of the NATS user `{user}`"
         for user in USERS
     },
+    **{
+        f"JOBSTREAM_NATS_{user.upper()}_NKEY": "an external nats-server's configuration "
+        f"(`python -m jobstream_infra.nats_conf --nkeys`): the public NKEY of `{user}`"
+        for user in USERS
+    },
 }
 READ_ELSEWHERE_PREFIXES: dict[str, str] = {
     "JOBSTREAM_TEST_": "the test suite's own",
