@@ -16,7 +16,13 @@ from fastapi.responses import JSONResponse
 
 from jobstream_contracts.access import Principal
 from jobstream_contracts.dataset_fold import DatasetState
-from jobstream_contracts.events import DatasetCommitted, Event, EventDecodeError, JobSubmitted
+from jobstream_contracts.events import (
+    DatasetCommitted,
+    Event,
+    EventDecodeError,
+    JobCreated,
+    JobSubmitted,
+)
 from jobstream_contracts.fold import JobState
 from jobstream_contracts.ogc import ExceptionType, Link, NewJob
 from jobstream_contracts.provenance import dataset_provenance, job_provenance
@@ -59,9 +65,23 @@ async def job_prov(
     caused it, each executor that ran it, the dataset snapshots it read and committed."""
     events = await job_events(ctx, job_id) if is_valid_token(job_id) else []
     first = events[0] if events else None
-    if not isinstance(first, JobSubmitted) or not principal.may_read(first.owner):
+    if not isinstance(first, JobSubmitted | JobCreated) or not principal.may_read(first.owner):
         raise no_such_job(job_id)
+    if not any(isinstance(event, JobSubmitted) for event in events):
+        raise _not_started(job_id)
     return JSONResponse(job_provenance(events, base_url(request)))
+
+
+def _not_started(job_id: str) -> OGCError:
+    """A job created (Part 4) and not started yet: nothing ran, so nothing to trace yet (404,
+    as OGC answers results not ready)."""
+    return OGCError(
+        404,
+        ExceptionType.RESULT_NOT_READY,
+        f"job {job_id} is created and has not started: its provenance begins when "
+        f"POST /jobs/{job_id}/results starts it",
+        "Not started",
+    )
 
 
 @jobs_router.get("/jobs/{job_id}/inputs")

@@ -88,6 +88,16 @@ async def test_a_start_submits_the_patched_request_and_locks_the_job(gateway):
     assert exception_of(again, 423)["type"] == LOCKED
 
 
+async def test_a_created_jobs_provenance_begins_when_it_starts(gateway):
+    job_id = await create(gateway)
+    before = await gateway.http.get(f"/jobs/{job_id}/prov")
+    assert "has not started" in exception_of(before, 404)["detail"]
+    await gateway.http.post(f"/jobs/{job_id}/results")
+    started = await gateway.http.get(f"/jobs/{job_id}/prov")
+    assert started.status_code == 200, started.text
+    assert f"job:{job_id}" in str(started.json()["activity"])
+
+
 async def test_two_starts_at_once_submit_the_job_once(gateway):
     job_id = await create(gateway)
     answers = await asyncio.gather(
