@@ -246,20 +246,23 @@ def test_contracts_install_with_pydantic_only(tmp_path):
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory) -> Path:
-    """Every member's wheel, built as a release builds them (`uv build`); built once, for the
-    wheel checks and the installs from wheels."""
+    """Every member's sdist, and its wheel built from that sdist, as a release builds them
+    (`uv build`, no --wheel: a file the sdist left out fails here, not on a user's machine);
+    built once, for the archive checks and the installs from wheels."""
     out = tmp_path_factory.mktemp("wheels")
-    build = [UV, "build", "--quiet", "--wheel", "--all-packages", "--out-dir", out]
+    build = [UV, "build", "--quiet", "--all-packages", "--out-dir", out]
     if run([*build, "--offline"], cwd=ROOT, check=False).returncode != 0:
         run(build, cwd=ROOT)
     return out
 
 
-def test_every_wheel_carries_py_typed_and_the_one_version(wheels):
+def test_every_member_builds_an_sdist_and_from_it_a_wheel_with_py_typed(wheels):
     """The marker that lets type checkers read the packages ships in each wheel, and every
     wheel's metadata names the same version."""
     built = sorted(wheels.glob("*.whl"))
     assert len(built) == 9, built
+    sdists = {sdist.name.removesuffix(".tar.gz") for sdist in wheels.glob("*.tar.gz")}
+    assert sdists == {"-".join(wheel.name.split("-")[:2]) for wheel in built}
     versions = set()
     for wheel in built:
         names = zipfile.ZipFile(wheel).namelist()
