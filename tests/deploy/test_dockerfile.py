@@ -74,9 +74,6 @@ def test_entrypoint_is_the_jobstream_command():
     # jobstream-client declares the one script; the image's server commands join it.
     client = tomllib.loads((ROOT / "client" / "pyproject.toml").read_text())
     assert client["project"]["scripts"]["jobstream"] == "jobstream_client.cli.main:main"
-    assert pyproject()["project"]["entry-points"]["jobstream.commands"] == {
-        "server": "jobstream.cli:SERVER"
-    }
 
 
 def test_runs_as_a_user_not_root():
