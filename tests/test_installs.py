@@ -1,5 +1,5 @@
-"""Installs that fit the part: the gateway, the projector and the contracts install and import
-without the data stack (xarray, zarr, icechunk, rasterio, pandas, numpy), which only
+"""Installs that fit the part: the gateway, the projector, the notifier and the contracts install
+and import without the data stack (xarray, zarr, icechunk, rasterio, pandas, numpy), which only
 jobstream-datasets needs.
 
 Two checks: the dependency closures in uv.lock (fast, every platform and Python at once), and
@@ -10,59 +10,21 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from .support.lock import DATA_STACK, closure, read_lock
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = "Scripts" if os.name == "nt" else "bin"
 UV = ROOT / ".uv" / BIN / ("uv.exe" if os.name == "nt" else "uv")  # installed by dev.py
 
-DATA_STACK = {"xarray", "zarr", "icechunk", "rasterio", "pandas", "numpy"}
-SLIM = ("jobstream-contracts", "jobstream-gateway", "jobstream-projector")
+SLIM = ("jobstream-contracts", "jobstream-gateway", "jobstream-projector", "jobstream-notifier")
 
 
 # --- uv.lock ---------------------------------------------------------------------------------
-
-
-def read_lock() -> dict[str, list[dict]]:
-    """Lock entries by package name; a name has several entries when the resolution forks."""
-    packages: dict[str, list[dict]] = {}
-    for package in tomllib.loads((ROOT / "uv.lock").read_text())["package"]:
-        packages.setdefault(package["name"], []).append(package)
-    return packages
-
-
-def closure(name: str, lock: dict[str, list[dict]]) -> set[str]:
-    """Names of `name` and everything it pulls in, without extras of its own.
-
-    Markers are ignored, so this is the union over all platforms and Python versions; extras
-    that a dependency entry asks for (`foo[bar]`, also on workspace members) are followed.
-    """
-    found: set[str] = set()
-    seen: set[tuple[str, str | None, str | None]] = set()
-    todo: list[tuple[str, str | None, str | None]] = [(name, None, None)]
-    while todo:
-        item = todo.pop()
-        if item in seen:
-            continue
-        seen.add(item)
-        dep_name, version, extra = item
-        assert dep_name in lock, f"{dep_name} is a dependency but has no entry in uv.lock"
-        for package in lock[dep_name]:
-            if version is not None and package["version"] != version:
-                continue
-            found.add(dep_name)
-            if extra is None:
-                deps = package.get("dependencies", [])
-            else:
-                deps = package.get("optional-dependencies", {}).get(extra, [])
-            for dep in deps:
-                for dep_extra in (None, *dep.get("extra", ())):
-                    todo.append((dep["name"], dep.get("version"), dep_extra))
-    return found
 
 
 @pytest.mark.parametrize("name", SLIM)
