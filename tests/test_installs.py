@@ -13,9 +13,14 @@ import sys
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
 
+from jobstream_infra.embedded import free_port
+
+from .support.dockerfile import command, healthcheck, image_closure, installed
 from .support.lock import DATA_STACK, closure, read_lock
+from .support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = "Scripts" if os.name == "nt" else "bin"
@@ -51,18 +56,21 @@ def test_lock_closure_sees_the_data_stack_where_it_is():
 # --- real installs ---------------------------------------------------------------------------
 
 
-def run(command: list, *, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    # No PYTHONPATH or active venv from the caller may leak into the fresh environment.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+def isolated_environment() -> dict[str, str]:
+    """This process's environment, without what would leak the caller's packages (its
+    PYTHONPATH, active venv) or settings (JOBSTREAM_*) into a fresh environment."""
+    leaking = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+    return {
+        k: v for k, v in os.environ.items() if k not in leaking and not k.startswith("JOBSTREAM_")
     }
+
+
+def run(command: list, *, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [str(part) for part in command],
         check=False,
         cwd=cwd,
-        env=env,
+        env=isolated_environment(),
         text=True,
         capture_output=True,
         timeout=100,
@@ -141,46 +149,6 @@ for name in {names!r}:
 installed = sorted({{d.metadata["Name"].lower().replace("_", "-") for d in md.distributions()}})
 print(json.dumps({{"missing": missing, "installed": installed}}))
 """
-
-
-def test_gateway_installs_without_data_stack(tmp_path):
-    python = install_alone("jobstream-gateway", tmp_path)
-    forbidden = (
-        "xarray",
-        "icechunk",
-        "zarr",
-        "jobstream_projector.service",
-        "jobstream_executor",
-        "jobstream_datasets",
-    )
-    loaded = probe(
-        python,
-        (
-            "import json, sys, jobstream_gateway.app\n"
-            f"print(json.dumps([m for m in {forbidden!r} if m in sys.modules]))"
-        ),
-        tmp_path,
-    )
-    assert loaded == [], f"importing jobstream_gateway.app loaded {loaded}"
-
-    not_installed = (
-        "xarray",
-        "zarr",
-        "icechunk",
-        "rasterio",
-        "pandas",
-        "numpy",
-        "jobstream_executor",
-        "jobstream_datasets",
-    )
-    found = probe(python, ABSENT.format(names=not_installed), tmp_path)
-    assert found["missing"] == list(not_installed), found
-    assert {
-        "jobstream-gateway",
-        "jobstream-projector",
-        "jobstream-infra",
-        "jobstream-contracts",
-    } <= set(found["installed"])
 
 
 def test_contracts_install_with_pydantic_only(tmp_path):
@@ -303,6 +271,91 @@ def test_the_client_alone_says_how_to_install_the_server(client_alone, tmp_path)
     assert up.returncode == 2, up  # bad usage, as for any command not there
     assert "jobstream up" in up.stderr and "pip install jobstream" in up.stderr, up.stderr
     assert "Traceback" not in up.stderr
+
+
+# --- the gateway image's environment -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gateway_image(wheels, tmp_path_factory) -> Path:
+    """What the Dockerfile's gateway target installs (its package and extras, and the members
+    of its locked closure), from their wheels; its python."""
+    package, extras = installed("gateway")
+    members = {name: "" for name in image_closure("gateway") if name.startswith("jobstream")}
+    members[package] = f"[{','.join(extras)}]" if extras else ""
+    return install_from_wheels(members, wheels, tmp_path_factory.mktemp("gateway"))
+
+
+def test_the_gateway_image_installs_without_the_data_stack(gateway_image, tmp_path):
+    python = gateway_image
+    forbidden = (
+        "xarray",
+        "icechunk",
+        "zarr",
+        "jobstream_projector.service",
+        "jobstream_executor",
+        "jobstream_datasets",
+    )
+    loaded = probe(
+        python,
+        (
+            "import json, sys, jobstream_gateway.app\n"
+            f"print(json.dumps([m for m in {forbidden!r} if m in sys.modules]))"
+        ),
+        tmp_path,
+    )
+    assert loaded == [], f"importing jobstream_gateway.app loaded {loaded}"
+
+    not_installed = (
+        "xarray",
+        "zarr",
+        "icechunk",
+        "rasterio",
+        "pandas",
+        "numpy",
+        "jobstream_executor",
+        "jobstream_datasets",
+    )
+    found = probe(python, ABSENT.format(names=not_installed), tmp_path)
+    assert found["missing"] == list(not_installed), found
+    assert {
+        "jobstream-gateway",
+        "jobstream-projector",
+        "jobstream-infra",
+        "jobstream-contracts",
+    } <= set(found["installed"])
+
+
+def test_the_gateway_image_serves_its_healthcheck_and_names_what_it_lacks(
+    gateway_image, nats_server, tmp_path
+):
+    port = free_port()
+    env = {
+        **isolated_environment(),
+        **nats_server.credentials.env_for("gateway"),
+        # As in the image: its environment's commands first on the PATH.
+        "PATH": os.pathsep.join([str(gateway_image.parent), os.environ["PATH"]]),
+        "JOBSTREAM_PORT": str(port),
+        "JOBSTREAM_DATA_DIR": str(tmp_path),
+    }
+    log = tmp_path / "gateway.log"
+    with open(log, "wb") as out:
+        gateway = subprocess.Popen(
+            ["jobstream", *command("gateway")], env=env, cwd=tmp_path, stdout=out, stderr=out
+        )
+    try:
+        health = f"http://127.0.0.1:{port}/health"
+        eventually(lambda: httpx.get(health).is_success, 60, lambda: log.read_text())
+        checked = subprocess.run(healthcheck("gateway") or [], env=env, timeout=30)
+        assert checked.returncode == 0
+    finally:
+        gateway.terminate()
+        assert gateway.wait(30) == 0, log.read_text()
+    executor = subprocess.run(
+        ["jobstream", "executor"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert executor.returncode == 2, executor
+    assert "pip install jobstream-executor" in executor.stderr, executor.stderr
 
 
 # A plugin package as a process or source author makes one: its entry points are all it takes.
