@@ -14,7 +14,7 @@ import faulthandler
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -102,7 +102,7 @@ def refuse_an_open_gateway(settings: AccessSettings) -> None:
 
 
 async def until_signalled(
-    run: Callable[[asyncio.Event], Awaitable[Any]], grace: float = STOP_GRACE
+    run: Callable[[asyncio.Event], Coroutine[Any, Any, Any]], grace: float = STOP_GRACE
 ) -> None:
     """Run ``run(stop)`` until it returns; once SIGINT or SIGTERM sets ``stop``, give it
     ``grace`` seconds to finish, then cancel it (a request to an unreachable NATS may wait
@@ -113,7 +113,7 @@ async def until_signalled(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    task = asyncio.ensure_future(run(stop))
+    task = asyncio.create_task(run(stop))
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
     stopped.cancel()
