@@ -11,7 +11,7 @@ left it out would look whole; with ``skip_unreadable`` its line records it inste
 
 import json
 from contextlib import aclosing
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TextIO
 
 from jobstream_contracts.cloudevents import to_cloudevent, unreadable_cloudevent
@@ -23,14 +23,6 @@ from jobstream_infra.records import Stored
 from jobstream_infra.settings import NatsSettings
 
 Bound = int | datetime
-
-
-def parse_bound(text: str) -> Bound:
-    """A stream sequence, or an RFC 3339 instant (UTC when it names no zone)."""
-    if text.isdigit():
-        return int(text)
-    instant = datetime.fromisoformat(text)
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
 def _within(record: Stored, until: Bound | None) -> bool:

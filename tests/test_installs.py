@@ -1,5 +1,5 @@
-"""Installs that fit the part: the gateway, the projector and the contracts install and import
-without the data stack (xarray, zarr, icechunk, rasterio, pandas, numpy), which only
+"""Installs that fit the part: the gateway, the projector, the notifier and the contracts install
+and import without the data stack (xarray, zarr, icechunk, rasterio, pandas, numpy), which only
 jobstream-datasets needs.
 
 Two checks: the dependency closures in uv.lock (fast, every platform and Python at once), and
@@ -10,59 +10,26 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
+
+from jobstream_infra.embedded import free_port
+
+from .support.dockerfile import command, healthcheck, image_closure, installed
+from .support.lock import DATA_STACK, closure, read_lock
+from .support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = "Scripts" if os.name == "nt" else "bin"
 UV = ROOT / ".uv" / BIN / ("uv.exe" if os.name == "nt" else "uv")  # installed by dev.py
 
-DATA_STACK = {"xarray", "zarr", "icechunk", "rasterio", "pandas", "numpy"}
-SLIM = ("jobstream-contracts", "jobstream-gateway", "jobstream-projector")
+SLIM = ("jobstream-contracts", "jobstream-gateway", "jobstream-projector", "jobstream-notifier")
 
 
 # --- uv.lock ---------------------------------------------------------------------------------
-
-
-def read_lock() -> dict[str, list[dict]]:
-    """Lock entries by package name; a name has several entries when the resolution forks."""
-    packages: dict[str, list[dict]] = {}
-    for package in tomllib.loads((ROOT / "uv.lock").read_text())["package"]:
-        packages.setdefault(package["name"], []).append(package)
-    return packages
-
-
-def closure(name: str, lock: dict[str, list[dict]]) -> set[str]:
-    """Names of `name` and everything it pulls in, without extras of its own.
-
-    Markers are ignored, so this is the union over all platforms and Python versions; extras
-    that a dependency entry asks for (`foo[bar]`, also on workspace members) are followed.
-    """
-    found: set[str] = set()
-    seen: set[tuple[str, str | None, str | None]] = set()
-    todo: list[tuple[str, str | None, str | None]] = [(name, None, None)]
-    while todo:
-        item = todo.pop()
-        if item in seen:
-            continue
-        seen.add(item)
-        dep_name, version, extra = item
-        assert dep_name in lock, f"{dep_name} is a dependency but has no entry in uv.lock"
-        for package in lock[dep_name]:
-            if version is not None and package["version"] != version:
-                continue
-            found.add(dep_name)
-            if extra is None:
-                deps = package.get("dependencies", [])
-            else:
-                deps = package.get("optional-dependencies", {}).get(extra, [])
-            for dep in deps:
-                for dep_extra in (None, *dep.get("extra", ())):
-                    todo.append((dep["name"], dep.get("version"), dep_extra))
-    return found
 
 
 @pytest.mark.parametrize("name", SLIM)
@@ -89,18 +56,21 @@ def test_lock_closure_sees_the_data_stack_where_it_is():
 # --- real installs ---------------------------------------------------------------------------
 
 
-def run(command: list, *, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    # No PYTHONPATH or active venv from the caller may leak into the fresh environment.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+def isolated_environment() -> dict[str, str]:
+    """This process's environment, without what would leak the caller's packages (its
+    PYTHONPATH, active venv) or settings (JOBSTREAM_*) into a fresh environment."""
+    leaking = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+    return {
+        k: v for k, v in os.environ.items() if k not in leaking and not k.startswith("JOBSTREAM_")
     }
+
+
+def run(command: list, *, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [str(part) for part in command],
         check=False,
         cwd=cwd,
-        env=env,
+        env=isolated_environment(),
         text=True,
         capture_output=True,
         timeout=100,
@@ -179,46 +149,6 @@ for name in {names!r}:
 installed = sorted({{d.metadata["Name"].lower().replace("_", "-") for d in md.distributions()}})
 print(json.dumps({{"missing": missing, "installed": installed}}))
 """
-
-
-def test_gateway_installs_without_data_stack(tmp_path):
-    python = install_alone("jobstream-gateway", tmp_path)
-    forbidden = (
-        "xarray",
-        "icechunk",
-        "zarr",
-        "jobstream_projector.service",
-        "jobstream_executor",
-        "jobstream_datasets",
-    )
-    loaded = probe(
-        python,
-        (
-            "import json, sys, jobstream_gateway.app\n"
-            f"print(json.dumps([m for m in {forbidden!r} if m in sys.modules]))"
-        ),
-        tmp_path,
-    )
-    assert loaded == [], f"importing jobstream_gateway.app loaded {loaded}"
-
-    not_installed = (
-        "xarray",
-        "zarr",
-        "icechunk",
-        "rasterio",
-        "pandas",
-        "numpy",
-        "jobstream_executor",
-        "jobstream_datasets",
-    )
-    found = probe(python, ABSENT.format(names=not_installed), tmp_path)
-    assert found["missing"] == list(not_installed), found
-    assert {
-        "jobstream-gateway",
-        "jobstream-projector",
-        "jobstream-infra",
-        "jobstream-contracts",
-    } <= set(found["installed"])
 
 
 def test_contracts_install_with_pydantic_only(tmp_path):
@@ -344,6 +274,91 @@ def test_the_client_alone_says_how_to_install_the_server(client_alone, tmp_path)
     assert up.returncode == 2, up  # bad usage, as for any command not there
     assert "jobstream up" in up.stderr and "pip install jobstream" in up.stderr, up.stderr
     assert "Traceback" not in up.stderr
+
+
+# --- the gateway image's environment -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gateway_image(wheels, tmp_path_factory) -> Path:
+    """What the Dockerfile's gateway target installs (its package and extras, and the members
+    of its locked closure), from their wheels; its python."""
+    package, extras = installed("gateway")
+    members = {name: "" for name in image_closure("gateway") if name.startswith("jobstream")}
+    members[package] = f"[{','.join(extras)}]" if extras else ""
+    return install_from_wheels(members, wheels, tmp_path_factory.mktemp("gateway"))
+
+
+def test_the_gateway_image_installs_without_the_data_stack(gateway_image, tmp_path):
+    python = gateway_image
+    forbidden = (
+        "xarray",
+        "icechunk",
+        "zarr",
+        "jobstream_projector.service",
+        "jobstream_executor",
+        "jobstream_datasets",
+    )
+    loaded = probe(
+        python,
+        (
+            "import json, sys, jobstream_gateway.app\n"
+            f"print(json.dumps([m for m in {forbidden!r} if m in sys.modules]))"
+        ),
+        tmp_path,
+    )
+    assert loaded == [], f"importing jobstream_gateway.app loaded {loaded}"
+
+    not_installed = (
+        "xarray",
+        "zarr",
+        "icechunk",
+        "rasterio",
+        "pandas",
+        "numpy",
+        "jobstream_executor",
+        "jobstream_datasets",
+    )
+    found = probe(python, ABSENT.format(names=not_installed), tmp_path)
+    assert found["missing"] == list(not_installed), found
+    assert {
+        "jobstream-gateway",
+        "jobstream-projector",
+        "jobstream-infra",
+        "jobstream-contracts",
+    } <= set(found["installed"])
+
+
+def test_the_gateway_image_serves_its_healthcheck_and_names_what_it_lacks(
+    gateway_image, nats_server, tmp_path
+):
+    port = free_port()
+    env = {
+        **isolated_environment(),
+        **nats_server.credentials.env_for("gateway"),
+        # As in the image: its environment's commands first on the PATH.
+        "PATH": os.pathsep.join([str(gateway_image.parent), os.environ["PATH"]]),
+        "JOBSTREAM_PORT": str(port),
+        "JOBSTREAM_DATA_DIR": str(tmp_path),
+    }
+    log = tmp_path / "gateway.log"
+    with open(log, "wb") as out:
+        gateway = subprocess.Popen(
+            ["jobstream", *command("gateway")], env=env, cwd=tmp_path, stdout=out, stderr=out
+        )
+    try:
+        health = f"http://127.0.0.1:{port}/health"
+        eventually(lambda: httpx.get(health).is_success, 60, lambda: log.read_text())
+        checked = subprocess.run(healthcheck("gateway") or [], env=env, timeout=30)
+        assert checked.returncode == 0
+    finally:
+        gateway.terminate()
+        assert gateway.wait(30) == 0, log.read_text()
+    executor = subprocess.run(
+        ["jobstream", "executor"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert executor.returncode == 2, executor
+    assert "pip install jobstream-executor" in executor.stderr, executor.stderr
 
 
 # A plugin package as a process or source author makes one: its entry points are all it takes.

@@ -20,12 +20,14 @@ import jsonschema
 import pytest
 import yaml
 
-from jobstream_client.cli.main import build_parser
+from jobstream_client.cli.main import SERVER_COMMANDS, build_parser
 from jobstream_infra.embedded import server_binary
 from jobstream_infra.nats_conf import external_server_block
 from jobstream_infra.nats_credentials import NatsCredentials
 from jobstream_infra.nats_users import USERS, user_of
 from jobstream_infra.settings import COMMAND_SETTINGS, GatewaySettings
+
+from ..support.dockerfile import image_closure, image_name, images
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -41,11 +43,8 @@ def load_compose() -> dict:
 
 
 def jobstream_services(compose: dict) -> dict[str, dict]:
-    return {
-        name: service
-        for name, service in compose["services"].items()
-        if service.get("image", "").startswith("jobstream:")
-    }
+    """The services whose image is built from the repository's Dockerfile."""
+    return {name: service for name, service in compose["services"].items() if "build" in service}
 
 
 def nats_nodes(compose: dict) -> dict[str, dict]:
@@ -87,6 +86,16 @@ def test_every_command_is_one_the_cli_parses():
     for name, service in jobstream_services(load_compose()).items():
         args = parser.parse_args(service["command"])
         assert args.command == service["command"][0], name
+
+
+def test_each_service_runs_its_components_image_built_from_the_dockerfile():
+    for name, service in jobstream_services(load_compose()).items():
+        target = service["build"]["target"]
+        assert service["image"] == f"{image_name(target)}:latest", name
+        command = service["command"][0]
+        assert SERVER_COMMANDS[command] in image_closure(target), name
+        # One image per component; the admin's commands need the image of everything.
+        assert target == (command if command in images() else "all"), name
 
 
 def test_every_jobstream_variable_is_a_setting_of_its_component():

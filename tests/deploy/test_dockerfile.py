@@ -1,41 +1,47 @@
 """The Dockerfile, checked without a container daemon: its instructions parse, what it copies
-exists, it installs every workspace member, it runs as a user, and its ENTRYPOINT and
-HEALTHCHECK work against a real gateway."""
+exists; each image (a build target) installs its component's locked closure and no more
+(the slim ones without the data stack, read from uv.lock), runs that component through the
+`jobstream` entry point as uid 10001, carries the OCI labels, and only the images that serve
+HTTP have the gateway's HEALTHCHECK, which works against a real gateway."""
 
 import json
+import re
 import shlex
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
+import pytest
+
+from jobstream_client.cli.main import SERVER_COMMANDS, build_parser
 from jobstream_infra.embedded import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..support.dockerfile import (
+    ROOT,
+    command,
+    global_args,
+    healthcheck,
+    image_closure,
+    images,
+    inherited,
+    instructions,
+    labels,
+    stages,
+    syncs,
+    venv_stage,
+)
+from ..support.lock import DATA_STACK
 
-
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) per instruction: comments dropped, continuations joined."""
-    joined = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    lines = [line.strip() for line in joined.splitlines()]
-    parsed = []
-    for line in lines:
-        if line and not line.startswith("#"):
-            keyword, _, arguments = line.partition(" ")
-            parsed.append((keyword.upper(), arguments.strip()))
-    return parsed
-
-
-def arguments_of(keyword: str) -> list[str]:
-    return [arguments for found, arguments in instructions() if found == keyword]
+SLIM = ("gateway", "projector", "notifier")
+OCI = "org.opencontainers.image."
 
 
 def copied_sources() -> list[str]:
     """Sources of the COPY instructions that copy from the build context."""
     sources = []
-    for arguments in arguments_of("COPY"):
+    for keyword, arguments in instructions():
         words = shlex.split(arguments)
-        if not any(word.startswith("--from") for word in words):
+        if keyword == "COPY" and not any(word.startswith("--from") for word in words):
             sources += [word for word in words[:-1] if not word.startswith("--")]
     return sources
 
@@ -55,7 +61,7 @@ def test_copy_sources_exist():
         assert (ROOT / source).exists(), source
 
 
-def test_every_workspace_member_and_the_cli_are_installed():
+def test_every_workspace_member_and_the_cli_are_copied():
     members = pyproject()["tool"]["uv"]["workspace"]["members"]
     sources = set(copied_sources())
     for member in members:
@@ -64,37 +70,97 @@ def test_every_workspace_member_and_the_cli_are_installed():
 
 
 def test_the_lock_is_installed_frozen_without_development_tools():
-    syncs = [run for run in arguments_of("RUN") if "uv sync" in run]
-    assert syncs and all("--frozen" in run and "--no-dev" in run for run in syncs)
+    every = [words for stage in stages() for words in syncs(stage)]
+    assert every and all("--frozen" in words and "--no-dev" in words for words in every)
+
+
+def test_an_image_per_component_and_one_of_everything_built_by_default():
+    assert images() == ["gateway", "projector", "notifier", "executor", "all"]
+    assert list(stages())[-1] == "all"  # what `docker build` without --target makes
+
+
+def test_each_environment_installs_the_dependencies_then_the_same_packages_as_wheels():
+    # The first sync (third-party only) is the layer source edits leave cached: it must
+    # resolve what the second installs.
+    for image in images():
+        stage = venv_stage(image)
+        assert stage is not None
+        dependencies, workspace = syncs(stage)
+        assert "--no-install-workspace" in dependencies and "--no-editable" in workspace
+        dependencies.remove("--no-install-workspace")
+        workspace.remove("--no-editable")
+        assert dependencies == workspace, image
+
+
+@pytest.mark.parametrize("image", SLIM)
+def test_slim_images_hold_no_data_stack(image):
+    pulled = image_closure(image)
+    assert not pulled & DATA_STACK, f"{image} pulls {sorted(pulled & DATA_STACK)}"
+
+
+def test_the_executor_image_holds_the_data_stack_and_its_processes():
+    assert DATA_STACK | {"jobstream-executor", "jobstream-datasets"} <= image_closure("executor")
+
+
+def test_the_images_that_read_the_view_have_its_postgresql_driver():
+    for image in ("gateway", "projector", "all"):
+        assert "psycopg" in image_closure(image), image
+
+
+def test_each_image_runs_its_component_with_the_package_that_adds_it():
+    parser = build_parser()
+    for image in images():
+        args = parser.parse_args(command(image))
+        assert args.command == ("gateway" if image == "all" else image)
+        assert SERVER_COMMANDS[args.command] in image_closure(image), image
+    assert set(SERVER_COMMANDS.values()) <= image_closure("all")  # `up`, `apikey`…
 
 
 def test_entrypoint_is_the_jobstream_command():
-    (entrypoint,) = arguments_of("ENTRYPOINT")
-    assert json.loads(entrypoint) == ["jobstream"]
-    # jobstream-client declares the one script; the image's server commands join it.
+    for image in images():
+        assert json.loads(inherited(image, "ENTRYPOINT")[-1]) == ["jobstream"], image
+    # jobstream-client declares the one script; each package's commands join it.
     client = tomllib.loads((ROOT / "client" / "pyproject.toml").read_text())
     assert client["project"]["scripts"]["jobstream"] == "jobstream_client.cli.main:main"
-    assert pyproject()["project"]["entry-points"]["jobstream.commands"] == {
-        "server": "jobstream.cli:SERVER"
-    }
 
 
-def test_runs_as_a_user_not_root():
-    users = arguments_of("USER")
-    assert users and users[-1] not in ("root", "0")
+def test_every_image_runs_as_uid_10001_not_root():
+    for image in images():
+        assert inherited(image, "USER")[-1] == "jobstream", image
+        (made,) = [run for run in inherited(image, "RUN") if "useradd" in run]
+        assert re.match(r"useradd [^&]*--uid 10001 [^&]* jobstream\s+&&", made), made
 
 
-def healthcheck_command() -> list[str]:
-    (healthcheck,) = arguments_of("HEALTHCHECK")
-    return json.loads(healthcheck.split("CMD", 1)[1])
+def test_every_image_carries_the_oci_labels():
+    for image in images():
+        found = labels(image)
+        for key in ("title", "description", "version", "source", "licenses"):
+            assert found.get(OCI + key), (image, key)
+        assert found[OCI + "version"] == "${VERSION}", image
+        assert found[OCI + "licenses"] == pyproject()["project"]["license"]
+    titles = [labels(image)[OCI + "title"] for image in images()]
+    assert len(set(titles)) == len(titles), titles
+
+
+def test_the_version_built_by_default_is_the_workspaces():
+    assert global_args()["VERSION"] == pyproject()["project"]["version"]
+
+
+def test_only_the_images_that_serve_http_have_the_healthcheck():
+    serving = {image for image in images() if command(image) == ["gateway"]}
+    assert serving == {"gateway", "all"}
+    assert {image for image in images() if healthcheck(image)} == serving
+    for image in serving:
+        assert inherited(image, "EXPOSE") == ["8000"], image
 
 
 def probe(port: int) -> int:
-    command = healthcheck_command()
+    found = healthcheck("gateway")
+    assert found is not None
     # The image's python is the venv's; here, the tests' own interpreter.
-    command[0] = sys.executable if command[0] == "python" else command[0]
+    found[0] = sys.executable if found[0] == "python" else found[0]
     env = {"JOBSTREAM_PORT": str(port)}
-    return subprocess.run(command, env=env, capture_output=True, timeout=30).returncode
+    return subprocess.run(found, env=env, capture_output=True, timeout=30).returncode
 
 
 def test_healthcheck_passes_on_a_live_gateway_and_fails_without_one(stack):

@@ -18,11 +18,14 @@ import kubernetes_validate
 import pytest
 import yaml
 
+import jobstream_contracts
 from jobstream_client.cli.main import build_parser
 from jobstream_infra.embedded import server_binary
 from jobstream_infra.nats_conf import external_server_block
 from jobstream_infra.nats_users import user_of
 from jobstream_infra.settings import COMMAND_SETTINGS
+
+from ..support.dockerfile import command, global_args, image_named
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "infra" / "kubernetes"
 # The newest Kubernetes the validator knows, and the oldest still supported upstream.
@@ -170,6 +173,14 @@ def test_the_secret_example_names_every_key_the_manifests_read_and_no_other():
 def test_every_image_is_tagged_by_the_kustomization():
     tagged = {image["name"] for image in kustomization()["images"]}
     assert {c["image"] for c in containers().values()} == tagged
+
+
+def test_each_component_runs_its_image_from_the_dockerfile_at_the_one_version():
+    for name, container in containers().items():
+        image = image_named(container["image"])
+        assert command(image) == container["args"] == [name], name
+    (version,) = {image["newTag"] for image in kustomization()["images"]}
+    assert version == global_args()["VERSION"] == jobstream_contracts.__version__
 
 
 def test_nats_users_file_is_the_one_nats_conf_renders():

@@ -3,18 +3,21 @@
 Decisions:
 - Only jobstream-client declares the ``jobstream`` console script: two distributions declaring
   it would overwrite each other's file, and the last installed would win. The server's
-  commands join through the ``jobstream.commands`` entry-point group instead: each entry is a
-  :class:`CommandGroup` that adds its subcommands and runs them, loaded whenever present.
-- With the client alone, a server command (``SERVER_COMMANDS``) is still recognised and
-  answered with how to install the server (exit 2, bad usage), not argparse's "invalid choice".
+  commands join through the ``jobstream.commands`` entry-point group instead: each entry is
+  named after the command it adds and is a :class:`CommandGroup` that adds and runs it, loaded
+  whenever present. Each component's package adds its own (jobstream-gateway adds
+  ``gateway``…), so an image of one component has its command without the others.
+- A server command whose package is not installed (``SERVER_COMMANDS``) is still recognised
+  and answered with the package to install (exit 2, bad usage), not argparse's "invalid
+  choice".
 - The client commands need rich (the ``cli`` extra): without it, they say how to add it.
 """
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from jobstream_contracts import __version__
@@ -23,24 +26,24 @@ from .exit_codes import USAGE
 from .parser import add_client_commands
 
 GROUP = "jobstream.commands"
-# The jobstream distribution's commands, named so the client alone can say where they come
-# from (tests/cli holds this list to what the server registers).
-SERVER_COMMANDS = (
-    "up",
-    "gateway",
-    "executor",
-    "notifier",
-    "projector",
-    "events",
-    "apikey",
-    "config",
-)
+# The server's commands, in the order --help lists them, and the distribution that adds each,
+# so the client alone can say what to install (tests/cli holds this to the entry points).
+SERVER_COMMANDS = {
+    "up": "jobstream",
+    "gateway": "jobstream-gateway",
+    "executor": "jobstream-executor",
+    "notifier": "jobstream-notifier",
+    "projector": "jobstream-projector",
+    "events": "jobstream",
+    "apikey": "jobstream",
+    "config": "jobstream",
+}
 # uv and pipx expose the scripts of the package named, not of its dependencies: the tool is
 # the client, with the server beside it.
 INSTALL_SERVER = "pip install jobstream (or: uv tool install jobstream-client --with jobstream)"
 INSTALL_CLI = "pip install 'jobstream-client[cli]'"
 DESCRIPTION = (
-    "jobstream: run the service's components (when the jobstream package is installed), or "
+    "jobstream: run the service's components (when their packages are installed), or "
     "submit, follow and manage jobs and schedules on any gateway."
 )
 
@@ -70,18 +73,25 @@ def main(argv: list[str] | None = None) -> None:
     # Global options (--help, --version) end the program, so the first word is the command.
     words = [word for word in argv if not word.startswith("-")]
     if words and words[0] in SERVER_COMMANDS and words[0] not in commands:
-        print(
-            f"jobstream {words[0]}: a command of the jobstream server, which is not installed "
-            f"here (only the client is). Install it: {INSTALL_SERVER}",
-            file=sys.stderr,
-        )
+        print(_not_installed(words[0]), file=sys.stderr)
         sys.exit(USAGE)
     args = parser.parse_args(argv)
     sys.exit(args.run(args))
 
 
+def _not_installed(command: str) -> str:
+    package = SERVER_COMMANDS[command]
+    install = INSTALL_SERVER
+    if package != "jobstream":
+        install = f"pip install {package} (or the whole server: pip install jobstream)"
+    return (
+        f"jobstream {command}: a command of the jobstream server that {package} adds, not "
+        f"installed here. Install it: {install}"
+    )
+
+
 def _parser_and_commands() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    groups = [entry.load() for entry in entry_points(group=GROUP)]
+    groups = [entry.load() for entry in _in_help_order(entry_points(group=GROUP))]
     parser = argparse.ArgumentParser(
         prog="jobstream",
         description=DESCRIPTION,
@@ -92,6 +102,15 @@ def _parser_and_commands() -> tuple[argparse.ArgumentParser, dict[str, argparse.
     for group in [*groups, CommandGroup(add_client_commands, _run_client_command)]:
         _add_group(commands, group)
     return parser, commands.choices
+
+
+def _in_help_order(entries: Iterable[EntryPoint]) -> list[EntryPoint]:
+    """The server's commands in SERVER_COMMANDS' order (the order packages are found in
+    varies), then any other package's, by name."""
+    order = list(SERVER_COMMANDS)
+    return sorted(
+        entries, key=lambda e: (order.index(e.name) if e.name in order else len(order), e.name)
+    )
 
 
 def _add_group(commands: Any, group: CommandGroup) -> None:
