@@ -49,13 +49,15 @@ def refusal(exc: Exception, server_info: dict, client_certificate: bool) -> str 
             f"{CA_VARIABLE} to the authority that signed it, and {SERVER_NAME_VARIABLE} "
             "to a name it holds if the URL's host is not one"
         )
+    # A server that verifies clients ends the handshake of one that shows no certificate:
+    # with TLS 1.3's alert (CERTIFICATE_REQUIRED), or, when the close comes first, with the
+    # connection lost. Both mean the same, so it is checked before other alerts.
+    asked = server_info.get("tls_verify") or "CERTIFICATE_REQUIRED" in str(exc)
+    if asked and not client_certificate and isinstance(exc, OSError):
+        return f"the nats-server asks for a client certificate: set {CERT_VARIABLES}"
     if isinstance(exc, ssl.SSLError) and "ALERT" in (exc.reason or ""):
         return (
             f"the nats-server refused this client's certificate ({exc.reason}): set "
             f"{CERT_VARIABLES} to a certificate signed by an authority it trusts"
         )
-    # A server that verifies clients closes the handshake of one that shows no certificate;
-    # the client sees only the connection lost.
-    if server_info.get("tls_verify") and not client_certificate and isinstance(exc, OSError):
-        return f"the nats-server asks for a client certificate: set {CERT_VARIABLES}"
     return None
