@@ -221,12 +221,18 @@ class AsyncJob:
         return await self.client.run(calls.results(self.id))
 
     async def events(self) -> list[Recorded]:
-        history: list[Recorded] = []
+        return [recorded async for recorded in self.iter_events()]
+
+    async def iter_events(self) -> AsyncIterator[Recorded]:
+        """As ``Job.iter_events``."""
+        after = 0
         while True:
-            page = await self.client.run(calls.events_page(self.id, calls.after(history)))
-            history += page
+            page = await self.client.run(calls.events_page(self.id, after))
+            for recorded in page:
+                yield recorded
             if len(page) < calls.PAGE:
-                return history
+                return
+            after = page[-1].sequence
 
     async def dismiss(self) -> StatusInfo:
         self.last = await self.client.run(calls.dismiss(self.id))

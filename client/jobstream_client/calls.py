@@ -266,11 +266,6 @@ def events_page(job_id: str, after: int) -> Call[list[Recorded]]:
     )
 
 
-def after(history: list[Recorded]) -> int:
-    """Where the next page of a history starts."""
-    return history[-1].sequence if history else 0
-
-
 def recorded(cloudevent: dict[str, Any]) -> Recorded:
     sequence, event = event_of(cloudevent)
     stored = cloudevent.get("recorded")

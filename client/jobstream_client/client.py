@@ -250,12 +250,18 @@ class Job:
 
     def events(self) -> list[Recorded]:
         """The job's history in stream order, every page of it."""
-        history: list[Recorded] = []
+        return list(self.iter_events())
+
+    def iter_events(self) -> Iterator[Recorded]:
+        """The job's history in stream order, a page fetched as the last one is used up: a
+        long ingest's thousands of events without holding them all."""
+        after = 0
         while True:
-            page = self.client.run(calls.events_page(self.id, calls.after(history)))
-            history += page
+            page = self.client.run(calls.events_page(self.id, after))
+            yield from page
             if len(page) < calls.PAGE:
-                return history
+                return
+            after = page[-1].sequence
 
     def dismiss(self) -> StatusInfo:
         self.last = self.client.run(calls.dismiss(self.id))

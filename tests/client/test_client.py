@@ -69,6 +69,7 @@ def test_events_are_the_history_as_contracts_models_in_stream_order(client):
     sequences = [entry.sequence for entry in history]
     assert sequences == sorted(set(sequences))
     assert job.results() == "hello"
+    assert list(job.iter_events()) == history
 
 
 def test_wait_with_progress_true_prints_one_line_on_stderr(client, capsys):
@@ -143,7 +144,9 @@ async def test_the_async_client_submits_waits_and_dismisses(stack):
         done = [s.done for s in seen if s.status == "running" and s.done]
         assert done and done == sorted(set(done)) and seen[-1].percent == 100
         assert await job.results() == 5
-        assert isinstance((await job.events())[-1].event, JobSucceeded)
+        history = await job.events()
+        assert isinstance(history[-1].event, JobSucceeded)
+        assert [recorded async for recorded in job.iter_events()] == history
         long = await client.submit("count", {"n": 200, "interval": 0.05})
         assert (await long.dismiss()).status == "dismissed"
         with pytest.raises(JobDismissed):

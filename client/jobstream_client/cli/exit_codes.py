@@ -26,8 +26,6 @@ Decisions: failure and dismissal have codes of their own so a script can tell th
 from a refused request; unreachable and timeout share one (nothing was learned either way).
 """
 
-from jobstream_client import JobDismissed, JobFailed, JobstreamError, Unreachable
-
 SUCCESS = 0
 FAILED = 1
 USAGE = 2
@@ -41,6 +39,9 @@ INTERRUPTED = 130
 
 def exit_code_of(error: BaseException) -> int:
     """The exit code of an error a client command ended with."""
+    # Here: the server's commands read the codes above and make no requests (no httpx).
+    from jobstream_client.errors import JobDismissed, JobFailed, JobstreamError, Unreachable
+
     if isinstance(error, JobFailed):
         return FAILED
     if isinstance(error, JobDismissed):
