@@ -277,8 +277,9 @@ class Writer:
             chunks=(4096, 2),
             dimension_names=["time", "nv"],
             fill_value=0,
-            # Not required of a bounds variable by CF, but checkers ask every variable for one.
-            attributes={"long_name": "start and end of each period"},
+            # Checkers ask every variable for a long_name, and CF wants a bounds variable's
+            # attributes to agree with its coordinate's: so the time axis's own.
+            attributes={"long_name": cf.TIME_ATTRIBUTES["long_name"]},
         )
         _array(root, "time").attrs["bounds"] = cf.TIME_BOUNDS
         if length:
