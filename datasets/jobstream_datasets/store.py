@@ -277,9 +277,8 @@ class Writer:
             chunks=(4096, 2),
             dimension_names=["time", "nv"],
             fill_value=0,
-            # Checkers ask every variable for a long_name, and CF wants a bounds variable's
-            # attributes to agree with its coordinate's: so the time axis's own.
-            attributes={"long_name": cf.TIME_ATTRIBUTES["long_name"]},
+            # No attributes: CF has a bounds variable take its coordinate's (xarray drops
+            # copies of them when it writes NetCDF).
         )
         _array(root, "time").attrs["bounds"] = cf.TIME_BOUNDS
         if length:
