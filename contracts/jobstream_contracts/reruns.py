@@ -35,10 +35,15 @@ class RerunPlan:
 
 
 def rerun_plan(events: Iterable[Event]) -> RerunPlan:
-    """The rerun of the job whose events (in stream order, its ``JobSubmitted`` first) are
-    ``events``; NotReproducible, saying why, when its record cannot reproduce it."""
+    """The rerun of the job whose events (in stream order) are ``events``; NotReproducible,
+    saying why, when its record cannot reproduce it."""
     events = list(events)
-    submitted = next(e for e in events if isinstance(e, JobSubmitted))
+    submitted = next((e for e in events if isinstance(e, JobSubmitted)), None)
+    if submitted is None:  # created (Part 4) and never started
+        raise NotReproducible(
+            f"job {events[0].job_id} was created and never started: only a successful job "
+            "has a result to reproduce"
+        )
     state = fold(events)
     assert state is not None  # a history with a submission folds to a job
     if state.status != StatusCode.SUCCESSFUL:

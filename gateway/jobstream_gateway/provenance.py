@@ -54,6 +54,16 @@ async def job_events(ctx: Context, job_id: str) -> list[Event]:
         raise unavailable(exc) from exc
 
 
+async def readable_history(ctx: Context, job_id: str, principal: Principal) -> list[Event]:
+    """The job's events, if the caller may read it; 404 as if it did not exist otherwise. Its
+    first event names its owner: a ``JobSubmitted``, or a ``JobCreated`` (Part 4)."""
+    events = await job_events(ctx, job_id) if is_valid_token(job_id) else []
+    first = events[0] if events else None
+    if not isinstance(first, JobSubmitted | JobCreated) or not principal.may_read(first.owner):
+        raise no_such_job(job_id)
+    return events
+
+
 @jobs_router.get("/jobs/{job_id}/prov", responses=_PROV, response_class=JSONResponse)
 async def job_prov(
     job_id: str,
@@ -63,10 +73,7 @@ async def job_prov(
 ) -> JSONResponse:
     """The job's provenance as W3C PROV-JSON: the job, its process at its version, who or what
     caused it, each executor that ran it, the dataset snapshots it read and committed."""
-    events = await job_events(ctx, job_id) if is_valid_token(job_id) else []
-    first = events[0] if events else None
-    if not isinstance(first, JobSubmitted | JobCreated) or not principal.may_read(first.owner):
-        raise no_such_job(job_id)
+    events = await readable_history(ctx, job_id, principal)
     if not any(isinstance(event, JobSubmitted) for event in events):
         raise _not_started(job_id)
     return JSONResponse(job_provenance(events, base_url(request)))

@@ -19,19 +19,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from jobstream_contracts.access import Principal
-from jobstream_contracts.events import Event, JobSubmitted
+from jobstream_contracts.events import Event, JobCreated, JobSubmitted
 from jobstream_contracts.fold import apply
 from jobstream_contracts.ogc import ExceptionType, Execute, ProcessDescription, StatusInfo
 from jobstream_contracts.reruns import NotReproducible, RerunPlan, rerun_plan
 from jobstream_contracts.status import status_info
-from jobstream_contracts.subjects import is_valid_token
 from jobstream_infra.tracing import current_context
 
-from .callers import caller, forbidden, no_such_job
+from .callers import caller, forbidden
 from .context import Context, base_url, context
 from .errors import OGCError
 from .execution import check_request, lane
-from .provenance import job_events
+from .provenance import readable_history
 from .quotas import check_submission
 
 router = APIRouter(tags=["Jobs"])
@@ -51,7 +50,7 @@ async def rerun_job(
 ) -> JSONResponse:
     """Submit a new job of the same process version with the same inputs, reading each
     dataset at the snapshot this job read; its result equals this job's value for value."""
-    plan = _plan(job_id, principal, await job_events(ctx, job_id) if is_valid_token(job_id) else [])
+    plan = _plan(job_id, principal, await readable_history(ctx, job_id, principal))
     process = _same_version(ctx, plan)
     original = plan.original
     # What the original was asked, checked as any request is (role, inputs, plan); its
@@ -82,10 +81,9 @@ async def rerun_job(
 
 
 def _plan(job_id: str, principal: Principal, events: list[Event]) -> RerunPlan:
-    """The rerun of the job, if the caller may rerun it (404, 403) and it can be (409)."""
-    first = events[0] if events else None
-    if not isinstance(first, JobSubmitted) or not principal.may_read(first.owner):
-        raise no_such_job(job_id)
+    """The rerun of the readable job, if the caller may rerun it (403) and it can be (409)."""
+    first = events[0]
+    assert isinstance(first, JobSubmitted | JobCreated)  # as readable_history found it
     if not principal.may_change(first.owner):
         raise forbidden(f"{principal.id} may read job {job_id} but not rerun it")
     try:

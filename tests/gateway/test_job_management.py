@@ -98,6 +98,12 @@ async def test_a_created_jobs_provenance_begins_when_it_starts(gateway):
     assert f"job:{job_id}" in str(started.json()["activity"])
 
 
+async def test_a_created_job_is_found_by_a_rerun_and_refused_until_it_has_run(gateway):
+    job_id = await create(gateway)
+    refused = await gateway.http.post(f"/jobs/{job_id}/rerun")
+    assert "was created and never started" in exception_of(refused, 409)["detail"]
+
+
 async def test_two_starts_at_once_submit_the_job_once(gateway):
     job_id = await create(gateway)
     answers = await asyncio.gather(

@@ -5,6 +5,7 @@ import pytest
 from jobstream_contracts.dataset_fold import fold_commits
 from jobstream_contracts.events import (
     ErrorInfo,
+    JobCreated,
     JobFailed,
     JobSubmitted,
     SnapshotRef,
@@ -29,6 +30,12 @@ def test_a_job_that_did_not_succeed_is_refused_saying_its_status():
     events.append(JobFailed(job_id="r1", process_id="resample", error=error))
     with pytest.raises(NotReproducible, match="job r1 is failed: only a successful job"):
         rerun_plan(events)
+
+
+def test_a_job_created_and_never_started_is_refused_saying_so():
+    created = JobCreated(job_id="c1", process_id="resample", owner="ana", inputs={})
+    with pytest.raises(NotReproducible, match="job c1 was created and never started"):
+        rerun_plan([created])
 
 
 def test_an_ingest_is_refused_its_provider_keeps_no_past():
