@@ -15,7 +15,7 @@ from jobstream_infra.settings import NatsSettings
 
 from ..support.operator_nats import Operator
 from ..support.secured_nats import SecuredNats
-from ..support.stack import Stack
+from ..support.stack import Stack, runs_an_echo_job
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +40,7 @@ def _refusal(server: SecuredNats, folder: Path) -> str:
 def test_a_stack_whose_components_log_in_with_their_own_creds_runs_a_job(tmp_path, operated):
     server, _, creds = operated
     asyncio.run(provision(NatsSettings(nats_url=server.address, nats_credentials_dir=creds)))
-    stack = Stack(tmp_path, server.address, nats_credentials_dir=creds)
-    try:
-        stack.start()
-        job_id = stack.submit("echo", {"message": "operator mode"})
-        assert stack.wait_job(job_id)["status"] == "successful"
-    finally:
-        stack.close()
+    runs_an_echo_job(Stack(tmp_path, server.address, nats_credentials_dir=creds), "operator mode")
 
 
 def test_creds_of_an_account_the_server_does_not_know_are_refused(tmp_path, operated):

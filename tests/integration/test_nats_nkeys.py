@@ -19,7 +19,7 @@ from jobstream_infra.provisioning import provision
 from jobstream_infra.settings import NatsSettings
 
 from ..support.secured_nats import SecuredNats, new_user_seed, seed_folder
-from ..support.stack import Stack
+from ..support.stack import Stack, runs_an_echo_job
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +56,7 @@ def test_a_stack_whose_components_log_in_with_their_own_seeds_runs_a_job(tmp_pat
     server, seeds = keyed
     settings = _settings(server, seeds)
     asyncio.run(provision(settings))  # as the admin, from admin.nk
-    stack = Stack(tmp_path, server.address, nats_credentials_dir=seeds)
-    try:
-        stack.start()
-        job_id = stack.submit("echo", {"message": "signed"})
-        assert stack.wait_job(job_id)["status"] == "successful"
-    finally:
-        stack.close()
+    runs_an_echo_job(Stack(tmp_path, server.address, nats_credentials_dir=seeds), "signed")
     # Each as its own user, with that user's permissions: none may purge the log.
     components = ("gateway", "executor", "projector", "notifier", "export")
     assert asyncio.run(_all_denied_purges(settings, components)) == [True] * len(components)

@@ -18,7 +18,7 @@ from jobstream_infra.nats_credentials import NatsCredentials
 from jobstream_infra.settings import NatsSettings, SettingsRefused, load_settings
 
 from ..support.secured_nats import SERVER_NAME, SecuredNats, issue_client, tls_block
-from ..support.stack import Stack
+from ..support.stack import Stack, runs_an_echo_job
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +64,7 @@ def test_a_stack_given_the_authority_and_its_certificates_runs_a_job(
     passwords = tls_server.credentials.passwords
     credentials = NatsCredentials(url=tls_server.tls_url, passwords=passwords)
     stack = Stack(tmp_path, tls_server.tls_url, None, credentials, **client_files.settings())
-    try:
-        stack.start()
-        job_id = stack.submit("echo", {"message": "over TLS"})
-        assert stack.wait_job(job_id)["status"] == "successful"
-    finally:
-        stack.close()
+    runs_an_echo_job(stack, "over TLS")
 
 
 def test_a_client_without_the_authority_is_refused_naming_the_setting(tls_server, client_files):

@@ -252,6 +252,17 @@ def keyed_stack(workdir: Path, **settings: object) -> Iterator[tuple["Stack", st
             stack.close()
 
 
+def runs_an_echo_job(stack: Stack, message: str) -> None:
+    """Start the whole stack, see an echo job through to success, stop it: a deployment's
+    settings (TLS, NKEYs, creds…) proved end to end."""
+    try:
+        stack.start()
+        job_id = stack.submit("echo", {"message": message})
+        assert stack.wait_job(job_id)["status"] == "successful"
+    finally:
+        stack.close()
+
+
 def wait_gateway(url: str, process: subprocess.Popen | None = None, timeout: float = 60) -> None:
     """Until the gateway at ``url`` answers /health; fails at once should ``process`` exit."""
     wait_serving(f"{url}/health", process, timeout)

@@ -1,9 +1,6 @@
 """The fold of a job created before it runs (OGC API - Processes - Part 4): created until its
 submission, changed only while created, replay-safe like every other job."""
 
-from datetime import UTC, datetime, timedelta
-from typing import TypedDict
-
 from jobstream_contracts.events import (
     JobChanged,
     JobCreated,
@@ -14,19 +11,7 @@ from jobstream_contracts.events import (
 from jobstream_contracts.fold import fold
 from jobstream_contracts.ogc import Priority, StatusCode
 
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-class _Job(TypedDict):
-    job_id: str
-    process_id: str
-
-
-JOB: _Job = {"job_id": "job-1", "process_id": "echo"}
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
+from .test_fold import JOB, at
 
 
 def created(t=0, message="first"):
