@@ -5,6 +5,7 @@ from .base import PREFIX, JobstreamSettings, variable_of
 from .blocks import (
     AccessSettings,
     AddressSettings,
+    ArchiveSettings,
     CallbackNetworkSettings,
     DatasetSettings,
     EmbeddedNatsSettings,
@@ -19,6 +20,7 @@ from .blocks import (
 from .components import (
     COMMAND_SETTINGS,
     AdminSettings,
+    ArchiverSettings,
     ExecutorSettings,
     GatewaySettings,
     NotifierSettings,
@@ -33,6 +35,8 @@ __all__ = [
     "AccessSettings",
     "AddressSettings",
     "AdminSettings",
+    "ArchiveSettings",
+    "ArchiverSettings",
     "CallbackNetworkSettings",
     "DatasetSettings",
     "EmbeddedNatsSettings",

@@ -326,6 +326,40 @@ class DatasetSettings(JobstreamSettings):
         return self.datasets_root or str((self.data_dir / "datasets").resolve())
 
 
+class ArchiveSettings(JobstreamSettings):
+    """Where finished jobs' events go once they are older than the retention, and how old
+    that is: the archiver writes there, and every reader of a job's history reads it."""
+
+    archive_url: str | None = Field(
+        default=None,
+        description="A folder or an fsspec URL (`s3://bucket/prefix`, `gs://`, `az://`): "
+        "archive files of CloudEvents JSON lines, each with a manifest. Unset: "
+        "`<data_dir>/archive`.",
+    )
+    archive_retention: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds after a job's final event before the archiver moves its events "
+        "from the stream to the archive. Unset: nothing is archived or trimmed.",
+    )
+    archive_interval: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between the archiver's runs under `jobstream up` (and "
+        "`jobstream archive --every`).",
+    )
+    archive_batch: int = Field(
+        default=10_000,
+        ge=1,
+        description="The most jobs one archive file holds; a run writes as many files as "
+        "the jobs due need.",
+    )
+
+    @property
+    def archive_location(self) -> str:
+        return self.archive_url or str((self.data_dir / "archive").resolve())
+
+
 # A store's size as nats-server writes it: bytes, or K, M, G, T (powers of 1,024, as the
 # server reads them).
 STORE_SIZE_PATTERN = r"^[0-9]+[KMGT]?$"

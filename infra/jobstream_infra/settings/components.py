@@ -8,6 +8,7 @@ from .blocks import (
     STORE_SIZE_PATTERN,
     AccessSettings,
     AddressSettings,
+    ArchiveSettings,
     CallbackNetworkSettings,
     DatasetSettings,
     EmbeddedNatsSettings,
@@ -29,6 +30,7 @@ class GatewaySettings(
     EstimateSettings,
     CallbackNetworkSettings,
     PluginSettings,
+    ArchiveSettings,
 ):
     """`jobstream gateway`: the HTTP API and the pages."""
 
@@ -202,7 +204,7 @@ class ExecutorSettings(
         return self
 
 
-class ProjectorSettings(NatsSettings, ObservabilitySettings, ViewSettings):
+class ProjectorSettings(NatsSettings, ObservabilitySettings, ViewSettings, ArchiveSettings):
     """`jobstream projector`: folds the stream's events into the SQL view."""
 
     projector_lease_ttl: float = Field(
@@ -264,13 +266,19 @@ class UpSettings(
     ViewSettings,
     AddressSettings,
     AccessSettings,
+    ArchiveSettings,
 ):
     """`jobstream up`: the embedded nats-server and one process per component, each of which
     reads its own settings from the same environment."""
 
 
-class AdminSettings(NatsSettings, ObservabilitySettings):
-    """`jobstream events export` and `jobstream apikey`: a NATS connection and logging."""
+class AdminSettings(NatsSettings, ObservabilitySettings, ArchiveSettings):
+    """`jobstream events export` and `jobstream apikey`: a NATS connection and logging (and
+    the archive, which an export reads where the stream was trimmed)."""
+
+
+class ArchiverSettings(NatsSettings, ObservabilitySettings, ArchiveSettings):
+    """`jobstream archive`: finished jobs' events to the archive, then out of the stream."""
 
 
 # The settings each command builds; `jobstream config check COMMAND` checks these.
@@ -282,4 +290,5 @@ COMMAND_SETTINGS: dict[str, type[NatsSettings]] = {
     "notifier": NotifierSettings,
     "events": AdminSettings,
     "apikey": AdminSettings,
+    "archive": ArchiverSettings,
 }
