@@ -99,10 +99,10 @@ def event_of(cloudevent: dict[str, Any]) -> tuple[int, Event]:
     its envelope (source, subject and type), as a stored event with its subject. The sequence
     is read as text or, as exports before 2026-12-07 wrote it, as a number."""
     data = json.dumps(cloudevent["data"]).encode()
-    return int(cloudevent["sequence"]), decode_event(data, _subject_of(cloudevent))
+    return int(cloudevent["sequence"]), decode_event(data, subject_of(cloudevent))
 
 
-def _subject_of(cloudevent: dict[str, Any]) -> str:
+def subject_of(cloudevent: dict[str, Any]) -> str:
     """The stream subject the envelope names: ``""`` (which no event agrees with) for an
     envelope that names none."""
     kind = EVENT_TYPES.get(str(cloudevent.get("type", "")).removeprefix(TYPE_PREFIX))

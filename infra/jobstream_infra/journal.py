@@ -24,7 +24,7 @@ from jobstream_contracts.subjects import STREAM, event_subject, job_filter
 from .reader import read_batches
 
 # Re-exported: a Recorded is what every journal answers; stream_sequence reads one.
-from .records import CaughtUp, recorded
+from .records import CaughtUp, Stored, recorded
 from .records import Recorded as Recorded
 from .records import stream_sequence as stream_sequence
 
@@ -94,20 +94,33 @@ async def catch_up(
 ) -> CaughtUp:
     """One job's readable events above ``after`` (at most ``limit``), and how far the read went."""
     records: list[Recorded] = []
+    through = after
+    async with aclosing(job_messages(js, job_id, after, direct)) as messages:
+        async for message in messages:
+            through = message.sequence
+            record = recorded(message.sequence, message.time, message.subject, message.data)
+            if record is not None:
+                records.append(record)
+            if limit is not None and len(records) >= limit:
+                break
+    return CaughtUp(records, through)
+
+
+async def job_messages(
+    js: JetStreamContext, job_id: str, after: int = 0, direct: bool = True
+) -> AsyncGenerator[Stored, None]:
+    """Every message stored on one job's subjects above ``after``, as stored, one get each."""
     seq = after + 1
     subject = job_filter(job_id)
-    while limit is None or len(records) < limit:
+    while True:
         try:
             msg = await js.get_msg(STREAM, seq=seq, subject=subject, next=True, direct=direct)
         except NotFoundError:
-            break
+            return
         # A stored message always has its sequence, time and subject.
         assert msg.seq is not None and msg.time is not None and msg.subject is not None
-        record = recorded(msg.seq, msg.time, msg.subject, msg.data or b"")
-        if record is not None:
-            records.append(record)
+        yield Stored(msg.seq, msg.time, msg.subject, msg.data or b"")
         seq = msg.seq + 1
-    return CaughtUp(records, seq - 1)
 
 
 async def read_job_events(

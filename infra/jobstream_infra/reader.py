@@ -13,10 +13,9 @@ from datetime import datetime
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from jobstream_contracts.events import EventDecodeError
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM
 
-from .records import Recorded, Stored
+from .records import Recorded, Stored, readable
 
 # Seconds a reader's consumer outlives a reader that vanished without unsubscribing.
 INACTIVE_THRESHOLD = 30.0
@@ -65,7 +64,7 @@ async def read_batches(
     """
     async with aclosing(read_stored(js, filters, after, since, batch, wait)) as batches:
         async for stored in batches:
-            yield _readable(stored)
+            yield readable(stored)
 
 
 async def read_stored(
@@ -94,17 +93,3 @@ async def read_stored(
         # Also when the reader is cancelled (a client hanging up): the consumer goes now,
         # not after its inactivity threshold.
         await asyncio.shield(sub.unsubscribe())
-
-
-def _readable(messages: list[Stored]) -> list[Recorded]:
-    """The records of the events among ``messages`` this code can read; readers skip the
-    others."""
-    records = []
-    for message in messages:
-        try:
-            record = message.recorded()
-        except EventDecodeError:
-            continue
-        if record is not None:
-            records.append(record)
-    return records

@@ -1,13 +1,22 @@
 """An event as the stream stored it, and reading a consumer message's place in the stream:
 what the journal, its readers and the deliveries share."""
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
 from nats.aio.msg import Msg
 
-from jobstream_contracts.events import Event, EventOffSubject, decode_event
+from jobstream_contracts.cloudevents import (
+    UNREADABLE_TYPE,
+    subject_of,
+    to_cloudevent,
+    unreadable_cloudevent,
+)
+from jobstream_contracts.events import Event, EventDecodeError, EventOffSubject, decode_event
 
 from .metrics import EVENTS_OFF_SUBJECT
 
@@ -95,3 +104,39 @@ class Stored:
     def recorded(self) -> Recorded | None:
         """Its record; None or EventDecodeError as ``recorded`` answers."""
         return recorded(self.sequence, self.time, self.subject, self.data)
+
+    def cloudevent(self) -> dict[str, Any]:
+        """As a CloudEvent: the event's, or for a message that is not an event this code can
+        read, one that records its subject, bytes and why (``unreadable_cloudevent``)."""
+        try:
+            event = decode_event(self.data, self.subject)
+        except EventDecodeError as exc:
+            return unreadable_cloudevent(
+                self.sequence, self.time, self.subject, self.data, str(exc)
+            )
+        return to_cloudevent(event, self.sequence, self.time)
+
+    @classmethod
+    def of_cloudevent(cls, cloudevent: dict[str, Any]) -> "Stored":
+        """The message a CloudEvent written by ``cloudevent`` stood for: its place, its
+        subject and (as the same event, or the same bytes for an unreadable one) its data."""
+        sequence = int(cloudevent["sequence"])
+        stored = datetime.fromisoformat(cloudevent["recorded"])
+        data = cloudevent["data"]
+        if cloudevent["type"] == UNREADABLE_TYPE:
+            return cls(sequence, stored, data["subject"], data["data"].encode())
+        return cls(sequence, stored, subject_of(cloudevent), json.dumps(data).encode())
+
+
+def readable(messages: Iterable[Stored]) -> list[Recorded]:
+    """The records of the events among ``messages`` this code can read; readers skip the
+    others (the projector parks them, the archive keeps them as the stream did)."""
+    records = []
+    for message in messages:
+        try:
+            record = message.recorded()
+        except EventDecodeError:
+            continue
+        if record is not None:
+            records.append(record)
+    return records

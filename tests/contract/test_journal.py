@@ -25,6 +25,7 @@ from jobstream_contracts.events import (
     JobSucceeded,
 )
 from jobstream_contracts.subjects import STREAM, event_subject, submissions_filter
+from jobstream_infra.archive import Archive, ArchiveIndex
 from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.journal import (
     HistoryChanged,
@@ -33,6 +34,7 @@ from jobstream_infra.journal import (
     Recorded,
     last_sequence_at,
 )
+from jobstream_infra.journal_with_archive import JournalWithArchive
 from jobstream_infra.memory_journal import InMemoryJournal
 from jobstream_infra.provisioning import ensure_stream
 
@@ -88,11 +90,22 @@ async def _in_memory() -> AsyncGenerator[Subject, None]:
     yield Subject(journal, put_bytes)
 
 
+async def _with_archive(url: str, folder: str) -> AsyncGenerator[Subject, None]:
+    """The stream's journal read through an archive (empty here: what every job that was
+    never archived meets)."""
+    async with aclosing(_jetstream(url, direct=True)) as made:
+        async for each in made:
+            index = ArchiveIndex(Archive(folder))
+            yield Subject(JournalWithArchive(each.journal, index), each.put_bytes)
+
+
 # JetStream's reads go to the leader (a replicated stream) or to any replica (direct gets).
-@pytest.fixture(params=["jetstream-leader", "jetstream-direct", "memory"])
-async def subject(request) -> AsyncGenerator[Subject, None]:
+@pytest.fixture(params=["jetstream-leader", "jetstream-direct", "memory", "with-archive"])
+async def subject(request, tmp_path) -> AsyncGenerator[Subject, None]:
     if request.param == "memory":
         made = _in_memory()
+    elif request.param == "with-archive":
+        made = _with_archive(request.getfixturevalue("nats_url"), str(tmp_path / "archive"))
     else:
         url = request.getfixturevalue("nats_url")
         made = _jetstream(url, direct=request.param == "jetstream-direct")

@@ -1,0 +1,188 @@
+"""`jobstream archive`: finished jobs' events to the archive, then out of the stream.
+
+One run, in an order that a kill at any point cannot break:
+1. event files that no manifest lists (a run killed before its manifest) are removed;
+2. jobs of manifests not yet marked trimmed (a run killed after its manifest) are trimmed;
+3. the stream is surveyed (contracts/archive.py says which jobs are due);
+4. for each batch of due jobs: their messages are read, written as one file, read back and
+   checked, the manifest written, then each job's messages purged up to the last archived
+   one, and the file marked trimmed.
+
+A job is in the stream, or in a listed file, or both for a moment; never in neither. Readers
+take the union (journal_with_archive.py), so they see each event once throughout.
+
+The purge names the job's subjects and the sequence after its newest archived message: an
+event stored on the job after it was read (a late callback's record) stays in the stream.
+"""
+
+import asyncio
+import json
+from contextlib import aclosing
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from jobstream_contracts.archive import ArchiveManifest, StreamSurvey, chunks, jobs_of
+from jobstream_contracts.events import DatasetCommitted, EventDecodeError, decode_event
+from jobstream_contracts.subjects import STREAM, job_filter, parse_subject
+
+from .archive import Archive
+from .connection import close_nats, connect_nats
+from .journal import direct_reads, job_messages
+from .provisioning import stream_replicas
+from .reader import read_stored
+from .records import Stored
+from .settings import ArchiverSettings
+
+log = structlog.get_logger(__name__)
+
+# The user that runs the archiver (nats_users.py): the only one that may purge.
+COMPONENT = "archive"
+
+
+class TrimFailed(Exception):
+    """The server did not purge a job's archived messages."""
+
+
+@dataclass(frozen=True)
+class ArchiveReport:
+    """What one run did."""
+
+    files: int = 0
+    jobs: int = 0
+    events: int = 0
+    trimmed: int = 0
+    bytes: int = 0
+    # Why nothing was trimmed, when the stream refuses it.
+    refused_trim: str | None = None
+
+    def summary(self) -> str:
+        text = (
+            f"archived {self.jobs} jobs ({self.events} events, {self.bytes} bytes) in "
+            f"{self.files} files; trimmed {self.trimmed} events from the stream"
+        )
+        return f"{text}; {self.refused_trim}" if self.refused_trim else text
+
+
+async def archive_once(settings: ArchiverSettings, now: datetime | None = None) -> ArchiveReport:
+    """One run of the archiver over the configured stream and archive."""
+    if settings.archive_retention is None:
+        raise ValueError("JOBSTREAM_ARCHIVE_RETENTION is unset: nothing is due")
+    nc = await connect_nats(settings, COMPONENT, wait=settings.nats_command_wait)
+    try:
+        archiver = Archiver(nc, Archive(settings.archive_location), settings.archive_batch)
+        cutoff = (now or datetime.now(UTC)) - timedelta(seconds=settings.archive_retention)
+        return await archiver.run(cutoff)
+    finally:
+        await close_nats(nc, COMPONENT)
+
+
+class Archiver:
+    def __init__(self, nc: NATS, archive: Archive, batch: int) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.archive = archive
+        self.batch = batch
+
+    async def run(self, cutoff: datetime) -> ArchiveReport:
+        removed = await asyncio.to_thread(self.archive.remove_unlisted)
+        if removed:
+            log.warning("removed archive files no manifest lists", files=removed)
+        refused = await self._trim_refused()
+        manifests = await asyncio.to_thread(self.archive.manifests)
+        report = ArchiveReport(refused_trim=refused)
+        if refused is None:
+            report = await self._finish_trims(manifests, report)
+        survey = await self._survey()
+        direct = direct_reads(await stream_replicas(self.js))
+        for job_ids in chunks(survey.due(cutoff, jobs_of(manifests)), self.batch):
+            report = await self._archive(job_ids, direct, report)
+        log.info("archive run", summary=report.summary())
+        return report
+
+    async def _trim_refused(self) -> str | None:
+        config = (await self.js.stream_info(STREAM)).config
+        if not config.deny_purge:
+            return None
+        return (
+            f"the stream {STREAM} was created by a release before trimming and refuses "
+            "purges for good: its jobs are archived, not trimmed"
+        )
+
+    async def _finish_trims(
+        self, manifests: list[ArchiveManifest], report: ArchiveReport
+    ) -> ArchiveReport:
+        for manifest in manifests:
+            if not await asyncio.to_thread(self.archive.is_trimmed, manifest):
+                log.info("trimming the jobs of an earlier run", file=manifest.file)
+                report = replace(report, trimmed=report.trimmed + await self._trim(manifest))
+        return report
+
+    async def _survey(self) -> StreamSurvey:
+        survey = StreamSurvey()
+        end = (await self.js.stream_info(STREAM)).state.last_seq
+        if end == 0:
+            return survey
+        async with aclosing(read_stored(self.js, batch=1000, wait=1.0)) as batches:
+            async for batch in batches:
+                for message in batch:
+                    if message.sequence <= end:
+                        _add(survey, message)
+                if not batch or batch[-1].sequence >= end:
+                    break
+        return survey
+
+    async def _archive(self, job_ids: list[str], direct: bool, report: ArchiveReport):
+        messages = [m for job_id in job_ids for m in await self._messages(job_id, direct)]
+        messages.sort(key=lambda m: m.sequence)
+        manifest = await asyncio.to_thread(self.archive.write, messages)
+        log.info("archived", file=manifest.file, jobs=len(manifest.jobs), events=manifest.events)
+        trimmed = 0 if report.refused_trim else await self._trim(manifest)
+        return replace(
+            report,
+            files=report.files + 1,
+            jobs=report.jobs + len(manifest.jobs),
+            events=report.events + manifest.events,
+            bytes=report.bytes + manifest.bytes,
+            trimmed=report.trimmed + trimmed,
+        )
+
+    async def _messages(self, job_id: str, direct: bool) -> list[Stored]:
+        return [m async for m in job_messages(self.js, job_id, direct=direct)]
+
+    async def _trim(self, manifest: ArchiveManifest) -> int:
+        """Purge each job's archived messages; mark the file trimmed. Returns how many
+        messages the server removed."""
+        purged = 0
+        for job_id, job in manifest.jobs.items():
+            purged += await self._purge(job_filter(job_id), job.last_sequence + 1)
+        await asyncio.to_thread(self.archive.mark_trimmed, manifest)
+        return purged
+
+    async def _purge(self, subject: str, before: int) -> int:
+        # The API's own answer: nats-py's purge_stream drops the count purged.
+        request = json.dumps({"filter": subject, "seq": before}).encode()
+        reply = await self.nc.request(f"$JS.API.STREAM.PURGE.{STREAM}", request, timeout=5.0)
+        answer = json.loads(reply.data)
+        if not answer.get("success"):
+            raise TrimFailed(f"{subject}: {answer.get('error')}")
+        return int(answer.get("purged", 0))
+
+
+def _add(survey: StreamSurvey, message: Stored) -> None:
+    try:
+        _, job_id, token = parse_subject(message.subject)
+    except ValueError:
+        return
+    dataset_id = None
+    if token == DatasetCommitted.token:
+        try:
+            event = decode_event(message.data, message.subject)
+        except EventDecodeError:
+            event = None
+        if isinstance(event, DatasetCommitted):
+            dataset_id = event.dataset_id
+    survey.add(message.sequence, message.time, job_id, token, dataset_id)
