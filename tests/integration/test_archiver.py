@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import nats
 import pytest
+from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from jobstream_contracts.events import (
@@ -31,7 +32,7 @@ LATER = timedelta(seconds=5)
 
 @dataclasses.dataclass
 class Setup:
-    nc: nats.NATS
+    nc: NATS
     js: JetStreamContext
     stream: JetStreamJournal
     folder: str
