@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 from jobstream_infra.archive import Archive
 from jobstream_infra.settings import ProjectorSettings
 from jobstream_projector.service import ConsumerLost, Projector, rebuild_view
-from jobstream_projector.view import create_view, create_view_engine, read_checkpoint
+from jobstream_projector.view import create_view, create_view_engine, drop_view, read_checkpoint
 
 from ..support.archived_history import ARCHIVED_JOBS, History, succeeded, write_history
 from ..support.rebuild import job_rows
@@ -112,3 +112,24 @@ async def test_a_gap_nothing_fills_still_stops_a_rebuild(trimmed, view_url, tmp_
     with pytest.raises(ConsumerLost):
         await rebuild_view(_settings(history, view_url, empty_archive))
 
+
+
+async def test_a_projector_lists_the_archive_again_at_a_gap(history: History, view_url):
+    """The archiver trims after the projector loaded the archive (a projector far behind):
+    the gap it meets is filled from the files written since, in place."""
+    live = await _project(history, view_url)
+    engine = create_view_engine(view_url)
+    projector = Projector(
+        history.nc.jetstream(), history.journal, engine, archive=Archive(history.archive_url)
+    )
+    await asyncio.to_thread(drop_view, engine)
+    await asyncio.to_thread(create_view, engine)
+    sub = await projector._subscribe()  # the archive is empty: nothing loaded
+    await history.trim()
+
+    while projector.checkpoint < history.last_sequence:
+        await projector.step(sub, until=history.last_sequence)
+    await sub.unsubscribe()
+
+    assert job_rows(view_url) == live
+    engine.dispose()
