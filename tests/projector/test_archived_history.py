@@ -113,7 +113,6 @@ async def test_a_gap_nothing_fills_still_stops_a_rebuild(trimmed, view_url, tmp_
         await rebuild_view(_settings(history, view_url, empty_archive))
 
 
-
 async def test_a_projector_lists_the_archive_again_at_a_gap(history: History, view_url):
     """The archiver trims after the projector loaded the archive (a projector far behind):
     the gap it meets is filled from the files written since, in place."""

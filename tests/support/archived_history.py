@@ -25,7 +25,7 @@ from jobstream_contracts.events import (
 )
 from jobstream_contracts.subjects import STREAM
 from jobstream_infra.archive import Archive
-from jobstream_infra.archiver import ArchiveReport, Archiver
+from jobstream_infra.archiver import Archiver, ArchiveReport
 from jobstream_infra.journal import JetStreamJournal
 from jobstream_infra.provisioning import stream_config
 
@@ -94,4 +94,3 @@ async def write_history(url: str, archive_folder: Path) -> History:
     history.cutoff = datetime.now(UTC)
     await history.append(AFTER_CUTOFF)
     return history
-
