@@ -6,6 +6,10 @@ view moves on for every other job. Parking that one would lose it from the view 
 upgraded projector applies what was held when it starts. Meanwhile the gateway answers 503
 for that job only.
 
+Finished jobs' events the archiver trimmed from the stream are read from the archive and folded
+in their places, merged by sequence, by a projector behind them (a rebuild, a fresh view): the
+view is the one the untrimmed stream gave.
+
 Any number of projectors may run on one view: the holder of the view's lease writes it, the
 others stand by and take over from the checkpoint once it dies (standby.py).
 """
