@@ -4,7 +4,7 @@ what the journal, its readers and the deliveries share."""
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -21,6 +21,8 @@ from jobstream_contracts.events import Event, EventDecodeError, EventOffSubject,
 from .metrics import EVENTS_OFF_SUBJECT
 
 log = structlog.get_logger()
+
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,17 @@ def stream_sequence(msg: Msg) -> int:
     """
     found = _ack_token(msg, 1)
     return msg.metadata.sequence.stream if found is None else found
+
+
+def stored_time(msg: Msg) -> datetime:
+    """When the stream stored a consumer's message, to the microsecond below: as a direct get
+    reads it. nats-py's ``metadata.timestamp`` goes through a float and rounds, a microsecond
+    off at times, so an event read by a consumer and by the journal (or from the archive,
+    which the journal's reads wrote) would differ."""
+    found = _ack_token(msg, 3)
+    if found is None:
+        return msg.metadata.timestamp
+    return UNIX_EPOCH + timedelta(microseconds=found // 1000)
 
 
 def delivery_count(msg: Msg) -> int:
@@ -99,7 +112,7 @@ class Stored:
 
     @classmethod
     def of(cls, msg: Msg) -> "Stored":
-        return cls(stream_sequence(msg), msg.metadata.timestamp, msg.subject, msg.data)
+        return cls(stream_sequence(msg), stored_time(msg), msg.subject, msg.data)
 
     def recorded(self) -> Recorded | None:
         """Its record; None or EventDecodeError as ``recorded`` answers."""

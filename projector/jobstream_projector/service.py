@@ -6,6 +6,10 @@ view moves on for every other job. Parking that one would lose it from the view 
 upgraded projector applies what was held when it starts. Meanwhile the gateway answers 503
 for that job only.
 
+Finished jobs' events the archiver trimmed from the stream are read from the archive and folded
+in their places, merged by sequence, by a projector behind them (a rebuild, a fresh view): the
+view is the one the untrimmed stream gave.
+
 Any number of projectors may run on one view: the holder of the view's lease writes it, the
 others stand by and take over from the checkpoint once it dies (standby.py).
 """
@@ -25,6 +29,8 @@ from sqlalchemy import Engine
 
 from jobstream_contracts.events import EventDecodeError, decode_event
 from jobstream_contracts.subjects import ALL_EVENTS, STREAM, parse_subject
+from jobstream_infra.archive import Archive
+from jobstream_infra.archive_order import ArchivedInOrder, first_archived_after, in_sequence
 from jobstream_infra.connection import close_nats, connect_nats, stopped_within
 from jobstream_infra.journal import (
     JetStreamJournal,
@@ -43,6 +49,7 @@ from jobstream_infra.metrics import (
 )
 from jobstream_infra.provisioning import ensure_stream
 from jobstream_infra.reader import UnreadableEvent
+from jobstream_infra.records import Stored
 from jobstream_infra.settings import ProjectorSettings
 
 from .standby import ViewLease, view_lease_key
@@ -94,9 +101,21 @@ class StreamMessage:
     def of(cls, msg: Msg) -> "StreamMessage":
         return cls(stream_sequence(msg), msg.subject, msg.data)
 
+    @classmethod
+    def archived(cls, stored: Stored) -> "StreamMessage":
+        """An archived message with the bytes the stream held: the archive keeps an event's
+        JSON, and the event's own encoding is what was stored (what its job's row adds up)."""
+        try:
+            data = decode_event(stored.data, stored.subject).encode()
+        except EventDecodeError:
+            data = stored.data
+        return cls(stored.sequence, stored.subject, data)
+
 
 # Seconds before asking again a cluster that answered a fetch with 503.
 UNAVAILABLE_PAUSE = 0.2
+# The bound above every sequence: archived messages below it are all that remain.
+END = 2**64
 
 
 class Projector:
@@ -108,6 +127,7 @@ class Projector:
         batch_size: int = 500,
         linger: float = 0.0,
         decode: Decode = decode_event,
+        archive: Archive | None = None,
     ) -> None:
         # Its own consumer of the stream, not the journal's followers: those skip what they
         # cannot read, the projector parks it.
@@ -127,6 +147,10 @@ class Projector:
         # Jobs with an event held back (written by a newer jobstream): their later events
         # are held too, so that each job's events are folded in order.
         self.held_jobs: set[str] = set()
+        # Finished jobs' events trimmed from the stream (infra/archiver.py): folded in their
+        # place by a projector behind them, from what ``archived`` loaded at subscribe time.
+        self.archive = archive
+        self.archived: ArchivedInOrder | None = None
 
     async def resume_from_view(self) -> None:
         """Take up where the view is: its checkpoint, and the jobs held back in it, after
@@ -135,8 +159,17 @@ class Projector:
         fence = self.lease.check if self.lease is not None else None
         self.held_jobs = await asyncio.to_thread(release_held, self.engine, self.decode, fence)
 
+    async def _load_archive(self) -> None:
+        """What the archive holds above the checkpoint: nothing, for a projector at the
+        stream's head, which then pays nothing for the archive per batch."""
+        if self.archive is None:
+            return
+        self.archived = ArchivedInOrder(self.archive)
+        await asyncio.to_thread(self.archived.load, self.checkpoint)
+
     async def _subscribe(self):
         await self.resume_from_view()
+        await self._load_archive()
         # An ephemeral consumer starting after the checkpoint: the view, not the server,
         # remembers how far the projection got.
         config = ConsumerConfig(
@@ -176,24 +209,59 @@ class Projector:
         return batch, aside
 
     async def step(self, sub, timeout: float = 1.0, until: int | None = None) -> int:
-        """Fold the next batch, up to sequence ``until``; returns how many messages it held (0
-        when idle)."""
+        """Fold the next batch, up to sequence ``until``, with the archived messages before
+        it; returns how many messages it held (0 when idle)."""
         size = self.batch_size if until is None else min(self.batch_size, until - self.checkpoint)
+        fetched = await self._fetch(sub, size, timeout)
+        if fetched is None:
+            return 0
+        stream = [m for m in fetched if until is None or m.sequence <= until]
+        # Once the stream has nothing more (up to ``until``), every archived message left is
+        # due; before that, those below the next message the stream will deliver.
+        ended = not stream or len(stream) < len(fetched)
+        bound = stream[-1].sequence if not ended else (END if until is None else until + 1)
+        messages = await self._merged(stream, bound, until if ended else None)
+        for start in range(0, len(messages), self.batch_size):
+            chunk = messages[start : start + self.batch_size]
+            await self._check_contiguous([message.sequence for message in chunk])
+            await self.apply(chunk)
+        return len(messages)
+
+    async def _fetch(self, sub, size: int, timeout: float) -> list[StreamMessage] | None:
+        """The stream's next messages ([]: none more, for now); None when the cluster could
+        not answer."""
         try:
             msgs = await sub.fetch(size, timeout=timeout)
         except TimeoutError:
-            return 0
+            return []
         except ServiceUnavailableError:
             # A cluster answers 503 while a new consumer settles (a node just rejoined): ask
             # again shortly rather than end a rebuild with a traceback.
             await asyncio.sleep(UNAVAILABLE_PAUSE)
-            return 0
-        messages = [StreamMessage.of(msg) for msg in msgs]
-        if until is not None:
-            messages = [message for message in messages if message.sequence <= until]
-        await self._check_contiguous([message.sequence for message in messages])
-        await self.apply(messages)
-        return len(messages)
+            return None
+        return [StreamMessage.of(msg) for msg in msgs]
+
+    async def _merged(
+        self, stream: list[StreamMessage], bound: int, through: int | None
+    ) -> list[StreamMessage]:
+        """``stream`` with the archived messages below ``bound``, in sequence order. A gap
+        they leave (or, with ``through``, a shortfall) lists the archive again: the archiver
+        may have trimmed since it was loaded."""
+        archived = await self._archived_below(bound)
+        merged = in_sequence(archived, stream, self.checkpoint)
+        if self.archived is not None and not _whole(merged, self.checkpoint, through):
+            await asyncio.to_thread(self.archived.load, self.checkpoint)
+            archived += await self._archived_below(bound)
+            merged = in_sequence(archived, stream, self.checkpoint)
+        return merged
+
+    async def _archived_below(self, bound: int) -> list[StreamMessage]:
+        archived = self.archived
+        if archived is None or not archived.reaches(bound):
+            return []
+        return await asyncio.to_thread(
+            lambda: [StreamMessage.archived(stored) for stored in archived.below(bound)]
+        )
 
     async def apply(self, messages: Sequence[Message]) -> None:
         """Fold messages that follow the checkpoint into the view, setting aside what cannot
@@ -208,8 +276,8 @@ class Projector:
 
     async def _check_contiguous(self, sequences: list[int]) -> None:
         """Messages must follow the checkpoint without a gap: with no acks, a message lost in
-        transit would otherwise be skipped for good. A gap the stream itself has (purged
-        history) is accepted."""
+        transit would otherwise be skipped for good. A gap the stream itself has (history
+        purged below its first sequence) is accepted; one the archive fills is none."""
         expected = self.checkpoint + 1
         for seq in sequences:
             if seq != expected:
@@ -276,6 +344,15 @@ class Projector:
         except NotFoundError:
             return False
 
+    async def last_sequence_at(self, instant: datetime) -> int:
+        """The sequence of the last message stored at ``instant``, in the stream or, trimmed
+        from it since, in the archive."""
+        stream = await last_sequence_at(self.journal, instant)
+        if self.archive is None:
+            return stream
+        archived = await asyncio.to_thread(first_archived_after, self.archive, instant)
+        return stream if archived is None else min(stream, archived - 1)
+
     async def catch_up(self, until: int | None = None) -> int:
         """Fold everything up to the stream's current end (or sequence ``until``), then return
         the checkpoint."""
@@ -288,6 +365,13 @@ class Projector:
         finally:
             await sub.unsubscribe()
         return self.checkpoint
+
+
+def _whole(messages: Sequence[Message], after: int, through: int | None) -> bool:
+    """Whether ``messages`` follow ``after`` without a gap (and reach ``through``)."""
+    if any(message.sequence != after + 1 + i for i, message in enumerate(messages)):
+        return False
+    return through is None or after + len(messages) >= through
 
 
 def _job_of(subject: str) -> str | None:
@@ -316,7 +400,14 @@ async def _open(
     js = nc.jetstream()
     replicas = await ensure_stream(js, new_replicas=settings.replicas)
     journal = JetStreamJournal(nc, js, direct_reads(replicas))
-    projector = Projector(js, journal, engine, settings.projector_batch, settings.projector_linger)
+    projector = Projector(
+        js,
+        journal,
+        engine,
+        settings.projector_batch,
+        settings.projector_linger,
+        archive=Archive(settings.archive_location),
+    )
     return nc, projector
 
 
@@ -387,7 +478,7 @@ async def rebuild_view(
     try:
         projector.park_unreadable = skip_unreadable
         if isinstance(until, datetime):
-            until = await last_sequence_at(projector.journal, until)
+            until = await projector.last_sequence_at(until)
         return await projector.catch_up(until)
     finally:
         await close_nats(nc, "projector")

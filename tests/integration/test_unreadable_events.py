@@ -19,7 +19,7 @@ from jobstream_contracts.subjects import event_subject
 from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.provisioning import ensure_stream
 from jobstream_infra.reader import UnreadableEvent
-from jobstream_infra.settings import NatsSettings, ProjectorSettings
+from jobstream_infra.settings import AdminSettings, ProjectorSettings
 from jobstream_projector.service import rebuild_view
 from jobstream_projector.view import count_parked, create_view_engine
 
@@ -63,7 +63,7 @@ def _export(server, **options) -> list[dict]:
     from jobstream.export import export_events
 
     out = io.StringIO()
-    asyncio.run(export_events(NatsSettings(nats_url=server.url), out, **options))
+    asyncio.run(export_events(AdminSettings(nats_url=server.url), out, **options))
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
 
