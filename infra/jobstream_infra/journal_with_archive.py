@@ -20,19 +20,13 @@ from datetime import datetime
 from jobstream_contracts.events import Event, JobCreated, JobSubmitted
 
 from .archive import ArchiveIndex
+from .archive_order import in_sequence
 from .journal import Journal, StoreUsage
 from .records import CaughtUp, Recorded, readable
 
 
 def _begins(event: Event) -> bool:
     return isinstance(event, JobSubmitted | JobCreated)
-
-
-def merged(archived: list[Recorded], live: list[Recorded], after: int) -> list[Recorded]:
-    """Both lists' records above ``after``, in sequence order, each sequence once."""
-    by_sequence = {r.sequence: r for r in archived if r.sequence > after}
-    by_sequence.update((r.sequence, r) for r in live)
-    return [by_sequence[sequence] for sequence in sorted(by_sequence)]
 
 
 class JournalWithArchive:
@@ -52,7 +46,7 @@ class JournalWithArchive:
         archived = await self._archived(job_id, look=after == 0)
         if not archived:
             return live
-        return merged(archived, live, after)[:limit]
+        return in_sequence(archived, live, after)[:limit]
 
     async def catch_up(self, job_id: str, after: int = 0) -> CaughtUp:
         caught = await self.inner.catch_up(job_id, after)
@@ -60,7 +54,7 @@ class JournalWithArchive:
         if after == 0 and live and _begins(live[0].event):
             return caught
         archived = await self._archived(job_id, look=after == 0)
-        return CaughtUp(merged(archived, live, after), caught.through) if archived else caught
+        return CaughtUp(in_sequence(archived, live, after), caught.through) if archived else caught
 
     async def _archived(self, job_id: str, look: bool) -> list[Recorded]:
         """The job's archived events; with ``look``, after listing the archive for files

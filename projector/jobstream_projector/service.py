@@ -248,7 +248,7 @@ class Projector:
         they leave (or, with ``through``, a shortfall) lists the archive again: the archiver
         may have trimmed since it was loaded."""
         archived = await self._archived_below(bound)
-        merged = in_sequence(archived, stream, self.checkpoint)
+        merged = in_sequence(archived, stream, self.checkpoint) if archived else stream
         if self.archived is not None and not _whole(merged, self.checkpoint, through):
             await asyncio.to_thread(self.archived.load, self.checkpoint)
             archived += await self._archived_below(bound)
