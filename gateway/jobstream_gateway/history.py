@@ -5,6 +5,8 @@ history first and then live, as server-sent events until the job's final event.
 ``GET /events`` streams every job's events from now (or after ``Last-Event-ID``).
 """
 
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -27,6 +29,7 @@ from jobstream_contracts.subjects import (
     is_valid_token,
     job_filter,
 )
+from jobstream_infra.journal import Recorded
 
 from .callers import caller, no_such_job
 from .context import UNREACHABLE, Context, base_url, context, unavailable, unreadable
@@ -38,6 +41,8 @@ from .streams import MEDIA_TYPE, event_stream, resume_point, wants_stream
 router = APIRouter(tags=["Events"])
 
 PAGE_MAX = 1000
+# Events a job's stream reads at once from its history before it follows the stream.
+REPLAY_PAGE = 100
 _STREAMED: dict[int | str, dict[str, Any]] = {
     200: {"content": {MEDIA_TYPE: {}}, "description": "server-sent events"}
 }
@@ -49,6 +54,26 @@ def _owner(first: Event) -> str | None:
 
 def _is_final(event: Event) -> bool:
     return event.token in TERMINAL_TOKENS
+
+
+@dataclass
+class JobReplay:
+    """One job's history as the journal reads it, archived part included: an archived job's
+    events are no longer in the stream for its stream to follow."""
+
+    ctx: Context
+    job_id: str
+    reached: int = 0
+
+    async def pages(self, after: int) -> AsyncGenerator[list[Recorded], None]:
+        self.reached = after
+        while True:
+            page = await self.ctx.journal.read(self.job_id, self.reached, REPLAY_PAGE)
+            if page:
+                yield page
+                self.reached = page[-1].sequence
+            if len(page) < REPLAY_PAGE:
+                return
 
 
 # One URL, two answers by Accept (a page of events, or their stream): caches must know.
@@ -81,6 +106,7 @@ async def job_events(
                 [job_filter(job_id)],
                 resume_point(last_event_id, after),
                 ends_with=_is_final,
+                replay=JobReplay(ctx, job_id),
             )
             stream.headers.update(_VARY)
             return stream

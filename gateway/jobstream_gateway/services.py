@@ -10,8 +10,10 @@ from nats.js import JetStreamContext
 
 from jobstream_contracts.subjects import DATASET_REGISTRY_BUCKET
 from jobstream_infra.apikeys import api_key_bucket
+from jobstream_infra.archive import Archive, ArchiveIndex
 from jobstream_infra.connection import close_nats, connect_nats
 from jobstream_infra.journal import JetStreamJournal, direct_reads
+from jobstream_infra.journal_with_archive import JournalWithArchive
 from jobstream_infra.provisioning import ensure_process_registry, ensure_registry, ensure_stream
 from jobstream_infra.schedule_book import ensure_schedule_stream
 from jobstream_infra.settings import GatewaySettings
@@ -42,6 +44,13 @@ async def _identity(settings: GatewaySettings, js: JetStreamContext) -> Identity
     return Identity(api_keys, oidc)
 
 
+def journal_of(settings: GatewaySettings, stream: JetStreamJournal) -> JournalWithArchive:
+    """The stream's journal with the archive: a job the archiver moved out of the stream
+    reads as it did before. Nothing is read here; the archive is listed when a read first
+    asks for a job the stream holds no beginning of."""
+    return JournalWithArchive(stream, ArchiveIndex(Archive(settings.archive_location)))
+
+
 @asynccontextmanager
 async def nats_services(settings: GatewaySettings) -> AsyncIterator[Context]:
     """The gateway's context on the NATS server and view ``settings`` name."""
@@ -63,7 +72,7 @@ async def nats_services(settings: GatewaySettings) -> AsyncIterator[Context]:
     try:
         ctx = Context(
             settings,
-            JetStreamJournal(nc, js, direct_reads(replicas)),
+            journal_of(settings, JetStreamJournal(nc, js, direct_reads(replicas))),
             engine,
             catalog,
             dataset_templates,

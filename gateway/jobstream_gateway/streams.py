@@ -7,9 +7,9 @@ open stream whatever its clients do.
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi.responses import StreamingResponse
 
@@ -20,10 +20,19 @@ from jobstream_infra.journal import Recorded
 
 from .context import Context
 from .errors import invalid_parameter
-from .owners import OwnedReplay
 from .slots import Slots
 
 MEDIA_TYPE = "text/event-stream"
+
+
+class Replay(Protocol):
+    """Where a stream's past comes from when following the stream from the start would not
+    give it: a caller's own jobs (owners.py), an archived job (history.py)."""
+
+    # Every event up to here was given: the stream is followed from the next one.
+    reached: int
+
+    def pages(self, after: int) -> AsyncGenerator[list[Recorded], None]: ...
 
 
 def wants_stream(accept: str | None) -> bool:
@@ -78,12 +87,12 @@ def event_stream(
     after: int | None,
     ends_with: Callable[[Event], bool] = lambda event: False,
     shown: Callable[[Event], Awaitable[bool]] | None = None,
-    replay: OwnedReplay | None = None,
+    replay: Replay | None = None,
 ) -> EventStreamResponse:
     """A streaming response, held for ``principal``, of the events matching ``filters`` after
     sequence ``after`` (``None``: only new ones) that ``shown`` accepts, which ends after the
-    first event ``ends_with`` accepts. With ``replay``, the events up to the view's checkpoint
-    are those it reads."""
+    first event ``ends_with`` accepts. With ``replay``, the events up to where it ends are
+    those it reads."""
     keepalive = ctx.settings.stream_keepalive
 
     async def frames() -> AsyncIterator[str]:

@@ -8,7 +8,8 @@ stream's.
 What it costs a job that was never archived: a read from the start whose first event is the
 job's first (a submission or a creation) is answered by the stream alone; any other read
 looks the job up in the index in memory. The archive itself is listed only when a read from
-the start finds the job's beginning missing, and at most once a second.
+the start finds the job's beginning missing, and at most once a second. An archived job read
+after its newest archived event (a status read from the view's checkpoint) opens no file.
 """
 
 import asyncio
@@ -43,7 +44,7 @@ class JournalWithArchive:
         live = await self.inner.read(job_id, after, limit)
         if after == 0 and live and _begins(live[0].event):
             return live
-        archived = await self._archived(job_id, look=after == 0)
+        archived = await self._archived(job_id, after)
         if not archived:
             return live
         return in_sequence(archived, live, after)[:limit]
@@ -53,18 +54,23 @@ class JournalWithArchive:
         live = caught.records
         if after == 0 and live and _begins(live[0].event):
             return caught
-        archived = await self._archived(job_id, look=after == 0)
+        archived = await self._archived(job_id, after)
         return CaughtUp(in_sequence(archived, live, after), caught.through) if archived else caught
 
-    async def _archived(self, job_id: str, look: bool) -> list[Recorded]:
-        """The job's archived events; with ``look``, after listing the archive for files
-        written since it was last listed, when the job is not among those known."""
-        if self.index.holding(job_id) is None:
-            if not look:
+    async def _archived(self, job_id: str, after: int) -> list[Recorded]:
+        """The job's archived events, unless all of them are at or below ``after``; from the
+        start, after listing the archive for files written since it was last listed, when the
+        job is not among those known."""
+        manifest = self.index.holding(job_id)
+        if manifest is None:
+            if after:
                 return []
             await asyncio.to_thread(self.index.refresh, time.monotonic())
-            if self.index.holding(job_id) is None:
+            manifest = self.index.holding(job_id)
+            if manifest is None:
                 return []
+        if manifest.jobs[job_id].last_sequence <= after:
+            return []
         return await asyncio.to_thread(self.index.records, job_id)
 
     async def is_dismissed(self, process_id: str, job_id: str) -> bool:
