@@ -1,7 +1,7 @@
 """The harnesses beside the main benchmark keep working: `bench.cluster`, `bench.observability`
 and `bench.auth` in smoke mode start their stacks (bench.cluster: one nats-server and a
-three-node R3 cluster), run a few jobs or requests on each and write the report. They measure
-nothing worth reading."""
+three-node R3 cluster), run a few jobs or requests on each and write the report; `bench.archive`
+archives a few dozen jobs. They measure nothing worth reading."""
 
 import re
 import subprocess
@@ -65,3 +65,26 @@ def test_bench_cluster_smoke_reports_the_single_node_and_the_cluster(tmp_path):
         events, stream_bytes = _cells(text, f"echo job, {system}")[:2]
         assert float(events) >= 3 and int(stream_bytes.replace(",", "")) > 0
     assert "| ingest, one node, R1 |" in text
+
+
+def _messages(report: str, when: str) -> int:
+    found = re.search(rf"stream {when}: +(\d+) messages", report)
+    assert found is not None, report
+    return int(found.group(1))
+
+
+def test_bench_archive_reports_the_stream_trimmed_and_each_kind_of_read():
+    arguments = ["--jobs", "40", "--live", "10", "--batch", "15", "--reads", "5"]
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.archive", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = result.stdout
+    assert "archived 40 jobs into 3 files" in report
+    # Four events a job: the 40 archived jobs' are trimmed, the 10 live ones' stay.
+    assert (_messages(report, "before"), _messages(report, "after")) == (200, 40)
+    assert len(re.findall(r"read one history, .*: median [\d.]+ ms", report)) == 3
