@@ -19,6 +19,7 @@ import nats
 import pytest
 from nats.aio.client import Client as NATS
 
+from jobstream_contracts.access import Role
 from jobstream_contracts.events import (
     CallbackDelivered,
     DatasetCommitted,
@@ -31,15 +32,16 @@ from jobstream_contracts.events import (
     SnapshotRef,
 )
 from jobstream_contracts.subjects import STREAM
+from jobstream_gateway.identity import Identity
 from jobstream_gateway.services import journal_of
-from jobstream_infra.archive import Archive
+from jobstream_infra.archive import CACHED_FILES, Archive
 from jobstream_infra.archiver import Archiver
 from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.journal import JetStreamJournal
 from jobstream_infra.journal_with_archive import JournalWithArchive
 from jobstream_infra.provisioning import stream_config
 
-from ..support.inprocess import Gateway, serving, view_engine
+from ..support.inprocess import Gateway, keyed_identity, open_stream, serving, view_engine
 from ..support.stack import TEST_PROCESSES
 
 HTML = {"Accept": "text/html"}
@@ -73,10 +75,10 @@ class Archiving:
     async def stored_messages(self) -> int:
         return (await self.nc.jetstream().stream_info(STREAM)).state.messages
 
-    async def archive_finished_jobs(self) -> None:
+    async def archive_finished_jobs(self, batch: int = 3) -> None:
         """One run of the archiver with a retention of nothing: every finished job is due."""
         archive = Archive(self.gateway.ctx.settings.archive_location)
-        report = await Archiver(self.nc, archive, batch=3).run(datetime.now(UTC))
+        report = await Archiver(self.nc, archive, batch).run(datetime.now(UTC))
         assert report.refused_trim is None and report.trimmed > 0, report
 
     def archived_jobs(self) -> set[str]:
@@ -89,6 +91,14 @@ class Archiving:
         settings = self.gateway.ctx.settings
         async with serving(settings, self.journal, view_engine(folder), modules=MODULES) as bare:
             yield bare
+
+    @asynccontextmanager
+    async def with_keys(self, identity: Identity) -> AsyncIterator[Gateway]:
+        """A second gateway on the same journal and view that knows callers by their keys."""
+        settings = self.gateway.ctx.settings.model_copy(update={"auth": "apikey"})
+        engine = self.gateway.engine
+        async with serving(settings, self.journal, engine, identity, modules=MODULES) as keyed:
+            yield keyed
 
 
 @pytest.fixture
@@ -306,3 +316,43 @@ async def test_a_job_dismissed_after_it_was_archived_shows_the_dismissal_last(ar
     assert after[-1]["sequence"] > history[-1]["sequence"]
     await gateway.project()
     assert (await json_of(gateway, f"/jobs/{job_id}"))[1]["status"] == "dismissed"
+
+
+async def replayed(gateway: Gateway, key: dict[str, str], count: int) -> list[Any]:
+    """The first ``count`` events of the caller's stream of their own jobs, from the start."""
+    async with open_stream(gateway.app, "/events?after=0", key) as stream:
+        return [(f.id, f.event, f.data) for f in await asyncio.wait_for(stream.first(count), 10)]
+
+
+async def test_a_callers_replay_of_their_own_jobs_reads_the_archive(archiving):
+    identity, keys = keyed_identity({"alice": Role.SUBMITTER, "bob": Role.SUBMITTER})
+    alice, bob = ({"Authorization": f"Bearer {keys[name]}"} for name in ("alice", "bob"))
+    async with archiving.with_keys(identity) as gateway:
+        for key in (bob, alice, bob):
+            await gateway.run(await gateway.submit("echo", {"message": "m"}, **key))
+        await gateway.project()
+        before = await replayed(gateway, alice, 3)
+        await archiving.archive_finished_jobs()
+
+        assert await replayed(gateway, alice, 3) == before
+    assert [event for _, event, _ in before] == [
+        "dev.jobstream.JobSubmitted",
+        "dev.jobstream.JobStarted",
+        "dev.jobstream.JobSucceeded",
+    ]
+
+
+async def test_the_status_of_an_archived_job_the_view_holds_opens_no_archive_file(archiving):
+    gateway = archiving.gateway
+    jobs = [await succeeded_job(gateway) for _ in range(CACHED_FILES + 1)]
+    await gateway.project()
+    statuses = [await json_of(gateway, f"/jobs/{job_id}") for job_id in jobs]
+    await archiving.archive_finished_jobs(batch=1)
+    for job_id in reversed(jobs):  # the last job's file first: the one no longer cached
+        assert (await gateway.http.get(f"/jobs/{job_id}/events")).status_code == 200
+    for events in Path(gateway.ctx.settings.archive_location).glob("*.jsonl.gz"):
+        events.write_bytes(b"no longer what its manifest says")
+
+    # Each view row is as new as the job's archived events: no file is read, not even the
+    # last job's, which a read would find damaged.
+    assert [await json_of(gateway, f"/jobs/{job_id}") for job_id in jobs] == statuses
