@@ -136,8 +136,10 @@ def test_the_archiver_runs_hourly_one_run_at_a_time_with_a_retention():
     assert archiver["spec"]["schedule"].split()[1:] == ["*", "*", "*", "*"]
     assert archiver["spec"]["concurrencyPolicy"] == "Forbid"
     (container,) = pod_spec(archiver)["containers"]
-    assert float(environment(container)["JOBSTREAM_ARCHIVE_RETENTION"]) > 0
-    assert secret_key(environment(container)["JOBSTREAM_ARCHIVE_URL"]) == "JOBSTREAM_ARCHIVE_URL"
+    env = environment(container)
+    retention = env["JOBSTREAM_ARCHIVE_RETENTION"]
+    assert isinstance(retention, str) and float(retention) > 0  # a value, not a reference
+    assert secret_key(env["JOBSTREAM_ARCHIVE_URL"]) == "JOBSTREAM_ARCHIVE_URL"
 
 
 def test_deployment_runs_every_component_as_the_compose_file_does():
