@@ -172,7 +172,9 @@ def test_the_admin_may_not_purge_or_delete_and_the_stream_keeps_refusing_deletes
 def test_the_archiver_may_purge_one_jobs_events_and_nothing_else(finished_job):
     nats_server, stack, _ = finished_job
     archived = stack.submit("echo", {"message": "archive me"})
-    stack.wait_job(archived)
+    # Folded into the view first, as a job past its retention is: the projector accepts a gap
+    # in the stream only before its first message, not one in the events it is yet to fold.
+    stack.wait_view(archived)
     before = stack.events()
 
     async def trim(js: JetStreamContext) -> None:
