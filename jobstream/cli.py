@@ -1,4 +1,4 @@
-"""The server's own commands: `jobstream up | events export | apikey | config check`.
+"""The server's own commands: `jobstream up | events export | archive | apikey | config check`.
 
 They join the `jobstream` command of jobstream-client (which holds the client commands and the
 one console script) as entries of the `jobstream.commands` entry-point group, one per command,
@@ -7,11 +7,13 @@ named after it; each component's package adds its own command the same way (`gat
 """
 
 import argparse
+import asyncio
 import os
 import sys
 
 import structlog
 
+from jobstream_client.cli.exit_codes import USAGE
 from jobstream_client.cli.main import CommandGroup
 from jobstream_contracts.access import Role
 from jobstream_contracts.cloudevents import UNREADABLE_TYPE
@@ -22,8 +24,9 @@ from jobstream_infra.commands import (
     reaching_nats,
     refuse_an_open_gateway,
     stream_bound,
+    until_signalled,
 )
-from jobstream_infra.settings import COMMAND_SETTINGS, AdminSettings, UpSettings
+from jobstream_infra.settings import COMMAND_SETTINGS, AdminSettings, ArchiverSettings, UpSettings
 
 log = structlog.get_logger("jobstream")
 
@@ -94,6 +97,37 @@ def _events(args: argparse.Namespace) -> None:
     log.info("events exported", events=written)
 
 
+def _add_archive_parser(commands) -> None:
+    archive = commands.add_parser(
+        "archive",
+        help="write finished jobs' events older than JOBSTREAM_ARCHIVE_RETENTION to the "
+        "archive, then trim them from the stream (as the archiver NATS user)",
+    )
+    archive.add_argument(
+        "--every",
+        action="store_true",
+        help="run again every JOBSTREAM_ARCHIVE_INTERVAL seconds until stopped",
+    )
+
+
+def _archive(args: argparse.Namespace) -> int | None:
+    from .archiving import archive_every, archive_now
+
+    settings = configured(ArchiverSettings, args, answers_on_stdout=not args.every)
+    if settings.archive_retention is None:
+        print(
+            "jobstream archive: JOBSTREAM_ARCHIVE_RETENTION is not set, so no job is ever due: "
+            "set it to the seconds a finished job's events stay in the stream",
+            file=sys.stderr,
+        )
+        return USAGE
+    if args.every:
+        asyncio.run(until_signalled(lambda stop: archive_every(settings, stop)))
+        return None
+    print(reaching_nats("archive", lambda: archive_now(settings)))
+    return None
+
+
 def _add_apikey_parser(commands) -> None:
     apikey = commands.add_parser("apikey", help="create, list or revoke API keys (admin)")
     actions = apikey.add_subparsers(dest="action", required=True)
@@ -139,5 +173,6 @@ def _config(args: argparse.Namespace) -> None:
 
 UP = CommandGroup(_add_up_parser, _up)
 EVENTS = CommandGroup(_add_events_parser, _events)
+ARCHIVE = CommandGroup(_add_archive_parser, _archive)
 APIKEY = CommandGroup(_add_apikey_parser, _apikey)
 CONFIG = CommandGroup(_add_config_parser, _config)

@@ -13,6 +13,7 @@ from jobstream_infra.settings import (
     COMMAND_SETTINGS,
     AccessSettings,
     AddressSettings,
+    ArchiveSettings,
     CallbackNetworkSettings,
     DatasetSettings,
     EmbeddedNatsSettings,
@@ -41,6 +42,7 @@ BLOCKS: dict[type[JobstreamSettings], str] = {
     CallbackNetworkSettings: "Callback networks",
     PlanLimitSettings: "Limits on planned work",
     DatasetSettings: "Datasets",
+    ArchiveSettings: "Archiving",
     PluginSettings: "Operator's files",
     EmbeddedNatsSettings: "Embedded nats-server",
 }

@@ -3,7 +3,10 @@
 Components run as separate OS processes, exactly as they would be deployed, so what works
 under `up` works split across machines. If one exits, everything stops: a half-running
 service is worse than a clear failure. Each component connects as its own NATS user, given in
-its environment; the stream is created or updated as the admin user before any starts.
+its environment; the stream is created or updated as the admin user before any starts. The
+archiver (`jobstream archive --every`, the archiver user) is one of them when
+JOBSTREAM_ARCHIVE_RETENTION is set; without a retention nothing is ever due, so it is not
+started.
 
 `up` holds its data folder (folder_lock) and finds its ports free before it starts anything,
 and says "jobstream is up" only when the gateway it started answers (its pid in the health
@@ -31,7 +34,20 @@ from .folder_lock import FolderTaken, ensure_free, holding
 
 log = structlog.get_logger("jobstream.up")
 
+# Started always, in this order; the gateway last, as its answer says all are up.
 COMPONENTS = ("projector", "executor", "notifier", "gateway")
+# The components that serve /metrics on a port of their own (the gateway serves it on its own).
+METERED = ("projector", "executor", "notifier")
+# Each component's command: `jobstream <name>`, with these arguments.
+ARGUMENTS = {"archive": ["--every"]}
+
+
+def components(settings: UpSettings) -> tuple[str, ...]:
+    """COMPONENTS, and the archiver (before the gateway) when a retention makes jobs due."""
+    if settings.archive_retention is None:
+        return COMPONENTS
+    *others, gateway = COMPONENTS
+    return (*others, "archive", gateway)
 
 
 def _wait_for_gateway(
@@ -115,12 +131,11 @@ def _component_env(
 
 
 def _metrics_env(settings: UpSettings, name: str) -> dict[str, str]:
-    """Each component but the gateway (which serves /metrics on its own port) scrapes on its
-    own port: METRICS_PORT, then the next ones, in the order the components start."""
-    if settings.metrics_port is None or name == "gateway":
+    """Each metered component scrapes on its own port: METRICS_PORT, then the next ones, in
+    the order the components start."""
+    if settings.metrics_port is None or name not in METERED:
         return {}
-    others = [component for component in COMPONENTS if component != "gateway"]
-    return {"JOBSTREAM_METRICS_PORT": str(settings.metrics_port + others.index(name))}
+    return {"JOBSTREAM_METRICS_PORT": str(settings.metrics_port + METERED.index(name))}
 
 
 def run_all(settings: UpSettings) -> int:
@@ -165,15 +180,16 @@ def _run(settings: UpSettings, started: float) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    names = components(settings)
     children = [
         # A session of their own: a terminal's Ctrl-C reaches only this supervisor, which
         # then stops the components in order and the nats-server last.
         subprocess.Popen(
-            [sys.executable, "-m", "jobstream", name],
+            [sys.executable, "-m", "jobstream", name, *ARGUMENTS.get(name, [])],
             env={**_component_env(env, server, name), **_metrics_env(settings, name)},
             start_new_session=True,
         )
-        for name in COMPONENTS
+        for name in names
     ]
     code = 0
     try:
@@ -189,7 +205,7 @@ def _run(settings: UpSettings, started: float) -> int:
             log.error("jobstream did not come up")
             code = 1
         while not stopping and code == 0:
-            for name, child in zip(COMPONENTS, children, strict=True):
+            for name, child in zip(names, children, strict=True):
                 if child.poll() is not None:
                     log.error(
                         "component exited; stopping everything",

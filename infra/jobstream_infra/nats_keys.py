@@ -4,7 +4,7 @@ Decisions:
 - One folder (JOBSTREAM_NATS_CREDENTIALS_DIR), one file per NATS user, named by it:
   ``<user>.creds`` (a user JWT and its seed, for a server in operator mode) or ``<user>.nk``
   (an NKEY seed, for an ``nkey`` user of the server's authorization). Every component is its
-  own NATS user, so one setting serves every way jobstream runs: `jobstream up` starts four
+  own NATS user, so one setting serves every way jobstream runs: `jobstream up` starts its
   components from one environment, the commands take the file of the user whose rights they
   need (`events export` the projector's, `apikey` the admin's), and a split deployment mounts
   only its own component's file in each container's folder.

@@ -8,8 +8,13 @@ Decisions:
 - Creating the stream or a bucket is allowed to the components that need it, as before users:
   JetStream refuses a create that differs from what exists. Changing a configuration is the
   admin's: an update could shrink the stream's limits, a purge by other means.
-- Nobody deletes the stream over NATS, not even the admin; the stream itself refuses purges
-  and message deletes (deny_purge, deny_delete), whoever asks.
+- Nobody deletes the stream over NATS, not even the admin; the stream itself refuses message
+  deletes (deny_delete), whoever asks.
+- Only the archiver removes events: it may purge the stream (a finished job's subjects, once
+  their archive file is written and verified) and do nothing else but read it. It records no
+  event, deletes no message, changes no configuration. The stream allows purges (an older
+  release's, which denies them, keeps denying them: provisioning.py), so the permissions are
+  the guard: no other user has the purge subject, the admin is denied it.
 - Each user has its own inbox prefix (``_INBOX.<user>``), so no component reads another's
   replies. The executor answers estimate requests through ``allow_responses``, not a grant on
   the gateway's inbox.
@@ -224,20 +229,31 @@ NOTIFIER = (
     + records(CallbackDelivered, CallbackAbandoned)
 )
 
+# Reads the stream as the projector does, and trims what it archived: nothing else.
+ARCHIVER = (
+    _member("archiver") + reads_stream(STREAM) + Grant(publish=(f"{API}.STREAM.PURGE.{STREAM}",))
+)
+
 USERS: dict[str, Permissions] = {
     "admin": Permissions(
         Grant(publish=(">",), subscribe=(">",)),
-        deny_publish=(f"{API}.STREAM.DELETE.{STREAM}",),
+        # What would remove events: the stream, a purge (the archiver's alone), a message.
+        deny_publish=(
+            f"{API}.STREAM.DELETE.{STREAM}",
+            f"{API}.STREAM.PURGE.{STREAM}",
+            f"{API}.STREAM.MSG.DELETE.{STREAM}",
+        ),
     ),
     "gateway": Permissions(GATEWAY),
     "executor": Permissions(EXECUTOR, allow_responses=True),
     "projector": Permissions(PROJECTOR),
     "notifier": Permissions(NOTIFIER),
+    "archiver": Permissions(ARCHIVER),
 }
 
 # Commands that are not components connect as the user whose rights fit: the export reads
-# the stream as the projector does.
-_ACTS_AS = {"export": "projector"}
+# the stream as the projector does; `jobstream archive` is the archiver.
+_ACTS_AS = {"export": "projector", "archive": "archiver"}
 
 
 def user_of(component: str) -> str:

@@ -1,9 +1,15 @@
 """Idempotent creation of the stream, consumers and buckets jobstream needs.
 
-Every component calls these at start; running them concurrently or again is harmless. The
-stream denies purges and message deletes: the log of record only grows. Creating it is allowed
-to every component, changing an existing one's configuration only to the admin NATS user
-(nats_users.py): `jobstream up` does that before it starts the components.
+Every component calls these at start; running them concurrently or again is harmless.
+Creating the stream is allowed to every component, changing an existing one's configuration
+only to the admin NATS user (nats_users.py): `jobstream up` does that before it starts the
+components.
+
+What may leave the stream: the stream itself refuses message deletes (deny_delete), whoever
+asks. Purges are allowed by the stream and guarded by NATS permissions instead: only the
+archiver user may ask for one, to trim finished jobs' events once their archive file is
+written and verified. A stream an older release created denies purges as well, and JetStream
+never unsets that (err 10052): it is kept, and the archiver's trims are refused there.
 
 Replicas: the admin's provisioning sets the stream's (and existing buckets') replica count to
 the ``replicas`` setting, raising a single-replica stream to R3; a component keeps the count
@@ -70,7 +76,8 @@ CONSUMER_WAIT = 60.0
 _STREAM_NAME_IN_USE = 10058
 
 
-def stream_config(replicas: int = 1) -> StreamConfig:
+def stream_config(replicas: int = 1, deny_purge: bool = False) -> StreamConfig:
+    """The stream; ``deny_purge`` for one an older release created, which keeps it."""
     # LIMITS retention with no limits: acknowledging a job never deletes its history.
     return StreamConfig(
         name=STREAM,
@@ -85,9 +92,9 @@ def stream_config(replicas: int = 1) -> StreamConfig:
         duplicate_window=120,
         allow_direct=True,
         num_replicas=replicas,
-        # Once set, JetStream refuses to unset these: no update can bring purges back.
+        # Once set, JetStream refuses to unset it: no update can bring message deletes back.
         deny_delete=True,
-        deny_purge=True,
+        deny_purge=deny_purge,
     )
 
 
@@ -102,7 +109,11 @@ async def ensure_stream(
     it is created: a component may create a missing stream but not change an existing one).
     Returns the stream's replica count."""
     # Adding a stream exactly as it is succeeds for any user: no update is asked for then.
-    config = stream_config(replicas or await stream_replicas(js, missing=new_replicas))
+    existing = await _existing_config(js)
+    kept_replicas = (existing.num_replicas or 1) if existing else new_replicas
+    # An older release's deny_purge is carried over: an update unsetting it is refused.
+    denies_purge = bool(existing and existing.deny_purge)
+    config = stream_config(replicas or kept_replicas, deny_purge=denies_purge)
     try:
         await js.add_stream(config)
     except BadRequestError as exc:
@@ -110,6 +121,13 @@ async def ensure_stream(
             raise
         await _update_stream(js, config)
     return config.num_replicas or 1
+
+
+async def _existing_config(js: JetStreamContext) -> StreamConfig | None:
+    try:
+        return (await js.stream_info(STREAM)).config
+    except NotFoundError:
+        return None
 
 
 async def stream_replicas(js: JetStreamContext, stream: str = STREAM, missing: int = 1) -> int:

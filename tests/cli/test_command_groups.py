@@ -37,6 +37,7 @@ ARGUMENTS = {
     "notifier": [],
     "projector": ["rebuild"],
     "events": ["export"],
+    "archive": [],
     "apikey": ["list"],
     "config": ["check"],
     "schedules": ["show", "nightly"],

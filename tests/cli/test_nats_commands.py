@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from jobstream_client.cli.exit_codes import UNREACHABLE, USAGE
 from jobstream_infra.embedded import free_port
 
@@ -52,3 +54,14 @@ def test_apikey_from_a_folder_without_up_says_what_to_set(tmp_path):
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line
     assert "JOBSTREAM_NATS_URL" in done.stderr and "jobstream up" in done.stderr
+
+
+@pytest.mark.parametrize("every", [[], ["--every"]])
+def test_archive_without_a_retention_says_what_to_set_and_connects_to_nothing(tmp_path, every):
+    # A server nobody answers on: the command must not wait on it.
+    address = f"nats://127.0.0.1:{free_port()}"
+    done = jobstream(tmp_path, "archive", *every, JOBSTREAM_NATS_URL=address)
+    assert done.returncode == USAGE, done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line
+    assert "JOBSTREAM_ARCHIVE_RETENTION is not set" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""

@@ -3,10 +3,11 @@
 Decisions, as for compose.yaml: Kubernetes' own OpenAPI schemas (bundled by
 kubernetes-validate, strict: an unknown field is an error) judge every object, the generated
 ConfigMaps and Secret included; what the schemas cannot know is checked against jobstream
-itself: each container's arguments parse with the CLI's parser, each JOBSTREAM_* variable is
-a field of its component's settings, each component logs in to NATS as its own user with
-that user's password, the NATS nodes' users are those nats_conf renders, and their
-configuration is accepted by the nats-server the tests run (`nats-server -t`).
+itself: each container's arguments (the Deployments' and the archiver CronJob's) parse with
+the CLI's parser, each JOBSTREAM_* variable is a field of its component's settings, each
+component logs in to NATS as its own user with that user's password, the NATS nodes' users
+are those nats_conf renders, and their configuration is accepted by the nats-server the
+tests run (`nats-server -t`).
 """
 
 import copy
@@ -19,13 +20,13 @@ import pytest
 import yaml
 
 import jobstream_contracts
-from jobstream_client.cli.main import build_parser
+from jobstream_client.cli.main import SERVER_COMMANDS, build_parser
 from jobstream_infra.embedded import server_binary
 from jobstream_infra.nats_conf import external_server_block
 from jobstream_infra.nats_users import user_of
 from jobstream_infra.settings import COMMAND_SETTINGS
 
-from ..support.dockerfile import command, global_args, image_named
+from ..support.dockerfile import command, global_args, image_closure, image_named, images
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "infra" / "kubernetes"
 # The newest Kubernetes the validator knows, and the oldest still supported upstream.
@@ -80,14 +81,24 @@ def settings_literals() -> dict[str, str]:
     return dict(literal.split("=", 1) for literal in shared["literals"])
 
 
-def containers(kind: str = "Deployment") -> dict[str, dict]:
-    """The containers of every object of ``kind``, by container name."""
+# What runs jobstream's commands: the components, and the archiver on its schedule.
+WORKLOADS = ("Deployment", "CronJob")
+
+
+def containers(*kinds: str) -> dict[str, dict]:
+    """The containers of every object of ``kinds`` (default: WORKLOADS), by container name."""
     return {
         container["name"]: container
         for obj in resources()
-        if obj["kind"] == kind
-        for container in obj["spec"]["template"]["spec"]["containers"]
+        if obj["kind"] in (kinds or WORKLOADS)
+        for container in pod_spec(obj)["containers"]
     }
+
+
+def pod_spec(obj: dict) -> dict:
+    """The spec of the pods an object makes; a CronJob's through its Job template."""
+    template = obj["spec"].get("jobTemplate", obj)["spec"]["template"]
+    return template["spec"]
 
 
 def environment(container: dict) -> dict[str, dict | str]:
@@ -118,6 +129,17 @@ def test_the_schemas_refuse_what_kubernetes_would_refuse():
     broken["spec"]["replica"] = 2  # a misspelt field
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, VERSIONS[0], strict=True)
+
+
+def test_the_archiver_runs_hourly_one_run_at_a_time_with_a_retention():
+    (archiver,) = [o for o in resources() if o["kind"] == "CronJob"]
+    assert archiver["spec"]["schedule"].split()[1:] == ["*", "*", "*", "*"]
+    assert archiver["spec"]["concurrencyPolicy"] == "Forbid"
+    (container,) = pod_spec(archiver)["containers"]
+    env = environment(container)
+    retention = env["JOBSTREAM_ARCHIVE_RETENTION"]
+    assert isinstance(retention, str) and float(retention) > 0  # a value, not a reference
+    assert secret_key(env["JOBSTREAM_ARCHIVE_URL"]) == "JOBSTREAM_ARCHIVE_URL"
 
 
 def test_deployment_runs_every_component_as_the_compose_file_does():
@@ -178,7 +200,12 @@ def test_every_image_is_tagged_by_the_kustomization():
 def test_each_component_runs_its_image_from_the_dockerfile_at_the_one_version():
     for name, container in containers().items():
         image = image_named(container["image"])
-        assert command(image) == container["args"] == [name], name
+        assert container["args"] == [name], name
+        assert SERVER_COMMANDS[name] in image_closure(image), name
+        # A component runs its own image, whose default command it is; another command (the
+        # archiver's) runs the image of every command.
+        assert image == (name if name in images() else "all"), name
+        assert image == "all" or command(image) == [name], name
     (version,) = {image["newTag"] for image in kustomization()["images"]}
     assert version == global_args()["VERSION"] == jobstream_contracts.__version__
 

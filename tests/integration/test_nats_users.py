@@ -1,5 +1,6 @@
 """The embedded nats-server's users: anonymous connections are refused, each component may do
-only what it needs, and the stream's history is beyond the reach of every one of them."""
+only what it needs, and the stream's history is beyond the reach of every one of them but the
+archiver, which may purge it and do nothing else."""
 
 import asyncio
 import dataclasses
@@ -17,8 +18,14 @@ from nats.js import JetStreamContext
 from nats.js.errors import APIError
 from pydantic import SecretStr
 
-from jobstream_contracts.events import CallbackDelivered, ErrorInfo, JobFailed, JobSucceeded
-from jobstream_contracts.subjects import STREAM, event_subject
+from jobstream_contracts.events import (
+    EVENT_TYPES,
+    CallbackDelivered,
+    ErrorInfo,
+    JobFailed,
+    JobSucceeded,
+)
+from jobstream_contracts.subjects import STREAM, event_subject, job_filter
 from jobstream_infra.connection import NatsRefused, close_nats, connect_nats
 from jobstream_infra.embedded import EmbeddedNats, server_binary
 from jobstream_infra.nats_conf import external_server_block
@@ -88,13 +95,21 @@ def _denied(reported: list[str], subject: str) -> bool:
 
 
 def _destroying() -> list[Attempt]:
+    return [lambda js: js.purge_stream(STREAM), *_changing()]
+
+
+def _changing() -> list[Attempt]:
+    """What would remove events but a purge: the archiver's one right."""
     shrunk = dataclasses.replace(stream_config(), max_msgs=1)
     return [
-        lambda js: js.purge_stream(STREAM),
         lambda js: js.delete_stream(STREAM),
         lambda js: js.delete_msg(STREAM, 1),
         lambda js: js.update_stream(shrunk),
     ]
+
+
+def _publishing(subject: str) -> Attempt:
+    return lambda js: js.publish(subject, b"{}", stream=STREAM)
 
 
 def _refused(attempt: Attempt) -> Attempt:
@@ -135,19 +150,58 @@ def test_a_components_user_cannot_purge_delete_or_shrink_the_stream(finished_job
     assert stack.events() == before
 
 
-def test_the_stream_refuses_purges_and_deletes_even_the_admins(finished_job):
+def test_the_admin_may_not_purge_or_delete_and_the_stream_keeps_refusing_deletes(finished_job):
     nats_server, stack, _ = finished_job
     before = stack.events()
 
-    reopened = dataclasses.replace(stream_config(), deny_purge=False, deny_delete=False)
+    reopened = dataclasses.replace(stream_config(), deny_delete=False)
     attempts = [
-        _refused(lambda js: js.purge_stream(STREAM)),
-        _refused(lambda js: js.delete_msg(STREAM, 1)),
+        # Not even asked: the admin may not.
+        lambda js: js.purge_stream(STREAM),
+        lambda js: js.delete_msg(STREAM, 1),
+        lambda js: js.delete_stream(STREAM),
+        # Asked, and refused by the stream: message deletes stay denied for good.
         _refused(lambda js: js.update_stream(reopened)),
-        lambda js: js.delete_stream(STREAM),  # not even asked: the admin may not
     ]
     reported = asyncio.run(_as_user(nats_server, "admin", attempts))
-    assert _denied(reported, f"$JS.API.STREAM.DELETE.{STREAM}"), reported
+    for api in ("PURGE", "MSG.DELETE", "DELETE"):
+        assert _denied(reported, f"$JS.API.STREAM.{api}.{STREAM}"), reported
+    assert stack.events() == before
+
+
+def test_the_archiver_may_purge_one_jobs_events_and_nothing_else(finished_job):
+    nats_server, stack, _ = finished_job
+    archived = stack.submit("echo", {"message": "archive me"})
+    # Folded into the view first, as a job past its retention is: the projector accepts a gap
+    # in the stream only before its first message, not one in the events it is yet to fold.
+    stack.wait_view(archived)
+    before = stack.events()
+
+    async def trim(js: JetStreamContext) -> None:
+        # As the archiver trims: the job's subjects, up to its last archived event.
+        last = (await js.stream_info(STREAM)).state.last_seq
+        assert await js.purge_stream(STREAM, subject=job_filter(archived), seq=last + 1)
+
+    reported = asyncio.run(_as_user(nats_server, "archiver", [trim]))
+    assert reported == []
+    assert stack.events(archived) == []
+    assert stack.events() == [event for event in before if event.job_id != archived]
+
+
+def test_the_archiver_records_no_event_deletes_no_message_and_changes_no_stream(finished_job):
+    nats_server, stack, job_id = finished_job
+    before = stack.events()
+    subjects = [
+        event_subject("echo", job_id, token)
+        for kind in EVENT_TYPES.values()
+        for token in kind.tokens()
+    ]
+    attempts = [*map(_publishing, subjects), *_changing()]
+    reported = asyncio.run(_as_user(nats_server, "archiver", attempts))
+    for subject in subjects:
+        assert _denied(reported, subject), (subject, reported)
+    for api in ("DELETE", "MSG.DELETE", "UPDATE"):
+        assert _denied(reported, f"$JS.API.STREAM.{api}.{STREAM}"), reported
     assert stack.events() == before
 
 
@@ -194,21 +248,66 @@ def test_an_outcome_forged_on_the_notifiers_own_subjects_is_parked_and_changes_n
 def test_credentials_are_private_and_an_older_stream_is_updated_by_the_admin_only(tmp_path):
     settings = NatsSettings(data_dir=tmp_path / "data")
     with EmbeddedNats(settings.embedded_nats_dir) as server:
-        asyncio.run(_create_older_stream(server.url))
+        asyncio.run(_create_older_stream(server.url, description="an older release's"))
         with pytest.raises(StreamNeedsAdmin):
             asyncio.run(_ensure_stream_as(settings, "gateway"))
         asyncio.run(provision(settings))  # found through the credentials file, as the admin
         asyncio.run(_ensure_stream_as(settings, "gateway"))
+        # JetStream never unsets deny_purge: it is kept, and the update did not fail on it.
         assert asyncio.run(_deny_flags(server.url)) == (True, True)
     for name in ("credentials.json", "nats-server.conf"):
         assert stat.S_IMODE((settings.embedded_nats_dir / name).stat().st_mode) == 0o600
     assert stat.S_IMODE(settings.embedded_nats_dir.stat().st_mode) == 0o700
 
 
-async def _create_older_stream(url: str) -> None:
+def test_an_older_stream_that_denies_purges_needs_no_admin_and_refuses_the_archiver(tmp_path):
+    settings = NatsSettings(data_dir=tmp_path / "data")
+    with EmbeddedNats(settings.embedded_nats_dir) as server:
+        asyncio.run(_create_older_stream(server.url))
+        asyncio.run(_ensure_stream_as(settings, "gateway"))  # no update asked for
+        asyncio.run(provision(settings))
+        asyncio.run(_publish_one(server.url))
+        with pytest.raises(APIError, match="purge"):
+            asyncio.run(_purge_as(server, "archiver"))
+        assert asyncio.run(_deny_flags(server.url)) == (True, True)
+        assert asyncio.run(_message_count(server.url)) == 1
+
+
+def test_a_new_stream_leaves_purges_to_permissions_and_denies_deletes(tmp_path):
+    settings = NatsSettings(data_dir=tmp_path / "data")
+    with EmbeddedNats(settings.embedded_nats_dir) as server:
+        asyncio.run(_ensure_stream_as(settings, "gateway"))
+        asyncio.run(provision(settings))
+        assert asyncio.run(_deny_flags(server.url)) == (False, True)
+
+
+async def _create_older_stream(url: str, **changes: object) -> None:
+    """The stream as a release before the archiver made it: purges denied."""
     nc = await nats.connect(url)
-    await nc.jetstream().add_stream(dataclasses.replace(stream_config(), deny_purge=False))
+    older = dataclasses.replace(stream_config(), deny_purge=True, **changes)
+    await nc.jetstream().add_stream(older)
     await nc.close()
+
+
+async def _publish_one(url: str) -> None:
+    nc = await nats.connect(url)
+    await nc.jetstream().publish(event_subject("echo", "j1", JobFailed.token), b"{}")
+    await nc.close()
+
+
+async def _purge_as(server: EmbeddedNats, user: str) -> None:
+    nc = await nats.connect(server.credentials.url_as(user), inbox_prefix=inbox_prefix(user))
+    try:
+        await nc.jetstream(timeout=2).purge_stream(STREAM, subject=job_filter("j1"))
+    finally:
+        await nc.close()
+
+
+async def _message_count(url: str) -> int:
+    nc = await nats.connect(url)
+    messages = (await nc.jetstream().stream_info(STREAM)).state.messages
+    await nc.close()
+    return messages
 
 
 async def _ensure_stream_as(settings: NatsSettings, component: str) -> None:

@@ -26,6 +26,7 @@ def test_up_serves_jobs_and_stops_cleanly_on_sigint(up):
     wait_for_processes(url)
     children = psutil.Process(process.pid).children(recursive=True)
     assert len(children) >= 4  # nats-server, projector, executor, gateway
+    assert _archivers(children) == []  # no retention: nothing is ever due
     response = httpx.post(
         f"{url}/processes/echo/execution", json={"inputs": {"message": "up"}}, timeout=30
     )
@@ -38,6 +39,27 @@ def test_up_serves_jobs_and_stops_cleanly_on_sigint(up):
     assert "jobstream is up" in output and "jobstream stopped" in output
     gone, alive = psutil.wait_procs(children, timeout=5)
     assert not alive, f"left running: {[p.name() for p in alive]}"
+
+
+def test_with_a_retention_up_runs_the_archiver_as_its_user_and_stops_when_it_exits(tmp_path):
+    port = free_port()
+    process = start_up(tmp_path, port, JOBSTREAM_ARCHIVE_RETENTION="3600")
+    try:
+        wait_for_processes(f"http://127.0.0.1:{port}")
+        (archiver,) = _archivers(psutil.Process(process.pid).children(recursive=True))
+        assert archiver.environ()["JOBSTREAM_NATS_USER"] == "archiver"
+        archiver.kill()
+        output, _ = process.communicate(timeout=30)
+    finally:
+        kill(process)
+    assert process.returncode == 1, output
+    (exited,) = [line for line in output.splitlines() if "component exited" in line]
+    assert "archive" in exited, output
+
+
+def _archivers(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """The `jobstream archive --every` among ``processes``."""
+    return [p for p in processes if p.cmdline()[-3:] == ["jobstream", "archive", "--every"]]
 
 
 def test_a_second_up_on_the_same_folder_names_the_holder_and_touches_nothing(up, tmp_path):

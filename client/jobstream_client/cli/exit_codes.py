@@ -17,10 +17,11 @@ commands (the ``jobstream`` distribution) use the same table.
 
 A server command (``up``, ``gateway``…) where only the client is installed exits 2 as well.
 
-The commands that connect to NATS (``events export``, ``apikey``, ``projector rebuild``) use
-the same codes: 2 when
+The commands that connect to NATS (``events export``, ``archive``, ``apikey``, ``projector
+rebuild``) use the same codes: 2 when
 no server is configured (no JOBSTREAM_NATS_URL and no ``jobstream up`` in this folder), 4 when
 the server refuses the credentials, 5 when it does not answer within a few seconds.
+``archive`` exits 2 as well when no retention is set (JOBSTREAM_ARCHIVE_RETENTION).
 
 Decisions: failure and dismissal have codes of their own so a script can tell them apart
 from a refused request; unreachable and timeout share one (nothing was learned either way).

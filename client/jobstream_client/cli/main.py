@@ -35,6 +35,7 @@ SERVER_COMMANDS = {
     "notifier": "jobstream-notifier",
     "projector": "jobstream-projector",
     "events": "jobstream",
+    "archive": "jobstream",
     "apikey": "jobstream",
     "config": "jobstream",
 }

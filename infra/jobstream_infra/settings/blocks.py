@@ -42,8 +42,8 @@ class NatsSettings(JobstreamSettings):
         description="A folder of NATS credentials files, one per NATS user, named by it: "
         "`<user>.creds` (a user JWT and its seed, for a server in operator mode) or "
         "`<user>.nk` (an NKEY seed). Each component reads its own user's file (`gateway`, "
-        "`executor`, `projector`, `notifier`; `admin` for `apikey` and provisioning; "
-        "`events export` the projector's). Not with `NATS_USER`.",
+        "`executor`, `projector`, `notifier`, `archiver` for `archive`; `admin` for `apikey` "
+        "and provisioning; `events export` the projector's). Not with `NATS_USER`.",
     )
     nats_tls_ca_file: Path | None = Field(
         default=None,
