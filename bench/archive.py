@@ -36,7 +36,8 @@ from jobstream_infra.archiver import Archiver
 from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.journal import JetStreamJournal, publish_event
 from jobstream_infra.journal_with_archive import JournalWithArchive
-from jobstream_infra.provisioning import stream_config
+from jobstream_infra.nats_users import inbox_prefix
+from jobstream_infra.provisioning import ensure_stream
 from jobstream_infra.settings import ArchiveSettings
 
 from .stats import percentile
@@ -113,7 +114,7 @@ async def measure(work: Path, jobs: int, live: int, batch: int, reads: int) -> F
         nc = await nats.connect(server.url)
         try:
             js = nc.jetstream()
-            await js.add_stream(dataclasses.replace(stream_config(), deny_purge=False))
+            await ensure_stream(js)
             archived_ids = [f"old-{n}" for n in range(jobs)]
             live_ids = [f"new-{n}" for n in range(live)]
             await record(js, archived_ids)
@@ -122,7 +123,13 @@ async def measure(work: Path, jobs: int, live: int, batch: int, reads: int) -> F
             before = await stream_state(js)
             folder = work / "archive"
             began = time.perf_counter()
-            report = await Archiver(nc, Archive(str(folder)), batch).run(cutoff)
+            archivers = await nats.connect(
+                server.credentials.url_as("archiver"), inbox_prefix=inbox_prefix("archiver")
+            )
+            try:
+                report = await Archiver(archivers, Archive(str(folder)), batch).run(cutoff)
+            finally:
+                await archivers.close()
             run_seconds = time.perf_counter() - began
             assert report.jobs == jobs and report.refused_trim is None, report.summary()
             after = await stream_state(js)

@@ -7,12 +7,11 @@ Decisions:
   would stop every component. Settings no retry can mend (no NATS configured, credentials
   refused) end it with one line.
 - archive_once is imported where it is called: the command's parser is loaded by every
-  `jobstream` command, and the archive's storage libraries cost start-up time.
+  `jobstream` command, and the archive's storage library (fsspec) costs start-up time.
 """
 
 import asyncio
 import contextlib
-import importlib
 
 import structlog
 
@@ -24,10 +23,9 @@ log = structlog.get_logger("jobstream.archive")
 
 async def archive_now(settings: ArchiverSettings) -> str:
     """One run; what it did, in one line."""
-    # By name while jobstream_infra.archiver is written beside this on main: a plain import
-    # once it is merged.
-    archiver = importlib.import_module("jobstream_infra.archiver")
-    return (await archiver.archive_once(settings)).summary()
+    from jobstream_infra.archiver import archive_once
+
+    return (await archive_once(settings)).summary()
 
 
 async def archive_every(settings: ArchiverSettings, stop: asyncio.Event) -> None:

@@ -1,12 +1,11 @@
 """Jobs archived and trimmed from the stream read as they did before: every answer an auditor
 gets of a job is the same after the archiver moved its events out of the stream.
 
-The stream here is this test's own, created purgeable (the shared one refuses purges), and
-the gateway's journal is the one services.py builds: the stream's, with the archive.
+The stream here is this test's own (trims must not reach other tests' jobs), and the gateway's
+journal is the one services.py builds: the stream's, with the archive.
 """
 
 import asyncio
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,8 +38,9 @@ from jobstream_infra.archiver import Archiver
 from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.journal import JetStreamJournal
 from jobstream_infra.journal_with_archive import JournalWithArchive
-from jobstream_infra.provisioning import stream_config
+from jobstream_infra.provisioning import ensure_stream
 
+from ..support.archived_history import connect_archiver
 from ..support.inprocess import Gateway, keyed_identity, open_stream, serving, view_engine
 from ..support.stack import TEST_PROCESSES
 
@@ -52,14 +52,22 @@ MODULES = [*TEST_PROCESSES, "jobstream_datasets.processes"]
 SOURCE = "synthetic-daily"
 
 
+@dataclass
+class Connections:
+    """The admin's connection to a server of this test's own, and the archiver's."""
+
+    nc: NATS
+    archivers: NATS
+
+
 @pytest.fixture
-async def purgeable(tmp_path) -> AsyncIterator[NATS]:
-    """A connection to a server of this test's own, whose stream may be purged (an
-    embedded server without users: the archiver may trim)."""
+async def purgeable(tmp_path) -> AsyncIterator[Connections]:
     with EmbeddedNats(tmp_path / "nats") as server:
         nc = await nats.connect(server.url)
-        await nc.jetstream().add_stream(dataclasses.replace(stream_config(), deny_purge=False))
-        yield nc
+        await ensure_stream(nc.jetstream())
+        archivers = await connect_archiver(server)
+        yield Connections(nc, archivers)
+        await archivers.close()
         await nc.close()
 
 
@@ -71,6 +79,7 @@ class Archiving:
     nc: NATS
     stream: JetStreamJournal
     journal: JournalWithArchive
+    archivers: NATS
 
     async def stored_messages(self) -> int:
         return (await self.nc.jetstream().stream_info(STREAM)).state.messages
@@ -78,7 +87,7 @@ class Archiving:
     async def archive_finished_jobs(self, batch: int = 3) -> None:
         """One run of the archiver with a retention of nothing: every finished job is due."""
         archive = Archive(self.gateway.ctx.settings.archive_location)
-        report = await Archiver(self.nc, archive, batch).run(datetime.now(UTC))
+        report = await Archiver(self.archivers, archive, batch).run(datetime.now(UTC))
         assert report.refused_trim is None and report.trimmed > 0, report
 
     def archived_jobs(self) -> set[str]:
@@ -102,11 +111,12 @@ class Archiving:
 
 
 @pytest.fixture
-async def archiving(settings, purgeable, tmp_path) -> AsyncIterator[Archiving]:
-    stream = JetStreamJournal(purgeable, purgeable.jetstream())
+async def archiving(settings, purgeable: Connections, tmp_path) -> AsyncIterator[Archiving]:
+    nc = purgeable.nc
+    stream = JetStreamJournal(nc, nc.jetstream())
     journal = journal_of(settings, stream)
     async with serving(settings, journal, view_engine(tmp_path), modules=MODULES) as gateway:
-        yield Archiving(gateway, purgeable, stream, journal)
+        yield Archiving(gateway, nc, stream, journal, purgeable.archivers)
 
 
 async def succeeded_job(gateway: Gateway) -> str:

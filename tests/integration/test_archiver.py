@@ -23,8 +23,10 @@ from jobstream_contracts.events import (
 from jobstream_contracts.subjects import STREAM, event_subject
 from jobstream_infra.archive import Archive, ArchiveIndex
 from jobstream_infra.archiver import Archiver
+from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.journal import JetStreamJournal, Recorded, job_messages
 from jobstream_infra.journal_with_archive import JournalWithArchive
+from jobstream_infra.nats_users import inbox_prefix
 from jobstream_infra.provisioning import stream_config
 
 LATER = timedelta(seconds=5)
@@ -32,13 +34,16 @@ LATER = timedelta(seconds=5)
 
 @dataclasses.dataclass
 class Setup:
+    """The admin's connection, which writes the jobs' events, and the archiver's."""
+
     nc: NATS
     js: JetStreamContext
     stream: JetStreamJournal
     folder: str
+    archivers: NATS
 
     def archiver(self, batch: int = 1000) -> Archiver:
-        return Archiver(self.nc, Archive(self.folder), batch)
+        return Archiver(self.archivers, Archive(self.folder), batch)
 
     def reader(self) -> JournalWithArchive:
         return JournalWithArchive(self.stream, ArchiveIndex(Archive(self.folder), 0.0))
@@ -47,18 +52,26 @@ class Setup:
         return (await self.js.stream_info(STREAM)).state.messages
 
 
-async def _setup(url: str, folder: str, deny_purge: bool = False) -> Setup:
-    nc = await nats.connect(url)
+async def _setup(server: EmbeddedNats, folder: str, deny_purge: bool = False) -> Setup:
+    nc = await nats.connect(server.url)
     js = nc.jetstream()
-    await js.add_stream(dataclasses.replace(stream_config(), deny_purge=deny_purge))
-    return Setup(nc, js, JetStreamJournal(nc, js), folder)
+    await js.add_stream(stream_config(deny_purge=deny_purge))
+    archivers = await nats.connect(
+        server.credentials.url_as("archiver"), inbox_prefix=inbox_prefix("archiver")
+    )
+    return Setup(nc, js, JetStreamJournal(nc, js), folder, archivers)
+
+
+async def _close(setup: Setup) -> None:
+    await setup.archivers.close()
+    await setup.nc.close()
 
 
 @pytest.fixture
 async def setup(nats_server, tmp_path) -> AsyncIterator[Setup]:
-    made = await _setup(nats_server.url, str(tmp_path / "archive"))
+    made = await _setup(nats_server, str(tmp_path / "archive"))
     yield made
-    await made.nc.close()
+    await _close(made)
 
 
 def _lives(job_id: str, ending: str | None) -> list[Event]:
@@ -160,7 +173,7 @@ async def test_a_message_that_is_no_event_leaves_with_its_job_byte_for_byte(setu
 
 
 async def test_a_stream_that_refuses_purges_is_archived_and_left_whole(nats_server, tmp_path):
-    setup = await _setup(nats_server.url, str(tmp_path / "archive"), deny_purge=True)
+    setup = await _setup(nats_server, str(tmp_path / "archive"), deny_purge=True)
     try:
         await _run_jobs(setup, ENDINGS)
         report = await setup.archiver().run(datetime.now(UTC) + LATER)
@@ -170,7 +183,7 @@ async def test_a_stream_that_refuses_purges_is_archived_and_left_whole(nats_serv
         again = await setup.archiver().run(datetime.now(UTC) + LATER)
         assert (again.files, again.jobs) == (0, 0)
     finally:
-        await setup.nc.close()
+        await _close(setup)
 
 
 async def _stored(setup: Setup, job_id: str):

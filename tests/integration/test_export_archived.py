@@ -27,9 +27,9 @@ async def _export(history: History, **options) -> str:
 
 @pytest.fixture
 async def history(nats_server, tmp_path):
-    written = await write_history(nats_server.url, tmp_path / "archive")
+    written = await write_history(nats_server, tmp_path / "archive")
     yield written
-    await written.nc.close()
+    await written.close()
 
 
 def _selections(history: History) -> dict[str, dict]:

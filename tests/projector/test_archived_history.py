@@ -30,9 +30,9 @@ async def _project(history: History, view_url: str, until: int | None = None) ->
 
 @pytest.fixture
 async def history(nats_server, tmp_path):
-    written = await write_history(nats_server.url, tmp_path / "archive")
+    written = await write_history(nats_server, tmp_path / "archive")
     yield written
-    await written.nc.close()
+    await written.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ the cutoff. So the trimmed stream keeps d and e, with gaps between their events 
 archive fills.
 """
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +25,10 @@ from jobstream_contracts.events import (
 from jobstream_contracts.subjects import STREAM
 from jobstream_infra.archive import Archive
 from jobstream_infra.archiver import Archiver, ArchiveReport
+from jobstream_infra.embedded import EmbeddedNats
 from jobstream_infra.journal import JetStreamJournal
-from jobstream_infra.provisioning import stream_config
+from jobstream_infra.nats_users import inbox_prefix
+from jobstream_infra.provisioning import ensure_stream
 
 
 def submitted(job_id: str) -> JobSubmitted:
@@ -64,6 +65,8 @@ class History:
     nc: NATS
     journal: JetStreamJournal
     archive_url: str
+    # The archiver's own connection: only its NATS user may purge.
+    archivers: NATS
     then: datetime = EPOCH
     then_sequence: int = 0
     cutoff: datetime = EPOCH
@@ -76,18 +79,31 @@ class History:
 
     async def trim(self) -> ArchiveReport:
         """Archive the jobs due at the cutoff (a, b and c), and purge them from the stream."""
-        return await Archiver(self.nc, Archive(self.archive_url), batch=2).run(self.cutoff)
+        return await Archiver(self.archivers, Archive(self.archive_url), batch=2).run(self.cutoff)
 
     async def stored_messages(self) -> int:
         return (await self.nc.jetstream().stream_info(STREAM)).state.messages
 
+    async def close(self) -> None:
+        await self.archivers.close()
+        await self.nc.close()
 
-async def write_history(url: str, archive_folder: Path) -> History:
-    """The stream, created purgeable (as the archiver needs), holding the history above."""
-    nc = await nats.connect(url)
+
+async def connect_archiver(server: EmbeddedNats) -> NATS:
+    """A connection as the archiver's NATS user, the only one that may purge the stream."""
+    return await nats.connect(
+        server.credentials.url_as("archiver"), inbox_prefix=inbox_prefix("archiver")
+    )
+
+
+async def write_history(server: EmbeddedNats, archive_folder: Path) -> History:
+    """The stream holding the history above."""
+    nc = await nats.connect(server.url)
     js = nc.jetstream()
-    await js.add_stream(dataclasses.replace(stream_config(), deny_purge=False))
-    history = History(url, nc, JetStreamJournal(nc, js, direct=False), str(archive_folder))
+    await ensure_stream(js)
+    journal = JetStreamJournal(nc, js, direct=False)
+    archivers = await connect_archiver(server)
+    history = History(server.url, nc, journal, str(archive_folder), archivers)
     history.then_sequence = await history.append(BEFORE_THEN)
     history.then = datetime.now(UTC)
     await history.append(BEFORE_CUTOFF)
