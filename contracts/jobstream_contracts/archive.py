@@ -1,9 +1,10 @@
 """The archive of finished jobs' events: what its manifests say, and which jobs are due.
 
 An archive file holds whole jobs: every message stored on a job's subjects up to the
-sequence its manifest names, as CloudEvents JSON lines (the export's format), in stream order,
-gzip-compressed. Its manifest, written only once the file has been read back and checked, is
-the archive's commit point: a file without one is not part of the archive.
+sequence its manifest names, as CloudEvents JSON lines (the export's format), each job's in
+stream order, one gzip member per job (decompressed whole, the file is one stream of lines).
+Its manifest, written only once the file has been read back and checked, is the archive's
+commit point: a file without one is not part of the archive.
 
 Which jobs are due is decided here, without I/O, from each job's span in the stream: a job is
 due when it has ended and its newest event of any kind (a late callback's record too) is older
@@ -28,13 +29,18 @@ TRIMMED_SUFFIX = ".trimmed"
 
 
 class ArchivedJob(BaseModel):
-    """One job in an archive file: how many of its messages it holds, and the newest one's
-    sequence (the trim removes the job's messages up to it, and nothing stored later)."""
+    """One job in an archive file: how many of its messages it holds, the newest one's
+    sequence (the trim removes the job's messages up to it, and nothing stored later), and
+    where in the file its gzip member lies, with that member's checksum: a reader of one job
+    reads its bytes alone."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     events: int
     last_sequence: int
+    offset: int
+    length: int
+    sha256: str
 
 
 class ArchiveManifest(BaseModel):
@@ -84,6 +90,7 @@ def _compact(instant: datetime) -> str:
 class JobSpan:
     """What the archiver needs to know of one job in the stream."""
 
+    first_sequence: int = 0
     last_sequence: int = 0
     last_recorded: datetime | None = None
     ended: bool = False
@@ -100,7 +107,7 @@ class StreamSurvey:
     def add(
         self, sequence: int, recorded: datetime, job_id: str, token: str, dataset_id: str | None
     ) -> None:
-        span = self.jobs.setdefault(job_id, JobSpan())
+        span = self.jobs.setdefault(job_id, JobSpan(first_sequence=sequence))
         span.last_sequence, span.last_recorded = sequence, recorded
         span.ended = span.ended or token in TERMINAL_TOKENS
         if dataset_id is not None:
@@ -116,6 +123,11 @@ class StreamSurvey:
             if span.ended and span.last_recorded is not None and span.last_recorded < cutoff
         ]
         return [job_id for _, job_id in sorted(quiet) if job_id not in keep]
+
+    def range_of(self, job_ids: Iterable[str]) -> tuple[int, int]:
+        """The first and last sequence of the stream's messages of these jobs."""
+        spans = [self.jobs[job_id] for job_id in job_ids]
+        return min(s.first_sequence for s in spans), max(s.last_sequence for s in spans)
 
 
 def chunks(job_ids: list[str], size: int) -> list[list[str]]:

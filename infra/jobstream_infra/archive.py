@@ -10,7 +10,6 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import fsspec
@@ -53,12 +52,9 @@ class Archive:
     def write(self, messages: list[Stored]) -> ArchiveManifest:
         """Write ``messages`` (whole jobs, in stream order) as one file, read it back, check it,
         and only then write its manifest. ArchiveCorrupt if the read-back differs."""
-        lines = "".join(json.dumps(m.cloudevent(), separators=(",", ":")) + "\n" for m in messages)
-        # mtime=0: the same jobs give the same bytes, so a rerun after a crash writes the same
-        # file, not a second one.
-        data = gzip.compress(lines.encode(), mtime=0)
+        data, jobs = _members(messages)
         sha = hashlib.sha256(data).hexdigest()
-        manifest = _manifest_of(messages, sha, len(data))
+        manifest = _manifest_of(messages, sha, len(data), jobs)
         self.fs.makedirs(self.root, exist_ok=True)
         self.fs.pipe_file(self._path(manifest.file), data)
         self.verify(manifest)
@@ -105,7 +101,9 @@ class Archive:
 
     def remove_unlisted(self) -> list[str]:
         """Remove event files no manifest lists: what a writer that died before its manifest
-        left. Only the archiver calls this, holding the archiver's lease."""
+        left. Only the archiver calls this. Two runs at once (which `up` and the CronJob's
+        `concurrencyPolicy: Forbid` avoid) lose nothing either: a file removed under a
+        writer fails its read-back, and no manifest, and no trim, follows."""
         listed = set(self.names(MANIFEST_SUFFIX))
         orphans = [n for n in self.names(".jsonl.gz") if manifest_name(n) not in listed]
         for name in orphans:
@@ -127,13 +125,52 @@ class Archive:
                 self._files.popitem(last=False)
         return by_job
 
+    def job_messages(self, manifest: ArchiveManifest, job_id: str) -> list[Stored]:
+        """One job's messages, read from its own byte range: a job's history costs its own
+        bytes, however large the file. ArchiveCorrupt if they are not what was written."""
+        job = manifest.jobs[job_id]
+        end = job.offset + job.length
+        data = self.fs.cat_file(self._path(manifest.file), start=job.offset, end=end)
+        data = data.encode() if isinstance(data, str) else data
+        if hashlib.sha256(data).hexdigest() != job.sha256:
+            raise ArchiveCorrupt(f"{manifest.file}: job {job_id}'s bytes are not the manifest's")
+        return _parse(data)
+
 
 def _parse(data: bytes) -> list[Stored]:
     text = gzip.decompress(data).decode()
     return [Stored.of_cloudevent(json.loads(line)) for line in text.splitlines() if line]
 
 
-def _manifest_of(messages: list[Stored], sha: str, size: int) -> ArchiveManifest:
+def _members(messages: list[Stored]) -> tuple[bytes, dict[str, ArchivedJob]]:
+    """The file's bytes, one gzip member per job (``zcat`` reads them as one stream of
+    lines), jobs in the order they began; and where each job's member lies."""
+    by_job: dict[str, list[Stored]] = {}
+    for message in messages:
+        by_job.setdefault(parse_subject(message.subject)[1], []).append(message)
+    parts: list[bytes] = []
+    jobs: dict[str, ArchivedJob] = {}
+    offset = 0
+    for job_id, own in by_job.items():
+        lines = "".join(json.dumps(m.cloudevent(), separators=(",", ":")) + "\n" for m in own)
+        # mtime=0: the same jobs give the same bytes, so a run redone after a crash writes
+        # the same file, not a second one.
+        member = gzip.compress(lines.encode(), mtime=0)
+        jobs[job_id] = ArchivedJob(
+            events=len(own),
+            last_sequence=own[-1].sequence,
+            offset=offset,
+            length=len(member),
+            sha256=hashlib.sha256(member).hexdigest(),
+        )
+        parts.append(member)
+        offset += len(member)
+    return b"".join(parts), jobs
+
+
+def _manifest_of(
+    messages: list[Stored], sha: str, size: int, jobs: dict[str, ArchivedJob]
+) -> ArchiveManifest:
     first, last = messages[0], messages[-1]
     return ArchiveManifest(
         file=archive_file_name(first.time, last.time, sha),
@@ -145,43 +182,26 @@ def _manifest_of(messages: list[Stored], sha: str, size: int) -> ArchiveManifest
         first_recorded=first.time,
         last_recorded=last.time,
         written=datetime.now(UTC),
-        jobs=_jobs(messages),
+        jobs=jobs,
     )
 
 
-def _jobs(messages: Iterable[Stored]) -> dict[str, ArchivedJob]:
-    jobs: dict[str, ArchivedJob] = {}
-    for message in messages:
-        job_id = parse_subject(message.subject)[1]
-        seen = jobs.get(job_id)
-        jobs[job_id] = ArchivedJob(
-            events=(seen.events if seen else 0) + 1, last_sequence=message.sequence
-        )
-    return jobs
-
-
 class ArchiveIndex:
-    """Which archive file holds each archived job, as a reader sees the archive: loaded once,
-    then brought up to date when a read asks for a job it does not know (at most once each
-    ``refresh_every`` seconds, so unknown ids cannot make every read list the archive)."""
+    """Which archive file holds each archived job, as a reader sees the archive: what the
+    manifests listed so far say (``load_new`` lists it again; journal_with_archive.py says
+    when)."""
 
-    def __init__(self, archive: Archive, refresh_every: float = 1.0) -> None:
+    def __init__(self, archive: Archive) -> None:
         self.archive = archive
-        self.refresh_every = refresh_every
         self._by_job: dict[str, ArchiveManifest] = {}
         self._known: set[str] = set()
-        self._refreshed = float("-inf")
 
     def holding(self, job_id: str) -> ArchiveManifest | None:
         """The file holding the job, as last loaded (no I/O)."""
         return self._by_job.get(job_id)
 
-    def refresh(self, now: float) -> None:
-        """Load manifests written since the last refresh, unless one ran in the last
-        ``refresh_every`` seconds."""
-        if now - self._refreshed < self.refresh_every:
-            return
-        self._refreshed = now
+    def load_new(self) -> None:
+        """List the archive and load the manifests written since the last listing."""
         names = self.archive.names(MANIFEST_SUFFIX)
         fresh = [self.archive.read_manifest(n) for n in names if n not in self._known]
         self._known.update(names)
@@ -197,5 +217,4 @@ class ArchiveIndex:
         manifest = self._by_job.get(job_id)
         if manifest is None:
             return []
-        messages = self.archive.messages(manifest).get(job_id, [])
-        return readable(messages)
+        return readable(self.archive.job_messages(manifest, job_id))

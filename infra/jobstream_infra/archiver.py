@@ -17,6 +17,7 @@ event stored on the job after it was read (a late callback's record) stays in th
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -31,8 +32,6 @@ from jobstream_contracts.subjects import STREAM, job_filter, parse_subject
 
 from .archive import Archive
 from .connection import close_nats, connect_nats
-from .journal import direct_reads, job_messages
-from .provisioning import stream_replicas
 from .reader import read_stored
 from .records import Stored
 from .settings import ArchiverSettings
@@ -41,6 +40,10 @@ log = structlog.get_logger(__name__)
 
 # The user that runs the archiver (nats_users.py): the only one that may purge.
 COMPONENT = "archive"
+# Purge requests in flight at once, so their round trips overlap. The server's work bounds
+# it: 3,000 jobs' purges took 4.8 s one at a time, 4.1 s sixteen at a time (a subject
+# filter with wildcards is matched against the stream's subjects for each).
+PURGES_AT_ONCE = 16
 
 
 class TrimFailed(Exception):
@@ -97,9 +100,9 @@ class Archiver:
         if refused is None:
             report = await self._finish_trims(manifests, report)
         survey = await self._survey()
-        direct = direct_reads(await stream_replicas(self.js))
         for job_ids in chunks(survey.due(cutoff, jobs_of(manifests)), self.batch):
-            report = await self._archive(job_ids, direct, report)
+            messages = await self._collect(set(job_ids), *survey.range_of(job_ids))
+            report = await self._archive(messages, report)
         log.info("archive run", summary=report.summary())
         return report
 
@@ -124,20 +127,28 @@ class Archiver:
     async def _survey(self) -> StreamSurvey:
         survey = StreamSurvey()
         end = (await self.js.stream_info(STREAM)).state.last_seq
-        if end == 0:
-            return survey
-        async with aclosing(read_stored(self.js, batch=1000, wait=1.0)) as batches:
-            async for batch in batches:
-                for message in batch:
-                    if message.sequence <= end:
-                        _add(survey, message)
-                if not batch or batch[-1].sequence >= end:
-                    break
+        async for message in self._read(1, end):
+            _add(survey, message)
         return survey
 
-    async def _archive(self, job_ids: list[str], direct: bool, report: ArchiveReport):
-        messages = [m for job_id in job_ids for m in await self._messages(job_id, direct)]
-        messages.sort(key=lambda m: m.sequence)
+    async def _collect(self, job_ids: set[str], first: int, last: int) -> list[Stored]:
+        """The messages of these jobs, stored from ``first`` to ``last``: one pass over that
+        stretch of the stream, not a get per message."""
+        return [m async for m in self._read(first, last) if _job_of(m) in job_ids]
+
+    async def _read(self, first: int, last: int) -> AsyncIterator[Stored]:
+        """The stream's messages from sequence ``first`` to ``last``, as stored."""
+        if last < first:
+            return
+        async with aclosing(read_stored(self.js, after=first - 1, batch=1000)) as batches:
+            async for batch in batches:
+                for message in batch:
+                    if message.sequence <= last:
+                        yield message
+                if not batch or batch[-1].sequence >= last:
+                    return
+
+    async def _archive(self, messages: list[Stored], report: ArchiveReport) -> ArchiveReport:
         manifest = await asyncio.to_thread(self.archive.write, messages)
         log.info("archived", file=manifest.file, jobs=len(manifest.jobs), events=manifest.events)
         trimmed = 0 if report.refused_trim else await self._trim(manifest)
@@ -150,17 +161,19 @@ class Archiver:
             trimmed=report.trimmed + trimmed,
         )
 
-    async def _messages(self, job_id: str, direct: bool) -> list[Stored]:
-        return [m async for m in job_messages(self.js, job_id, direct=direct)]
-
     async def _trim(self, manifest: ArchiveManifest) -> int:
         """Purge each job's archived messages; mark the file trimmed. Returns how many
         messages the server removed."""
-        purged = 0
-        for job_id, job in manifest.jobs.items():
-            purged += await self._purge(job_filter(job_id), job.last_sequence + 1)
+        room = asyncio.Semaphore(PURGES_AT_ONCE)
+
+        async def purge(job_id: str, before: int) -> int:
+            async with room:
+                return await self._purge(job_filter(job_id), before)
+
+        jobs = manifest.jobs.items()
+        purged = await asyncio.gather(*(purge(j, job.last_sequence + 1) for j, job in jobs))
         await asyncio.to_thread(self.archive.mark_trimmed, manifest)
-        return purged
+        return sum(purged)
 
     async def _purge(self, subject: str, before: int) -> int:
         # The API's own answer: nats-py's purge_stream drops the count purged.
@@ -170,6 +183,13 @@ class Archiver:
         if not answer.get("success"):
             raise TrimFailed(f"{subject}: {answer.get('error')}")
         return int(answer.get("purged", 0))
+
+
+def _job_of(message: Stored) -> str | None:
+    try:
+        return parse_subject(message.subject)[1]
+    except ValueError:
+        return None
 
 
 def _add(survey: StreamSurvey, message: Stored) -> None:

@@ -8,8 +8,9 @@ stream's.
 What it costs a job that was never archived: a read from the start whose first event is the
 job's first (a submission or a creation) is answered by the stream alone; any other read
 looks the job up in the index in memory. The archive itself is listed only when a read from
-the start finds the job's beginning missing, and at most once a second. An archived job read
-after its newest archived event (a status read from the view's checkpoint) opens no file.
+the start finds the job's beginning missing (reads that miss together share one listing).
+An archived job read after its newest archived event (a status read from the view's
+checkpoint) opens no file; one read from the start opens its own bytes of one file.
 """
 
 import asyncio
@@ -36,6 +37,9 @@ class JournalWithArchive:
     def __init__(self, inner: Journal, index: ArchiveIndex) -> None:
         self.inner = inner
         self.index = index
+        # The listing of the archive under way, and when the newest finished one started.
+        self._listing: asyncio.Future[None] | None = None
+        self._listed_from = float("-inf")
 
     async def append(self, event: Event, expect_last: int | None = None) -> int:
         return await self.inner.append(event, expect_last)
@@ -65,7 +69,7 @@ class JournalWithArchive:
         if manifest is None:
             if after:
                 return []
-            await asyncio.to_thread(self.index.refresh, time.monotonic())
+            await self._listed_since(time.monotonic())
             manifest = self.index.holding(job_id)
             if manifest is None:
                 return []
@@ -80,11 +84,29 @@ class JournalWithArchive:
         found = {r.sequence: r for r in await self.inner.at(sequences)}
         missing = [s for s in sequences if s not in found]
         if missing:
+            await self._listed_since(time.monotonic())
             found.update(await asyncio.to_thread(self._archived_at, missing))
         return [found[s] for s in sequences if s in found]
 
+    async def _listed_since(self, instant: float) -> None:
+        """Once a listing of the archive that started after ``instant`` has ended. A job the
+        stream no longer holds was trimmed after its manifest was written, so such a listing
+        finds it: no read misses a job trimmed a moment before. Reads that miss at once share
+        one listing, and one runs at a time, so unknown ids cannot flood the archive."""
+        while self._listed_from < instant:
+            if self._listing is None:
+                self._listing = asyncio.ensure_future(self._list())
+            await asyncio.shield(self._listing)
+
+    async def _list(self) -> None:
+        started = time.monotonic()
+        try:
+            await asyncio.to_thread(self.index.load_new)
+            self._listed_from = started
+        finally:
+            self._listing = None
+
     def _archived_at(self, sequences: list[int]) -> dict[int, Recorded]:
-        self.index.refresh(time.monotonic())
         wanted = set(sequences)
         found: dict[int, Recorded] = {}
         for manifest in self.index.manifests:

@@ -1,6 +1,7 @@
 """The archiver on a real nats-server and a real folder: finished jobs' events leave the
 stream for the archive, and a job's history reads the same before and after."""
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -46,7 +47,7 @@ class Setup:
         return Archiver(self.archivers, Archive(self.folder), batch)
 
     def reader(self) -> JournalWithArchive:
-        return JournalWithArchive(self.stream, ArchiveIndex(Archive(self.folder), 0.0))
+        return JournalWithArchive(self.stream, ArchiveIndex(Archive(self.folder)))
 
     async def messages(self) -> int:
         return (await self.js.stream_info(STREAM)).state.messages
@@ -220,3 +221,30 @@ async def test_the_job_whose_commit_is_the_datasets_newest_stays(setup: Setup):
     assert report.jobs == 1
     assert await setup.stream.read("first") == []
     assert len(await setup.stream.read("second")) == 3
+
+
+class CountedArchive(Archive):
+    """The archive, counting how often it is listed."""
+
+    listings = 0
+
+    def names(self, suffix: str) -> list[str]:
+        self.listings += 1
+        return super().names(suffix)
+
+
+async def test_a_job_trimmed_a_moment_before_a_read_is_found(setup: Setup):
+    await _run_jobs(setup, ENDINGS)
+    before = await _histories(setup.stream, ENDINGS)
+    reader = setup.reader()
+    assert await reader.read("unknown") == []  # the reader has listed the archive once
+    await setup.archiver().run(datetime.now(UTC) + LATER)
+    assert await reader.read("ok-1") == before["ok-1"]
+
+
+async def test_reads_that_miss_together_share_one_listing(setup: Setup):
+    archive = CountedArchive(setup.folder)
+    reader = JournalWithArchive(setup.stream, ArchiveIndex(archive))
+    answers = await asyncio.gather(*(reader.read(f"nobody-{n}") for n in range(20)))
+    assert answers == [[]] * 20
+    assert archive.listings <= 2

@@ -13,20 +13,22 @@ from jobstream_infra.records import Stored
 T0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 
-def _job(job_id: str, first: int) -> list[Stored]:
+def _job(job_id: str, first: int, step: int = 1) -> list[Stored]:
     events = [
         JobSubmitted(job_id=job_id, process_id="echo", inputs={"message": job_id}),
         JobStarted(job_id=job_id, process_id="echo", attempt=1, executor="e"),
         JobSucceeded(job_id=job_id, process_id="echo", attempt=1, results={"x": 1}),
     ]
+    sequences = [first + i * step for i in range(len(events))]
     return [
-        Stored(first + i, T0 + timedelta(seconds=first + i), e.subject, e.encode())
-        for i, e in enumerate(events)
+        Stored(n, T0 + timedelta(seconds=n), e.subject, e.encode())
+        for n, e in zip(sequences, events, strict=True)
     ]
 
 
 def _interleaved() -> list[Stored]:
-    a, b = _job("a", 1), _job("b", 4)
+    """a at sequences 1, 3, 5 and b at 2, 4, 6, as concurrent jobs are stored."""
+    a, b = _job("a", 1, step=2), _job("b", 2, step=2)
     return sorted(a + b, key=lambda m: m.sequence)
 
 
@@ -36,13 +38,13 @@ def test_a_written_file_lists_its_jobs_and_gives_back_their_events(tmp_path):
     manifest = archive.write(messages)
     assert (manifest.events, manifest.first_sequence, manifest.last_sequence) == (6, 1, 6)
     assert {job: (j.events, j.last_sequence) for job, j in manifest.jobs.items()} == {
-        "a": (3, 3),
+        "a": (3, 5),
         "b": (3, 6),
     }
     assert archive.manifests() == [manifest]
     index = ArchiveIndex(archive)
-    index.refresh(now=0.0)
-    assert [r.sequence for r in index.records("b")] == [4, 5, 6]
+    index.load_new()
+    assert [r.sequence for r in index.records("b")] == [2, 4, 6]
     originals = [
         m.recorded()
         for m in messages
@@ -79,7 +81,7 @@ def test_a_message_that_is_no_event_is_kept_byte_for_byte_and_skipped_by_readers
     by_job = archive.messages(manifest)
     assert by_job["a"][-1] == forged
     index = ArchiveIndex(archive)
-    index.refresh(now=0.0)
+    index.load_new()
     assert [r.sequence for r in index.records("a")] == [1, 2, 3]
 
 
@@ -111,12 +113,42 @@ def test_trimmed_files_are_marked(tmp_path):
     assert archive.is_trimmed(manifest)
 
 
-def test_the_index_lists_the_archive_at_most_once_each_interval(tmp_path):
+def test_the_index_finds_what_was_written_since_it_last_listed(tmp_path):
     archive = Archive(str(tmp_path))
-    index = ArchiveIndex(archive, refresh_every=1.0)
-    index.refresh(now=10.0)  # an archive not yet written: nothing, and no error
+    index = ArchiveIndex(archive)
+    index.load_new()  # an archive not yet written: nothing, and no error
     archive.write(_job("a", 1))
-    index.refresh(now=10.5)
     assert index.holding("a") is None
-    index.refresh(now=11.0)
+    index.load_new()
     assert index.holding("a") is not None
+
+
+def test_one_jobs_history_is_read_from_its_own_bytes_and_checked(tmp_path):
+    archive = Archive(str(tmp_path))
+    manifest = archive.write(_interleaved())
+    b = manifest.jobs["b"]
+    path = tmp_path / manifest.file
+    data = bytearray(path.read_bytes())
+    data[b.offset + b.length // 2] ^= 0xFF  # b's bytes changed, a's untouched
+    path.write_bytes(bytes(data))
+    index = ArchiveIndex(archive)
+    index.load_new()
+    assert [r.sequence for r in index.records("a")] == [1, 3, 5]
+    with pytest.raises(ArchiveCorrupt, match="job b"):
+        index.records("b")
+    with pytest.raises(ArchiveCorrupt, match="checksum"):
+        archive.verify(manifest)
+
+
+def test_the_whole_file_is_one_stream_of_lines_each_jobs_in_order(tmp_path):
+    archive = Archive(str(tmp_path))
+    manifest = archive.write(_interleaved())
+    lines = gzip.decompress((tmp_path / manifest.file).read_bytes()).decode().splitlines()
+    assert [(json.loads(line)["subject"], int(json.loads(line)["sequence"])) for line in lines] == [
+        ("a", 1),
+        ("a", 3),
+        ("a", 5),
+        ("b", 2),
+        ("b", 4),
+        ("b", 6),
+    ]
