@@ -66,6 +66,8 @@ class ExceptionType(StrEnum):
     # A path no route takes; an error the gateway did not expect (its log says more).
     NOT_FOUND = "https://jobstream.dev/errors/not-found"
     INTERNAL = "https://jobstream.dev/errors/internal"
+    # An archived job's events fail their checksum: a file was changed after it was written.
+    ARCHIVE_DAMAGED = "https://jobstream.dev/errors/archive-damaged"
 
 
 class Model(BaseModel):

@@ -19,6 +19,7 @@ from starlette.routing import Match
 
 from jobstream_contracts.ogc import ExceptionType, OGCException
 from jobstream_contracts.redaction import strip_url_secrets
+from jobstream_infra.archive import ArchiveCorrupt, ArchiveUnreachable
 
 log = structlog.get_logger(__name__)
 
@@ -198,6 +199,28 @@ def install_error_handlers(app: FastAPI) -> None:
         # answer does not.
         log.warning("the job view cannot be read", path=request.url.path, error=first_line_of(exc))
         return view_unavailable(request.url.path)
+
+    @app.exception_handler(ArchiveUnreachable)
+    async def _archive_down(request: Request, exc: ArchiveUnreachable) -> JSONResponse:
+        log.warning("the archive cannot be read", path=request.url.path, error=str(exc))
+        detail = f"the archive at {exc.url} did not answer; retry later"
+        headers = {"Retry-After": "5"}
+        return error_response(
+            503,
+            ExceptionType.SERVICE_UNAVAILABLE,
+            detail,
+            "Service unavailable",
+            request.url.path,
+            headers,
+        )
+
+    @app.exception_handler(ArchiveCorrupt)
+    async def _archive_damaged(request: Request, exc: ArchiveCorrupt) -> JSONResponse:
+        log.error("an archive file is damaged", path=request.url.path, error=str(exc))
+        detail = f"{exc}: restore the file from the archive's backup"
+        return error_response(
+            500, ExceptionType.ARCHIVE_DAMAGED, detail, "Archive damaged", request.url.path
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -24,6 +24,7 @@ from jobstream_contracts.archive import (
     manifest_name,
     trimmed_name,
 )
+from jobstream_contracts.redaction import strip_url_secrets
 from jobstream_contracts.subjects import parse_subject
 
 from .records import Recorded, Stored, readable
@@ -34,6 +35,15 @@ CACHED_FILES = 4
 
 class ArchiveCorrupt(Exception):
     """An archive file that does not hold what its manifest says."""
+
+
+class ArchiveUnreachable(Exception):
+    """The archive's storage did not answer (or the file is gone): its URL, without secrets,
+    and what the storage said."""
+
+    def __init__(self, url: str, cause: OSError) -> None:
+        super().__init__(f"the archive at {strip_url_secrets(url)} did not answer: {cause!r}")
+        self.url = strip_url_secrets(url)
 
 
 class Archive:

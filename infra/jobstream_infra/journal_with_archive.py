@@ -15,16 +15,20 @@ checkpoint) opens no file; one read from the start opens its own bytes of one fi
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from typing import TypeVar
 
 from jobstream_contracts.events import Event, JobCreated, JobSubmitted
 
-from .archive import ArchiveIndex
+from .archive import ArchiveIndex, ArchiveUnreachable
 from .archive_order import in_sequence
 from .journal import Journal, StoreUsage
 from .records import CaughtUp, Recorded, readable
+
+A = TypeVar("A")
+T = TypeVar("T")
 
 
 def _begins(event: Event) -> bool:
@@ -75,7 +79,14 @@ class JournalWithArchive:
                 return []
         if manifest.jobs[job_id].last_sequence <= after:
             return []
-        return await asyncio.to_thread(self.index.records, job_id)
+        return await self._reading(self.index.records, job_id)
+
+    async def _reading(self, read: Callable[[A], T], argument: A) -> T:
+        """``read(argument)`` on a thread; the storage's failure as ArchiveUnreachable."""
+        try:
+            return await asyncio.to_thread(read, argument)
+        except OSError as exc:
+            raise ArchiveUnreachable(self.index.archive.url, exc) from exc
 
     async def is_dismissed(self, process_id: str, job_id: str) -> bool:
         return await self.inner.is_dismissed(process_id, job_id)
@@ -85,7 +96,7 @@ class JournalWithArchive:
         missing = [s for s in sequences if s not in found]
         if missing:
             await self._listed_since(time.monotonic())
-            found.update(await asyncio.to_thread(self._archived_at, missing))
+            found.update(await self._reading(self._archived_at, missing))
         return [found[s] for s in sequences if s in found]
 
     async def _listed_since(self, instant: float) -> None:
@@ -101,7 +112,7 @@ class JournalWithArchive:
     async def _list(self) -> None:
         started = time.monotonic()
         try:
-            await asyncio.to_thread(self.index.load_new)
+            await self._reading(ArchiveIndex.load_new, self.index)
             self._listed_from = started
         finally:
             self._listing = None
