@@ -1,13 +1,13 @@
 """`jobstream archive` SIGKILLed mid-run, between writing an archive file and trimming its jobs
 (issue #28): a real archiver process on a real nats-server, killed the moment its first manifest
-is on disk, or the moment its first purge has removed a job from the stream (the server frozen
-then, so the archiver is caught mid-trim). Right after the kill every job reads as before, each
-event once; the next run finishes the work and leaves each job in exactly one file and none in
-the stream.
+is on disk, or the moment its first purge has removed a job from the stream. Right after the
+kill every job reads as written, each event once; the next run finishes the work and leaves
+each job in exactly one file and none in the stream.
 
-The two moments catch different mistakes: the first, a file marked trimmed before its jobs are
-purged (the next run would leave them in the stream); the second, jobs purged before their
-manifest is written (lost, had the kill come between).
+The second moment is the one that catches a wrong order: at the first purge, the file must be
+listed (jobs purged before their manifest are lost) and not yet marked trimmed (the next run
+would leave the rest of its jobs in the stream). The server is frozen as soon as the purge is
+seen, so the kill finds the archiver within a purge or two of its first.
 """
 
 import os
