@@ -23,6 +23,7 @@ SERIAL = (
 # Faults that wait out no AckWait, lease or election, and bound nothing in seconds: their
 # assertions hold on a loaded machine, so they run in the parallel pass.
 UNTIMED_FAULTS = (
+    "tests/faults/test_archiver_kill.py",
     "tests/faults/test_idempotency.py",
     "tests/faults/test_poison_event.py",
     "tests/faults/test_store_full.py",
