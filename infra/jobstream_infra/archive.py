@@ -29,6 +29,8 @@ from jobstream_contracts.subjects import parse_subject
 
 from .records import Recorded, Stored, readable
 
+# A manifest being written, under a name no reader lists.
+PARTIAL_SUFFIX = ".partial"
 # Parsed archive files kept in memory by a reader: a job's history is one file's lines.
 CACHED_FILES = 4
 
@@ -68,8 +70,16 @@ class Archive:
         self.fs.makedirs(self.root, exist_ok=True)
         self.fs.pipe_file(self._path(manifest.file), data)
         self.verify(manifest)
-        self.fs.pipe_file(self._path(manifest.manifest_name), manifest.model_dump_json().encode())
+        self._put_whole(manifest.manifest_name, manifest.model_dump_json().encode())
         return manifest
+
+    def _put_whole(self, name: str, data: bytes) -> None:
+        """Write ``name`` so that no reader ever sees part of it: a local write is not atomic
+        (a kill between opening and writing leaves an empty manifest every later run and
+        read would stop at), a rename is; on object stores a put already is."""
+        partial = self._path(name + PARTIAL_SUFFIX)
+        self.fs.pipe_file(partial, data)
+        self.fs.mv(partial, self._path(name))
 
     def verify(self, manifest: ArchiveManifest) -> list[Stored]:
         """The file's messages, once its bytes have the manifest's checksum and it holds each
@@ -110,12 +120,13 @@ class Archive:
         self.fs.pipe_file(self._path(trimmed_name(manifest.file)), stamp)
 
     def remove_unlisted(self) -> list[str]:
-        """Remove event files no manifest lists: what a writer that died before its manifest
-        left. Only the archiver calls this. Two runs at once (which `up` and the CronJob's
-        `concurrencyPolicy: Forbid` avoid) lose nothing either: a file removed under a
-        writer fails its read-back, and no manifest, and no trim, follows."""
+        """Remove event files no manifest lists and unfinished manifests: what a writer that
+        died before its manifest left. Only the archiver calls this. Two runs at once (which
+        `up` and the CronJob's `concurrencyPolicy: Forbid` avoid) lose nothing either: a file
+        removed under a writer fails its read-back, and no manifest, and no trim, follows."""
         listed = set(self.names(MANIFEST_SUFFIX))
         orphans = [n for n in self.names(".jsonl.gz") if manifest_name(n) not in listed]
+        orphans += self.names(PARTIAL_SUFFIX)
         for name in orphans:
             self.fs.rm_file(self._path(name))
         return orphans

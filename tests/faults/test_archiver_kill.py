@@ -56,7 +56,7 @@ class Written:
     histories: dict[str, list[Recorded]]
 
     def reader(self, folder: Path) -> JournalWithArchive:
-        return JournalWithArchive(self.stream, ArchiveIndex(Archive(str(folder)), 0.0))
+        return JournalWithArchive(self.stream, ArchiveIndex(Archive(str(folder))))
 
     async def stored_messages(self) -> int:
         return (await self.nc.jetstream().stream_info(STREAM)).state.messages

@@ -152,3 +152,16 @@ def test_the_whole_file_is_one_stream_of_lines_each_jobs_in_order(tmp_path):
         ("b", 4),
         ("b", 6),
     ]
+
+
+def test_a_manifest_cut_off_by_a_kill_is_never_listed_and_is_cleared(tmp_path):
+    archive = Archive(str(tmp_path))
+    written = archive.write(_job("a", 1))
+    # What a kill between opening and writing the manifest leaves: its partial file only.
+    (tmp_path / written.manifest_name).rename(tmp_path / (written.manifest_name + ".partial"))
+    (tmp_path / (written.manifest_name + ".partial")).write_bytes(b"")
+    assert archive.manifests() == []
+    assert sorted(archive.remove_unlisted()) == sorted(
+        [written.file, written.manifest_name + ".partial"]
+    )
+    assert list(tmp_path.iterdir()) == []
