@@ -11,6 +11,7 @@ from jobstream_client.cli.exit_codes import TAKEN
 from jobstream_infra.embedded import free_port
 
 from ..support.up import kill, start_up, wait_for_processes
+from ..support.waiting import eventually
 
 
 @pytest.fixture
@@ -41,13 +42,20 @@ def test_up_serves_jobs_and_stops_cleanly_on_sigint(up):
     assert not alive, f"left running: {[p.name() for p in alive]}"
 
 
-def test_with_a_retention_up_runs_the_archiver_as_its_user_and_stops_when_it_exits(tmp_path):
+def test_with_a_retention_up_archives_ended_jobs_and_stops_when_the_archiver_exits(tmp_path):
     port = free_port()
-    process = start_up(tmp_path, port, JOBSTREAM_ARCHIVE_RETENTION="3600")
+    url = f"http://127.0.0.1:{port}"
+    process = start_up(
+        tmp_path, port, JOBSTREAM_ARCHIVE_RETENTION="1", JOBSTREAM_ARCHIVE_INTERVAL="1"
+    )
     try:
-        wait_for_processes(f"http://127.0.0.1:{port}")
+        wait_for_processes(url)
         (archiver,) = _archivers(psutil.Process(process.pid).children(recursive=True))
         assert archiver.environ()["JOBSTREAM_NATS_USER"] == "archiver"
+        job_id, history = _ended_job(url)
+        archive = tmp_path / "data" / "archive"
+        eventually(lambda: list(archive.glob("*.trimmed")), 30, "the job archived and trimmed")
+        assert httpx.get(f"{url}/jobs/{job_id}/events").json()["events"] == history
         archiver.kill()
         output, _ = process.communicate(timeout=30)
     finally:
@@ -55,6 +63,23 @@ def test_with_a_retention_up_runs_the_archiver_as_its_user_and_stops_when_it_exi
     assert process.returncode == 1, output
     (exited,) = [line for line in output.splitlines() if "component exited" in line]
     assert "archive" in exited, output
+
+
+def _ended_job(url: str) -> tuple[str, list[dict]]:
+    """An echo job run to its end, and its events as the gateway gives them."""
+    submitted = httpx.post(
+        f"{url}/processes/echo/execution",
+        json={"inputs": {"message": "archived"}},
+        headers={"Prefer": "respond-async"},
+        timeout=30,
+    )
+    job_id = submitted.json()["jobID"]
+
+    def ended() -> list[dict] | None:
+        events = httpx.get(f"{url}/jobs/{job_id}/events").json()["events"]
+        return events if events[-1]["type"].endswith("JobSucceeded") else None
+
+    return job_id, eventually(ended, 30, "the echo job's success")
 
 
 def _archivers(processes: list[psutil.Process]) -> list[psutil.Process]:
