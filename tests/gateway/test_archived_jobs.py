@@ -366,3 +366,25 @@ async def test_the_status_of_an_archived_job_the_view_holds_opens_no_archive_fil
     # Each view row is as new as the job's archived events: no file is read, not even the
     # last job's, which a read would find damaged.
     assert [await json_of(gateway, f"/jobs/{job_id}") for job_id in jobs] == statuses
+
+
+async def test_a_damaged_archive_file_is_named_and_a_missing_one_is_unavailable(archiving):
+    gateway = archiving.gateway
+    damaged, missing = await succeeded_job(gateway), await succeeded_job(gateway)
+    await archiving.archive_finished_jobs(batch=1)
+    folder = Path(gateway.ctx.settings.archive_location)
+    for manifest in Archive(str(folder)).manifests():
+        (job_id,) = manifest.jobs
+        path = folder / manifest.file
+        if job_id == damaged:
+            path.write_bytes(path.read_bytes()[::-1])
+        else:
+            path.unlink()
+
+    broken = await gateway.http.get(f"/jobs/{damaged}/events")
+    assert broken.status_code == 500
+    assert broken.json()["type"] == "https://jobstream.dev/errors/archive-damaged"
+    assert damaged in broken.json()["detail"]
+    gone = await gateway.http.get(f"/jobs/{missing}/events")
+    assert (gone.status_code, gone.headers["Retry-After"]) == (503, "5")
+    assert str(folder) in gone.json()["detail"]
